@@ -1,0 +1,182 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import fastifyWebsocket from '@fastify/websocket';
+import type { Config } from './config.js';
+import { OpslabError } from './errors.js';
+import { openDatabase, instanceId, type Db } from './store/db.js';
+import { AttemptsRepo } from './store/attempts-repo.js';
+import { ExerciseCatalog, formatProblem } from './exercises/catalog.js';
+import type { SandboxDriver } from './sandbox/sandbox-driver.js';
+import { DockerDriver } from './sandbox/drivers/docker/docker-driver.js';
+import { AttemptService } from './attempts/attempt-service.js';
+import { attemptRoutes } from './routes/attempts.js';
+import { originAllowed } from './routes/security.js';
+import { MAX_INPUT_FRAME_BYTES } from './terminal/ws-bridge.js';
+import { repoRoot } from './paths.js';
+
+export interface AppOptions {
+  config: Config;
+  /** Defaults to the Docker driver on the engine DOCKER_HOST names. */
+  driver?: (instance: string) => SandboxDriver;
+  /** Maps an exercise's image name to an engine image reference. */
+  imageRef?: (image: string) => string;
+  logger?: boolean | object;
+  /** Extra labels on every sandbox (tests mark what they create). */
+  sandboxLabels?: Record<string, string>;
+}
+
+export interface Services {
+  config: Config;
+  db: Db;
+  driver: SandboxDriver;
+  catalog: ExerciseCatalog;
+  attempts: AttemptService;
+  instance: string;
+}
+
+export const sandboxImageRef = (image: string) => `opslab/sandbox-${image}:latest`;
+
+const VERSION = (JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { version: string })
+  .version;
+
+/** Builds the app without listening (tests use inject or listen on port 0; main.ts owns listen and close). */
+export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; services: Services }> {
+  const { config } = opts;
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.logLevel },
+    bodyLimit: 64 * 1024,
+    trustProxy: false,
+    // Ids come from the path; keep requests that do not match a route short and boring.
+    routerOptions: { maxParamLength: 200 },
+  });
+
+  const db = openDatabase(config.dataDir);
+  const instance = instanceId(db);
+  const driver = opts.driver
+    ? opts.driver(instance)
+    : new DockerDriver({ instance, policy: config.sandbox, extraLabels: opts.sandboxLabels ?? {} });
+  const sandboxesDir = path.join(repoRoot(), 'sandboxes');
+  const catalog = ExerciseCatalog.load(config.exercisesDir, {
+    imageExists: (image) => fs.existsSync(path.join(sandboxesDir, image, 'Dockerfile')),
+  });
+  for (const problem of catalog.problems) app.log.error(`exercise left out: ${formatProblem(problem)}`);
+  const repo = new AttemptsRepo(db);
+  const attempts = new AttemptService({
+    config,
+    repo,
+    driver,
+    catalog,
+    log: app.log,
+    imageRef: opts.imageRef ?? sandboxImageRef,
+  });
+  const services: Services = { config, db, driver, catalog, attempts, instance };
+
+  app.setErrorHandler((error: FastifyError | OpslabError, request, reply) => {
+    if (error instanceof OpslabError) {
+      for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);
+      return reply.code(error.statusCode).send({ error: { code: error.code, message: error.message } });
+    }
+    if (error.validation) {
+      return reply
+        .code(400)
+        .send({ error: { code: 'OPSLAB_ERR_BAD_REQUEST', message: `Invalid request: ${error.message}` } });
+    }
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status < 500) {
+      return reply.code(status).send({ error: { code: 'OPSLAB_ERR_BAD_REQUEST', message: error.message } });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({
+      error: { code: 'OPSLAB_ERR_INTERNAL', message: `Something went wrong on the server (request ${request.id}).` },
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const url = request.url.split('?')[0]!;
+    const indexFile = path.join(config.webDir, 'index.html');
+    if (request.method === 'GET' && !url.startsWith('/api/') && fs.existsSync(indexFile)) {
+      // The web UI routes on the client: every page path serves the app shell.
+      return reply.type('text/html').header('cache-control', 'no-cache').send(fs.createReadStream(indexFile));
+    }
+    return reply
+      .code(404)
+      .send({ error: { code: 'OPSLAB_ERR_NOT_FOUND', message: `No route for ${request.method} ${url}.` } });
+  });
+
+  // Cross-site requests from other origins may not change anything (the cookies are SameSite=Strict too).
+  app.addHook('onRequest', async (request, reply) => {
+    const changes = request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS';
+    if ((changes || request.ws) && !originAllowed(request, config.allowedOrigins)) {
+      return reply.code(403).send({
+        error: { code: 'OPSLAB_ERR_ORIGIN', message: `Requests from origin ${request.headers.origin} are not allowed.` },
+      });
+    }
+  });
+
+  await app.register(fastifyCookie);
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: MAX_INPUT_FRAME_BYTES, perMessageDeflate: false },
+  });
+
+  app.get('/api/health', async (_request, reply) => {
+    const docker = (await driver.ping()) ? 'ok' : 'unreachable';
+    return reply.code(docker === 'ok' ? 200 : 503).send({ status: docker === 'ok' ? 'ok' : 'degraded', docker, version: VERSION });
+  });
+
+  app.get('/api/exercises', async () => ({
+    exercises: catalog.list().map(({ id, title, summary, difficulty, timeLimitMinutes, image, skills }) => ({
+      id,
+      title,
+      summary,
+      difficulty,
+      timeLimitMinutes,
+      image,
+      skills,
+    })),
+  }));
+
+  app.get(
+    '/api/exercises/:id',
+    {
+      schema: {
+        params: {
+          type: 'object',
+          required: ['id'],
+          properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{1,62}$' } },
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const exercise = catalog.get(id);
+      if (!exercise) throw new OpslabError('OPSLAB_ERR_EXERCISE_NOT_FOUND', 404, `There is no exercise with id "${id}".`);
+      const { dir: _dir, limits: _limits, ...rest } = exercise;
+      return { exercise: rest };
+    },
+  );
+
+  await app.register(attemptRoutes, {
+    attempts,
+    secureCookies: new URL(config.publicUrl).protocol === 'https:',
+  });
+
+  if (fs.existsSync(config.webDir)) {
+    await app.register(fastifyStatic, { root: config.webDir, wildcard: false, index: ['index.html'] });
+  } else {
+    app.get('/', async (_request, reply) =>
+      reply
+        .type('text/plain')
+        .send('The opslab web UI is not built. Run `npm start` (or `npm run build:web`) and reload.\n'),
+    );
+  }
+
+  app.addHook('onClose', async () => {
+    await attempts.shutdown();
+    db.close();
+  });
+
+  return { app, services };
+}

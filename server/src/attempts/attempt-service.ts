@@ -1,0 +1,474 @@
+import path from 'node:path';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Config } from '../config.js';
+import { errors } from '../errors.js';
+import type { ExerciseCatalog } from '../exercises/catalog.js';
+import type { SandboxDriver } from '../sandbox/sandbox-driver.js';
+import { effectiveLimits } from '../sandbox/policy.js';
+import {
+  ACTIVE_STATES,
+  type Attempt,
+  type AttemptsRepo,
+  type EndReason,
+} from '../store/attempts-repo.js';
+import { AttemptTerminal, CLOSE_CODES } from '../terminal/attempt-terminal.js';
+import { AsciicastRecorder, MARKERS } from '../terminal/recorder.js';
+
+export interface AttemptView {
+  id: string;
+  exerciseId: string;
+  state: Attempt['state'];
+  createdAt: string;
+  startedAt: string | null;
+  deadline: string | null;
+  endedAt: string | null;
+  endReason: EndReason | null;
+  sandbox: Attempt['sandboxStatus'];
+  serverTime: string;
+}
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface AttemptServiceDeps {
+  config: Config;
+  repo: AttemptsRepo;
+  driver: SandboxDriver;
+  catalog: ExerciseCatalog;
+  log: Logger;
+  /** Maps an exercise's image name to the engine's image reference. */
+  imageRef: (image: string) => string;
+}
+
+export interface ReconcileReport {
+  adopted: string[];
+  expired: string[];
+  missing: string[];
+  failed: string[];
+  archived: string[];
+  orphansRemoved: string[];
+}
+
+/** setTimeout cannot wait longer than this; longer deadlines are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const CAPACITY_RETRY_AFTER_SECONDS = 30;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/**
+ * The attempt lifecycle: created → running → submitted | expired → archived (and created → failed). The server
+ * owns the clock: deadlines are enforced here, by timers and by the reconciler, never by the browser.
+ */
+export class AttemptService {
+  private readonly terminals = new Map<string, AttemptTerminal>();
+  private readonly opening = new Map<string, Promise<AttemptTerminal>>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly provisioning = new Set<string>();
+  private readonly ending = new Map<string, Promise<Attempt>>();
+  private reconcileTimer: NodeJS.Timeout | null = null;
+  private reconciling: Promise<ReconcileReport> | null = null;
+  private stopped = false;
+
+  constructor(private readonly deps: AttemptServiceDeps) {}
+
+  view(attempt: Attempt): AttemptView {
+    return {
+      id: attempt.id,
+      exerciseId: attempt.exerciseId,
+      state: attempt.state,
+      createdAt: iso(attempt.createdAt)!,
+      startedAt: iso(attempt.startedAt),
+      deadline: iso(attempt.deadline),
+      endedAt: iso(attempt.endedAt),
+      endReason: attempt.endReason,
+      sandbox: attempt.sandboxStatus,
+      serverTime: new Date().toISOString(),
+    };
+  }
+
+  get(id: string): Attempt | undefined {
+    return this.deps.repo.get(id);
+  }
+
+  /** Constant-time check of an attempt token. */
+  tokenMatches(attempt: Attempt, token: string): boolean {
+    const given = Buffer.from(hashToken(token), 'hex');
+    const stored = Buffer.from(attempt.tokenHash, 'hex');
+    return given.length === stored.length && timingSafeEqual(given, stored);
+  }
+
+  recordingFile(attempt: Attempt): string {
+    return attempt.recordingPath ?? path.join(this.deps.config.dataDir, 'recordings', `${attempt.id}.cast`);
+  }
+
+  async start(exerciseId: string): Promise<{ attempt: Attempt; token: string }> {
+    const { repo, driver, catalog, config, log } = this.deps;
+    const exercise = catalog.get(exerciseId);
+    if (!exercise) throw errors.exerciseNotFound(exerciseId);
+    if (repo.countHoldingSandbox() >= config.maxSandboxes) throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
+
+    const id = `a_${randomBytes(10).toString('hex')}`;
+    const token = randomBytes(32).toString('base64url');
+    const now = Date.now();
+    repo.insert({
+      id,
+      exerciseId,
+      state: 'created',
+      tokenHash: hashToken(token),
+      timeLimitSeconds: exercise.timeLimitMinutes * 60,
+      createdAt: now,
+      startedAt: null,
+      deadline: null,
+      endedAt: null,
+      endReason: null,
+      sandboxId: null,
+      sandboxStatus: 'provisioning',
+      recordingPath: path.join(config.dataDir, 'recordings', `${id}.cast`),
+      failure: null,
+    });
+    this.provisioning.add(id);
+    let sandboxId: string | null = null;
+    let terminal: AttemptTerminal | null = null;
+    try {
+      sandboxId = await driver.create({
+        attemptId: id,
+        exerciseId,
+        image: this.deps.imageRef(exercise.image),
+        limits: effectiveLimits(config.sandbox, exercise.limits),
+      });
+      repo.update(id, { sandboxId });
+      const session = await driver.attachTerminal(sandboxId);
+      const startedAt = Date.now();
+      const attempt = repo.get(id)!;
+      terminal = await this.openTerminal({ ...attempt, startedAt });
+      // Attached before start, so the very first prompt byte is recorded.
+      terminal.attachSession(session);
+      terminal.marker(MARKERS.started);
+      await driver.start(sandboxId);
+      const running = repo.update(
+        id,
+        {
+          state: 'running',
+          startedAt,
+          deadline: startedAt + exercise.timeLimitMinutes * 60_000,
+          sandboxStatus: 'running',
+        },
+        ['created'],
+      );
+      if (!running) throw new Error('the attempt changed state while its sandbox was starting');
+      repo.addEvent(id, 'started', { sandboxId });
+      this.armDeadline(running);
+      log.info({ attemptId: id, exerciseId, sandboxId, ms: Date.now() - now }, 'attempt started');
+      return { attempt: running, token };
+    } catch (err) {
+      const message = (err as Error).message;
+      log.error({ attemptId: id, exerciseId, err: message }, 'sandbox could not be started');
+      this.terminals.delete(id);
+      terminal?.close({ code: CLOSE_CODES.ended, text: 'The sandbox could not be started.' });
+      repo.update(id, { state: 'failed', failure: message, sandboxStatus: 'removed' }, ['created']);
+      repo.addEvent(id, 'failed', { error: message });
+      if (sandboxId) await driver.remove(sandboxId).catch(() => undefined);
+      throw errors.sandboxFailed(firstLine(message));
+    } finally {
+      this.provisioning.delete(id);
+    }
+  }
+
+  submit(id: string): Promise<Attempt> {
+    return this.end(id, 'submitted');
+  }
+
+  expire(id: string): Promise<Attempt> {
+    return this.end(id, 'expired');
+  }
+
+  /** Ends a running attempt; concurrent calls share one ending. */
+  end(id: string, reason: EndReason): Promise<Attempt> {
+    const pending = this.ending.get(id);
+    if (pending) return pending;
+    const promise = this.doEnd(id, reason).finally(() => this.ending.delete(id));
+    this.ending.set(id, promise);
+    return promise;
+  }
+
+  private async doEnd(id: string, reason: EndReason): Promise<Attempt> {
+    const { repo, log } = this.deps;
+    const before = repo.get(id);
+    if (!before) throw errors.attemptNotFound();
+    const ended = repo.update(id, { state: reason, endedAt: Date.now(), endReason: reason }, ['running']);
+    if (!ended) throw errors.attemptNotRunning(before.state);
+    this.clearDeadline(id);
+    repo.addEvent(id, reason);
+    log.info({ attemptId: id, reason }, 'attempt ended');
+    const text = reason === 'expired' ? 'Time is up: the attempt has ended.' : 'The attempt was submitted.';
+    const terminal = this.terminals.get(id);
+    this.terminals.delete(id);
+    if (terminal) {
+      terminal.broadcast({ type: 'attempt', attempt: this.view(ended) });
+      terminal.close({ code: CLOSE_CODES.ended, text, marker: reason });
+    } else {
+      this.appendMarker(ended, reason);
+    }
+    return (await this.archive(ended)) ?? repo.get(id)!;
+  }
+
+  /** Removes an ended attempt's sandbox. Failures are logged; the reconciler tries again. */
+  private async archive(attempt: Attempt): Promise<Attempt | undefined> {
+    const { repo, driver, log } = this.deps;
+    try {
+      if (attempt.sandboxId) await driver.remove(attempt.sandboxId);
+    } catch (err) {
+      log.error({ attemptId: attempt.id, err: (err as Error).message }, 'sandbox removal failed; will retry');
+      return undefined;
+    }
+    const archived = repo.update(attempt.id, { state: 'archived', sandboxStatus: 'removed' }, ['submitted', 'expired']);
+    if (archived) repo.addEvent(attempt.id, 'archived');
+    return archived;
+  }
+
+  /** Starts the shell again in the same container after it exited; files are kept. */
+  async restartShell(id: string): Promise<Attempt> {
+    const { repo, driver } = this.deps;
+    const attempt = repo.get(id);
+    if (!attempt) throw errors.attemptNotFound();
+    if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
+    const info = attempt.sandboxId ? await driver.inspect(attempt.sandboxId) : null;
+    if (!info) {
+      repo.update(id, { sandboxStatus: 'missing' }, ['running']);
+      throw errors.sandboxMissing();
+    }
+    const terminal = await this.terminalFor(attempt);
+    if (info.runState === 'running' && terminal.hasShell) throw errors.shellRunning();
+    if (info.runState !== 'running') {
+      await driver.start(info.id);
+    }
+    terminal.attachSession(await driver.attachTerminal(info.id));
+    // A fresh shell prints its prompt before we could attach; ask for a new one.
+    terminal.input(Buffer.from('\n'));
+    terminal.marker(MARKERS.shellRestarted);
+    repo.addEvent(id, 'shell-restarted');
+    const updated = repo.update(id, { sandboxStatus: 'running' }, ['running'])!;
+    terminal.broadcast({ type: 'attempt', attempt: this.view(updated) });
+    return updated;
+  }
+
+  /** The live terminal of a running attempt, opening (and adopting the shell) when needed. */
+  async terminalFor(attempt: Attempt): Promise<AttemptTerminal> {
+    const live = this.terminals.get(attempt.id);
+    if (live && !live.isClosed) return live;
+    const opening = this.opening.get(attempt.id);
+    if (opening) return opening;
+    const promise = (async () => {
+      const terminal = await this.openTerminal(attempt);
+      terminal.marker(MARKERS.adopted);
+      if (attempt.sandboxId) {
+        const info = await this.deps.driver.inspect(attempt.sandboxId);
+        if (info?.runState === 'running') terminal.attachSession(await this.deps.driver.attachTerminal(info.id));
+      }
+      return terminal;
+    })().finally(() => this.opening.delete(attempt.id));
+    this.opening.set(attempt.id, promise);
+    return promise;
+  }
+
+  private async openTerminal(attempt: Attempt): Promise<AttemptTerminal> {
+    const terminal = await AttemptTerminal.open({
+      attemptId: attempt.id,
+      recordingFile: this.recordingFile(attempt),
+      startedAt: attempt.startedAt ?? attempt.createdAt,
+      recordingMaxBytes: this.deps.config.recordingMaxBytes,
+      onShellExit: () => void this.onShellExit(attempt.id),
+      log: (msg, extra) => this.deps.log.warn({ attemptId: attempt.id, ...extra }, msg),
+    });
+    this.terminals.set(attempt.id, terminal);
+    return terminal;
+  }
+
+  private async onShellExit(id: string): Promise<void> {
+    const { repo, driver, log } = this.deps;
+    const attempt = repo.get(id);
+    if (!attempt || attempt.state !== 'running' || !attempt.sandboxId) return;
+    const info = await driver.inspect(attempt.sandboxId).catch(() => null);
+    const status = info ? (info.runState === 'running' ? 'running' : 'exited') : 'missing';
+    const updated = repo.update(id, { sandboxStatus: status }, ['running']);
+    repo.addEvent(id, 'shell-exited', { exitCode: info?.exitCode ?? null, oomKilled: info?.oomKilled ?? false });
+    log.info({ attemptId: id, status, exitCode: info?.exitCode, oomKilled: info?.oomKilled }, 'shell exited');
+    if (updated) this.terminals.get(id)?.broadcast({ type: 'attempt', attempt: this.view(updated) });
+  }
+
+  private appendMarker(attempt: Attempt, label: string): void {
+    try {
+      const recorder = new AsciicastRecorder({
+        file: this.recordingFile(attempt),
+        cols: 80,
+        rows: 24,
+        startedAt: attempt.startedAt ?? attempt.createdAt,
+        maxBytes: this.deps.config.recordingMaxBytes,
+      });
+      recorder.marker(label);
+      recorder.close();
+    } catch (err) {
+      this.deps.log.warn({ attemptId: attempt.id, err: (err as Error).message }, 'could not append marker');
+    }
+  }
+
+  /** Makes sure the recording on disk holds everything buffered so far (before a download). */
+  flushRecording(id: string): void {
+    this.terminals.get(id)?.flush();
+  }
+
+  private armDeadline(attempt: Attempt): void {
+    if (attempt.deadline === null || this.stopped) return;
+    this.clearDeadline(attempt.id);
+    const delay = Math.max(0, attempt.deadline - Date.now());
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(attempt.id);
+        const current = this.deps.repo.get(attempt.id);
+        if (!current || current.state !== 'running' || current.deadline === null) return;
+        if (current.deadline > Date.now()) return this.armDeadline(current);
+        this.expire(attempt.id).catch((err: Error) =>
+          this.deps.log.error({ attemptId: attempt.id, err: err.message }, 'expiry failed'),
+        );
+      },
+      Math.min(delay, MAX_TIMER_MS),
+    );
+    timer.unref();
+    this.timers.set(attempt.id, timer);
+  }
+
+  private clearDeadline(id: string): void {
+    const timer = this.timers.get(id);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(id);
+  }
+
+  /**
+   * Brings the database and the engine into agreement: adopt running sandboxes, expire the overdue, mark vanished
+   * sandboxes, fail interrupted provisioning, finish archiving, and remove containers no attempt owns.
+   */
+  reconcile(): Promise<ReconcileReport> {
+    if (!this.reconciling) {
+      this.reconciling = this.doReconcile().finally(() => (this.reconciling = null));
+    }
+    return this.reconciling;
+  }
+
+  private async doReconcile(): Promise<ReconcileReport> {
+    const { repo, driver, log } = this.deps;
+    const report: ReconcileReport = { adopted: [], expired: [], missing: [], failed: [], archived: [], orphansRemoved: [] };
+    const sandboxes = await driver.listManaged();
+    const byId = new Map(sandboxes.map((s) => [s.id, s]));
+    const owned = new Set<string>();
+    for (const attempt of repo.listInStates(ACTIVE_STATES)) {
+      if (this.provisioning.has(attempt.id) || this.ending.has(attempt.id)) {
+        if (attempt.sandboxId) owned.add(attempt.sandboxId);
+        continue;
+      }
+      const sandbox = attempt.sandboxId ? byId.get(attempt.sandboxId) : undefined;
+      try {
+        switch (attempt.state) {
+          case 'created': {
+            // Provisioning was interrupted (the server died in the middle of it).
+            repo.update(attempt.id, { state: 'failed', failure: 'provisioning was interrupted', sandboxStatus: 'removed' }, ['created']);
+            repo.addEvent(attempt.id, 'failed', { error: 'provisioning was interrupted' });
+            report.failed.push(attempt.id);
+            break;
+          }
+          case 'running': {
+            if (attempt.deadline !== null && attempt.deadline <= Date.now()) {
+              if (sandbox) owned.add(sandbox.id);
+              await this.expire(attempt.id);
+              report.expired.push(attempt.id);
+              break;
+            }
+            if (!sandbox) {
+              if (attempt.sandboxStatus !== 'missing') {
+                const updated = repo.update(attempt.id, { sandboxStatus: 'missing' }, ['running']);
+                repo.addEvent(attempt.id, 'sandbox-missing');
+                log.warn({ attemptId: attempt.id }, 'the sandbox of a running attempt is gone');
+                if (updated) this.terminals.get(attempt.id)?.broadcast({ type: 'attempt', attempt: this.view(updated) });
+                report.missing.push(attempt.id);
+              }
+              break;
+            }
+            owned.add(sandbox.id);
+            this.armDeadline(attempt);
+            const live = this.terminals.get(attempt.id);
+            if (sandbox.runState === 'running') {
+              if (!live || live.isClosed) {
+                await this.terminalFor(attempt);
+                repo.addEvent(attempt.id, 'adopted', { sandboxId: sandbox.id });
+                report.adopted.push(attempt.id);
+              }
+              if (attempt.sandboxStatus !== 'running' && live?.hasShell) {
+                repo.update(attempt.id, { sandboxStatus: 'running' }, ['running']);
+              }
+            } else if (attempt.sandboxStatus === 'running' && !live?.hasShell) {
+              repo.update(attempt.id, { sandboxStatus: 'exited' }, ['running']);
+            }
+            break;
+          }
+          case 'submitted':
+          case 'expired': {
+            // Ended but its sandbox was not removed yet (a crash or an engine error in between).
+            if (await this.archive(attempt)) report.archived.push(attempt.id);
+            break;
+          }
+          default:
+            break;
+        }
+      } catch (err) {
+        log.error({ attemptId: attempt.id, err: (err as Error).message }, 'reconcile failed for attempt');
+      }
+    }
+    for (const sandbox of sandboxes) {
+      if (owned.has(sandbox.id)) continue;
+      const attemptId = sandbox.attemptId;
+      if (attemptId && (this.provisioning.has(attemptId) || this.ending.has(attemptId))) continue;
+      const attempt = attemptId ? repo.get(attemptId) : undefined;
+      if (attempt && attempt.state === 'running' && attempt.sandboxId === sandbox.id) continue;
+      await driver.remove(sandbox.id).catch((err: Error) =>
+        log.error({ sandboxId: sandbox.id, err: err.message }, 'orphan removal failed'),
+      );
+      log.info({ sandboxId: sandbox.id, attemptId }, 'removed orphan sandbox');
+      report.orphansRemoved.push(sandbox.id);
+    }
+    return report;
+  }
+
+  /** Reconciles now and then every `reconcileIntervalMs`. */
+  async startBackground(): Promise<ReconcileReport> {
+    const report = await this.reconcile();
+    this.reconcileTimer = setInterval(() => {
+      this.reconcile().catch((err: Error) => this.deps.log.error({ err: err.message }, 'reconcile failed'));
+    }, this.deps.config.reconcileIntervalMs);
+    this.reconcileTimer.unref();
+    return report;
+  }
+
+  /**
+   * Stops timers and detaches from every shell without stopping it: after a restart, the next server adopts
+   * the same containers with their shells.
+   */
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    await this.reconciling?.catch(() => undefined);
+    await Promise.allSettled([...this.ending.values()]);
+    for (const terminal of this.terminals.values()) {
+      terminal.close({ code: 1012, text: 'The server is restarting; reconnecting…' });
+    }
+    this.terminals.clear();
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.slice(0, 300);
+}

@@ -1,0 +1,122 @@
+import path from 'node:path';
+
+/** The one typed configuration, read from the environment once. Every variable is listed in README.md. */
+export interface Config {
+  host: string;
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  exercisesDir: string;
+  webDir: string;
+  allowedOrigins: string[];
+  logLevel: string;
+  maxSandboxes: number;
+  reconcileIntervalMs: number;
+  recordingMaxBytes: number;
+  sandbox: SandboxPolicyConfig;
+}
+
+export interface SandboxPolicyConfig {
+  memoryMb: number;
+  cpus: number;
+  pids: number;
+  /** OCI runtime for sandboxes: runc (the engine default) or a stronger one such as runsc (gVisor). */
+  runtime: string;
+  /** Upper bounds an exercise may raise its own limits to. */
+  maxMemoryMb: number;
+  maxCpus: number;
+  maxPids: number;
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, value: string, expected: string) {
+    super(`Invalid configuration: ${variable}=${JSON.stringify(value)}: expected ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, fallback: string): string {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? fallback : v.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw.trim());
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, raw, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function num(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw.trim());
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(name, raw, `a number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function origins(env: Env, name: string): string[] {
+  const raw = str(env, name, '');
+  if (raw === '') return [];
+  return raw.split(',').map((item) => {
+    const trimmed = item.trim();
+    let url: URL;
+    try {
+      url = new URL(trimmed);
+    } catch {
+      throw new ConfigError(name, raw, 'a comma-separated list of origins such as https://lab.example.com');
+    }
+    if (url.origin === 'null' || url.pathname !== '/' || url.search || url.hash) {
+      throw new ConfigError(name, raw, 'origins only (scheme://host[:port]), without a path');
+    }
+    return url.origin;
+  });
+}
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const host = str(env, 'OPSLAB_HOST', '127.0.0.1');
+  const port = int(env, 'OPSLAB_PORT', 8080, 0, 65535);
+  const displayHost = host.includes(':') ? `[${host}]` : host;
+  const publicUrl = str(env, 'OPSLAB_PUBLIC_URL', `http://${displayHost}:${port}`);
+  try {
+    new URL(publicUrl);
+  } catch {
+    throw new ConfigError('OPSLAB_PUBLIC_URL', publicUrl, 'an absolute URL such as https://lab.example.com');
+  }
+  const memoryMb = int(env, 'OPSLAB_SANDBOX_MEMORY_MB', 512, 64, 65536);
+  const cpus = num(env, 'OPSLAB_SANDBOX_CPUS', 1, 0.1, 64);
+  const pids = int(env, 'OPSLAB_SANDBOX_PIDS', 256, 16, 32768);
+  const runtime = str(env, 'OPSLAB_SANDBOX_RUNTIME', 'runc');
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(runtime)) {
+    throw new ConfigError('OPSLAB_SANDBOX_RUNTIME', runtime, 'a runtime name such as runc or runsc');
+  }
+  return {
+    host,
+    port,
+    publicUrl: publicUrl.replace(/\/+$/, ''),
+    dataDir: path.resolve(cwd, str(env, 'OPSLAB_DATA_DIR', 'data')),
+    exercisesDir: path.resolve(cwd, str(env, 'OPSLAB_EXERCISES_DIR', 'exercises')),
+    webDir: path.resolve(cwd, str(env, 'OPSLAB_WEB_DIR', 'dist/web')),
+    allowedOrigins: [...new Set([new URL(publicUrl).origin, ...origins(env, 'OPSLAB_ALLOWED_ORIGINS')])],
+    logLevel: str(env, 'OPSLAB_LOG_LEVEL', 'info'),
+    maxSandboxes: int(env, 'OPSLAB_MAX_SANDBOXES', 20, 1, 10000),
+    reconcileIntervalMs: int(env, 'OPSLAB_RECONCILE_INTERVAL_SECONDS', 15, 1, 3600) * 1000,
+    recordingMaxBytes: int(env, 'OPSLAB_RECORDING_MAX_MB', 64, 1, 4096) * 1024 * 1024,
+    sandbox: {
+      memoryMb,
+      cpus,
+      pids,
+      runtime,
+      maxMemoryMb: Math.max(memoryMb, int(env, 'OPSLAB_SANDBOX_MAX_MEMORY_MB', 2048, 64, 65536)),
+      maxCpus: Math.max(cpus, num(env, 'OPSLAB_SANDBOX_MAX_CPUS', 2, 0.1, 64)),
+      maxPids: Math.max(pids, int(env, 'OPSLAB_SANDBOX_MAX_PIDS', 1024, 16, 32768)),
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/** The error catalog: every error a client can see has a stable code, an HTTP status and a message. */
+export class OpslabError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+
+  constructor(code: string, statusCode: number, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.name = 'OpslabError';
+    this.code = code;
+    this.statusCode = statusCode;
+    this.headers = headers;
+  }
+}
+
+export const errors = {
+  badRequest: (message: string) => new OpslabError('OPSLAB_ERR_BAD_REQUEST', 400, message),
+  unauthorized: (message = 'A valid attempt token is required.') =>
+    new OpslabError('OPSLAB_ERR_UNAUTHORIZED', 401, message),
+  forbiddenOrigin: (origin: string) =>
+    new OpslabError('OPSLAB_ERR_ORIGIN', 403, `Requests from origin ${origin} are not allowed.`),
+  exerciseNotFound: (id: string) =>
+    new OpslabError('OPSLAB_ERR_EXERCISE_NOT_FOUND', 404, `There is no exercise with id "${id}".`),
+  attemptNotFound: () => new OpslabError('OPSLAB_ERR_ATTEMPT_NOT_FOUND', 404, 'There is no such attempt.'),
+  attemptEnded: (state: string) =>
+    new OpslabError('OPSLAB_ERR_ATTEMPT_ENDED', 410, `This attempt has ended (${state}).`),
+  attemptNotRunning: (state: string) =>
+    new OpslabError('OPSLAB_ERR_ATTEMPT_STATE', 409, `This attempt is ${state}, not running.`),
+  shellRunning: () =>
+    new OpslabError('OPSLAB_ERR_SHELL_RUNNING', 409, 'The shell is still running; there is nothing to restart.'),
+  sandboxMissing: () =>
+    new OpslabError(
+      'OPSLAB_ERR_SANDBOX_MISSING',
+      409,
+      'The sandbox of this attempt is gone (it was removed outside opslab). The attempt can still be submitted.',
+    ),
+  capacity: (retryAfterSeconds: number) =>
+    new OpslabError(
+      'OPSLAB_ERR_CAPACITY',
+      503,
+      'All sandboxes are in use. Please try again in a minute.',
+      { 'retry-after': String(retryAfterSeconds) },
+    ),
+  sandboxFailed: (detail: string) =>
+    new OpslabError('OPSLAB_ERR_SANDBOX_FAILED', 502, `The sandbox could not be started: ${detail}`),
+  recordingMissing: () =>
+    new OpslabError('OPSLAB_ERR_RECORDING_NOT_FOUND', 404, 'This attempt has no recording.'),
+};

@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AttemptService } from '../attempts/attempt-service.js';
+import { errors } from '../errors.js';
+import type { Attempt } from '../store/attempts-repo.js';
+import { bridgeWebSocket } from '../terminal/ws-bridge.js';
+import { attemptCookieName, presentedToken } from './security.js';
+
+const ATTEMPT_ID = '^a_[0-9a-f]{20}$';
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
+  properties: { id: { type: 'string', pattern: ATTEMPT_ID } },
+} as const;
+
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+export interface AttemptRoutesOptions {
+  attempts: AttemptService;
+  secureCookies: boolean;
+}
+
+export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOptions): Promise<void> {
+  const { attempts } = opts;
+
+  /** Loads the attempt named in the path and checks the token; the same check guards the WebSocket upgrade. */
+  const authorise = async (request: IdRequest): Promise<Attempt> => {
+    const attempt = attempts.get(request.params.id);
+    const token = presentedToken(request, request.params.id);
+    // An unknown id and a wrong token look the same, so ids cannot be probed.
+    if (!attempt || !token || !attempts.tokenMatches(attempt, token)) {
+      throw token ? errors.attemptNotFound() : errors.unauthorized();
+    }
+    request.attempt = attempt;
+    return attempt;
+  };
+
+  app.post(
+    '/api/attempts',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['exerciseId'],
+          additionalProperties: false,
+          properties: { exerciseId: { type: 'string', minLength: 1, maxLength: 64 } },
+        },
+      },
+    },
+    async (request: FastifyRequest<{ Body: { exerciseId: string } }>, reply: FastifyReply) => {
+      const { attempt, token } = await attempts.start(request.body.exerciseId);
+      reply.setCookie(attemptCookieName(attempt.id), token, {
+        path: `/api/attempts/${attempt.id}`,
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: opts.secureCookies,
+        maxAge: Math.max(3600, attempt.timeLimitSeconds * 4),
+      });
+      return reply.code(201).send({ attempt: attempts.view(attempt), token });
+    },
+  );
+
+  app.get('/api/attempts/:id', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => ({
+    attempt: attempts.view(request.attempt!),
+  }));
+
+  app.post('/api/attempts/:id/submit', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => ({
+    attempt: attempts.view(await attempts.submit(request.params.id)),
+  }));
+
+  app.post(
+    '/api/attempts/:id/restart-shell',
+    { schema: { params: idParams }, preHandler: authorise },
+    async (request: IdRequest) => ({ attempt: attempts.view(await attempts.restartShell(request.params.id)) }),
+  );
+
+  app.get(
+    '/api/attempts/:id/recording',
+    { schema: { params: idParams }, preHandler: authorise },
+    async (request: IdRequest, reply: FastifyReply) => {
+      const attempt = request.attempt!;
+      attempts.flushRecording(attempt.id);
+      const file = attempts.recordingFile(attempt);
+      if (!fs.existsSync(file)) throw errors.recordingMissing();
+      return reply
+        .header('content-type', 'application/x-asciicast')
+        .header('content-disposition', `attachment; filename="${attempt.id}.cast"`)
+        .header('cache-control', 'no-store')
+        .send(fs.createReadStream(file));
+    },
+  );
+
+  app.get(
+    '/api/attempts/:id/terminal',
+    {
+      websocket: true,
+      schema: { params: idParams },
+      // Runs before the upgrade completes: a refused request gets a plain HTTP error and no WebSocket.
+      preValidation: async (request: IdRequest) => {
+        const attempt = await authorise(request);
+        if (attempt.state !== 'running') throw errors.attemptEnded(attempt.state);
+        if (attempt.sandboxStatus === 'missing') throw errors.sandboxMissing();
+      },
+    },
+    async (socket, request: IdRequest) => {
+      const attempt = request.attempt!;
+      let terminal;
+      try {
+        terminal = await attempts.terminalFor(attempt);
+      } catch (err) {
+        request.log.error({ attemptId: attempt.id, err: (err as Error).message }, 'terminal could not be opened');
+        socket.close(1011, 'The terminal could not be opened.');
+        return;
+      }
+      const current = attempts.get(attempt.id) ?? attempt;
+      bridgeWebSocket(socket, terminal, { type: 'hello', attempt: attempts.view(current) }, (msg, extra) =>
+        request.log.warn({ attemptId: attempt.id, ...extra }, msg),
+      );
+    },
+  );
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    attempt?: Attempt;
+  }
+}

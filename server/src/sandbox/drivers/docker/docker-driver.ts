@@ -1,0 +1,283 @@
+import { PassThrough, type Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
+import Docker from 'dockerode';
+import type { SandboxPolicyConfig } from '../../../config.js';
+import { CAPABILITY_ALLOWLIST, LOG_MAX_SIZE } from '../../policy.js';
+import { LABELS, ROLES } from '../../labels.js';
+import type { ExecResult, SandboxDriver, SandboxInfo, SandboxSpec } from '../../sandbox-driver.js';
+import type { TerminalSession } from '../../../terminal/terminal-session.js';
+
+interface DockerApiError {
+  statusCode?: number;
+  message?: string;
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as DockerApiError | null)?.statusCode;
+}
+
+export interface DockerDriverOptions {
+  docker?: Docker;
+  /** The installation id; every sandbox carries it so installations sharing an engine leave each other alone. */
+  instance: string;
+  policy: SandboxPolicyConfig;
+  /** Extra labels (tests use them to find and clean up what they made). */
+  extraLabels?: Record<string, string>;
+}
+
+export class DockerDriver implements SandboxDriver {
+  readonly docker: Docker;
+  private readonly instance: string;
+  private readonly policy: SandboxPolicyConfig;
+  private readonly extraLabels: Record<string, string>;
+
+  constructor(opts: DockerDriverOptions) {
+    this.docker = opts.docker ?? new Docker();
+    this.instance = opts.instance;
+    this.policy = opts.policy;
+    this.extraLabels = opts.extraLabels ?? {};
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.docker.ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async create(spec: SandboxSpec): Promise<string> {
+    const env = { TERM: 'xterm-256color', LANG: 'C.UTF-8', ...spec.env };
+    const container = await this.docker.createContainer({
+      name: `opslab-${this.instance}-${spec.attemptId}`,
+      Image: spec.image,
+      Hostname: 'sandbox',
+      Tty: true,
+      OpenStdin: true,
+      StdinOnce: false,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Labels: {
+        ...this.extraLabels,
+        [LABELS.managed]: 'true',
+        [LABELS.instance]: this.instance,
+        [LABELS.attempt]: spec.attemptId,
+        [LABELS.exercise]: spec.exerciseId,
+        [LABELS.role]: ROLES.sandbox,
+      },
+      NetworkDisabled: false,
+      HostConfig: {
+        // No network at all: the candidate talks to the sandbox only through the engine's API.
+        NetworkMode: 'none',
+        CapDrop: ['ALL'],
+        CapAdd: [...CAPABILITY_ALLOWLIST],
+        SecurityOpt: ['no-new-privileges:true'],
+        Privileged: false,
+        Memory: spec.limits.memoryMb * 1024 * 1024,
+        // Equal to Memory: no swap beyond the memory limit.
+        MemorySwap: spec.limits.memoryMb * 1024 * 1024,
+        NanoCpus: Math.round(spec.limits.cpus * 1e9),
+        PidsLimit: spec.limits.pids,
+        Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
+        LogConfig: { Type: 'json-file', Config: { 'max-size': LOG_MAX_SIZE, 'max-file': '1' } },
+        Init: true,
+        RestartPolicy: { Name: 'no' },
+        AutoRemove: false,
+        ...(this.policy.runtime !== 'runc' ? { Runtime: this.policy.runtime } : {}),
+      },
+    });
+    return container.id;
+  }
+
+  async start(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (err) {
+      if (statusOf(err) === 304) return; // already running
+      throw err;
+    }
+  }
+
+  async attachTerminal(id: string): Promise<TerminalSession> {
+    const container = this.docker.getContainer(id);
+    const stream = (await container.attach({
+      stream: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      hijack: true,
+    })) as unknown as Duplex;
+    return new DockerTerminalSession(container, stream);
+  }
+
+  async exec(
+    id: string,
+    cmd: string[],
+    opts: { timeoutMs?: number; env?: Record<string, string> } = {},
+  ): Promise<ExecResult> {
+    const container = this.docker.getContainer(id);
+    const exec = await container.exec({
+      Cmd: cmd,
+      AttachStdout: true,
+      AttachStderr: true,
+      Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    stdout.on('data', (c: Buffer) => out.push(c));
+    stderr.on('data', (c: Buffer) => err.push(c));
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        stream.destroy();
+        reject(new Error(`exec ${JSON.stringify(cmd)} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      stream.on('end', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      stream.on('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      stream.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+    const info = await exec.inspect();
+    return {
+      exitCode: info.ExitCode ?? -1,
+      stdout: Buffer.concat(out).toString('utf8'),
+      stderr: Buffer.concat(err).toString('utf8'),
+    };
+  }
+
+  async copyIn(id: string, dir: string, tar: Readable): Promise<void> {
+    await this.docker.getContainer(id).putArchive(tar, { path: dir });
+  }
+
+  async copyOut(id: string, path: string): Promise<Readable> {
+    return (await this.docker.getContainer(id).getArchive({ path })) as unknown as Readable;
+  }
+
+  async inspect(id: string): Promise<SandboxInfo | null> {
+    try {
+      const info = await this.docker.getContainer(id).inspect();
+      return toInfo(info.Id, info.Config.Labels ?? {}, info.State.Status, info.State.ExitCode, info.State.OOMKilled);
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async stop(id: string, timeoutSeconds = 5): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: timeoutSeconds });
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 304 || status === 404) return;
+      throw err;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      const status = statusOf(err);
+      // 404: already gone. 409: removal already in progress.
+      if (status === 404 || status === 409) return;
+      throw err;
+    }
+  }
+
+  async listManaged(): Promise<SandboxInfo[]> {
+    const list = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${LABELS.managed}=true`, `${LABELS.instance}=${this.instance}`] },
+    });
+    return list.map((c) => toInfo(c.Id, c.Labels ?? {}, c.State, null, false));
+  }
+}
+
+function toInfo(
+  id: string,
+  labels: Record<string, string>,
+  status: string,
+  exitCode: number | null,
+  oomKilled: boolean,
+): SandboxInfo {
+  const runState = status === 'running' ? 'running' : status === 'created' ? 'created' : status === 'exited' || status === 'dead' ? 'exited' : 'other';
+  return {
+    id,
+    attemptId: labels[LABELS.attempt] ?? null,
+    exerciseId: labels[LABELS.exercise] ?? null,
+    runState,
+    exitCode,
+    oomKilled,
+    labels,
+  };
+}
+
+class DockerTerminalSession implements TerminalSession {
+  readonly ended: Promise<void>;
+  private closed = false;
+
+  constructor(
+    private readonly container: Docker.Container,
+    private readonly stream: Duplex,
+  ) {
+    this.ended = new Promise((resolve) => {
+      const done = () => resolve();
+      stream.once('end', done);
+      stream.once('close', done);
+      stream.once('error', done);
+    });
+    // A TTY attach stream is raw (not multiplexed): bytes are the terminal's output as-is.
+    stream.on('error', () => {
+      /* surfaced through `ended` */
+    });
+  }
+
+  onData(listener: (chunk: Buffer) => void): () => void {
+    this.stream.on('data', listener);
+    return () => this.stream.off('data', listener);
+  }
+
+  write(data: Buffer | string): void {
+    if (this.closed || this.stream.destroyed || !this.stream.writable) return;
+    this.stream.write(data);
+  }
+
+  async resize(cols: number, rows: number): Promise<void> {
+    try {
+      await this.container.resize({ h: rows, w: cols });
+    } catch (err) {
+      // A stopped container cannot be resized; nothing to do.
+      if (statusOf(err) === 409 || statusOf(err) === 404) return;
+      throw err;
+    }
+  }
+
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stream.destroy();
+  }
+}

@@ -1,0 +1,161 @@
+import type { Db } from './db.js';
+
+export const ATTEMPT_STATES = ['created', 'running', 'submitted', 'expired', 'archived', 'failed'] as const;
+export type AttemptState = (typeof ATTEMPT_STATES)[number];
+
+export const END_REASONS = ['submitted', 'expired'] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
+export const SANDBOX_STATUSES = ['provisioning', 'running', 'exited', 'missing', 'removed'] as const;
+export type SandboxStatus = (typeof SANDBOX_STATUSES)[number];
+
+/** States in which the attempt still owns a sandbox that opslab must look after. */
+export const ACTIVE_STATES: readonly AttemptState[] = ['created', 'running', 'submitted', 'expired'];
+
+export interface Attempt {
+  id: string;
+  exerciseId: string;
+  state: AttemptState;
+  tokenHash: string;
+  timeLimitSeconds: number;
+  createdAt: number;
+  startedAt: number | null;
+  deadline: number | null;
+  endedAt: number | null;
+  endReason: EndReason | null;
+  sandboxId: string | null;
+  sandboxStatus: SandboxStatus;
+  recordingPath: string | null;
+  failure: string | null;
+  updatedAt: number;
+}
+
+interface Row {
+  id: string;
+  exercise_id: string;
+  state: AttemptState;
+  token_hash: string;
+  time_limit_seconds: number;
+  created_at: number;
+  started_at: number | null;
+  deadline: number | null;
+  ended_at: number | null;
+  end_reason: EndReason | null;
+  sandbox_id: string | null;
+  sandbox_status: SandboxStatus;
+  recording_path: string | null;
+  failure: string | null;
+  updated_at: number;
+}
+
+function fromRow(row: Row): Attempt {
+  return {
+    id: row.id,
+    exerciseId: row.exercise_id,
+    state: row.state,
+    tokenHash: row.token_hash,
+    timeLimitSeconds: row.time_limit_seconds,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    deadline: row.deadline,
+    endedAt: row.ended_at,
+    endReason: row.end_reason,
+    sandboxId: row.sandbox_id,
+    sandboxStatus: row.sandbox_status,
+    recordingPath: row.recording_path,
+    failure: row.failure,
+    updatedAt: row.updated_at,
+  };
+}
+
+const COLUMNS: Record<keyof Omit<Attempt, 'id'>, string> = {
+  exerciseId: 'exercise_id',
+  state: 'state',
+  tokenHash: 'token_hash',
+  timeLimitSeconds: 'time_limit_seconds',
+  createdAt: 'created_at',
+  startedAt: 'started_at',
+  deadline: 'deadline',
+  endedAt: 'ended_at',
+  endReason: 'end_reason',
+  sandboxId: 'sandbox_id',
+  sandboxStatus: 'sandbox_status',
+  recordingPath: 'recording_path',
+  failure: 'failure',
+  updatedAt: 'updated_at',
+};
+
+export type AttemptPatch = Partial<Omit<Attempt, 'id' | 'updatedAt'>>;
+
+export class AttemptsRepo {
+  constructor(private readonly db: Db) {}
+
+  insert(attempt: Omit<Attempt, 'updatedAt'>): Attempt {
+    const full: Attempt = { ...attempt, updatedAt: Date.now() };
+    this.db
+      .prepare(
+        `INSERT INTO attempts (id, exercise_id, state, token_hash, time_limit_seconds, created_at, started_at, deadline,
+           ended_at, end_reason, sandbox_id, sandbox_status, recording_path, failure, updated_at)
+         VALUES (@id, @exerciseId, @state, @tokenHash, @timeLimitSeconds, @createdAt, @startedAt, @deadline,
+           @endedAt, @endReason, @sandboxId, @sandboxStatus, @recordingPath, @failure, @updatedAt)`,
+      )
+      .run(full);
+    return full;
+  }
+
+  get(id: string): Attempt | undefined {
+    const row = this.db.prepare('SELECT * FROM attempts WHERE id = ?').get(id) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  /**
+   * Applies a patch; when `expectState` is given the update only happens if the attempt is still in one of those
+   * states (a compare-and-set, so that two transitions racing each other cannot both win). Returns the updated
+   * attempt, or undefined when the guard did not match.
+   */
+  update(id: string, patch: AttemptPatch, expectState?: readonly AttemptState[]): Attempt | undefined {
+    const entries = Object.entries(patch).filter(([, v]) => v !== undefined) as [keyof typeof COLUMNS, unknown][];
+    const sets = entries.map(([key]) => `${COLUMNS[key]} = @${key}`);
+    sets.push('updated_at = @updatedAt');
+    const params: Record<string, unknown> = { id, updatedAt: Date.now() };
+    for (const [key, value] of entries) params[key] = value;
+    let guard = '';
+    if (expectState) {
+      guard = ` AND state IN (${expectState.map((_, i) => `@s${i}`).join(', ')})`;
+      expectState.forEach((s, i) => (params[`s${i}`] = s));
+    }
+    const result = this.db.prepare(`UPDATE attempts SET ${sets.join(', ')} WHERE id = @id${guard}`).run(params);
+    return result.changes === 1 ? this.get(id) : undefined;
+  }
+
+  listInStates(states: readonly AttemptState[]): Attempt[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM attempts WHERE state IN (${states.map(() => '?').join(', ')}) ORDER BY created_at`)
+      .all(...states) as Row[];
+    return rows.map(fromRow);
+  }
+
+  /** Attempts that hold (or are about to hold) a sandbox: what counts against capacity. */
+  countHoldingSandbox(): number {
+    const row = this.db
+      .prepare(
+        `SELECT COUNT(*) AS n FROM attempts WHERE state IN ('created', 'running', 'submitted', 'expired')
+           AND sandbox_status IN ('provisioning', 'running', 'exited')`,
+      )
+      .get() as { n: number };
+    return row.n;
+  }
+
+  addEvent(attemptId: string, kind: string, detail?: unknown): void {
+    this.db
+      .prepare('INSERT INTO attempt_events (attempt_id, at, kind, detail) VALUES (?, ?, ?, ?)')
+      .run(attemptId, Date.now(), kind, detail === undefined ? null : JSON.stringify(detail));
+  }
+
+  events(attemptId: string): { at: number; kind: string; detail: unknown }[] {
+    const rows = this.db
+      .prepare('SELECT at, kind, detail FROM attempt_events WHERE attempt_id = ? ORDER BY id')
+      .all(attemptId) as { at: number; kind: string; detail: string | null }[];
+    return rows.map((r) => ({ at: r.at, kind: r.kind, detail: r.detail === null ? null : JSON.parse(r.detail) }));
+  }
+}

@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/** Ordered schema migrations; the database's user_version says how many have been applied. */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE attempts (
+    id                 TEXT PRIMARY KEY,
+    exercise_id        TEXT NOT NULL,
+    state              TEXT NOT NULL,
+    token_hash         TEXT NOT NULL,
+    time_limit_seconds INTEGER NOT NULL,
+    created_at         INTEGER NOT NULL,
+    started_at         INTEGER,
+    deadline           INTEGER,
+    ended_at           INTEGER,
+    end_reason         TEXT,
+    sandbox_id         TEXT,
+    sandbox_status     TEXT NOT NULL,
+    recording_path     TEXT,
+    failure            TEXT,
+    updated_at         INTEGER NOT NULL
+  );
+  CREATE INDEX attempts_state ON attempts(state);
+  CREATE TABLE attempt_events (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    attempt_id TEXT NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
+    at         INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    detail     TEXT
+  );
+  CREATE INDEX attempt_events_attempt ON attempt_events(attempt_id, id);
+  `,
+];
+
+export function openDatabase(dataDir: string): Db {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const db = new Database(path.join(dataDir, 'opslab.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `The database schema (version ${current}) is newer than this opslab (version ${MIGRATIONS.length}); upgrade opslab.`,
+    );
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}
+
+/**
+ * A random id for this installation, stored in the database. Sandboxes carry it as a label, so that two
+ * opslab installations (or test runs) on one Docker engine never adopt or reap each other's containers.
+ */
+export function instanceId(db: Db): string {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('instance_id') as { value: string } | undefined;
+  if (row) return row.value;
+  const id = randomBytes(6).toString('hex');
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('instance_id', id);
+  return id;
+}

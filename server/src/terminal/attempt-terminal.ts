@@ -1,0 +1,280 @@
+import fs from 'node:fs';
+import type { TerminalSession } from './terminal-session.js';
+import { ScreenMirror } from './mirror.js';
+import { AsciicastRecorder, MARKERS } from './recorder.js';
+
+/** Flow control watermarks (bytes sent to a client and not yet acknowledged, or not yet parsed by the mirror). */
+export const HIGH_WATERMARK = 256 * 1024;
+export const LOW_WATERMARK = 64 * 1024;
+/** A client that acknowledges nothing for this long while output is held back for it is disconnected. */
+export const STALLED_CLIENT_MS = 30_000;
+
+export const CLOSE_CODES = {
+  normal: 1000,
+  policy: 1008,
+  tooBig: 1009,
+  replaced: 4000,
+  stalled: 4008,
+  ended: 4410,
+} as const;
+
+/** What the terminal needs from one connected browser. */
+export interface TerminalClient {
+  sendOutput(chunk: Buffer | string): void;
+  sendControl(message: Record<string, unknown>): void;
+  close(code: number, reason: string): void;
+}
+
+interface ClientState {
+  unacked: number;
+  /** Output that arrived while the repaint snapshot was being taken; sent right after it. */
+  queue: (Buffer | string)[] | null;
+  overSince: number | null;
+}
+
+export interface AttemptTerminalOptions {
+  attemptId: string;
+  recordingFile: string;
+  startedAt: number;
+  recordingMaxBytes: number;
+  cols?: number;
+  rows?: number;
+  onShellExit: () => void;
+  log: (msg: string, extra?: Record<string, unknown>) => void;
+}
+
+/**
+ * One attempt's live terminal: the shell's TTY session, the screen mirror, the recorder, and the browser
+ * connected to it, with flow control between them.
+ */
+export class AttemptTerminal {
+  private session: TerminalSession | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private readonly mirror: ScreenMirror;
+  private readonly recorder: AsciicastRecorder;
+  private readonly clients = new Map<TerminalClient, ClientState>();
+  private paused = false;
+  private closed = false;
+  private connections = 0;
+  private readonly stallTimer: NodeJS.Timeout;
+
+  private constructor(
+    private readonly opts: AttemptTerminalOptions,
+    mirror: ScreenMirror,
+  ) {
+    this.mirror = mirror;
+    this.recorder = new AsciicastRecorder({
+      file: opts.recordingFile,
+      cols: mirror.cols,
+      rows: mirror.rows,
+      startedAt: opts.startedAt,
+      maxBytes: opts.recordingMaxBytes,
+    });
+    this.stallTimer = setInterval(() => this.dropStalledClients(), 5_000);
+    this.stallTimer.unref();
+  }
+
+  /** A terminal for a new attempt, or one whose screen is rebuilt from its recording (after a server restart). */
+  static async open(opts: AttemptTerminalOptions): Promise<AttemptTerminal> {
+    const mirror = new ScreenMirror(opts.cols ?? 80, opts.rows ?? 24);
+    await replayInto(mirror, opts.recordingFile);
+    return new AttemptTerminal(opts, mirror);
+  }
+
+  get size(): { cols: number; rows: number } {
+    return { cols: this.mirror.cols, rows: this.mirror.rows };
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get hasShell(): boolean {
+    return this.session !== null;
+  }
+
+  marker(label: string): void {
+    this.recorder.marker(label);
+  }
+
+  /** Writes buffered recording events to disk now. */
+  flush(): void {
+    if (!this.closed) this.recorder.flush();
+  }
+
+  /** Connects the shell. Output starts flowing into mirror, recorder and clients. */
+  attachSession(session: TerminalSession): void {
+    if (this.closed) {
+      session.close();
+      return;
+    }
+    this.detachSession();
+    this.session = session;
+    this.paused = false;
+    this.unsubscribe = session.onData((chunk) => this.onOutput(chunk));
+    void session.resize(this.mirror.cols, this.mirror.rows).catch(() => undefined);
+    session.ended.then(() => {
+      if (this.session !== session) return;
+      this.detachSession();
+      if (this.closed) return;
+      this.recorder.marker(MARKERS.shellExited);
+      this.recorder.flush();
+      this.broadcast({ type: 'shell-exited' });
+      this.opts.onShellExit();
+    });
+  }
+
+  private detachSession(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.session?.close();
+    this.session = null;
+  }
+
+  /** Adds the browser; an earlier browser of the same attempt is told it was replaced. */
+  async connect(client: TerminalClient): Promise<void> {
+    for (const other of [...this.clients.keys()]) {
+      this.clients.delete(other);
+      other.close(CLOSE_CODES.replaced, 'This attempt was opened in another window.');
+    }
+    const state: ClientState = { unacked: 0, queue: [], overSince: null };
+    this.clients.set(client, state);
+    if (this.connections++ > 0) this.recorder.marker(MARKERS.reconnected);
+    const screen = await this.mirror.snapshot();
+    if (!this.clients.has(client)) return;
+    client.sendControl({ type: 'repaint', cols: this.mirror.cols, rows: this.mirror.rows });
+    this.send(client, state, screen);
+    const queued = state.queue ?? [];
+    state.queue = null;
+    for (const chunk of queued) this.send(client, state, chunk);
+    if (!this.session) client.sendControl({ type: 'shell-exited' });
+    this.updateFlow();
+  }
+
+  disconnect(client: TerminalClient): void {
+    if (this.clients.delete(client)) this.updateFlow();
+  }
+
+  input(data: Buffer): void {
+    if (!this.session || this.closed) return;
+    this.recorder.input(data);
+    this.session.write(data);
+  }
+
+  async resize(cols: number, rows: number): Promise<void> {
+    if (this.closed || (cols === this.mirror.cols && rows === this.mirror.rows)) return;
+    this.mirror.resize(cols, rows);
+    this.recorder.resize(cols, rows);
+    await this.session?.resize(cols, rows);
+  }
+
+  ack(client: TerminalClient, bytes: number): void {
+    const state = this.clients.get(client);
+    if (!state) return;
+    state.unacked = Math.max(0, state.unacked - bytes);
+    this.updateFlow();
+  }
+
+  broadcast(message: Record<string, unknown>): void {
+    for (const client of this.clients.keys()) client.sendControl(message);
+  }
+
+  /** Ends the terminal for good: closes browsers with the reason, detaches the shell, closes the recording. */
+  close(reason: { code: number; text: string; marker?: string }): void {
+    if (this.closed) return;
+    if (reason.marker) this.recorder.marker(reason.marker);
+    this.closed = true;
+    clearInterval(this.stallTimer);
+    for (const client of this.clients.keys()) client.close(reason.code, reason.text);
+    this.clients.clear();
+    this.detachSession();
+    this.recorder.close();
+    this.mirror.dispose();
+  }
+
+  /** Bytes held in memory on the way to consumers (for tests and the memory bound). */
+  get pressure(): number {
+    let max = this.mirror.pending;
+    for (const state of this.clients.values()) max = Math.max(max, state.unacked);
+    return max;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  private onOutput(chunk: Buffer): void {
+    this.recorder.output(chunk);
+    this.mirror.write(chunk, () => this.updateFlow());
+    for (const [client, state] of this.clients) {
+      if (state.queue) state.queue.push(chunk);
+      else this.send(client, state, chunk);
+    }
+    this.updateFlow();
+  }
+
+  private send(client: TerminalClient, state: ClientState, chunk: Buffer | string): void {
+    if (chunk.length === 0) return;
+    state.unacked += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    client.sendOutput(chunk);
+  }
+
+  private updateFlow(): void {
+    if (!this.session) return;
+    const pressure = this.pressure;
+    const now = Date.now();
+    for (const state of this.clients.values()) {
+      if (state.unacked > HIGH_WATERMARK) state.overSince ??= now;
+      else if (state.unacked < LOW_WATERMARK) state.overSince = null;
+    }
+    if (!this.paused && pressure > HIGH_WATERMARK) {
+      this.paused = true;
+      this.session.pause();
+    } else if (this.paused && pressure < LOW_WATERMARK) {
+      this.paused = false;
+      this.session.resume();
+    }
+  }
+
+  private dropStalledClients(): void {
+    const now = Date.now();
+    for (const [client, state] of this.clients) {
+      if (state.overSince !== null && now - state.overSince > STALLED_CLIENT_MS) {
+        this.opts.log('terminal client stalled; disconnecting', { attemptId: this.opts.attemptId });
+        this.clients.delete(client);
+        client.close(CLOSE_CODES.stalled, 'The browser stopped acknowledging output.');
+      }
+    }
+    this.updateFlow();
+  }
+}
+
+/** Rebuilds the screen from a recording: output and resizes, in order. */
+async function replayInto(mirror: ScreenMirror, file: string): Promise<void> {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, 'utf8');
+  } catch {
+    return;
+  }
+  for (const line of text.split('\n').slice(1)) {
+    if (!line) continue;
+    let ev: unknown;
+    try {
+      ev = JSON.parse(line);
+    } catch {
+      continue; // a half-written last line after a crash
+    }
+    if (!Array.isArray(ev) || typeof ev[2] !== 'string') continue;
+    if (ev[1] === 'o') mirror.write(ev[2]);
+    else if (ev[1] === 'r') {
+      const m = /^(\d+)x(\d+)$/.exec(ev[2]);
+      if (m) {
+        // Resizing applies at once while writes are parsed later: let the earlier output land first.
+        await mirror.drain();
+        mirror.resize(Number(m[1]), Number(m[2]));
+      }
+    }
+  }
+  await mirror.drain();
+}
