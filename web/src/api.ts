@@ -1,0 +1,197 @@
+// Typed client for the opslab HTTP API (docs/api.md). Every call resolves to the typed body or throws an
+// ApiError; a request that never got an answer is an ApiError with status 0 and code NETWORK.
+
+export type Difficulty = 'easy' | 'medium' | 'hard' | (string & {});
+
+export interface ExerciseSummary {
+  id: string;
+  title: string;
+  summary: string;
+  difficulty: Difficulty;
+  timeLimitMinutes: number;
+  image: string;
+}
+
+export interface Exercise extends ExerciseSummary {
+  /** Markdown. */
+  instructions: string;
+}
+
+export type AttemptState = 'created' | 'running' | 'submitted' | 'expired' | 'archived' | 'failed';
+export type EndReason = 'submitted' | 'expired';
+export type SandboxState = 'provisioning' | 'running' | 'exited' | 'missing' | 'removed';
+
+export interface AttemptView {
+  id: string;
+  exerciseId: string;
+  state: AttemptState;
+  createdAt: string;
+  startedAt: string | null;
+  deadline: string | null;
+  endedAt: string | null;
+  endReason: EndReason | null;
+  sandbox: SandboxState;
+  serverTime: string;
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/** Codes the client itself produces, next to the server's OPSLAB_ERR_* codes. */
+export const CLIENT_ERROR = {
+  network: 'NETWORK',
+  badResponse: 'BAD_RESPONSE',
+} as const;
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    /** HTTP status; 0 when no answer came back. */
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Seconds from a Retry-After header, when the server sent one. */
+    readonly retryAfterSeconds: number | null = null,
+  ) {
+    super(message);
+  }
+
+  get isNetwork(): boolean {
+    return this.status === 0;
+  }
+}
+
+export function isAbort(err: unknown): boolean {
+  return err instanceof DOMException && err.name === 'AbortError';
+}
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (value === null || value.trim() === '') return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return null;
+  return Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+function isErrorBody(body: unknown): body is ErrorBody {
+  if (typeof body !== 'object' || body === null || !('error' in body)) return false;
+  const error = (body as { error: unknown }).error;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { code?: unknown }).code === 'string' &&
+    typeof (error as { message?: unknown }).message === 'string'
+  );
+}
+
+interface RequestOptions {
+  method?: 'GET' | 'POST';
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const init: RequestInit = {
+    method: options.method ?? 'GET',
+    headers: { accept: 'application/json' },
+    // The attempt cookie is HttpOnly and path-scoped; same-origin requests carry it.
+    credentials: 'same-origin',
+    signal: options.signal ?? null,
+  };
+  if (options.body !== undefined) {
+    init.headers = { ...init.headers, 'content-type': 'application/json' };
+    init.body = JSON.stringify(options.body);
+  }
+
+  let response: Response;
+  try {
+    response = await fetch(path, init);
+  } catch (err) {
+    if (isAbort(err)) throw err;
+    throw new ApiError(0, CLIENT_ERROR.network, 'Cannot reach the opslab server. Check your connection and try again.');
+  }
+
+  let body: unknown = null;
+  const text = await response.text().catch(() => '');
+  if (text !== '') {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = null;
+    }
+  }
+
+  if (!response.ok) {
+    const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
+    if (isErrorBody(body)) {
+      throw new ApiError(response.status, body.error.code, body.error.message, retryAfter);
+    }
+    throw new ApiError(
+      response.status,
+      CLIENT_ERROR.badResponse,
+      `The server answered ${response.status} ${response.statusText}`.trim(),
+      retryAfter,
+    );
+  }
+  if (body === null) {
+    throw new ApiError(response.status, CLIENT_ERROR.badResponse, 'The server sent an unreadable answer.');
+  }
+  return body as T;
+}
+
+export const api = {
+  async listExercises(signal?: AbortSignal): Promise<ExerciseSummary[]> {
+    const body = await request<{ exercises: ExerciseSummary[] }>('/api/exercises', { signal });
+    return body.exercises;
+  },
+
+  async getExercise(id: string, signal?: AbortSignal): Promise<Exercise> {
+    const body = await request<{ exercise: Exercise }>(`/api/exercises/${encodeURIComponent(id)}`, { signal });
+    return body.exercise;
+  },
+
+  /** The token in the answer is not kept: the server also sets it as an HttpOnly cookie. */
+  async createAttempt(exerciseId: string, signal?: AbortSignal): Promise<AttemptView> {
+    const body = await request<{ attempt: AttemptView; token: string }>('/api/attempts', {
+      method: 'POST',
+      body: { exerciseId },
+      signal,
+    });
+    return body.attempt;
+  },
+
+  async getAttempt(id: string, signal?: AbortSignal): Promise<AttemptView> {
+    const body = await request<{ attempt: AttemptView }>(attemptPath(id), { signal });
+    return body.attempt;
+  },
+
+  async submitAttempt(id: string, signal?: AbortSignal): Promise<AttemptView> {
+    const body = await request<{ attempt: AttemptView }>(`${attemptPath(id)}/submit`, { method: 'POST', signal });
+    return body.attempt;
+  },
+
+  async restartShell(id: string, signal?: AbortSignal): Promise<AttemptView> {
+    const body = await request<{ attempt: AttemptView }>(`${attemptPath(id)}/restart-shell`, {
+      method: 'POST',
+      signal,
+    });
+    return body.attempt;
+  },
+};
+
+export function attemptPath(id: string): string {
+  return `/api/attempts/${encodeURIComponent(id)}`;
+}
+
+/** ws:// or wss:// URL of an attempt's terminal, on the page's own origin. */
+export function terminalUrl(id: string, location: Location = window.location): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}${attemptPath(id)}/terminal`;
+}
+
+export function isAttemptActive(attempt: AttemptView): boolean {
+  return attempt.state === 'running' || attempt.state === 'created';
+}

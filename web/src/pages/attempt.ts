@@ -1,0 +1,567 @@
+// `/attempts/:id`: the workspace. Instructions on the left, the sandbox's shell on the right, a header with
+// the countdown, the connection state and Submit.
+
+import { api, ApiError, isAbort, isAttemptActive, terminalUrl, type AttemptView, type Exercise } from '../api.js';
+import { h, type Scope } from '../dom.js';
+import type { PageContext } from '../router.js';
+import { TerminalConnection, type CloseInfo, type ConnectionStatus } from '../terminal/connection.js';
+import { TerminalView } from '../terminal/terminal-view.js';
+import { confirmDialog } from '../ui/dialog.js';
+import { errorText } from '../ui/errors.js';
+import { cssToken, formatClock, formatDurationWords, formatMinutes } from '../ui/format.js';
+import { setDocumentTitle, spinner } from '../ui/layout.js';
+import { renderMarkdown } from '../ui/markdown.js';
+import { ServerClock } from '../ui/server-clock.js';
+import { Toaster } from '../ui/toast.js';
+
+const WARN_MS = 10 * 60_000;
+const DANGER_MS = 2 * 60_000;
+/** How often to ask the server whether an attempt whose deadline passed here has ended there. */
+const OVERDUE_POLL_MS = 5_000;
+
+export default async function attemptPage({ root, scope, params }: PageContext): Promise<void> {
+  const attemptId = params['id'] ?? '';
+  const ws = new Workspace(root, scope, attemptId);
+  await ws.start();
+}
+
+class Workspace {
+  private readonly clock = new ServerClock();
+  private readonly toaster = new Toaster();
+  private attempt: AttemptView | null = null;
+  private view: TerminalView | null = null;
+  private connection: TerminalConnection | null = null;
+  private ended = false;
+  private lastRemainingMs: number | null = null;
+  private lastOverduePoll = 0;
+
+  private readonly title = h('h1', { class: 'workspace-title', 'data-testid': 'exercise-title' }, 'Loading…');
+  private readonly connState = h('span', { class: 'conn', 'data-testid': 'connection-state', 'data-state': 'connecting' });
+  private readonly countdown = h('span', { class: 'countdown', 'data-testid': 'countdown', role: 'timer', 'aria-label': 'Time left' }, '—');
+  private readonly submit = h(
+    'button',
+    { type: 'button', class: 'button button-primary', 'data-testid': 'submit-button', disabled: true },
+    'Submit',
+  );
+  private readonly announcer = h('div', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
+  private readonly instructions = h('div', {
+    class: 'instructions markdown',
+    tabindex: 0,
+    role: 'region',
+    'aria-label': 'Instructions',
+    'data-testid': 'instructions',
+  });
+  private readonly banners = h('div', { class: 'banner-area' });
+  private readonly termHost = h('div', { class: 'terminal-host', 'data-testid': 'terminal' });
+  private readonly termPane: HTMLElement;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly scope: Scope,
+    private readonly attemptId: string,
+  ) {
+    setDocumentTitle('Workspace');
+    this.termPane = h(
+      'section',
+      { class: 'terminal-pane', 'aria-label': 'Terminal' },
+      this.banners,
+      h('div', { class: 'terminal-frame' }, this.termHost),
+      h(
+        'p',
+        { class: 'terminal-hint', id: 'terminal-hint' },
+        'Tab completes in the shell. Press ',
+        h('kbd', {}, 'F6'),
+        ' to move focus out of the terminal, and again to come back.',
+      ),
+    );
+    root.append(
+      h(
+        'div',
+        { class: 'workspace' },
+        h(
+          'header',
+          { class: 'workspace-header' },
+          h('a', { href: '/', class: 'brand' }, 'opslab'),
+          this.title,
+          h(
+            'div',
+            { class: 'workspace-status' },
+            this.connState,
+            h('span', { class: 'countdown-box' }, h('span', { class: 'countdown-label' }, 'Time left'), this.countdown),
+            this.submit,
+          ),
+        ),
+        h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions), this.termPane),
+        this.announcer,
+      ),
+      this.toaster.element,
+    );
+    this.instructions.append(h('p', { class: 'muted' }, spinner(), 'Loading instructions…'));
+    this.renderConnState({ kind: 'connecting', retry: false });
+
+    scope.add(() => this.dispose());
+    scope.listen(this.submit, 'click', () => void this.onSubmit());
+    // F6 from anywhere on the page goes back into the terminal (inside it, the terminal handles F6 itself).
+    scope.listen(document, 'keydown', (event) => {
+      if (event.key !== 'F6' || event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey) return;
+      if (!this.view || this.ended) return;
+      event.preventDefault();
+      this.view.focus();
+    });
+    scope.interval(() => this.tick(), 500);
+  }
+
+  async start(): Promise<void> {
+    let attempt: AttemptView;
+    try {
+      attempt = await this.fetchAttempt();
+    } catch (err) {
+      if (isAbort(err) || this.scope.disposed) return;
+      this.showFatal(err);
+      return;
+    }
+    if (this.scope.disposed) return;
+    void this.loadExercise(attempt.exerciseId);
+
+    if (isAttemptActive(attempt)) {
+      this.openTerminal();
+      this.applyAttempt(attempt);
+      this.connection?.connect();
+      this.view?.focus();
+    } else {
+      this.applyAttempt(attempt);
+    }
+  }
+
+  // ---- attempt state -------------------------------------------------------------------------------------
+
+  private async fetchAttempt(): Promise<AttemptView> {
+    const sentAt = Date.now();
+    const attempt = await api.getAttempt(this.attemptId, this.scope.signal);
+    this.clock.sync(attempt.serverTime, sentAt);
+    return attempt;
+  }
+
+  private applyAttempt(attempt: AttemptView): void {
+    this.attempt = attempt;
+    this.root.querySelector('.workspace')?.setAttribute('data-attempt-state', attempt.state);
+    this.tick();
+    if (!isAttemptActive(attempt)) this.enterEnded(attempt);
+    else this.submit.disabled = false;
+  }
+
+  private tick(): void {
+    const attempt = this.attempt;
+    if (!attempt) return;
+    if (this.ended) return;
+    if (this.connection?.status.kind === 'reconnecting') this.renderConnState(this.connection.status);
+    if (!attempt.deadline) {
+      this.setCountdown('—', 'Not started yet', null);
+      return;
+    }
+    const remaining = this.clock.until(attempt.deadline);
+    this.setCountdown(formatClock(remaining), `${formatDurationWords(remaining)} left`, remaining);
+    this.announceThresholds(remaining);
+    if (remaining <= 0 && Date.now() - this.lastOverduePoll >= OVERDUE_POLL_MS) {
+      // The server ends the attempt at its deadline and tells us; ask in case that message got lost.
+      this.lastOverduePoll = Date.now();
+      void this.refreshAttempt();
+    }
+  }
+
+  private setCountdown(text: string, label: string, remaining: number | null): void {
+    if (this.countdown.textContent !== text) this.countdown.textContent = text;
+    this.countdown.setAttribute('aria-label', `Time left: ${label}`);
+    const level = remaining === null ? 'normal' : remaining <= DANGER_MS ? 'danger' : remaining <= WARN_MS ? 'warn' : 'normal';
+    this.countdown.dataset['level'] = level;
+    if (remaining !== null) this.countdown.dataset['remainingMs'] = String(Math.max(0, Math.round(remaining)));
+  }
+
+  private announceThresholds(remaining: number): void {
+    const previous = this.lastRemainingMs;
+    this.lastRemainingMs = remaining;
+    if (previous === null) return;
+    for (const threshold of [WARN_MS, DANGER_MS]) {
+      if (previous > threshold && remaining <= threshold) {
+        const text = `${formatDurationWords(threshold)} left.`;
+        this.announcer.textContent = text;
+        this.toaster.show(text, threshold === DANGER_MS ? 'error' : 'warn', 10_000);
+      }
+    }
+  }
+
+  /** Refetches the attempt; resolves false when it is over or no longer ours. */
+  private async refreshAttempt(): Promise<boolean> {
+    try {
+      const attempt = await this.fetchAttempt();
+      if (this.scope.disposed) return false;
+      this.applyAttempt(attempt);
+      return isAttemptActive(attempt);
+    } catch (err) {
+      if (isAbort(err) || this.scope.disposed) return false;
+      if (err instanceof ApiError && [401, 403, 404, 410].includes(err.status)) {
+        this.connection?.stop();
+        this.showFatal(err);
+        return false;
+      }
+      throw err;
+    }
+  }
+
+  // ---- exercise ------------------------------------------------------------------------------------------
+
+  private async loadExercise(exerciseId: string): Promise<void> {
+    let exercise: Exercise;
+    try {
+      exercise = await api.getExercise(exerciseId, this.scope.signal);
+    } catch (err) {
+      if (isAbort(err) || this.scope.disposed) return;
+      this.title.textContent = exerciseId;
+      const retry = h('button', { type: 'button', class: 'button' }, 'Try again');
+      retry.addEventListener('click', () => void this.loadExercise(exerciseId), { signal: this.scope.signal });
+      this.instructions.replaceChildren(
+        h('p', { class: 'message message-error' }, errorText(err, 'The instructions could not be loaded.')),
+        retry,
+      );
+      return;
+    }
+    if (this.scope.disposed) return;
+    this.title.textContent = exercise.title;
+    setDocumentTitle(exercise.title);
+    this.instructions.replaceChildren(
+      h(
+        'p',
+        { class: 'instructions-meta' },
+        h('span', { class: `badge badge-${cssToken(exercise.difficulty)}` }, exercise.difficulty),
+        h('span', {}, formatMinutes(exercise.timeLimitMinutes)),
+      ),
+      h('article', { class: 'markdown-body' }, renderMarkdown(exercise.instructions)),
+    );
+  }
+
+  // ---- terminal ------------------------------------------------------------------------------------------
+
+  private openTerminal(): void {
+    const view = new TerminalView(this.termHost, {
+      onInput: (frame) => {
+        this.connection?.sendInput(frame);
+      },
+      onResize: (cols, rows) => this.connection?.sendResize(cols, rows),
+      onLeave: (direction) => this.leaveTerminal(direction),
+    });
+    view.term.textarea?.setAttribute('aria-describedby', 'terminal-hint');
+    this.view = view;
+
+    this.connection = new TerminalConnection(terminalUrl(this.attemptId), {
+      status: (status) => this.onConnectionStatus(status),
+      message: (message) => {
+        switch (message.type) {
+          case 'hello':
+          case 'attempt':
+            this.clock.sync(message.attempt.serverTime);
+            this.applyAttempt(message.attempt);
+            break;
+          case 'shell-exited':
+            this.onShellExited(message.code);
+            break;
+          case 'notice':
+            this.toaster.show(message.message || message.code, message.level === 'error' ? 'error' : 'warn');
+            break;
+        }
+      },
+      repaint: () => view.queueReset(),
+      output: (data, processed) => view.write(data, processed),
+      size: () => ({ cols: view.cols, rows: view.rows }),
+      shouldReconnect: (close) => this.shouldReconnect(close),
+    });
+  }
+
+  private leaveTerminal(direction: 'forward' | 'backward'): void {
+    if (direction === 'backward') {
+      this.instructions.focus();
+      return;
+    }
+    const banner = this.banners.querySelector<HTMLElement>('button');
+    if (banner) banner.focus();
+    else if (!this.submit.disabled) this.submit.focus();
+    else this.instructions.focus();
+  }
+
+  private async shouldReconnect(_close: CloseInfo): Promise<boolean> {
+    // A refused upgrade (401/403/404/410) looks like any other failed socket here: the attempt says why.
+    return this.refreshAttempt();
+  }
+
+  private onConnectionStatus(status: ConnectionStatus): void {
+    this.renderConnState(status);
+    if (this.ended) return;
+    switch (status.kind) {
+      case 'connected':
+        this.clearBanner('connection');
+        this.view?.setInputEnabled(true);
+        break;
+      case 'ended':
+        void this.onEndedByServer(status.reason);
+        break;
+      case 'replaced':
+        this.view?.setInputEnabled(false);
+        this.showBanner('connection', 'warn', 'This attempt is open in another tab.', {
+          label: 'Use here',
+          testid: 'use-here',
+          action: () => {
+            this.clearBanner('connection');
+            this.connection?.connect();
+            this.view?.focus();
+          },
+        });
+        break;
+      case 'closed':
+        this.view?.setInputEnabled(false);
+        void this.onClosedByServer();
+        break;
+      case 'connecting':
+      case 'reconnecting':
+        break;
+    }
+  }
+
+  /** A normal close from the server: find out whether the attempt ended before offering to reconnect. */
+  private async onClosedByServer(): Promise<void> {
+    const active = await this.refreshAttempt().catch(() => true);
+    if (!active || this.ended || this.scope.disposed) return;
+    this.showBanner('connection', 'warn', 'The connection to your sandbox was closed.', {
+      label: 'Reconnect',
+      testid: 'reconnect',
+      action: () => {
+        this.clearBanner('connection');
+        this.connection?.connect();
+        this.view?.focus();
+      },
+    });
+  }
+
+  private renderConnState(status: ConnectionStatus): void {
+    const kind = this.ended ? 'ended' : status.kind;
+    let text: string;
+    switch (status.kind) {
+      case 'connecting':
+        text = status.retry ? 'Reconnecting…' : 'Connecting…';
+        break;
+      case 'connected':
+        text = 'Connected';
+        break;
+      case 'reconnecting': {
+        const seconds = Math.ceil((status.at - Date.now()) / 1000);
+        text = seconds > 0 ? `Reconnecting in ${seconds}s` : 'Reconnecting…';
+        break;
+      }
+      case 'replaced':
+        text = 'Open in another tab';
+        break;
+      case 'ended':
+        text = 'Ended';
+        break;
+      case 'closed':
+        text = 'Disconnected';
+        break;
+    }
+    if (this.ended) text = 'Ended';
+    this.connState.dataset['state'] = kind;
+    if (this.connState.textContent !== text) this.connState.textContent = text;
+  }
+
+  private async onEndedByServer(reason: string): Promise<void> {
+    try {
+      await this.refreshAttempt();
+    } catch {
+      // The server said it ended; believe it even if we cannot fetch the details.
+    }
+    if (!this.ended && !this.scope.disposed) {
+      const endReason = reason === 'expired' || reason === 'submitted' ? reason : null;
+      this.enterEnded({ ...(this.attempt as AttemptView), state: endReason ?? 'archived', endReason });
+    }
+  }
+
+  private onShellExited(code: number): void {
+    if (this.ended) return;
+    this.view?.setInputEnabled(false);
+    const detail = code >= 0 ? ` (exit status ${code})` : '';
+    this.showBanner('shell', 'info', `The shell exited${detail}.`, {
+      label: 'Restart shell',
+      testid: 'restart-shell',
+      action: (button) => void this.restartShell(button),
+    });
+    // A keyboard user sitting in the terminal needs to reach the button.
+    this.banners.querySelector<HTMLButtonElement>('[data-testid="restart-shell"]')?.focus();
+  }
+
+  private async restartShell(button: HTMLButtonElement): Promise<void> {
+    button.disabled = true;
+    button.textContent = 'Restarting…';
+    try {
+      const sentAt = Date.now();
+      const attempt = await api.restartShell(this.attemptId, this.scope.signal);
+      this.clock.sync(attempt.serverTime, sentAt);
+      this.applyAttempt(attempt);
+      if (this.ended) return;
+      this.clearBanner('shell');
+      this.connection?.connect();
+      this.view?.focus();
+    } catch (err) {
+      if (isAbort(err) || this.scope.disposed) return;
+      if (err instanceof ApiError && err.status === 409) {
+        await this.refreshAttempt().catch(() => false);
+        return;
+      }
+      button.disabled = false;
+      button.textContent = 'Restart shell';
+      this.toaster.show(errorText(err, 'The shell could not be restarted.'), 'error');
+    }
+  }
+
+  // ---- submit and the end --------------------------------------------------------------------------------
+
+  private async onSubmit(): Promise<void> {
+    if (this.ended || this.submit.disabled) return;
+    const ok = await confirmDialog({
+      title: 'Submit your work?',
+      body: 'Your sandbox is checked as it is now. After submitting you cannot change anything.',
+      confirmLabel: 'Submit',
+      cancelLabel: 'Keep working',
+      signal: this.scope.signal,
+    });
+    if (!ok || this.ended || this.scope.disposed) return;
+    this.submit.disabled = true;
+    this.submit.textContent = 'Submitting…';
+    try {
+      const sentAt = Date.now();
+      const attempt = await api.submitAttempt(this.attemptId, this.scope.signal);
+      this.clock.sync(attempt.serverTime, sentAt);
+      this.applyAttempt(attempt);
+    } catch (err) {
+      if (isAbort(err) || this.scope.disposed) return;
+      if (err instanceof ApiError && err.status === 409) {
+        await this.refreshAttempt().catch(() => false);
+        if (this.ended) return;
+      }
+      this.submit.disabled = false;
+      this.submit.textContent = 'Submit';
+      this.toaster.show(errorText(err, 'Your work could not be submitted.'), 'error');
+    }
+  }
+
+  private enterEnded(attempt: AttemptView): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.connection?.stop({ kind: 'ended', reason: attempt.endReason ?? attempt.state });
+    this.view?.setInputEnabled(false);
+    this.view?.term.blur();
+    this.renderConnState({ kind: 'ended', reason: attempt.state });
+    this.submit.hidden = true;
+    this.countdown.textContent = 'Ended';
+    this.countdown.dataset['level'] = 'ended';
+    this.countdown.setAttribute('aria-label', 'Time left: the attempt has ended');
+    this.clearBanner('shell');
+    this.clearBanner('connection');
+    if (!this.view) this.termHost.classList.add('terminal-empty');
+
+    const { text, level } = endedMessage(attempt);
+    const banner = h(
+      'div',
+      {
+        class: `banner banner-${level} banner-ended`,
+        role: 'status',
+        tabindex: -1,
+        'data-testid': 'ended-banner',
+        'data-state': attempt.state,
+        'data-end-reason': attempt.endReason ?? '',
+      },
+      h('p', { class: 'banner-text' }, text),
+      h('a', { href: '/', class: 'button' }, 'Back to exercises'),
+    );
+    this.banners.replaceChildren(banner);
+    banner.focus({ preventScroll: true });
+  }
+
+  private showFatal(err: unknown): void {
+    this.ended = true;
+    this.connection?.dispose();
+    this.connection = null;
+    this.view?.dispose();
+    this.view = null;
+    const status = err instanceof ApiError ? err.status : 0;
+    const heading =
+      status === 404
+        ? 'This attempt does not exist.'
+        : status === 401 || status === 403
+          ? 'This attempt belongs to another browser session.'
+          : 'This attempt could not be opened.';
+    const detail =
+      status === 401 || status === 403
+        ? 'Open it from the browser that started it, or use the link you were given.'
+        : errorText(err, 'Please try again.');
+    const retry = h('button', { type: 'button', class: 'button' }, 'Try again');
+    retry.addEventListener('click', () => location.reload(), { signal: this.scope.signal });
+    this.root.replaceChildren(
+      h('header', { class: 'site-header' }, h('a', { href: '/', class: 'brand' }, 'opslab')),
+      h(
+        'main',
+        { class: 'page page-narrow', 'data-testid': 'attempt-error' },
+        h('h1', { tabindex: -1 }, heading),
+        h('p', { class: 'message message-error' }, detail),
+        h('p', { class: 'actions' }, status === 0 || status >= 500 ? retry : null, h('a', { href: '/', class: 'button' }, 'Back to exercises')),
+      ),
+    );
+    this.root.querySelector<HTMLElement>('h1')?.focus();
+  }
+
+  // ---- banners -------------------------------------------------------------------------------------------
+
+  private showBanner(
+    slot: 'shell' | 'connection',
+    level: 'info' | 'warn' | 'error',
+    text: string,
+    action: { label: string; testid: string; action: (button: HTMLButtonElement) => void },
+  ): void {
+    this.clearBanner(slot);
+    const button = h('button', { type: 'button', class: 'button button-primary', 'data-testid': action.testid }, action.label);
+    button.addEventListener('click', () => action.action(button), { signal: this.scope.signal });
+    this.banners.append(
+      h(
+        'div',
+        { class: `banner banner-${level}`, role: 'alert', 'data-slot': slot, 'data-testid': `${slot}-banner` },
+        h('p', { class: 'banner-text' }, text),
+        button,
+      ),
+    );
+  }
+
+  private clearBanner(slot: 'shell' | 'connection'): void {
+    this.banners.querySelector(`[data-slot="${slot}"]`)?.remove();
+  }
+
+  private dispose(): void {
+    this.connection?.dispose();
+    this.connection = null;
+    this.view?.dispose();
+    this.view = null;
+    this.toaster.dispose();
+  }
+}
+
+function endedMessage(attempt: AttemptView): { text: string; level: 'info' | 'warn' | 'error' } {
+  switch (attempt.state) {
+    case 'expired':
+      return { text: 'Time is up — your work was submitted automatically.', level: 'info' };
+    case 'submitted':
+      return { text: 'Your work was submitted. You can close this page.', level: 'info' };
+    case 'archived':
+      return attempt.endReason === 'expired'
+        ? { text: 'Time is up — your work was submitted automatically. This sandbox has since been removed.', level: 'info' }
+        : { text: 'Your work was submitted. This sandbox has since been removed.', level: 'info' };
+    case 'failed':
+      return { text: 'Your sandbox could not be started. Go back to the exercises and try again.', level: 'error' };
+    default:
+      return { text: 'This attempt has ended.', level: 'info' };
+  }
+}

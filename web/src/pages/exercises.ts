@@ -1,0 +1,192 @@
+// `/`: the exercise catalog. Start creates an attempt (which waits until the sandbox runs) and opens it.
+
+import { api, ApiError, isAbort, type ExerciseSummary } from '../api.js';
+import { h } from '../dom.js';
+import type { PageContext } from '../router.js';
+import { errorText } from '../ui/errors.js';
+import { cssToken, formatMinutes, plural } from '../ui/format.js';
+import { setDocumentTitle, siteHeader, spinner } from '../ui/layout.js';
+
+export default function exercisesPage({ root, scope, navigate }: PageContext): void {
+  setDocumentTitle('Exercises');
+
+  const heading = h('h1', { tabindex: -1 }, 'Exercises');
+  const status = h('div', { class: 'status-area', role: 'status', 'aria-live': 'polite' });
+  const alert = h('div', { class: 'status-area', role: 'alert' });
+  const list = h('ul', { class: 'exercise-list', 'aria-label': 'Exercises', 'aria-busy': 'true' });
+
+  root.append(
+    siteHeader(),
+    h(
+      'main',
+      { class: 'page' },
+      heading,
+      h(
+        'p',
+        { class: 'lead' },
+        'Pick an exercise. You get a real Linux machine with a root shell in your browser; ' +
+          'the clock starts once your sandbox is ready.',
+      ),
+      status,
+      alert,
+      list,
+    ),
+  );
+  heading.focus({ preventScroll: true });
+
+  const startButtons: HTMLButtonElement[] = [];
+  let starting = false;
+
+  function showStatus(content: Node | string | null): void {
+    status.replaceChildren();
+    if (content !== null) status.append(h('p', { class: 'message message-info' }, spinner(), content));
+  }
+
+  function showError(text: string | null): void {
+    alert.replaceChildren();
+    if (text !== null) alert.append(h('p', { class: 'message message-error', 'data-testid': 'start-error' }, text));
+  }
+
+  function setButtonsDisabled(disabled: boolean): void {
+    for (const button of startButtons) button.disabled = disabled;
+  }
+
+  async function start(exercise: ExerciseSummary, button: HTMLButtonElement): Promise<void> {
+    if (starting) return;
+    starting = true;
+    showError(null);
+    setButtonsDisabled(true);
+    button.setAttribute('aria-busy', 'true');
+    showStatus(`Starting your sandbox for “${exercise.title}”…`);
+    try {
+      const attempt = await api.createAttempt(exercise.id, scope.signal);
+      navigate(`/attempts/${encodeURIComponent(attempt.id)}`);
+      return;
+    } catch (err) {
+      if (isAbort(err) || scope.disposed) return;
+      showStatus(null);
+      button.removeAttribute('aria-busy');
+      const retryAfter = err instanceof ApiError ? err.retryAfterSeconds : null;
+      showError(startErrorMessage(err));
+      if (err instanceof ApiError && err.status === 503 && retryAfter !== null && retryAfter > 0) {
+        holdButtons(retryAfter);
+      } else {
+        setButtonsDisabled(false);
+        button.focus();
+      }
+    } finally {
+      starting = false;
+    }
+  }
+
+  /** After a 503, Start stays disabled until the server's Retry-After has passed. */
+  function holdButtons(seconds: number): void {
+    let left = seconds;
+    const labels = startButtons.map((b) => b.textContent ?? 'Start');
+    const tick = (): void => {
+      for (const b of startButtons) b.textContent = `Retry in ${left}s`;
+    };
+    tick();
+    const stop = scope.interval(() => {
+      left -= 1;
+      if (left > 0) {
+        tick();
+        return;
+      }
+      stop();
+      startButtons.forEach((b, i) => (b.textContent = labels[i] ?? 'Start'));
+      setButtonsDisabled(false);
+    }, 1000);
+  }
+
+  function card(exercise: ExerciseSummary): HTMLElement {
+    const titleId = `exercise-${exercise.id}-title`;
+    const button = h(
+      'button',
+      {
+        type: 'button',
+        class: 'button button-primary',
+        'data-testid': 'start-button',
+        'aria-describedby': titleId,
+      },
+      'Start',
+    );
+    button.addEventListener('click', () => void start(exercise, button), { signal: scope.signal });
+    startButtons.push(button);
+    const difficulty = String(exercise.difficulty);
+    return h(
+      'li',
+      {},
+      h(
+        'article',
+        { class: 'card', 'data-testid': 'exercise-card', 'data-exercise-id': exercise.id, 'aria-labelledby': titleId },
+        h('h2', { id: titleId, class: 'card-title' }, exercise.title),
+        h('p', { class: 'card-summary' }, exercise.summary),
+        h(
+          'div',
+          { class: 'card-footer' },
+          h(
+            'dl',
+            { class: 'meta' },
+            h('div', {}, h('dt', {}, 'Difficulty'), h('dd', {}, h('span', { class: `badge badge-${cssToken(difficulty)}` }, difficulty))),
+            h('div', {}, h('dt', {}, 'Time limit'), h('dd', { 'data-testid': 'time-limit' }, formatMinutes(exercise.timeLimitMinutes))),
+          ),
+          button,
+        ),
+      ),
+    );
+  }
+
+  async function load(): Promise<void> {
+    showError(null);
+    list.setAttribute('aria-busy', 'true');
+    list.replaceChildren(h('li', { class: 'list-placeholder' }, spinner(), 'Loading exercises…'));
+    try {
+      const exercises = await api.listExercises(scope.signal);
+      list.removeAttribute('aria-busy');
+      startButtons.length = 0;
+      if (exercises.length === 0) {
+        list.replaceChildren(h('li', { class: 'list-placeholder' }, 'No exercises are installed yet.'));
+        return;
+      }
+      list.replaceChildren(...exercises.map(card));
+      status.replaceChildren();
+      const count = h('p', { class: 'visually-hidden' }, `${plural(exercises.length, 'exercise')} available.`);
+      status.append(count);
+    } catch (err) {
+      if (isAbort(err) || scope.disposed) return;
+      list.removeAttribute('aria-busy');
+      const retry = h('button', { type: 'button', class: 'button' }, 'Try again');
+      retry.addEventListener('click', () => void load(), { signal: scope.signal });
+      list.replaceChildren(
+        h(
+          'li',
+          { class: 'list-placeholder' },
+          h('p', { class: 'message message-error' }, errorText(err, 'The exercises could not be loaded.')),
+          retry,
+        ),
+      );
+    }
+  }
+
+  void load();
+}
+
+function startErrorMessage(err: unknown): string {
+  if (!(err instanceof ApiError)) return 'Something went wrong while starting your sandbox. Please try again.';
+  if (err.isNetwork) return 'Cannot reach the opslab server. Check your connection and try again.';
+  switch (err.status) {
+    case 503: {
+      const wait = err.retryAfterSeconds;
+      return wait !== null && wait > 0
+        ? `All sandboxes are in use right now. Please try again in ${plural(wait, 'second')}.`
+        : 'All sandboxes are in use right now. Please try again in a moment.';
+    }
+    case 502:
+      return 'Your sandbox could not be started. Please try again; if it keeps failing, tell the person who runs this platform.';
+    case 404:
+      return 'This exercise is no longer available. Reload the page to see the current list.';
+    default:
+      return err.status >= 500 ? 'The server had a problem starting your sandbox. Please try again.' : err.message;
+  }
+}
