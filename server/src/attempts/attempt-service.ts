@@ -105,12 +105,17 @@ export class AttemptService {
     return attempt.recordingPath ?? path.join(this.deps.config.dataDir, 'recordings', `${attempt.id}.cast`);
   }
 
-  async start(exerciseId: string): Promise<{ attempt: Attempt; token: string }> {
+  /**
+   * Starts an attempt: provisions its sandbox, attaches the shell and starts the clock. `timeLimitSeconds`
+   * overrides the exercise's limit (invites set it; the public API does not).
+   */
+  async start(exerciseId: string, opts: { timeLimitSeconds?: number } = {}): Promise<{ attempt: Attempt; token: string }> {
     const { repo, driver, catalog, config, log } = this.deps;
     const exercise = catalog.get(exerciseId);
     if (!exercise) throw errors.exerciseNotFound(exerciseId);
     if (repo.countHoldingSandbox() >= config.maxSandboxes) throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
 
+    const timeLimitSeconds = opts.timeLimitSeconds ?? exercise.timeLimitMinutes * 60;
     const id = `a_${randomBytes(10).toString('hex')}`;
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
@@ -119,7 +124,7 @@ export class AttemptService {
       exerciseId,
       state: 'created',
       tokenHash: hashToken(token),
-      timeLimitSeconds: exercise.timeLimitMinutes * 60,
+      timeLimitSeconds,
       createdAt: now,
       startedAt: null,
       deadline: null,
@@ -154,7 +159,7 @@ export class AttemptService {
         {
           state: 'running',
           startedAt,
-          deadline: startedAt + exercise.timeLimitMinutes * 60_000,
+          deadline: startedAt + timeLimitSeconds * 1000,
           sandboxStatus: 'running',
         },
         ['created'],

@@ -1,0 +1,20 @@
+import Docker from 'dockerode';
+import { requireDocker, removeTestContainers } from './helpers/docker.js';
+import { ensureImages } from '../server/src/images/index.js';
+import { repoRoot } from '../server/src/paths.js';
+import { ensureWebBuilt } from './helpers/web-build.js';
+
+/** Once per test run: the engine must answer, the sandbox images and the web UI must be built. */
+export async function setup(): Promise<void> {
+  await requireDocker();
+  await removeTestContainers();
+  const started = Date.now();
+  await ensureImages({ docker: new Docker(), repoRoot: repoRoot(), log: () => undefined });
+  process.stdout.write(`[setup] images ready in ${Date.now() - started} ms\n`);
+  ensureWebBuilt();
+}
+
+export async function teardown(): Promise<void> {
+  const removed = await removeTestContainers();
+  if (removed > 0) process.stdout.write(`[teardown] removed ${removed} leftover test container(s)\n`);
+}

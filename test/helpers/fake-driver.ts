@@ -1,0 +1,143 @@
+import { Readable } from 'node:stream';
+import type { ExecResult, SandboxDriver, SandboxInfo, SandboxSpec } from '../../server/src/sandbox/sandbox-driver.js';
+import type { TerminalSession } from '../../server/src/terminal/terminal-session.js';
+
+/** An in-memory terminal: echoes what is written, and lets a test print output and end the shell. */
+export class FakeSession implements TerminalSession {
+  readonly ended: Promise<void>;
+  paused = false;
+  closed = false;
+  written: string[] = [];
+  lastSize: [number, number] | null = null;
+  private listeners = new Set<(chunk: Buffer) => void>();
+  private end!: () => void;
+
+  constructor() {
+    this.ended = new Promise((resolve) => (this.end = resolve));
+  }
+
+  onData(listener: (chunk: Buffer) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  write(data: Buffer | string): void {
+    this.written.push(data.toString());
+    this.print(data.toString());
+  }
+
+  async resize(cols: number, rows: number): Promise<void> {
+    this.lastSize = [cols, rows];
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  print(text: string | Buffer): void {
+    const chunk = Buffer.isBuffer(text) ? text : Buffer.from(text);
+    for (const l of this.listeners) l(chunk);
+  }
+
+  exit(): void {
+    this.end();
+  }
+}
+
+interface FakeSandbox {
+  info: SandboxInfo;
+  spec: SandboxSpec;
+}
+
+/** A SandboxDriver for lifecycle logic tests; the real engine is covered by the integration tests. */
+export class FakeDriver implements SandboxDriver {
+  readonly sandboxes = new Map<string, FakeSandbox>();
+  readonly sessions: FakeSession[] = [];
+  failCreate: Error | null = null;
+  private next = 1;
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  async create(spec: SandboxSpec): Promise<string> {
+    if (this.failCreate) throw this.failCreate;
+    const id = `fake${this.next++}`;
+    this.sandboxes.set(id, {
+      spec,
+      info: {
+        id,
+        attemptId: spec.attemptId,
+        exerciseId: spec.exerciseId,
+        runState: 'created',
+        exitCode: null,
+        oomKilled: false,
+        labels: {},
+      },
+    });
+    return id;
+  }
+
+  async start(id: string): Promise<void> {
+    const s = this.must(id);
+    s.info.runState = 'running';
+  }
+
+  async attachTerminal(id: string): Promise<TerminalSession> {
+    this.must(id);
+    const session = new FakeSession();
+    this.sessions.push(session);
+    return session;
+  }
+
+  async exec(): Promise<ExecResult> {
+    return { exitCode: 0, stdout: '', stderr: '' };
+  }
+
+  async copyIn(): Promise<void> {}
+
+  async copyOut(): Promise<Readable> {
+    return Readable.from([]);
+  }
+
+  async inspect(id: string): Promise<SandboxInfo | null> {
+    return this.sandboxes.get(id)?.info ?? null;
+  }
+
+  async stop(id: string): Promise<void> {
+    const s = this.sandboxes.get(id);
+    if (s) s.info.runState = 'exited';
+  }
+
+  async remove(id: string): Promise<void> {
+    this.sandboxes.delete(id);
+  }
+
+  async listManaged(): Promise<SandboxInfo[]> {
+    return [...this.sandboxes.values()].map((s) => s.info);
+  }
+
+  /** A container that exists in the engine but that no attempt knows (a crash leftover). */
+  addOrphan(attemptId: string | null): string {
+    const id = `orphan${this.next++}`;
+    this.sandboxes.set(id, {
+      spec: { attemptId: attemptId ?? '', exerciseId: 'x', image: 'x', limits: { memoryMb: 1, cpus: 1, pids: 1 } },
+      info: { id, attemptId, exerciseId: 'x', runState: 'running', exitCode: null, oomKilled: false, labels: {} },
+    });
+    return id;
+  }
+
+  private must(id: string): FakeSandbox {
+    const s = this.sandboxes.get(id);
+    if (!s) throw Object.assign(new Error('no such container'), { statusCode: 404 });
+    return s;
+  }
+}

@@ -1,0 +1,70 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type Config } from '../../server/src/config.js';
+import { buildApp, type Services } from '../../server/src/app.js';
+import { repoRoot } from '../../server/src/paths.js';
+import { TEST_LABEL } from './docker.js';
+
+export interface TestServer {
+  url: string;
+  app: FastifyInstance;
+  services: Services;
+  config: Config;
+  dataDir: string;
+  /** Stops the server (sandboxes keep running, as on a real restart). */
+  close(): Promise<void>;
+  /** Stops the server, removes every sandbox it made and its data directory. */
+  destroy(): Promise<void>;
+}
+
+export function tempDataDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'opslab-test-'));
+}
+
+/**
+ * A real opslab server on a random loopback port, on the real Docker engine, with its own SQLite file, serving
+ * the built web UI. Pass `dataDir` to start it again on the data of an earlier one.
+ */
+export async function startTestServer(opts: { dataDir?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? tempDataDir();
+  const config = loadConfig(
+    {
+      OPSLAB_HOST: '127.0.0.1',
+      OPSLAB_PORT: '0',
+      OPSLAB_DATA_DIR: dataDir,
+      OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'exercises'),
+      OPSLAB_WEB_DIR: path.join(repoRoot(), 'dist', 'web'),
+      OPSLAB_LOG_LEVEL: process.env.OPSLAB_TEST_LOG_LEVEL ?? 'warn',
+      ...opts.env,
+    },
+    repoRoot(),
+  );
+  const { app, services } = await buildApp({ config, sandboxLabels: { [TEST_LABEL]: 'true' } });
+  await services.attempts.startBackground();
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('server has no TCP address');
+  const url = `http://127.0.0.1:${address.port}`;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await app.close();
+  };
+  return {
+    url,
+    app,
+    services,
+    config,
+    dataDir,
+    close,
+    async destroy() {
+      const sandboxes = await services.driver.listManaged().catch(() => []);
+      await close();
+      await Promise.all(sandboxes.map((s) => services.driver.remove(s.id).catch(() => undefined)));
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../server/src/config.js';
+
+describe('config', () => {
+  it('has documented defaults', () => {
+    const c = loadConfig({}, '/srv/opslab');
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.port).toBe(8080);
+    expect(c.publicUrl).toBe('http://127.0.0.1:8080');
+    expect(c.dataDir).toBe(path.resolve('/srv/opslab/data'));
+    expect(c.allowedOrigins).toEqual(['http://127.0.0.1:8080']);
+    expect(c.sandbox).toMatchObject({ memoryMb: 512, cpus: 1, pids: 256, runtime: 'runc' });
+    expect(c.maxSandboxes).toBe(20);
+  });
+
+  it.each([
+    ['OPSLAB_PORT', 'eighty'],
+    ['OPSLAB_PORT', '70000'],
+    ['OPSLAB_SANDBOX_MEMORY_MB', '12.5'],
+    ['OPSLAB_SANDBOX_CPUS', '-1'],
+    ['OPSLAB_ALLOWED_ORIGINS', 'https://ok.example.com,not a url'],
+    ['OPSLAB_ALLOWED_ORIGINS', 'https://example.com/path'],
+    ['OPSLAB_PUBLIC_URL', 'lab.example.com'],
+    ['OPSLAB_SANDBOX_RUNTIME', 'runc; rm -rf /'],
+  ])('rejects %s=%s with a message naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('adds configured origins to the public one', () => {
+    const c = loadConfig({ OPSLAB_PUBLIC_URL: 'https://lab.example.com/', OPSLAB_ALLOWED_ORIGINS: 'https://a.example.com' });
+    expect(c.publicUrl).toBe('https://lab.example.com');
+    expect(c.allowedOrigins).toEqual(['https://lab.example.com', 'https://a.example.com']);
+  });
+});
