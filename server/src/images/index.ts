@@ -8,6 +8,7 @@ import path from 'node:path';
 import type Dockerode from 'dockerode';
 import { buildDebianBase } from './debian.js';
 import { buildImageFromDir, inspectImage, readProgress, removeIfUntagged, type Log } from './engine.js';
+import { withImageLock } from './lock.js';
 import { buildNodeBase } from './node.js';
 
 export interface ImageResult {
@@ -131,6 +132,14 @@ export function ensureBaseImage(
   tag: string,
   opts: { log: Log; debianMirror?: string },
 ): Promise<boolean> {
+  return withImageLock(opts.log, () => ensureBaseImageLocked(docker, tag, opts));
+}
+
+function ensureBaseImageLocked(
+  docker: Dockerode,
+  tag: string,
+  opts: { log: Log; debianMirror?: string },
+): Promise<boolean> {
   const running = baseInFlight.get(tag);
   if (running) return running;
   const p = (async () => {
@@ -141,11 +150,11 @@ export function ensureBaseImage(
       opts.log(`${tag}: pulled`);
       return true;
     }
-    opts.log(`${tag}: pull failed (${pullError?.split('\n')[0]}), building it here`);
+    opts.log(`${tag}: pull failed (${pullError?.split('\n')[0]?.trim()}), building it here`);
     if (tag === DEBIAN_BASE_TAG) {
       await buildDebianBase(docker, tag, opts);
     } else if (tag === NODE_BASE_TAG) {
-      await ensureBaseImage(docker, DEBIAN_BASE_TAG, opts);
+      await ensureBaseImageLocked(docker, DEBIAN_BASE_TAG, opts);
       await buildNodeBase(docker, tag, { log: opts.log, debianTag: DEBIAN_BASE_TAG });
     } else {
       throw new Error(
@@ -169,7 +178,11 @@ function baseOrder(tag: string): number {
  * Make every image the repository defines available and current. A second call with nothing
  * changed builds nothing (every result has built: false).
  */
-export async function ensureImages(opts: EnsureImagesOptions): Promise<ImageResult[]> {
+export function ensureImages(opts: EnsureImagesOptions): Promise<ImageResult[]> {
+  return withImageLock(opts.log, () => ensureImagesLocked(opts));
+}
+
+async function ensureImagesLocked(opts: EnsureImagesOptions): Promise<ImageResult[]> {
   const { docker, repoRoot, log } = opts;
   const baseOpts = { log, ...(opts.debianMirror ? { debianMirror: opts.debianMirror } : {}) };
   const targets = listTargets(repoRoot);
@@ -184,7 +197,7 @@ export async function ensureImages(opts: EnsureImagesOptions): Promise<ImageResu
   );
   for (const tag of bases) {
     const t0 = performance.now();
-    const built = await ensureBaseImage(docker, tag, baseOpts);
+    const built = await ensureBaseImageLocked(docker, tag, baseOpts);
     results.push({ name: `base/${tag}`, tag, built, ms: Math.round(performance.now() - t0) });
   }
 
