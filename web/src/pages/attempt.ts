@@ -38,6 +38,19 @@ class Workspace {
   private readonly title = h('h1', { class: 'workspace-title', 'data-testid': 'exercise-title' }, 'Loading…');
   private readonly connState = h('span', { class: 'conn', 'data-testid': 'connection-state', 'data-state': 'connecting' });
   private readonly countdown = h('span', { class: 'countdown', 'data-testid': 'countdown', role: 'timer', 'aria-label': 'Time left' }, '—');
+  private readonly countdownBox = h(
+    'span',
+    { class: 'countdown-box' },
+    h('span', { class: 'countdown-label', 'aria-hidden': 'true' }, 'Time left'),
+    this.countdown,
+  );
+  private readonly hint = h(
+    'p',
+    { class: 'terminal-hint', id: 'terminal-hint' },
+    'Tab completes in the shell. Press ',
+    h('kbd', {}, 'F6'),
+    ' to move focus out of the terminal, and again to come back.',
+  );
   private readonly submit = h(
     'button',
     { type: 'button', class: 'button button-primary', 'data-testid': 'submit-button', disabled: true },
@@ -66,13 +79,7 @@ class Workspace {
       { class: 'terminal-pane', 'aria-label': 'Terminal' },
       this.banners,
       h('div', { class: 'terminal-frame' }, this.termHost),
-      h(
-        'p',
-        { class: 'terminal-hint', id: 'terminal-hint' },
-        'Tab completes in the shell. Press ',
-        h('kbd', {}, 'F6'),
-        ' to move focus out of the terminal, and again to come back.',
-      ),
+      this.hint,
     );
     root.append(
       h(
@@ -87,7 +94,7 @@ class Workspace {
             'div',
             { class: 'workspace-status' },
             this.connState,
-            h('span', { class: 'countdown-box' }, h('span', { class: 'countdown-label' }, 'Time left'), this.countdown),
+            this.countdownBox,
             this.submit,
           ),
         ),
@@ -458,9 +465,10 @@ class Workspace {
     this.view?.term.blur();
     this.renderConnState({ kind: 'ended', reason: attempt.state });
     this.submit.hidden = true;
+    this.countdownBox.hidden = true;
+    this.hint.hidden = true;
     this.countdown.textContent = 'Ended';
     this.countdown.dataset['level'] = 'ended';
-    this.countdown.setAttribute('aria-label', 'Time left: the attempt has ended');
     this.clearBanner('shell');
     this.clearBanner('connection');
     if (!this.view) this.termHost.classList.add('terminal-empty');

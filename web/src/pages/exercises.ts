@@ -57,7 +57,9 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
     showError(null);
     setButtonsDisabled(true);
     button.setAttribute('aria-busy', 'true');
-    showStatus(`Starting your sandbox for “${exercise.title}”…`);
+    const label = button.textContent;
+    button.replaceChildren(spinner(), 'Starting…');
+    showStatus('Starting your sandbox…');
     try {
       const attempt = await api.createAttempt(exercise.id, scope.signal);
       navigate(`/attempts/${encodeURIComponent(attempt.id)}`);
@@ -66,6 +68,7 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
       if (isAbort(err) || scope.disposed) return;
       showStatus(null);
       button.removeAttribute('aria-busy');
+      button.textContent = label;
       const retryAfter = err instanceof ApiError ? err.retryAfterSeconds : null;
       showError(startErrorMessage(err));
       if (err instanceof ApiError && err.status === 503 && retryAfter !== null && retryAfter > 0) {
