@@ -130,7 +130,7 @@ export async function runOnce(
     Cmd: cmd,
     Tty: true, // one output stream, no multiplexing headers
     HostConfig: { NetworkMode: opts.networkMode ?? 'none' },
-    Labels: { 'opslab.role': 'image-check' },
+    Labels: { 'opslab.image-check': 'true' },
   });
   try {
     await container.start();
