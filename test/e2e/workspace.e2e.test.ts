@@ -164,6 +164,31 @@ describe('workspace', () => {
     await page.close();
   });
 
+  test('leaving the workspace closes its socket; the catalog offers to continue', async () => {
+    const page = await browser.newPage();
+    const frames = recordTerminalFrames(page);
+    await startFirstExercise(page, server.url);
+    await page.keyboard.type('echo still-here-$((7*7))');
+    await page.keyboard.press('Enter');
+    await waitForTerminalText(page, 'still-here-49');
+
+    await page.locator('.workspace-header a.brand').click();
+    await page.getByTestId('exercise-card').first().waitFor();
+    const resume = page.getByTestId('resume-attempt');
+    await resume.waitFor();
+    expect(frames.sockets).toHaveLength(1);
+    await expect.poll(() => frames.sockets[0]!.isClosed()).toBe(true);
+    await page.waitForTimeout(1200);
+    // No reconnect from a page that is gone.
+    expect(frames.sockets).toHaveLength(1);
+    await screenshot(page, 'catalog-resume');
+
+    await resume.getByRole('link', { name: 'Continue' }).click();
+    await waitForConnection(page);
+    await waitForTerminalText(page, 'still-here-49');
+    await page.close();
+  });
+
   test('a dropped connection comes back by itself and repaints the screen', async () => {
     const page = await browser.newPage();
     const routed: { close(options?: { code?: number; reason?: string }): Promise<void> }[] = [];
@@ -187,7 +212,9 @@ describe('workspace', () => {
     await screenshot(page, 'reconnecting');
     await waitForConnection(page);
     expect(routed.length).toBe(2);
-    await waitForTerminalText(page, 'before-16');
+    // The repaint replaced the screen rather than adding to it.
+    const repainted = await waitForTerminalText(page, 'before-16');
+    expect(repainted.match(/^before-16$/gm)).toHaveLength(1);
     await page.keyboard.type('echo after-$((5*5))');
     await page.keyboard.press('Enter');
     await waitForTerminalText(page, 'after-25');

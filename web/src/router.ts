@@ -85,7 +85,12 @@ export function startRouter(root: HTMLElement, routes: Route[], notFound: Route[
     current = scope;
     root.replaceChildren();
     window.scrollTo(0, 0);
-    await page({ root, scope, params, navigate });
+    try {
+      await page({ root, scope, params, navigate });
+    } catch (err) {
+      console.error('page failed', err);
+      if (id === renderId) root.replaceChildren(pageLoadError());
+    }
   }
 
   document.addEventListener('click', (event) => {
@@ -109,7 +114,7 @@ function pageLoadError(): HTMLElement {
   box.className = 'page page-narrow';
   const p = document.createElement('p');
   p.className = 'message message-error';
-  p.textContent = 'This page could not be loaded. Reload the page to get the latest version.';
+  p.textContent = 'This page could not be shown. Reload the page to try again.';
   box.append(p);
   return box;
 }

@@ -3,6 +3,7 @@
 
 import { api, ApiError, isAbort, isAttemptActive, terminalUrl, type AttemptView, type Exercise } from '../api.js';
 import { h, type Scope } from '../dom.js';
+import { forgetAttempt, rememberAttempt } from '../recent-attempt.js';
 import type { PageContext } from '../router.js';
 import { TerminalConnection, type CloseInfo, type ConnectionStatus } from '../terminal/connection.js';
 import { TerminalView } from '../terminal/terminal-view.js';
@@ -32,6 +33,7 @@ class Workspace {
   private view: TerminalView | null = null;
   private connection: TerminalConnection | null = null;
   private ended = false;
+  private submitting = false;
   private lastRemainingMs: number | null = null;
   private lastOverduePoll = 0;
 
@@ -131,6 +133,7 @@ class Workspace {
     void this.loadExercise(attempt.exerciseId);
 
     if (isAttemptActive(attempt)) {
+      rememberAttempt(attempt.id);
       this.openTerminal();
       this.applyAttempt(attempt);
       this.connection?.connect();
@@ -154,7 +157,7 @@ class Workspace {
     this.root.querySelector('.workspace')?.setAttribute('data-attempt-state', attempt.state);
     this.tick();
     if (!isAttemptActive(attempt)) this.enterEnded(attempt);
-    else this.submit.disabled = false;
+    else if (!this.submitting) this.submit.disabled = false;
   }
 
   private tick(): void {
@@ -438,6 +441,7 @@ class Workspace {
       signal: this.scope.signal,
     });
     if (!ok || this.ended || this.scope.disposed) return;
+    this.submitting = true;
     this.submit.disabled = true;
     this.submit.textContent = 'Submitting…';
     try {
@@ -454,12 +458,15 @@ class Workspace {
       this.submit.disabled = false;
       this.submit.textContent = 'Submit';
       this.toaster.show(errorText(err, 'Your work could not be submitted.'), 'error');
+    } finally {
+      this.submitting = false;
     }
   }
 
   private enterEnded(attempt: AttemptView): void {
     if (this.ended) return;
     this.ended = true;
+    forgetAttempt(this.attemptId);
     this.connection?.stop({ kind: 'ended', reason: attempt.endReason ?? attempt.state });
     this.view?.setInputEnabled(false);
     this.view?.term.blur();
@@ -493,6 +500,7 @@ class Workspace {
 
   private showFatal(err: unknown): void {
     this.ended = true;
+    forgetAttempt(this.attemptId);
     this.connection?.dispose();
     this.connection = null;
     this.view?.dispose();

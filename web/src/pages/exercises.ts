@@ -1,11 +1,13 @@
 // `/`: the exercise catalog. Start creates an attempt (which waits until the sandbox runs) and opens it.
 
-import { api, ApiError, isAbort, type ExerciseSummary } from '../api.js';
+import { api, ApiError, isAbort, isAttemptActive, type AttemptView, type ExerciseSummary } from '../api.js';
 import { h } from '../dom.js';
+import { forgetAttempt, recentAttempt } from '../recent-attempt.js';
 import type { PageContext } from '../router.js';
 import { errorText } from '../ui/errors.js';
-import { cssToken, formatMinutes, plural } from '../ui/format.js';
+import { cssToken, formatClock, formatMinutes, plural } from '../ui/format.js';
 import { setDocumentTitle, siteHeader, spinner } from '../ui/layout.js';
+import { ServerClock } from '../ui/server-clock.js';
 
 export default function exercisesPage({ root, scope, navigate }: PageContext): void {
   setDocumentTitle('Exercises');
@@ -13,6 +15,7 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
   const heading = h('h1', { tabindex: -1 }, 'Exercises');
   const status = h('div', { class: 'status-area', role: 'status', 'aria-live': 'polite' });
   const alert = h('div', { class: 'status-area', role: 'alert' });
+  const resume = h('div', { class: 'resume-area' });
   const list = h('ul', { class: 'exercise-list', 'aria-label': 'Exercises', 'aria-busy': 'true' });
 
   root.append(
@@ -27,6 +30,7 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
         'Pick an exercise. You get a real Linux machine with a root shell in your browser; ' +
           'the clock starts once your sandbox is ready.',
       ),
+      resume,
       status,
       alert,
       list,
@@ -140,7 +144,7 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
     );
   }
 
-  async function load(): Promise<void> {
+  async function load(): Promise<ExerciseSummary[] | null> {
     showError(null);
     list.setAttribute('aria-busy', 'true');
     list.replaceChildren(h('li', { class: 'list-placeholder' }, spinner(), 'Loading exercises…'));
@@ -150,14 +154,15 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
       startButtons.length = 0;
       if (exercises.length === 0) {
         list.replaceChildren(h('li', { class: 'list-placeholder' }, 'No exercises are installed yet.'));
-        return;
+        return exercises;
       }
       list.replaceChildren(...exercises.map(card));
       status.replaceChildren();
       const count = h('p', { class: 'visually-hidden' }, `${plural(exercises.length, 'exercise')} available.`);
       status.append(count);
+      return exercises;
     } catch (err) {
-      if (isAbort(err) || scope.disposed) return;
+      if (isAbort(err) || scope.disposed) return null;
       list.removeAttribute('aria-busy');
       const retry = h('button', { type: 'button', class: 'button' }, 'Try again');
       retry.addEventListener('click', () => void load(), { signal: scope.signal });
@@ -169,10 +174,45 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
           retry,
         ),
       );
+      return null;
     }
   }
 
-  void load();
+  /** Offers to continue the attempt this browser last had open, while it still runs. */
+  async function offerResume(exercises: Promise<ExerciseSummary[] | null>): Promise<void> {
+    const id = recentAttempt();
+    if (!id) return;
+    let attempt: AttemptView;
+    const sentAt = Date.now();
+    const clock = new ServerClock();
+    try {
+      attempt = await api.getAttempt(id, scope.signal);
+      clock.sync(attempt.serverTime, sentAt);
+    } catch (err) {
+      if (err instanceof ApiError && err.status >= 400 && err.status < 500) forgetAttempt(id);
+      return;
+    }
+    if (scope.disposed) return;
+    if (!isAttemptActive(attempt)) {
+      forgetAttempt(id);
+      return;
+    }
+    const title = (await exercises)?.find((e) => e.id === attempt.exerciseId)?.title ?? attempt.exerciseId;
+    if (scope.disposed) return;
+    let left = '';
+    if (attempt.deadline) left = ` · ${formatClock(clock.until(attempt.deadline))} left`;
+    resume.replaceChildren(
+      h(
+        'div',
+        { class: 'resume', 'data-testid': 'resume-attempt' },
+        h('p', { class: 'resume-text' }, h('strong', {}, 'Attempt in progress: '), `${title}${left}`),
+        h('a', { href: `/attempts/${encodeURIComponent(attempt.id)}`, class: 'button button-primary' }, 'Continue'),
+      ),
+    );
+  }
+
+  const loaded = load();
+  void offerResume(loaded);
 }
 
 function startErrorMessage(err: unknown): string {
