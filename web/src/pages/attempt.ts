@@ -68,7 +68,6 @@ class Workspace {
   });
   private readonly banners = h('div', { class: 'banner-area' });
   private readonly termHost = h('div', { class: 'terminal-host', 'data-testid': 'terminal' });
-  private readonly termPane: HTMLElement;
 
   constructor(
     private readonly root: HTMLElement,
@@ -76,7 +75,7 @@ class Workspace {
     private readonly attemptId: string,
   ) {
     setDocumentTitle('Workspace');
-    this.termPane = h(
+    const termPane = h(
       'section',
       { class: 'terminal-pane', 'aria-label': 'Terminal' },
       this.banners,
@@ -100,7 +99,7 @@ class Workspace {
             this.submit,
           ),
         ),
-        h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions), this.termPane),
+        h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions), termPane),
         this.announcer,
       ),
       this.toaster.element,
