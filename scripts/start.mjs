@@ -56,22 +56,27 @@ function npmCommand(npmArgs) {
   return ['npm', npmArgs];
 }
 
+/** What node_modules was installed from: the lock file (or package.json without one) and Node's ABI. */
+function depsKey() {
+  const lock = path.join(root, 'package-lock.json');
+  const source = existsSync(lock) ? lock : path.join(root, 'package.json');
+  // The native modules (better-sqlite3) are tied to Node's ABI: a new Node needs a fresh install too.
+  return `${createHash('sha256').update(readFileSync(source)).digest('hex')} node-abi-${process.versions.modules}`;
+}
+
 async function ensureDeps() {
   const lock = path.join(root, 'package-lock.json');
   const nm = path.join(root, 'node_modules');
   const stampFile = path.join(nm, '.opslab-deps-stamp');
   const hasLock = existsSync(lock);
-  // The native modules (better-sqlite3) are tied to Node's ABI: a new Node needs a fresh install too.
-  const want = hasLock
-    ? `${createHash('sha256').update(readFileSync(lock)).digest('hex')} node-abi-${process.versions.modules}`
-    : null;
+  const want = depsKey();
   const have = readStamp(stampFile);
 
-  if (existsSync(nm) && want && have === want) {
+  if (existsSync(nm) && have === want) {
     say('dependencies up to date');
     return;
   }
-  if (existsSync(nm) && want && have === null) {
+  if (existsSync(nm) && hasLock && have === null) {
     // node_modules installed by hand (no stamp yet): trust npm's own record of the install when
     // it is newer than the lock file, instead of deleting a working tree with `npm ci`.
     const hidden = path.join(nm, '.package-lock.json');
@@ -82,11 +87,11 @@ async function ensureDeps() {
     }
   }
   const npmArgs = hasLock ? ['ci', '--no-fund', '--no-audit'] : ['install', '--no-fund', '--no-audit'];
-  say(`dependencies: npm ${npmArgs[0]} (${existsSync(nm) ? 'package-lock.json changed' : 'no node_modules'})`);
+  const why = !existsSync(nm) ? 'no node_modules' : hasLock ? 'package-lock.json changed' : 'no package-lock.json';
+  say(`dependencies: npm ${npmArgs[0]} (${why})`);
   const [cmd, cmdArgs] = npmCommand(npmArgs);
   await timed(`npm ${npmArgs[0]}`, () => runOrDie(cmd, cmdArgs));
-  const stamp = want ?? `${createHash('sha256').update(readFileSync(lock)).digest('hex')} node-abi-${process.versions.modules}`;
-  writeStamp(stampFile, stamp);
+  writeStamp(stampFile, depsKey()); // npm install may have written the lock file just now
 }
 await ensureDeps();
 if (args.has('--deps-only')) process.exit(0);
