@@ -106,20 +106,23 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       .send({ error: { code: 'OPSLAB_ERR_NOT_FOUND', message: `No route for ${request.method} ${url}.` } });
   });
 
+  await app.register(fastifyCookie);
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: MAX_INPUT_FRAME_BYTES, perMessageDeflate: false },
+  });
+
   // Cross-site requests from other origins may not change anything (the cookies are SameSite=Strict too).
+  // Added after the WebSocket plugin, whose own hooks must see refused upgrades to close their sockets.
   app.addHook('onRequest', async (request, reply) => {
     const changes = request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS';
-    if ((changes || request.ws) && !originAllowed(request, config.allowedOrigins)) {
+    const upgrade = request.headers.upgrade?.toLowerCase() === 'websocket';
+    if ((changes || upgrade) && !originAllowed(request, config.allowedOrigins)) {
       return reply.code(403).send({
         error: { code: 'OPSLAB_ERR_ORIGIN', message: `Requests from origin ${request.headers.origin} are not allowed.` },
       });
     }
   });
 
-  await app.register(fastifyCookie);
-  await app.register(fastifyWebsocket, {
-    options: { maxPayload: MAX_INPUT_FRAME_BYTES, perMessageDeflate: false },
-  });
 
   app.get('/api/health', async (_request, reply) => {
     const docker = (await driver.ping()) ? 'ok' : 'unreachable';
