@@ -51,6 +51,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     trustProxy: false,
     // Ids come from the path; keep requests that do not match a route short and boring.
     routerOptions: { maxParamLength: 200 },
+    // Bad input is refused, not repaired: no type coercion, no silent removal of unknown fields.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
   });
 
   const db = openDatabase(config.dataDir);
@@ -97,8 +99,10 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   app.setNotFoundHandler((request, reply) => {
     const url = request.url.split('?')[0]!;
     const indexFile = path.join(config.webDir, 'index.html');
-    if (request.method === 'GET' && !url.startsWith('/api/') && fs.existsSync(indexFile)) {
-      // The web UI routes on the client: every page path serves the app shell.
+    // Page paths (no file extension) serve the app shell: the web UI routes on the client. A missing asset is a
+    // plain 404, never HTML under a script's name.
+    const isPage = !url.startsWith('/api/') && !/\.[a-z0-9]+$/i.test(url);
+    if (request.method === 'GET' && isPage && fs.existsSync(indexFile)) {
       return reply.type('text/html').header('cache-control', 'no-cache').send(fs.createReadStream(indexFile));
     }
     return reply
@@ -106,9 +110,29 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       .send({ error: { code: 'OPSLAB_ERR_NOT_FOUND', message: `No route for ${request.method} ${url}.` } });
   });
 
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    // xterm.js injects <style> elements, hence 'unsafe-inline' for styles only.
+    reply.header(
+      'content-security-policy',
+      "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'",
+    );
+    return payload;
+  });
+
   await app.register(fastifyCookie);
   await app.register(fastifyWebsocket, {
     options: { maxPayload: MAX_INPUT_FRAME_BYTES, perMessageDeflate: false },
+    // On close, terminals tell their browsers the server is restarting (1012) so they reconnect; the shells
+    // keep running and the next server adopts them.
+    preClose: async function (this: FastifyInstance) {
+      await attempts.shutdown();
+      for (const client of this.websocketServer.clients) client.close(1001, 'The server is shutting down.');
+      await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
+    },
   });
 
   // Cross-site requests from other origins may not change anything (the cookies are SameSite=Strict too).
@@ -167,7 +191,15 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
 
   if (fs.existsSync(config.webDir)) {
-    await app.register(fastifyStatic, { root: config.webDir, wildcard: false, index: ['index.html'] });
+    await app.register(fastifyStatic, {
+      root: config.webDir,
+      index: ['index.html'],
+      setHeaders: (reply, filePath) => {
+        // Vite puts a content hash in every asset name: they never change.
+        const immutable = filePath.includes(`${path.sep}assets${path.sep}`);
+        reply.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
   } else {
     app.get('/', async (_request, reply) =>
       reply
@@ -176,8 +208,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     );
   }
 
+  // Shells were detached in the WebSocket plugin's preClose (above); only the database is left.
   app.addHook('onClose', async () => {
-    await attempts.shutdown();
     db.close();
   });
 

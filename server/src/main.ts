@@ -33,6 +33,7 @@ async function serve(): Promise<void> {
   };
   process.on('SIGINT', () => void close('SIGINT'));
   process.on('SIGTERM', () => void close('SIGTERM'));
+  process.on('SIGHUP', () => void close('SIGHUP'));
 }
 
 async function images(): Promise<void> {
