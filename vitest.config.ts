@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+// One id per test run, inherited by the workers: see TEST_RUN in test/helpers/docker.ts.
+process.env.OPSLAB_TEST_RUN ??= `run-${Date.now().toString(36)}-${process.pid}`;
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../../server/src/config.js';
 import { buildApp, type Services } from '../../server/src/app.js';
 import { repoRoot } from '../../server/src/paths.js';
-import { TEST_LABEL } from './docker.js';
+import { testLabels } from './docker.js';
 
 export interface TestServer {
   url: string;
@@ -41,7 +41,7 @@ export async function startTestServer(opts: { dataDir?: string; env?: Record<str
     },
     repoRoot(),
   );
-  const { app, services } = await buildApp({ config, sandboxLabels: { [TEST_LABEL]: 'true' } });
+  const { app, services } = await buildApp({ config, sandboxLabels: testLabels() });
   await services.attempts.startBackground();
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

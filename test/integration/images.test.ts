@@ -12,7 +12,7 @@ import {
 } from '../../server/src/images/index.js';
 import { imageAptSources, parseDeb822Sources, parseOneLineSources, resolveDebianMirror } from '../../server/src/images/apt.js';
 import { repoRoot } from '../../server/src/paths.js';
-import { docker, requireDocker, TEST_LABEL } from '../helpers/docker.js';
+import { docker, requireDocker, testLabels } from '../helpers/docker.js';
 
 const lines: string[] = [];
 const log = (line: string) => lines.push(line);
@@ -22,7 +22,7 @@ async function runInImage(image: string, cmd: string[]): Promise<{ code: number;
     Image: image,
     Cmd: cmd,
     Tty: true,
-    Labels: { [TEST_LABEL]: 'true' },
+    Labels: testLabels(),
     HostConfig: { NetworkMode: 'none' },
   });
   try {
