@@ -19,6 +19,37 @@ export const SKILLS = [
   'communication',
 ] as const;
 
+export interface CheckSpec {
+  id: string;
+  title: string;
+  points: number;
+  /** May the candidate see this check's message during an interview. */
+  visible: boolean;
+  timeoutSeconds: number;
+  /** 'fail': the check must fail on the untouched sandbox (the self-test proves it). */
+  initially: 'fail' | 'any';
+}
+
+export interface VariantSpec {
+  name: string;
+  choices: string[];
+}
+
+export interface CleanroomSpec {
+  id: string;
+  image: string;
+  copy: string;
+  gitHead: boolean;
+  run: string;
+  timeoutSeconds: number;
+}
+
+export interface WrongAnswer {
+  script: string;
+  fails: string[];
+  note?: string;
+}
+
 export interface Exercise {
   id: string;
   title: string;
@@ -28,10 +59,26 @@ export interface Exercise {
   image: string;
   skills: (typeof SKILLS)[number][];
   limits: LimitOverrides;
+  /** Sandbox path where workspace/ is copied. */
+  workspace: string;
+  hints: string[];
+  variants: VariantSpec[];
+  checks: CheckSpec[];
+  /** Sandbox paths copied out for the checks. */
+  collect: string[];
+  /** Checks need the sandbox's loopback network and process list. */
+  probe: boolean;
+  cleanroom: CleanroomSpec[];
+  wrong: WrongAnswer[];
+  /** The exercise has an executable `setup`. */
+  hasSetup: boolean;
   /** The candidate's instructions (README.md), markdown. */
   instructions: string;
   dir: string;
 }
+
+export const DEFAULT_WORKSPACE = '/root/work';
+export const DEFAULT_CHECK_TIMEOUT_SECONDS = 60;
 
 /** A problem found in an exercise's files, naming the file and the field. */
 export interface ExerciseProblem {
@@ -120,13 +167,17 @@ export function loadExercise(
     return { problems: [{ file, field: '', message: `is not valid YAML${where}: ${(err as Error).message.split('\n')[0]}` }] };
   }
   for (const error of validate(data)) problems.push({ file, ...describe(error) });
-  const spec = data as Omit<Exercise, 'instructions' | 'dir'>;
+  type Raw = Omit<Partial<Exercise>, 'checks' | 'cleanroom'> & {
+    id: string;
+    image: string;
+    checks?: (Partial<CheckSpec> & { id: string; title: string; points: number })[];
+    cleanroom?: (Partial<CleanroomSpec> & { id: string; image: string; copy: string; run: string })[];
+  };
+  const spec = data as Raw;
   if (problems.length === 0 && spec.id !== path.basename(dir)) {
     problems.push({ file, field: 'id', message: `must equal the directory name "${path.basename(dir)}"` });
   }
-  if (problems.length === 0 && opts.imageExists && !opts.imageExists(spec.image)) {
-    problems.push({ file, field: 'image', message: `names no sandbox image (sandboxes/${spec.image}/Dockerfile)` });
-  }
+  if (problems.length === 0) problems.push(...crossCheck(dir, file, spec, opts));
   const readme = path.join(dir, 'README.md');
   let instructions = '';
   try {
@@ -136,15 +187,107 @@ export function loadExercise(
     problems.push({ file: readme, field: '', message: 'is missing: it holds the instructions the candidate reads' });
   }
   if (problems.length > 0) return { problems };
+  const workspace = spec.workspace ?? DEFAULT_WORKSPACE;
   return {
     exercise: {
-      ...spec,
+      id: spec.id,
+      title: spec.title!,
+      summary: spec.summary!,
+      difficulty: spec.difficulty!,
+      timeLimitMinutes: spec.timeLimitMinutes!,
+      image: spec.image,
       skills: spec.skills ?? [],
       limits: spec.limits ?? {},
+      workspace,
+      hints: spec.hints ?? [],
+      variants: spec.variants ?? [],
+      checks: (spec.checks ?? []).map((c) => ({
+        id: c.id,
+        title: c.title,
+        points: c.points,
+        visible: c.visible ?? true,
+        timeoutSeconds: c.timeoutSeconds ?? DEFAULT_CHECK_TIMEOUT_SECONDS,
+        initially: c.initially ?? 'fail',
+      })),
+      collect: spec.collect ?? [workspace],
+      probe: spec.probe ?? false,
+      cleanroom: (spec.cleanroom ?? []).map((c) => ({
+        ...c,
+        gitHead: c.gitHead ?? false,
+        timeoutSeconds: c.timeoutSeconds ?? 300,
+      })),
+      wrong: spec.wrong ?? [],
+      hasSetup: isExecutable(path.join(dir, 'setup')),
       instructions,
       dir,
     },
   };
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Rules a JSON Schema cannot express: unique ids, references between fields, files that must exist. */
+function crossCheck(
+  dir: string,
+  file: string,
+  spec: {
+    image: string;
+    checks?: { id: string }[];
+    variants?: { name: string }[];
+    wrong?: WrongAnswer[];
+    cleanroom?: { id: string; image: string }[];
+  },
+  opts: { imageExists?: (image: string) => boolean },
+): ExerciseProblem[] {
+  const problems: ExerciseProblem[] = [];
+  const rel = (p: string) => path.join(dir, p);
+  if (opts.imageExists && !opts.imageExists(spec.image)) {
+    problems.push({ file, field: 'image', message: `names no sandbox image (sandboxes/${spec.image}/Dockerfile)` });
+  }
+  const duplicates = (ids: string[]) => ids.filter((id, i) => ids.indexOf(id) !== i);
+  const checks = spec.checks ?? [];
+  for (const id of duplicates(checks.map((c) => c.id))) {
+    problems.push({ file, field: 'checks', message: `check id "${id}" is used twice` });
+  }
+  for (const name of duplicates((spec.variants ?? []).map((v) => v.name.toUpperCase().replace(/-/g, '_')))) {
+    problems.push({ file, field: 'variants', message: `variant "${name}" is declared twice` });
+  }
+  checks.forEach((check, i) => {
+    if (!isExecutable(rel(`checks/${check.id}`))) {
+      problems.push({ file: rel(`checks/${check.id}`), field: `checks.${i}`, message: 'must exist and be executable' });
+    }
+  });
+  if (checks.length > 0 && !isExecutable(rel('solution/apply'))) {
+    problems.push({ file: rel('solution/apply'), field: '', message: 'must exist and be executable: the reference answer' });
+  }
+  if (fs.existsSync(rel('setup')) && !isExecutable(rel('setup'))) {
+    problems.push({ file: rel('setup'), field: '', message: 'must be executable' });
+  }
+  const ids = new Set(checks.map((c) => c.id));
+  (spec.wrong ?? []).forEach((w, i) => {
+    if (!isExecutable(rel(w.script))) {
+      problems.push({ file: rel(w.script), field: `wrong.${i}.script`, message: 'must exist and be executable' });
+    }
+    for (const id of w.fails) {
+      if (!ids.has(id)) problems.push({ file, field: `wrong.${i}.fails`, message: `names no check "${id}"` });
+    }
+  });
+  (spec.cleanroom ?? []).forEach((c, i) => {
+    if (opts.imageExists && !opts.imageExists(c.image)) {
+      problems.push({ file, field: `cleanroom.${i}.image`, message: `names no sandbox image (sandboxes/${c.image}/Dockerfile)` });
+    }
+  });
+  for (const id of duplicates((spec.cleanroom ?? []).map((c) => c.id))) {
+    problems.push({ file, field: 'cleanroom', message: `clean-room job id "${id}" is used twice` });
+  }
+  return problems;
 }
 
 export function formatProblem(p: ExerciseProblem): string {
