@@ -15,6 +15,41 @@ export interface ExerciseSummary {
 export interface Exercise extends ExerciseSummary {
   /** Markdown. */
   instructions: string;
+  /** What the checks look at; their scripts and messages stay on the server. */
+  checks: ExerciseCheck[];
+  /** How many hints the exercise has; their text comes one at a time from the attempt. */
+  hintCount: number;
+}
+
+export interface ExerciseCheck {
+  id: string;
+  title: string;
+  points: number;
+}
+
+/** `error`: the grader itself broke; never the candidate's failure. */
+export type CheckVerdict = 'pass' | 'fail' | 'error';
+
+export interface CheckResult extends ExerciseCheck {
+  verdict: CheckVerdict;
+  /** What the check said; null when the exercise keeps it from the candidate. */
+  message: string | null;
+}
+
+export interface CheckRun {
+  kind: 'progress' | 'final';
+  finishedAt: string;
+  score: number;
+  maxScore: number;
+  /** Set when the run as a whole could not be carried out. */
+  error: string | null;
+  checks: CheckResult[];
+}
+
+export interface HintsView {
+  /** The revealed hints, in order. */
+  revealed: string[];
+  total: number;
 }
 
 export type AttemptState = 'created' | 'running' | 'submitted' | 'expired' | 'archived' | 'failed';
@@ -37,6 +72,15 @@ export interface AttemptView {
 export interface ErrorBody {
   error: { code: string; message: string };
 }
+
+/** Server error codes the pages tell apart (a 409 can mean several things). */
+export const SERVER_ERROR = {
+  attemptState: 'OPSLAB_ERR_ATTEMPT_STATE',
+  noChecks: 'OPSLAB_ERR_NO_CHECKS',
+  checksRate: 'OPSLAB_ERR_CHECKS_RATE',
+  noMoreHints: 'OPSLAB_ERR_NO_MORE_HINTS',
+  sandboxMissing: 'OPSLAB_ERR_SANDBOX_MISSING',
+} as const;
 
 /** Codes the client itself produces, next to the server's OPSLAB_ERR_* codes. */
 export const CLIENT_ERROR = {
@@ -179,6 +223,23 @@ export const api = {
       signal,
     });
     return body.attempt;
+  },
+
+  /** Runs the exercise's checks now (seconds, up to a minute). 429 + Retry-After when they ran moments ago. */
+  async runChecks(id: string, signal?: AbortSignal): Promise<CheckRun> {
+    const body = await request<{ results: CheckRun }>(`${attemptPath(id)}/checks`, { method: 'POST', signal });
+    return body.results;
+  },
+
+  async getHints(id: string, signal?: AbortSignal): Promise<HintsView> {
+    const body = await request<{ hints: HintsView }>(`${attemptPath(id)}/hints`, { signal });
+    return body.hints;
+  },
+
+  /** Reveals the next hint; the attempt records it. 409 when every hint is revealed already. */
+  async revealHint(id: string, signal?: AbortSignal): Promise<HintsView> {
+    const body = await request<{ hints: HintsView }>(`${attemptPath(id)}/hints`, { method: 'POST', signal });
+    return body.hints;
   },
 };
 
