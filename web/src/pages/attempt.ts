@@ -1,5 +1,5 @@
 // `/attempts/:id`: the workspace. Instructions on the left, the sandbox's shell on the right, a header with
-// the countdown, the connection state and Submit.
+// the countdown, the connection state and Submit. Under the instructions: checks on demand and hints.
 
 import { api, ApiError, isAbort, isAttemptActive, terminalUrl, type AttemptView, type Exercise } from '../api.js';
 import { h, type Scope } from '../dom.js';
@@ -14,6 +14,7 @@ import { setDocumentTitle, spinner } from '../ui/layout.js';
 import { renderMarkdown } from '../ui/markdown.js';
 import { ServerClock } from '../ui/server-clock.js';
 import { Toaster } from '../ui/toast.js';
+import { ProgressPanel } from '../workspace/progress-panel.js';
 
 const WARN_MS = 10 * 60_000;
 const DANGER_MS = 2 * 60_000;
@@ -68,6 +69,7 @@ class Workspace {
   });
   private readonly banners = h('div', { class: 'banner-area' });
   private readonly termHost = h('div', { class: 'terminal-host', 'data-testid': 'terminal' });
+  private readonly progress: ProgressPanel;
 
   constructor(
     private readonly root: HTMLElement,
@@ -75,6 +77,13 @@ class Workspace {
     private readonly attemptId: string,
   ) {
     setDocumentTitle('Workspace');
+    this.progress = new ProgressPanel({
+      attemptId,
+      scope,
+      onAttemptNotRunning: async () => {
+        await this.refreshAttempt();
+      },
+    });
     const termPane = h(
       'section',
       { class: 'terminal-pane', 'aria-label': 'Terminal' },
@@ -99,7 +108,7 @@ class Workspace {
             this.submit,
           ),
         ),
-        h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions), termPane),
+        h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions, this.progress.element), termPane),
         this.announcer,
       ),
       this.toaster.element,
@@ -246,6 +255,7 @@ class Workspace {
       ),
       h('article', { class: 'markdown-body' }, renderMarkdown(exercise.instructions)),
     );
+    this.progress.setExercise(exercise);
   }
 
   // ---- terminal ------------------------------------------------------------------------------------------
@@ -478,6 +488,7 @@ class Workspace {
     this.clearBanner('shell');
     this.clearBanner('connection');
     if (!this.view) this.termHost.classList.add('terminal-empty');
+    this.progress.setEnded();
 
     const { text, level } = endedMessage(attempt);
     const banner = h(
