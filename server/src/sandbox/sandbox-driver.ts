@@ -62,3 +62,54 @@ export interface SandboxDriver {
   /** Whether the engine answers. */
   ping(): Promise<boolean>;
 }
+
+/** Throwaway containers the platform runs next to a sandbox: the grader and clean-room jobs. */
+export type JobRole = 'grader' | 'cleanroom';
+
+export interface JobSpec {
+  role: JobRole;
+  /** A full image reference, e.g. opslab/grader:latest. */
+  image: string;
+  limits: ResourceLimits;
+  /**
+   * 'sandbox': the sandbox hardening policy (the capability allowlist, the operator's runtime). 'grader': every
+   * capability dropped, runc. Both: no-new-privileges, no network of their own, memory/pids limits.
+   */
+  hardening: 'sandbox' | 'grader';
+  /** Join this sandbox's network and process namespaces (never its filesystem). */
+  joinSandbox?: string;
+  attemptId?: string;
+  exerciseId?: string;
+  labels?: Record<string, string>;
+}
+
+export interface JobExecOptions {
+  /** user[:group] inside the container; the image's default user (root) when left out. */
+  user?: string;
+  workdir?: string;
+  env?: Record<string, string>;
+  /** Backstop: the exec is abandoned (timedOut) after this long. */
+  timeoutMs: number;
+  /** stdout and stderr are each kept up to this many bytes; the rest is read and dropped. */
+  maxOutputBytes: number;
+}
+
+export interface JobExecResult {
+  /** Null when the process had not ended when the backstop fired. */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** stdout or stderr was longer than maxOutputBytes. */
+  truncated: boolean;
+}
+
+/** The operations grading needs besides a sandbox's own (implemented by the Docker driver). */
+export interface JobDriver extends SandboxDriver {
+  /** Creates and starts a job container (its main process idles); returns its id. */
+  createJob(spec: JobSpec): Promise<string>;
+  /** Runs a command in a job container (or a sandbox) with a user, a working directory and output caps. */
+  execJob(id: string, cmd: string[], opts: JobExecOptions): Promise<JobExecResult>;
+  /** Job containers of this installation (left behind when a server died mid-grading), with their age. */
+  listJobs(): Promise<{ id: string; role: string; ageSeconds: number }[]>;
+}

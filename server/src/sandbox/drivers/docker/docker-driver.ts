@@ -4,7 +4,15 @@ import Docker from 'dockerode';
 import type { SandboxPolicyConfig } from '../../../config.js';
 import { CAPABILITY_ALLOWLIST, LOG_MAX_SIZE } from '../../policy.js';
 import { LABELS, ROLES } from '../../labels.js';
-import type { ExecResult, SandboxDriver, SandboxInfo, SandboxSpec } from '../../sandbox-driver.js';
+import type {
+  ExecResult,
+  JobDriver,
+  JobExecOptions,
+  JobExecResult,
+  JobSpec,
+  SandboxInfo,
+  SandboxSpec,
+} from '../../sandbox-driver.js';
 import type { TerminalSession } from '../../../terminal/terminal-session.js';
 
 interface DockerApiError {
@@ -25,7 +33,7 @@ export interface DockerDriverOptions {
   extraLabels?: Record<string, string>;
 }
 
-export class DockerDriver implements SandboxDriver {
+export class DockerDriver implements JobDriver {
   readonly docker: Docker;
   private readonly instance: string;
   private readonly policy: SandboxPolicyConfig;
@@ -197,6 +205,126 @@ export class DockerDriver implements SandboxDriver {
       if (status === 404 || status === 409) return;
       throw err;
     }
+  }
+
+  async createJob(spec: JobSpec): Promise<string> {
+    const limits = spec.limits;
+    const sandboxHardening = spec.hardening === 'sandbox';
+    const container = await this.docker.createContainer({
+      Image: spec.image,
+      Hostname: spec.joinSandbox ? undefined : spec.role,
+      // The main process only idles; the work is done through exec, so output and timeouts are per command.
+      Entrypoint: [],
+      Cmd: ['sleep', 'infinity'],
+      Tty: false,
+      OpenStdin: false,
+      Env: ['LANG=C.UTF-8', 'LC_ALL=C.UTF-8'],
+      Labels: {
+        ...this.extraLabels,
+        ...spec.labels,
+        // Deliberately not LABELS.managed: job containers are no attempt's sandbox, so the reconciler leaves them
+        // alone while they work; listJobs() finds the ones a dead server left behind.
+        [LABELS.instance]: this.instance,
+        [LABELS.role]: spec.role,
+        ...(spec.attemptId ? { [LABELS.attempt]: spec.attemptId } : {}),
+        ...(spec.exerciseId ? { [LABELS.exercise]: spec.exerciseId } : {}),
+      },
+      NetworkDisabled: false,
+      HostConfig: {
+        NetworkMode: spec.joinSandbox ? `container:${spec.joinSandbox}` : 'none',
+        ...(spec.joinSandbox ? { PidMode: `container:${spec.joinSandbox}` } : {}),
+        CapDrop: ['ALL'],
+        ...(sandboxHardening ? { CapAdd: [...CAPABILITY_ALLOWLIST] } : {}),
+        SecurityOpt: ['no-new-privileges:true'],
+        Privileged: false,
+        Memory: limits.memoryMb * 1024 * 1024,
+        MemorySwap: limits.memoryMb * 1024 * 1024,
+        NanoCpus: Math.round(limits.cpus * 1e9),
+        PidsLimit: limits.pids,
+        Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
+        LogConfig: { Type: 'json-file', Config: { 'max-size': LOG_MAX_SIZE, 'max-file': '1' } },
+        Init: true,
+        RestartPolicy: { Name: 'no' },
+        AutoRemove: false,
+        ...(sandboxHardening && this.policy.runtime !== 'runc' ? { Runtime: this.policy.runtime } : {}),
+      },
+    });
+    try {
+      await container.start();
+    } catch (err) {
+      await this.remove(container.id);
+      throw err;
+    }
+    return container.id;
+  }
+
+  async execJob(id: string, cmd: string[], opts: JobExecOptions): Promise<JobExecResult> {
+    const container = this.docker.getContainer(id);
+    const exec = await container.exec({
+      Cmd: cmd,
+      AttachStdout: true,
+      AttachStderr: true,
+      ...(opts.user ? { User: opts.user } : {}),
+      ...(opts.workdir ? { WorkingDir: opts.workdir } : {}),
+      Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const collect = () => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let over = false;
+      const sink = new PassThrough();
+      sink.on('data', (c: Buffer) => {
+        if (size >= opts.maxOutputBytes) {
+          over = true;
+          return;
+        }
+        const part = c.length > opts.maxOutputBytes - size ? c.subarray(0, opts.maxOutputBytes - size) : c;
+        if (part.length < c.length) over = true;
+        chunks.push(part);
+        size += part.length;
+      });
+      return { sink, text: () => Buffer.concat(chunks).toString('utf8'), over: () => over };
+    };
+    const out = collect();
+    const err = collect();
+    this.docker.modem.demuxStream(stream, out.sink, err.sink);
+    const timedOut = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        stream.destroy();
+        resolve(true);
+      }, opts.timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      stream.on('end', done);
+      stream.on('close', done);
+      stream.on('error', done);
+    });
+    let exitCode: number | null = null;
+    if (!timedOut) {
+      const info = await exec.inspect();
+      exitCode = info.Running ? null : (info.ExitCode ?? null);
+    }
+    return {
+      exitCode,
+      stdout: out.text(),
+      stderr: err.text(),
+      timedOut,
+      truncated: out.over() || err.over(),
+    };
+  }
+
+  async listJobs(): Promise<{ id: string; role: string; ageSeconds: number }[]> {
+    const list = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${LABELS.instance}=${this.instance}`, `${LABELS.role}`] },
+    });
+    const now = Date.now() / 1000;
+    return list
+      .filter((c) => c.Labels[LABELS.role] !== ROLES.sandbox)
+      .map((c) => ({ id: c.Id, role: c.Labels[LABELS.role] ?? '', ageSeconds: Math.max(0, Math.round(now - c.Created)) }));
   }
 
   async listManaged(): Promise<SandboxInfo[]> {
