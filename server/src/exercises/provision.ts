@@ -1,0 +1,151 @@
+import { packDir } from '../grading/local-tar.js';
+import type { SandboxDriver } from '../sandbox/sandbox-driver.js';
+import type { Exercise } from './catalog.js';
+import { variantEnv, type VariantParams } from './variants.js';
+
+export const EXERCISE_COPY_DIR = '/tmp/opslab-exercise';
+export const SETUP_TIMEOUT_MS = 120_000;
+export const BOOT_FILE = '/etc/opslab/boot';
+
+/** Directories of an exercise that never enter the sandbox. */
+const PRIVATE_DIRS = /^(checks|hidden|solution|wrong)(\/|$)/;
+
+export interface ProvisionTiming {
+  copyMs: number;
+  setupMs: number;
+  totalMs: number;
+}
+
+export class ProvisionError extends Error {
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
+    super(output.trim() ? `${message}\n${output.trim()}` : message);
+    this.name = 'ProvisionError';
+  }
+}
+
+/**
+ * Runs a script inside the sandbox as root with the variant environment, its output going to a file rather than to
+ * the exec stream: services the script starts in the background then cannot keep the exec open. Returns exit code
+ * and output.
+ */
+async function runScript(
+  driver: SandboxDriver,
+  sandboxId: string,
+  cwd: string,
+  script: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ exitCode: number; output: string }> {
+  const log = `/tmp/.opslab-script-${process.pid}-${Date.now()}.log`;
+  const r = await driver.exec(
+    sandboxId,
+    [
+      'sh',
+      '-c',
+      'cd "$1" || exit 97; "$2" >"$3" 2>&1 </dev/null; rc=$?; cat "$3"; rm -f "$3"; exit $rc',
+      'opslab',
+      cwd,
+      script,
+      log,
+    ],
+    { env, timeoutMs },
+  );
+  return { exitCode: r.exitCode, output: r.stdout + r.stderr };
+}
+
+/**
+ * Seeds a sandbox (running) for an exercise: workspace/ at `exercise.workspace`, then `setup` (root, cwd the
+ * workspace, the variant variables) with the exercise's public files at /tmp/opslab-exercise, removed afterwards.
+ * Throws a ProvisionError carrying setup's output when it fails.
+ */
+export async function provisionExercise(
+  driver: SandboxDriver,
+  sandboxId: string,
+  exercise: Exercise,
+  opts: { params: VariantParams; seed: string },
+): Promise<ProvisionTiming> {
+  const t0 = Date.now();
+  const env = variantEnv(opts.params, opts.seed);
+  const ws = exercise.workspace;
+  const mk = await driver.exec(sandboxId, ['mkdir', '-p', '--', ws], { timeoutMs: 30_000 });
+  if (mk.exitCode !== 0) throw new ProvisionError(`cannot create the workspace ${ws}`, mk.stdout + mk.stderr);
+  await driver.copyIn(sandboxId, ws, packDir(`${exercise.dir}/workspace`, { prefix: '', uid: 0, gid: 0 }));
+  let copyMs = Date.now() - t0;
+  let setupMs = 0;
+  if (exercise.hasSetup) {
+    await driver.exec(sandboxId, ['mkdir', '-p', EXERCISE_COPY_DIR], { timeoutMs: 30_000 });
+    await driver.copyIn(
+      sandboxId,
+      EXERCISE_COPY_DIR,
+      packDir(exercise.dir, { prefix: '', uid: 0, gid: 0, exclude: (rel) => PRIVATE_DIRS.test(rel) }),
+    );
+    copyMs = Date.now() - t0;
+    const t1 = Date.now();
+    try {
+      const r = await runScript(driver, sandboxId, ws, `${EXERCISE_COPY_DIR}/setup`, env, SETUP_TIMEOUT_MS);
+      if (r.exitCode !== 0) {
+        throw new ProvisionError(`setup of exercise ${exercise.id} failed with exit code ${r.exitCode}`, r.output);
+      }
+    } catch (err) {
+      if (err instanceof ProvisionError) throw err;
+      throw new ProvisionError(`setup of exercise ${exercise.id} did not finish: ${(err as Error).message}`, '');
+    } finally {
+      setupMs = Date.now() - t1;
+      await driver.exec(sandboxId, ['rm', '-rf', EXERCISE_COPY_DIR], { timeoutMs: 30_000 }).catch(() => undefined);
+    }
+  }
+  return { copyMs, setupMs, totalMs: Date.now() - t0 };
+}
+
+/**
+ * Runs /etc/opslab/boot (written by an exercise's setup) if it exists: after every start of the container, so
+ * services come back when the candidate's shell restarts it. Returns null when there is no boot file.
+ */
+export async function runBoot(
+  driver: SandboxDriver,
+  sandboxId: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<{ exitCode: number; output: string; ms: number } | null> {
+  const t0 = Date.now();
+  const test = await driver.exec(sandboxId, ['test', '-x', BOOT_FILE], { timeoutMs: 30_000 });
+  if (test.exitCode !== 0) return null;
+  const r = await runScript(driver, sandboxId, '/', BOOT_FILE, {}, opts.timeoutMs ?? SETUP_TIMEOUT_MS);
+  return { ...r, ms: Date.now() - t0 };
+}
+
+/**
+ * Runs one of the exercise's reference answers (solution/apply, wrong/<name>) in a sandbox as root, cwd the
+ * workspace, with the variant variables; the exercise's files (without checks/ and hidden/) are at
+ * /tmp/opslab-exercise meanwhile. Used by the self-test.
+ */
+export async function applyAnswer(
+  driver: SandboxDriver,
+  sandboxId: string,
+  exercise: Exercise,
+  script: string,
+  opts: { params: VariantParams; seed: string; timeoutMs?: number },
+): Promise<{ exitCode: number; output: string; ms: number }> {
+  const t0 = Date.now();
+  await driver.exec(sandboxId, ['mkdir', '-p', EXERCISE_COPY_DIR], { timeoutMs: 30_000 });
+  await driver.copyIn(
+    sandboxId,
+    EXERCISE_COPY_DIR,
+    packDir(exercise.dir, { prefix: '', uid: 0, gid: 0, exclude: (rel) => /^(checks|hidden)(\/|$)/.test(rel) }),
+  );
+  try {
+    const r = await runScript(
+      driver,
+      sandboxId,
+      exercise.workspace,
+      `${EXERCISE_COPY_DIR}/${script}`,
+      variantEnv(opts.params, opts.seed),
+      opts.timeoutMs ?? SETUP_TIMEOUT_MS,
+    );
+    return { ...r, ms: Date.now() - t0 };
+  } finally {
+    await driver.exec(sandboxId, ['rm', '-rf', EXERCISE_COPY_DIR], { timeoutMs: 30_000 }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,355 @@
+import path from 'node:path';
+import type { CheckSpec, CleanroomSpec, Exercise } from '../exercises/catalog.js';
+import { variantEnv, type VariantParams } from '../exercises/variants.js';
+import { GRADER_IMAGE_TAG, sandboxImageTag } from '../images/index.js';
+import type { JobDriver, ResourceLimits } from '../sandbox/sandbox-driver.js';
+import { ArchiveWriter, GRADER_UID, MiB } from './archive.js';
+import { packDir, packFiles } from './local-tar.js';
+
+export type Verdict = 'pass' | 'fail' | 'error';
+
+export interface CheckResult {
+  id: string;
+  title: string;
+  points: number;
+  visible: boolean;
+  verdict: Verdict;
+  /** The check's stdout (for the candidate), cut at 4 KiB. */
+  message: string;
+  /** The check's stderr (for the interviewer), cut at 4 KiB. */
+  details: string;
+  durationMs: number;
+}
+
+export interface CleanroomResult {
+  id: string;
+  exitCode: number;
+  durationMs: number;
+}
+
+export interface GradingRun {
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** Points of the checks that passed. */
+  score: number;
+  /**
+   * Points of the checks that ended in pass or fail. A check that ended in `error` (the grader broke: a crash, a
+   * timeout, an exit code other than 0 or 1) is reported as such but left out of maxScore, so it never counts
+   * against the candidate: the interviewer sees it and can re-run the grading.
+   */
+  maxScore: number;
+  results: CheckResult[];
+  cleanroom: CleanroomResult[];
+  /** Where the time went (ms): grader container start, copying, clean-room jobs, the checks. */
+  phases: { graderStartMs: number; copyMs: number; cleanroomMs: number; checksMs: number };
+}
+
+export interface GradeOptions {
+  driver: JobDriver;
+  sandboxId: string;
+  exercise: Exercise;
+  params: VariantParams;
+  seed: string;
+  /** Labels for the grader and clean-room containers (e.g. the attempt's, or a test run's). */
+  labels?: Record<string, string>;
+  attemptId?: string;
+  /** Run only these checks (default: all, in the exercise's order). */
+  only?: string[];
+  /** Limits for clean-room jobs: the sandbox policy's (effectiveLimits(policy, exercise.limits)). */
+  cleanroomLimits?: ResourceLimits;
+  graderLimits?: ResourceLimits;
+  graderImage?: string;
+  /** Sandbox image name -> image reference (default opslab/sandbox-<name>:latest). */
+  imageRef?: (name: string) => string;
+  log?: (message: string, data?: Record<string, unknown>) => void;
+}
+
+export const GRADER_LIMITS: ResourceLimits = { memoryMb: 1024, cpus: 1, pids: 256 };
+export const DEFAULT_CLEANROOM_LIMITS: ResourceLimits = { memoryMb: 1024, cpus: 1, pids: 512 };
+export const OUTPUT_LIMIT_BYTES = 4 * 1024;
+export const CLEANROOM_OUTPUT_LIMIT_BYTES = MiB;
+/** Grace between `timeout`'s TERM and its KILL. */
+const KILL_AFTER_SECONDS = 5;
+/** The server-side backstop fires this long after the check's own timeout and kill grace. */
+const BACKSTOP_SLACK_MS = 10_000;
+
+/**
+ * Git reads configuration that runs commands; the candidate's repositories are reduced to inert keys on the way in
+ * (see git-config.ts), and these command-line-level settings (which win over any repository's) close the rest: no
+ * fsmonitor, no hooks, no pager, and no repository found by walking into a bare one the candidate planted.
+ */
+export const GRADER_GIT_ENV: Record<string, string> = (() => {
+  const settings: [string, string][] = [
+    ['core.fsmonitor', 'false'],
+    ['core.hooksPath', '/dev/null'],
+    ['core.pager', 'cat'],
+    ['safe.bareRepository', 'explicit'],
+    ['protocol.allow', 'never'],
+  ];
+  const env: Record<string, string> = {
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_CONFIG_COUNT: String(settings.length),
+  };
+  settings.forEach(([k, v], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = k;
+    env[`GIT_CONFIG_VALUE_${i}`] = v;
+  });
+  return env;
+})();
+
+const cut = (s: string, limit = OUTPUT_LIMIT_BYTES) => {
+  const b = Buffer.from(s, 'utf8');
+  return b.length <= limit ? s : b.subarray(0, limit).toString('utf8');
+};
+
+/** Grades a sandbox: clean-room jobs, then every check in a fresh grader container. The grader is always removed. */
+export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
+  const { driver, sandboxId, exercise } = opts;
+  const log = opts.log ?? (() => undefined);
+  const started = Date.now();
+  const env = variantEnv(opts.params, opts.seed);
+  const checks = opts.only ? exercise.checks.filter((c) => opts.only!.includes(c.id)) : exercise.checks;
+  const jobCommon = {
+    labels: opts.labels ?? {},
+    exerciseId: exercise.id,
+    ...(opts.attemptId ? { attemptId: opts.attemptId } : {}),
+  };
+
+  if (exercise.probe) {
+    const info = await driver.inspect(sandboxId);
+    if (info?.runState !== 'running') {
+      throw new Error(`exercise ${exercise.id} has probe: true and its checks need the sandbox running (it is ${info?.runState ?? 'gone'})`);
+    }
+  }
+  const graderId = await driver.createJob({
+    role: 'grader',
+    image: opts.graderImage ?? GRADER_IMAGE_TAG,
+    limits: opts.graderLimits ?? GRADER_LIMITS,
+    hardening: 'grader',
+    ...(exercise.probe ? { joinSandbox: sandboxId } : {}),
+    ...jobCommon,
+  });
+  const graderStartMs = Date.now() - started;
+  try {
+    // The candidate's files, the exercise's checks, and the clean-room jobs: independent, so at the same time.
+    const copyStarted = Date.now();
+    let copyMs = 0;
+    let cleanroomMs = 0;
+    const cleanroom: CleanroomResult[] = [];
+    const settled = await Promise.allSettled([
+      copySandbox(driver, sandboxId, graderId, exercise.collect).then(() => (copyMs = Date.now() - copyStarted)),
+      driver.copyIn(
+        graderId,
+        '/',
+        packDir(exercise.dir, {
+          prefix: 'exercise',
+          exclude: (rel) => !/^(checks|hidden)(\/|$)/.test(rel),
+          uid: 0,
+          gid: 0,
+          readOnlyForOthers: true,
+        }),
+      ),
+      (async () => {
+        const t0 = Date.now();
+        const files: { name: string; content: string | Buffer }[] = [];
+        for (const job of exercise.cleanroom) {
+          const r = await runCleanroom(opts, job, env, jobCommon);
+          log('clean-room job finished', { job: job.id, exitCode: r.exitCode, ms: r.durationMs });
+          cleanroom.push({ id: job.id, exitCode: r.exitCode, durationMs: r.durationMs });
+          files.push(
+            { name: `cleanroom/${job.id}/exit-code`, content: `${r.exitCode}\n` },
+            { name: `cleanroom/${job.id}/output.log`, content: r.output },
+            { name: `cleanroom/${job.id}/ms`, content: `${r.durationMs}\n` },
+          );
+        }
+        if (files.length) await driver.copyIn(graderId, '/', packFiles(files));
+        cleanroomMs = Date.now() - t0;
+      })(),
+    ]);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+
+    const checksStarted = Date.now();
+    const results: CheckResult[] = [];
+    for (const check of checks) results.push(await runCheck(driver, graderId, exercise, check, env));
+    const checksMs = Date.now() - checksStarted;
+
+    const finished = Date.now();
+    const counted = results.filter((r) => r.verdict !== 'error');
+    return {
+      startedAt: new Date(started).toISOString(),
+      finishedAt: new Date(finished).toISOString(),
+      durationMs: finished - started,
+      score: counted.filter((r) => r.verdict === 'pass').reduce((sum, r) => sum + r.points, 0),
+      maxScore: counted.reduce((sum, r) => sum + r.points, 0),
+      results,
+      cleanroom,
+      phases: { graderStartMs, copyMs, cleanroomMs, checksMs },
+    };
+  } finally {
+    await driver.remove(graderId).catch((err: Error) => log('grader container removal failed', { err: err.message }));
+  }
+}
+
+/** The collect paths, through the sanitiser, into the grader at /sandbox<path>. */
+async function copySandbox(driver: JobDriver, sandboxId: string, graderId: string, collect: string[]): Promise<void> {
+  const writer = new ArchiveWriter({ mode: 'grader', prefix: 'sandbox', roots: collect });
+  const produce = (async () => {
+    await writer.ensureDir('/');
+    for (const root of collect) {
+      let tar;
+      try {
+        tar = await driver.copyOut(sandboxId, root);
+      } catch (err) {
+        // A path the candidate deleted is simply absent from the copy; anything else is a grading failure.
+        if ((err as { statusCode?: number }).statusCode === 404) continue;
+        throw err;
+      }
+      await writer.ensureDir(path.posix.dirname(root));
+      await writer.addArchive(root, tar);
+    }
+    await writer.addFile('/.opslab-links', writer.links.map((l) => `${l}\n`).join(''));
+    await writer.addFile('/.opslab-truncated', writer.truncated.map((l) => `${l}\n`).join(''));
+    writer.finalize();
+  })().catch((err: Error) => {
+    writer.pack.destroy(err);
+    throw err;
+  });
+  const consume = driver.copyIn(graderId, '/', writer.stream());
+  const [p, c] = await Promise.allSettled([produce, consume]);
+  if (p.status === 'rejected') throw p.reason;
+  if (c.status === 'rejected') throw c.reason;
+}
+
+async function runCheck(
+  driver: JobDriver,
+  graderId: string,
+  exercise: Exercise,
+  check: CheckSpec,
+  variant: Record<string, string>,
+): Promise<CheckResult> {
+  const t0 = Date.now();
+  const env = {
+    ...variant,
+    ...GRADER_GIT_ENV,
+    SANDBOX: '/sandbox',
+    WORKSPACE: `/sandbox${exercise.workspace}`,
+    EXERCISE: '/exercise',
+    CHECK_ID: check.id,
+    HOME: '/home/grader',
+    USER: 'grader',
+  };
+  const seconds = check.timeoutSeconds;
+  let verdict: Verdict;
+  let message = '';
+  let details = '';
+  try {
+    const r = await driver.execJob(
+      graderId,
+      ['timeout', '-k', `${KILL_AFTER_SECONDS}s`, `${seconds}s`, `/exercise/checks/${check.id}`],
+      {
+        user: `${GRADER_UID}:${GRADER_UID}`,
+        workdir: '/sandbox',
+        env,
+        timeoutMs: (seconds + KILL_AFTER_SECONDS) * 1000 + BACKSTOP_SLACK_MS,
+        maxOutputBytes: OUTPUT_LIMIT_BYTES,
+      },
+    );
+    message = r.stdout;
+    details = r.stderr;
+    if (r.timedOut || r.exitCode === null) {
+      verdict = 'error';
+      details = note(details, `[opslab] the check did not end within ${seconds} s (its output stayed open)`);
+    } else if (r.exitCode === 0) verdict = 'pass';
+    else if (r.exitCode === 1) verdict = 'fail';
+    else {
+      verdict = 'error';
+      const why =
+        r.exitCode === 124 || r.exitCode === 137
+          ? `timed out after ${seconds} s`
+          : r.exitCode === 126 || r.exitCode === 127
+            ? `could not be run (exit code ${r.exitCode})`
+            : `ended with exit code ${r.exitCode}`;
+      details = note(details, `[opslab] the check ${why}: a grader error, not counted`);
+    }
+  } catch (err) {
+    verdict = 'error';
+    details = `[opslab] the check could not be run: ${(err as Error).message}`;
+  }
+  return {
+    id: check.id,
+    title: check.title,
+    points: check.points,
+    visible: check.visible,
+    verdict,
+    message: cut(message.trim()),
+    details: cut(details.trim()),
+    durationMs: Date.now() - t0,
+  };
+}
+
+const note = (text: string, line: string) => (text.trim() ? `${text.trim()}\n${line}` : line);
+
+/** One clean-room job: a throwaway container of a pristine sandbox image with a copy of `copy`. */
+async function runCleanroom(
+  opts: GradeOptions,
+  job: CleanroomSpec,
+  variant: Record<string, string>,
+  common: { labels: Record<string, string>; exerciseId: string; attemptId?: string },
+): Promise<{ exitCode: number; output: Buffer; durationMs: number }> {
+  const { driver, sandboxId } = opts;
+  const imageRef = opts.imageRef ?? sandboxImageTag;
+  const id = await driver.createJob({
+    role: 'cleanroom',
+    image: imageRef(job.image),
+    limits: opts.cleanroomLimits ?? DEFAULT_CLEANROOM_LIMITS,
+    hardening: 'sandbox',
+    ...common,
+  });
+  try {
+    const copy = path.posix.normalize(job.copy);
+    const writer = new ArchiveWriter({ mode: 'cleanroom', prefix: '', roots: [copy] });
+    const produce = (async () => {
+      try {
+        await writer.addArchive(copy, await driver.copyOut(sandboxId, copy));
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+        // Missing: the job runs in an empty directory and says so.
+        await writer.ensureDir(copy);
+      }
+      writer.finalize();
+    })().catch((err: Error) => {
+      writer.pack.destroy(err);
+      throw err;
+    });
+    const [p, c] = await Promise.allSettled([produce, driver.copyIn(id, '/', writer.stream())]);
+    if (p.status === 'rejected') throw p.reason;
+    if (c.status === 'rejected') throw c.reason;
+
+    // gitHead: replace the copy with a fresh clone of its committed HEAD (the clean room is disposable, so git may
+    // read the candidate's configuration here). A failing clone is the job's result, like any other failure.
+    const prepare = job.gitHead
+      ? 'tmp=$(mktemp -d /tmp/opslab-head.XXXXXX) && git -c safe.directory="*" clone -q --no-hardlinks -- "$OPSLAB_COPY" "$tmp/head" 2>&1 && rm -rf "$OPSLAB_COPY" && mv "$tmp/head" "$OPSLAB_COPY" || { echo "[opslab] the committed HEAD of $OPSLAB_COPY could not be cloned"; exit 1; }\n'
+      : '';
+    const script = `${prepare}cd "$OPSLAB_COPY" || exit 1\nexec timeout -k ${KILL_AFTER_SECONDS}s ${job.timeoutSeconds}s bash -lc "$OPSLAB_RUN" 2>&1\n`;
+    const t0 = Date.now();
+    const r = await driver.execJob(id, ['bash', '-c', script], {
+      env: { ...variant, OPSLAB_COPY: copy, OPSLAB_RUN: job.run },
+      timeoutMs: (job.timeoutSeconds + KILL_AFTER_SECONDS) * 1000 + BACKSTOP_SLACK_MS,
+      maxOutputBytes: CLEANROOM_OUTPUT_LIMIT_BYTES,
+    });
+    const durationMs = Date.now() - t0;
+    let output = Buffer.from(r.stdout + r.stderr, 'utf8').subarray(0, CLEANROOM_OUTPUT_LIMIT_BYTES);
+    let exitCode = r.exitCode ?? 124;
+    if (r.timedOut || exitCode === 124 || (exitCode === 137 && durationMs >= job.timeoutSeconds * 1000)) {
+      exitCode = 124;
+      output = Buffer.concat([output, Buffer.from(`\n[opslab] timed out after ${job.timeoutSeconds} s\n`)]);
+    }
+    if (r.truncated) output = Buffer.concat([output, Buffer.from('\n[opslab] output cut at 1 MiB\n')]);
+    return { exitCode, output, durationMs };
+  } finally {
+    await driver.remove(id).catch(() => undefined);
+  }
+}
