@@ -99,6 +99,20 @@ export const GRADER_GIT_ENV: Record<string, string> = (() => {
   return env;
 })();
 
+/**
+ * Runs a check under `timeout` with its output going to files, then prints them: a process the check left behind
+ * (even one that escaped timeout's process group) cannot hold the exec open, and the output is capped here.
+ */
+const CHECK_WRAPPER = [
+  'd=$(mktemp -d /tmp/opslab-check.XXXXXX) || exit 98',
+  'timeout -k "$1s" "$2s" "$3" >"$d/out" 2>"$d/err" </dev/null',
+  'rc=$?',
+  `head -c ${OUTPUT_LIMIT_BYTES} "$d/out"`,
+  `head -c ${OUTPUT_LIMIT_BYTES} "$d/err" >&2`,
+  'rm -rf "$d"',
+  'exit $rc',
+].join('\n');
+
 const cut = (s: string, limit = OUTPUT_LIMIT_BYTES) => {
   const b = Buffer.from(s, 'utf8');
   return b.length <= limit ? s : b.subarray(0, limit).toString('utf8');
@@ -117,10 +131,11 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     ...(opts.attemptId ? { attemptId: opts.attemptId } : {}),
   };
 
+  const info = await driver.inspect(sandboxId);
+  if (!info) throw new Error(`sandbox ${sandboxId} does not exist: nothing to grade`);
   if (exercise.probe) {
-    const info = await driver.inspect(sandboxId);
-    if (info?.runState !== 'running') {
-      throw new Error(`exercise ${exercise.id} has probe: true and its checks need the sandbox running (it is ${info?.runState ?? 'gone'})`);
+    if (info.runState !== 'running') {
+      throw new Error(`exercise ${exercise.id} has probe: true and its checks need the sandbox running (it is ${info.runState})`);
     }
   }
   const graderId = await driver.createJob({
@@ -248,7 +263,7 @@ async function runCheck(
   try {
     const r = await driver.execJob(
       graderId,
-      ['timeout', '-k', `${KILL_AFTER_SECONDS}s`, `${seconds}s`, `/exercise/checks/${check.id}`],
+      ['bash', '-c', CHECK_WRAPPER, 'opslab-check', String(KILL_AFTER_SECONDS), String(seconds), `/exercise/checks/${check.id}`],
       {
         user: `${GRADER_UID}:${GRADER_UID}`,
         workdir: '/sandbox',

@@ -1,0 +1,241 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../server/src/config.js';
+import { loadExercise, type Exercise } from '../../server/src/exercises/catalog.js';
+import { provisionExercise, runBoot } from '../../server/src/exercises/provision.js';
+import { drawVariant, newSeed } from '../../server/src/exercises/variants.js';
+import { gradeSandbox, type GradingRun } from '../../server/src/grading/runner.js';
+import { selfTest } from '../../server/src/grading/self-test.js';
+import { diffSnapshots, snapshotSandbox } from '../../server/src/grading/snapshot.js';
+import { toJUnitXml } from '../../server/src/grading/report.js';
+import { LABELS } from '../../server/src/sandbox/labels.js';
+import { DockerDriver } from '../../server/src/sandbox/drivers/docker/docker-driver.js';
+import { effectiveLimits } from '../../server/src/sandbox/policy.js';
+import { docker, requireDocker, testLabels, TEST_LABEL, TEST_RUN } from '../helpers/docker.js';
+
+const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'exercises');
+const policy = loadConfig({}).sandbox;
+
+function fixture(id: string): Exercise {
+  const result = loadExercise(path.join(FIXTURES, id), {});
+  if ('problems' in result) throw new Error(JSON.stringify(result.problems));
+  return result.exercise;
+}
+
+const sh = async (driver: DockerDriver, id: string, script: string) => {
+  const r = await driver.exec(id, ['bash', '-c', script], { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new Error(`sandbox script failed (${r.exitCode}): ${r.stdout}${r.stderr}`);
+  return r.stdout;
+};
+
+async function jobContainers(): Promise<string[]> {
+  const list = await docker.listContainers({ all: true, filters: { label: [`${TEST_LABEL}=${TEST_RUN}`, LABELS.role] } });
+  return list.filter((c) => c.Labels[LABELS.role] !== 'sandbox').map((c) => c.Id);
+}
+
+describe('grading on the real engine', () => {
+  let driver: DockerDriver;
+  const sandboxes: string[] = [];
+
+  async function sandboxFor(exercise: Exercise, seed = newSeed()) {
+    const id = await driver.create({
+      attemptId: `gt-${Math.random().toString(36).slice(2, 10)}`,
+      exerciseId: exercise.id,
+      image: `opslab/sandbox-${exercise.image}:latest`,
+      limits: effectiveLimits(policy, exercise.limits),
+    });
+    sandboxes.push(id);
+    await driver.start(id);
+    const params = drawVariant(exercise.variants, seed);
+    const timing = await provisionExercise(driver, id, exercise, { params, seed });
+    return { id, seed, params, timing };
+  }
+
+  const grade = (exercise: Exercise, s: { id: string; seed: string; params: Record<string, string> }) =>
+    gradeSandbox({ driver, sandboxId: s.id, exercise, params: s.params, seed: s.seed, labels: testLabels() });
+
+  beforeAll(async () => {
+    await requireDocker();
+    driver = new DockerDriver({ instance: `gt${process.pid}`, policy, extraLabels: testLabels() });
+  });
+
+  afterAll(async () => {
+    await Promise.all(sandboxes.map((id) => driver?.remove(id)));
+  });
+
+  it('passes the self-test of the fixture exercise (2 seeds, every state graded twice)', async () => {
+    const exercise = fixture('fixture-basic');
+    const report = await selfTest(exercise, { driver, policy, seeds: 2, parallel: 2, labels: testLabels() });
+    expect(report.problems).toEqual([]);
+    expect(report.runs.map((r) => r.state).sort()).toEqual(
+      ['solution/apply', 'solution/apply', 'untouched', 'untouched', 'wrong/only-color', 'wrong/only-color'],
+    );
+    const gradings = report.runs.flatMap((r) => r.gradings);
+    const avg = (f: (g: GradingRun) => number) => Math.round(gradings.reduce((s, g) => s + f(g), 0) / gradings.length);
+    const perCheck = Math.round(
+      gradings.reduce((s, g) => s + g.results.reduce((t, r) => t + r.durationMs, 0) / g.results.length, 0) / gradings.length,
+    );
+    console.log(
+      `[figure] grading fixture-basic (3 checks): full ${avg((g) => g.durationMs)} ms avg; grader start ${avg((g) => g.phases.graderStartMs)} ms, copy ${avg((g) => g.phases.copyMs)} ms, checks ${avg((g) => g.phases.checksMs)} ms, ${perCheck} ms per check; self-test ${report.durationMs} ms`,
+    );
+    expect(await jobContainers()).toEqual([]);
+  }, 180_000);
+
+  it('is not fooled by a hostile candidate: links out, a FIFO, a 20 MiB file, link loops, replaced tools, git config', async () => {
+    const exercise = fixture('fixture-attacks');
+    const s = await sandboxFor(exercise);
+    await sh(
+      driver,
+      s.id,
+      String.raw`
+      set -e
+      cd /root/work
+      git init -q repo && cd repo && echo one > f && git add f && git -c user.name=c -c user.email=c@example.com commit -qm "candidate commit"
+      git config core.fsmonitor 'echo fsmonitor > /tmp/pwned; false'
+      git config core.hooksPath /root/work/repo/.hooks
+      git config core.pager 'sh -c "echo pager > /tmp/pwned"'
+      git config core.worktree /exercise
+      git config diff.evil.textconv 'sh -c "echo textconv > /tmp/pwned; cat \$1" --'
+      git config filter.evil.clean 'sh -c "echo filter > /tmp/pwned; cat"'
+      git config include.path /exercise/hidden/secret
+      printf 'f diff=evil filter=evil\n' > .gitattributes
+      echo two > f
+      cd /root/work
+      ln -s /exercise/hidden/secret answer
+      ln -s ../../exercise/hidden/secret rel-answer
+      mkdir -p deep && ln -s ../../../../../../exercise/hidden/secret deep/rel-escape
+      ln -s . s && ln -s s/s/s/s/s/s/../../../../../../exercise/hidden/secret sneaky
+      ln -s loop-b loop-a && ln -s loop-a loop-b
+      ln -s hello.txt inside-link
+      mkfifo fifo
+      head -c 20971520 /dev/zero > big
+      mkdir -p /exercise/hidden && echo SANDBOX-DECOY > /exercise/hidden/secret
+      printf '#!/bin/sh\necho FAKE-TOOL\n' > /usr/local/bin/git && chmod +x /usr/local/bin/git
+      cp /usr/local/bin/git /usr/local/bin/curl
+      `,
+    );
+    const started = Date.now();
+    const run = await grade(exercise, s);
+    const elapsed = Date.now() - started;
+    const by = Object.fromEntries(run.results.map((r) => [r.id, r]));
+    const all = JSON.stringify(run);
+    console.log(`[figure] grading fixture-attacks (8 checks, two of them hanging): ${run.durationMs} ms`);
+
+    // Nothing of the grader's own files ever reaches a check through the candidate's links.
+    expect(all).not.toContain('TOPSECRET');
+    expect(by['reads-answer']!.verdict).toBe('pass');
+    const answer = by['reads-answer']!.message;
+    expect(answer).toMatch(/^answer: $/m);
+    expect(answer).toMatch(/^rel-answer: $/m);
+    expect(answer).toMatch(/^deep\/rel-escape: $/m);
+    expect(answer).toMatch(/^sneaky: .*No such file/m);
+    expect(answer).toMatch(/^loop-a: .*Too many levels of symbolic links/m);
+    expect(answer).toMatch(/^inside-link: hello $/m);
+    expect(answer).toContain('/root/work/answer -> /exercise/hidden/secret');
+    expect(answer).toContain('/root/work/rel-answer -> ../../exercise/hidden/secret');
+    expect(answer).toContain('/root/work/deep/rel-escape -> ../../../../../../exercise/hidden/secret');
+
+    expect(by['walks']!.verdict).toBe('pass');
+    expect(by['walks']!.message).toContain('big=10485760');
+    expect(by['walks']!.message).toContain('fifo=absent');
+    expect(by['walks']!.message).toContain('truncated=/root/work/big 20971520');
+
+    // Checks use the grader's tools, and the candidate's git configuration runs nothing.
+    expect(by['tools']!.verdict).toBe('pass');
+    expect(by['tools']!.message).toMatch(/^git version /m);
+    expect(by['tools']!.message).toMatch(/^curl \d/m);
+    expect(by['tools']!.message).toContain('log=candidate commit');
+    expect(all).not.toContain('FAKE-TOOL');
+
+    // Verdicts by exit code; hanging checks end in error, in bounded time.
+    expect(by['env-vars']!.verdict).toBe('pass');
+    expect(by['env-vars']!.message).toBe(
+      `color=${s.params.color} seed=${s.seed} sandbox=/sandbox workspace=/sandbox/root/work exercise=/exercise check=env-vars uid=10001 cwd=/sandbox`,
+    );
+    expect(by['env-vars']!.details).toBe('checks\nhidden');
+    expect(by['fails']).toMatchObject({ verdict: 'fail', message: 'not yet <done> & "quoted"', details: 'evidence: line 3' });
+    expect(by['crashes']!.verdict).toBe('error');
+    expect(by['crashes']!.message).toBe('about to crash');
+    expect(by['hangs']!.verdict).toBe('error');
+    expect(by['hangs']!.details).toContain('timed out after 2 s');
+    expect(by['hangs-detached']!.verdict).toBe('error');
+    expect(by['hangs-detached']!.durationMs).toBeLessThan(9_000);
+    expect(elapsed).toBeLessThan(40_000);
+    // Errors are left out of the maximum: 1 + 2 + 32 + 64 + 128.
+    expect(run.maxScore).toBe(227);
+    expect(run.score).toBe(225);
+
+    const xml = toJUnitXml(run, { suiteName: 'fixture-attacks' });
+    expect(xml).toContain('<failure message="not yet &lt;done&gt; &amp; &quot;quoted&quot;"');
+    expect((xml.match(/<error /g) ?? []).length).toBe(3);
+    expect(await jobContainers()).toEqual([]);
+  }, 120_000);
+
+  it('probes the running sandbox, runs clean-room jobs on the committed HEAD, and restarts services with boot', async () => {
+    const exercise = fixture('fixture-services');
+    const s = await sandboxFor(exercise);
+    // Uncommitted work must not reach the clean room; a fake git in the sandbox changes nothing.
+    await sh(
+      driver,
+      s.id,
+      `cd /root/work/svc && echo x > uncommitted.txt && printf '#!/bin/sh\\nexit 0\\n' > /usr/local/bin/git && chmod +x /usr/local/bin/git`,
+    );
+    const run = await grade(exercise, s);
+    expect(run.results.map((r) => [r.id, r.verdict, r.message])).toEqual([
+      ['service-answers', 'pass', ''],
+      ['sees-processes', 'pass', ''],
+      ['tests-pass', 'pass', ''],
+    ]);
+    expect(run.results[2]!.details).toContain('running the committed tests in /root/work/svc');
+    expect(run.cleanroom).toEqual([{ id: 'tests', exitCode: 0, durationMs: expect.any(Number) }]);
+    console.log(`[figure] grading fixture-services (probe + 1 clean-room job): ${run.durationMs} ms, clean room ${run.phases.cleanroomMs} ms`);
+
+    // A restart loses the service; boot brings it back.
+    await driver.stop(s.id, 1);
+    await driver.start(s.id);
+    const boot = await runBoot(driver, s.id);
+    expect(boot?.exitCode).toBe(0);
+    const again = await gradeSandbox({
+      driver,
+      sandboxId: s.id,
+      exercise,
+      params: s.params,
+      seed: s.seed,
+      labels: testLabels(),
+      only: ['service-answers'],
+    });
+    expect(again.results.map((r) => r.verdict)).toEqual(['pass']);
+    expect(await jobContainers()).toEqual([]);
+  }, 120_000);
+
+  it('diffs snapshots of the collect paths', async () => {
+    const exercise = fixture('fixture-basic');
+    const s = await sandboxFor(exercise);
+    const before = await snapshotSandbox(driver, s.id, exercise.collect);
+    await sh(
+      driver,
+      s.id,
+      `cd /root/work && sed -i 's/^mode = .*/mode = production/' app.conf && echo new > added.txt && rm ticket.txt && head -c 3000 /dev/urandom > blob.bin && ln -s app.conf link && mkfifo pipe`,
+    );
+    const after = await snapshotSandbox(driver, s.id, exercise.collect);
+    const d = await diffSnapshots(before, after);
+    expect(d.changed).toEqual([
+      { path: '/root/work/added.txt', change: 'added' },
+      { path: '/root/work/app.conf', change: 'modified' },
+      { path: '/root/work/blob.bin', change: 'added' },
+      { path: '/root/work/link', change: 'added' },
+      { path: '/root/work/ticket.txt', change: 'removed' },
+    ]);
+    expect(d.diff).toContain('-mode = debug\n+mode = production');
+    expect(d.diff).toContain('Binary file /root/work/blob.bin added');
+    expect(d.diff).toContain('Symlink added: /root/work/link: absent -> symlink -> app.conf');
+  }, 60_000);
+
+  it('refuses to grade a sandbox that does not exist', async () => {
+    const exercise = fixture('fixture-basic');
+    await expect(
+      gradeSandbox({ driver, sandboxId: 'no-such-sandbox', exercise, params: {}, seed: 'x', labels: testLabels() }),
+    ).rejects.toThrow(/does not exist/);
+    expect(await jobContainers()).toEqual([]);
+  });
+});
