@@ -27,6 +27,9 @@ export interface ProgressPanelOptions {
   onAttemptNotRunning: () => Promise<void>;
 }
 
+/** The last results of an attempt, kept for this tab so that a reload shows them again. */
+const RESULTS_KEY = (attemptId: string): string => `opslab.checks.${attemptId}`;
+
 /** When the server asks for a pause but does not say how long. */
 const DEFAULT_WAIT_SECONDS = 10;
 
@@ -126,6 +129,7 @@ export class ProgressPanel {
   setExercise(exercise: Exercise): void {
     this.checks = exercise.checks ?? [];
     this.hintTotal = exercise.hintCount ?? 0;
+    if (!this.ended && this.checks.length > 0) this.lastRun ??= loadResults(this.attemptId);
     this.renderChecks();
     this.renderHints();
     this.renderVisibility();
@@ -136,6 +140,7 @@ export class ProgressPanel {
   setEnded(): void {
     if (this.ended) return;
     this.ended = true;
+    forgetResults(this.attemptId);
     this.stopWaiting();
     this.checkStatus.textContent = '';
     this.hintStatus.textContent = '';
@@ -157,6 +162,7 @@ export class ProgressPanel {
       const run = await api.runChecks(this.attemptId, this.scope.signal);
       if (this.scope.disposed) return;
       this.lastRun = run;
+      if (!this.ended) saveResults(this.attemptId, run);
       this.setStatus(this.checkStatus, run.error ? `The checks could not be run: ${run.error}` : '');
       this.renderChecks();
       this.announce(runSummary(run));
@@ -402,6 +408,38 @@ function checkRow(check: ExerciseCheck, result: CheckResult | null): HTMLElement
     ),
     h('span', { class: 'check-points' }, plural(check.points, 'pt')),
   );
+}
+
+function saveResults(attemptId: string, run: CheckRun): void {
+  try {
+    sessionStorage.setItem(RESULTS_KEY(attemptId), JSON.stringify(run));
+  } catch {
+    // Storage may be disabled or full; the results are then gone after a reload.
+  }
+}
+
+function loadResults(attemptId: string): CheckRun | null {
+  try {
+    const run = JSON.parse(sessionStorage.getItem(RESULTS_KEY(attemptId)) ?? 'null') as CheckRun | null;
+    const valid =
+      run !== null &&
+      typeof run === 'object' &&
+      typeof run.score === 'number' &&
+      typeof run.maxScore === 'number' &&
+      typeof run.finishedAt === 'string' &&
+      Array.isArray(run.checks);
+    return valid ? run : null;
+  } catch {
+    return null;
+  }
+}
+
+function forgetResults(attemptId: string): void {
+  try {
+    sessionStorage.removeItem(RESULTS_KEY(attemptId));
+  } catch {
+    // As above.
+  }
 }
 
 function runSummary(run: CheckRun): string {
