@@ -64,8 +64,8 @@ describe('checks and hints in the workspace', () => {
     expect(await score.textContent()).toBe('8 points in 2 checks');
     expect(await answer.getAttribute('data-verdict')).toBe('unchecked');
 
-    // Keyboard: from the instructions, Tab lands on the button and Enter runs the checks. The answer is held
-    // back for a moment so that the running state can be seen.
+    // Keyboard: Shift+F6 leaves the terminal for the instructions, Tab lands on the button, Enter runs the
+    // checks. The answer is held back for a moment so that the running state can be seen.
     let release = (): void => {};
     const held = new Promise<void>((resolve) => (release = resolve));
     let passedOn = (): void => {};
@@ -75,7 +75,8 @@ describe('checks and hints in the workspace', () => {
       await route.continue();
       passedOn();
     });
-    await page.getByTestId('instructions').focus();
+    await page.keyboard.press('Shift+F6');
+    expect(await activeTestId(page)).toBe('instructions');
     await page.keyboard.press('Tab');
     expect(await activeTestId(page)).toBe('check-button');
     await page.keyboard.press('Enter');
@@ -153,10 +154,12 @@ describe('checks and hints in the workspace', () => {
       .toContain('Hint 1 of 2: The checks only look at files');
     await screenshot(page, 'checks-hint');
 
-    // A reload keeps the revealed hint (the attempt recorded it).
+    // A reload keeps the revealed hint (the attempt recorded it) and the last results (this tab kept them).
     await page.reload();
     await waitForConnection(page);
     await hint.first().waitFor();
+    expect(await score.textContent()).toBe('5 / 8 points');
+    expect(await answer.getAttribute('data-verdict')).toBe('pass');
     expect(await hint.count()).toBe(1);
     expect(await page.getByTestId('hint-count').textContent()).toBe('1 of 2 shown');
     expect(await hintButton.textContent()).toBe('Show a hint (2 of 2)');
@@ -170,6 +173,55 @@ describe('checks and hints in the workspace', () => {
     expect(await hintButton.isVisible()).toBe(false);
     expect(await hint.first().isVisible()).toBe(true);
     await screenshot(page, 'checks-ended');
+    await page.close();
+  });
+
+  test('many checks with long messages: the panel scrolls on its own, the button and the instructions stay in view', async () => {
+    const page = await browser.newPage();
+    const checks = Array.from({ length: 9 }, (_, i) => ({
+      id: `c${i + 1}`,
+      title: `Check number ${i + 1} looks at one more thing in the sandbox`,
+      points: i + 1,
+    }));
+    await page.route('**/api/exercises/ui-demo', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { exercise: Record<string, unknown> };
+      await route.fulfill({ response, json: { exercise: { ...body.exercise, checks } } });
+    });
+    await page.route('**/api/attempts/*/checks', (route) =>
+      route.fulfill({
+        json: {
+          results: {
+            kind: 'progress',
+            finishedAt: new Date().toISOString(),
+            score: 12,
+            maxScore: 45,
+            error: null,
+            checks: checks.map((c, i) => ({
+              ...c,
+              verdict: i % 3 === 0 ? 'pass' : 'fail',
+              message: i % 3 === 0 ? null : 'Not there yet: this message runs over a couple of lines. '.repeat(3).trim(),
+            })),
+          },
+        },
+      }),
+    );
+    await startFirstExercise(page, server.url);
+    await page.getByTestId('check-button').click();
+    await page.locator('[data-testid="check-c9"][data-verdict="fail"]').waitFor();
+    await expectInViewport(page, 'check-button');
+    const instructions = await page.getByTestId('instructions').boundingBox();
+    expect(instructions!.height).toBeGreaterThanOrEqual(200);
+    const panel = page.getByTestId('progress-panel');
+    const box = await panel.boundingBox();
+    expect(box!.y + box!.height).toBeLessThanOrEqual(LAPTOP_VIEWPORT.height);
+    expect(await panel.evaluate((el) => el.scrollHeight > el.clientHeight)).toBe(true);
+    await screenshot(page, 'checks-many');
+    // Scrolled to the end of the results, the button is still there.
+    await panel.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    const stuck = await page.getByTestId('check-button').boundingBox();
+    expect(stuck!.y).toBeGreaterThanOrEqual(box!.y);
+    await screenshot(page, 'checks-many-scrolled');
     await page.close();
   });
 
