@@ -1,0 +1,134 @@
+import { Readable } from 'node:stream';
+import tarStream from 'tar-stream';
+import { describe, expect, it } from 'vitest';
+import { ArchiveWriter } from '../../server/src/grading/archive.js';
+import { diffSnapshots } from '../../server/src/grading/snapshot.js';
+import { toJsonReport, toJUnitXml, xmlEscape } from '../../server/src/grading/report.js';
+import type { GradingRun } from '../../server/src/grading/runner.js';
+
+type E = { name: string; type?: 'file' | 'directory' | 'symlink'; content?: string | Buffer; linkname?: string; mode?: number };
+
+/** A snapshot as snapshotSandbox makes it, from the entries of an archive of /root/work. */
+async function snapshot(entries: E[]): Promise<Buffer> {
+  const pack = tarStream.pack();
+  for (const e of [{ name: 'work', type: 'directory' as const }, ...entries]) {
+    const type = e.type ?? 'file';
+    const body = type === 'file' ? Buffer.from(e.content ?? '') : Buffer.alloc(0);
+    pack.entry({ name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), linkname: e.linkname, size: body.length }, body);
+  }
+  pack.finalize();
+  const writer = new ArchiveWriter({ mode: 'snapshot', prefix: '', roots: ['/root/work'], maxFileBytes: 2 * 1024 * 1024 });
+  const chunks: Buffer[] = [];
+  const consume = (async () => {
+    for await (const c of writer.stream()) chunks.push(c as Buffer);
+  })();
+  await writer.addArchive('/root/work', Readable.from(pack as unknown as AsyncIterable<Buffer>));
+  if (writer.truncated.length) await writer.addFile('/.opslab-snapshot-truncated', writer.truncated.join('\n'));
+  writer.finalize();
+  await consume;
+  return Buffer.concat(chunks);
+}
+
+describe('diffSnapshots', () => {
+  it('names every change and diffs text files', async () => {
+    const before = await snapshot([
+      { name: 'work/app.conf', content: 'port = 8080\nmode = debug\n' },
+      { name: 'work/gone.txt', content: 'bye\n' },
+      { name: 'work/same.txt', content: 'same\n' },
+      { name: 'work/becomes-dir', content: 'file\n' },
+      { name: 'work/link', type: 'symlink', linkname: 'app.conf' },
+      { name: 'work/run.sh', content: 'echo\n', mode: 0o644 },
+    ]);
+    const after = await snapshot([
+      { name: 'work/app.conf', content: 'port = 8080\nmode = production\n' },
+      { name: 'work/same.txt', content: 'same\n' },
+      { name: 'work/new.txt', content: 'hello\n' },
+      { name: 'work/becomes-dir', type: 'directory' },
+      { name: 'work/link', type: 'symlink', linkname: 'same.txt' },
+      { name: 'work/run.sh', content: 'echo\n', mode: 0o755 },
+      { name: 'work/blob', content: Buffer.from([0, 1, 2, 3]) },
+    ]);
+    const d = await diffSnapshots(before, after);
+    expect(d.changed).toEqual([
+      { path: '/root/work/app.conf', change: 'modified' },
+      { path: '/root/work/becomes-dir', change: 'type-changed' },
+      { path: '/root/work/blob', change: 'added' },
+      { path: '/root/work/gone.txt', change: 'removed' },
+      { path: '/root/work/link', change: 'modified' },
+      { path: '/root/work/new.txt', change: 'added' },
+      { path: '/root/work/run.sh', change: 'modified' },
+    ]);
+    expect(d.diff).toContain('--- a/root/work/app.conf\n+++ b/root/work/app.conf');
+    expect(d.diff).toContain(' port = 8080\n-mode = debug\n+mode = production\n');
+    expect(d.diff).toContain('--- /dev/null\n+++ b/root/work/new.txt');
+    expect(d.diff).toContain('--- a/root/work/gone.txt\n+++ /dev/null');
+    expect(d.diff).toContain('Binary file /root/work/blob added');
+    expect(d.diff).toContain('Type changed: /root/work/becomes-dir: file -> directory');
+    expect(d.diff).toContain('Symlink modified: /root/work/link: symlink -> app.conf -> symlink -> same.txt');
+    expect(d.diff).toContain('Mode changed: /root/work/run.sh: 644 -> 755');
+    expect(d.diff).not.toContain('same.txt\n+++');
+  });
+
+  it('does not diff files over 1 MiB and says so', async () => {
+    const big = 'line\n'.repeat(300_000);
+    const d = await diffSnapshots(
+      await snapshot([{ name: 'work/big.log', content: big }]),
+      await snapshot([{ name: 'work/big.log', content: `${big}more\n` }]),
+    );
+    expect(d.changed).toEqual([{ path: '/root/work/big.log', change: 'modified' }]);
+    expect(d.diff).toBe('File /root/work/big.log modified: larger than 1 MiB, not diffed\n');
+  });
+
+  it('treats an empty snapshot as nothing', async () => {
+    const d = await diffSnapshots(Buffer.alloc(0), await snapshot([{ name: 'work/a', content: 'a\n' }]));
+    expect(d.changed).toEqual([
+      { path: '/root/work', change: 'added' },
+      { path: '/root/work/a', change: 'added' },
+    ]);
+    expect(d.diff).toContain('New directory: /root/work');
+  });
+});
+
+const run: GradingRun = {
+  startedAt: '2026-01-01T00:00:00.000Z',
+  finishedAt: '2026-01-01T00:00:02.000Z',
+  durationMs: 2000,
+  score: 10,
+  maxScore: 15,
+  results: [
+    { id: 'a', title: 'A passes', points: 10, visible: true, verdict: 'pass', message: '', details: 'fine', durationMs: 100 },
+    { id: 'b', title: 'B <fails>', points: 5, visible: false, verdict: 'fail', message: 'x < y & "z"', details: 'evidence\u0001]]>', durationMs: 200 },
+    { id: 'c', title: "C's error", points: 7, visible: true, verdict: 'error', message: 'crashed', details: '', durationMs: 300 },
+  ],
+  cleanroom: [],
+  phases: { graderStartMs: 1, copyMs: 1, cleanroomMs: 0, checksMs: 1 },
+};
+
+describe('reports', () => {
+  it('writes JUnit XML with failures, errors and escaped text', () => {
+    const xml = toJUnitXml(run, { suiteName: 'ex & "1"' });
+    expect(xml).toContain('<testsuite name="ex &amp; &quot;1&quot;" tests="3" failures="1" errors="1"');
+    expect(xml).toContain('<testcase classname="ex &amp; &quot;1&quot;" name="b: B &lt;fails&gt;" time="0.200">');
+    expect(xml).toContain('<failure message="x &lt; y &amp; &quot;z&quot;" type="fail">');
+    expect(xml).toContain('<error message="crashed" type="error">crashed</error>');
+    expect(xml).toContain('<system-out>evidence\uFFFD]]&gt;</system-out>');
+    expect(xml).toContain('name="c: C&apos;s error"');
+    // Balanced: every opened element is closed.
+    for (const tag of ['testsuites', 'testsuite', 'testcase', 'properties']) {
+      expect((xml.match(new RegExp(`<${tag}[ >]`, 'g')) ?? []).length).toBe((xml.match(new RegExp(`</${tag}>`, 'g')) ?? []).length);
+    }
+    expect(xmlEscape('\uD800x')).toBe('\uFFFDx');
+  });
+
+  it('writes JSON, hiding the details and invisible messages from the candidate', () => {
+    const full = toJsonReport(run, { exerciseId: 'ex' });
+    expect(full).toMatchObject({ exercise: 'ex', score: 10, maxScore: 15, counts: { pass: 1, fail: 1, error: 1 } });
+    expect(full.checks[1]!.details).toBe('evidence\u0001]]>');
+    const candidate = toJsonReport(run, { forCandidate: true });
+    expect(candidate.checks.map((c) => [c.message, c.details])).toEqual([
+      ['', ''],
+      ['', ''],
+      ['crashed', ''],
+    ]);
+  });
+});
