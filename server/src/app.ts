@@ -8,8 +8,11 @@ import type { Config } from './config.js';
 import { OpslabError } from './errors.js';
 import { openDatabase, instanceId, type Db } from './store/db.js';
 import { AttemptsRepo } from './store/attempts-repo.js';
+import { GradingRepo } from './store/grading-repo.js';
+import type { ExerciseRunner } from './attempts/exercise-runner.js';
 import { ExerciseCatalog, formatProblem } from './exercises/catalog.js';
-import type { SandboxDriver } from './sandbox/sandbox-driver.js';
+import type { JobDriver } from './sandbox/sandbox-driver.js';
+import { engineRunner } from './attempts/engine-runner.js';
 import { DockerDriver } from './sandbox/drivers/docker/docker-driver.js';
 import { AttemptService } from './attempts/attempt-service.js';
 import { attemptRoutes } from './routes/attempts.js';
@@ -20,18 +23,19 @@ import { repoRoot } from './paths.js';
 export interface AppOptions {
   config: Config;
   /** Defaults to the Docker driver on the engine DOCKER_HOST names. */
-  driver?: (instance: string) => SandboxDriver;
+  driver?: (instance: string) => JobDriver;
   /** Maps an exercise's image name to an engine image reference. */
   imageRef?: (image: string) => string;
   logger?: boolean | object;
   /** Extra labels on every sandbox (tests mark what they create). */
   sandboxLabels?: Record<string, string>;
+  runner?: ExerciseRunner;
 }
 
 export interface Services {
   config: Config;
   db: Db;
-  driver: SandboxDriver;
+  driver: JobDriver;
   catalog: ExerciseCatalog;
   attempts: AttemptService;
   instance: string;
@@ -66,13 +70,26 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
   for (const problem of catalog.problems) app.log.error(`exercise left out: ${formatProblem(problem)}`);
   const repo = new AttemptsRepo(db);
+  const grading = new GradingRepo(db);
+  const imageRef = opts.imageRef ?? sandboxImageRef;
+  const runner: ExerciseRunner =
+    opts.runner ??
+    engineRunner({
+      driver,
+      config,
+      imageRef,
+      labels: opts.sandboxLabels ?? {},
+      log: (message, data) => app.log.info(data ?? {}, message),
+    });
   const attempts = new AttemptService({
     config,
     repo,
+    grading,
+    runner,
     driver,
     catalog,
     log: app.log,
-    imageRef: opts.imageRef ?? sandboxImageRef,
+    imageRef,
   });
   const services: Services = { config, db, driver, catalog, attempts, instance };
 
@@ -180,8 +197,21 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       const { id } = request.params as { id: string };
       const exercise = catalog.get(id);
       if (!exercise) throw new OpslabError('OPSLAB_ERR_EXERCISE_NOT_FOUND', 404, `There is no exercise with id "${id}".`);
-      const { dir: _dir, limits: _limits, ...rest } = exercise;
-      return { exercise: rest };
+      // What anyone may see: never the hints' text, the variants' choices, the reference or wrong answers.
+      return {
+        exercise: {
+          id: exercise.id,
+          title: exercise.title,
+          summary: exercise.summary,
+          difficulty: exercise.difficulty,
+          timeLimitMinutes: exercise.timeLimitMinutes,
+          image: exercise.image,
+          skills: exercise.skills,
+          instructions: exercise.instructions,
+          checks: exercise.checks.map(({ id, title, points }) => ({ id, title, points })),
+          hintCount: exercise.hints.length,
+        },
+      };
     },
   );
 

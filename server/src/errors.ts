@@ -43,6 +43,15 @@ export const errors = {
     ),
   sandboxFailed: (detail: string) =>
     new OpslabError('OPSLAB_ERR_SANDBOX_FAILED', 502, `The sandbox could not be started: ${detail}`),
+  noChecks: () => new OpslabError('OPSLAB_ERR_NO_CHECKS', 409, 'This exercise has no checks to run.'),
+  checksTooSoon: (retryAfterSeconds: number) =>
+    new OpslabError(
+      'OPSLAB_ERR_CHECKS_RATE',
+      429,
+      `Checks ran a moment ago; try again in ${retryAfterSeconds} s.`,
+      { 'retry-after': String(retryAfterSeconds) },
+    ),
+  noMoreHints: () => new OpslabError('OPSLAB_ERR_NO_MORE_HINTS', 409, 'Every hint is already revealed.'),
   recordingMissing: () =>
     new OpslabError('OPSLAB_ERR_RECORDING_NOT_FOUND', 404, 'This attempt has no recording.'),
 };

@@ -9,6 +9,8 @@ const USAGE = `usage: opslab <command>
 commands:
   serve     serve the platform (HTTP + WebSocket) on OPSLAB_HOST:OPSLAB_PORT
   images    build the sandbox images that are missing or out of date
+  report <attempt-id> [--junit]
+            print an attempt's final grading as JSON (default) or JUnit XML, with the reviewer's details
 `;
 
 async function serve(): Promise<void> {
@@ -46,6 +48,44 @@ async function images(): Promise<void> {
   for (const r of results) console.log(`${r.built ? 'built ' : 'cached'} ${r.tag} (${r.ms} ms)`);
 }
 
+async function report(args: string[]): Promise<void> {
+  const { openDatabase } = await import('./store/db.js');
+  const { GradingRepo } = await import('./store/grading-repo.js');
+  const { AttemptsRepo } = await import('./store/attempts-repo.js');
+  const { toJsonReport, toJUnitXml } = await import('./grading/index.js');
+  const id = args.find((a) => !a.startsWith('--'));
+  if (!id || !/^a_[0-9a-f]{20}$/.test(id)) {
+    process.stderr.write('usage: opslab report <attempt-id> [--junit]\n');
+    process.exit(2);
+  }
+  const db = openDatabase(loadConfig().dataDir);
+  try {
+    const attempt = new AttemptsRepo(db).get(id);
+    const run = new GradingRepo(db).final(id);
+    if (!attempt || !run) {
+      process.stderr.write(`attempt ${id} has no final grading${attempt ? ` (it is ${attempt.state})` : ' (unknown attempt)'}\n`);
+      process.exit(1);
+    }
+    const grading = {
+      startedAt: new Date(run.startedAt).toISOString(),
+      finishedAt: new Date(run.finishedAt).toISOString(),
+      durationMs: run.finishedAt - run.startedAt,
+      score: run.score,
+      maxScore: run.maxScore,
+      results: run.results,
+      cleanroom: run.cleanroom,
+      // Not stored: where the time went is in the server log of the run.
+      phases: { graderStartMs: 0, copyMs: 0, cleanroomMs: 0, checksMs: 0 },
+    };
+    const out = args.includes('--junit')
+      ? toJUnitXml(grading, { suiteName: `${attempt.exerciseId} (${id})` })
+      : JSON.stringify({ ...toJsonReport(grading, { exerciseId: attempt.exerciseId, attemptId: id }), error: run.error }, null, 2);
+    process.stdout.write(out + '\n');
+  } finally {
+    db.close();
+  }
+}
+
 async function main(): Promise<void> {
   const [command] = process.argv.slice(2);
   switch (command) {
@@ -53,6 +93,8 @@ async function main(): Promise<void> {
       return serve();
     case 'images':
       return images();
+    case 'report':
+      return report(process.argv.slice(3));
     default:
       process.stderr.write(USAGE);
       process.exit(command ? 2 : 0);

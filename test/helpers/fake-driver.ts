@@ -1,6 +1,13 @@
 import { Readable } from 'node:stream';
-import type { ExecResult, SandboxDriver, SandboxInfo, SandboxSpec } from '../../server/src/sandbox/sandbox-driver.js';
+import type {
+  ExecResult,
+  JobDriver,
+  JobExecResult,
+  SandboxInfo,
+  SandboxSpec,
+} from '../../server/src/sandbox/sandbox-driver.js';
 import type { TerminalSession } from '../../server/src/terminal/terminal-session.js';
+import type { ExerciseRunner, GradeOutcome, SnapshotDiff } from '../../server/src/attempts/exercise-runner.js';
 
 /** An in-memory terminal: echoes what is written, and lets a test print output and end the shell. */
 export class FakeSession implements TerminalSession {
@@ -58,7 +65,7 @@ interface FakeSandbox {
 }
 
 /** A SandboxDriver for lifecycle logic tests; the real engine is covered by the integration tests. */
-export class FakeDriver implements SandboxDriver {
+export class FakeDriver implements JobDriver {
   readonly sandboxes = new Map<string, FakeSandbox>();
   readonly sessions: FakeSession[] = [];
   failCreate: Error | null = null;
@@ -119,10 +126,26 @@ export class FakeDriver implements SandboxDriver {
 
   async remove(id: string): Promise<void> {
     this.sandboxes.delete(id);
+    const job = this.jobs.findIndex((j) => j.id === id);
+    if (job >= 0) this.jobs.splice(job, 1);
   }
 
   async listManaged(): Promise<SandboxInfo[]> {
     return [...this.sandboxes.values()].map((s) => s.info);
+  }
+
+  readonly jobs: { id: string; role: string; ageSeconds: number }[] = [];
+
+  async createJob(): Promise<string> {
+    throw new Error('the fake driver runs no jobs: grading is covered on the real engine');
+  }
+
+  async execJob(): Promise<JobExecResult> {
+    throw new Error('the fake driver runs no jobs: grading is covered on the real engine');
+  }
+
+  async listJobs(): Promise<{ id: string; role: string; ageSeconds: number }[]> {
+    return this.jobs;
   }
 
   /** A container that exists in the engine but that no attempt knows (a crash leftover). */
@@ -139,5 +162,42 @@ export class FakeDriver implements SandboxDriver {
     const s = this.sandboxes.get(id);
     if (!s) throw Object.assign(new Error('no such container'), { statusCode: 404 });
     return s;
+  }
+}
+
+/** An ExerciseRunner for lifecycle tests: records what it was asked and returns a fixed grade. */
+export class FakeRunner implements ExerciseRunner {
+  provisioned: string[] = [];
+  booted: string[] = [];
+  graded: string[] = [];
+  outcome: GradeOutcome = {
+    startedAt: 0,
+    finishedAt: 0,
+    score: 5,
+    maxScore: 10,
+    results: [
+      { id: 'a', title: 'Check A', points: 5, visible: true, verdict: 'pass', message: 'ok', details: 'a-details', durationMs: 1 },
+      { id: 'b', title: 'Check B', points: 5, visible: false, verdict: 'fail', message: 'secret hint', details: 'b-details', durationMs: 1 },
+    ],
+    cleanroom: [],
+  };
+  failGrade: Error | null = null;
+
+  async provision(sandboxId: string): Promise<void> {
+    this.provisioned.push(sandboxId);
+  }
+  async boot(sandboxId: string): Promise<void> {
+    this.booted.push(sandboxId);
+  }
+  async grade(sandboxId: string): Promise<GradeOutcome> {
+    this.graded.push(sandboxId);
+    if (this.failGrade) throw this.failGrade;
+    return { ...this.outcome, startedAt: Date.now(), finishedAt: Date.now() };
+  }
+  async snapshot(sandboxId: string): Promise<Buffer> {
+    return Buffer.from(`snapshot of ${sandboxId} at ${this.graded.length}`);
+  }
+  async diff(before: Buffer, after: Buffer): Promise<SnapshotDiff> {
+    return { changed: [{ path: '/root/work/x', change: 'modified' }], diff: `${before.toString()}\n${after.toString()}` };
   }
 }

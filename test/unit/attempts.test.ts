@@ -8,7 +8,8 @@ import { ExerciseCatalog } from '../../server/src/exercises/catalog.js';
 import { AttemptService } from '../../server/src/attempts/attempt-service.js';
 import { OpslabError } from '../../server/src/errors.js';
 import { repoRoot } from '../../server/src/paths.js';
-import { FakeDriver } from '../helpers/fake-driver.js';
+import { FakeDriver, FakeRunner } from '../helpers/fake-driver.js';
+import { GradingRepo } from '../../server/src/store/grading-repo.js';
 import { tempDataDir } from '../helpers/server.js';
 
 const silent = { info() {}, warn() {}, error() {} };
@@ -21,16 +22,22 @@ describe('attempt lifecycle (fake driver)', () => {
   let driver: FakeDriver;
   let repo: AttemptsRepo;
   let service: AttemptService;
+  let runner: FakeRunner;
+  let grading: GradingRepo;
 
   const makeService = (overrides: Partial<Config> = {}) =>
     new AttemptService({
       config: { ...config, ...overrides },
       repo,
+      grading,
+      runner,
       driver,
-      catalog: ExerciseCatalog.load(path.join(repoRoot(), 'exercises')),
+      catalog,
       log: silent,
       imageRef: (image) => `test/${image}`,
     });
+
+  const catalog = ExerciseCatalog.load(path.join(repoRoot(), 'exercises'));
 
   beforeEach(() => {
     dataDir = tempDataDir();
@@ -38,6 +45,8 @@ describe('attempt lifecycle (fake driver)', () => {
     db = openDatabase(dataDir);
     driver = new FakeDriver();
     repo = new AttemptsRepo(db);
+    grading = new GradingRepo(db);
+    runner = new FakeRunner();
     service = makeService();
   });
 
@@ -53,7 +62,11 @@ describe('attempt lifecycle (fake driver)', () => {
     expect(attempt.state).toBe('running');
     expect(attempt.sandboxStatus).toBe('running');
     expect(attempt.startedAt).toBeGreaterThanOrEqual(before);
-    expect(attempt.deadline! - attempt.startedAt!).toBe(20 * 60 * 1000);
+    // The clock starts once the sandbox is seeded, a moment after it started.
+    expect(attempt.deadline! - attempt.startedAt!).toBeGreaterThanOrEqual(20 * 60 * 1000);
+    expect(attempt.deadline! - attempt.startedAt!).toBeLessThan(20 * 60 * 1000 + 5000);
+    expect(runner.provisioned).toEqual([attempt.sandboxId]);
+    expect(attempt.seed).toMatch(/^[0-9a-f]{32}$/);
     const sandbox = driver.sandboxes.get(attempt.sandboxId!)!;
     expect(sandbox.info.runState).toBe('running');
     expect(sandbox.spec.image).toBe('test/base');
@@ -125,6 +138,7 @@ describe('attempt lifecycle (fake driver)', () => {
       sandboxStatus: 'provisioning',
     });
     const orphan = driver.addOrphan('a_11111111111111111111');
+    driver.jobs.push({ id: 'grader-old', role: 'grader', ageSeconds: 3 * 3600 }, { id: 'grader-now', role: 'grader', ageSeconds: 20 });
 
     service = makeService();
     const report = await service.reconcile();
@@ -133,12 +147,22 @@ describe('attempt lifecycle (fake driver)', () => {
     expect(report.missing).toEqual([vanished.id]);
     expect(report.failed).toEqual(['a_00000000000000000000']);
     expect(report.orphansRemoved).toEqual([orphan]);
+    expect(report.jobsRemoved).toEqual(['grader-old']);
+    expect(driver.jobs.map((j) => j.id)).toEqual(['grader-now']);
     expect(repo.get(overdue.id)!.state).toBe('archived');
     expect(repo.get(vanished.id)!.sandboxStatus).toBe('missing');
     expect(driver.sandboxes.has(running.sandboxId!)).toBe(true);
     // A second pass finds nothing left to do.
     const again = await service.reconcile();
-    expect(again).toEqual({ adopted: [], expired: [], missing: [], failed: [], archived: [], orphansRemoved: [] });
+    expect(again).toEqual({
+      adopted: [],
+      expired: [],
+      missing: [],
+      failed: [],
+      archived: [],
+      orphansRemoved: [],
+      jobsRemoved: [],
+    });
   });
 
   it('re-arms deadlines of adopted attempts', async () => {
@@ -162,6 +186,110 @@ describe('attempt lifecycle (fake driver)', () => {
     expect(restarted.sandboxStatus).toBe('running');
     expect(restarted.sandboxId).toBe(attempt.sandboxId);
     expect(driver.sessions).toHaveLength(2);
+  });
+});
+
+describe('grading in the attempt lifecycle (fake driver and runner)', () => {
+  let dataDir: string;
+  let db: Db;
+  let driver: FakeDriver;
+  let runner: FakeRunner;
+  let repo: AttemptsRepo;
+  let grading: GradingRepo;
+  let service: AttemptService;
+  const catalog = ExerciseCatalog.load(path.join(repoRoot(), 'test/fixtures/unit-exercises'));
+
+  beforeEach(() => {
+    dataDir = tempDataDir();
+    db = openDatabase(dataDir);
+    driver = new FakeDriver();
+    runner = new FakeRunner();
+    repo = new AttemptsRepo(db);
+    grading = new GradingRepo(db);
+    service = new AttemptService({
+      config: loadConfig({ OPSLAB_DATA_DIR: dataDir }),
+      repo,
+      grading,
+      runner,
+      driver,
+      catalog,
+      log: silent,
+      imageRef: (image) => `test/${image}`,
+    });
+  });
+
+  afterEach(async () => {
+    await service.shutdown();
+    db.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('draws the variant from the stored seed', async () => {
+    const { attempt } = await service.start('graded-demo');
+    expect(['red', 'green', 'blue']).toContain(attempt.params.colour);
+    expect(repo.get(attempt.id)!.params).toEqual(attempt.params);
+  });
+
+  it('runs checks on demand, rate-limited, and shows candidates only the visible messages', async () => {
+    const { attempt } = await service.start('graded-demo');
+    const run = await service.runChecks(attempt.id);
+    expect(run.kind).toBe('progress');
+    const view = service.candidateResults(run);
+    expect(view.score).toBe(5);
+    expect(view.checks).toEqual([
+      { id: 'a', title: 'Check A', points: 5, verdict: 'pass', message: 'ok' },
+      { id: 'b', title: 'Check B', points: 5, verdict: 'fail', message: null },
+    ]);
+    expect(JSON.stringify(view)).not.toContain('details');
+    const err = await service.runChecks(attempt.id).catch((e: unknown) => e);
+    expect((err as OpslabError).statusCode).toBe(429);
+    expect(Number((err as OpslabError).headers['retry-after'])).toBeGreaterThan(0);
+    expect(grading.firstPasses(attempt.id)).toEqual({ a: run.finishedAt });
+  });
+
+  it('grades and snapshots before the sandbox is removed at submit', async () => {
+    const { attempt } = await service.start('graded-demo');
+    const done = await service.submit(attempt.id);
+    expect(done.state).toBe('archived');
+    expect(runner.graded).toEqual([attempt.sandboxId]);
+    const final = grading.final(attempt.id)!;
+    expect(final).toMatchObject({ kind: 'final', score: 5, maxScore: 10, error: null });
+    expect(service.snapshotDiff(attempt.id)!.changed).toEqual([{ path: '/root/work/x', change: 'modified' }]);
+  });
+
+  it('stores a grading that could not run as an error, and still archives', async () => {
+    const { attempt } = await service.start('graded-demo');
+    runner.failGrade = new Error('grader image missing');
+    const done = await service.submit(attempt.id);
+    expect(done.state).toBe('archived');
+    expect(grading.final(attempt.id)).toMatchObject({ error: 'grader image missing', results: [] });
+  });
+
+  it('grades an attempt that ended before a crash when the reconciler finds it', async () => {
+    const { attempt } = await service.start('graded-demo');
+    await service.shutdown();
+    repo.update(attempt.id, { state: 'expired', endedAt: Date.now(), endReason: 'expired' });
+    const report = await service.reconcile();
+    expect(report.archived).toEqual([attempt.id]);
+    expect(grading.final(attempt.id)?.score).toBe(5);
+  });
+
+  it('reveals hints one at a time and records each', async () => {
+    const { attempt } = await service.start('graded-demo');
+    expect(service.hints(repo.get(attempt.id)!)).toEqual({ revealed: [], total: 2 });
+    expect(service.revealHint(attempt.id)).toEqual({ revealed: ['First hint.'], total: 2 });
+    expect(service.revealHint(attempt.id)).toEqual({ revealed: ['First hint.', 'Second hint.'], total: 2 });
+    expect(() => service.revealHint(attempt.id)).toThrow(/already revealed/);
+    expect(repo.events(attempt.id).filter((e) => e.kind === 'hint').map((e) => e.detail)).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it('runs the exercise boot script when the shell is restarted in a stopped container', async () => {
+    const { attempt } = await service.start('graded-demo');
+    driver.sandboxes.get(attempt.sandboxId!)!.info.runState = 'exited';
+    driver.sessions[0]!.exit();
+    await waitUntil(() => repo.get(attempt.id)!.sandboxStatus === 'exited', 2000);
+    await service.restartShell(attempt.id);
+    expect(runner.booted).toEqual([attempt.sandboxId]);
   });
 });
 

@@ -3,7 +3,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.js';
 import { errors } from '../errors.js';
 import type { ExerciseCatalog } from '../exercises/catalog.js';
-import type { SandboxDriver } from '../sandbox/sandbox-driver.js';
+import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import { effectiveLimits } from '../sandbox/policy.js';
 import {
   ACTIVE_STATES,
@@ -13,6 +13,11 @@ import {
 } from '../store/attempts-repo.js';
 import { AttemptTerminal, CLOSE_CODES } from '../terminal/attempt-terminal.js';
 import { AsciicastRecorder, MARKERS } from '../terminal/recorder.js';
+import type { Exercise } from '../exercises/catalog.js';
+import { drawVariant, newSeed } from '../exercises/variants.js';
+import type { GradingRepo, StoredRun } from '../store/grading-repo.js';
+import type { ExerciseRunner, SnapshotDiff } from './exercise-runner.js';
+import fs from 'node:fs';
 
 export interface AttemptView {
   id: string;
@@ -36,7 +41,9 @@ export interface Logger {
 export interface AttemptServiceDeps {
   config: Config;
   repo: AttemptsRepo;
-  driver: SandboxDriver;
+  grading: GradingRepo;
+  runner: ExerciseRunner;
+  driver: JobDriver;
   catalog: ExerciseCatalog;
   log: Logger;
   /** Maps an exercise's image name to the engine's image reference. */
@@ -50,11 +57,26 @@ export interface ReconcileReport {
   failed: string[];
   archived: string[];
   orphansRemoved: string[];
+  jobsRemoved: string[];
 }
 
 /** setTimeout cannot wait longer than this; longer deadlines are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const CAPACITY_RETRY_AFTER_SECONDS = 30;
+/** On-demand check runs: at most one at a time per attempt, and this long between two starts. */
+export const CHECK_INTERVAL_MS = 10_000;
+/** Grader and clean-room containers older than this were left by a server that died mid-grading. */
+const STALE_JOB_SECONDS = 2 * 3600;
+
+/** What a candidate may see of a grading run: verdicts, and messages only of checks marked visible. */
+export interface CandidateResults {
+  kind: StoredRun['kind'];
+  finishedAt: string;
+  score: number;
+  maxScore: number;
+  error: string | null;
+  checks: { id: string; title: string; points: number; verdict: string; message: string | null }[];
+}
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -69,6 +91,7 @@ export class AttemptService {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly provisioning = new Set<string>();
   private readonly ending = new Map<string, Promise<Attempt>>();
+  private readonly checking = new Map<string, number>();
   private reconcileTimer: NodeJS.Timeout | null = null;
   private reconciling: Promise<ReconcileReport> | null = null;
   private stopped = false;
@@ -116,6 +139,8 @@ export class AttemptService {
     if (repo.countHoldingSandbox() >= config.maxSandboxes) throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
 
     const timeLimitSeconds = opts.timeLimitSeconds ?? exercise.timeLimitMinutes * 60;
+    const seed = newSeed();
+    const params = drawVariant(exercise.variants, seed);
     const id = `a_${randomBytes(10).toString('hex')}`;
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
@@ -134,6 +159,9 @@ export class AttemptService {
       sandboxStatus: 'provisioning',
       recordingPath: path.join(config.dataDir, 'recordings', `${id}.cast`),
       failure: null,
+      seed,
+      params,
+      hintsRevealed: 0,
     });
     this.provisioning.add(id);
     let sandboxId: string | null = null;
@@ -154,12 +182,16 @@ export class AttemptService {
       terminal.attachSession(session);
       terminal.marker(MARKERS.started);
       await driver.start(sandboxId);
+      await this.deps.runner.provision(sandboxId, exercise, { params, seed });
+      this.saveSnapshot(id, 'initial', await this.deps.runner.snapshot(sandboxId, exercise.collect));
+      // The clock starts once the sandbox is ready, not while it is being seeded.
+      const readyAt = Date.now();
       const running = repo.update(
         id,
         {
           state: 'running',
           startedAt,
-          deadline: startedAt + timeLimitSeconds * 1000,
+          deadline: readyAt + timeLimitSeconds * 1000,
           sandboxStatus: 'running',
         },
         ['created'],
@@ -218,7 +250,140 @@ export class AttemptService {
     } else {
       this.appendMarker(ended, reason);
     }
+    await this.finalGrade(ended);
     return (await this.archive(ended)) ?? repo.get(id)!;
+  }
+
+  /**
+   * The final grading and the snapshot of what changed, taken while the sandbox still exists. A grading that
+   * cannot be carried out is stored with its error (shown as such, never as a fail).
+   */
+  private async finalGrade(attempt: Attempt): Promise<void> {
+    const { grading, log } = this.deps;
+    if (grading.final(attempt.id)) return;
+    const exercise = this.deps.catalog.get(attempt.exerciseId);
+    const startedAt = Date.now();
+    if (!exercise || exercise.checks.length === 0 || !attempt.sandboxId) {
+      if (exercise && exercise.checks.length > 0) {
+        grading.insert({ attemptId: attempt.id, kind: 'final', startedAt, finishedAt: Date.now(), score: 0, maxScore: 0, results: [], cleanroom: [], error: 'the sandbox was gone before the final grading' });
+      }
+      return;
+    }
+    try {
+      const info = await this.deps.driver.inspect(attempt.sandboxId);
+      if (!info) throw new Error('the sandbox was gone before the final grading');
+      // Services and live state are graded as they are; a stopped container is started so files can be read.
+      if (info.runState !== 'running') await this.deps.driver.start(info.id);
+      const outcome = await this.deps.runner.grade(info.id, exercise, { params: attempt.params, seed: attempt.seed ?? '' });
+      grading.insert({ attemptId: attempt.id, kind: 'final', ...outcome, error: null });
+      const initial = this.loadSnapshot(attempt.id, 'initial');
+      const final = await this.deps.runner.snapshot(info.id, exercise.collect);
+      this.saveSnapshot(attempt.id, 'final', final);
+      if (initial) this.saveDiff(attempt.id, await this.deps.runner.diff(initial, final));
+      this.deps.repo.addEvent(attempt.id, 'graded', { score: outcome.score, maxScore: outcome.maxScore, ms: outcome.finishedAt - outcome.startedAt });
+      log.info({ attemptId: attempt.id, score: outcome.score, maxScore: outcome.maxScore, ms: Date.now() - startedAt }, 'final grading done');
+    } catch (err) {
+      const message = firstLine((err as Error).message);
+      log.error({ attemptId: attempt.id, err: message }, 'final grading failed');
+      grading.insert({ attemptId: attempt.id, kind: 'final', startedAt, finishedAt: Date.now(), score: 0, maxScore: 0, results: [], cleanroom: [], error: message });
+    }
+  }
+
+  /** Runs the checks now, during the attempt (at most one run at a time, CHECK_INTERVAL_MS apart). */
+  async runChecks(id: string): Promise<StoredRun> {
+    const { repo, grading } = this.deps;
+    const attempt = repo.get(id);
+    if (!attempt) throw errors.attemptNotFound();
+    if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
+    const exercise = this.deps.catalog.get(attempt.exerciseId);
+    if (!exercise || exercise.checks.length === 0) throw errors.noChecks();
+    if (!attempt.sandboxId || attempt.sandboxStatus === 'missing') throw errors.sandboxMissing();
+    const last = this.checking.get(id);
+    const now = Date.now();
+    if (last !== undefined && now - last < CHECK_INTERVAL_MS) {
+      throw errors.checksTooSoon(Math.ceil((CHECK_INTERVAL_MS - (now - last)) / 1000));
+    }
+    this.checking.set(id, now);
+    const terminal = this.terminals.get(id);
+    terminal?.marker(MARKERS.checks);
+    const outcome = await this.deps.runner.grade(attempt.sandboxId, exercise, { params: attempt.params, seed: attempt.seed ?? '' });
+    const run = grading.insert({ attemptId: id, kind: 'progress', ...outcome, error: null });
+    this.checking.set(id, Date.now());
+    this.terminals.get(id)?.marker(`${MARKERS.checks}: ${outcome.score}/${outcome.maxScore}`);
+    repo.addEvent(id, 'checks', { score: outcome.score, maxScore: outcome.maxScore });
+    return run;
+  }
+
+  /** The final grading of an attempt (for reviewers: with details). */
+  finalRun(attemptId: string): StoredRun | undefined {
+    return this.deps.grading.final(attemptId);
+  }
+
+  candidateResults(run: StoredRun): CandidateResults {
+    return {
+      kind: run.kind,
+      finishedAt: new Date(run.finishedAt).toISOString(),
+      score: run.score,
+      maxScore: run.maxScore,
+      error: run.error,
+      checks: run.results.map((r) => ({
+        id: r.id,
+        title: r.title,
+        points: r.points,
+        verdict: r.verdict,
+        message: r.visible ? r.message : null,
+      })),
+    };
+  }
+
+  /** Reveals the next hint (recorded in the attempt) and returns every hint revealed so far. */
+  revealHint(id: string): { revealed: string[]; total: number } {
+    const { repo, catalog } = this.deps;
+    const attempt = repo.get(id);
+    if (!attempt) throw errors.attemptNotFound();
+    if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
+    const hints = catalog.get(attempt.exerciseId)?.hints ?? [];
+    if (attempt.hintsRevealed >= hints.length) throw errors.noMoreHints();
+    const n = attempt.hintsRevealed + 1;
+    repo.update(id, { hintsRevealed: n }, ['running']);
+    repo.addEvent(id, 'hint', { n });
+    this.terminals.get(id)?.marker(`${MARKERS.hint} ${n}`);
+    return { revealed: hints.slice(0, n), total: hints.length };
+  }
+
+  hints(attempt: Attempt): { revealed: string[]; total: number } {
+    const hints = this.deps.catalog.get(attempt.exerciseId)?.hints ?? [];
+    return { revealed: hints.slice(0, attempt.hintsRevealed), total: hints.length };
+  }
+
+  snapshotDiff(attemptId: string): SnapshotDiff | null {
+    try {
+      return JSON.parse(fs.readFileSync(this.snapshotFile(attemptId, 'diff.json'), 'utf8')) as SnapshotDiff;
+    } catch {
+      return null;
+    }
+  }
+
+  private snapshotFile(attemptId: string, name: string): string {
+    return path.join(this.deps.config.dataDir, 'snapshots', attemptId, name);
+  }
+
+  private saveSnapshot(attemptId: string, which: 'initial' | 'final', tar: Buffer): void {
+    const file = this.snapshotFile(attemptId, `${which}.tar`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, tar);
+  }
+
+  private loadSnapshot(attemptId: string, which: 'initial' | 'final'): Buffer | null {
+    try {
+      return fs.readFileSync(this.snapshotFile(attemptId, `${which}.tar`));
+    } catch {
+      return null;
+    }
+  }
+
+  private saveDiff(attemptId: string, diff: SnapshotDiff): void {
+    fs.writeFileSync(this.snapshotFile(attemptId, 'diff.json'), JSON.stringify(diff));
   }
 
   /** Removes an ended attempt's sandbox. Failures are logged; the reconciler tries again. */
@@ -250,6 +415,10 @@ export class AttemptService {
     if (info.runState === 'running' && terminal.hasShell) throw errors.shellRunning();
     if (info.runState !== 'running') {
       await driver.start(info.id);
+      // The container restarted: bring the exercise's services back.
+      await this.deps.runner.boot(info.id).catch((err: Error) =>
+        this.deps.log.warn({ attemptId: id, err: err.message }, 'boot script failed after restart'),
+      );
     }
     terminal.attachSession(await driver.attachTerminal(info.id));
     // A fresh shell prints its prompt before we could attach; ask for a new one.
@@ -365,7 +534,15 @@ export class AttemptService {
 
   private async doReconcile(): Promise<ReconcileReport> {
     const { repo, driver, log } = this.deps;
-    const report: ReconcileReport = { adopted: [], expired: [], missing: [], failed: [], archived: [], orphansRemoved: [] };
+    const report: ReconcileReport = {
+      adopted: [],
+      expired: [],
+      missing: [],
+      failed: [],
+      archived: [],
+      orphansRemoved: [],
+      jobsRemoved: [],
+    };
     const sandboxes = await driver.listManaged();
     const byId = new Map(sandboxes.map((s) => [s.id, s]));
     const owned = new Set<string>();
@@ -420,7 +597,9 @@ export class AttemptService {
           }
           case 'submitted':
           case 'expired': {
-            // Ended but its sandbox was not removed yet (a crash or an engine error in between).
+            // Ended but not graded or its sandbox not removed yet (a crash or an engine error in between).
+            if (sandbox) owned.add(sandbox.id);
+            await this.finalGrade(attempt);
             if (await this.archive(attempt)) report.archived.push(attempt.id);
             break;
           }
@@ -442,6 +621,12 @@ export class AttemptService {
       );
       log.info({ sandboxId: sandbox.id, attemptId }, 'removed orphan sandbox');
       report.orphansRemoved.push(sandbox.id);
+    }
+    for (const job of await driver.listJobs()) {
+      if (job.ageSeconds < STALE_JOB_SECONDS) continue;
+      await driver.remove(job.id).catch(() => undefined);
+      log.info({ jobId: job.id, role: job.role }, 'removed a stale grading container');
+      report.jobsRemoved.push(job.id);
     }
     return report;
   }

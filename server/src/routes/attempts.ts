@@ -75,6 +75,20 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
     async (request: IdRequest) => ({ attempt: attempts.view(await attempts.restartShell(request.params.id)) }),
   );
 
+  app.post(
+    '/api/attempts/:id/checks',
+    { schema: { params: idParams }, preHandler: authorise },
+    async (request: IdRequest) => ({ results: attempts.candidateResults(await attempts.runChecks(request.params.id)) }),
+  );
+
+  app.get('/api/attempts/:id/hints', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => ({
+    hints: attempts.hints(request.attempt!),
+  }));
+
+  app.post('/api/attempts/:id/hints', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => ({
+    hints: attempts.revealHint(request.params.id),
+  }));
+
   app.get(
     '/api/attempts/:id/recording',
     { schema: { params: idParams }, preHandler: authorise },

@@ -27,6 +27,10 @@ export interface Attempt {
   sandboxStatus: SandboxStatus;
   recordingPath: string | null;
   failure: string | null;
+  /** The variant seed and the parameters it gave (exercise.yaml `variants`). */
+  seed: string | null;
+  params: Record<string, string>;
+  hintsRevealed: number;
   updatedAt: number;
 }
 
@@ -45,6 +49,9 @@ interface Row {
   sandbox_status: SandboxStatus;
   recording_path: string | null;
   failure: string | null;
+  seed: string | null;
+  params: string | null;
+  hints_revealed: number;
   updated_at: number;
 }
 
@@ -64,6 +71,9 @@ function fromRow(row: Row): Attempt {
     sandboxStatus: row.sandbox_status,
     recordingPath: row.recording_path,
     failure: row.failure,
+    seed: row.seed,
+    params: row.params ? (JSON.parse(row.params) as Record<string, string>) : {},
+    hintsRevealed: row.hints_revealed,
     updatedAt: row.updated_at,
   };
 }
@@ -82,6 +92,9 @@ const COLUMNS: Record<keyof Omit<Attempt, 'id'>, string> = {
   sandboxStatus: 'sandbox_status',
   recordingPath: 'recording_path',
   failure: 'failure',
+  seed: 'seed',
+  params: 'params',
+  hintsRevealed: 'hints_revealed',
   updatedAt: 'updated_at',
 };
 
@@ -95,11 +108,13 @@ export class AttemptsRepo {
     this.db
       .prepare(
         `INSERT INTO attempts (id, exercise_id, state, token_hash, time_limit_seconds, created_at, started_at, deadline,
-           ended_at, end_reason, sandbox_id, sandbox_status, recording_path, failure, updated_at)
+           ended_at, end_reason, sandbox_id, sandbox_status, recording_path, failure, seed, params, hints_revealed,
+           updated_at)
          VALUES (@id, @exerciseId, @state, @tokenHash, @timeLimitSeconds, @createdAt, @startedAt, @deadline,
-           @endedAt, @endReason, @sandboxId, @sandboxStatus, @recordingPath, @failure, @updatedAt)`,
+           @endedAt, @endReason, @sandboxId, @sandboxStatus, @recordingPath, @failure, @seed, @params, @hintsRevealed,
+           @updatedAt)`,
       )
-      .run(full);
+      .run({ ...full, params: JSON.stringify(full.params) });
     return full;
   }
 
@@ -118,7 +133,7 @@ export class AttemptsRepo {
     const sets = entries.map(([key]) => `${COLUMNS[key]} = @${key}`);
     sets.push('updated_at = @updatedAt');
     const params: Record<string, unknown> = { id, updatedAt: Date.now() };
-    for (const [key, value] of entries) params[key] = value;
+    for (const [key, value] of entries) params[key] = key === 'params' ? JSON.stringify(value) : value;
     let guard = '';
     if (expectState) {
       guard = ` AND state IN (${expectState.map((_, i) => `@s${i}`).join(', ')})`;

@@ -36,6 +36,24 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX attempt_events_attempt ON attempt_events(attempt_id, id);
   `,
+  `
+  ALTER TABLE attempts ADD COLUMN seed TEXT;
+  ALTER TABLE attempts ADD COLUMN params TEXT;
+  ALTER TABLE attempts ADD COLUMN hints_revealed INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE grading_runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    attempt_id  TEXT NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
+    kind        TEXT NOT NULL,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL,
+    score       INTEGER NOT NULL,
+    max_score   INTEGER NOT NULL,
+    results     TEXT NOT NULL,
+    cleanroom   TEXT NOT NULL DEFAULT '[]',
+    error       TEXT
+  );
+  CREATE INDEX grading_runs_attempt ON grading_runs(attempt_id, id);
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {

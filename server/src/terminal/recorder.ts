@@ -15,6 +15,8 @@ export const MARKERS = {
   shellRestarted: 'shell-restarted',
   submitted: 'submitted',
   expired: 'expired',
+  checks: 'checks',
+  hint: 'hint',
 } as const;
 
 /** Buffered events reach the file at least this often, so a crash loses at most about this much. */

@@ -1,0 +1,48 @@
+import type { Config } from '../config.js';
+import { provisionExercise, runBoot } from '../exercises/provision.js';
+import { diffSnapshots, gradeSandbox, snapshotSandbox } from '../grading/index.js';
+import { effectiveLimits } from '../sandbox/policy.js';
+import type { JobDriver } from '../sandbox/sandbox-driver.js';
+import type { ExerciseRunner } from './exercise-runner.js';
+
+/** The ExerciseRunner on the engine: setup inside the sandbox, checks in a grader container next to it. */
+export function engineRunner(opts: {
+  driver: JobDriver;
+  config: Config;
+  imageRef: (image: string) => string;
+  labels?: Record<string, string>;
+  log: (message: string, data?: Record<string, unknown>) => void;
+}): ExerciseRunner {
+  const { driver, config } = opts;
+  return {
+    async provision(sandboxId, exercise, variant) {
+      await provisionExercise(driver, sandboxId, exercise, variant);
+    },
+    async boot(sandboxId) {
+      await runBoot(driver, sandboxId);
+    },
+    async grade(sandboxId, exercise, variant) {
+      const run = await gradeSandbox({
+        driver,
+        sandboxId,
+        exercise,
+        params: variant.params,
+        seed: variant.seed,
+        labels: opts.labels ?? {},
+        cleanroomLimits: effectiveLimits(config.sandbox, exercise.limits),
+        imageRef: opts.imageRef,
+        log: opts.log,
+      });
+      return {
+        startedAt: Date.parse(run.startedAt),
+        finishedAt: Date.parse(run.finishedAt),
+        score: run.score,
+        maxScore: run.maxScore,
+        results: run.results,
+        cleanroom: run.cleanroom,
+      };
+    },
+    snapshot: (sandboxId, paths) => snapshotSandbox(driver, sandboxId, paths),
+    diff: (before, after) => diffSnapshots(before, after),
+  };
+}

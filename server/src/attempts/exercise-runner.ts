@@ -1,0 +1,30 @@
+import type { Exercise } from '../exercises/catalog.js';
+import type { VariantParams } from '../exercises/variants.js';
+import type { StoredCheckResult } from '../store/grading-repo.js';
+
+export interface GradeOutcome {
+  startedAt: number;
+  finishedAt: number;
+  score: number;
+  maxScore: number;
+  results: StoredCheckResult[];
+  cleanroom: { id: string; exitCode: number; durationMs: number }[];
+}
+
+export interface SnapshotDiff {
+  changed: { path: string; change: string }[];
+  diff: string;
+}
+
+/**
+ * What the attempt lifecycle needs from exercises: seeding a sandbox, restarting its services, grading it outside
+ * the candidate's reach, and snapshots of its files. The real one runs on the engine (server/src/grading); unit
+ * tests use a fake.
+ */
+export interface ExerciseRunner {
+  provision(sandboxId: string, exercise: Exercise, variant: { params: VariantParams; seed: string }): Promise<void>;
+  boot(sandboxId: string): Promise<void>;
+  grade(sandboxId: string, exercise: Exercise, variant: { params: VariantParams; seed: string }): Promise<GradeOutcome>;
+  snapshot(sandboxId: string, paths: string[]): Promise<Buffer>;
+  diff(before: Buffer, after: Buffer): Promise<SnapshotDiff>;
+}

@@ -1,0 +1,105 @@
+import type { Db } from './db.js';
+
+export const VERDICTS = ['pass', 'fail', 'error'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+export const RUN_KINDS = ['progress', 'final'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+export interface StoredCheckResult {
+  id: string;
+  title: string;
+  points: number;
+  visible: boolean;
+  verdict: Verdict;
+  message: string;
+  details: string;
+  durationMs: number;
+}
+
+export interface StoredRun {
+  id: number;
+  attemptId: string;
+  kind: RunKind;
+  startedAt: number;
+  finishedAt: number;
+  score: number;
+  maxScore: number;
+  results: StoredCheckResult[];
+  /** Clean-room jobs run before the checks (the candidate's pipeline from a clean clone, say). */
+  cleanroom: { id: string; exitCode: number; durationMs: number }[];
+  /** Set when the grading run itself could not be carried out (engine error): no verdicts then. */
+  error: string | null;
+}
+
+interface Row {
+  id: number;
+  attempt_id: string;
+  kind: RunKind;
+  started_at: number;
+  finished_at: number;
+  score: number;
+  max_score: number;
+  results: string;
+  cleanroom: string;
+  error: string | null;
+}
+
+const fromRow = (r: Row): StoredRun => ({
+  id: r.id,
+  attemptId: r.attempt_id,
+  kind: r.kind,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  score: r.score,
+  maxScore: r.max_score,
+  results: JSON.parse(r.results) as StoredCheckResult[],
+  cleanroom: JSON.parse(r.cleanroom) as StoredRun['cleanroom'],
+  error: r.error,
+});
+
+export class GradingRepo {
+  constructor(private readonly db: Db) {}
+
+  insert(run: Omit<StoredRun, 'id'>): StoredRun {
+    const info = this.db
+      .prepare(
+        `INSERT INTO grading_runs (attempt_id, kind, started_at, finished_at, score, max_score, results, cleanroom, error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        run.attemptId,
+        run.kind,
+        run.startedAt,
+        run.finishedAt,
+        run.score,
+        run.maxScore,
+        JSON.stringify(run.results),
+        JSON.stringify(run.cleanroom),
+        run.error,
+      );
+    return { ...run, id: Number(info.lastInsertRowid) };
+  }
+
+  list(attemptId: string): StoredRun[] {
+    return (
+      this.db.prepare('SELECT * FROM grading_runs WHERE attempt_id = ? ORDER BY id').all(attemptId) as Row[]
+    ).map(fromRow);
+  }
+
+  final(attemptId: string): StoredRun | undefined {
+    const row = this.db
+      .prepare(`SELECT * FROM grading_runs WHERE attempt_id = ? AND kind = 'final' ORDER BY id DESC LIMIT 1`)
+      .get(attemptId) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  /** When each check first passed, over every run of the attempt (epoch ms of the run's end). */
+  firstPasses(attemptId: string): Record<string, number> {
+    const first: Record<string, number> = {};
+    for (const run of this.list(attemptId)) {
+      for (const r of run.results) if (r.verdict === 'pass' && first[r.id] === undefined) first[r.id] = run.finishedAt;
+    }
+    return first;
+  }
+}

@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../server/src/paths.js';
+import { requireDocker } from '../helpers/docker.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { TestTerminal } from '../helpers/terminal-client.js';
+import { api, startAttempt } from '../helpers/api.js';
+
+describe('checks, hints and final grading through the API (real engine, real grader)', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    await requireDocker();
+    server = await startTestServer({
+      env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') },
+    });
+  });
+  afterAll(async () => {
+    await server?.destroy();
+  });
+
+  it('runs the checks on demand in the grader, rate-limited, hiding what the exercise hides', async () => {
+    const { attempt, token } = await startAttempt(server.url, 'graded-demo');
+    const first = await api(server.url, 'POST', `/api/attempts/${attempt.id}/checks`, token);
+    expect(first.status).toBe(200);
+    expect(first.body.results).toMatchObject({ kind: 'progress', score: 5, maxScore: 10, error: null });
+    expect(first.body.results.checks).toEqual([
+      { id: 'a', title: 'Check A', points: 5, verdict: 'pass', message: 'check A passes' },
+      { id: 'b', title: 'Check B', points: 5, verdict: 'fail', message: null },
+    ]);
+    expect(first.text).not.toContain('interviewer detail');
+    const again = await api(server.url, 'POST', `/api/attempts/${attempt.id}/checks`, token);
+    expect(again.status).toBe(429);
+    expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('reveals hints one by one, and grades and snapshots at submit before removing the sandbox', async () => {
+    const { attempt, token } = await startAttempt(server.url, 'graded-demo');
+    const term = await TestTerminal.connect(server.url, attempt.id, token);
+    term.type('echo changed-by-candidate > /root/work/notes.txt\r');
+    await term.waitFor(() => term.text.includes('changed-by-candidate'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await api(server.url, 'GET', `/api/attempts/${attempt.id}/hints`, token)).body.hints).toEqual({ revealed: [], total: 2 });
+    const hint = await api(server.url, 'POST', `/api/attempts/${attempt.id}/hints`, token);
+    expect(hint.body.hints).toEqual({ revealed: ['First hint.'], total: 2 });
+    const done = await api(server.url, 'POST', `/api/attempts/${attempt.id}/submit`, token);
+    expect(done.body.attempt).toMatchObject({ state: 'archived', endReason: 'submitted' });
+    const final = server.services.attempts.finalRun(attempt.id)!;
+    expect(final).toMatchObject({ kind: 'final', score: 5, maxScore: 10, error: null });
+    expect(final.results.find((r) => r.id === 'b')?.details).toContain('interviewer detail');
+    const diff = server.services.attempts.snapshotDiff(attempt.id)!;
+    expect(diff.changed).toContainEqual({ path: '/root/work/notes.txt', change: 'added' });
+    expect(diff.diff).toContain('+changed-by-candidate');
+    term.close();
+  });
+});
