@@ -1,4 +1,4 @@
-export { gradeSandbox, GRADER_LIMITS, GRADER_GIT_ENV, type CheckResult, type GradingRun, type GradeOptions, type Verdict, type CleanroomResult } from './runner.js';
+export { gradeSandbox, removeStaleJobs, GRADER_LIMITS, GRADER_GIT_ENV, type CheckResult, type GradingRun, type GradeOptions, type Verdict, type CleanroomResult } from './runner.js';
 export { snapshotSandbox, diffSnapshots, type SnapshotDiff, type Change } from './snapshot.js';
 export { toJsonReport, toJUnitXml, xmlEscape, type JsonReport } from './report.js';
 export { ArchiveWriter, MAX_FILE_BYTES, MAX_TOTAL_BYTES } from './archive.js';

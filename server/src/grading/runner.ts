@@ -145,8 +145,10 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     hardening: 'grader',
     ...(exercise.probe ? { joinSandbox: sandboxId } : {}),
     ...jobCommon,
+    // Files go in while it starts.
+    start: false,
   });
-  const graderStartMs = Date.now() - started;
+  let graderStartMs = 0;
   try {
     // The candidate's files, the exercise's checks, and the clean-room jobs: independent, so at the same time.
     const copyStarted = Date.now();
@@ -154,6 +156,7 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     let cleanroomMs = 0;
     const cleanroom: CleanroomResult[] = [];
     const settled = await Promise.allSettled([
+      driver.start(graderId).then(() => (graderStartMs = Date.now() - started)),
       copySandbox(driver, sandboxId, graderId, exercise.collect).then(() => (copyMs = Date.now() - copyStarted)),
       driver.copyIn(
         graderId,
@@ -367,4 +370,14 @@ async function runCleanroom(
   } finally {
     await driver.remove(id).catch(() => undefined);
   }
+}
+
+/**
+ * Removes grader and clean-room containers older than `olderThanSeconds` (left behind when a server died in the
+ * middle of a grading; a live grading removes its own). Returns the ids removed.
+ */
+export async function removeStaleJobs(driver: JobDriver, olderThanSeconds = 2 * 3600): Promise<string[]> {
+  const stale = (await driver.listJobs()).filter((j) => j.ageSeconds >= olderThanSeconds);
+  await Promise.all(stale.map((j) => driver.remove(j.id).catch(() => undefined)));
+  return stale.map((j) => j.id);
 }

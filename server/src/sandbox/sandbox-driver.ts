@@ -81,6 +81,8 @@ export interface JobSpec {
   attemptId?: string;
   exerciseId?: string;
   labels?: Record<string, string>;
+  /** false: only create it (files can be copied in before `start`); default true. */
+  start?: boolean;
 }
 
 export interface JobExecOptions {
@@ -106,7 +108,7 @@ export interface JobExecResult {
 
 /** The operations grading needs besides a sandbox's own (implemented by the Docker driver). */
 export interface JobDriver extends SandboxDriver {
-  /** Creates and starts a job container (its main process idles); returns its id. */
+  /** Creates and (unless spec.start is false) starts a job container (its main process idles); returns its id. */
   createJob(spec: JobSpec): Promise<string>;
   /** Runs a command in a job container (or a sandbox) with a user, a working directory and output caps. */
   execJob(id: string, cmd: string[], opts: JobExecOptions): Promise<JobExecResult>;

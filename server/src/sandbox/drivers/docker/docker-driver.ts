@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
@@ -211,6 +212,7 @@ export class DockerDriver implements JobDriver {
     const limits = spec.limits;
     const sandboxHardening = spec.hardening === 'sandbox';
     const container = await this.docker.createContainer({
+      name: `opslab-${this.instance}-${spec.role}-${randomBytes(6).toString('hex')}`,
       Image: spec.image,
       Hostname: spec.joinSandbox ? undefined : spec.role,
       // The main process only idles; the work is done through exec, so output and timeouts are per command.
@@ -249,6 +251,7 @@ export class DockerDriver implements JobDriver {
         ...(sandboxHardening && this.policy.runtime !== 'runc' ? { Runtime: this.policy.runtime } : {}),
       },
     });
+    if (spec.start === false) return container.id;
     try {
       await container.start();
     } catch (err) {
