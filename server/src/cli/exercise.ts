@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Exercise author tooling: `npm run exercise -- validate [id]`, `npm run exercise -- test [id] [--seeds N]`.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -92,7 +93,24 @@ async function main(): Promise<number> {
     process.stderr.write('--seeds and --parallel take a positive integer\n');
     return 2;
   }
-  const driver = new DockerDriver({ instance: 'exercise-test', policy: config.sandbox });
+  // An instance of its own per run: what this run made is found (and removed on Ctrl-C) without touching a server's
+  // sandboxes or another author's self-test on the same engine.
+  const driver = new DockerDriver({ instance: `exercise-test-${randomBytes(3).toString('hex')}`, policy: config.sandbox });
+  const abort = new AbortController();
+  const cleanUp = async () => {
+    if (abort.signal.aborted) return;
+    abort.abort();
+    console.error('\ninterrupted: removing this run\'s sandboxes and grader containers');
+    // A few rounds: containers being created at this moment show up a little later.
+    for (let round = 0; round < 4; round++) {
+      const ids = [...(await driver.listManaged()).map((s) => s.id), ...(await driver.listJobs()).map((j) => j.id)];
+      await Promise.all(ids.map((id) => driver.remove(id).catch(() => undefined)));
+      await new Promise((r) => setTimeout(r, 750));
+    }
+    process.exit(130);
+  };
+  process.on('SIGINT', () => void cleanUp());
+  process.on('SIGTERM', () => void cleanUp());
   if (!(await driver.ping())) {
     console.error('The Docker engine does not answer (DOCKER_HOST or /var/run/docker.sock). Start it and try again.');
     return 1;
@@ -106,8 +124,13 @@ async function main(): Promise<number> {
       policy: config.sandbox,
       seeds,
       parallel,
-      onRun: (r) => printRun(exercise, r),
+      signal: abort.signal,
+      onRun: (r) => {
+        if (!abort.signal.aborted) printRun(exercise, r);
+      },
     });
+    // Interrupted: the clean-up ends the process once it has removed everything.
+    if (abort.signal.aborted) await new Promise(() => undefined);
     const gradings = report.runs.flatMap((r) => r.gradings);
     const avg = gradings.length ? Math.round(gradings.reduce((s, g) => s + g.durationMs, 0) / gradings.length) : 0;
     const max = gradings.reduce((m, g) => Math.max(m, g.durationMs), 0);

@@ -46,6 +46,8 @@ export interface SelfTestOptions {
   labels?: Record<string, string>;
   imageRef?: (name: string) => string;
   onRun?: (run: SelfTestRun) => void;
+  /** Stops taking new states (the caller removes what is left). */
+  signal?: AbortSignal;
 }
 
 export function selfTestStates(exercise: Exercise): SelfTestState[] {
@@ -81,15 +83,16 @@ export async function selfTest(exercise: Exercise, opts: SelfTestOptions): Promi
   }
   const jobs: { seed: string; state: SelfTestState }[] = [];
   for (const seed of seeds) for (const state of selfTestStates(exercise)) jobs.push({ seed, state });
-  const runs: SelfTestRun[] = new Array(jobs.length);
+  const runs: SelfTestRun[] = [];
   let next = 0;
   const worker = async () => {
     for (;;) {
       const i = next++;
-      if (i >= jobs.length) return;
+      if (i >= jobs.length || opts.signal?.aborted) return;
       const job = jobs[i]!;
-      runs[i] = await runState(exercise, job.seed, job.state, opts);
-      opts.onRun?.(runs[i]!);
+      const run = await runState(exercise, job.seed, job.state, opts);
+      runs.push(run);
+      opts.onRun?.(run);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? 2) }, worker));
