@@ -180,12 +180,24 @@ describe('grading on the real engine', () => {
       s.id,
       `cd /root/work/svc && echo x > uncommitted.txt && printf '#!/bin/sh\\nexit 0\\n' > /usr/local/bin/git && chmod +x /usr/local/bin/git`,
     );
+    // The candidate is root in the process namespace the grader joins: it watches /proc for grader processes and
+    // tries their root directories, as root and as the grader's uid. None of them may open.
+    await sh(
+      driver,
+      s.id,
+      `nohup bash -c 'end=$((SECONDS+40)); while [ $SECONDS -lt $end ]; do for p in /proc/[0-9]*; do cat $p/root/exercise/hidden/secret $p/cwd/../exercise/hidden/secret; setpriv --reuid 10001 --regid 10001 --clear-groups cat $p/root/exercise/hidden/secret; ls $p/root/exercise >/dev/null && echo "opened $p"; done 2>/dev/null; done' >/tmp/leak.log 2>&1 &`,
+    );
     const run = await grade(exercise, s);
     expect(run.results.map((r) => [r.id, r.verdict, r.message])).toEqual([
       ['service-answers', 'pass', ''],
       ['sees-processes', 'pass', ''],
       ['tests-pass', 'pass', ''],
+      ['lingers', 'pass', ''],
     ]);
+    expect(run.results[1]!.details).toContain('/exercise/checks/sees-processes');
+    const leak = await sh(driver, s.id, 'cat /tmp/leak.log');
+    expect(leak).not.toContain('TOPSECRET');
+    expect(leak).not.toContain('opened');
     expect(run.results[2]!.details).toContain('running the committed tests in /root/work/svc');
     expect(run.cleanroom).toEqual([{ id: 'tests', exitCode: 0, durationMs: expect.any(Number) }]);
     console.log(`[figure] grading fixture-services (probe + 1 clean-room job): ${run.durationMs} ms, clean room ${run.phases.cleanroomMs} ms`);

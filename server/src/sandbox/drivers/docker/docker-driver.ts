@@ -25,6 +25,9 @@ function statusOf(err: unknown): number | undefined {
   return (err as DockerApiError | null)?.statusCode;
 }
 
+/** The grader image's unprivileged user (graders/Dockerfile). */
+const GRADER_USER = '10001:10001';
+
 export interface DockerDriverOptions {
   docker?: Docker;
   /** The installation id; every sandbox carries it so installations sharing an engine leave each other alone. */
@@ -220,6 +223,9 @@ export class DockerDriver implements JobDriver {
       Cmd: ['sleep', 'infinity'],
       Tty: false,
       OpenStdin: false,
+      // The grader runs as its unprivileged user from the first process on (see graders/Dockerfile: with a shared
+      // process namespace, no grader process may be one the candidate can open through /proc).
+      ...(sandboxHardening ? {} : { User: GRADER_USER }),
       Env: ['LANG=C.UTF-8', 'LC_ALL=C.UTF-8'],
       Labels: {
         ...this.extraLabels,
@@ -245,7 +251,8 @@ export class DockerDriver implements JobDriver {
         PidsLimit: limits.pids,
         Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
         LogConfig: { Type: 'json-file', Config: { 'max-size': LOG_MAX_SIZE, 'max-file': '1' } },
-        Init: true,
+        // The engine's init is a readable binary: as a grader process it would be open to the candidate (above).
+        Init: sandboxHardening,
         RestartPolicy: { Name: 'no' },
         AutoRemove: false,
         ...(sandboxHardening && this.policy.runtime !== 'runc' ? { Runtime: this.policy.runtime } : {}),
