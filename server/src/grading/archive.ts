@@ -12,6 +12,9 @@ export const MAX_FILE_BYTES = 10 * MiB;
 /** All collected files together: beyond this every further file is copied empty and listed as truncated. */
 export const MAX_TOTAL_BYTES = 512 * MiB;
 
+/** Entries in one copy: beyond this the rest is left out (and said so in the truncated list). */
+export const MAX_ENTRIES = 200_000;
+
 /** The uid/gid the checks run as in the grader (user `grader` in graders/Dockerfile). */
 export const GRADER_UID = 10001;
 
@@ -63,6 +66,7 @@ export class ArchiveWriter {
   readonly dropped: string[] = [];
   private readonly emitted = new Map<string, Emitted>();
   private totalBytes = 0;
+  private entryLimitHit = false;
   private readonly maxFileBytes: number;
   private readonly maxTotalBytes: number;
   private readonly roots: string[];
@@ -146,6 +150,11 @@ export class ArchiveWriter {
 
   private async addEntry(base: string, entry: Entry): Promise<void> {
     const h = entry.header;
+    if (this.emitted.size >= MAX_ENTRIES) {
+      if (!this.entryLimitHit) this.truncated.push(`(more than ${MAX_ENTRIES} entries: the rest was left out)`);
+      this.entryLimitHit = true;
+      return this.drain(entry);
+    }
     const rawName = h.name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
     if (rawName === '' || rawName === '.' || rawName.split('/').includes('..') || rawName.startsWith('/')) {
       return this.drain(entry);
