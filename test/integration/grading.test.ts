@@ -145,6 +145,7 @@ describe('grading on the real engine', () => {
     expect(by['tools']!.message).toMatch(/^git version /m);
     expect(by['tools']!.message).toMatch(/^curl \d/m);
     expect(by['tools']!.message).toContain('log=candidate commit');
+    expect(by['tools']!.message).toContain('clone=candidate commit');
     expect(all).not.toContain('FAKE-TOOL');
 
     // Verdicts by exit code; hanging checks end in error, in bounded time.
