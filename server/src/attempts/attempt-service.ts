@@ -17,6 +17,7 @@ import type { Exercise } from '../exercises/catalog.js';
 import { drawVariant, newSeed } from '../exercises/variants.js';
 import type { GradingRepo, StoredRun } from '../store/grading-repo.js';
 import type { ExerciseRunner, SnapshotDiff } from './exercise-runner.js';
+import { removeStaleJobs } from '../grading/index.js';
 import fs from 'node:fs';
 
 export interface AttemptView {
@@ -622,12 +623,8 @@ export class AttemptService {
       log.info({ sandboxId: sandbox.id, attemptId }, 'removed orphan sandbox');
       report.orphansRemoved.push(sandbox.id);
     }
-    for (const job of await driver.listJobs()) {
-      if (job.ageSeconds < STALE_JOB_SECONDS) continue;
-      await driver.remove(job.id).catch(() => undefined);
-      log.info({ jobId: job.id, role: job.role }, 'removed a stale grading container');
-      report.jobsRemoved.push(job.id);
-    }
+    report.jobsRemoved = await removeStaleJobs(driver, STALE_JOB_SECONDS);
+    if (report.jobsRemoved.length > 0) log.info({ jobs: report.jobsRemoved }, 'removed stale grading containers');
     return report;
   }
 
