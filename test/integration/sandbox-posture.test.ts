@@ -86,4 +86,14 @@ describe('sandbox posture (real engine)', () => {
     await again.waitFor('still-4');
     again.close();
   });
+
+  it('never rate-limits acknowledgements (a dropped ack would hold output back for good)', async () => {
+    const { attempt, token } = await startAttempt(server.url);
+    const term = await TestTerminal.connect(server.url, attempt.id, token);
+    for (let i = 0; i < 5000; i++) term.ack(0);
+    term.type('echo acked-$((3*3))\r');
+    await term.waitFor('acked-9');
+    expect(term.controls.filter((c) => c.type === 'notice')).toEqual([]);
+    term.close();
+  });
 });

@@ -105,8 +105,8 @@ export function bridgeWebSocket(
 
   const onMessage = (data: RawData, isBinary: boolean) => {
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-    if (!messages.take(1)) return violation('input_rate_limited', 'Too many messages: input was dropped.');
     if (isBinary) {
+      if (!messages.take(1)) return violation('input_rate_limited', 'Too many messages: input was dropped.');
       if (!bytes.take(buf.length)) {
         return violation('input_rate_limited', 'Input arrives faster than the sandbox accepts it: some was dropped.');
       }
@@ -116,8 +116,11 @@ export function bridgeWebSocket(
     if (buf.length > MAX_CONTROL_BYTES) return violation('bad_control', 'Control message too large.');
     const control = parseControl(buf.toString('utf8'));
     if (typeof control === 'string') return violation('bad_control', control);
-    if (control.type === 'ack') terminal.ack(client, control.bytes);
-    else void terminal.resize(control.cols, control.rows).catch(() => undefined);
+    // Acknowledgements are not rate-limited: dropping one would hold the output back for good, and each costs
+    // the server a subtraction. Everything else the browser sends counts against the message rate.
+    if (control.type === 'ack') return terminal.ack(client, control.bytes);
+    if (!messages.take(1)) return violation('input_rate_limited', 'Too many messages: input was dropped.');
+    void terminal.resize(control.cols, control.rows).catch(() => undefined);
   };
 
   const ping = setInterval(() => {
