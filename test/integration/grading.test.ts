@@ -194,14 +194,18 @@ describe('grading on the real engine', () => {
       ['sees-processes', 'pass', ''],
       ['tests-pass', 'pass', ''],
       ['lingers', 'pass', ''],
+      ['flood-tail-kept', 'pass', ''],
     ]);
     expect(run.results[1]!.details).toContain('/exercise/checks/sees-processes');
     const leak = await sh(driver, s.id, 'cat /tmp/leak.log');
     expect(leak).not.toContain('TOPSECRET');
     expect(leak).not.toContain('opened');
     expect(run.results[2]!.details).toContain('running the committed tests in /root/work/svc');
-    expect(run.cleanroom).toEqual([{ id: 'tests', exitCode: 0, durationMs: expect.any(Number) }]);
-    console.log(`[figure] grading fixture-services (probe + 1 clean-room job): ${run.durationMs} ms, clean room ${run.phases.cleanroomMs} ms`);
+    expect(run.cleanroom).toEqual([
+      { id: 'tests', exitCode: 0, durationMs: expect.any(Number) },
+      { id: 'flood', exitCode: 0, durationMs: expect.any(Number) },
+    ]);
+    console.log(`[figure] grading fixture-services (probe + 2 clean-room jobs): ${run.durationMs} ms, clean room ${run.phases.cleanroomMs} ms`);
 
     // A restart loses the service; boot brings it back.
     await driver.stop(s.id, 1);

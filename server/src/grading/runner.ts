@@ -371,16 +371,18 @@ async function runCleanroom(
     const r = await driver.execJob(id, ['bash', '-c', script], {
       env: { ...variant, OPSLAB_COPY: copy, OPSLAB_RUN: job.run },
       timeoutMs: (job.timeoutSeconds + KILL_AFTER_SECONDS) * 1000 + BACKSTOP_SLACK_MS,
-      maxOutputBytes: CLEANROOM_OUTPUT_LIMIT_BYTES,
+      // The first quarter and the last three quarters of the 1 MiB: a job's result lines come at its end, and a
+      // flood of output from the candidate's code must not push them out.
+      maxOutputBytes: CLEANROOM_OUTPUT_LIMIT_BYTES / 4,
+      tailBytes: (CLEANROOM_OUTPUT_LIMIT_BYTES * 3) / 4,
     });
     const durationMs = Date.now() - t0;
-    let output = Buffer.from(r.stdout + r.stderr, 'utf8').subarray(0, CLEANROOM_OUTPUT_LIMIT_BYTES);
+    let output = Buffer.from(r.stdout + r.stderr, 'utf8');
     let exitCode = r.exitCode ?? 124;
     if (r.timedOut || exitCode === 124 || (exitCode === 137 && durationMs >= job.timeoutSeconds * 1000)) {
       exitCode = 124;
       output = Buffer.concat([output, Buffer.from(`\n[opslab] timed out after ${job.timeoutSeconds} s\n`)]);
     }
-    if (r.truncated) output = Buffer.concat([output, Buffer.from('\n[opslab] output cut at 1 MiB\n')]);
     return { exitCode, output, durationMs };
   } finally {
     await driver.remove(id).catch(() => undefined);

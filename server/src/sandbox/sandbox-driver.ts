@@ -94,6 +94,11 @@ export interface JobExecOptions {
   timeoutMs: number;
   /** stdout and stderr are each kept up to this many bytes; the rest is read and dropped. */
   maxOutputBytes: number;
+  /**
+   * Also keep this many bytes from the end of each stream (beyond the first maxOutputBytes); what lies between is
+   * replaced by a line saying how much was left out. The end of a log is where its verdict is.
+   */
+  tailBytes?: number;
 }
 
 export interface JobExecResult {
@@ -102,7 +107,7 @@ export interface JobExecResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
-  /** stdout or stderr was longer than maxOutputBytes. */
+  /** stdout or stderr was longer than what was kept of it. */
   truncated: boolean;
 }
 

@@ -279,22 +279,44 @@ export class DockerDriver implements JobDriver {
       Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
     });
     const stream = await exec.start({ hijack: true, stdin: false });
+    const headLimit = opts.maxOutputBytes;
+    const tailLimit = opts.tailBytes ?? 0;
     const collect = () => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let over = false;
+      const head: Buffer[] = [];
+      let headSize = 0;
+      let tail: Buffer[] = [];
+      let tailSize = 0;
+      let total = 0;
       const sink = new PassThrough();
       sink.on('data', (c: Buffer) => {
-        if (size >= opts.maxOutputBytes) {
-          over = true;
-          return;
+        total += c.length;
+        if (headSize < headLimit) {
+          const part = c.subarray(0, headLimit - headSize);
+          head.push(part);
+          headSize += part.length;
+          c = c.subarray(part.length);
         }
-        const part = c.length > opts.maxOutputBytes - size ? c.subarray(0, opts.maxOutputBytes - size) : c;
-        if (part.length < c.length) over = true;
-        chunks.push(part);
-        size += part.length;
+        if (c.length === 0 || tailLimit === 0) return;
+        tail.push(c);
+        tailSize += c.length;
+        // Drop whole chunks from the front while the rest still covers the tail.
+        while (tail.length > 1 && tailSize - tail[0]!.length >= tailLimit) tailSize -= tail.shift()!.length;
+        if (tail.length > 64) {
+          const joined = Buffer.concat(tail);
+          tail = [joined.subarray(Math.max(0, joined.length - tailLimit))];
+          tailSize = tail[0]!.length;
+        }
       });
-      return { sink, text: () => Buffer.concat(chunks).toString('utf8'), over: () => over };
+      const text = () => {
+        let t = Buffer.concat(tail);
+        if (t.length > tailLimit) t = t.subarray(t.length - tailLimit);
+        const omitted = total - headSize - t.length;
+        const parts = [Buffer.concat(head)];
+        if (omitted > 0 && tailLimit > 0) parts.push(Buffer.from(`\n[opslab] ${omitted} bytes of output left out here\n`));
+        parts.push(t);
+        return Buffer.concat(parts).toString('utf8');
+      };
+      return { sink, text, over: () => total > headSize + Math.min(tailSize, tailLimit) };
     };
     const out = collect();
     const err = collect();
