@@ -227,7 +227,8 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
 }
 
 /** The collect paths, through the sanitiser, into the grader at /sandbox<path>. */
-async function copySandbox(driver: JobDriver, sandboxId: string, graderId: string, collect: string[]): Promise<void> {
+async function copySandbox(driver: JobDriver, sandboxId: string, graderId: string, paths: string[]): Promise<void> {
+  const collect = paths.map((p) => path.posix.normalize(p).replace(/(.)\/+$/, '$1'));
   const writer = new ArchiveWriter({ mode: 'grader', prefix: 'sandbox', roots: collect });
   const produce = (async () => {
     await writer.ensureDir('/');
@@ -300,11 +301,13 @@ async function runCheck(
     else {
       verdict = 'error';
       const why =
-        r.exitCode === 124 || r.exitCode === 137
+        r.exitCode === 124
           ? `timed out after ${seconds} s`
           : r.exitCode === 126 || r.exitCode === 127
             ? `could not be run (exit code ${r.exitCode})`
-            : `ended with exit code ${r.exitCode}`;
+            : r.exitCode > 128
+              ? `was ended by signal ${r.exitCode - 128} (the timeout's kill, the memory limit${exercise.probe ? ", or a process in the sandbox: with probe: true the candidate's processes share the grader's process namespace" : ''})`
+              : `ended with exit code ${r.exitCode}`;
       details = note(details, `[opslab] the check ${why}: a grader error, not counted`);
     }
   } catch (err) {
