@@ -28,8 +28,15 @@ const sh = async (driver: DockerDriver, id: string, script: string) => {
   return r.stdout;
 };
 
+/** This file's own mark (other test files of the run may be grading at the same time). */
+const MINE = { 'opslab.test.file': `grading-${process.pid}-${Date.now().toString(36)}` };
+const labels = () => ({ ...testLabels(), ...MINE });
+
 async function jobContainers(): Promise<string[]> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`${TEST_LABEL}=${TEST_RUN}`, LABELS.role] } });
+  const list = await docker.listContainers({
+    all: true,
+    filters: { label: [`${TEST_LABEL}=${TEST_RUN}`, `opslab.test.file=${MINE['opslab.test.file']}`, LABELS.role] },
+  });
   return list.filter((c) => c.Labels[LABELS.role] !== 'sandbox').map((c) => c.Id);
 }
 
@@ -52,11 +59,11 @@ describe('grading on the real engine', () => {
   }
 
   const grade = (exercise: Exercise, s: { id: string; seed: string; params: Record<string, string> }) =>
-    gradeSandbox({ driver, sandboxId: s.id, exercise, params: s.params, seed: s.seed, labels: testLabels() });
+    gradeSandbox({ driver, sandboxId: s.id, exercise, params: s.params, seed: s.seed, labels: labels() });
 
   beforeAll(async () => {
     await requireDocker();
-    driver = new DockerDriver({ instance: `gt${process.pid}`, policy, extraLabels: testLabels() });
+    driver = new DockerDriver({ instance: `gt${process.pid}`, policy, extraLabels: labels() });
   });
 
   afterAll(async () => {
@@ -65,7 +72,7 @@ describe('grading on the real engine', () => {
 
   it('passes the self-test of the fixture exercise (2 seeds, every state graded twice)', async () => {
     const exercise = fixture('fixture-basic');
-    const report = await selfTest(exercise, { driver, policy, seeds: 2, parallel: 2, labels: testLabels() });
+    const report = await selfTest(exercise, { driver, policy, seeds: 2, parallel: 2, labels: labels() });
     expect(report.problems).toEqual([]);
     expect(report.runs.map((r) => r.state).sort()).toEqual(
       ['solution/apply', 'solution/apply', 'untouched', 'untouched', 'wrong/only-color', 'wrong/only-color'],
@@ -218,7 +225,7 @@ describe('grading on the real engine', () => {
       exercise,
       params: s.params,
       seed: s.seed,
-      labels: testLabels(),
+      labels: labels(),
       only: ['service-answers'],
     });
     expect(again.results.map((r) => r.verdict)).toEqual(['pass']);
@@ -251,7 +258,7 @@ describe('grading on the real engine', () => {
   it('refuses to grade a sandbox that does not exist', async () => {
     const exercise = fixture('fixture-basic');
     await expect(
-      gradeSandbox({ driver, sandboxId: 'no-such-sandbox', exercise, params: {}, seed: 'x', labels: testLabels() }),
+      gradeSandbox({ driver, sandboxId: 'no-such-sandbox', exercise, params: {}, seed: 'x', labels: labels() }),
     ).rejects.toThrow(/does not exist/);
     expect(await jobContainers()).toEqual([]);
   });
