@@ -232,7 +232,7 @@ describe('grading on the real engine', () => {
     expect(await jobContainers()).toEqual([]);
   }, 120_000);
 
-  it('diffs snapshots of the collect paths', async () => {
+  it('diffs snapshots of the collect paths, and grades and snapshots a stopped sandbox', async () => {
     const exercise = fixture('fixture-basic');
     const s = await sandboxFor(exercise);
     const before = await snapshotSandbox(driver, s.id, exercise.collect);
@@ -253,6 +253,18 @@ describe('grading on the real engine', () => {
     expect(d.diff).toContain('-mode = debug\n+mode = production');
     expect(d.diff).toContain('Binary file /root/work/blob.bin added');
     expect(d.diff).toContain('Symlink added: /root/work/link: absent -> symlink -> app.conf');
+
+    // The final grading and snapshot may come after the sandbox stopped: the archive API reads stopped containers.
+    await driver.stop(s.id, 1);
+    expect((await driver.inspect(s.id))?.runState).toBe('exited');
+    const run = await grade(exercise, s);
+    expect(run.results.map((r) => [r.id, r.verdict])).toEqual([
+      ['color-set', 'fail'],
+      ['mode-production', 'pass'],
+      ['workspace-intact', 'pass'],
+    ]);
+    const final = await snapshotSandbox(driver, s.id, exercise.collect);
+    expect((await diffSnapshots(after, final)).changed).toEqual([]);
   }, 60_000);
 
   it('refuses to grade a sandbox that does not exist', async () => {
