@@ -117,6 +117,10 @@ async function main(): Promise<number> {
   }
   let failed = false;
   for (const exercise of exercises) {
+    if (exercise.checks.length === 0) {
+      console.log(`\n${exercise.id}: no checks, nothing to test`);
+      continue;
+    }
     console.log(`\n${exercise.id}: ${exercise.checks.map((c) => c.id).join(', ')}`);
     console.log(`  ${pad('seed', 9)}${pad('state', 34)}${padL('prov ms', 9)}${padL('apply', 8)} ${pad('grade ms ×2', 14)} ${pad('verdicts', Math.max(9, exercise.checks.length + 1))}result`);
     const report = await selfTest(exercise, {
