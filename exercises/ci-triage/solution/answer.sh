@@ -1,0 +1,145 @@
+# The body of every answer script (solution/apply and wrong/*): each sets the switches TESTS, REGISTRY,
+# SECRETS, NOTE and COMMIT, then sources this file. The exercise files are at /tmp/opslab-exercise meanwhile.
+set -euo pipefail
+cd "${OPSLAB_WORKSPACE:-/root/work}" 2>/dev/null || cd /root/work
+repo=$PWD/statuspage
+cd "$repo"
+tz=${OPSLAB_VAR_TZ:?} registry=${OPSLAB_VAR_REGISTRY:?} secret=${OPSLAB_VAR_SECRET:?}
+old_dir=/srv/registry/releases/statuspage
+[ "$registry" = legacy ] && old_dir=/srv/registry/statuspage
+
+# --- test stage: the day of a sample is computed in the host's local time zone -------------------------
+case "$TESTS" in
+  code)      # compute days in UTC, whatever TZ the process runs with
+    python3 - <<'PY'
+import re
+p = "statuspage/report.py"
+s = open(p).read()
+s = s.replace("from datetime import datetime\n", "from datetime import datetime, timezone\n")
+s = s.replace("datetime.fromtimestamp(ts).date()", "datetime.fromtimestamp(ts, tz=timezone.utc).date()")
+open(p, "w").write(s)
+PY
+    ;;
+  delete-test)   # near miss: drop the tests that fail in CI
+    failing=$( { TZ=$tz python3 -m unittest discover -s tests 2>&1 || :; } | sed -n 's/^FAIL: \(test_[a-z_]*\) .*/\1/p' | sort -u)
+    python3 - $failing <<'PY'
+import glob, re, sys
+for p in glob.glob("tests/test_*.py"):
+    s = open(p).read()
+    for name in sys.argv[1:]:
+        s = re.sub(r"    def %s\(self\):\n(        .*\n)+\n?" % name, "", s)
+    s = re.sub(r"(class \w+\(unittest\.TestCase\):\n)(?=\n|$)", r"\1    pass\n", s)
+    open(p, "w").write(s)
+PY
+    ;;
+  or-true)   # near miss: let the test step fail quietly
+    sed -i 's|    - python3 -m unittest discover -s tests -v|    - python3 -m unittest discover -s tests -v \|\| true|' ci/pipeline.yml
+    ;;
+  drop-tz)   # near miss: hide the bug by not setting the zone in CI
+    sed -i '/^  TZ: /d' ci/pipeline.yml
+    ;;
+esac
+
+# --- publish stage: CI may only write under /srv/registry/ci ------------------------------------------
+case "$REGISTRY" in
+  path)
+    sed -i "s|^  REGISTRY_DIR: .*|  REGISTRY_DIR: /srv/registry/ci/statuspage|" ci/pipeline.yml
+    ;;
+  chmod777)  # near miss: open the registry up on this host instead of fixing the path
+    chmod -R 777 /srv/registry
+    ;;
+esac
+
+# --- deploy stage: DEPLOY_TOKEN must be mapped on the deploy job, from the secret that exists ---------
+case "$SECRETS" in
+  map)
+    python3 - "$secret" <<'PY'
+import sys
+p = "ci/pipeline.yml"
+s = open(p).read()
+block_old = "  secrets:\n    DEPLOY_TOKEN: deploy-token\n"
+block = "  secrets:\n    DEPLOY_TOKEN: staging-deploy-token\n"
+if sys.argv[1] == "renamed":
+    s = s.replace(block_old, block)
+else:
+    s = s.replace("publish:\n  stage: publish\n" + block, "publish:\n  stage: publish\n")
+    s = s.replace("  environment: staging\n", "  environment: staging\n" + block)
+open(p, "w").write(s)
+PY
+    ;;
+  literal)   # near miss: paste the token into the pipeline
+    value=$(cat /etc/ci/secrets/staging-deploy-token)
+    python3 - "$value" <<'PY'
+import re, sys
+p = "ci/pipeline.yml"
+s = open(p).read()
+s = re.sub(r"  secrets:\n    DEPLOY_TOKEN: \S+\n", "", s)
+s = s.replace("  environment: staging\n", "  environment: staging\n  variables:\n    DEPLOY_TOKEN: %s\n" % sys.argv[1])
+open(p, "w").write(s)
+PY
+    ;;
+esac
+
+# --- the triage note ----------------------------------------------------------------------------------
+if [ "$NOTE" = good ]; then
+  if [ "$secret" = renamed ]; then
+    secret_cause="the deploy job maps DEPLOY_TOKEN from the secret \`deploy-token\`, which INFRA-2207 removed from the store (renamed to \`staging-deploy-token\`, see /etc/ci/CHANGELOG); the runner warned \"secret 'deploy-token' is not defined in the secret store\" and deploy-release refused to run without a token."
+  else
+    secret_cause="commit \"ci: name the deploy environment and print the deployed release\" moved the \`secrets:\` block (DEPLOY_TOKEN <- staging-deploy-token) from the deploy job onto the publish job, so the deploy job got no DEPLOY_TOKEN and deploy-release stopped with \"DEPLOY_TOKEN is not set\"."
+  fi
+  cat > ../TRIAGE.md <<NOTE
+# Triage: pipeline #1842 (statuspage 1.4.2)
+
+## Root cause
+Three independent problems, each hidden behind the previous one because the pipeline stops at the first failure:
+
+1. **test**: \`report.day_key()\` used \`datetime.fromtimestamp(ts)\`, i.e. the process's local time zone, although
+   days are meant to be UTC days. Commit "ci: run jobs in the on-call time zone" set \`TZ: $tz\` for every job, so
+   samples near midnight UTC land on the wrong day. Locally (TZ unset = UTC) the tests pass.
+2. **publish**: REGISTRY_DIR pointed at \`$old_dir\`, which the \`ci\` user cannot write to
+   (Permission denied); CI may only publish under /srv/registry/ci/ (see /srv/registry/README.md).
+3. **deploy**: $secret_cause
+
+## Evidence
+From logs/run-1842.log:
+
+    Job environment: TZ=$tz LANG=C.UTF-8
+    AssertionError: '2024-03-10' != '2024-03-09'
+    Pipeline #1842 FAILED at stage test (job test); not run: scan, package, publish, deploy
+
+run-1841 (same tests, no TZ line) passed. After fixing the test stage, publish failed with
+\`install: cannot create regular file '$old_dir/statuspage-1.4.2.tar.gz': Permission denied\`.
+
+## Fix
+- day_key() converts with \`tz=timezone.utc\`; the tests pass under any TZ.
+- REGISTRY_DIR is /srv/registry/ci/statuspage again (no permission changes on the registry).
+- The deploy job maps DEPLOY_TOKEN from \`staging-deploy-token\` through the runner's secret store; nothing secret is committed.
+
+## Prevention
+- Run the unit tests under a non-UTC TZ as well (a second test job), and keep time handling timezone-aware.
+- Pipeline changes get a review from the platform team, and a dry run of publish/deploy on a branch.
+- Subscribe to /etc/ci/CHANGELOG (INFRA tickets) and validate that every mapped secret exists before a run.
+NOTE
+elif [ "$NOTE" = wrong ]; then
+  cat > ../TRIAGE.md <<'NOTE'
+# Triage: pipeline #1842
+
+## Root cause
+The runner ran out of resources and the test job timed out; the failing tests are flaky.
+
+## Evidence
+The run failed in the test stage while the previous run passed with the same tests.
+
+## Fix
+Re-ran the pipeline, tidied the pipeline configuration and committed.
+
+## Prevention
+Add retries to the test job and more capacity to the runners.
+NOTE
+fi
+
+if [ "$COMMIT" = yes ]; then
+  git add -A
+  git commit -q -m "Fix nightly pipeline: UTC day buckets, CI registry path, deploy token mapping" \
+    -m "The report used the local time zone, publish pushed to a registry path CI cannot write, and the deploy job did not receive DEPLOY_TOKEN."
+fi
