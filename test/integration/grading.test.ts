@@ -267,6 +267,20 @@ describe('grading on the real engine', () => {
     expect((await diffSnapshots(after, final)).changed).toEqual([]);
   }, 60_000);
 
+  it('removes the grader and clean-room containers when a grading fails half-way', async () => {
+    const base = fixture('fixture-basic');
+    const s = await sandboxFor(base);
+    const exercise: Exercise = {
+      ...base,
+      cleanroom: [
+        { id: 'ok', image: 'base', copy: '/root/work', gitHead: false, run: 'true', timeoutSeconds: 10 },
+        { id: 'broken', image: 'no-such-image', copy: '/root/work', gitHead: false, run: 'true', timeoutSeconds: 10 },
+      ],
+    };
+    await expect(grade(exercise, s)).rejects.toThrow(/no-such-image/);
+    expect(await jobContainers()).toEqual([]);
+  });
+
   it('refuses to grade a sandbox that does not exist', async () => {
     const exercise = fixture('fixture-basic');
     await expect(
