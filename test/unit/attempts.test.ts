@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig, type Config } from '../../server/src/config.js';
 import { openDatabase, type Db } from '../../server/src/store/db.js';
 import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
@@ -245,6 +245,28 @@ describe('grading in the attempt lifecycle (fake driver and runner)', () => {
     expect((err as OpslabError).statusCode).toBe(429);
     expect(Number((err as OpslabError).headers['retry-after'])).toBeGreaterThan(0);
     expect(grading.firstPasses(attempt.id)).toEqual({ a: run.finishedAt });
+  });
+
+  it('runs at most one check run at a time per attempt', async () => {
+    const { attempt } = await service.start('graded-demo');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const grade = runner.grade.bind(runner);
+    runner.grade = async (...args) => {
+      await gate;
+      return grade(...args);
+    };
+    const first = service.runChecks(attempt.id);
+    // Long past the pause between runs, but the first run is still going.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 60_000);
+    try {
+      await expect(service.runChecks(attempt.id)).rejects.toMatchObject({ statusCode: 429 });
+    } finally {
+      vi.useRealTimers();
+    }
+    release();
+    expect((await first).score).toBe(5);
   });
 
   it('grades and snapshots before the sandbox is removed at submit', async () => {

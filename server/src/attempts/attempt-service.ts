@@ -92,7 +92,9 @@ export class AttemptService {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly provisioning = new Set<string>();
   private readonly ending = new Map<string, Promise<Attempt>>();
+  /** When each attempt's last on-demand check run started or ended; a run in flight is in `checksRunning`. */
   private readonly checking = new Map<string, number>();
+  private readonly checksRunning = new Set<string>();
   private reconcileTimer: NodeJS.Timeout | null = null;
   private reconciling: Promise<ReconcileReport> | null = null;
   private stopped = false;
@@ -273,9 +275,18 @@ export class AttemptService {
     try {
       const info = await this.deps.driver.inspect(attempt.sandboxId);
       if (!info) throw new Error('the sandbox was gone before the final grading');
-      // Services and live state are graded as they are; a stopped container is started so files can be read.
-      if (info.runState !== 'running') await this.deps.driver.start(info.id);
-      const outcome = await this.deps.runner.grade(info.id, exercise, { params: attempt.params, seed: attempt.seed ?? '' });
+      // Services and live state are graded as they are. A stopped container (the shell exited) is started and
+      // its exercise services brought back, as a restart of the shell would: probes need them running.
+      if (info.runState !== 'running') {
+        await this.deps.driver.start(info.id);
+        await this.deps.runner.boot(info.id);
+      }
+      const outcome = await this.deps.runner.grade(
+        info.id,
+        exercise,
+        { params: attempt.params, seed: attempt.seed ?? '' },
+        attempt.id,
+      );
       grading.insert({ attemptId: attempt.id, kind: 'final', ...outcome, error: null });
       const initial = this.loadSnapshot(attempt.id, 'initial');
       const final = await this.deps.runner.snapshot(info.id, exercise.collect);
@@ -301,15 +312,21 @@ export class AttemptService {
     if (!attempt.sandboxId || attempt.sandboxStatus === 'missing') throw errors.sandboxMissing();
     const last = this.checking.get(id);
     const now = Date.now();
+    if (this.checksRunning.has(id)) throw errors.checksTooSoon(Math.ceil(CHECK_INTERVAL_MS / 1000));
     if (last !== undefined && now - last < CHECK_INTERVAL_MS) {
       throw errors.checksTooSoon(Math.ceil((CHECK_INTERVAL_MS - (now - last)) / 1000));
     }
     this.checking.set(id, now);
+    this.checksRunning.add(id);
     const terminal = this.terminals.get(id);
     terminal?.marker(MARKERS.checks);
-    const outcome = await this.deps.runner.grade(attempt.sandboxId, exercise, { params: attempt.params, seed: attempt.seed ?? '' });
+    const outcome = await this.deps.runner
+      .grade(attempt.sandboxId, exercise, { params: attempt.params, seed: attempt.seed ?? '' }, id)
+      .finally(() => {
+        this.checksRunning.delete(id);
+        this.checking.set(id, Date.now());
+      });
     const run = grading.insert({ attemptId: id, kind: 'progress', ...outcome, error: null });
-    this.checking.set(id, Date.now());
     this.terminals.get(id)?.marker(`${MARKERS.checks}: ${outcome.score}/${outcome.maxScore}`);
     repo.addEvent(id, 'checks', { score: outcome.score, maxScore: outcome.maxScore });
     return run;

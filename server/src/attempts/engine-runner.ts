@@ -21,7 +21,7 @@ export function engineRunner(opts: {
     async boot(sandboxId) {
       await runBoot(driver, sandboxId);
     },
-    async grade(sandboxId, exercise, variant) {
+    async grade(sandboxId, exercise, variant, attemptId) {
       const run = await gradeSandbox({
         driver,
         sandboxId,
@@ -29,6 +29,7 @@ export function engineRunner(opts: {
         params: variant.params,
         seed: variant.seed,
         labels: opts.labels ?? {},
+        attemptId,
         cleanroomLimits: effectiveLimits(config.sandbox, exercise.limits),
         imageRef: opts.imageRef,
         log: opts.log,

@@ -24,7 +24,12 @@ export interface SnapshotDiff {
 export interface ExerciseRunner {
   provision(sandboxId: string, exercise: Exercise, variant: { params: VariantParams; seed: string }): Promise<void>;
   boot(sandboxId: string): Promise<void>;
-  grade(sandboxId: string, exercise: Exercise, variant: { params: VariantParams; seed: string }): Promise<GradeOutcome>;
+  grade(
+    sandboxId: string,
+    exercise: Exercise,
+    variant: { params: VariantParams; seed: string },
+    attemptId: string,
+  ): Promise<GradeOutcome>;
   snapshot(sandboxId: string, paths: string[]): Promise<Buffer>;
   diff(before: Buffer, after: Buffer): Promise<SnapshotDiff>;
 }
