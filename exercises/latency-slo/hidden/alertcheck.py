@@ -7,8 +7,11 @@ import tempfile
 
 import yaml
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.environ.get("EXERCISE", "/exercise"), "hidden"))
+import promtool_cases  # noqa: E402
+
 WORKSPACE = os.environ.get("WORKSPACE", "/sandbox/root/work")
-HIDDEN = os.path.join(os.environ.get("EXERCISE", "/exercise"), "hidden")
 ALERTS = os.path.join(WORKSPACE, "alerts.yml")
 
 
@@ -54,6 +57,6 @@ def run_test(test_file):
     """promtool test rules with the candidate's rules; returns (passed, output)."""
     with tempfile.TemporaryDirectory() as d:
         shutil.copy(ALERTS, os.path.join(d, "alerts.yml"))
-        shutil.copy(os.path.join(HIDDEN, test_file), os.path.join(d, "test.yml"))
+        promtool_cases.write_case(test_file, os.path.join(d, "test.yml"))
         r = subprocess.run(["promtool", "test", "rules", "test.yml"], cwd=d, capture_output=True, text=True, timeout=90)
         return r.returncode == 0, (r.stdout + r.stderr).strip()

@@ -1,0 +1,45 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../server/src/config.js';
+import { ExerciseCatalog, formatProblem } from '../../server/src/exercises/catalog.js';
+import { selfTest } from '../../server/src/grading/self-test.js';
+import { repoRoot } from '../../server/src/paths.js';
+import { DockerDriver } from '../../server/src/sandbox/drivers/docker/docker-driver.js';
+import { requireDocker, testLabels, TEST_RUN } from '../helpers/docker.js';
+
+const exercisesDir = path.join(repoRoot(), 'exercises');
+const catalog = ExerciseCatalog.load(exercisesDir, {
+  imageExists: (image) => fs.existsSync(path.join(repoRoot(), 'sandboxes', image, 'Dockerfile')),
+});
+const graded = catalog.list().filter((e) => e.checks.length > 0);
+
+/**
+ * CI runs every shipped exercise's self-test (docs/exercise-format.md): for two seeds, the untouched sandbox,
+ * the reference answer and every near miss, each graded twice, on the real engine with the real grader.
+ */
+describe('exercise self-tests (real engine)', () => {
+  it('every shipped exercise is valid', () => {
+    expect(catalog.problems.map(formatProblem)).toEqual([]);
+    expect(graded.map((e) => e.id).sort()).toEqual(['ci-triage', 'latency-slo', 'terraform-review']);
+  });
+
+  it.each(graded.map((e) => [e.id, e] as const))(
+    '%s passes its self-test for two seeds',
+    async (_id, exercise) => {
+      await requireDocker();
+      const policy = loadConfig().sandbox;
+      const driver = new DockerDriver({ instance: `selftest-${TEST_RUN}`.slice(0, 40), policy, extraLabels: testLabels() });
+      const report = await selfTest(exercise, { driver, policy, seeds: 2, parallel: 2, labels: testLabels() });
+      const gradings = report.runs.flatMap((r) => r.gradings.map((g) => g.durationMs)).sort((a, b) => a - b);
+      const median = gradings[Math.floor(gradings.length / 2)] ?? 0;
+      console.log(
+        `[figure] ${exercise.id}: ${report.runs.length} states over 2 seeds, ${gradings.length} gradings, ` +
+          `full grading median ${median} ms (min ${gradings[0]} ms, max ${gradings.at(-1)} ms); self-test ${Math.round(report.durationMs / 1000)} s`,
+      );
+      expect(report.problems).toEqual([]);
+      expect(report.ok).toBe(true);
+    },
+    40 * 60_000,
+  );
+});
