@@ -1,5 +1,9 @@
 import { WebSocket } from 'ws';
 
+/** Terminal output as plain text: escape sequences and carriage returns removed. */
+// eslint-disable-next-line no-control-regex
+export const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r/g, '');
+
 export interface Control {
   type: string;
   [key: string]: unknown;

@@ -7,11 +7,9 @@ import { parseAsciicast } from '../../server/src/terminal/recorder.js';
 import { repoRoot } from '../../server/src/paths.js';
 import { docker, requireDocker } from '../helpers/docker.js';
 import { tempDataDir } from '../helpers/server.js';
-import { TestTerminal } from '../helpers/terminal-client.js';
+import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt } from '../helpers/api.js';
 
-// eslint-disable-next-line no-control-regex
-const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r/g, '');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -4,12 +4,10 @@ import { parseAsciicast } from '../../server/src/terminal/recorder.js';
 import { HIGH_WATERMARK } from '../../server/src/terminal/attempt-terminal.js';
 import { docker, requireDocker } from '../helpers/docker.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { TestTerminal } from '../helpers/terminal-client.js';
+import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt } from '../helpers/api.js';
 
 const PROMPT = /root@sandbox[^#]*# $/;
-// eslint-disable-next-line no-control-regex
-const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r/g, '');
 const endsWithPrompt = (t: TestTerminal, from = 0) => () => PROMPT.test(stripAnsi(t.text.slice(from)));
 
 describe('terminal over WebSocket (real Docker engine)', () => {

@@ -1,21 +1,11 @@
 import type { Db } from './db.js';
+import type { CheckResult } from '../grading/index.js';
 
-export const VERDICTS = ['pass', 'fail', 'error'] as const;
-export type Verdict = (typeof VERDICTS)[number];
+/** A check's result as stored with the attempt: exactly what the grader reported. */
+export type StoredCheckResult = CheckResult;
 
 export const RUN_KINDS = ['progress', 'final'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
-
-export interface StoredCheckResult {
-  id: string;
-  title: string;
-  points: number;
-  visible: boolean;
-  verdict: Verdict;
-  message: string;
-  details: string;
-  durationMs: number;
-}
 
 export interface StoredRun {
   id: number;
