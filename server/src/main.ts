@@ -79,7 +79,18 @@ async function report(args: string[]): Promise<void> {
     };
     const out = args.includes('--junit')
       ? toJUnitXml(grading, { suiteName: `${attempt.exerciseId} (${id})` })
-      : JSON.stringify({ ...toJsonReport(grading, { exerciseId: attempt.exerciseId, attemptId: id }), error: run.error }, null, 2);
+      : JSON.stringify(
+          {
+            ...toJsonReport(grading, { exerciseId: attempt.exerciseId, attemptId: id }),
+            error: run.error,
+            // When each check first passed over every run of the attempt (the candidate's own checks included).
+            firstPassed: Object.fromEntries(
+              Object.entries(new GradingRepo(db).firstPasses(id)).map(([check, at]) => [check, new Date(at).toISOString()]),
+            ),
+          },
+          null,
+          2,
+        );
     process.stdout.write(out + '\n');
   } finally {
     db.close();

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
 import { requireDocker } from '../helpers/docker.js';
@@ -52,5 +53,21 @@ describe('checks, hints and final grading through the API (real engine, real gra
     expect(diff.changed).toContainEqual({ path: '/root/work/notes.txt', change: 'added' });
     expect(diff.diff).toContain('+changed-by-candidate');
     term.close();
+
+    // The operator's export of the final grading: JSON with the reviewer's details, and JUnit XML.
+    const report = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot(), 'server/src/main.ts'), 'report', attempt.id, ...args], {
+        cwd: repoRoot(),
+        env: { ...process.env, OPSLAB_DATA_DIR: server.dataDir },
+        encoding: 'utf8',
+      });
+    const json = report();
+    expect(json.status, json.stderr).toBe(0);
+    const exported = JSON.parse(json.stdout) as { score: number; checks: { id: string; details: string }[]; firstPassed: Record<string, string> };
+    expect(exported.score).toBe(5);
+    expect(exported.checks.find((c) => c.id === 'b')?.details).toContain('interviewer detail');
+    expect(Object.keys(exported.firstPassed)).toEqual(['a']);
+    const junit = report('--junit');
+    expect(junit.stdout).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites [^>]*tests="2" failures="1" errors="0"/);
   });
 });
