@@ -1,24 +1,18 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.js';
 import { errors } from '../errors.js';
 import type { ExerciseCatalog } from '../exercises/catalog.js';
+import { drawVariant, newSeed } from '../exercises/variants.js';
+import { removeStaleJobs } from '../grading/index.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import { effectiveLimits } from '../sandbox/policy.js';
-import {
-  ACTIVE_STATES,
-  type Attempt,
-  type AttemptsRepo,
-  type EndReason,
-} from '../store/attempts-repo.js';
+import { ACTIVE_STATES, type Attempt, type AttemptsRepo, type EndReason } from '../store/attempts-repo.js';
+import type { GradingRepo, StoredRun } from '../store/grading-repo.js';
 import { AttemptTerminal, CLOSE_CODES } from '../terminal/attempt-terminal.js';
 import { AsciicastRecorder, MARKERS } from '../terminal/recorder.js';
-import type { Exercise } from '../exercises/catalog.js';
-import { drawVariant, newSeed } from '../exercises/variants.js';
-import type { GradingRepo, StoredRun } from '../store/grading-repo.js';
 import type { ExerciseRunner, SnapshotDiff } from './exercise-runner.js';
-import { removeStaleJobs } from '../grading/index.js';
-import fs from 'node:fs';
 
 export interface AttemptView {
   id: string;
@@ -259,45 +253,51 @@ export class AttemptService {
 
   /**
    * The final grading and the snapshot of what changed, taken while the sandbox still exists. A grading that
-   * cannot be carried out is stored with its error (shown as such, never as a fail).
+   * cannot be carried out is stored with its error (shown as such, never as a fail). Exercises without checks
+   * still get the snapshot of what changed.
    */
   private async finalGrade(attempt: Attempt): Promise<void> {
-    const { grading, log } = this.deps;
-    if (grading.final(attempt.id)) return;
+    const { grading, log, driver, runner } = this.deps;
     const exercise = this.deps.catalog.get(attempt.exerciseId);
+    if (!exercise || grading.final(attempt.id)) return;
     const startedAt = Date.now();
-    if (!exercise || exercise.checks.length === 0 || !attempt.sandboxId) {
-      if (exercise && exercise.checks.length > 0) {
-        grading.insert({ attemptId: attempt.id, kind: 'final', startedAt, finishedAt: Date.now(), score: 0, maxScore: 0, results: [], cleanroom: [], error: 'the sandbox was gone before the final grading' });
-      }
-      return;
-    }
     try {
-      const info = await this.deps.driver.inspect(attempt.sandboxId);
+      const info = attempt.sandboxId ? await driver.inspect(attempt.sandboxId) : null;
       if (!info) throw new Error('the sandbox was gone before the final grading');
       // Services and live state are graded as they are. A stopped container (the shell exited) is started and
       // its exercise services brought back, as a restart of the shell would: probes need them running.
       if (info.runState !== 'running') {
-        await this.deps.driver.start(info.id);
-        await this.deps.runner.boot(info.id);
+        await driver.start(info.id);
+        await runner.boot(info.id);
       }
-      const outcome = await this.deps.runner.grade(
-        info.id,
-        exercise,
-        { params: attempt.params, seed: attempt.seed ?? '' },
-        attempt.id,
-      );
-      grading.insert({ attemptId: attempt.id, kind: 'final', ...outcome, error: null });
+      if (exercise.checks.length > 0) {
+        const variant = { params: attempt.params, seed: attempt.seed ?? '' };
+        const outcome = await runner.grade(info.id, exercise, variant, attempt.id);
+        grading.insert({ attemptId: attempt.id, kind: 'final', ...outcome, error: null });
+        const ms = outcome.finishedAt - outcome.startedAt;
+        this.deps.repo.addEvent(attempt.id, 'graded', { score: outcome.score, maxScore: outcome.maxScore, ms });
+        log.info({ attemptId: attempt.id, score: outcome.score, maxScore: outcome.maxScore, ms }, 'final grading done');
+      }
       const initial = this.loadSnapshot(attempt.id, 'initial');
-      const final = await this.deps.runner.snapshot(info.id, exercise.collect);
+      const final = await runner.snapshot(info.id, exercise.collect);
       this.saveSnapshot(attempt.id, 'final', final);
-      if (initial) this.saveDiff(attempt.id, await this.deps.runner.diff(initial, final));
-      this.deps.repo.addEvent(attempt.id, 'graded', { score: outcome.score, maxScore: outcome.maxScore, ms: outcome.finishedAt - outcome.startedAt });
-      log.info({ attemptId: attempt.id, score: outcome.score, maxScore: outcome.maxScore, ms: Date.now() - startedAt }, 'final grading done');
+      if (initial) this.saveDiff(attempt.id, await runner.diff(initial, final));
     } catch (err) {
       const message = firstLine((err as Error).message);
       log.error({ attemptId: attempt.id, err: message }, 'final grading failed');
-      grading.insert({ attemptId: attempt.id, kind: 'final', startedAt, finishedAt: Date.now(), score: 0, maxScore: 0, results: [], cleanroom: [], error: message });
+      if (exercise.checks.length > 0 && !grading.final(attempt.id)) {
+        grading.insert({
+          attemptId: attempt.id,
+          kind: 'final',
+          startedAt,
+          finishedAt: Date.now(),
+          score: 0,
+          maxScore: 0,
+          results: [],
+          cleanroom: [],
+          error: message,
+        });
+      }
     }
   }
 
