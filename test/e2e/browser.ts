@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page, type WebSocket } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { ensureWebBuilt } from '../helpers/web-build.js';
 
 export const CHROMIUM_PATH = process.env.OPSLAB_CHROMIUM ?? '/usr/bin/chromium';
 export const ARTIFACTS_DIR = path.join(repoRoot(), 'test-artifacts', 'e2e');
@@ -135,4 +138,36 @@ export async function startFirstExercise(page: Page, baseUrl: string): Promise<s
   // The shell prints its prompt once the sandbox is attached.
   await waitForTerminalText(page, /[#$] ?$/m);
   return page.url();
+}
+
+/**
+ * A real server (real Docker engine) and a headless Chromium for one test file: started before its tests,
+ * closed after them. Read them through the returned object once the tests run.
+ */
+export function pageRig(opts: Parameters<typeof startTestServer>[0] = {}): { readonly server: TestServer; readonly browser: TestBrowser } {
+  let server: TestServer | undefined;
+  let browser: TestBrowser | undefined;
+  beforeAll(async () => {
+    // The global setup builds it too; this keeps each file runnable on its own.
+    ensureWebBuilt();
+    server = await startTestServer(opts);
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    try {
+      await browser?.close();
+    } finally {
+      await server?.destroy();
+    }
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('the server starts in beforeAll');
+      return server;
+    },
+    get browser() {
+      if (!browser) throw new Error('the browser starts in beforeAll');
+      return browser;
+    },
+  };
 }

@@ -2,41 +2,23 @@
 // the real grader: a failing check with its message, a fix typed in the terminal, the pause between two runs,
 // a passing check and a higher score; a hint revealed after a confirmation that is still there after a reload.
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { repoRoot } from '../../server/src/paths.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { ensureWebBuilt } from '../helpers/web-build.js';
 import {
   LAPTOP_VIEWPORT,
-  launchBrowser,
   screenshot,
   startFirstExercise,
   waitForConnection,
   waitForTerminalText,
-  type TestBrowser,
+  pageRig,
 } from './browser.js';
 
 /** ui-demo: check `answer` (5 points, message shown) wants "ok" in /root/work/answer.txt; `notes` (3, hidden). */
 const EXERCISES_DIR = path.join(repoRoot(), 'test', 'fixtures', 'exercises-ui');
 
 describe('checks and hints in the workspace', () => {
-  let server: TestServer;
-  let browser: TestBrowser;
-
-  beforeAll(async () => {
-    ensureWebBuilt();
-    server = await startTestServer({ env: { OPSLAB_EXERCISES_DIR: EXERCISES_DIR } });
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.destroy();
-    }
-  });
+  const rig = pageRig({ env: { OPSLAB_EXERCISES_DIR: EXERCISES_DIR } });
 
   async function activeTestId(page: Page): Promise<string | null> {
     return page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null);
@@ -50,8 +32,8 @@ describe('checks and hints in the workspace', () => {
   }
 
   test('check, fix in the terminal, wait, check again; a hint is confirmed, shown and kept over a reload', async () => {
-    const page = await browser.newPage();
-    await startFirstExercise(page, server.url);
+    const page = await rig.browser.newPage();
+    await startFirstExercise(page, rig.server.url);
 
     const button = page.getByTestId('check-button');
     const score = page.getByTestId('check-score');
@@ -177,7 +159,7 @@ describe('checks and hints in the workspace', () => {
   });
 
   test('many checks with long messages: the panel scrolls on its own, the button and the instructions stay in view', async () => {
-    const page = await browser.newPage();
+    const page = await rig.browser.newPage();
     const checks = Array.from({ length: 9 }, (_, i) => ({
       id: `c${i + 1}`,
       title: `Check number ${i + 1} looks at one more thing in the sandbox`,
@@ -206,7 +188,7 @@ describe('checks and hints in the workspace', () => {
         },
       }),
     );
-    await startFirstExercise(page, server.url);
+    await startFirstExercise(page, rig.server.url);
     await page.getByTestId('check-button').click();
     await page.locator('[data-testid="check-c9"][data-verdict="fail"]').waitFor();
     await expectInViewport(page, 'check-button');
@@ -226,8 +208,8 @@ describe('checks and hints in the workspace', () => {
   });
 
   test('a check whose grader broke reads "could not be checked", not as a failure', async () => {
-    const page = await browser.newPage();
-    await startFirstExercise(page, server.url);
+    const page = await rig.browser.newPage();
+    await startFirstExercise(page, rig.server.url);
     await page.route('**/api/attempts/*/checks', (route) =>
       route.fulfill({
         status: 200,

@@ -1,47 +1,28 @@
 // The candidate's journey in real Chromium against a real server and real Docker: pick an exercise, get a
 // shell, run a command, reload, and find the same screen again.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { ensureWebBuilt } from '../helpers/web-build.js';
+import { describe, expect, test } from 'vitest';
 import {
-  launchBrowser,
   recordTerminalFrames,
   screenshot,
   startFirstExercise,
   terminalHasFocus,
   waitForConnection,
   waitForTerminalText,
-  type TestBrowser,
+  pageRig,
 } from './browser.js';
 
 describe('browser terminal', () => {
-  let server: TestServer;
-  let browser: TestBrowser;
-
-  beforeAll(async () => {
-    // The global setup builds it too; this keeps the file runnable on its own.
-    ensureWebBuilt();
-    server = await startTestServer();
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.destroy();
-    }
-  });
+  const rig = pageRig();
 
   test('start an exercise, run a command, reload and see the same screen', async () => {
-    const page = await browser.newPage();
+    const page = await rig.browser.newPage();
     const frames = recordTerminalFrames(page);
 
-    await page.goto(`${server.url}/`);
+    await page.goto(`${rig.server.url}/`);
     await page.getByTestId('exercise-card').first().waitFor();
     await screenshot(page, 'catalog');
 
-    const attemptUrl = await startFirstExercise(page, server.url);
+    const attemptUrl = await startFirstExercise(page, rig.server.url);
     expect(attemptUrl).toMatch(/\/attempts\/[^/]+$/);
     expect(await terminalHasFocus(page)).toBe(true);
 

@@ -1,45 +1,27 @@
 // The workspace around the terminal, in real Chromium against a real server: keyboard use, flow control,
 // shell restart, a second tab, submitting, the countdown warnings and the error states of the catalog.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { ensureWebBuilt } from '../helpers/web-build.js';
 import {
-  launchBrowser,
   recordTerminalFrames,
   screenshot,
   startFirstExercise,
   terminalHasFocus,
   waitForConnection,
   waitForTerminalText,
-  type TestBrowser,
+  pageRig,
 } from './browser.js';
 
 describe('workspace', () => {
-  let server: TestServer;
-  let browser: TestBrowser;
-
-  beforeAll(async () => {
-    ensureWebBuilt();
-    server = await startTestServer();
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.destroy();
-    }
-  });
+  const rig = pageRig();
 
   async function activeTestId(page: Page): Promise<string | null> {
     return page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null);
   }
 
   test('keyboard only: F6 leaves the terminal for Submit and comes back; Tab reaches Submit', async () => {
-    const page = await browser.newPage();
-    await startFirstExercise(page, server.url);
+    const page = await rig.browser.newPage();
+    await startFirstExercise(page, rig.server.url);
     expect(await terminalHasFocus(page)).toBe(true);
 
     // Tab belongs to the shell (completion) ...
@@ -69,9 +51,9 @@ describe('workspace', () => {
   });
 
   test('flow control: every output byte is acknowledged, in acks of at most 32 KiB', async () => {
-    const page = await browser.newPage();
+    const page = await rig.browser.newPage();
     const frames = recordTerminalFrames(page);
-    await startFirstExercise(page, server.url);
+    await startFirstExercise(page, rig.server.url);
 
     // About 1.3 MB: several times the server's high watermark, so output only flows if acks do.
     await page.keyboard.type('seq 1 200000; echo done-$((1+1))');
@@ -88,8 +70,8 @@ describe('workspace', () => {
   });
 
   test('the shell exits: a banner offers a restart, which gives a working shell again', async () => {
-    const page = await browser.newPage();
-    await startFirstExercise(page, server.url);
+    const page = await rig.browser.newPage();
+    await startFirstExercise(page, rig.server.url);
     await page.keyboard.type('touch /root/kept && exit');
     await page.keyboard.press('Enter');
 
@@ -111,10 +93,10 @@ describe('workspace', () => {
   });
 
   test('a second tab takes over; "Use here" takes the attempt back', async () => {
-    const first = await browser.newPage();
-    const attemptUrl = await startFirstExercise(first, server.url);
+    const first = await rig.browser.newPage();
+    const attemptUrl = await startFirstExercise(first, rig.server.url);
 
-    const second = await browser.newPage();
+    const second = await rig.browser.newPage();
     await second.goto(attemptUrl);
     await waitForConnection(second);
     await waitForConnection(first, 'replaced');
@@ -134,8 +116,8 @@ describe('workspace', () => {
   });
 
   test('Submit asks first, then ends the attempt; a reload shows the ended state', async () => {
-    const page = await browser.newPage();
-    await startFirstExercise(page, server.url);
+    const page = await rig.browser.newPage();
+    await startFirstExercise(page, rig.server.url);
 
     await page.getByTestId('submit-button').click();
     const dialog = page.getByTestId('confirm-dialog');
@@ -165,9 +147,9 @@ describe('workspace', () => {
   });
 
   test('leaving the workspace closes its socket; the catalog offers to continue', async () => {
-    const page = await browser.newPage();
+    const page = await rig.browser.newPage();
     const frames = recordTerminalFrames(page);
-    await startFirstExercise(page, server.url);
+    await startFirstExercise(page, rig.server.url);
     await page.keyboard.type('echo still-here-$((7*7))');
     await page.keyboard.press('Enter');
     await waitForTerminalText(page, 'still-here-49');
@@ -190,7 +172,7 @@ describe('workspace', () => {
   });
 
   test('a dropped connection comes back by itself and repaints the screen', async () => {
-    const page = await browser.newPage();
+    const page = await rig.browser.newPage();
     const routed: { close(options?: { code?: number; reason?: string }): Promise<void> }[] = [];
     // Pass the terminal socket through, keeping a handle to drop it as a broken network would.
     await page.routeWebSocket(/\/terminal$/, (ws) => {
@@ -202,7 +184,7 @@ describe('workspace', () => {
         },
       });
     });
-    await startFirstExercise(page, server.url);
+    await startFirstExercise(page, rig.server.url);
     await page.keyboard.type('echo before-$((4*4))');
     await page.keyboard.press('Enter');
     await waitForTerminalText(page, 'before-16');
@@ -222,11 +204,11 @@ describe('workspace', () => {
   });
 
   test('the attempt expires while open: the terminal stops and says the work was submitted', async () => {
-    const page = await browser.newPage();
-    const attemptUrl = await startFirstExercise(page, server.url);
+    const page = await rig.browser.newPage();
+    const attemptUrl = await startFirstExercise(page, rig.server.url);
     const id = attemptUrl.split('/').pop()!;
     // The server ends it as its deadline timer would.
-    await server.services.attempts.expire(id);
+    await rig.server.services.attempts.expire(id);
     const ended = page.getByTestId('ended-banner');
     await ended.waitFor();
     await expect(ended.textContent()).resolves.toContain('Time is up — your work was submitted automatically');
@@ -234,9 +216,9 @@ describe('workspace', () => {
   });
 
   test('the countdown warns at 10 and 2 minutes left', async () => {
-    const page = await browser.newPage();
+    const page = await rig.browser.newPage();
     await page.clock.install();
-    await startFirstExercise(page, server.url);
+    await startFirstExercise(page, rig.server.url);
     const countdown = page.getByTestId('countdown');
     expect(await countdown.getAttribute('data-level')).toBe('normal');
 
@@ -254,8 +236,8 @@ describe('workspace', () => {
   });
 
   test('catalog: clear messages when the platform is full, the sandbox fails, or the network is down', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/`);
+    const page = await rig.browser.newPage();
+    await page.goto(`${rig.server.url}/`);
     const start = page.getByTestId('start-button').first();
     const error = page.getByTestId('start-error');
 
@@ -309,10 +291,10 @@ describe('workspace', () => {
   });
 
   test('unknown pages and attempts get a clear page', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/no/such/page`);
+    const page = await rig.browser.newPage();
+    await page.goto(`${rig.server.url}/no/such/page`);
     await page.getByTestId('not-found').waitFor();
-    await page.goto(`${server.url}/attempts/a_doesnotexist`);
+    await page.goto(`${rig.server.url}/attempts/a_doesnotexist`);
     await page.getByTestId('attempt-error').waitFor();
     await screenshot(page, 'attempt-not-found');
     await page.close();
