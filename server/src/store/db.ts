@@ -54,6 +54,73 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX grading_runs_attempt ON grading_runs(attempt_id, id);
   `,
+  `
+  ALTER TABLE attempts ADD COLUMN mode TEXT NOT NULL DEFAULT 'practice';
+  ALTER TABLE attempts ADD COLUMN invite_id TEXT;
+  CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name          TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'interviewer')),
+    password_hash TEXT,
+    created_at    INTEGER NOT NULL,
+    created_by    TEXT,
+    disabled_at   INTEGER
+  );
+  CREATE TABLE account_tokens (
+    token_hash TEXT PRIMARY KEY,
+    purpose    TEXT NOT NULL CHECK (purpose IN ('setup', 'activate')),
+    user_id    TEXT REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+  );
+  CREATE TABLE sessions (
+    id_hash      TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+  );
+  CREATE INDEX sessions_user ON sessions(user_id);
+  CREATE TABLE invites (
+    id                 TEXT PRIMARY KEY,
+    token_hash         TEXT NOT NULL UNIQUE,
+    exercise_id        TEXT NOT NULL,
+    candidate_name     TEXT NOT NULL,
+    candidate_email    TEXT NOT NULL,
+    time_limit_seconds INTEGER NOT NULL,
+    show_feedback      INTEGER NOT NULL,
+    note               TEXT,
+    created_by         TEXT NOT NULL REFERENCES users(id),
+    created_at         INTEGER NOT NULL,
+    expires_at         INTEGER NOT NULL,
+    revoked_at         INTEGER,
+    attempt_id         TEXT REFERENCES attempts(id) ON DELETE SET NULL
+  );
+  CREATE INDEX invites_created ON invites(created_at);
+  CREATE TABLE reviews (
+    attempt_id     TEXT NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
+    reviewer_id    TEXT NOT NULL REFERENCES users(id),
+    ratings        TEXT NOT NULL,
+    recommendation TEXT,
+    summary        TEXT NOT NULL DEFAULT '',
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL,
+    PRIMARY KEY (attempt_id, reviewer_id)
+  );
+  CREATE TABLE audit_log (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    at         INTEGER NOT NULL,
+    user_id    TEXT,
+    action     TEXT NOT NULL,
+    attempt_id TEXT,
+    invite_id  TEXT,
+    detail     TEXT
+  );
+  CREATE INDEX audit_log_at ON audit_log(at);
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {
@@ -92,4 +159,16 @@ export function instanceId(db: Db): string {
   const id = randomBytes(6).toString('hex');
   db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('instance_id', id);
   return id;
+}
+
+/**
+ * A random 256-bit secret of this installation, stored in the database: invite links are derived from it, so
+ * an interviewer can copy a link again while only the token's hash is used for lookups.
+ */
+export function serverSecret(db: Db): Buffer {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('secret') as { value: string } | undefined;
+  if (row) return Buffer.from(row.value, 'hex');
+  const secret = randomBytes(32);
+  db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('secret', secret.toString('hex'));
+  return serverSecret(db);
 }
