@@ -16,6 +16,8 @@ import { engineRunner } from './attempts/engine-runner.js';
 import { DockerDriver } from './sandbox/drivers/docker/docker-driver.js';
 import { AttemptService } from './attempts/attempt-service.js';
 import { attemptRoutes } from './routes/attempts.js';
+import { authRoutes } from './routes/auth.js';
+import { AuthService } from './auth/service.js';
 import { originAllowed } from './routes/security.js';
 import { MAX_INPUT_FRAME_BYTES } from './terminal/ws-bridge.js';
 import { repoRoot } from './paths.js';
@@ -38,6 +40,7 @@ export interface Services {
   driver: JobDriver;
   catalog: ExerciseCatalog;
   attempts: AttemptService;
+  auth: AuthService;
   instance: string;
 }
 
@@ -91,7 +94,9 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     log: app.log,
     imageRef,
   });
-  const services: Services = { config, db, driver, catalog, attempts, instance };
+  const auth = new AuthService(db, config);
+  const services: Services = { config, db, driver, catalog, attempts, auth, instance };
+  const secureCookies = new URL(config.publicUrl).protocol === 'https:';
 
   app.setErrorHandler((error: FastifyError | OpslabError, request, reply) => {
     if (error instanceof OpslabError) {
@@ -215,10 +220,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     },
   );
 
-  await app.register(attemptRoutes, {
-    attempts,
-    secureCookies: new URL(config.publicUrl).protocol === 'https:',
-  });
+  await app.register(attemptRoutes, { attempts, secureCookies });
+  await app.register(authRoutes, { auth, secureCookies });
 
   if (fs.existsSync(config.webDir)) {
     await app.register(fastifyStatic, {

@@ -53,7 +53,7 @@ export interface HintsView {
 }
 
 export type AttemptState = 'created' | 'running' | 'submitted' | 'expired' | 'archived' | 'failed';
-export type EndReason = 'submitted' | 'expired';
+export type EndReason = 'submitted' | 'expired' | 'revoked';
 export type SandboxState = 'provisioning' | 'running' | 'exited' | 'missing' | 'removed';
 
 export interface AttemptView {
@@ -67,6 +67,10 @@ export interface AttemptView {
   endReason: EndReason | null;
   sandbox: SandboxState;
   serverTime: string;
+  mode: 'interview' | 'practice';
+  /** Whether "Check my progress" is offered (interview invites may turn it off). */
+  checksAllowed: boolean;
+  hintsAllowed: boolean;
 }
 
 export interface ErrorBody {
@@ -131,16 +135,29 @@ function isErrorBody(body: unknown): body is ErrorBody {
   );
 }
 
-interface RequestOptions {
-  method?: 'GET' | 'POST';
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   body?: unknown;
   signal?: AbortSignal;
+  /** Extra headers, such as `authorization: Bearer <invite token>`. */
+  headers?: Record<string, string>;
 }
 
-async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+let csrfToken: string | null = null;
+
+/** The signed-in interviewer's CSRF token, sent with every request that changes something. */
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+/** A JSON request to the API; failures become ApiError with the server's code and message. */
+export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const method = options.method ?? 'GET';
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   const init: RequestInit = {
-    method: options.method ?? 'GET',
-    headers: { accept: 'application/json' },
+    method,
+    headers,
     // The attempt cookie is HttpOnly and path-scoped; same-origin requests carry it.
     credentials: 'same-origin',
     signal: options.signal ?? null,
@@ -180,6 +197,7 @@ async function request<T>(path: string, options: RequestOptions = {}): Promise<T
       retryAfter,
     );
   }
+  if (response.status === 204) return undefined as T;
   if (body === null) {
     throw new ApiError(response.status, CLIENT_ERROR.badResponse, 'The server sent an unreadable answer.');
   }

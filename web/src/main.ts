@@ -9,6 +9,16 @@ startRouter(
   [
     { path: '/', load: () => import('./pages/exercises.js') },
     { path: '/attempts/:id', load: () => import('./pages/attempt.js') },
+    { path: '/attempts/:id/done', load: () => import('./pages/done.js') },
+    { path: '/invite', load: () => import('./pages/invite.js') },
+    { path: '/login', load: () => import('./pages/login.js') },
+    { path: '/setup', load: () => import('./pages/setup.js') },
+    { path: '/activate', load: () => import('./pages/activate.js') },
+    { path: '/manage', load: () => import('./pages/manage/dashboard.js') },
+    { path: '/manage/invites', load: () => import('./pages/manage/invites.js') },
+    { path: '/manage/users', load: () => import('./pages/manage/users.js') },
+    { path: '/manage/attempts/:id', load: () => import('./pages/manage/review.js') },
+    { path: '/manage/attempts/:id/live', load: () => import('./pages/manage/live.js') },
   ],
   () => import('./pages/not-found.js'),
 );
