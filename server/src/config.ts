@@ -13,6 +13,8 @@ export interface Config {
   maxSandboxes: number;
   reconcileIntervalMs: number;
   recordingMaxBytes: number;
+  /** Finished attempts (with recordings, snapshots and the candidate's details) are deleted this long after they end; 0 keeps them. */
+  retentionDays: number;
   sandbox: SandboxPolicyConfig;
 }
 
@@ -109,6 +111,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxSandboxes: int(env, 'OPSLAB_MAX_SANDBOXES', 20, 1, 10000),
     reconcileIntervalMs: int(env, 'OPSLAB_RECONCILE_INTERVAL_SECONDS', 15, 1, 3600) * 1000,
     recordingMaxBytes: int(env, 'OPSLAB_RECORDING_MAX_MB', 64, 1, 4096) * 1024 * 1024,
+    retentionDays: int(env, 'OPSLAB_RETENTION_DAYS', 180, 0, 36500),
     sandbox: {
       memoryMb,
       cpus,

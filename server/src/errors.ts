@@ -54,4 +54,20 @@ export const errors = {
   noMoreHints: () => new OpslabError('OPSLAB_ERR_NO_MORE_HINTS', 409, 'Every hint is already revealed.'),
   recordingMissing: () =>
     new OpslabError('OPSLAB_ERR_RECORDING_NOT_FOUND', 404, 'This attempt has no recording.'),
+  noFeedback: () =>
+    new OpslabError('OPSLAB_ERR_NO_FEEDBACK', 403, 'Checks and hints are not part of this attempt.'),
+  inviteNotFound: () => new OpslabError('OPSLAB_ERR_INVITE_NOT_FOUND', 404, 'There is no such invite.'),
+  inviteRevoked: () =>
+    new OpslabError('OPSLAB_ERR_INVITE_REVOKED', 410, 'This invite was withdrawn by the hiring team.'),
+  inviteExpired: () =>
+    new OpslabError(
+      'OPSLAB_ERR_INVITE_EXPIRED',
+      410,
+      'This invite has expired before it was started. Ask the hiring team for a new one.',
+    ),
+  inviteState: (message: string) => new OpslabError('OPSLAB_ERR_INVITE_STATE', 409, message),
+  diffMissing: () =>
+    new OpslabError('OPSLAB_ERR_DIFF_NOT_FOUND', 404, 'What changed is known once the attempt has been graded.'),
+  attemptBusy: () =>
+    new OpslabError('OPSLAB_ERR_ATTEMPT_BUSY', 409, 'This attempt is starting or ending right now; try again in a moment.'),
 };

@@ -162,6 +162,7 @@ describe('attempt lifecycle (fake driver)', () => {
       archived: [],
       orphansRemoved: [],
       jobsRemoved: [],
+      purged: [],
     });
   });
 

@@ -25,6 +25,22 @@ export interface AttemptView {
   endReason: EndReason | null;
   sandbox: Attempt['sandboxStatus'];
   serverTime: string;
+  mode: Attempt['mode'];
+  checksAllowed: boolean;
+  hintsAllowed: boolean;
+}
+
+export interface StartOptions {
+  /** Overrides the exercise's time limit (invites set it). */
+  timeLimitSeconds?: number;
+  mode?: Attempt['mode'];
+  inviteId?: string;
+  /** Whether the candidate may run checks and reveal hints (default true). */
+  feedback?: boolean;
+  /** The access token to use (an invite's token doubles as its attempt's token); a new one by default. */
+  token?: string;
+  /** Called once the attempt row exists, before provisioning (an invite links to it at once). */
+  onCreated?: (attemptId: string) => void;
 }
 
 export interface Logger {
@@ -53,6 +69,8 @@ export interface ReconcileReport {
   archived: string[];
   orphansRemoved: string[];
   jobsRemoved: string[];
+  /** Attempts deleted because they ended longer ago than the retention period. */
+  purged: string[];
 }
 
 /** setTimeout cannot wait longer than this; longer deadlines are re-armed. */
@@ -107,6 +125,9 @@ export class AttemptService {
       endReason: attempt.endReason,
       sandbox: attempt.sandboxStatus,
       serverTime: new Date().toISOString(),
+      mode: attempt.mode,
+      checksAllowed: attempt.feedback && (this.deps.catalog.get(attempt.exerciseId)?.checks.length ?? 0) > 0,
+      hintsAllowed: attempt.feedback && (this.deps.catalog.get(attempt.exerciseId)?.hints.length ?? 0) > 0,
     };
   }
 
@@ -125,11 +146,8 @@ export class AttemptService {
     return attempt.recordingPath ?? path.join(this.deps.config.dataDir, 'recordings', `${attempt.id}.cast`);
   }
 
-  /**
-   * Starts an attempt: provisions its sandbox, attaches the shell and starts the clock. `timeLimitSeconds`
-   * overrides the exercise's limit (invites set it; the public API does not).
-   */
-  async start(exerciseId: string, opts: { timeLimitSeconds?: number } = {}): Promise<{ attempt: Attempt; token: string }> {
+  /** Starts an attempt: provisions its sandbox, attaches the shell and starts the clock. */
+  async start(exerciseId: string, opts: StartOptions = {}): Promise<{ attempt: Attempt; token: string }> {
     const { repo, driver, catalog, config, log } = this.deps;
     const exercise = catalog.get(exerciseId);
     if (!exercise) throw errors.exerciseNotFound(exerciseId);
@@ -139,7 +157,7 @@ export class AttemptService {
     const seed = newSeed();
     const params = drawVariant(exercise.variants, seed);
     const id = `a_${randomBytes(10).toString('hex')}`;
-    const token = randomBytes(32).toString('base64url');
+    const token = opts.token ?? randomBytes(32).toString('base64url');
     const now = Date.now();
     repo.insert({
       id,
@@ -159,8 +177,12 @@ export class AttemptService {
       seed,
       params,
       hintsRevealed: 0,
+      mode: opts.mode ?? 'practice',
+      inviteId: opts.inviteId ?? null,
+      feedback: opts.feedback ?? true,
     });
     this.provisioning.add(id);
+    opts.onCreated?.(id);
     let sandboxId: string | null = null;
     let terminal: AttemptTerminal | null = null;
     try {
@@ -233,12 +255,19 @@ export class AttemptService {
     const { repo, log } = this.deps;
     const before = repo.get(id);
     if (!before) throw errors.attemptNotFound();
-    const ended = repo.update(id, { state: reason, endedAt: Date.now(), endReason: reason }, ['running']);
+    // A withdrawn invite ends its attempt like the clock would: graded as it stands, the reason kept.
+    const state = reason === 'revoked' ? 'expired' : reason;
+    const ended = repo.update(id, { state, endedAt: Date.now(), endReason: reason }, ['running']);
     if (!ended) throw errors.attemptNotRunning(before.state);
     this.clearDeadline(id);
     repo.addEvent(id, reason);
     log.info({ attemptId: id, reason }, 'attempt ended');
-    const text = reason === 'expired' ? 'Time is up: the attempt has ended.' : 'The attempt was submitted.';
+    const text =
+      reason === 'expired'
+        ? 'Time is up: the attempt has ended.'
+        : reason === 'revoked'
+          ? 'This invite was withdrawn: the attempt has ended.'
+          : 'The attempt was submitted.';
     const terminal = this.terminals.get(id);
     this.terminals.delete(id);
     if (terminal) {
@@ -307,6 +336,7 @@ export class AttemptService {
     const attempt = repo.get(id);
     if (!attempt) throw errors.attemptNotFound();
     if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
+    if (!attempt.feedback) throw errors.noFeedback();
     const exercise = this.deps.catalog.get(attempt.exerciseId);
     if (!exercise || exercise.checks.length === 0) throw errors.noChecks();
     if (!attempt.sandboxId || attempt.sandboxStatus === 'missing') throw errors.sandboxMissing();
@@ -360,6 +390,7 @@ export class AttemptService {
     const attempt = repo.get(id);
     if (!attempt) throw errors.attemptNotFound();
     if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
+    if (!attempt.feedback) throw errors.noFeedback();
     const hints = catalog.get(attempt.exerciseId)?.hints ?? [];
     if (attempt.hintsRevealed >= hints.length) throw errors.noMoreHints();
     const n = attempt.hintsRevealed + 1;
@@ -370,6 +401,7 @@ export class AttemptService {
   }
 
   hints(attempt: Attempt): { revealed: string[]; total: number } {
+    if (!attempt.feedback) return { revealed: [], total: 0 };
     const hints = this.deps.catalog.get(attempt.exerciseId)?.hints ?? [];
     return { revealed: hints.slice(0, attempt.hintsRevealed), total: hints.length };
   }
@@ -416,6 +448,60 @@ export class AttemptService {
     const archived = repo.update(attempt.id, { state: 'archived', sandboxStatus: 'removed' }, ['submitted', 'expired']);
     if (archived) repo.addEvent(attempt.id, 'archived');
     return archived;
+  }
+
+  /** Moves a running attempt's deadline by `seconds`; the candidate's countdown follows at once. */
+  extend(id: string, seconds: number): Attempt {
+    const { repo } = this.deps;
+    const attempt = repo.get(id);
+    if (!attempt) throw errors.attemptNotFound();
+    if (attempt.state !== 'running' || attempt.deadline === null) throw errors.attemptNotRunning(attempt.state);
+    const deadline = attempt.deadline + seconds * 1000;
+    const updated = repo.update(
+      id,
+      { deadline, timeLimitSeconds: attempt.timeLimitSeconds + seconds },
+      ['running'],
+    );
+    if (!updated) throw errors.attemptNotRunning(repo.get(id)?.state ?? 'gone');
+    repo.addEvent(id, 'extended', { seconds, deadline: new Date(deadline).toISOString() });
+    this.terminals.get(id)?.marker(`${MARKERS.extended} ${Math.round(seconds / 60)} min`);
+    this.armDeadline(updated);
+    this.terminals.get(id)?.broadcast({ type: 'attempt', attempt: this.view(updated) });
+    return updated;
+  }
+
+  /**
+   * Deletes an attempt and everything kept of it: sandbox, recording, snapshots, gradings, reviews, events (and
+   * the invite, which holds the candidate's name and email). A running attempt is stopped first, ungraded.
+   */
+  async deleteAttempt(id: string): Promise<void> {
+    const { repo, driver, log } = this.deps;
+    const attempt = repo.get(id);
+    if (!attempt) throw errors.attemptNotFound();
+    if (this.provisioning.has(id)) throw errors.attemptBusy();
+    await this.ending.get(id)?.catch(() => undefined);
+    this.clearDeadline(id);
+    const terminal = this.terminals.get(id);
+    this.terminals.delete(id);
+    terminal?.close({ code: CLOSE_CODES.ended, text: 'This attempt was deleted.' });
+    const current = repo.get(id) ?? attempt;
+    if (current.sandboxId && current.sandboxStatus !== 'removed') {
+      await driver.remove(current.sandboxId).catch((err: Error) =>
+        log.warn({ attemptId: id, err: err.message }, 'sandbox removal failed during delete; the reconciler retries'),
+      );
+    }
+    repo.delete(id);
+    fs.rmSync(this.recordingFile(current), { force: true });
+    fs.rmSync(path.join(this.deps.config.dataDir, 'snapshots', id), { recursive: true, force: true });
+    this.checking.delete(id);
+    log.info({ attemptId: id }, 'attempt deleted');
+  }
+
+  /** Deletes attempts that ended (or failed) before `cutoff` (epoch ms); returns their ids. */
+  async purgeEndedBefore(cutoff: number): Promise<string[]> {
+    const ids = this.deps.repo.endedBefore(cutoff);
+    for (const id of ids) await this.deleteAttempt(id);
+    return ids;
   }
 
   /** Starts the shell again in the same container after it exited; files are kept. */
@@ -560,6 +646,7 @@ export class AttemptService {
       archived: [],
       orphansRemoved: [],
       jobsRemoved: [],
+      purged: [],
     };
     const sandboxes = await driver.listManaged();
     const byId = new Map(sandboxes.map((s) => [s.id, s]));
@@ -641,6 +728,14 @@ export class AttemptService {
       report.orphansRemoved.push(sandbox.id);
     }
     report.jobsRemoved = await removeStaleJobs(driver, STALE_JOB_SECONDS);
+    if (this.deps.config.retentionDays > 0) {
+      const cutoff = Date.now() - this.deps.config.retentionDays * 86_400_000;
+      report.purged = await this.purgeEndedBefore(cutoff).catch((err: Error) => {
+        log.error({ err: err.message }, 'retention purge failed');
+        return [];
+      });
+      if (report.purged.length > 0) log.info({ attempts: report.purged }, 'deleted attempts past the retention period');
+    }
     if (report.jobsRemoved.length > 0) log.info({ jobs: report.jobsRemoved }, 'removed stale grading containers');
     return report;
   }

@@ -3,8 +3,11 @@ import type { Db } from './db.js';
 export const ATTEMPT_STATES = ['created', 'running', 'submitted', 'expired', 'archived', 'failed'] as const;
 export type AttemptState = (typeof ATTEMPT_STATES)[number];
 
-export const END_REASONS = ['submitted', 'expired'] as const;
+export const END_REASONS = ['submitted', 'expired', 'revoked'] as const;
 export type EndReason = (typeof END_REASONS)[number];
+
+export const ATTEMPT_MODES = ['interview', 'practice'] as const;
+export type AttemptMode = (typeof ATTEMPT_MODES)[number];
 
 export const SANDBOX_STATUSES = ['provisioning', 'running', 'exited', 'missing', 'removed'] as const;
 export type SandboxStatus = (typeof SANDBOX_STATUSES)[number];
@@ -31,6 +34,11 @@ export interface Attempt {
   seed: string | null;
   params: Record<string, string>;
   hintsRevealed: number;
+  /** An interview attempt belongs to an invite; practice attempts to whoever holds their token. */
+  mode: AttemptMode;
+  inviteId: string | null;
+  /** Whether the candidate may run checks and see hints (interview invites choose; practice always may). */
+  feedback: boolean;
   updatedAt: number;
 }
 
@@ -52,6 +60,9 @@ interface Row {
   seed: string | null;
   params: string | null;
   hints_revealed: number;
+  mode: AttemptMode;
+  invite_id: string | null;
+  feedback: number;
   updated_at: number;
 }
 
@@ -74,6 +85,9 @@ function fromRow(row: Row): Attempt {
     seed: row.seed,
     params: row.params ? (JSON.parse(row.params) as Record<string, string>) : {},
     hintsRevealed: row.hints_revealed,
+    mode: row.mode,
+    inviteId: row.invite_id,
+    feedback: row.feedback === 1,
     updatedAt: row.updated_at,
   };
 }
@@ -95,6 +109,9 @@ const COLUMNS: Record<keyof Omit<Attempt, 'id'>, string> = {
   seed: 'seed',
   params: 'params',
   hintsRevealed: 'hints_revealed',
+  mode: 'mode',
+  inviteId: 'invite_id',
+  feedback: 'feedback',
   updatedAt: 'updated_at',
 };
 
@@ -109,12 +126,12 @@ export class AttemptsRepo {
       .prepare(
         `INSERT INTO attempts (id, exercise_id, state, token_hash, time_limit_seconds, created_at, started_at, deadline,
            ended_at, end_reason, sandbox_id, sandbox_status, recording_path, failure, seed, params, hints_revealed,
-           updated_at)
+           mode, invite_id, feedback, updated_at)
          VALUES (@id, @exerciseId, @state, @tokenHash, @timeLimitSeconds, @createdAt, @startedAt, @deadline,
            @endedAt, @endReason, @sandboxId, @sandboxStatus, @recordingPath, @failure, @seed, @params, @hintsRevealed,
-           @updatedAt)`,
+           @mode, @inviteId, @feedback, @updatedAt)`,
       )
-      .run({ ...full, params: JSON.stringify(full.params) });
+      .run({ ...full, params: JSON.stringify(full.params), feedback: full.feedback ? 1 : 0 });
     return full;
   }
 
@@ -133,7 +150,9 @@ export class AttemptsRepo {
     const sets = entries.map(([key]) => `${COLUMNS[key]} = @${key}`);
     sets.push('updated_at = @updatedAt');
     const params: Record<string, unknown> = { id, updatedAt: Date.now() };
-    for (const [key, value] of entries) params[key] = key === 'params' ? JSON.stringify(value) : value;
+    for (const [key, value] of entries) {
+      params[key] = key === 'params' ? JSON.stringify(value) : typeof value === 'boolean' ? (value ? 1 : 0) : value;
+    }
     let guard = '';
     if (expectState) {
       guard = ` AND state IN (${expectState.map((_, i) => `@s${i}`).join(', ')})`;
@@ -159,6 +178,25 @@ export class AttemptsRepo {
       )
       .get() as { n: number };
     return row.n;
+  }
+
+  /** Removes the attempt with its events, gradings and reviews (cascade), and the invite that led to it. */
+  delete(id: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM invites WHERE attempt_id = ?').run(id);
+      this.db.prepare('DELETE FROM attempts WHERE id = ?').run(id);
+    })();
+  }
+
+  /** Attempts that are over (archived or failed) and ended before `cutoff`. */
+  endedBefore(cutoff: number): string[] {
+    const rows = this.db
+      .prepare(
+        `SELECT id FROM attempts WHERE state IN ('archived', 'failed') AND COALESCE(ended_at, created_at) < ?
+           ORDER BY created_at`,
+      )
+      .all(cutoff) as { id: string }[];
+    return rows.map((r) => r.id);
   }
 
   addEvent(attemptId: string, kind: string, detail?: unknown): void {

@@ -121,6 +121,10 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX audit_log_at ON audit_log(at);
   `,
+  `
+  ALTER TABLE attempts ADD COLUMN feedback INTEGER NOT NULL DEFAULT 1;
+  CREATE INDEX attempts_invite ON attempts(invite_id);
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {

@@ -8,6 +8,11 @@ export const HIGH_WATERMARK = 256 * 1024;
 export const LOW_WATERMARK = 64 * 1024;
 /** A client that acknowledges nothing for this long while output is held back for it is disconnected. */
 export const STALLED_CLIENT_MS = 30_000;
+/**
+ * A read-only viewer never holds the candidate's shell back: one that falls this far behind is disconnected
+ * (its page reconnects and is repainted from the mirror).
+ */
+export const VIEWER_MAX_UNACKED = 4 * HIGH_WATERMARK;
 
 export const CLOSE_CODES = {
   normal: 1000,
@@ -26,6 +31,8 @@ export interface TerminalClient {
 }
 
 interface ClientState {
+  /** Watches without typing (an interviewer's live view); does not replace the candidate's window. */
+  viewer: boolean;
   unacked: number;
   /** Output that arrived while the repaint snapshot was being taken; sent right after it. */
   queue: (Buffer | string)[] | null;
@@ -131,15 +138,34 @@ export class AttemptTerminal {
     this.session = null;
   }
 
-  /** Adds the browser; an earlier browser of the same attempt is told it was replaced. */
-  async connect(client: TerminalClient): Promise<void> {
-    for (const other of [...this.clients.keys()]) {
-      this.clients.delete(other);
-      other.close(CLOSE_CODES.replaced, 'This attempt was opened in another window.');
+  /**
+   * Adds a browser. The candidate's newest window replaces an earlier one (told so); viewers watch alongside
+   * and replace no one.
+   */
+  async connect(client: TerminalClient, opts: { viewer?: boolean } = {}): Promise<void> {
+    const viewer = opts.viewer ?? false;
+    if (!viewer) {
+      for (const [other, otherState] of [...this.clients]) {
+        if (otherState.viewer) continue;
+        this.clients.delete(other);
+        other.close(CLOSE_CODES.replaced, 'This attempt was opened in another window.');
+      }
+      if (this.connections++ > 0) this.recorder.marker(MARKERS.reconnected);
     }
-    const state: ClientState = { unacked: 0, queue: [], overSince: null };
+    const state: ClientState = { viewer, unacked: 0, queue: [], overSince: null };
     this.clients.set(client, state);
-    if (this.connections++ > 0) this.recorder.marker(MARKERS.reconnected);
+    await this.repaint(client, state);
+  }
+
+  get viewerCount(): number {
+    let n = 0;
+    for (const state of this.clients.values()) if (state.viewer) n++;
+    return n;
+  }
+
+  /** Sends the client the current screen, then whatever arrived meanwhile. */
+  private async repaint(client: TerminalClient, state: ClientState): Promise<void> {
+    state.queue ??= [];
     const screen = await this.mirror.snapshot();
     if (!this.clients.has(client)) return;
     client.sendControl({ type: 'repaint', cols: this.mirror.cols, rows: this.mirror.rows });
@@ -166,6 +192,10 @@ export class AttemptTerminal {
     this.mirror.resize(cols, rows);
     this.recorder.resize(cols, rows);
     await this.session?.resize(cols, rows);
+    // Viewers follow the candidate's size: repaint them at the new one.
+    for (const [client, state] of this.clients) {
+      if (state.viewer && state.queue === null) void this.repaint(client, state);
+    }
   }
 
   ack(client: TerminalClient, bytes: number): void {
@@ -195,7 +225,7 @@ export class AttemptTerminal {
   /** Bytes held in memory on the way to consumers (for tests and the memory bound). */
   get pressure(): number {
     let max = this.mirror.pending;
-    for (const state of this.clients.values()) max = Math.max(max, state.unacked);
+    for (const state of this.clients.values()) if (!state.viewer) max = Math.max(max, state.unacked);
     return max;
   }
 
@@ -216,6 +246,11 @@ export class AttemptTerminal {
   private send(client: TerminalClient, state: ClientState, chunk: Buffer | string): void {
     if (chunk.length === 0) return;
     state.unacked += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    if (state.viewer && state.unacked > VIEWER_MAX_UNACKED) {
+      this.clients.delete(client);
+      client.close(CLOSE_CODES.stalled, 'The live view fell behind; reconnecting repaints it.');
+      return;
+    }
     client.sendOutput(chunk);
   }
 

@@ -17,6 +17,8 @@ export const MARKERS = {
   expired: 'expired',
   checks: 'checks',
   hint: 'hint',
+  revoked: 'revoked',
+  extended: 'time extended',
 } as const;
 
 /** Buffered events reach the file at least this often, so a crash loses at most about this much. */

@@ -71,7 +71,9 @@ export function bridgeWebSocket(
   terminal: AttemptTerminal,
   hello: Record<string, unknown>,
   log: (msg: string, extra?: Record<string, unknown>) => void,
+  opts: { readOnly?: boolean } = {},
 ): void {
+  const readOnly = opts.readOnly ?? false;
   const bytes = new TokenBucket(INPUT_BURST_BYTES, INPUT_BYTES_PER_SECOND);
   const messages = new TokenBucket(MESSAGE_BURST, MESSAGES_PER_SECOND);
   let violations = 0;
@@ -106,6 +108,8 @@ export function bridgeWebSocket(
   const onMessage = (data: RawData, isBinary: boolean) => {
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
     if (isBinary) {
+      // A live view watches: its keystrokes and sizes never reach the candidate's shell.
+      if (readOnly) return violation('read_only', 'This is a read-only view: input is ignored.');
       if (!messages.take(1)) return violation('input_rate_limited', 'Too many messages: input was dropped.');
       if (!bytes.take(buf.length)) {
         return violation('input_rate_limited', 'Input arrives faster than the sandbox accepts it: some was dropped.');
@@ -120,6 +124,7 @@ export function bridgeWebSocket(
     // the server a subtraction. Everything else the browser sends counts against the message rate.
     if (control.type === 'ack') return terminal.ack(client, control.bytes);
     if (!messages.take(1)) return violation('input_rate_limited', 'Too many messages: input was dropped.');
+    if (readOnly) return;
     void terminal.resize(control.cols, control.rows).catch(() => undefined);
   };
 
@@ -147,5 +152,5 @@ export function bridgeWebSocket(
   socket.on('close', cleanup);
   socket.on('error', cleanup);
   client.sendControl(hello);
-  void terminal.connect(client);
+  void terminal.connect(client, { viewer: readOnly });
 }

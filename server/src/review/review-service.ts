@@ -1,0 +1,160 @@
+import fs from 'node:fs';
+import type { Auth } from '../auth/index.js';
+import type { AttemptService } from '../attempts/attempt-service.js';
+import { errors } from '../errors.js';
+import type { ExerciseCatalog } from '../exercises/catalog.js';
+import type { InviteService } from '../invites/invite-service.js';
+import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
+import type { GradingRepo } from '../store/grading-repo.js';
+import type { AttemptQuery, ReviewsRepo } from '../store/reviews-repo.js';
+import { scorecardFor, weightedScore } from './scorecard.js';
+import type { Rating, Recommendation, Review, ReviewBundle, SnapshotDiffView } from './types.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export interface ReviewServiceDeps {
+  attempts: AttemptService;
+  attemptsRepo: AttemptsRepo;
+  grading: GradingRepo;
+  reviews: ReviewsRepo;
+  invites: InviteService;
+  catalog: ExerciseCatalog;
+  auth: Auth;
+}
+
+/** What interviewers see of attempts: the dashboard, the review bundle, reviews and the recording's data. */
+export class ReviewService {
+  constructor(private readonly deps: ReviewServiceDeps) {}
+
+  private attempt(id: string): Attempt {
+    const attempt = this.deps.attemptsRepo.get(id);
+    if (!attempt) throw errors.attemptNotFound();
+    return attempt;
+  }
+
+  list(q: AttemptQuery) {
+    const { rows, total } = this.deps.reviews.listAttempts(q);
+    return {
+      total,
+      page: q.page,
+      pageSize: q.pageSize,
+      attempts: rows.map((r) => ({
+        id: r.id,
+        exerciseId: r.exerciseId,
+        exerciseTitle: this.deps.catalog.get(r.exerciseId)?.title ?? r.exerciseId,
+        mode: r.mode,
+        state: r.state,
+        endReason: r.endReason,
+        candidateName: r.candidateName,
+        interviewer: r.interviewerId ? { id: r.interviewerId, name: this.deps.auth.userName(r.interviewerId) ?? 'unknown' } : null,
+        createdAt: iso(r.createdAt),
+        startedAt: iso(r.startedAt),
+        deadline: iso(r.deadline),
+        endedAt: iso(r.endedAt),
+        score: r.score,
+        maxScore: r.maxScore,
+        reviews: r.reviews,
+      })),
+    };
+  }
+
+  bundle(attemptId: string, viewerId: string): ReviewBundle {
+    const { attempts, grading, catalog, auth } = this.deps;
+    const attempt = this.attempt(attemptId);
+    const invite = attempt.inviteId ? this.deps.invites.get(attempt.inviteId) : undefined;
+    const exercise = catalog.get(attempt.exerciseId);
+    const final = grading.final(attemptId);
+    const firstPasses = grading.firstPasses(attemptId);
+    const skills = exercise?.skills ?? [];
+    return {
+      attempt: attempts.view(attempt),
+      timeLimitSeconds: attempt.timeLimitSeconds,
+      hintsRevealed: attempt.hintsRevealed,
+      candidate: invite ? { name: invite.candidateName, email: invite.candidateEmail } : null,
+      invite: invite
+        ? {
+            id: invite.id,
+            showFeedback: invite.showFeedback,
+            note: invite.note,
+            createdBy: { id: invite.createdBy, name: auth.userName(invite.createdBy) ?? 'unknown' },
+            createdAt: iso(invite.createdAt)!,
+            expiresAt: iso(invite.expiresAt)!,
+            revokedAt: iso(invite.revokedAt),
+          }
+        : null,
+      exercise: {
+        id: attempt.exerciseId,
+        title: exercise?.title ?? attempt.exerciseId,
+        summary: exercise?.summary ?? '',
+        difficulty: exercise?.difficulty ?? '',
+        skills: [...skills],
+      },
+      grading: final
+        ? {
+            score: final.score,
+            maxScore: final.maxScore,
+            startedAt: iso(final.startedAt)!,
+            finishedAt: iso(final.finishedAt)!,
+            error: final.error,
+            checks: final.results.map((r) => ({
+              id: r.id,
+              title: r.title,
+              points: r.points,
+              visible: r.visible,
+              verdict: r.verdict,
+              message: r.message,
+              details: r.details,
+              durationMs: r.durationMs,
+              firstPassedAt: iso(firstPasses[r.id] ?? null),
+            })),
+          }
+        : null,
+      checkRuns: grading
+        .list(attemptId)
+        .filter((r) => r.kind === 'progress')
+        .map((r) => ({ finishedAt: iso(r.finishedAt)!, score: r.score, maxScore: r.maxScore })),
+      events: this.deps.attemptsRepo.events(attemptId).map((e) => ({ at: iso(e.at)!, kind: e.kind, detail: e.detail })),
+      scorecard: scorecardFor(skills),
+      reviews: this.reviews(attemptId, viewerId),
+    };
+  }
+
+  reviews(attemptId: string, viewerId: string): Review[] {
+    return this.deps.reviews.list(attemptId).map((r) => ({
+      reviewer: { id: r.reviewerId, name: this.deps.auth.userName(r.reviewerId) ?? 'unknown' },
+      ratings: r.ratings,
+      recommendation: r.recommendation,
+      summary: r.summary,
+      weightedScore: weightedScore(r.ratings),
+      updatedAt: iso(r.updatedAt)!,
+      mine: r.reviewerId === viewerId,
+    }));
+  }
+
+  saveReview(
+    attemptId: string,
+    reviewerId: string,
+    body: { ratings: Record<string, Rating>; recommendation: Recommendation | null; summary: string },
+  ): Review {
+    this.attempt(attemptId);
+    this.deps.reviews.upsert({ attemptId, reviewerId, ...body });
+    this.deps.auth.audit({ userId: reviewerId, action: 'review.save', attemptId, detail: { recommendation: body.recommendation } });
+    return this.reviews(attemptId, reviewerId).find((r) => r.mine)!;
+  }
+
+  diff(attemptId: string): SnapshotDiffView | null {
+    this.attempt(attemptId);
+    return this.deps.attempts.snapshotDiff(attemptId);
+  }
+
+  /** The recording as text (flushed first while the attempt runs); null when there is none. */
+  castText(attemptId: string): string | null {
+    const attempt = this.attempt(attemptId);
+    this.deps.attempts.flushRecording(attemptId);
+    try {
+      return fs.readFileSync(this.deps.attempts.recordingFile(attempt), 'utf8');
+    } catch {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import type { Db } from './db.js';
+
+export interface Invite {
+  id: string;
+  tokenHash: string;
+  exerciseId: string;
+  candidateName: string;
+  candidateEmail: string;
+  timeLimitSeconds: number;
+  showFeedback: boolean;
+  note: string | null;
+  createdBy: string;
+  createdAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+  attemptId: string | null;
+}
+
+interface Row {
+  id: string;
+  token_hash: string;
+  exercise_id: string;
+  candidate_name: string;
+  candidate_email: string;
+  time_limit_seconds: number;
+  show_feedback: number;
+  note: string | null;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  attempt_id: string | null;
+}
+
+const fromRow = (r: Row): Invite => ({
+  id: r.id,
+  tokenHash: r.token_hash,
+  exerciseId: r.exercise_id,
+  candidateName: r.candidate_name,
+  candidateEmail: r.candidate_email,
+  timeLimitSeconds: r.time_limit_seconds,
+  showFeedback: r.show_feedback === 1,
+  note: r.note,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+  attemptId: r.attempt_id,
+});
+
+export class InvitesRepo {
+  constructor(private readonly db: Db) {}
+
+  insert(invite: Invite): Invite {
+    this.db
+      .prepare(
+        `INSERT INTO invites (id, token_hash, exercise_id, candidate_name, candidate_email, time_limit_seconds,
+           show_feedback, note, created_by, created_at, expires_at, revoked_at, attempt_id)
+         VALUES (@id, @tokenHash, @exerciseId, @candidateName, @candidateEmail, @timeLimitSeconds, @showFeedback,
+           @note, @createdBy, @createdAt, @expiresAt, @revokedAt, @attemptId)`,
+      )
+      .run({ ...invite, showFeedback: invite.showFeedback ? 1 : 0 });
+    return invite;
+  }
+
+  get(id: string): Invite | undefined {
+    const row = this.db.prepare('SELECT * FROM invites WHERE id = ?').get(id) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  byTokenHash(hash: string): Invite | undefined {
+    const row = this.db.prepare('SELECT * FROM invites WHERE token_hash = ?').get(hash) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  byAttempt(attemptId: string): Invite | undefined {
+    const row = this.db.prepare('SELECT * FROM invites WHERE attempt_id = ?').get(attemptId) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  list(filter: { exerciseId?: string } = {}): Invite[] {
+    const rows = filter.exerciseId
+      ? this.db.prepare('SELECT * FROM invites WHERE exercise_id = ? ORDER BY created_at DESC').all(filter.exerciseId)
+      : this.db.prepare('SELECT * FROM invites ORDER BY created_at DESC').all();
+    return (rows as Row[]).map(fromRow);
+  }
+
+  setAttempt(id: string, attemptId: string): void {
+    this.db.prepare('UPDATE invites SET attempt_id = ? WHERE id = ?').run(attemptId, id);
+  }
+
+  revoke(id: string, at: number): boolean {
+    return this.db.prepare('UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes === 1;
+  }
+
+  setTimeLimit(id: string, seconds: number): void {
+    this.db.prepare('UPDATE invites SET time_limit_seconds = ? WHERE id = ?').run(seconds, id);
+  }
+
+  /** Invites never started (so no attempt keeps them) that expired before `cutoff`: the candidate's details go. */
+  deleteUnusedExpiredBefore(cutoff: number): number {
+    return this.db.prepare('DELETE FROM invites WHERE attempt_id IS NULL AND expires_at < ?').run(cutoff).changes;
+  }
+}
