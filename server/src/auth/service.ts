@@ -1,32 +1,381 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { Db } from '../store/db.js';
-import { errors } from '../errors.js';
-import type { Auth, AuditEntry, Role } from './index.js';
+import { UsersRepo, type SessionRecord, type UserRecord } from '../store/users-repo.js';
+import { AuditRepo } from '../store/audit-repo.js';
+import { authErrors } from './errors.js';
+import { LoginLimiter } from './login-limiter.js';
+import { hashPassword, verifyPassword, PASSWORD_MAX, PASSWORD_MIN } from './password.js';
+import type { Auth, AuditEntry, Role, StaffUser } from './index.js';
 
-/** Accounts, sessions, CSRF and the audit log. (Being built: refuses every staff request for now.) */
+export const SESSION_COOKIE = 'opslab_session';
+/** A session ends 12 hours after its last use, and 7 days after sign-in at the latest. */
+export const SESSION_IDLE_MS = 12 * 3600_000;
+export const SESSION_MAX_MS = 7 * 24 * 3600_000;
+/** last_seen_at is written at most this often. */
+const TOUCH_EVERY_MS = 60_000;
+const SETUP_LINK_MS = 24 * 3600_000;
+const ACTIVATION_LINK_MS = 7 * 24 * 3600_000;
+const LOGIN_MAX_FAILURES = 5;
+const LOGIN_WINDOW_MS = 15 * 60_000;
+
+export const ROLES: readonly Role[] = ['admin', 'interviewer'];
+
+/** `User` of docs/api.md. */
+export interface UserView {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  createdAt: string;
+  disabled: boolean;
+}
+
+/** A session just created: the cookie value (shown once, only its hash is kept) and its CSRF token. */
+export interface NewSession {
+  id: string;
+  csrfToken: string;
+  /** For the cookie's Max-Age: the absolute lifetime. */
+  maxAgeSeconds: number;
+}
+
+export interface SignedIn {
+  user: UserView;
+  session: NewSession;
+}
+
+export interface AuditView {
+  at: string;
+  user: { id: string; name: string } | null;
+  action: string;
+  attemptId: string | null;
+  inviteId: string | null;
+  detail: unknown;
+}
+
+export interface AuthServiceOptions {
+  /** The clock (ms since the epoch); tests move it to expire sessions and rate-limit windows. */
+  now?: () => number;
+}
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+const newSecret = () => randomBytes(32).toString('base64url');
+const newUserId = () => `u_${randomBytes(10).toString('hex')}`;
+const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+/** Compares two secrets in time that does not depend on where they differ (hashes make the lengths equal). */
+function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}
+
+function checkPassword(password: string): void {
+  const length = [...password].length;
+  if (length < PASSWORD_MIN || length > PASSWORD_MAX) throw authErrors.password(PASSWORD_MIN, PASSWORD_MAX);
+}
+
+/** Accounts, sessions, CSRF and the audit log. */
 export class AuthService implements Auth {
-  constructor(
-    private readonly db: Db,
-    private readonly config: Config,
-  ) {}
+  readonly users: UsersRepo;
+  readonly auditLog: AuditRepo;
+  /** Replaceable for tests. */
+  now: () => number;
+  private readonly limiter: LoginLimiter;
 
-  guard(_roles: readonly Role[]): (request: FastifyRequest) => Promise<void> {
-    return async () => {
-      throw errors.unauthorized('Sign in first.');
+  constructor(
+    db: Db,
+    private readonly config: Config,
+    options: AuthServiceOptions = {},
+  ) {
+    this.users = new UsersRepo(db);
+    this.auditLog = new AuditRepo(db);
+    this.now = options.now ?? Date.now;
+    this.limiter = new LoginLimiter(LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS, () => this.now());
+  }
+
+  // The Auth interface.
+
+  guard(roles: readonly Role[]): (request: FastifyRequest) => Promise<void> {
+    return async (request) => {
+      // Only the session cookie counts: an Authorization header (attempt or invite token) never does.
+      const found = this.resolveSession(request.cookies?.[SESSION_COOKIE]);
+      if (found === 'none') throw authErrors.signIn();
+      if (found === 'ended') throw authErrors.sessionExpired();
+      const { session, user } = found;
+      if (!roles.includes(user.role)) throw authErrors.forbidden(roles);
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        const header = request.headers['x-csrf-token'];
+        if (typeof header !== 'string' || !sameSecret(header, session.csrfToken)) throw authErrors.csrf();
+      }
+      request.user = { id: user.id, email: user.email, name: user.name, role: user.role };
     };
   }
 
-  audit(_entry: AuditEntry): void {}
+  audit(entry: AuditEntry): void {
+    this.auditLog.insert({
+      at: this.now(),
+      userId: entry.userId,
+      action: entry.action,
+      attemptId: entry.attemptId ?? null,
+      inviteId: entry.inviteId ?? null,
+      detail: entry.detail ?? null,
+    });
+  }
 
-  userName(_id: string): string | null {
-    return null;
+  userName(id: string): string | null {
+    return this.users.get(id)?.name ?? null;
+  }
+
+  // Setup of the first admin.
+
+  setupRequired(): boolean {
+    return this.users.count() === 0;
   }
 
   /** The one-time link that creates the first admin, when there is no account yet (printed by `serve`). */
   setupLink(): string | null {
-    void this.db;
-    void this.config;
-    return null;
+    const token = newSecret();
+    const created = this.users.transaction(() => {
+      if (this.users.count() > 0) return false;
+      // Only the newest link works.
+      this.users.deleteTokens('setup');
+      const now = this.now();
+      this.users.insertToken({
+        tokenHash: sha256(token),
+        purpose: 'setup',
+        userId: null,
+        createdAt: now,
+        expiresAt: now + SETUP_LINK_MS,
+        usedAt: null,
+      });
+      return true;
+    });
+    return created ? `${this.config.publicUrl}/setup#${token}` : null;
+  }
+
+  async setup(input: { token: string; email: string; name: string; password: string }): Promise<SignedIn> {
+    checkPassword(input.password);
+    const passwordHash = await hashPassword(input.password);
+    const user = this.users.transaction(() => {
+      const tokenHash = sha256(input.token);
+      const token = this.users.token(tokenHash);
+      const now = this.now();
+      if (!token || token.purpose !== 'setup' || token.usedAt !== null || token.expiresAt <= now) {
+        throw authErrors.setupLink();
+      }
+      if (this.users.count() > 0 || !this.users.useToken(tokenHash, now)) throw authErrors.setupLink();
+      const record: UserRecord = {
+        id: newUserId(),
+        email: normaliseEmail(input.email),
+        name: input.name.trim(),
+        role: 'admin',
+        passwordHash,
+        createdAt: now,
+        createdBy: null,
+        disabledAt: null,
+      };
+      this.users.insert(record);
+      return record;
+    });
+    this.audit({ userId: user.id, action: 'setup', detail: { email: user.email } });
+    return { user: this.view(user), session: this.startSession(user) };
+  }
+
+  // Sign-in.
+
+  async login(input: { email: string; password: string; ip: string }): Promise<SignedIn> {
+    const email = normaliseEmail(input.email);
+    const keys = [`email:${email}`, `ip:${input.ip}`];
+    const wait = this.limiter.retryAfterSeconds(keys);
+    if (wait > 0) throw authErrors.loginRate(wait);
+    const user = this.users.byEmail(email);
+    // Unknown emails and accounts without a password still pay for a key derivation.
+    const matches = await verifyPassword(input.password, user?.passwordHash ?? null);
+    if (!user || !matches || user.disabledAt !== null) {
+      this.limiter.fail(keys);
+      const reason = !user ? 'unknown-email' : !matches ? 'wrong-password' : 'disabled';
+      this.audit({ userId: user?.id ?? null, action: 'login-failed', detail: { email, reason, ip: input.ip } });
+      throw authErrors.login();
+    }
+    this.limiter.clear(keys[0]!);
+    this.audit({ userId: user.id, action: 'login', detail: { ip: input.ip } });
+    return { user: this.view(user), session: this.startSession(user) };
+  }
+
+  /** Ends the session the cookie names (nothing when there is none). */
+  logout(sessionId: string | undefined): void {
+    if (!sessionId) return;
+    const idHash = sha256(sessionId);
+    const session = this.users.session(idHash);
+    if (!session) return;
+    this.users.deleteSession(idHash);
+    this.audit({ userId: session.userId, action: 'logout' });
+  }
+
+  /** The signed-in user and their CSRF token, or nulls (GET /api/auth/state). */
+  state(sessionId: string | undefined): { user: UserView | null; csrfToken: string | null } {
+    const found = this.resolveSession(sessionId);
+    if (typeof found === 'string') return { user: null, csrfToken: null };
+    return { user: this.view(found.user), csrfToken: found.session.csrfToken };
+  }
+
+  // Accounts.
+
+  /**
+   * Creates an account directly (tests, the command line): with a password it can sign in at once, without one
+   * it waits for activation.
+   */
+  async createUser(input: {
+    email: string;
+    name: string;
+    role: Role;
+    password?: string;
+    createdBy?: string | null;
+  }): Promise<UserView> {
+    if (input.password !== undefined) checkPassword(input.password);
+    const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
+    const record: UserRecord = {
+      id: newUserId(),
+      email: normaliseEmail(input.email),
+      name: input.name.trim(),
+      role: input.role,
+      passwordHash,
+      createdAt: this.now(),
+      createdBy: input.createdBy ?? null,
+      disabledAt: null,
+    };
+    this.users.transaction(() => {
+      if (this.users.byEmail(record.email)) throw authErrors.emailTaken();
+      this.users.insert(record);
+    });
+    return this.view(record);
+  }
+
+  /** An admin adds an account; its owner sets the password through the activation link (valid 7 days). */
+  async addUser(
+    actor: StaffUser,
+    input: { email: string; name: string; role: Role },
+  ): Promise<{ user: UserView; activationUrl: string }> {
+    const user = await this.createUser({ ...input, createdBy: actor.id });
+    const token = newSecret();
+    const now = this.now();
+    this.users.insertToken({
+      tokenHash: sha256(token),
+      purpose: 'activate',
+      userId: user.id,
+      createdAt: now,
+      expiresAt: now + ACTIVATION_LINK_MS,
+      usedAt: null,
+    });
+    this.audit({ userId: actor.id, action: 'user.create', detail: { id: user.id, email: user.email, role: user.role } });
+    return { user, activationUrl: `${this.config.publicUrl}/activate#${token}` };
+  }
+
+  async activate(input: { token: string; password: string }): Promise<SignedIn> {
+    checkPassword(input.password);
+    const passwordHash = await hashPassword(input.password);
+    const user = this.users.transaction(() => {
+      const tokenHash = sha256(input.token);
+      const token = this.users.token(tokenHash);
+      const now = this.now();
+      if (!token || token.purpose !== 'activate' || token.usedAt !== null || token.expiresAt <= now || !token.userId) {
+        throw authErrors.activationLink();
+      }
+      const user = this.users.get(token.userId);
+      if (!user || user.disabledAt !== null || !this.users.useToken(tokenHash, now)) throw authErrors.activationLink();
+      this.users.setPassword(user.id, passwordHash);
+      return { ...user, passwordHash };
+    });
+    this.audit({ userId: user.id, action: 'user.activate' });
+    return { user: this.view(user), session: this.startSession(user) };
+  }
+
+  listUsers(): UserView[] {
+    return this.users.list().map((u) => this.view(u));
+  }
+
+  /**
+   * Disables an account and ends its sessions. `actor` is null from the command line. An admin cannot disable
+   * themself, and the last admin who can sign in is never disabled.
+   */
+  disableUser(actor: StaffUser | null, id: string): UserView {
+    const user = this.users.transaction(() => {
+      const user = this.users.get(id);
+      if (!user) throw authErrors.userNotFound();
+      if (actor && actor.id === id) throw authErrors.disableSelf();
+      if (user.disabledAt !== null) return user;
+      if (user.role === 'admin' && !this.users.activeAdmins().some((a) => a.id !== id)) throw authErrors.lastAdmin();
+      const now = this.now();
+      this.users.disable(id, now);
+      this.users.deleteSessionsOf(id);
+      this.audit({ userId: actor?.id ?? null, action: 'user.disable', detail: { id, email: user.email } });
+      return { ...user, disabledAt: now };
+    });
+    return this.view(user);
+  }
+
+  auditEntries(limit: number): AuditView[] {
+    return this.auditLog.list(limit).map((e) => ({
+      at: new Date(e.at).toISOString(),
+      user: e.userId === null ? null : { id: e.userId, name: e.userName ?? '(deleted)' },
+      action: e.action,
+      attemptId: e.attemptId,
+      inviteId: e.inviteId,
+      detail: e.detail,
+    }));
+  }
+
+  view(user: UserRecord): UserView {
+    return {
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      role: user.role,
+      createdAt: new Date(user.createdAt).toISOString(),
+      disabled: user.disabledAt !== null,
+    };
+  }
+
+  // Sessions.
+
+  private startSession(user: UserRecord): NewSession {
+    const id = newSecret();
+    const csrfToken = newSecret();
+    const now = this.now();
+    this.users.deleteExpiredSessions(now);
+    this.users.insertSession({
+      idHash: sha256(id),
+      userId: user.id,
+      csrfToken,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: Math.min(now + SESSION_IDLE_MS, now + SESSION_MAX_MS),
+    });
+    return { id, csrfToken, maxAgeSeconds: Math.floor(SESSION_MAX_MS / 1000) };
+  }
+
+  /**
+   * The live session a cookie value names and its user, sliding its expiry forward; 'none' without a cookie or
+   * for an unknown one, 'ended' for an expired session or a disabled user.
+   */
+  private resolveSession(sessionId: string | undefined): { session: SessionRecord; user: UserRecord } | 'none' | 'ended' {
+    if (!sessionId || sessionId.length > 100) return 'none';
+    const idHash = sha256(sessionId);
+    const session = this.users.session(idHash);
+    if (!session) return 'none';
+    const now = this.now();
+    const user = this.users.get(session.userId);
+    if (!user || user.disabledAt !== null || now >= session.expiresAt || now >= session.createdAt + SESSION_MAX_MS) {
+      this.users.deleteSession(idHash);
+      return 'ended';
+    }
+    if (now - session.lastSeenAt >= TOUCH_EVERY_MS) {
+      const expiresAt = Math.min(now + SESSION_IDLE_MS, session.createdAt + SESSION_MAX_MS);
+      this.users.touchSession(idHash, now, expiresAt);
+      return { session: { ...session, lastSeenAt: now, expiresAt }, user };
+    }
+    return { session, user };
   }
 }
+
+export { PASSWORD_MAX, PASSWORD_MIN };

@@ -1,0 +1,71 @@
+import type { Db } from './db.js';
+
+export interface AuditRecord {
+  id: number;
+  at: number;
+  userId: string | null;
+  /** The user's name at the time of reading; null for entries without a user or a deleted user. */
+  userName: string | null;
+  action: string;
+  attemptId: string | null;
+  inviteId: string | null;
+  detail: unknown;
+}
+
+interface Row {
+  id: number;
+  at: number;
+  user_id: string | null;
+  user_name: string | null;
+  action: string;
+  attempt_id: string | null;
+  invite_id: string | null;
+  detail: string | null;
+}
+
+/** The append-only audit log: who did what and when. */
+export class AuditRepo {
+  constructor(private readonly db: Db) {}
+
+  insert(entry: {
+    at: number;
+    userId: string | null;
+    action: string;
+    attemptId: string | null;
+    inviteId: string | null;
+    detail: unknown;
+  }): void {
+    this.db
+      .prepare(
+        'INSERT INTO audit_log (at, user_id, action, attempt_id, invite_id, detail) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        entry.at,
+        entry.userId,
+        entry.action,
+        entry.attemptId,
+        entry.inviteId,
+        entry.detail === undefined || entry.detail === null ? null : JSON.stringify(entry.detail),
+      );
+  }
+
+  /** The newest entries first. */
+  list(limit: number): AuditRecord[] {
+    const rows = this.db
+      .prepare(
+        `SELECT a.*, u.name AS user_name FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
+         ORDER BY a.id DESC LIMIT ?`,
+      )
+      .all(limit) as Row[];
+    return rows.map((row) => ({
+      id: row.id,
+      at: row.at,
+      userId: row.user_id,
+      userName: row.user_name,
+      action: row.action,
+      attemptId: row.attempt_id,
+      inviteId: row.invite_id,
+      detail: row.detail === null ? null : (JSON.parse(row.detail) as unknown),
+    }));
+  }
+}
