@@ -1,7 +1,11 @@
 // `/attempts/:id`: the workspace. Instructions on the left, the sandbox's shell on the right, a header with
-// the countdown, the connection state and Submit. Under the instructions: checks on demand and hints.
+// the countdown, the connection state and Submit. Under the instructions: checks on demand and hints (when the
+// attempt allows them). An interview attempt that ends goes to its done page; a practice attempt shows its end
+// in place. Keyboard: skip links at the top, F6 / Shift+F6 out of the terminal, a "Keyboard" help.
 
+import '../candidate/candidate.css';
 import { api, ApiError, isAbort, isAttemptActive, terminalUrl, type AttemptView, type Exercise } from '../api.js';
+import { rememberEndedView } from '../candidate/last-view.js';
 import { h, type Scope } from '../dom.js';
 import { forgetAttempt, rememberAttempt } from '../recent-attempt.js';
 import type { PageContext } from '../router.js';
@@ -14,16 +18,18 @@ import { setDocumentTitle, spinner } from '../ui/layout.js';
 import { renderMarkdown } from '../ui/markdown.js';
 import { ServerClock } from '../ui/server-clock.js';
 import { Toaster } from '../ui/toast.js';
+import { KeyboardHelp } from '../workspace/keyboard-help.js';
 import { ProgressPanel } from '../workspace/progress-panel.js';
+import { DANGER_MS, TimeWarnings, WARN_MS } from '../workspace/time-warnings.js';
 
-const WARN_MS = 10 * 60_000;
-const DANGER_MS = 2 * 60_000;
+/** A lost connection that has not come back after this long gets a banner (the status pill shows it at once). */
+const LOST_BANNER_DELAY_MS = 1_500;
 /** How often to ask the server whether an attempt whose deadline passed here has ended there. */
 const OVERDUE_POLL_MS = 5_000;
 
-export default async function attemptPage({ root, scope, params }: PageContext): Promise<void> {
+export default async function attemptPage({ root, scope, params, navigate }: PageContext): Promise<void> {
   const attemptId = params['id'] ?? '';
-  const ws = new Workspace(root, scope, attemptId);
+  const ws = new Workspace(root, scope, attemptId, navigate);
   await ws.start();
 }
 
@@ -35,8 +41,10 @@ class Workspace {
   private connection: TerminalConnection | null = null;
   private ended = false;
   private submitting = false;
-  private lastRemainingMs: number | null = null;
   private lastOverduePoll = 0;
+  private cancelLostBanner: (() => void) | null = null;
+  private readonly warnings: TimeWarnings;
+  private readonly keyboardHelp: KeyboardHelp;
 
   private readonly title = h('h1', { class: 'workspace-title', 'data-testid': 'exercise-title' }, 'Loading…');
   private readonly connState = h('span', { class: 'conn', 'data-testid': 'connection-state', 'data-state': 'connecting' });
@@ -52,7 +60,11 @@ class Workspace {
     { class: 'terminal-hint', id: 'terminal-hint' },
     'Tab completes in the shell. Press ',
     h('kbd', {}, 'F6'),
-    ' to move focus out of the terminal, and again to come back.',
+    ' to move focus out of the terminal to Submit, and again to come back; ',
+    h('kbd', {}, 'Shift'),
+    '+',
+    h('kbd', {}, 'F6'),
+    ' goes to the instructions.',
   );
   private readonly submit = h(
     'button',
@@ -69,14 +81,23 @@ class Workspace {
   });
   private readonly banners = h('div', { class: 'banner-area' });
   private readonly termHost = h('div', { class: 'terminal-host', 'data-testid': 'terminal' });
+  private brand: HTMLElement = h('a', { href: '/', class: 'brand' }, 'opslab');
   private readonly progress: ProgressPanel;
 
   constructor(
     private readonly root: HTMLElement,
     private readonly scope: Scope,
     private readonly attemptId: string,
+    private readonly navigate: PageContext['navigate'],
   ) {
     setDocumentTitle('Workspace');
+    this.warnings = new TimeWarnings(
+      attemptId,
+      scope,
+      (text) => this.announce(text),
+      () => this.focusTerminalOr(this.submit),
+    );
+    this.keyboardHelp = new KeyboardHelp(scope);
     this.progress = new ProgressPanel({
       attemptId,
       scope,
@@ -95,10 +116,11 @@ class Workspace {
       h(
         'div',
         { class: 'workspace' },
+        this.skipLinks(),
         h(
           'header',
           { class: 'workspace-header' },
-          h('a', { href: '/', class: 'brand' }, 'opslab'),
+          this.brand,
           this.title,
           h(
             'div',
@@ -106,11 +128,13 @@ class Workspace {
             this.connState,
             this.countdownBox,
             this.submit,
+            this.keyboardHelp.element,
           ),
         ),
         h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions, this.progress.element), termPane),
         this.announcer,
       ),
+      this.warnings.element,
       this.toaster.element,
     );
     this.instructions.append(h('p', { class: 'muted' }, spinner(), 'Loading instructions…'));
@@ -162,7 +186,12 @@ class Workspace {
 
   private applyAttempt(attempt: AttemptView): void {
     this.attempt = attempt;
-    this.root.querySelector('.workspace')?.setAttribute('data-attempt-state', attempt.state);
+    const workspace = this.root.querySelector('.workspace');
+    workspace?.setAttribute('data-attempt-state', attempt.state);
+    workspace?.setAttribute('data-mode', attempt.mode ?? 'practice');
+    if (attempt.mode === 'interview') this.useCandidateBrand();
+    // An older server does not send these: everything is allowed there.
+    this.progress.setAllowed({ checks: attempt.checksAllowed !== false, hints: attempt.hintsAllowed !== false });
     this.tick();
     if (!isAttemptActive(attempt)) this.enterEnded(attempt);
     else if (!this.submitting) this.submit.disabled = false;
@@ -179,7 +208,7 @@ class Workspace {
     }
     const remaining = this.clock.until(attempt.deadline);
     this.setCountdown(formatClock(remaining), `${formatDurationWords(remaining)} left`, remaining);
-    this.announceThresholds(remaining);
+    this.warnings.update(remaining);
     if (remaining <= 0 && Date.now() - this.lastOverduePoll >= OVERDUE_POLL_MS) {
       // The server ends the attempt at its deadline and tells us; ask in case that message got lost.
       this.lastOverduePoll = Date.now();
@@ -195,17 +224,24 @@ class Workspace {
     if (remaining !== null) this.countdown.dataset['remainingMs'] = String(Math.max(0, Math.round(remaining)));
   }
 
-  private announceThresholds(remaining: number): void {
-    const previous = this.lastRemainingMs;
-    this.lastRemainingMs = remaining;
-    if (previous === null) return;
-    for (const threshold of [WARN_MS, DANGER_MS]) {
-      if (previous > threshold && remaining <= threshold) {
-        const text = `${formatDurationWords(threshold)} left.`;
-        this.announcer.textContent = text;
-        this.toaster.show(text, threshold === DANGER_MS ? 'error' : 'warn', 10_000);
-      }
-    }
+  /** Screen readers hear it once; the same text twice in a row is announced again. */
+  private announce(text: string): void {
+    this.announcer.textContent = '';
+    this.scope.timeout(() => {
+      this.announcer.textContent = text;
+    }, 50);
+  }
+
+  /** An interview candidate has no catalog to go back to: the product name is not a link. */
+  private useCandidateBrand(): void {
+    if (this.brand.tagName !== 'A') return;
+    const plain = h('span', { class: 'brand' }, 'opslab');
+    this.brand.replaceWith(plain);
+    this.brand = plain;
+  }
+
+  private isInterview(): boolean {
+    return this.attempt?.mode === 'interview';
   }
 
   /** Refetches the attempt; resolves false when it is over or no longer ours. */
@@ -251,11 +287,21 @@ class Workspace {
         'p',
         { class: 'instructions-meta' },
         h('span', { class: `badge badge-${cssToken(exercise.difficulty)}` }, exercise.difficulty),
-        h('span', {}, formatMinutes(exercise.timeLimitMinutes)),
+        h('span', {}, this.timeLimitText(exercise)),
       ),
       h('article', { class: 'markdown-body' }, renderMarkdown(exercise.instructions)),
     );
     this.progress.setExercise(exercise);
+  }
+
+  /** An invite sets its own time limit: the attempt's start and deadline say what it is. */
+  private timeLimitText(exercise: Exercise): string {
+    const attempt = this.attempt;
+    if (attempt?.mode === 'interview' && attempt.startedAt && attempt.deadline) {
+      const ms = Date.parse(attempt.deadline) - Date.parse(attempt.startedAt);
+      if (Number.isFinite(ms) && ms > 0) return formatMinutes(Math.round(ms / 60_000));
+    }
+    return formatMinutes(exercise.timeLimitMinutes);
   }
 
   // ---- terminal ------------------------------------------------------------------------------------------
@@ -295,6 +341,38 @@ class Workspace {
     });
   }
 
+  /** Visible when focused: Tab from the top of the page jumps straight to the terminal, the instructions or Submit. */
+  private skipLinks(): HTMLElement {
+    const link = (label: string, testid: string, go: () => void): HTMLElement => {
+      const a = h('a', { href: '#', 'data-testid': testid }, label);
+      // Handled here: the router would otherwise treat the link as a navigation.
+      a.addEventListener(
+        'click',
+        (event) => {
+          event.preventDefault();
+          go();
+        },
+        { signal: this.scope.signal },
+      );
+      return a;
+    };
+    return h(
+      'nav',
+      { class: 'skip-links', 'aria-label': 'Skip links' },
+      link('Skip to the terminal', 'skip-terminal', () => this.focusTerminalOr(this.instructions)),
+      link('Skip to the instructions', 'skip-instructions', () => this.instructions.focus()),
+      link('Skip to Submit', 'skip-submit', () => {
+        if (!this.submit.hidden && !this.submit.disabled) this.submit.focus();
+        else this.focusTerminalOr(this.instructions);
+      }),
+    );
+  }
+
+  private focusTerminalOr(fallback: HTMLElement): void {
+    if (this.view && !this.ended) this.view.focus();
+    else fallback.focus();
+  }
+
   private leaveTerminal(direction: 'forward' | 'backward'): void {
     if (direction === 'backward') {
       this.instructions.focus();
@@ -314,6 +392,8 @@ class Workspace {
   private onConnectionStatus(status: ConnectionStatus): void {
     this.renderConnState(status);
     if (this.ended) return;
+    if (status.kind === 'reconnecting' || (status.kind === 'connecting' && status.retry)) this.scheduleLostBanner();
+    else this.cancelScheduledLostBanner();
     switch (status.kind) {
       case 'connected':
         this.clearBanner('connection');
@@ -342,6 +422,36 @@ class Workspace {
       case 'reconnecting':
         break;
     }
+  }
+
+  /**
+   * The connection dropped and reconnects by itself. A blip shows only in the status pill; one that lasts gets
+   * a banner saying that nothing is lost, with a way to try at once.
+   */
+  private scheduleLostBanner(): void {
+    if (this.cancelLostBanner || this.banners.querySelector('[data-slot="connection"]')) return;
+    this.cancelLostBanner = this.scope.timeout(() => {
+      this.cancelLostBanner = null;
+      const kind = this.connection?.status.kind;
+      if (this.ended || (kind !== 'reconnecting' && kind !== 'connecting')) return;
+      const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
+      const text = offline
+        ? 'You seem to be offline. We reconnect as soon as your network is back. Your shell keeps running and the clock does not stop.'
+        : 'The connection to your sandbox was lost. Reconnecting automatically… Your shell keeps running and the clock does not stop.';
+      this.showBanner('connection', 'warn', text, {
+        label: 'Reconnect now',
+        testid: 'reconnect-now',
+        action: () => {
+          this.connection?.connect();
+        },
+      });
+      this.banners.querySelector('[data-slot="connection"]')?.setAttribute('data-kind', 'lost');
+    }, LOST_BANNER_DELAY_MS);
+  }
+
+  private cancelScheduledLostBanner(): void {
+    this.cancelLostBanner?.();
+    this.cancelLostBanner = null;
   }
 
   /** A normal close from the server: find out whether the attempt ended before offering to reconnect. */
@@ -396,8 +506,9 @@ class Workspace {
       // The server said it ended; believe it even if we cannot fetch the details.
     }
     if (!this.ended && !this.scope.disposed) {
-      const endReason = reason === 'expired' || reason === 'submitted' ? reason : null;
-      this.enterEnded({ ...(this.attempt as AttemptView), state: endReason ?? 'archived', endReason });
+      const endReason = reason === 'expired' || reason === 'submitted' || reason === 'revoked' ? reason : null;
+      const state = endReason === 'revoked' ? 'expired' : (endReason ?? 'archived');
+      this.enterEnded({ ...(this.attempt as AttemptView), state, endReason });
     }
   }
 
@@ -444,7 +555,9 @@ class Workspace {
     if (this.ended || this.submit.disabled) return;
     const ok = await confirmDialog({
       title: 'Submit your work?',
-      body: 'Your sandbox is checked as it is now. After submitting you cannot change anything.',
+      body: this.isInterview()
+        ? 'Your work is sent to the hiring team as it is now. After submitting you cannot change anything.'
+        : 'Your sandbox is checked as it is now. After submitting you cannot change anything.',
       confirmLabel: 'Submit',
       cancelLabel: 'Keep working',
       signal: this.scope.signal,
@@ -476,7 +589,15 @@ class Workspace {
     if (this.ended) return;
     this.ended = true;
     forgetAttempt(this.attemptId);
+    this.cancelScheduledLostBanner();
+    this.warnings.stop();
     this.connection?.stop({ kind: 'ended', reason: attempt.endReason ?? attempt.state });
+    if (attempt.mode === 'interview') {
+      // The candidate's journey ends on its own page, which says how it ended and what happens next.
+      rememberEndedView(attempt);
+      this.navigate(`/attempts/${encodeURIComponent(this.attemptId)}/done`, { replace: true });
+      return;
+    }
     this.view?.setInputEnabled(false);
     this.view?.term.blur();
     this.renderConnState({ kind: 'ended', reason: attempt.state });
@@ -509,17 +630,26 @@ class Workspace {
   }
 
   private showFatal(err: unknown): void {
+    const status = err instanceof ApiError ? err.status : 0;
+    if (this.isInterview() && [401, 403, 404, 410].includes(status)) {
+      // A withdrawn invite's token stops working at once: the done page says so.
+      this.enterEnded({ ...(this.attempt as AttemptView), state: 'expired', endReason: this.attempt?.endReason ?? 'revoked' });
+      return;
+    }
     this.ended = true;
+    this.warnings.stop();
+    this.cancelScheduledLostBanner();
     forgetAttempt(this.attemptId);
     this.connection?.dispose();
     this.connection = null;
     this.view?.dispose();
     this.view = null;
-    const status = err instanceof ApiError ? err.status : 0;
     const heading =
       status === 404
         ? 'This attempt does not exist.'
-        : status === 401 || status === 403
+        : status === 410
+          ? 'This attempt is no longer available.'
+          : status === 401 || status === 403
           ? 'This attempt belongs to another browser session.'
           : 'This attempt could not be opened.';
     const detail =
@@ -567,6 +697,7 @@ class Workspace {
   }
 
   private dispose(): void {
+    this.cancelScheduledLostBanner();
     this.connection?.dispose();
     this.connection = null;
     this.view?.dispose();

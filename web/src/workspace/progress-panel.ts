@@ -30,6 +30,9 @@ export interface ProgressPanelOptions {
 /** The last results of an attempt, kept for this tab so that a reload shows them again. */
 const RESULTS_KEY = (attemptId: string): string => `opslab.checks.${attemptId}`;
 
+/** The server's answer to a check run on an invite that does not show feedback. */
+const NO_FEEDBACK = 'OPSLAB_ERR_NO_FEEDBACK';
+
 /** When the server asks for a pause but does not say how long. */
 const DEFAULT_WAIT_SECONDS = 10;
 
@@ -55,6 +58,11 @@ export class ProgressPanel {
   private hints: HintsView | null = null;
   private lastRun: CheckRun | null = null;
   private ended = false;
+  /** What the attempt offers (an interview invite may turn feedback off); both until the attempt says. */
+  private checksAllowed = true;
+  private hintsAllowed = true;
+  private exerciseKnown = false;
+  private hintsRequested = false;
   private checking = false;
   private revealing = false;
   /** Date.now() until which the server asked us not to run the checks again. */
@@ -129,11 +137,34 @@ export class ProgressPanel {
   setExercise(exercise: Exercise): void {
     this.checks = exercise.checks ?? [];
     this.hintTotal = exercise.hintCount ?? 0;
-    if (!this.ended && this.checks.length > 0) this.lastRun ??= loadResults(this.attemptId);
+    this.exerciseKnown = true;
+    if (!this.ended && this.checksAllowed && this.checks.length > 0) this.lastRun ??= loadResults(this.attemptId);
     this.renderChecks();
     this.renderHints();
     this.renderVisibility();
-    if (this.hintTotal > 0 && !this.ended) void this.loadHints();
+    this.maybeLoadHints();
+  }
+
+  /**
+   * What the attempt allows: "Check my progress" only with `checks`, the hints only with `hints`. A section that
+   * is not allowed is not shown at all (and its routes are never called).
+   */
+  setAllowed(allowed: { checks: boolean; hints: boolean }): void {
+    if (allowed.checks === this.checksAllowed && allowed.hints === this.hintsAllowed) return;
+    this.checksAllowed = allowed.checks;
+    this.hintsAllowed = allowed.hints;
+    if (this.checksAllowed && this.exerciseKnown && !this.ended && this.checks.length > 0) {
+      this.lastRun ??= loadResults(this.attemptId);
+      this.renderChecks();
+    }
+    this.renderVisibility();
+    this.maybeLoadHints();
+  }
+
+  private maybeLoadHints(): void {
+    if (this.hintsRequested || !this.exerciseKnown || !this.hintsAllowed || this.ended || this.hintTotal === 0) return;
+    this.hintsRequested = true;
+    void this.loadHints();
   }
 
   /** The attempt ended: nothing can be run or revealed any more; what was shown stays readable. */
@@ -152,7 +183,7 @@ export class ProgressPanel {
   // ---- checks --------------------------------------------------------------------------------------------
 
   private async runChecks(): Promise<void> {
-    if (this.ended || this.checking || this.waitUntil > Date.now()) return;
+    if (this.ended || !this.checksAllowed || this.checking || this.waitUntil > Date.now()) return;
     this.checking = true;
     this.renderCheckButton();
     this.checkList.setAttribute('aria-busy', 'true');
@@ -182,6 +213,12 @@ export class ProgressPanel {
     if (err instanceof ApiError && err.status === 429) {
       this.setStatus(this.checkStatus, '');
       this.startWaiting(err.retryAfterSeconds ?? DEFAULT_WAIT_SECONDS);
+      return;
+    }
+    if (err instanceof ApiError && err.status === 403 && err.code === NO_FEEDBACK) {
+      // This invite does not show feedback: the button should not have been there.
+      this.checksAllowed = false;
+      this.renderVisibility();
       return;
     }
     if (err instanceof ApiError && err.status === 409 && err.code === SERVER_ERROR.noChecks) {
@@ -286,6 +323,11 @@ export class ProgressPanel {
     } catch (err) {
       if (isAbort(err) || this.scope.disposed) return;
       if (err instanceof ApiError && err.status === 409) return;
+      if (err instanceof ApiError && err.status === 403) {
+        this.hintsAllowed = false;
+        this.renderVisibility();
+        return;
+      }
       this.setStatus(this.hintStatus, errorText(err, 'The hints could not be loaded.'));
     }
     this.renderHints();
@@ -373,8 +415,8 @@ export class ProgressPanel {
   private renderVisibility(): void {
     const revealed = this.hints?.revealed.length ?? 0;
     // After the end, a section stays only when it has something to read.
-    this.checksSection.hidden = this.checks.length === 0 || (this.ended && !this.lastRun);
-    this.hintsSection.hidden = this.hintTotal === 0 || (this.ended && revealed === 0);
+    this.checksSection.hidden = !this.checksAllowed || this.checks.length === 0 || (this.ended && !this.lastRun);
+    this.hintsSection.hidden = !this.hintsAllowed || this.hintTotal === 0 || (this.ended && revealed === 0);
     this.element.hidden = this.checksSection.hidden && this.hintsSection.hidden;
   }
 

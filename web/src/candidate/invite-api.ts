@@ -1,0 +1,52 @@
+// The candidate's side of an invite (docs/api.md "Candidate access"): the invite token travels only in the
+// Authorization header, never in a URL.
+
+import { request, type AttemptView, type Difficulty } from '../api.js';
+
+export type InviteState = 'pending' | 'running' | 'finished';
+
+export interface CandidateInvite {
+  candidateName: string;
+  exercise: { id: string; title: string; summary: string; difficulty: Difficulty; skills: string[] };
+  timeLimitSeconds: number;
+  showFeedback: boolean;
+  /** What the attempt records, in plain words. */
+  recorded: string[];
+  rules: string[];
+  state: InviteState;
+  attemptId: string | null;
+}
+
+function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+export async function getInvite(token: string, signal?: AbortSignal): Promise<CandidateInvite> {
+  const body = await request<{ invite: CandidateInvite }>('/api/invite', { headers: bearer(token), signal });
+  return body.invite;
+}
+
+/**
+ * Starts the clock (or, for an invite already started, answers with the same attempt). The server also sets
+ * the attempt cookie, so the workspace needs nothing else.
+ */
+export async function startInvite(token: string, signal?: AbortSignal): Promise<AttemptView> {
+  const body = await request<{ attempt: AttemptView }>('/api/invite/start', {
+    method: 'POST',
+    headers: bearer(token),
+    signal,
+  });
+  return body.attempt;
+}
+
+/** The token from `/invite#<token>`; null when the fragment is missing. */
+export function tokenFromHash(hash: string = location.hash): string | null {
+  const raw = hash.startsWith('#') ? hash.slice(1) : hash;
+  if (raw === '') return null;
+  try {
+    const token = decodeURIComponent(raw).trim();
+    return token === '' ? null : token;
+  } catch {
+    return null;
+  }
+}
