@@ -31,8 +31,11 @@ export interface CloseInfo {
 export interface ConnectionHandlers {
   status(status: ConnectionStatus): void;
   message(message: Exclude<ServerMessage, { type: 'repaint' }>): void;
-  /** The server is about to send the serialised screen: clear the terminal before the next output. */
-  repaint(): void;
+  /**
+   * The server is about to send the serialised screen: clear the terminal before the next output. `size` is the
+   * size it was serialised at, when the server says.
+   */
+  repaint(size?: { cols: number; rows: number }): void;
   /** Write output; call `processed` once the terminal has processed it. */
   output(data: Uint8Array, processed: () => void): void;
   /** Current terminal size, sent on every (re)connection. */
@@ -148,8 +151,9 @@ export class TerminalConnection {
       if (typeof event.data === 'string') {
         const message = parseServerMessage(event.data);
         if (message === null) return;
-        if (message.type === 'repaint') this.handlers.repaint();
-        else this.handlers.message(message);
+        if (message.type !== 'repaint') this.handlers.message(message);
+        else if (message.cols && message.rows) this.handlers.repaint({ cols: message.cols, rows: message.rows });
+        else this.handlers.repaint();
         return;
       }
       const bytes = new Uint8Array(event.data);

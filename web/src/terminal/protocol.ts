@@ -19,7 +19,8 @@ export const ACK_BATCH_BYTES = 32 * 1024;
 
 export type ServerMessage =
   | { type: 'hello'; attempt: AttemptView }
-  | { type: 'repaint' }
+  /** cols/rows: the size the screen that follows was serialised at (a read-only viewer takes it over). */
+  | { type: 'repaint'; cols?: number; rows?: number }
   | { type: 'attempt'; attempt: AttemptView }
   | { type: 'shell-exited'; code: number }
   | { type: 'notice'; level: 'warn' | 'error'; code: string; message: string };
@@ -40,7 +41,9 @@ export function parseServerMessage(text: string): ServerMessage | null {
     case 'attempt':
       return typeof msg['attempt'] === 'object' && msg['attempt'] !== null ? (msg as ServerMessage) : null;
     case 'repaint':
-      return { type: 'repaint' };
+      return Number.isInteger(msg['cols']) && Number.isInteger(msg['rows'])
+        ? { type: 'repaint', ...clampSize(msg['cols'] as number, msg['rows'] as number) }
+        : { type: 'repaint' };
     case 'shell-exited':
       return { type: 'shell-exited', code: typeof msg['code'] === 'number' ? msg['code'] : -1 };
     case 'notice':

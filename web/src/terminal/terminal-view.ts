@@ -12,6 +12,8 @@ export interface TerminalViewOptions {
   onResize(cols: number, rows: number): void;
   /** F6 / Shift+F6 pressed inside the terminal. */
   onLeave(direction: 'forward' | 'backward'): void;
+  /** Fit rows and columns to the container (default). A read-only viewer sets false and sizes it itself. */
+  fit?: boolean;
 }
 
 const RESIZE_DEBOUNCE_MS = 120;
@@ -87,6 +89,7 @@ export class TerminalView {
       return false;
     });
 
+    if (options.fit === false) return;
     // Follows the container, which covers window resizes and layout changes alike.
     const observer = new ResizeObserver(() => this.scheduleFit());
     observer.observe(host);
