@@ -6,7 +6,7 @@ import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import type { Config } from './config.js';
 import { OpslabError } from './errors.js';
-import { openDatabase, instanceId, type Db } from './store/db.js';
+import { openDatabase, instanceId, serverSecret, type Db } from './store/db.js';
 import { AttemptsRepo } from './store/attempts-repo.js';
 import { GradingRepo } from './store/grading-repo.js';
 import type { ExerciseRunner } from './attempts/exercise-runner.js';
@@ -17,6 +17,12 @@ import { DockerDriver } from './sandbox/drivers/docker/docker-driver.js';
 import { AttemptService } from './attempts/attempt-service.js';
 import { attemptRoutes } from './routes/attempts.js';
 import { authRoutes } from './routes/auth.js';
+import { inviteRoutes } from './routes/invite.js';
+import { manageRoutes } from './routes/manage.js';
+import { InviteService } from './invites/invite-service.js';
+import { ReviewService } from './review/review-service.js';
+import { InvitesRepo } from './store/invites-repo.js';
+import { ReviewsRepo } from './store/reviews-repo.js';
 import { AuthService } from './auth/service.js';
 import { originAllowed } from './routes/security.js';
 import { MAX_INPUT_FRAME_BYTES } from './terminal/ws-bridge.js';
@@ -41,6 +47,8 @@ export interface Services {
   catalog: ExerciseCatalog;
   attempts: AttemptService;
   auth: AuthService;
+  invites: InviteService;
+  reviews: ReviewService;
   instance: string;
 }
 
@@ -95,7 +103,24 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     imageRef,
   });
   const auth = new AuthService(db, config);
-  const services: Services = { config, db, driver, catalog, attempts, auth, instance };
+  const invites = new InviteService({
+    repo: new InvitesRepo(db),
+    attempts,
+    catalog,
+    config,
+    auth,
+    secret: serverSecret(db),
+  });
+  const reviews = new ReviewService({
+    attempts,
+    attemptsRepo: repo,
+    grading,
+    reviews: new ReviewsRepo(db),
+    invites,
+    catalog,
+    auth,
+  });
+  const services: Services = { config, db, driver, catalog, attempts, auth, invites, reviews, instance };
   const secureCookies = new URL(config.publicUrl).protocol === 'https:';
 
   app.setErrorHandler((error: FastifyError | OpslabError, request, reply) => {
@@ -137,9 +162,10 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
     // xterm.js injects <style> elements, hence 'unsafe-inline' for styles only.
+    // The review page's replay (asciinema-player) compiles its WebAssembly terminal: 'wasm-unsafe-eval'.
     reply.header(
       'content-security-policy',
-      "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+      "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
         "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'",
     );
     return payload;
@@ -220,7 +246,9 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     },
   );
 
-  await app.register(attemptRoutes, { attempts, secureCookies });
+  await app.register(attemptRoutes, { attempts, invites, secureCookies });
+  await app.register(inviteRoutes, { attempts, invites, secureCookies });
+  await app.register(manageRoutes, { auth, attempts, invites, reviews });
   await app.register(authRoutes, { auth, secureCookies });
 
   if (fs.existsSync(config.webDir)) {

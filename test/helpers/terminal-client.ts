@@ -56,9 +56,15 @@ export class TestTerminal {
     token: string,
     opts: { origin?: string } = {},
   ): Promise<TestTerminal> {
-    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/attempts/${attemptId}/terminal`, {
-      headers: { authorization: `Bearer ${token}`, ...(opts.origin ? { origin: opts.origin } : {}) },
+    return TestTerminal.open(`${baseUrl}/api/attempts/${attemptId}/terminal`, {
+      authorization: `Bearer ${token}`,
+      ...(opts.origin ? { origin: opts.origin } : {}),
     });
+  }
+
+  /** Opens any terminal socket (the candidate's, or an interviewer's live view) with the given headers. */
+  static open(url: string, headers: Record<string, string>): Promise<TestTerminal> {
+    const ws = new WebSocket(url.replace(/^http/, 'ws'), { headers });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new TestTerminal(ws)));
       ws.once('unexpected-response', (_req, res) =>

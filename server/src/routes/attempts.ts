@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors } from '../errors.js';
 import type { Attempt } from '../store/attempts-repo.js';
+import type { InviteService } from '../invites/invite-service.js';
 import { bridgeWebSocket } from '../terminal/ws-bridge.js';
 import { attemptCookieName, presentedToken } from './security.js';
 
@@ -18,6 +19,7 @@ type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 export interface AttemptRoutesOptions {
   attempts: AttemptService;
+  invites: InviteService;
   secureCookies: boolean;
 }
 
@@ -32,6 +34,7 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
     if (!attempt || !token || !attempts.tokenMatches(attempt, token)) {
       throw token ? errors.attemptNotFound() : errors.unauthorized();
     }
+    opts.invites.assertAttemptAccess(attempt);
     request.attempt = attempt;
     return attempt;
   };

@@ -1,0 +1,42 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AttemptService } from '../attempts/attempt-service.js';
+import { errors } from '../errors.js';
+import type { InviteService } from '../invites/invite-service.js';
+import { attemptCookieName } from './security.js';
+
+export interface InviteRoutesOptions {
+  invites: InviteService;
+  attempts: AttemptService;
+  secureCookies: boolean;
+}
+
+/** The invite token a candidate's browser presents: always the Authorization header, never the URL. */
+function inviteToken(request: FastifyRequest): string {
+  const auth = request.headers.authorization;
+  const token = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : '';
+  if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) throw errors.unauthorized('Open the invite link you were sent.');
+  return token;
+}
+
+/** The candidate's side of an invite: what it is, and starting (or resuming) its attempt. */
+export async function inviteRoutes(app: FastifyInstance, opts: InviteRoutesOptions): Promise<void> {
+  const { invites, attempts } = opts;
+
+  app.get('/api/invite', async (request: FastifyRequest) => ({
+    invite: invites.candidateView(invites.fromToken(inviteToken(request))),
+  }));
+
+  app.post('/api/invite/start', async (request: FastifyRequest, reply: FastifyReply) => {
+    const token = inviteToken(request);
+    const { attempt, created } = await invites.start(token);
+    // The attempt routes and the terminal WebSocket take the same token from this cookie.
+    reply.setCookie(attemptCookieName(attempt.id), token, {
+      path: `/api/attempts/${attempt.id}`,
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: opts.secureCookies,
+      maxAge: Math.max(3600, attempt.timeLimitSeconds * 4),
+    });
+    return reply.code(created ? 201 : 200).send({ attempt: attempts.view(attempt) });
+  });
+}
