@@ -102,6 +102,42 @@ describe('attempt lifecycle (fake driver)', () => {
     expect(driver.sandboxes.size).toBe(0);
   });
 
+  it('purges attempts past the retention period with their files, and unused invites that expired long ago', async () => {
+    service = makeService({ retentionDays: 30 });
+    const old = (await service.start(EXERCISE)).attempt;
+    const recent = (await service.start(EXERCISE)).attempt;
+    const running = (await service.start(EXERCISE)).attempt;
+    await service.submit(old.id);
+    await service.submit(recent.id);
+    const day = 86_400_000;
+    db.prepare('UPDATE attempts SET ended_at = ? WHERE id = ?').run(Date.now() - 31 * day, old.id);
+    db.prepare(
+      `INSERT INTO users (id, email, name, role, created_at) VALUES ('u_1', 'i@example.test', 'I', 'interviewer', 0)`,
+    ).run();
+    const invite = db.prepare(
+      `INSERT INTO invites (id, token_hash, exercise_id, candidate_name, candidate_email, time_limit_seconds,
+         show_feedback, created_by, created_at, expires_at) VALUES (?, ?, 'shell-warmup', 'C', 'c@example.test', 60, 1, 'u_1', 0, ?)`,
+    );
+    invite.run('i_old', 'h1', Date.now() - 40 * day);
+    invite.run('i_new', 'h2', Date.now() + day);
+    const recording = service.recordingFile(repo.get(old.id)!);
+    expect(fs.existsSync(recording)).toBe(true);
+
+    const report = await service.reconcile();
+    expect(report.purged).toEqual([old.id]);
+    expect(repo.get(old.id)).toBeUndefined();
+    expect(fs.existsSync(recording)).toBe(false);
+    expect(repo.get(recent.id)?.state).toBe('archived');
+    expect(repo.get(running.id)?.state).toBe('running');
+    const invites = db.prepare('SELECT id FROM invites').all() as { id: string }[];
+    expect(invites.map((i) => i.id)).toEqual(['i_new']);
+
+    // 0 keeps everything.
+    service = makeService({ retentionDays: 0 });
+    db.prepare('UPDATE attempts SET ended_at = ? WHERE id = ?').run(Date.now() - 3650 * day, recent.id);
+    expect((await service.reconcile()).purged).toEqual([]);
+  });
+
   it('answers 503 with Retry-After when all sandboxes are in use', async () => {
     service = makeService({ maxSandboxes: 1 });
     await service.start(EXERCISE);

@@ -497,10 +497,14 @@ export class AttemptService {
     log.info({ attemptId: id }, 'attempt deleted');
   }
 
-  /** Deletes attempts that ended (or failed) before `cutoff` (epoch ms); returns their ids. */
+  /**
+   * Deletes attempts that ended (or failed) before `cutoff` (epoch ms), and invites that expired unused before
+   * it; returns the attempts' ids.
+   */
   async purgeEndedBefore(cutoff: number): Promise<string[]> {
     const ids = this.deps.repo.endedBefore(cutoff);
     for (const id of ids) await this.deleteAttempt(id);
+    this.deps.repo.purgeUnusedInvites(cutoff);
     return ids;
   }
 

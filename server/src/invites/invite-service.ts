@@ -256,9 +256,4 @@ export class InviteService {
     });
     return { attempt, created: true };
   }
-
-  /** Deletes the details of invites that were never started and expired before `cutoff`. */
-  purgeUnusedBefore(cutoff: number): number {
-    return this.deps.repo.deleteUnusedExpiredBefore(cutoff);
-  }
 }

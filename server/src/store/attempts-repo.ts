@@ -199,6 +199,11 @@ export class AttemptsRepo {
     return rows.map((r) => r.id);
   }
 
+  /** Deletes invites never started that expired before `cutoff` (the candidate's name and email go with them). */
+  purgeUnusedInvites(cutoff: number): number {
+    return this.db.prepare('DELETE FROM invites WHERE attempt_id IS NULL AND expires_at < ?').run(cutoff).changes;
+  }
+
   addEvent(attemptId: string, kind: string, detail?: unknown): void {
     this.db
       .prepare('INSERT INTO attempt_events (attempt_id, at, kind, detail) VALUES (?, ?, ?, ?)')

@@ -96,9 +96,4 @@ export class InvitesRepo {
   setTimeLimit(id: string, seconds: number): void {
     this.db.prepare('UPDATE invites SET time_limit_seconds = ? WHERE id = ?').run(seconds, id);
   }
-
-  /** Invites never started (so no attempt keeps them) that expired before `cutoff`: the candidate's details go. */
-  deleteUnusedExpiredBefore(cutoff: number): number {
-    return this.db.prepare('DELETE FROM invites WHERE attempt_id IS NULL AND expires_at < ?').run(cutoff).changes;
-  }
 }
