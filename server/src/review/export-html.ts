@@ -1,0 +1,601 @@
+// The offline report of one attempt: a single HTML file that opens from disk with no network at all. The
+// grade, checks, commands, diff and reviews are rendered here as escaped HTML (readable without scripts); the
+// replay is asciinema-player's standalone bundle inlined, playing the recording embedded as a JSON string.
+// A Content-Security-Policy in the file itself allows only its own two scripts (by hash) and no connections.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Command, ExportData, Rating, Review, ReviewBundle, ReviewCheck, SnapshotDiffView } from './types.js';
+
+// ---- escaping --------------------------------------------------------------------------------------------
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Text for HTML content and quoted attribute values. */
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+}
+
+/**
+ * JSON for a `<script type="application/json">` element: every `<` becomes `\u003c`, so neither `</script>` nor
+ * `<!--` can appear, and U+2028/U+2029 are escaped for good measure. JSON.parse gives the value back unchanged.
+ */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** Code placed inside <script> or <style>: a closing tag inside a string must not end the element. */
+function inlineSafe(code: string, tag: 'script' | 'style'): string {
+  return code.replace(new RegExp(`</(${tag})`, 'gi'), '<\\/$1').replace(/<!--/g, '<\\!--');
+}
+
+function sha256(text: string): string {
+  return `'sha256-${crypto.createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+}
+
+// ---- the player, read once ---------------------------------------------------------------------------------
+
+interface PlayerAssets {
+  js: string;
+  css: string;
+}
+
+let playerAssets: PlayerAssets | null = null;
+
+function loadPlayerAssets(): PlayerAssets {
+  if (playerAssets) return playerAssets;
+  const require = createRequire(import.meta.url);
+  const read = (file: string) => fs.readFileSync(require.resolve(`asciinema-player/${file}`), 'utf8');
+  // Comments in the stylesheet only carry theme credits (with their web addresses): left out.
+  const css = read('dist/bundle/asciinema-player.css').replace(/\/\*[\s\S]*?\*\//g, '');
+  playerAssets = {
+    js: inlineSafe(read('dist/bundle/asciinema-player.min.js'), 'script'),
+    css: inlineSafe(css, 'style'),
+  };
+  return playerAssets;
+}
+
+// ---- formatting ------------------------------------------------------------------------------------------
+
+const RATING_LABELS: Record<number, string> = { 1: 'Weak', 2: 'Mixed', 3: 'Good', 4: 'Strong' };
+const RECOMMENDATION_LABELS: Record<string, string> = {
+  'strong-no': 'Strong no',
+  no: 'No',
+  yes: 'Yes',
+  'strong-yes': 'Strong yes',
+};
+const VERDICTS: Record<ReviewCheck['verdict'], { label: string; icon: string }> = {
+  pass: { label: 'Pass', icon: '✓' },
+  fail: { label: 'Fail', icon: '✕' },
+  error: { label: 'Error (not counted)', icon: '!' },
+};
+
+/** `04:07`, `1:02:03`. */
+export function formatOffset(seconds: number): string {
+  const total = Math.max(0, Math.floor(seconds));
+  const hours = Math.floor(total / 3600);
+  const mm = String(Math.floor((total % 3600) / 60)).padStart(2, '0');
+  const ss = String(total % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+function formatDateTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+function formatDuration(ms: number | null): string {
+  if (ms === null) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+function formatMinutes(seconds: number): string {
+  const minutes = Math.round(seconds / 60);
+  if (minutes <= 0) return '—';
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return h === 0 ? `${m} min` : m === 0 ? `${h} h` : `${h} h ${m} min`;
+}
+
+function sinceStart(bundle: ReviewBundle, iso: string | null): number | null {
+  if (!iso || !bundle.attempt.startedAt) return null;
+  const t = (Date.parse(iso) - Date.parse(bundle.attempt.startedAt)) / 1000;
+  return Number.isFinite(t) ? Math.max(0, t) : null;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+// ---- diff ------------------------------------------------------------------------------------------------
+
+type DiffKind = 'file' | 'hunk' | 'add' | 'del' | 'context' | 'meta' | 'note';
+
+/** Line kinds of a unified diff; inside a hunk its header's line counts decide (an added "++ x" is no header). */
+export function classifyDiff(lines: string[]): DiffKind[] {
+  const kinds: DiffKind[] = [];
+  let oldLeft = 0;
+  let newLeft = 0;
+  for (const line of lines) {
+    if (oldLeft > 0 || newLeft > 0) {
+      if (line.startsWith('+') && newLeft > 0) {
+        newLeft--;
+        kinds.push('add');
+        continue;
+      }
+      if (line.startsWith('-') && oldLeft > 0) {
+        oldLeft--;
+        kinds.push('del');
+        continue;
+      }
+      if ((line.startsWith(' ') || line === '') && oldLeft > 0 && newLeft > 0) {
+        oldLeft--;
+        newLeft--;
+        kinds.push('context');
+        continue;
+      }
+      if (line.startsWith('\\')) {
+        kinds.push('meta');
+        continue;
+      }
+      oldLeft = 0;
+      newLeft = 0;
+    }
+    const hunk = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(line);
+    if (hunk) {
+      oldLeft = hunk[1] === undefined ? 1 : Number(hunk[1]);
+      newLeft = hunk[2] === undefined ? 1 : Number(hunk[2]);
+      kinds.push('hunk');
+    } else if (line.startsWith('+++ ') || line.startsWith('--- ') || /^={10,}$/.test(line) || line.startsWith('Index: ')) {
+      kinds.push('file');
+    } else if (line.startsWith('\\')) {
+      kinds.push('meta');
+    } else {
+      kinds.push('note');
+    }
+  }
+  return kinds;
+}
+
+// ---- sections --------------------------------------------------------------------------------------------
+
+function renderHeader(data: ExportData): string {
+  const { bundle } = data;
+  const { attempt, grading } = bundle;
+  const who = bundle.candidate?.name ?? (attempt.mode === 'practice' ? 'Practice attempt' : 'Candidate');
+  const end = attempt.endedAt ?? (attempt.state === 'running' ? attempt.serverTime : null);
+  const duration = attempt.startedAt && end ? (Date.parse(end) - Date.parse(attempt.startedAt)) / 1000 : null;
+  const state = attempt.endReason ? `${attempt.state} (${attempt.endReason})` : attempt.state;
+  const meta: [string, string][] = [
+    ['State', state],
+    ['Started', formatDateTime(attempt.startedAt)],
+    ['Ended', attempt.state === 'running' ? 'still running' : formatDateTime(attempt.endedAt)],
+    ['Duration', duration === null || !Number.isFinite(duration) ? '—' : formatOffset(duration)],
+    ['Time limit', formatMinutes(bundle.timeLimitSeconds)],
+    ['Hints revealed', String(bundle.hintsRevealed)],
+    ['Progress checks', String(bundle.checkRuns.length)],
+  ];
+  const score = grading
+    ? `<div class="score" data-testid="export-score"><span class="score-value">${escapeHtml(`${grading.score}/${grading.maxScore}`)}</span><span class="muted">points</span></div>`
+    : `<div class="score" data-testid="export-score"><span class="muted">Not graded</span></div>`;
+  const invite = bundle.invite
+    ? `<p class="muted">Invited by ${escapeHtml(bundle.invite.createdBy.name)} on ${escapeHtml(formatDateTime(bundle.invite.createdAt))}${
+        bundle.invite.note ? `. Note: <span class="note">${escapeHtml(bundle.invite.note)}</span>` : ''
+      }</p>`
+    : '';
+  return `<header class="head">
+<div class="head-main">
+<p class="muted small">opslab attempt report · exported ${escapeHtml(formatDateTime(data.exportedAt))} · attempt <code>${escapeHtml(attempt.id)}</code></p>
+<h1 data-testid="export-candidate">${escapeHtml(who)}</h1>
+<p class="exercise">${escapeHtml(bundle.exercise.title)} <span class="pill">${escapeHtml(bundle.exercise.difficulty)}</span>${
+    bundle.candidate ? ` <span class="muted">· ${escapeHtml(bundle.candidate.email)}</span>` : ''
+  }</p>
+${invite}
+<dl class="meta">${meta.map(([k, v]) => `<div><dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd></div>`).join('')}</dl>
+</div>
+${score}
+</header>`;
+}
+
+function renderChecks(bundle: ReviewBundle): string {
+  const { grading } = bundle;
+  if (!grading) return section('checks', 'Checks', '<p class="muted">This attempt was not graded.</p>');
+  const counts = { pass: 0, fail: 0, error: 0 };
+  for (const c of grading.checks) counts[c.verdict]++;
+  const rows = grading.checks
+    .map((check) => {
+      const v = VERDICTS[check.verdict];
+      const earned = check.verdict === 'pass' ? check.points : 0;
+      const passedAt = sinceStart(bundle, check.firstPassedAt);
+      return `<li class="check" data-verdict="${escapeHtml(check.verdict)}" data-testid="export-check">
+<span class="check-icon" aria-hidden="true">${v.icon}</span>
+<div class="check-main">
+<span class="check-title">${escapeHtml(check.title)}</span>
+<span class="verdict">${escapeHtml(v.label)}</span>${check.visible ? '' : ' <span class="tag">message hidden from candidate</span>'}${
+        passedAt === null
+          ? ''
+          : ` <button type="button" class="link" data-seek="${passedAt}">first passed at ${escapeHtml(formatOffset(passedAt))}</button>`
+      }
+${check.message ? `<p class="check-message">${escapeHtml(check.message)}</p>` : ''}
+${check.details ? `<details><summary>Details</summary><pre class="details">${escapeHtml(check.details)}</pre></details>` : ''}
+</div>
+<span class="points">${earned}/${check.points} pts</span>
+</li>`;
+    })
+    .join('\n');
+  const runs =
+    bundle.checkRuns.length === 0
+      ? ''
+      : `<p class="runs"><span class="muted">The candidate checked their progress:</span> ${bundle.checkRuns
+          .map((run) => {
+            const at = sinceStart(bundle, run.finishedAt);
+            const label = escapeHtml(`${run.score}/${run.maxScore}${at === null ? '' : ` at ${formatOffset(at)}`}`);
+            return at === null ? label : `<button type="button" class="link" data-seek="${at}">${label}</button>`;
+          })
+          .join(', ')}</p>`;
+  return section(
+    'checks',
+    'Checks',
+    `${grading.error ? `<p class="error">The grading did not finish: ${escapeHtml(grading.error)}</p>` : ''}
+<p>${counts.pass} passed, ${counts.fail} failed${counts.error ? `, ${counts.error} could not be checked (not counted)` : ''}.</p>
+<ul class="checks">${rows}</ul>
+${runs}`,
+  );
+}
+
+function renderCommands(commands: Command[], source: string): string {
+  if (commands.length === 0) return '<p class="muted">No commands were recorded.</p>';
+  const note =
+    source === 'input'
+      ? '<p class="muted small">Reconstructed from the keystrokes: the shell did not mark its commands, so durations and exit statuses are unknown.</p>'
+      : source === 'mixed'
+        ? '<p class="muted small">Some commands are reconstructed from the keystrokes where the shell did not mark them.</p>'
+        : '';
+  const rows = commands
+    .map((c) => {
+      const exit =
+        c.exitCode === null
+          ? '<span class="exit" data-exit="unknown">—</span>'
+          : `<span class="exit" data-exit="${c.exitCode === 0 ? 'ok' : 'error'}">${c.exitCode === 0 ? '✓ 0' : `✕ ${escapeHtml(c.exitCode)}`}</span>`;
+      const seconds = Number.isFinite(c.startedAt) ? c.startedAt : 0;
+      return `<li class="cmd-item"><button type="button" class="cmd" data-seek="${seconds}" data-testid="export-command">
+<span class="cmd-time">${escapeHtml(formatOffset(seconds))}</span><code class="cmd-text" title="${escapeHtml(c.command)}">${escapeHtml(c.command)}</code><span class="cmd-meta">${escapeHtml(formatDuration(c.durationMs))} ${exit}</span>${
+        c.source === 'input' ? '<span class="cmd-source">from keystrokes</span>' : ''
+      }</button></li>`;
+    })
+    .join('\n');
+  return `${note}<ol class="cmds" aria-label="Commands">${rows}</ol>`;
+}
+
+function renderReplay(data: ExportData): string {
+  const player = data.cast
+    ? `<div id="replay" class="replay-host" data-testid="export-player"></div>
+<p id="replay-status" class="muted" role="status"></p>
+<noscript><p class="muted">The replay needs JavaScript.</p></noscript>
+<div class="toolbar">
+<span class="clock">Recording time <span id="replay-time" data-seconds="0" data-testid="export-time">00:00</span></span>
+<label>Speed <select id="replay-speed"><option value="0.5">0.5×</option><option value="1" selected>1×</option><option value="2">2×</option><option value="4">4×</option><option value="8">8×</option></select></label>
+<label>Idle <select id="replay-idle"><option value="">Real time</option><option value="1">Pauses cut to 1 s</option><option value="2" selected>Pauses cut to 2 s</option><option value="5">Pauses cut to 5 s</option></select></label>
+</div>`
+    : '<p class="muted">There is no recording for this attempt.</p>';
+  return section(
+    'replay',
+    'Replay and commands',
+    `<div class="replay-grid">
+<div class="replay">${player}</div>
+<div class="commands"><h3>Commands</h3>${renderCommands(data.commands.commands, data.commands.source)}</div>
+</div>`,
+  );
+}
+
+function renderDiff(diff: SnapshotDiffView | null): string {
+  if (!diff) return section('diff', 'What changed', '<p class="muted">There is no record of what changed.</p>');
+  const lines = diff.diff === '' ? [] : diff.diff.replace(/\n$/, '').split('\n');
+  const kinds = classifyDiff(lines);
+  const added = kinds.filter((k) => k === 'add').length;
+  const removed = kinds.filter((k) => k === 'del').length;
+  const changed = diff.changed
+    .map((c) => `<li><span class="change" data-change="${escapeHtml(c.change)}">${escapeHtml(c.change)}</span> <code>${escapeHtml(c.path)}</code></li>`)
+    .join('');
+  const body = lines.map((line, i) => `<span class="dl d-${kinds[i]}">${line === '' ? ' ' : escapeHtml(line)}</span>`).join('\n');
+  return section(
+    'diff',
+    'What changed',
+    diff.changed.length === 0
+      ? '<p class="muted">Nothing changed in the files the exercise looks at.</p>'
+      : `<p>${plural(diff.changed.length, 'path')} changed, <span class="add-count">${plural(added, 'line')} added</span>, <span class="del-count">${removed} removed</span>.</p>
+<ul class="changed" data-testid="export-changed">${changed}</ul>
+${lines.length ? `<pre class="diff" data-testid="export-diff">${body}</pre>` : ''}`,
+  );
+}
+
+function renderRating(title: string, rating: Rating): string {
+  const value = rating.rating === null ? 'not rated' : `${rating.rating} ${RATING_LABELS[rating.rating] ?? ''}`;
+  return `<dt>${escapeHtml(title)}</dt><dd>${escapeHtml(value)}${rating.notes.trim() ? `<span class="notes">${escapeHtml(rating.notes)}</span>` : ''}</dd>`;
+}
+
+function renderReviews(bundle: ReviewBundle): string {
+  const titles = new Map(bundle.scorecard.map((d) => [d.id, d.title]));
+  const weights = bundle.scorecard.map((d) => `${escapeHtml(d.title)} ${d.weight}`).join(', ');
+  if (bundle.reviews.length === 0) {
+    return section('reviews', 'Reviews', '<p class="muted">No interviewer has reviewed this attempt yet.</p>');
+  }
+  const cards = bundle.reviews
+    .map((review: Review) => {
+      const ratings = Object.entries(review.ratings)
+        .filter(([, r]) => r.rating !== null || r.notes.trim() !== '')
+        .map(([id, r]) => renderRating(titles.get(id) ?? id, r))
+        .join('');
+      return `<article class="review" data-testid="export-review">
+<header><strong>${escapeHtml(review.reviewer.name)}</strong> <span class="pill" data-recommendation="${escapeHtml(review.recommendation ?? '')}">${escapeHtml(
+        review.recommendation ? (RECOMMENDATION_LABELS[review.recommendation] ?? review.recommendation) : 'No recommendation',
+      )}</span> <span class="weighted">${review.weightedScore === null ? 'not rated' : `${review.weightedScore.toFixed(1)} / 4`}</span></header>
+${ratings ? `<dl class="ratings">${ratings}</dl>` : ''}
+${review.summary.trim() ? `<p class="summary">${escapeHtml(review.summary)}</p>` : ''}
+<p class="muted small">Updated ${escapeHtml(formatDateTime(review.updatedAt))}</p>
+</article>`;
+    })
+    .join('\n');
+  return section('reviews', 'Reviews', `<p class="muted small">Weighted score: ratings 1 Weak to 4 Strong, weighted ${weights}.</p>${cards}`);
+}
+
+function renderEvents(bundle: ReviewBundle): string {
+  if (bundle.events.length === 0) return '';
+  const rows = bundle.events
+    .map((e) => {
+      const at = sinceStart(bundle, e.at);
+      const detail =
+        e.detail && typeof e.detail === 'object' && Object.keys(e.detail).length > 0 ? JSON.stringify(e.detail) : '';
+      return `<li><span class="cmd-time">${at === null ? '—' : escapeHtml(formatOffset(at))}</span> ${escapeHtml(e.kind)}${
+        detail ? ` <code class="muted">${escapeHtml(detail)}</code>` : ''
+      }</li>`;
+    })
+    .join('');
+  return section('events', 'Events', `<ul class="events">${rows}</ul>`);
+}
+
+function section(id: string, title: string, body: string): string {
+  return `<section class="section" id="section-${id}" data-testid="export-section-${id}"><h2>${escapeHtml(title)}</h2>\n${body}\n</section>`;
+}
+
+// ---- the page's own script and style -----------------------------------------------------------------------
+
+/**
+ * Starts the replay from the embedded recording and wires the controls. The player's clock runs on compressed
+ * time once idle pauses are cut short; `clock` maps between it and the recording's clock the way the player's
+ * idle limiter does, so that the commands (recording seconds) land on the right frame.
+ */
+const APP_SCRIPT = `(function () {
+  'use strict';
+  var source = document.getElementById('opslab-cast');
+  var host = document.getElementById('replay');
+  var status = document.getElementById('replay-status');
+  var timeEl = document.getElementById('replay-time');
+  var speedEl = document.getElementById('replay-speed');
+  var idleEl = document.getElementById('replay-idle');
+  if (!source || !host || !window.AsciinemaPlayer) return;
+  var text;
+  try { text = JSON.parse(source.textContent || 'null'); } catch (e) { text = null; }
+  if (typeof text !== 'string') { status.textContent = 'The recording could not be read.'; return; }
+  var lines = text.split('\\n');
+  var cols = 80, rows = 24, times = [];
+  try {
+    var header = JSON.parse(lines[0]);
+    if (header.width > 0) cols = header.width;
+    if (header.height > 0) rows = header.height;
+  } catch (e) {}
+  for (var i = 1; i < lines.length; i++) {
+    if (!lines[i].trim()) continue;
+    try {
+      var ev = JSON.parse(lines[i]);
+      if (Array.isArray(ev) && typeof ev[0] === 'number') times.push(ev[0]);
+    } catch (e) {}
+  }
+  if (times.length === 0) { status.textContent = 'The recording is empty: nothing was shown in the terminal.'; return; }
+  function lastAtOrBefore(values, x) {
+    var lo = 0, hi = values.length;
+    while (lo < hi) { var mid = (lo + hi) >> 1; if (values[mid] <= x) lo = mid + 1; else hi = mid; }
+    return lo - 1;
+  }
+  function makeClock(limit) {
+    var cap = limit === null ? Infinity : limit, compressed = [], previous = 0, shift = 0;
+    for (var k = 0; k < times.length; k++) {
+      var delay = times[k] - previous;
+      if (delay > cap) shift += delay - cap;
+      previous = times[k];
+      compressed.push(times[k] - shift);
+    }
+    return {
+      toPlayer: function (t) {
+        var j = lastAtOrBefore(times, t);
+        return j < 0 ? Math.min(t, cap) : compressed[j] + Math.min(t - times[j], cap);
+      },
+      toRecording: function (p) {
+        var j = lastAtOrBefore(compressed, p);
+        return j < 0 ? p : times[j] + (p - compressed[j]);
+      }
+    };
+  }
+  function pad(n) { return (n < 10 ? '0' : '') + n; }
+  function fmt(s) {
+    s = Math.max(0, Math.floor(s));
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    return h > 0 ? h + ':' + pad(m) + ':' + pad(r) : pad(m) + ':' + pad(r);
+  }
+  var speed = 1, idle = 2, player = null, clock = makeClock(idle), playing = false;
+  function now() { return player ? clock.toRecording(player.getCurrentTime() || 0) : 0; }
+  function build() {
+    var at = player ? now() : 0, resume = playing;
+    if (player) player.dispose();
+    host.textContent = '';
+    clock = makeClock(idle);
+    player = window.AsciinemaPlayer.create({ data: text }, host, {
+      cols: cols, rows: rows, speed: speed, idleTimeLimit: idle === null ? undefined : idle,
+      preload: true, fit: 'width', terminalFontSize: 'small', theme: 'asciinema'
+    });
+    playing = false;
+    player.addEventListener('play', function () { playing = true; });
+    player.addEventListener('playing', function () { playing = true; });
+    player.addEventListener('pause', function () { playing = false; });
+    player.addEventListener('ended', function () { playing = false; });
+    if (at > 0) player.seek(clock.toPlayer(at));
+    if (resume) player.play();
+  }
+  var items = Array.prototype.slice.call(document.querySelectorAll('.cmd'));
+  var current = null;
+  function tick() {
+    var t = now();
+    timeEl.textContent = fmt(t);
+    timeEl.setAttribute('data-seconds', t.toFixed(3));
+    var found = null;
+    for (var k = 0; k < items.length; k++) {
+      if (Number(items[k].getAttribute('data-seek')) > t + 0.05) break;
+      found = items[k];
+    }
+    if (found !== current) {
+      if (current) current.removeAttribute('aria-current');
+      if (found) found.setAttribute('aria-current', 'true');
+      current = found;
+    }
+  }
+  speedEl.addEventListener('change', function () { speed = Number(speedEl.value) || 1; build(); });
+  idleEl.addEventListener('change', function () { idle = idleEl.value === '' ? null : Number(idleEl.value); build(); });
+  document.addEventListener('click', function (event) {
+    var target = event.target && event.target.closest ? event.target.closest('[data-seek]') : null;
+    if (!target || !player) return;
+    var t = Number(target.getAttribute('data-seek'));
+    if (!isFinite(t)) return;
+    Promise.resolve(player.seek(clock.toPlayer(Math.max(0, t)))).then(tick);
+    host.scrollIntoView({ block: 'nearest' });
+  });
+  build();
+  setInterval(tick, 250);
+})();`;
+
+const STYLE = `
+*,*::before,*::after{box-sizing:border-box}
+body{margin:0;background:#f5f6f8;color:#1d2330;font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','Liberation Sans','DejaVu Sans',sans-serif}
+main{max-width:1320px;margin:0 auto;padding:20px 24px 48px}
+code,pre{font-family:ui-monospace,'SFMono-Regular','DejaVu Sans Mono',Menlo,Consolas,'Liberation Mono',monospace;font-size:.9em}
+h1{margin:0;font-size:26px;overflow-wrap:anywhere}
+h2{margin:0 0 10px;font-size:18px}
+h3{margin:0 0 6px;font-size:15px}
+.muted{color:#5d6677}.small{font-size:13px}
+.head,.section{margin-bottom:18px;padding:14px 20px 18px;background:#fff;border:1px solid #dde1e8;border-radius:8px}
+.head{display:flex;justify-content:space-between;gap:24px}
+.head-main{min-width:0}
+.head p{margin:0 0 6px}
+.note{white-space:pre-wrap;overflow-wrap:anywhere}
+.meta{display:flex;flex-wrap:wrap;gap:6px 24px;margin:8px 0 0}
+.meta dt{font-size:12px;color:#5d6677}.meta dd{margin:0;font-weight:500}
+.score{display:flex;flex-direction:column;align-items:flex-end;flex-shrink:0}
+.score-value{font-size:44px;font-weight:700;line-height:1.1}
+.pill,.tag,.verdict,.change{display:inline-block;padding:0 8px;border-radius:999px;background:#eceff4;font-size:12px}
+.tag{background:none;border:1px solid #dde1e8;color:#5d6677}
+.error{padding:8px 12px;background:#fde8e6;border:1px solid #f5c2bd;border-radius:6px;color:#7d1f18}
+.checks{margin:0;padding:0;list-style:none}
+.check{display:grid;grid-template-columns:22px minmax(0,1fr) auto;gap:10px;padding:6px 0}
+.check+.check{border-top:1px solid #eceff3}
+.check-icon{display:inline-flex;align-items:center;justify-content:center;width:20px;height:20px;border-radius:50%;font-size:12px;font-weight:700}
+.check[data-verdict=pass] .check-icon{background:#2f9e5b;color:#fff}
+.check[data-verdict=fail] .check-icon{border:1.5px solid #b76e00;background:#fff4dc;color:#b76e00}
+.check[data-verdict=error] .check-icon{border:1.5px dashed #9aa3b2;background:#eceff4;color:#5d6677}
+.check[data-verdict=pass] .verdict{background:#e3f4ea;color:#1f6b3f}
+.check[data-verdict=fail] .verdict{background:#fff4dc;color:#7a4a00}
+.check[data-verdict=error] .verdict{border:1px dashed #9aa3b2}
+.check-title{font-weight:500;overflow-wrap:anywhere}
+.check-message{margin:2px 0 0;color:#5d6677;font-size:13px;white-space:pre-wrap;overflow-wrap:anywhere}
+.details{max-height:240px;margin:4px 0 0;padding:8px 10px;overflow:auto;background:#f3f5f8;border-radius:6px;white-space:pre-wrap;overflow-wrap:anywhere}
+details summary{color:#5d6677;font-size:13px;cursor:pointer}
+.points{color:#5d6677;font-size:13px;white-space:nowrap}
+.runs{font-size:13px}
+button.link{padding:0;border:none;background:none;color:#2456c9;font:inherit;font-size:13px;text-decoration:underline;cursor:pointer}
+.replay-grid{display:grid;grid-template-columns:minmax(0,1fr) minmax(300px,400px);gap:16px;align-items:start}
+.replay-host{min-height:120px;background:#11151c;border-radius:6px;overflow:hidden}
+.toolbar{display:flex;flex-wrap:wrap;align-items:center;gap:8px 20px;margin-top:8px;font-size:14px}
+.clock{font-variant-numeric:tabular-nums}
+#replay-time{font-family:ui-monospace,'DejaVu Sans Mono',monospace}
+select{min-height:30px;font:inherit;font-size:14px}
+.cmds{max-height:460px;margin:0;padding:0;overflow-y:auto;list-style:none;border:1px solid #dde1e8;border-radius:6px}
+.cmd-item+.cmd-item{border-top:1px solid #eceff3}
+.cmd{display:grid;grid-template-columns:auto minmax(0,1fr) auto;gap:2px 10px;align-items:baseline;width:100%;padding:6px 10px;border:none;background:none;color:inherit;font:inherit;font-size:13px;text-align:left;cursor:pointer}
+.cmd:hover{background:#f3f6fb}
+.cmd[aria-current=true]{background:#e8f0fe;box-shadow:inset 3px 0 0 #2456c9}
+.cmd-time{color:#5d6677;font-family:ui-monospace,'DejaVu Sans Mono',monospace}
+.cmd-text{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.cmd-meta{color:#5d6677;white-space:nowrap}
+.cmd-source{grid-column:2/-1;color:#5d6677;font-size:12px;font-style:italic}
+.exit[data-exit=ok]{color:#1f6b3f}.exit[data-exit=error]{color:#c0352b;font-weight:600}
+.changed{margin:0 0 10px;padding:0;list-style:none}
+.change{min-width:96px;text-align:center}
+.change[data-change=added]{background:#e3f4ea;color:#1f6b3f}
+.change[data-change=removed]{background:#fde8e6;color:#7d1f18}
+.add-count{color:#1f6b3f}.del-count{color:#c0352b}
+.diff{max-height:600px;margin:0;padding:8px 0;overflow:auto;background:#fbfcfd;border:1px solid #dde1e8;border-radius:6px;font-size:12.5px;line-height:1.45}
+.dl{display:inline-block;min-width:100%;padding:0 12px;white-space:pre}
+.d-add{background:#e6f6ec;color:#14532d}.d-del{background:#fdecea;color:#7d1f18}
+.d-hunk{background:#eef2fb;color:#3b4f80}.d-file{background:#f1f3f6;font-weight:600}
+.d-note{background:#fff8e6;font-style:italic}.d-meta{color:#5d6677}
+.review{margin-top:10px;padding:10px 12px;border:1px solid #dde1e8;border-radius:6px}
+.review header{display:flex;flex-wrap:wrap;gap:4px 10px;align-items:baseline}
+.weighted{margin-left:auto;font-weight:600}
+.ratings{display:grid;grid-template-columns:auto minmax(0,1fr);gap:2px 12px;margin:8px 0 0;font-size:14px}
+.ratings dt{color:#5d6677}.ratings dd{margin:0}
+.notes{display:block;color:#5d6677;white-space:pre-wrap;overflow-wrap:anywhere}
+.summary{margin:8px 0 0;white-space:pre-wrap;overflow-wrap:anywhere}
+.events{margin:0;padding:0;list-style:none;font-size:14px}
+:focus-visible{outline:3px solid #4c8dff;outline-offset:2px}
+@media (max-width:1000px){.replay-grid{grid-template-columns:minmax(0,1fr)}.head{flex-direction:column-reverse}.score{align-items:flex-start}}
+@media print{.toolbar,.replay-host,.replay-grid>.replay{display:none}.replay-grid{grid-template-columns:1fr}.cmds,.diff{max-height:none;overflow:visible}}
+`;
+
+// ---- the document ----------------------------------------------------------------------------------------
+
+/** One self-contained HTML report of an attempt; it makes no network request when opened. */
+export function renderExportHtml(data: ExportData): string {
+  const assets = loadPlayerAssets();
+  const { bundle } = data;
+  const who = bundle.candidate?.name ?? (bundle.attempt.mode === 'practice' ? 'Practice attempt' : 'Candidate');
+  const scripts = data.cast ? [assets.js, APP_SCRIPT] : [];
+  // 'wasm-unsafe-eval': the player's terminal is WebAssembly compiled from bytes inside its own script.
+  const csp = [
+    "default-src 'none'",
+    `script-src ${scripts.length ? `${scripts.map(sha256).join(' ')} 'wasm-unsafe-eval'` : "'none'"}`,
+    "style-src 'unsafe-inline'",
+    'img-src data:',
+    "connect-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(`${who} · ${bundle.exercise.title} · opslab report`)}</title>
+<style>${assets.css}</style>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+${renderHeader(data)}
+${renderChecks(bundle)}
+${renderReplay(data)}
+${renderDiff(data.diff)}
+${renderReviews(bundle)}
+${renderEvents(bundle)}
+</main>
+${data.cast ? `<script type="application/json" id="opslab-cast">${jsonForScript(data.cast)}</script>` : ''}
+${scripts.map((s) => `<script>${s}</script>`).join('\n')}
+</body>
+</html>
+`;
+}

@@ -1,0 +1,148 @@
+// What the candidate changed: the changed paths, then the unified diff with added and removed lines marked.
+// Everything here is candidate data and goes into the page as text nodes only.
+
+import { h, type Scope } from '../dom.js';
+import type { SnapshotDiffView } from './api.js';
+
+export type DiffLineKind = 'file' | 'hunk' | 'add' | 'del' | 'context' | 'meta' | 'note';
+
+/** Lines shown before "Show the whole diff": a huge diff should not make the page slow to open. */
+const INITIAL_LINES = 4000;
+
+const CHANGE_LABELS: Record<string, string> = {
+  added: 'Added',
+  removed: 'Removed',
+  modified: 'Modified',
+  'type-changed': 'Type changed',
+};
+
+/**
+ * The kind of each line of the diff opslab makes (createTwoFilesPatch sections and one-line notes). Inside a
+ * hunk the line counts of its header decide, so an added line that reads "++ x" is not taken for a file header.
+ */
+export function classifyDiff(lines: string[]): DiffLineKind[] {
+  const kinds: DiffLineKind[] = [];
+  let oldLeft = 0;
+  let newLeft = 0;
+  for (const line of lines) {
+    if (oldLeft > 0 || newLeft > 0) {
+      if (line.startsWith('+') && newLeft > 0) {
+        newLeft--;
+        kinds.push('add');
+        continue;
+      }
+      if (line.startsWith('-') && oldLeft > 0) {
+        oldLeft--;
+        kinds.push('del');
+        continue;
+      }
+      if ((line.startsWith(' ') || line === '') && oldLeft > 0 && newLeft > 0) {
+        oldLeft--;
+        newLeft--;
+        kinds.push('context');
+        continue;
+      }
+      if (line.startsWith('\\')) {
+        kinds.push('meta');
+        continue;
+      }
+      oldLeft = 0;
+      newLeft = 0;
+    }
+    const hunk = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(line);
+    if (hunk) {
+      oldLeft = hunk[1] === undefined ? 1 : Number(hunk[1]);
+      newLeft = hunk[2] === undefined ? 1 : Number(hunk[2]);
+      kinds.push('hunk');
+    } else if (line.startsWith('+++ ') || line.startsWith('--- ') || /^={10,}$/.test(line) || line.startsWith('Index: ')) {
+      kinds.push('file');
+    } else if (line.startsWith('\\')) {
+      kinds.push('meta');
+    } else {
+      kinds.push('note');
+    }
+  }
+  return kinds;
+}
+
+/** The path a `+++ b/…` or `--- a/…` header names, as the changed list spells it. */
+function headerPath(line: string): string | null {
+  const m = /^(?:\+\+\+|---) (?:[ab](\/.*)|\/dev\/null)(?:\t.*)?$/.exec(line);
+  return m?.[1] ?? null;
+}
+
+/** The path a one-line note such as "Binary file /x added" or "New directory: /x" is about. */
+function notePath(line: string, paths: string[]): string | null {
+  for (const p of paths) if (line.includes(` ${p}`)) return p;
+  return null;
+}
+
+export function renderDiffView(view: SnapshotDiffView, scope: Scope): HTMLElement {
+  const lines = view.diff === '' ? [] : view.diff.replace(/\n$/, '').split('\n');
+  const kinds = classifyDiff(lines);
+  const paths = view.changed.map((c) => c.path);
+  const anchors = new Map<string, HTMLElement>();
+  const pre = h('pre', { class: 'diff', 'data-testid': 'diff', tabindex: '0', 'aria-label': 'Unified diff' });
+  const more = h('button', { type: 'button', class: 'button button-small', 'data-testid': 'diff-more' });
+
+  let rendered = 0;
+  const renderLines = (until: number): void => {
+    const fragment = document.createDocumentFragment();
+    for (; rendered < Math.min(until, lines.length); rendered++) {
+      const line = lines[rendered]!;
+      const kind = kinds[rendered]!;
+      const span = h('span', { class: `diff-line diff-${kind}`, 'data-kind': kind }, line === '' ? ' ' : line);
+      const path = kind === 'file' ? headerPath(line) : kind === 'note' ? notePath(line, paths) : null;
+      if (path && !anchors.has(path)) anchors.set(path, span);
+      fragment.append(span, '\n');
+    }
+    pre.append(fragment);
+    more.hidden = rendered >= lines.length;
+    more.textContent = `Show the whole diff (${lines.length - rendered} more lines)`;
+  };
+  renderLines(INITIAL_LINES);
+  scope.listen(more, 'click', () => renderLines(lines.length));
+
+  const list = h('ul', { class: 'diff-files', 'aria-label': 'Changed paths', 'data-testid': 'diff-files' });
+  for (const item of view.changed) {
+    const label = CHANGE_LABELS[item.change] ?? item.change;
+    const badge = h('span', { class: 'diff-change', 'data-change': item.change }, label);
+    const target = (): HTMLElement | undefined => {
+      if (!anchors.has(item.path) && rendered < lines.length) renderLines(lines.length);
+      return anchors.get(item.path);
+    };
+    const name = h('code', { class: 'diff-path' }, item.path);
+    let entry: HTMLElement = name;
+    if (lines.some((l) => l.includes(item.path))) {
+      const button = h('button', { type: 'button', class: 'diff-path-button', title: 'Show in the diff' }, name);
+      scope.listen(button, 'click', () => {
+        const el = target();
+        if (!el) return;
+        el.scrollIntoView({ block: 'start' });
+        pre.focus({ preventScroll: true });
+      });
+      entry = button;
+    }
+    list.append(h('li', { class: 'diff-file-item', 'data-testid': 'diff-file', 'data-change': item.change }, badge, ' ', entry));
+  }
+
+  const added = kinds.filter((k) => k === 'add').length;
+  const removed = kinds.filter((k) => k === 'del').length;
+  return h(
+    'div',
+    { class: 'diff-view', 'data-testid': 'diff-view' },
+    view.changed.length === 0
+      ? h('p', { class: 'muted', 'data-testid': 'diff-empty' }, 'Nothing changed in the files the exercise looks at.')
+      : h(
+          'p',
+          { class: 'diff-summary', 'data-testid': 'diff-summary' },
+          `${view.changed.length} path${view.changed.length === 1 ? '' : 's'} changed, `,
+          h('span', { class: 'diff-count-add' }, `${added} line${added === 1 ? '' : 's'} added`),
+          ', ',
+          h('span', { class: 'diff-count-del' }, `${removed} removed`),
+        ),
+    view.changed.length > 0 ? list : null,
+    lines.length > 0 ? pre : null,
+    lines.length > 0 ? more : null,
+  );
+}

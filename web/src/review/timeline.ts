@@ -1,0 +1,115 @@
+// The commands the candidate ran, in order, next to the replay: start time on the recording's clock, duration
+// and exit status. Each row is a button: a click (or Enter) moves the replay to that command.
+
+import { h, type Scope } from '../dom.js';
+import type { Command, CommandTimeline } from './api.js';
+import { formatOffset } from './player.js';
+
+export interface TimelineOptions {
+  scope: Scope;
+  onSeek: (recordingSeconds: number) => void;
+}
+
+const SOURCE_NOTES: Record<CommandTimeline['source'], string | null> = {
+  shell: null,
+  input: 'Reconstructed from the keystrokes: the shell did not mark its commands, so durations and exit statuses are unknown.',
+  mixed: 'Some commands are reconstructed from the keystrokes where the shell did not mark them.',
+  none: null,
+};
+
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes} min ${Math.round(seconds % 60)} s`;
+}
+
+export class CommandTimelineView {
+  readonly element: HTMLElement;
+  private readonly rows: { command: Command; row: HTMLElement }[] = [];
+  private current: HTMLElement | null = null;
+  private readonly filter = h('input', {
+    type: 'search',
+    class: 'timeline-filter',
+    placeholder: 'Filter commands',
+    'aria-label': 'Filter commands',
+    'data-testid': 'timeline-filter',
+  });
+  private readonly list = h('ol', { class: 'timeline-list', 'aria-label': 'Commands', 'data-testid': 'timeline-list' });
+  private readonly count = h('span', { class: 'muted timeline-count', 'data-testid': 'timeline-count' });
+
+  constructor(
+    timeline: CommandTimeline,
+    private readonly options: TimelineOptions,
+  ) {
+    const note = SOURCE_NOTES[timeline.source];
+    this.element = h(
+      'div',
+      { class: 'timeline', 'data-testid': 'timeline', 'data-source': timeline.source },
+      h('div', { class: 'timeline-head' }, this.count, this.filter),
+      note ? h('p', { class: 'timeline-note muted', 'data-testid': 'timeline-note' }, note) : null,
+      this.list,
+    );
+    if (timeline.commands.length === 0) {
+      this.filter.hidden = true;
+      this.list.replaceWith(h('p', { class: 'muted timeline-empty', 'data-testid': 'timeline-empty' }, 'No commands were recorded.'));
+    }
+    for (const command of timeline.commands) this.addRow(command);
+    this.count.textContent = `${timeline.commands.length} command${timeline.commands.length === 1 ? '' : 's'}`;
+    options.scope.listen(this.filter, 'input', () => this.applyFilter());
+  }
+
+  /** Marks the last command that started at or before `recordingSeconds` as the one the replay shows. */
+  setTime(recordingSeconds: number): void {
+    let found: HTMLElement | null = null;
+    for (const { command, row } of this.rows) {
+      if (command.startedAt > recordingSeconds + 0.05) break;
+      found = row;
+    }
+    if (found === this.current) return;
+    this.current?.removeAttribute('aria-current');
+    found?.setAttribute('aria-current', 'true');
+    this.current = found;
+  }
+
+  private addRow(command: Command): void {
+    const status =
+      command.exitCode === null
+        ? h('span', { class: 'timeline-exit', 'data-exit': 'unknown', title: 'Exit status unknown' }, '—')
+        : h(
+            'span',
+            { class: 'timeline-exit', 'data-exit': command.exitCode === 0 ? 'ok' : 'error' },
+            command.exitCode === 0 ? '✓ 0' : `✕ ${command.exitCode}`,
+          );
+    const button = h(
+      'button',
+      { type: 'button', class: 'timeline-row', 'data-testid': 'timeline-command', 'data-seconds': String(command.startedAt) },
+      h('span', { class: 'timeline-time' }, formatOffset(command.startedAt)),
+      h('code', { class: 'timeline-command', title: command.command }, command.command),
+      h('span', { class: 'timeline-meta' }, formatDuration(command.durationMs), ' ', status),
+      command.source === 'input'
+        ? h('span', { class: 'timeline-source', title: 'Reconstructed from the keystrokes' }, 'from keystrokes')
+        : null,
+    );
+    const exit = command.exitCode === null ? 'exit status unknown' : `exit status ${command.exitCode}`;
+    button.setAttribute('aria-label', `${formatOffset(command.startedAt)}: ${command.command} (${exit}). Show in the replay.`);
+    this.options.scope.listen(button, 'click', () => this.options.onSeek(command.startedAt));
+    const row = h('li', { class: 'timeline-item' }, button);
+    this.rows.push({ command, row });
+    this.list.append(row);
+  }
+
+  private applyFilter(): void {
+    const needle = this.filter.value.trim().toLowerCase();
+    let shown = 0;
+    for (const { command, row } of this.rows) {
+      const match = needle === '' || command.command.toLowerCase().includes(needle);
+      row.hidden = !match;
+      if (match) shown++;
+    }
+    const total = this.rows.length;
+    this.count.textContent = needle === '' ? `${total} command${total === 1 ? '' : 's'}` : `${shown} of ${total} commands`;
+  }
+}
