@@ -1,7 +1,110 @@
-// Placeholder until this page is built.
-import { h } from '../dom.js';
-import type { PageContext } from '../router.js';
+// `/login`: interviewers and admins sign in. `?next=` brings them back to the staff page they came from (only
+// paths under /manage on this site); otherwise they land on /manage.
 
-export default function page({ root }: PageContext): void {
-  root.append(h('main', { class: 'page page-narrow' }, h('p', {}, 'This page is not available yet.')));
+import { ApiError, isAbort } from '../api.js';
+import { h } from '../dom.js';
+import { accountCard, busy, formField, message, setFieldError } from '../manage/account-form.js';
+import { loadAuthState, login, safeNext, type AuthState } from '../manage/session.js';
+import type { PageContext } from '../router.js';
+import { errorText } from '../ui/errors.js';
+import { setDocumentTitle } from '../ui/layout.js';
+
+export default async function loginPage({ root, scope, navigate }: PageContext): Promise<void> {
+  setDocumentTitle('Sign in');
+  const query = new URLSearchParams(location.search);
+  const next = safeNext(query.get('next'));
+
+  let state: AuthState | null = null;
+  try {
+    state = await loadAuthState(scope.signal);
+  } catch (err) {
+    if (isAbort(err) || scope.disposed) return;
+    // The form still works; signing in says what is wrong.
+  }
+  if (scope.disposed) return;
+  if (state?.user) {
+    navigate(next, { replace: true });
+    return;
+  }
+
+  const { card, heading } = accountCard(
+    root,
+    'Sign in',
+    'For interviewers and admins. Candidates open the link from their invite instead.',
+  );
+  const notices = h('div', { class: 'status-area', role: 'status' });
+  const alert = h('div', { class: 'status-area', role: 'alert' });
+  const email = formField('login-email', 'Email', { type: 'email', autocomplete: 'username', required: true });
+  const password = formField('login-password', 'Password', {
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+  });
+  const submit = h('button', { type: 'submit', class: 'button button-primary', 'data-testid': 'login-submit' }, 'Sign in');
+  const form = h(
+    'form',
+    { class: 'staff-form', novalidate: true, 'aria-labelledby': 'login-title', 'data-testid': 'login-form' },
+    email.wrap,
+    password.wrap,
+    h('div', { class: 'form-actions' }, submit),
+  );
+  heading.id = 'login-title';
+  card.append(notices, alert, form);
+
+  if (query.has('signedOut')) notices.append(message('info', 'You are signed out.', 'signed-out'));
+  if (state?.setupRequired) {
+    notices.append(
+      message(
+        'info',
+        'No account exists yet. Open the one-time setup link that opslab printed when it started, to create the first admin.',
+        'setup-required',
+      ),
+    );
+  }
+  email.input.focus();
+
+  let sending = false;
+  scope.listen(form, 'submit', (event) => {
+    event.preventDefault();
+    void send();
+  });
+
+  async function send(): Promise<void> {
+    if (sending) return;
+    alert.replaceChildren();
+    const okEmail = setFieldError(email, email.input.value.trim() === '' ? 'Enter your email.' : null);
+    const okPassword = setFieldError(password, password.input.value === '' ? 'Enter your password.' : null);
+    if (!okEmail) return email.input.focus();
+    if (!okPassword) return password.input.focus();
+
+    sending = true;
+    const restore = busy(submit, 'Signing in…');
+    try {
+      await login(email.input.value.trim(), password.input.value, scope.signal);
+      navigate(next);
+    } catch (err) {
+      if (isAbort(err) || scope.disposed) return;
+      restore();
+      alert.append(message('error', loginErrorText(err), 'login-error'));
+      if (err instanceof ApiError && err.status === 401) {
+        password.input.value = '';
+        password.input.focus();
+      }
+    } finally {
+      sending = false;
+    }
+  }
+}
+
+function loginErrorText(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.status === 401) return 'Wrong email or password.';
+    if (err.status === 429) {
+      const seconds = err.retryAfterSeconds;
+      if (seconds === null) return 'Too many failed sign-ins. Wait a while and try again.';
+      const wait = seconds < 60 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
+      return `Too many failed sign-ins. Try again in ${wait === '1 minutes' ? '1 minute' : wait}.`;
+    }
+  }
+  return errorText(err, 'Signing in did not work.');
 }

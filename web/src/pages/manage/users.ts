@@ -1,7 +1,270 @@
-// Placeholder until this page is built.
-import { h } from '../../dom.js';
-import type { PageContext } from '../../router.js';
+// `/manage/users` (admins): the accounts, adding one (its activation link is shown once, with a copy button) and
+// disabling one after a confirmation.
 
-export default function page({ root }: PageContext): void {
-  root.append(h('main', { class: 'page page-narrow' }, h('p', {}, 'This page is not available yet.')));
+import { isAbort } from '../../api.js';
+import { h, type Scope } from '../../dom.js';
+import { busy, formField, setFieldError, type FormField } from '../../manage/account-form.js';
+import { staffPage } from '../../manage/layout.js';
+import { usersApi, type Role, type User } from '../../manage/session.js';
+import { copyMessage, copyText, statusBadge, timeCell } from '../../manage/widgets.js';
+import type { PageContext } from '../../router.js';
+import { confirmDialog } from '../../ui/dialog.js';
+import { errorText } from '../../ui/errors.js';
+
+const ROLE_LABEL: Record<Role, string> = { admin: 'Admin', interviewer: 'Interviewer' };
+
+export default async function usersPage(ctx: PageContext): Promise<void> {
+  const frame = await staffPage(ctx, 'Users', 'users');
+  if (!frame || ctx.scope.disposed) return;
+  if (frame.user.role !== 'admin') {
+    frame.main.append(
+      h('h1', {}, 'Users'),
+      h('p', { class: 'message message-error', 'data-testid': 'users-forbidden' }, 'Only admins can manage users.'),
+    );
+    return;
+  }
+  const page = new UsersPage(frame.main, ctx.scope, frame.user);
+  await page.load();
+}
+
+class UsersPage {
+  private readonly formAlert = h('div', { class: 'status-area', role: 'alert' });
+  private readonly name: FormField;
+  private readonly email: FormField;
+  private readonly role = h(
+    'select',
+    { id: 'user-role', name: 'role', 'data-testid': 'user-role' },
+    h('option', { value: 'interviewer' }, ROLE_LABEL.interviewer),
+    h('option', { value: 'admin' }, ROLE_LABEL.admin),
+  );
+  private readonly addButton = h(
+    'button',
+    { type: 'submit', class: 'button button-primary', 'data-testid': 'user-add' },
+    'Add user',
+  );
+  private readonly created = h('div', { 'data-testid': 'user-created-area' });
+  private readonly listAlert = h('div', { class: 'status-area', role: 'alert' });
+  private readonly listStatus = h('div', { class: 'status-area', role: 'status' });
+  private readonly body = h('tbody');
+  private readonly listTitle = h('h2', { id: 'user-list-title', class: 'section-title', tabindex: -1 }, 'Accounts');
+  private adding = false;
+
+  constructor(
+    private readonly main: HTMLElement,
+    private readonly scope: Scope,
+    private readonly me: User,
+  ) {
+    this.name = formField('user-name', 'Name', { type: 'text', autocomplete: 'off', required: true, maxlength: 100 });
+    this.email = formField('user-email', 'Email', { type: 'email', autocomplete: 'off', required: true, maxlength: 254 });
+    const form = h(
+      'form',
+      { class: 'staff-form', novalidate: true, 'aria-labelledby': 'user-add-title', 'data-testid': 'user-form' },
+      this.formAlert,
+      h(
+        'div',
+        { class: 'form-row' },
+        this.name.wrap,
+        this.email.wrap,
+        h('div', { class: 'form-field' }, h('label', { for: 'user-role' }, 'Role'), this.role),
+      ),
+      h('div', { class: 'form-actions' }, this.addButton),
+    );
+    const heading = h('h1', { tabindex: -1 }, 'Users');
+    this.main.append(
+      heading,
+      h(
+        'p',
+        { class: 'lead' },
+        'Interviewers invite candidates and review attempts; admins also manage the accounts. ' +
+          'A new account gets a one-time link with which its owner chooses a password.',
+      ),
+      h(
+        'section',
+        { class: 'staff-section staff-panel', 'aria-labelledby': 'user-add-title' },
+        h('h2', { id: 'user-add-title', class: 'section-title' }, 'Add a user'),
+        form,
+        this.created,
+      ),
+      h(
+        'section',
+        { class: 'staff-section', 'aria-labelledby': 'user-list-title' },
+        h('div', { class: 'staff-toolbar' }, this.listTitle),
+        this.listAlert,
+        this.listStatus,
+        h(
+          'div',
+          { class: 'table-scroll' },
+          h(
+            'table',
+            { class: 'staff-table', 'data-testid': 'user-table' },
+            h('caption', { class: 'visually-hidden' }, 'Accounts'),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', { scope: 'col' }, 'Name'),
+                h('th', { scope: 'col' }, 'Email'),
+                h('th', { scope: 'col' }, 'Role'),
+                h('th', { scope: 'col' }, 'Status'),
+                h('th', { scope: 'col' }, 'Added'),
+                h('th', { scope: 'col', class: 'col-actions' }, h('span', { class: 'visually-hidden' }, 'Actions')),
+              ),
+            ),
+            this.body,
+          ),
+        ),
+      ),
+    );
+    heading.focus({ preventScroll: true });
+    scope.listen(form, 'submit', (event) => {
+      event.preventDefault();
+      void this.add();
+    });
+  }
+
+  async load(): Promise<void> {
+    try {
+      const users = await usersApi.list(this.scope.signal);
+      if (this.scope.disposed) return;
+      this.listAlert.replaceChildren();
+      this.render(users);
+    } catch (err) {
+      if (isAbort(err) || this.scope.disposed) return;
+      this.listAlert.replaceChildren(
+        h('p', { class: 'message message-error' }, errorText(err, 'The accounts could not be loaded.')),
+      );
+    }
+  }
+
+  private render(users: User[]): void {
+    this.body.replaceChildren(
+      ...users.map((user) => {
+        const self = user.id === this.me.id;
+        let action: HTMLElement | string = '';
+        if (!user.disabled && !self) {
+          const button = h(
+            'button',
+            { type: 'button', class: 'button button-small', 'data-testid': 'user-disable', 'aria-label': `Disable ${user.name}` },
+            'Disable',
+          );
+          this.scope.listen(button, 'click', () => void this.disable(user, button));
+          action = button;
+        } else if (self) {
+          action = h('span', { class: 'muted' }, 'You');
+        }
+        return h(
+          'tr',
+          { 'data-testid': 'user-row', 'data-email': user.email, 'data-disabled': String(user.disabled) },
+          h('td', {}, user.name),
+          h('td', {}, user.email),
+          h('td', {}, ROLE_LABEL[user.role] ?? user.role),
+          h(
+            'td',
+            {},
+            user.disabled
+              ? statusBadge('Disabled', 'stopped', 'user-status')
+              : statusBadge('Active', 'live', 'user-status'),
+          ),
+          h('td', {}, timeCell(user.createdAt)),
+          h('td', { class: 'col-actions' }, action),
+        );
+      }),
+    );
+  }
+
+  private async add(): Promise<void> {
+    if (this.adding) return;
+    this.formAlert.replaceChildren();
+    const name = this.name.input.value.trim();
+    const email = this.email.input.value.trim();
+    const okName = setFieldError(this.name, name === '' ? 'Enter their name.' : null);
+    const okEmail = setFieldError(this.email, /^[^\s@]+@[^\s@]+$/.test(email) ? null : 'Enter an email address.');
+    if (!okName) return this.name.input.focus();
+    if (!okEmail) return this.email.input.focus();
+
+    this.adding = true;
+    const restore = busy(this.addButton, 'Adding…');
+    try {
+      const { user, activationUrl } = await usersApi.create({ name, email, role: this.role.value as Role }, this.scope.signal);
+      if (this.scope.disposed) return;
+      this.name.input.value = '';
+      this.email.input.value = '';
+      this.showLink(user, activationUrl);
+      await this.load();
+    } catch (err) {
+      if (isAbort(err) || this.scope.disposed) return;
+      this.formAlert.replaceChildren(
+        h('p', { class: 'message message-error', 'data-testid': 'user-add-error' }, errorText(err, 'The account could not be added.')),
+      );
+    } finally {
+      this.adding = false;
+      restore();
+    }
+  }
+
+  /** The activation link, once: the server keeps only its hash. */
+  private showLink(user: User, url: string): void {
+    const field = h('input', {
+      type: 'text',
+      readonly: true,
+      value: url,
+      'aria-label': `Activation link for ${user.name}`,
+      'data-testid': 'activation-link',
+    });
+    const copy = h('button', { type: 'button', class: 'button', 'data-testid': 'activation-copy' }, 'Copy link');
+    const copyStatus = h('p', { class: 'copy-status', role: 'status' });
+    const title = h('h3', { class: 'copy-box-title', tabindex: -1 }, `${user.name} was added`);
+    this.scope.listen(copy, 'click', () => {
+      void copyText(url, field).then((outcome) => {
+        copyStatus.textContent = copyMessage(outcome);
+      });
+    });
+    this.scope.listen(field, 'focus', () => field.select());
+    this.created.replaceChildren(
+      h(
+        'div',
+        { class: 'copy-box', 'data-testid': 'user-created' },
+        title,
+        h(
+          'p',
+          {},
+          `Send this link to ${user.email}. It lets them choose a password, works once and expires in 7 days. ` +
+            'It is not shown again.',
+        ),
+        h('div', { class: 'copy-row' }, field, copy),
+        copyStatus,
+      ),
+    );
+    title.focus();
+  }
+
+  private async disable(user: User, button: HTMLButtonElement): Promise<void> {
+    const ok = await confirmDialog({
+      title: `Disable ${user.name}?`,
+      body: `${user.name} (${user.email}) is signed out at once and can no longer sign in. Their invites and reviews stay.`,
+      confirmLabel: 'Disable',
+      signal: this.scope.signal,
+    });
+    if (!ok || this.scope.disposed) {
+      if (!this.scope.disposed) button.focus();
+      return;
+    }
+    const restore = busy(button, 'Disabling…');
+    try {
+      await usersApi.disable(user.id, this.scope.signal);
+      if (this.scope.disposed) return;
+      this.listStatus.replaceChildren(
+        h('p', { class: 'message message-info', 'data-testid': 'user-disabled-note' }, `${user.name} is disabled.`),
+      );
+      await this.load();
+      // The button is gone with the old row: keep the focus near the list.
+      this.listTitle.focus();
+    } catch (err) {
+      if (isAbort(err) || this.scope.disposed) return;
+      restore();
+      this.listAlert.replaceChildren(h('p', { class: 'message message-error' }, errorText(err, 'The account could not be disabled.')));
+    }
+  }
 }
