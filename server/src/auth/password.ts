@@ -48,6 +48,16 @@ function parse(stored: string): Parsed | null {
 
 let dummy: Promise<string> | null = null;
 
+/** Prepares the dummy hash ahead of the first sign-in, so that even the first unknown email costs one derivation. */
+export function prepareDummyHash(): void {
+  void dummyHash();
+}
+
+function dummyHash(): Promise<string> {
+  dummy ??= hashPassword(randomBytes(16).toString('hex'));
+  return dummy;
+}
+
 /**
  * Whether the password matches the stored hash. Without a stored hash (unknown email, account not activated) it
  * still derives a key against a dummy hash, so the answer takes as long either way.
@@ -55,8 +65,7 @@ let dummy: Promise<string> | null = null;
 export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
   const parsed = stored === null ? null : parse(stored);
   if (!parsed) {
-    dummy ??= hashPassword(randomBytes(16).toString('hex'));
-    const fake = parse(await dummy)!;
+    const fake = parse(await dummyHash())!;
     await derive(password, fake.salt, fake.key.length, { N: fake.N, r: fake.r, p: fake.p });
     return false;
   }

@@ -6,7 +6,7 @@ import { UsersRepo, type SessionRecord, type UserRecord } from '../store/users-r
 import { AuditRepo } from '../store/audit-repo.js';
 import { authErrors } from './errors.js';
 import { LoginLimiter } from './login-limiter.js';
-import { hashPassword, verifyPassword, PASSWORD_MAX, PASSWORD_MIN } from './password.js';
+import { hashPassword, prepareDummyHash, verifyPassword, PASSWORD_MAX, PASSWORD_MIN } from './password.js';
 import type { Auth, AuditEntry, Role, StaffUser } from './index.js';
 
 export const SESSION_COOKIE = 'opslab_session';
@@ -91,6 +91,7 @@ export class AuthService implements Auth {
     this.auditLog = new AuditRepo(db);
     this.now = options.now ?? Date.now;
     this.limiter = new LoginLimiter(LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS, () => this.now());
+    prepareDummyHash();
   }
 
   // The Auth interface.
