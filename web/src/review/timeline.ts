@@ -3,7 +3,7 @@
 
 import { h, type Scope } from '../dom.js';
 import type { Command, CommandTimeline } from './api.js';
-import { formatOffset } from './player.js';
+import { formatOffset } from './cast.js';
 
 export interface TimelineOptions {
   scope: Scope;
