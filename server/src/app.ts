@@ -20,6 +20,7 @@ import { authRoutes } from './routes/auth.js';
 import { inviteRoutes } from './routes/invite.js';
 import { manageRoutes } from './routes/manage.js';
 import { InviteService } from './invites/invite-service.js';
+import { PracticeService } from './practice/practice-service.js';
 import { ReviewService } from './review/review-service.js';
 import { InvitesRepo } from './store/invites-repo.js';
 import { ReviewsRepo } from './store/reviews-repo.js';
@@ -49,6 +50,7 @@ export interface Services {
   auth: AuthService;
   invites: InviteService;
   reviews: ReviewService;
+  practice: PracticeService;
   instance: string;
 }
 
@@ -120,7 +122,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     catalog,
     auth,
   });
-  const services: Services = { config, db, driver, catalog, attempts, auth, invites, reviews, instance };
+  const practice = new PracticeService({ config, attempts, repo, grading, catalog });
+  const services: Services = { config, db, driver, catalog, attempts, auth, invites, reviews, practice, instance };
   const secureCookies = new URL(config.publicUrl).protocol === 'https:';
 
   app.setErrorHandler((error: FastifyError | OpslabError, request, reply) => {
@@ -246,7 +249,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     },
   );
 
-  await app.register(attemptRoutes, { attempts, invites, secureCookies });
+  await app.register(attemptRoutes, { attempts, invites, practice, secureCookies });
   await app.register(inviteRoutes, { attempts, invites, secureCookies });
   await app.register(manageRoutes, { auth, attempts, invites, reviews });
   await app.register(authRoutes, { auth, secureCookies });

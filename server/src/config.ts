@@ -15,7 +15,18 @@ export interface Config {
   recordingMaxBytes: number;
   /** Finished attempts (with recordings, snapshots and the candidate's details) are deleted this long after they end; 0 keeps them. */
   retentionDays: number;
+  practice: PracticeConfig;
   sandbox: SandboxPolicyConfig;
+}
+
+/** Practice mode: anonymous trainees, sharing the machine with interviews (which always come first). */
+export interface PracticeConfig {
+  enabled: boolean;
+  /** Sandboxes practice may hold at once; interviews may use every sandbox and take practice ones back. */
+  maxSandboxes: number;
+  /** Practice attempts one trainee may have running at once. */
+  perTrainee: number;
+  timeLimitMinutes: number;
 }
 
 export interface SandboxPolicyConfig {
@@ -99,6 +110,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (!/^[a-z0-9][a-z0-9._-]*$/i.test(runtime)) {
     throw new ConfigError('OPSLAB_SANDBOX_RUNTIME', runtime, 'a runtime name such as runc or runsc');
   }
+  const maxSandboxes = int(env, 'OPSLAB_MAX_SANDBOXES', 20, 1, 10000);
+  const practiceSwitch = str(env, 'OPSLAB_PRACTICE', 'on').toLowerCase();
+  if (practiceSwitch !== 'on' && practiceSwitch !== 'off') throw new ConfigError('OPSLAB_PRACTICE', practiceSwitch, 'on or off');
   return {
     host,
     port,
@@ -108,10 +122,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     webDir: path.resolve(cwd, str(env, 'OPSLAB_WEB_DIR', 'dist/web')),
     allowedOrigins: [...new Set([new URL(publicUrl).origin, ...origins(env, 'OPSLAB_ALLOWED_ORIGINS')])],
     logLevel: str(env, 'OPSLAB_LOG_LEVEL', 'info'),
-    maxSandboxes: int(env, 'OPSLAB_MAX_SANDBOXES', 20, 1, 10000),
+    maxSandboxes,
     reconcileIntervalMs: int(env, 'OPSLAB_RECONCILE_INTERVAL_SECONDS', 15, 1, 3600) * 1000,
     recordingMaxBytes: int(env, 'OPSLAB_RECORDING_MAX_MB', 64, 1, 4096) * 1024 * 1024,
     retentionDays: int(env, 'OPSLAB_RETENTION_DAYS', 180, 0, 36500),
+    practice: {
+      enabled: practiceSwitch === 'on',
+      maxSandboxes: int(env, 'OPSLAB_PRACTICE_MAX_SANDBOXES', Math.max(1, Math.floor(maxSandboxes / 2)), 0, maxSandboxes),
+      perTrainee: int(env, 'OPSLAB_PRACTICE_PER_TRAINEE', 1, 1, 10),
+      timeLimitMinutes: int(env, 'OPSLAB_PRACTICE_TIME_LIMIT_MINUTES', 240, 5, 1440),
+    },
     sandbox: {
       memoryMb,
       cpus,

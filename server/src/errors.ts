@@ -68,6 +68,17 @@ export const errors = {
   inviteState: (message: string) => new OpslabError('OPSLAB_ERR_INVITE_STATE', 409, message),
   diffMissing: () =>
     new OpslabError('OPSLAB_ERR_DIFF_NOT_FOUND', 404, 'What changed is known once the attempt has been graded.'),
+  practiceOnly: () => new OpslabError('OPSLAB_ERR_PRACTICE_ONLY', 403, 'This is only available in practice attempts.'),
+  practiceOff: () =>
+    new OpslabError('OPSLAB_ERR_PRACTICE_OFF', 403, 'Practice is turned off on this opslab. Ask its operator.'),
+  practiceLimit: (title: string) =>
+    new OpslabError(
+      'OPSLAB_ERR_PRACTICE_LIMIT',
+      409,
+      `You already have a practice sandbox running (${title}). Submit it or give up on it before starting another.`,
+    ),
+  solutionLocked: () =>
+    new OpslabError('OPSLAB_ERR_SOLUTION_LOCKED', 409, 'The solution is shown once you submit or give up.'),
   attemptBusy: () =>
     new OpslabError('OPSLAB_ERR_ATTEMPT_BUSY', 409, 'This attempt is starting or ending right now; try again in a moment.'),
 };

@@ -47,6 +47,8 @@ export async function startTestServer(opts: { dataDir?: string; env?: Record<str
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('server has no TCP address');
   const url = `http://127.0.0.1:${address.port}`;
+  // Links the server hands out (invites, setup, activation) point at the port it really listens on.
+  config.publicUrl = url;
   let closed = false;
   const close = async () => {
     if (closed) return;

@@ -268,10 +268,14 @@ describe('grading in the attempt lifecycle (fake driver and runner)', () => {
   });
 
   it('runs checks on demand, rate-limited, and shows candidates only the visible messages', async () => {
-    const { attempt } = await service.start('graded-demo');
+    const { attempt } = await service.start('graded-demo', { mode: 'interview' });
     const run = await service.runChecks(attempt.id);
     expect(run.kind).toBe('progress');
-    const view = service.candidateResults(run);
+    // Practice is generous: every check's message (never the interviewer's details).
+    const practice = service.candidateResults(run, { ...attempt, mode: 'practice' });
+    expect(practice.checks.every((c) => c.message !== null)).toBe(true);
+    expect(JSON.stringify(practice)).not.toContain('details');
+    const view = service.candidateResults(run, attempt);
     expect(view.score).toBe(5);
     expect(view.checks).toEqual([
       { id: 'a', title: 'Check A', points: 5, verdict: 'pass', message: 'ok' },

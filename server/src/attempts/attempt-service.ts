@@ -39,6 +39,8 @@ export interface StartOptions {
   feedback?: boolean;
   /** The access token to use (an invite's token doubles as its attempt's token); a new one by default. */
   token?: string;
+  /** Practice: the hash of the trainee's practice token. */
+  ownerHash?: string;
   /** Called once the attempt row exists, before provisioning (an invite links to it at once). */
   onCreated?: (attemptId: string) => void;
 }
@@ -151,7 +153,8 @@ export class AttemptService {
     const { repo, driver, catalog, config, log } = this.deps;
     const exercise = catalog.get(exerciseId);
     if (!exercise) throw errors.exerciseNotFound(exerciseId);
-    if (repo.countHoldingSandbox() >= config.maxSandboxes) throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
+    const mode = opts.mode ?? 'practice';
+    await this.makeRoom(mode);
 
     const timeLimitSeconds = opts.timeLimitSeconds ?? exercise.timeLimitMinutes * 60;
     const seed = newSeed();
@@ -177,9 +180,10 @@ export class AttemptService {
       seed,
       params,
       hintsRevealed: 0,
-      mode: opts.mode ?? 'practice',
+      mode,
       inviteId: opts.inviteId ?? null,
       feedback: opts.feedback ?? true,
+      ownerHash: opts.ownerHash ?? null,
     });
     this.provisioning.add(id);
     opts.onCreated?.(id);
@@ -234,6 +238,27 @@ export class AttemptService {
     }
   }
 
+  /**
+   * Capacity: practice may hold at most its share of the sandboxes. An interview may use every one, and when the
+   * machine is full it takes the place of the practice attempt that started first (interviews come first).
+   */
+  private async makeRoom(mode: Attempt['mode']): Promise<void> {
+    const { repo, config, log } = this.deps;
+    const full = () => repo.countHoldingSandbox() >= config.maxSandboxes;
+    if (mode === 'practice') {
+      if (full() || repo.countHoldingSandbox('practice') >= config.practice.maxSandboxes) {
+        throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
+      }
+      return;
+    }
+    if (!full()) return;
+    const victim = repo.oldestRunningPractice();
+    if (!victim) throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
+    log.info({ attemptId: victim.id }, 'stopping a practice attempt to make room for an interview');
+    await this.end(victim.id, 'preempted').catch(() => undefined);
+    if (full()) throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
+  }
+
   submit(id: string): Promise<Attempt> {
     return this.end(id, 'submitted');
   }
@@ -256,7 +281,7 @@ export class AttemptService {
     const before = repo.get(id);
     if (!before) throw errors.attemptNotFound();
     // A withdrawn invite ends its attempt like the clock would: graded as it stands, the reason kept.
-    const state = reason === 'revoked' ? 'expired' : reason;
+    const state = reason === 'revoked' || reason === 'preempted' ? 'expired' : reason;
     const ended = repo.update(id, { state, endedAt: Date.now(), endReason: reason }, ['running']);
     if (!ended) throw errors.attemptNotRunning(before.state);
     this.clearDeadline(id);
@@ -267,7 +292,9 @@ export class AttemptService {
         ? 'Time is up: the attempt has ended.'
         : reason === 'revoked'
           ? 'This invite was withdrawn: the attempt has ended.'
-          : 'The attempt was submitted.';
+          : reason === 'preempted'
+            ? 'This practice sandbox was stopped to make room for an interview. Start the exercise again later.'
+            : 'The attempt was submitted.';
     const terminal = this.terminals.get(id);
     this.terminals.delete(id);
     if (terminal) {
@@ -276,7 +303,8 @@ export class AttemptService {
     } else {
       this.appendMarker(ended, reason);
     }
-    await this.finalGrade(ended);
+    // A practice sandbox taken back for an interview frees its place at once, ungraded.
+    if (reason !== 'preempted') await this.finalGrade(ended);
     return (await this.archive(ended)) ?? repo.get(id)!;
   }
 
@@ -367,7 +395,8 @@ export class AttemptService {
     return this.deps.grading.final(attemptId);
   }
 
-  candidateResults(run: StoredRun): CandidateResults {
+  /** What the attempt's own holder sees of a run: practice shows every check's message, interviews the visible ones. */
+  candidateResults(run: StoredRun, attempt: Attempt): CandidateResults {
     return {
       kind: run.kind,
       finishedAt: new Date(run.finishedAt).toISOString(),
@@ -379,7 +408,7 @@ export class AttemptService {
         title: r.title,
         points: r.points,
         verdict: r.verdict,
-        message: r.visible ? r.message : null,
+        message: r.visible || attempt.mode === 'practice' ? r.message : null,
       })),
     };
   }
@@ -506,6 +535,52 @@ export class AttemptService {
     for (const id of ids) await this.deleteAttempt(id);
     this.deps.repo.purgeUnusedInvites(cutoff);
     return ids;
+  }
+
+  /**
+   * Practice: puts the sandbox back to its initial state (a new container, seeded with the same variant) under the
+   * same attempt, clock and recording. The old container is removed.
+   */
+  async resetSandbox(id: string): Promise<Attempt> {
+    const { repo, driver, config, runner } = this.deps;
+    const attempt = repo.get(id);
+    if (!attempt) throw errors.attemptNotFound();
+    if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
+    if (attempt.mode !== 'practice') throw errors.practiceOnly();
+    if (this.provisioning.has(id) || this.ending.has(id)) throw errors.attemptBusy();
+    const exercise = this.deps.catalog.get(attempt.exerciseId);
+    if (!exercise) throw errors.exerciseNotFound(attempt.exerciseId);
+    // While the new container is made, the reconciler must not take it (or the old one) for an orphan.
+    this.provisioning.add(id);
+    let sandboxId: string | null = null;
+    try {
+      const terminal = await this.terminalFor(attempt);
+      const generation = repo.events(id).filter((e) => e.kind === 'reset').length + 1;
+      sandboxId = await driver.create({
+        attemptId: id,
+        exerciseId: exercise.id,
+        image: this.deps.imageRef(exercise.image),
+        limits: effectiveLimits(config.sandbox, exercise.limits),
+        generation,
+      });
+      const session = await driver.attachTerminal(sandboxId);
+      terminal.marker(MARKERS.reset);
+      terminal.attachSession(session);
+      await driver.start(sandboxId);
+      await runner.provision(sandboxId, exercise, { params: attempt.params, seed: attempt.seed ?? '' });
+      const updated = repo.update(id, { sandboxId, sandboxStatus: 'running' }, ['running']);
+      if (!updated) throw errors.attemptNotRunning(repo.get(id)?.state ?? 'gone');
+      repo.addEvent(id, 'reset', { sandboxId });
+      if (attempt.sandboxId) await driver.remove(attempt.sandboxId).catch(() => undefined);
+      terminal.broadcast({ type: 'attempt', attempt: this.view(updated) });
+      return updated;
+    } catch (err) {
+      // The attempt keeps its old sandbox (if any is left); the new one goes.
+      if (sandboxId && repo.get(id)?.sandboxId !== sandboxId) await driver.remove(sandboxId).catch(() => undefined);
+      throw err;
+    } finally {
+      this.provisioning.delete(id);
+    }
   }
 
   /** Starts the shell again in the same container after it exited; files are kept. */

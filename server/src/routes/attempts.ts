@@ -4,6 +4,7 @@ import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors } from '../errors.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import type { InviteService } from '../invites/invite-service.js';
+import { PRACTICE_COOKIE, type PracticeService } from '../practice/practice-service.js';
 import { bridgeWebSocket } from '../terminal/ws-bridge.js';
 import { attemptCookieName, presentedToken } from './security.js';
 
@@ -20,20 +21,42 @@ type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 export interface AttemptRoutesOptions {
   attempts: AttemptService;
   invites: InviteService;
+  practice: PracticeService;
   secureCookies: boolean;
 }
 
 export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOptions): Promise<void> {
-  const { attempts } = opts;
+  const setPracticeCookie = (reply: FastifyReply, token: string) =>
+    reply.setCookie(PRACTICE_COOKIE, token, {
+      path: '/api',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: opts.secureCookies,
+      maxAge: 365 * 86_400,
+    });
 
-  /** Loads the attempt named in the path and checks the token; the same check guards the WebSocket upgrade. */
+  /** The trainee's catalog status: every exercise with their own progress. */
+  app.get('/api/practice', async (request: FastifyRequest) => ({
+    enabled: opts.practice.enabled,
+    timeLimitMinutes: opts.practice.timeLimitMinutes,
+    exercises: opts.practice.progress(request.cookies[PRACTICE_COOKIE]),
+  }));
+
+  const { attempts, practice } = opts;
+
+  /**
+   * Loads the attempt named in the path and checks the token (the attempt's own, or the practice token of the
+   * trainee who owns it); the same check guards the WebSocket upgrade.
+   */
   const authorise = async (request: IdRequest): Promise<Attempt> => {
     const attempt = attempts.get(request.params.id);
     const token = presentedToken(request, request.params.id);
+    const practiceToken = request.cookies[PRACTICE_COOKIE];
+    const allowed =
+      attempt !== undefined &&
+      ((token !== undefined && attempts.tokenMatches(attempt, token)) || practice.owns(practiceToken, attempt));
     // An unknown id and a wrong token look the same, so ids cannot be probed.
-    if (!attempt || !token || !attempts.tokenMatches(attempt, token)) {
-      throw token ? errors.attemptNotFound() : errors.unauthorized();
-    }
+    if (!allowed) throw token || practiceToken ? errors.attemptNotFound() : errors.unauthorized();
     opts.invites.assertAttemptAccess(attempt);
     request.attempt = attempt;
     return attempt;
@@ -52,7 +75,14 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
       },
     },
     async (request: FastifyRequest<{ Body: { exerciseId: string } }>, reply: FastifyReply) => {
-      const { attempt, token } = await attempts.start(request.body.exerciseId);
+      // Trainees have no account: their browser's practice token keeps their attempts together.
+      let practiceToken = request.cookies[PRACTICE_COOKIE];
+      if (!practice.ownerHash(practiceToken)) {
+        if (!practice.enabled) throw errors.practiceOff();
+        practiceToken = practice.newToken();
+        setPracticeCookie(reply, practiceToken);
+      }
+      const { attempt, token } = await practice.start(request.body.exerciseId, practiceToken!);
       reply.setCookie(attemptCookieName(attempt.id), token, {
         path: `/api/attempts/${attempt.id}`,
         httpOnly: true,
@@ -81,8 +111,26 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
   app.post(
     '/api/attempts/:id/checks',
     { schema: { params: idParams }, preHandler: authorise },
-    async (request: IdRequest) => ({ results: attempts.candidateResults(await attempts.runChecks(request.params.id)) }),
+    async (request: IdRequest) => ({
+      results: attempts.candidateResults(await attempts.runChecks(request.params.id), request.attempt!),
+    }),
   );
+
+  app.post('/api/attempts/:id/reset', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => ({
+    attempt: attempts.view(await attempts.resetSandbox(request.params.id)),
+  }));
+
+  app.get('/api/attempts/:id/solution', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => ({
+    solution: practice.solution(request.attempt!),
+  }));
+
+  /** Practice: the final grading with every check's message; interview candidates are not shown their grade. */
+  app.get('/api/attempts/:id/grading', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => {
+    const attempt = request.attempt!;
+    if (attempt.mode !== 'practice') throw errors.practiceOnly();
+    const run = attempts.finalRun(attempt.id);
+    return { grading: run ? attempts.candidateResults(run, attempt) : null };
+  });
 
   app.get('/api/attempts/:id/hints', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => ({
     hints: attempts.hints(request.attempt!),

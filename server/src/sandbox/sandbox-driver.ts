@@ -13,6 +13,8 @@ export interface SandboxSpec {
   image: string;
   limits: ResourceLimits;
   env?: Record<string, string>;
+  /** Which sandbox of the attempt this is (a practice reset makes a new one): 0 for the first. */
+  generation?: number;
 }
 
 export type SandboxRunState = 'created' | 'running' | 'exited' | 'other';

@@ -3,7 +3,7 @@ import type { Db } from './db.js';
 export const ATTEMPT_STATES = ['created', 'running', 'submitted', 'expired', 'archived', 'failed'] as const;
 export type AttemptState = (typeof ATTEMPT_STATES)[number];
 
-export const END_REASONS = ['submitted', 'expired', 'revoked'] as const;
+export const END_REASONS = ['submitted', 'expired', 'revoked', 'preempted'] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
 export const ATTEMPT_MODES = ['interview', 'practice'] as const;
@@ -39,6 +39,8 @@ export interface Attempt {
   inviteId: string | null;
   /** Whether the candidate may run checks and see hints (interview invites choose; practice always may). */
   feedback: boolean;
+  /** Practice attempts: the hash of the trainee's anonymous practice token (their progress is kept under it). */
+  ownerHash: string | null;
   updatedAt: number;
 }
 
@@ -63,6 +65,7 @@ interface Row {
   mode: AttemptMode;
   invite_id: string | null;
   feedback: number;
+  owner_hash: string | null;
   updated_at: number;
 }
 
@@ -88,6 +91,7 @@ function fromRow(row: Row): Attempt {
     mode: row.mode,
     inviteId: row.invite_id,
     feedback: row.feedback === 1,
+    ownerHash: row.owner_hash,
     updatedAt: row.updated_at,
   };
 }
@@ -112,6 +116,7 @@ const COLUMNS: Record<keyof Omit<Attempt, 'id'>, string> = {
   mode: 'mode',
   inviteId: 'invite_id',
   feedback: 'feedback',
+  ownerHash: 'owner_hash',
   updatedAt: 'updated_at',
 };
 
@@ -126,10 +131,10 @@ export class AttemptsRepo {
       .prepare(
         `INSERT INTO attempts (id, exercise_id, state, token_hash, time_limit_seconds, created_at, started_at, deadline,
            ended_at, end_reason, sandbox_id, sandbox_status, recording_path, failure, seed, params, hints_revealed,
-           mode, invite_id, feedback, updated_at)
+           mode, invite_id, feedback, owner_hash, updated_at)
          VALUES (@id, @exerciseId, @state, @tokenHash, @timeLimitSeconds, @createdAt, @startedAt, @deadline,
            @endedAt, @endReason, @sandboxId, @sandboxStatus, @recordingPath, @failure, @seed, @params, @hintsRevealed,
-           @mode, @inviteId, @feedback, @updatedAt)`,
+           @mode, @inviteId, @feedback, @ownerHash, @updatedAt)`,
       )
       .run({ ...full, params: JSON.stringify(full.params), feedback: full.feedback ? 1 : 0 });
     return full;
@@ -169,15 +174,33 @@ export class AttemptsRepo {
     return rows.map(fromRow);
   }
 
-  /** Attempts that hold (or are about to hold) a sandbox: what counts against capacity. */
-  countHoldingSandbox(): number {
+  /** Attempts that hold (or are about to hold) a sandbox: what counts against capacity (of one mode, if given). */
+  countHoldingSandbox(mode?: AttemptMode): number {
     const row = this.db
       .prepare(
         `SELECT COUNT(*) AS n FROM attempts WHERE state IN ('created', 'running', 'submitted', 'expired')
-           AND sandbox_status IN ('provisioning', 'running', 'exited')`,
+           AND sandbox_status IN ('provisioning', 'running', 'exited')${mode ? ' AND mode = ?' : ''}`,
       )
-      .get() as { n: number };
+      .get(...(mode ? [mode] : [])) as { n: number };
     return row.n;
+  }
+
+  /** A trainee's practice attempts, newest first. */
+  listByOwner(ownerHash: string): Attempt[] {
+    const rows = this.db
+      .prepare('SELECT * FROM attempts WHERE owner_hash = ? ORDER BY created_at DESC')
+      .all(ownerHash) as Row[];
+    return rows.map(fromRow);
+  }
+
+  /** The running practice attempt that started first: the one an interview takes the place of when full. */
+  oldestRunningPractice(): Attempt | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT * FROM attempts WHERE mode = 'practice' AND state = 'running' ORDER BY started_at, created_at LIMIT 1`,
+      )
+      .get() as Row | undefined;
+    return row ? fromRow(row) : undefined;
   }
 
   /** Removes the attempt with its events, gradings and reviews (cascade), and the invite that led to it. */

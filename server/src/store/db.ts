@@ -125,6 +125,10 @@ const MIGRATIONS: string[] = [
   ALTER TABLE attempts ADD COLUMN feedback INTEGER NOT NULL DEFAULT 1;
   CREATE INDEX attempts_invite ON attempts(invite_id);
   `,
+  `
+  ALTER TABLE attempts ADD COLUMN owner_hash TEXT;
+  CREATE INDEX attempts_owner ON attempts(owner_hash);
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {

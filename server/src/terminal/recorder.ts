@@ -18,6 +18,7 @@ export const MARKERS = {
   checks: 'checks',
   hint: 'hint',
   revoked: 'revoked',
+  reset: 'sandbox reset',
   extended: 'time extended',
 } as const;
 

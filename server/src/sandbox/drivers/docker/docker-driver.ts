@@ -62,7 +62,7 @@ export class DockerDriver implements JobDriver {
   async create(spec: SandboxSpec): Promise<string> {
     const env = { TERM: 'xterm-256color', LANG: 'C.UTF-8', ...spec.env };
     const container = await this.docker.createContainer({
-      name: `opslab-${this.instance}-${spec.attemptId}`,
+      name: `opslab-${this.instance}-${spec.attemptId}${spec.generation ? `-${spec.generation}` : ''}`,
       Image: spec.image,
       Hostname: 'sandbox',
       Tty: true,

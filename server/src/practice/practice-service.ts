@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { hashToken, type AttemptService } from '../attempts/attempt-service.js';
+import type { Config } from '../config.js';
+import { errors } from '../errors.js';
+import type { ExerciseCatalog } from '../exercises/catalog.js';
+import type { GradingRepo } from '../store/grading-repo.js';
+import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
+
+export const PRACTICE_COOKIE = 'opslab_practice';
+const PRACTICE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+export type PracticeStatus = 'not-started' | 'in-progress' | 'done';
+
+export interface PracticeProgress {
+  exerciseId: string;
+  status: PracticeStatus;
+  /** The best final score over the trainee's finished attempts of the exercise. */
+  bestScore: number | null;
+  maxScore: number | null;
+  attempts: number;
+  activeAttemptId: string | null;
+  lastAttemptId: string | null;
+}
+
+export interface PracticeServiceDeps {
+  config: Config;
+  attempts: AttemptService;
+  repo: AttemptsRepo;
+  grading: GradingRepo;
+  catalog: ExerciseCatalog;
+}
+
+/**
+ * Practice mode: trainees have no account. Their browser holds an anonymous practice token (an HttpOnly cookie);
+ * their attempts are kept under its hash, which is all the server knows of them.
+ */
+export class PracticeService {
+  constructor(private readonly deps: PracticeServiceDeps) {}
+
+  get enabled(): boolean {
+    return this.deps.config.practice.enabled;
+  }
+
+  /** The shortest time a practice attempt gets (longer when the exercise's own limit is longer). */
+  get timeLimitMinutes(): number {
+    return this.deps.config.practice.timeLimitMinutes;
+  }
+
+  newToken(): string {
+    return randomBytes(32).toString('base64url');
+  }
+
+  /** The hash of a well-formed practice token, or null. */
+  ownerHash(token: string | undefined): string | null {
+    return token && PRACTICE_TOKEN.test(token) ? hashToken(token) : null;
+  }
+
+  /** Whether the holder of this practice token owns the attempt. */
+  owns(token: string | undefined, attempt: Attempt): boolean {
+    const hash = this.ownerHash(token);
+    return hash !== null && attempt.mode === 'practice' && attempt.ownerHash === hash;
+  }
+
+  progress(token: string | undefined): PracticeProgress[] {
+    const hash = this.ownerHash(token);
+    const mine = hash ? this.deps.repo.listByOwner(hash) : [];
+    return this.deps.catalog.list().map((exercise) => {
+      const attempts = mine.filter((a) => a.exerciseId === exercise.id);
+      const active = attempts.find((a) => a.state === 'running' || a.state === 'created');
+      let bestScore: number | null = null;
+      let maxScore: number | null = null;
+      for (const a of attempts) {
+        const run = this.deps.grading.final(a.id);
+        if (!run || run.error) continue;
+        if (bestScore === null || run.score > bestScore) {
+          bestScore = run.score;
+          maxScore = run.maxScore;
+        }
+      }
+      const finished = attempts.some((a) => a.state !== 'running' && a.state !== 'created' && a.state !== 'failed');
+      return {
+        exerciseId: exercise.id,
+        status: active ? 'in-progress' : finished ? 'done' : 'not-started',
+        bestScore,
+        maxScore,
+        attempts: attempts.filter((a) => a.state !== 'failed').length,
+        activeAttemptId: active?.id ?? null,
+        lastAttemptId: attempts[0]?.id ?? null,
+      };
+    });
+  }
+
+  /** Starts a practice attempt for the token's holder, within the per-trainee limit. */
+  async start(exerciseId: string, token: string): Promise<{ attempt: Attempt; token: string }> {
+    const { config, catalog, repo, attempts } = this.deps;
+    if (!config.practice.enabled) throw errors.practiceOff();
+    const exercise = catalog.get(exerciseId);
+    if (!exercise) throw errors.exerciseNotFound(exerciseId);
+    const ownerHash = hashToken(token);
+    const running = repo.listByOwner(ownerHash).filter((a) => a.state === 'running' || a.state === 'created');
+    if (running.length >= config.practice.perTrainee) {
+      throw errors.practiceLimit(catalog.get(running[0]!.exerciseId)?.title ?? running[0]!.exerciseId);
+    }
+    return attempts.start(exerciseId, {
+      mode: 'practice',
+      ownerHash,
+      timeLimitSeconds: Math.max(exercise.timeLimitMinutes, config.practice.timeLimitMinutes) * 60,
+    });
+  }
+
+  /** The reference solution, once the attempt is over: the walkthrough (solution/README.md) and the script. */
+  solution(attempt: Attempt): { walkthrough: string | null; script: string | null } {
+    if (attempt.mode !== 'practice') throw errors.practiceOnly();
+    if (attempt.state === 'running' || attempt.state === 'created') throw errors.solutionLocked();
+    const exercise = this.deps.catalog.get(attempt.exerciseId);
+    if (!exercise) throw errors.exerciseNotFound(attempt.exerciseId);
+    const read = (name: string) => {
+      try {
+        return fs.readFileSync(path.join(exercise.dir, 'solution', name), 'utf8');
+      } catch {
+        return null;
+      }
+    };
+    return { walkthrough: read('README.md'), script: read('apply') };
+  }
+}
