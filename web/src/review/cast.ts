@@ -31,6 +31,7 @@ export function parseCast(text: string): CastInfo {
   }
   const times: number[] = [];
   const markers: CastMarker[] = [];
+  let duration = 0;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.trim() === '') continue;
@@ -42,9 +43,10 @@ export function parseCast(text: string): CastInfo {
     }
     if (!Array.isArray(event) || typeof event[0] !== 'number') continue;
     times.push(event[0]);
+    if (event[0] > duration) duration = event[0];
     if (event[1] === 'm') markers.push({ time: event[0], label: typeof event[2] === 'string' ? event[2] : '' });
   }
-  return { cols, rows, times, markers, duration: times.length > 0 ? Math.max(...times) : 0 };
+  return { cols, rows, times, markers, duration };
 }
 
 /**

@@ -71,17 +71,36 @@ function headerPath(line: string): string | null {
   return m?.[1] ?? null;
 }
 
-/** The path a one-line note such as "Binary file /x added" or "New directory: /x" is about. */
+/** The path a one-line note such as "Binary file /x added" or "New directory: /x" is about: the longest that fits. */
 function notePath(line: string, paths: string[]): string | null {
-  for (const p of paths) if (line.includes(` ${p}`)) return p;
-  return null;
+  let best: string | null = null;
+  for (const p of paths) {
+    const at = line.indexOf(` ${p}`);
+    if (at < 0) continue;
+    const next = line[at + 1 + p.length];
+    if (next !== undefined && next !== ' ' && next !== ':') continue;
+    if (!best || p.length > best.length) best = p;
+  }
+  return best;
+}
+
+/** For each changed path, the first line of the diff about it. */
+function pathLines(lines: string[], kinds: DiffLineKind[], paths: string[]): Map<string, number> {
+  const known = new Set(paths);
+  const found = new Map<string, number>();
+  lines.forEach((line, i) => {
+    const kind = kinds[i];
+    const path = kind === 'file' ? headerPath(line) : kind === 'note' ? notePath(line, paths) : null;
+    if (path && known.has(path) && !found.has(path)) found.set(path, i);
+  });
+  return found;
 }
 
 export function renderDiffView(view: SnapshotDiffView, scope: Scope): HTMLElement {
   const lines = view.diff === '' ? [] : view.diff.replace(/\n$/, '').split('\n');
   const kinds = classifyDiff(lines);
-  const paths = view.changed.map((c) => c.path);
-  const anchors = new Map<string, HTMLElement>();
+  const firstLine = pathLines(lines, kinds, view.changed.map((c) => c.path));
+  const spans: HTMLElement[] = [];
   const pre = h('pre', { class: 'diff', 'data-testid': 'diff', tabindex: '0', 'aria-label': 'Unified diff' });
   const more = h('button', { type: 'button', class: 'button button-small', 'data-testid': 'diff-more' });
 
@@ -92,8 +111,7 @@ export function renderDiffView(view: SnapshotDiffView, scope: Scope): HTMLElemen
       const line = lines[rendered]!;
       const kind = kinds[rendered]!;
       const span = h('span', { class: `diff-line diff-${kind}`, 'data-kind': kind }, line === '' ? ' ' : line);
-      const path = kind === 'file' ? headerPath(line) : kind === 'note' ? notePath(line, paths) : null;
-      if (path && !anchors.has(path)) anchors.set(path, span);
+      spans.push(span);
       fragment.append(span, '\n');
     }
     pre.append(fragment);
@@ -107,16 +125,14 @@ export function renderDiffView(view: SnapshotDiffView, scope: Scope): HTMLElemen
   for (const item of view.changed) {
     const label = CHANGE_LABELS[item.change] ?? item.change;
     const badge = h('span', { class: 'diff-change', 'data-change': item.change }, label);
-    const target = (): HTMLElement | undefined => {
-      if (!anchors.has(item.path) && rendered < lines.length) renderLines(lines.length);
-      return anchors.get(item.path);
-    };
     const name = h('code', { class: 'diff-path' }, item.path);
     let entry: HTMLElement = name;
-    if (lines.some((l) => l.includes(item.path))) {
+    const index = firstLine.get(item.path);
+    if (index !== undefined) {
       const button = h('button', { type: 'button', class: 'diff-path-button', title: 'Show in the diff' }, name);
       scope.listen(button, 'click', () => {
-        const el = target();
+        if (index >= rendered) renderLines(lines.length);
+        const el = spans[index];
         if (!el) return;
         el.scrollIntoView({ block: 'start' });
         pre.focus({ preventScroll: true });
