@@ -60,8 +60,9 @@ const FIRST_ORDER: Record<AttemptSort, SortOrder> = {
   score: 'desc',
 };
 
+/** Score filters are percentages of the attempt's maximum score, whole numbers from 0 to 100. */
 function isScore(text: string): boolean {
-  return text === '' || (/^\d+(\.\d+)?$/.test(text) && Number.isFinite(Number(text)));
+  return text === '' || (/^\d{1,3}$/.test(text) && Number(text) <= 100);
 }
 
 export function parseQuery(search: string): DashboardQuery {
@@ -156,9 +157,10 @@ class Dashboard {
     id: 'filter-min-score',
     name: 'minScore',
     type: 'number',
-    inputmode: 'decimal',
+    inputmode: 'numeric',
     min: 0,
-    step: 'any',
+    max: 100,
+    step: 1,
     class: 'score-input',
     'aria-describedby': 'score-filter-error',
     'data-testid': 'filter-min-score',
@@ -167,9 +169,10 @@ class Dashboard {
     id: 'filter-max-score',
     name: 'maxScore',
     type: 'number',
-    inputmode: 'decimal',
+    inputmode: 'numeric',
     min: 0,
-    step: 'any',
+    max: 100,
+    step: 1,
     class: 'score-input',
     'aria-describedby': 'score-filter-error',
     'data-testid': 'filter-max-score',
@@ -210,14 +213,14 @@ class Dashboard {
       h(
         'fieldset',
         { class: 'filter-field score-range' },
-        h('legend', {}, 'Score'),
+        h('legend', {}, 'Score (%)'),
         h(
           'div',
           { class: 'score-inputs' },
-          h('label', { for: 'filter-min-score', class: 'visually-hidden' }, 'Lowest score'),
+          h('label', { for: 'filter-min-score', class: 'visually-hidden' }, 'Lowest score, in percent'),
           this.minScore,
           h('span', { 'aria-hidden': 'true' }, 'to'),
-          h('label', { for: 'filter-max-score', class: 'visually-hidden' }, 'Highest score'),
+          h('label', { for: 'filter-max-score', class: 'visually-hidden' }, 'Highest score, in percent'),
           this.maxScore,
         ),
       ),
@@ -297,7 +300,7 @@ class Dashboard {
     const max = this.maxScore.value.trim();
     let problem: string | null = null;
     if (!isScore(min) || !isScore(max) || this.minScore.validity.badInput || this.maxScore.validity.badInput) {
-      problem = 'Scores are numbers of points, 0 or more.';
+      problem = 'Scores are whole percentages from 0 to 100.';
     } else if (min !== '' && max !== '' && Number(min) > Number(max)) {
       problem = 'The lowest score is above the highest.';
     }
@@ -463,6 +466,7 @@ class Dashboard {
     if (total === 0) {
       this.summary.textContent = filtered ? 'No attempts match these filters.' : 'No attempts yet.';
       this.table.hidden = true;
+      this.tbody.replaceChildren();
       this.pager.replaceChildren();
       this.empty.hidden = false;
       if (filtered) {
@@ -502,7 +506,12 @@ class Dashboard {
     const score =
       row.score === null || row.maxScore === null
         ? h('span', { class: 'muted' }, row.state === 'running' || row.state === 'created' ? 'in progress' : '—')
-        : h('span', { 'data-testid': 'attempt-score' }, `${formatPoints(row.score)} / ${formatPoints(row.maxScore)}`);
+        : h(
+            'span',
+            { 'data-testid': 'attempt-score' },
+            `${formatPoints(row.score)} / ${formatPoints(row.maxScore)}`,
+            h('span', { class: 'cell-sub muted' }, row.maxScore > 0 ? `${Math.round((100 * row.score) / row.maxScore)}%` : 'ungraded'),
+          );
     return h(
       'tr',
       { 'data-testid': 'attempt-row', 'data-attempt-id': row.id, 'data-state': row.state },

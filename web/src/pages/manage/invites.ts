@@ -34,7 +34,7 @@ export const INVITE_LIMITS = {
   nameMax: 200,
   emailMax: 254,
   noteMax: 2000,
-  timeLimitMinutes: { min: 1, max: 24 * 60 },
+  timeLimitMinutes: { min: 1, max: 8 * 60 },
   expiresInDays: { min: 1, max: 90 },
   defaultExpiresInDays: 7,
 } as const;
@@ -87,7 +87,7 @@ class InvitesPage {
       step: 1,
       'data-testid': 'invite-time-limit',
     }),
-    'Defaults to the exercise’s own limit.',
+    'The exercise’s own limit by default.',
   );
   private readonly expires = this.field(
     'expires',
@@ -102,12 +102,12 @@ class InvitesPage {
       value: INVITE_LIMITS.defaultExpiresInDays,
       'data-testid': 'invite-expires',
     }),
-    'The candidate must start before then.',
+    'They must start before then.',
   );
   private readonly note = this.field(
     'note',
     'Note for interviewers (optional)',
-    h('textarea', { rows: 2, maxlength: INVITE_LIMITS.noteMax, 'data-testid': 'invite-note' }),
+    h('textarea', { rows: 1, maxlength: INVITE_LIMITS.noteMax, 'data-testid': 'invite-note' }),
     'Not shown to the candidate.',
   );
   private readonly showFeedback = h('input', { type: 'checkbox', id: 'invite-feedback', 'data-testid': 'invite-feedback' });
@@ -164,23 +164,27 @@ class InvitesPage {
         { class: 'invite-form-grid' },
         this.exercise.wrap,
         this.timeLimit.wrap,
+        this.expires.wrap,
         this.candidateName.wrap,
         this.candidateEmail.wrap,
-        this.expires.wrap,
+        this.note.wrap,
+      ),
+      h(
+        'div',
+        { class: 'form-actions' },
         h(
           'div',
-          { class: 'form-field form-check' },
+          { class: 'form-check' },
           this.showFeedback,
           h(
             'label',
             { for: 'invite-feedback' },
             'Show check feedback to the candidate',
-            h('span', { class: 'field-hint' }, 'They can run the checks and see which pass.'),
+            h('span', { class: 'field-hint' }, 'They can run the checks during the attempt and see which pass.'),
           ),
         ),
-        this.note.wrap,
+        this.createButton,
       ),
-      h('div', { class: 'form-actions' }, this.createButton),
     );
 
     this.main.append(
@@ -226,8 +230,8 @@ class InvitesPage {
     scope.listen(this.exercise.input, 'change', () => this.onExerciseChange());
     scope.listen(this.timeLimit.input, 'input', () => (this.timeLimitEdited = true));
     for (const field of [this.exercise, this.candidateName, this.candidateEmail, this.timeLimit, this.expires, this.note]) {
-      // A fixed field loses its message as soon as it is valid again.
-      scope.listen(field.input, 'change', () => {
+      // A fixed field loses its message as soon as it is valid again (while typing, so nothing moves on blur).
+      scope.listen(field.input, field.input instanceof HTMLSelectElement ? 'change' : 'input', () => {
         if (field.input.getAttribute('aria-invalid') === 'true') this.validate(false);
       });
     }
@@ -310,7 +314,7 @@ class InvitesPage {
     const exercise = this.selectedExercise();
     const hint = this.timeLimit.wrap.querySelector('.field-hint');
     if (!exercise) {
-      if (hint) hint.textContent = 'Defaults to the exercise’s own limit.';
+      if (hint) hint.textContent = 'The exercise’s own limit by default.';
       return;
     }
     if (hint) hint.textContent = `${exercise.title} has ${formatMinutes(exercise.timeLimitMinutes)}.`;
@@ -382,20 +386,26 @@ class InvitesPage {
     const note = this.note.input.value.trim();
     check(this.note, note.length > INVITE_LIMITS.noteMax ? `The note can be at most ${INVITE_LIMITS.noteMax} characters.` : null);
 
+    const summary = (): HTMLElement =>
+      h(
+        'p',
+        { class: 'message message-error', 'data-testid': 'invite-form-error' },
+        problems.length === 1
+          ? 'One field needs a fix before the invite can be created.'
+          : `${problems.length} fields need a fix before the invite can be created.`,
+      );
+    const shown = this.formAlert.querySelector('[data-testid="invite-form-error"]') !== null;
     if (problems.length > 0) {
       if (focus) {
-        this.formAlert.replaceChildren(
-          h(
-            'p',
-            { class: 'message message-error', 'data-testid': 'invite-form-error' },
-            problems.length === 1 ? 'One field needs a fix before the invite can be created.' : `${problems.length} fields need a fix before the invite can be created.`,
-          ),
-        );
+        this.formAlert.replaceChildren(summary());
         problems[0]!.input.focus();
+      } else if (shown) {
+        // Keep the count in step while the fields are being fixed.
+        this.formAlert.querySelector('[data-testid="invite-form-error"]')!.textContent = summary().textContent;
       }
       return null;
     }
-    if (focus) this.formAlert.replaceChildren();
+    if (focus || shown) this.formAlert.replaceChildren();
     const body: CreateInviteBody = {
       exerciseId: exercise!.id,
       candidateName: name,
