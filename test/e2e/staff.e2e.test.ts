@@ -138,6 +138,11 @@ describe('interviewer pages', () => {
     expect(await page.getByTestId('invite-row').count()).toBe(1);
     await page.getByTestId('filter-status').selectOption('');
     await row(page, 'Ada Candidate').waitFor();
+    await page.getByTestId('filter-exercise').selectOption('ci-triage');
+    await page.getByTestId('invites-empty').waitFor();
+    expect(await page.getByTestId('invites-empty').textContent()).toBe('No invites match these filters.');
+    await page.getByTestId('filter-exercise').selectOption(EXERCISE);
+    await expect.poll(() => page.getByTestId('invite-row').count()).toBe(2);
 
     // Without the Clipboard API, "Copy link" shows the link selected for Ctrl+C.
     const bare = await rig.browser.newPage();
@@ -273,6 +278,110 @@ describe('interviewer pages', () => {
     } finally {
       await candidateBrowser?.close().catch(() => undefined);
     }
+    await page.close();
+  });
+  test('dashboard: pages of 25, sortable headers and the score filter, all in the URL', async () => {
+    const paula = await signIn('Paula Pager');
+    const page = await rig.browser.newPage();
+    // Sixty attempts would need sixty sandboxes: the list's answer is made up here, the requests are the page's.
+    const requests: URLSearchParams[] = [];
+    const total = 60;
+    await page.route('**/api/manage/attempts?*', async (route) => {
+      const query = new URL(route.request().url()).searchParams;
+      requests.push(query);
+      const pageNo = Number(query.get('page') ?? '1');
+      const size = Number(query.get('pageSize'));
+      const count = Math.max(0, Math.min(size, total - (pageNo - 1) * size));
+      const attempts = Array.from({ length: count }, (_, i) => {
+        const n = (pageNo - 1) * size + i + 1;
+        return {
+          id: `a_${String(n).padStart(20, '0')}`,
+          exerciseId: EXERCISE,
+          exerciseTitle: 'Shell warm-up',
+          mode: 'interview',
+          state: 'submitted',
+          endReason: 'submitted',
+          candidateName: `Candidate ${n}`,
+          interviewer: { id: 'u_someone', name: 'Someone' },
+          createdAt: new Date(Date.UTC(2026, 0, 1, 0, n)).toISOString(),
+          startedAt: new Date(Date.UTC(2026, 0, 1, 0, n)).toISOString(),
+          deadline: null,
+          endedAt: new Date(Date.UTC(2026, 0, 1, 1, n)).toISOString(),
+          score: n % 9,
+          maxScore: 8,
+          reviews: n % 3,
+        };
+      });
+      await route.fulfill({ json: { attempts, total, page: pageNo, pageSize: size } });
+    });
+    const last = () => requests[requests.length - 1]!;
+
+    await page.goto(`${rig.server.url}/manage`);
+    await page.getByTestId('attempt-row').first().waitFor();
+    expect(await page.getByTestId('attempt-row').count()).toBe(25);
+    expect(last().get('pageSize')).toBe('25');
+    expect(last().get('page')).toBe('1');
+    expect(await page.getByTestId('attempts-summary').textContent()).toBe('1–25 of 60 attempts.');
+    expect(await page.getByTestId('page-text').textContent()).toBe('Page 1 of 3');
+    expect(await page.getByTestId('page-previous').getAttribute('aria-disabled')).toBe('true');
+    const firstRow = page.getByTestId('attempt-row').first();
+    expect(await firstRow.getByTestId('attempt-state').textContent()).toContain('Submitted');
+    expect(await firstRow.getByTestId('attempt-link').getAttribute('href')).toBe(`/manage/attempts/a_${'1'.padStart(20, '0')}`);
+
+    await page.getByTestId('page-next').click();
+    await page.waitForURL(/[?&]page=2/);
+    await page.locator('[data-testid="attempt-row"]', { hasText: 'Candidate 26' }).waitFor();
+    expect(last().get('page')).toBe('2');
+    expect(await page.getByTestId('attempts-summary').textContent()).toBe('26–50 of 60 attempts.');
+    await page.goBack();
+    await page.locator('[data-testid="attempt-row"]', { hasText: 'Candidate 1' }).first().waitFor();
+    expect(await page.getByTestId('page-text').textContent()).toBe('Page 1 of 3');
+
+    // Sorting: a score header starts with the highest; a second press turns it round. Created is the default.
+    const th = (sort: string) => page.locator(`th:has([data-testid="sort-${sort}"])`);
+    expect(await th('createdAt').getAttribute('aria-sort')).toBe('descending');
+    await page.getByTestId('sort-score').click();
+    await expect.poll(() => last().get('sort')).toBe('score');
+    expect(last().get('order')).toBe('desc');
+    expect(await th('score').getAttribute('aria-sort')).toBe('descending');
+    expect(await th('createdAt').getAttribute('aria-sort')).toBe('none');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('sort-score');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => last().get('order')).toBe('asc');
+    expect(await th('score').getAttribute('aria-sort')).toBe('ascending');
+    expect(new URL(page.url()).searchParams.get('sort')).toBe('score');
+    expect(new URL(page.url()).searchParams.get('order')).toBe('asc');
+
+    // Interviewers can narrow the list to their own invites.
+    await page.getByTestId('filter-interviewer').selectOption(paula.user.id);
+    await expect.poll(() => last().get('interviewer')).toBe(paula.user.id);
+    expect(await page.getByTestId('filter-interviewer').locator('option:checked').textContent()).toBe('Me (Paula Pager)');
+    await page.getByTestId('filter-interviewer').selectOption('');
+    await expect.poll(() => last().has('interviewer')).toBe(false);
+
+    // Score range in percent: a reversed range is refused at the fields; a good one is sent and kept.
+    await page.getByTestId('filter-min-score').fill('50');
+    await page.getByTestId('filter-max-score').fill('20');
+    // Leaving the lowest score applied it on its own.
+    await expect.poll(() => last().get('minScore')).toBe('50');
+    const before = requests.length;
+    await page.getByTestId('filter-max-score').press('Enter');
+    expect(await page.getByTestId('score-filter-error').textContent()).toBe('The lowest score is above the highest.');
+    expect(await page.getByTestId('filter-max-score').getAttribute('aria-invalid')).toBe('true');
+    expect(requests.length).toBe(before);
+    await page.getByTestId('filter-max-score').fill('90');
+    await page.getByTestId('filter-max-score').press('Enter');
+    await expect.poll(() => last().get('maxScore')).toBe('90');
+    expect(last().get('minScore')).toBe('50');
+    expect(last().get('page')).toBe('1');
+    expect(await page.getByTestId('score-filter-error').textContent()).toBe('');
+    await page.reload();
+    await page.getByTestId('attempt-row').first().waitFor();
+    expect(await page.getByTestId('filter-min-score').inputValue()).toBe('50');
+    expect(await page.getByTestId('filter-max-score').inputValue()).toBe('90');
+    expect(await th('score').getAttribute('aria-sort')).toBe('ascending');
+    expect(last().get('minScore')).toBe('50');
+    expect(last().get('sort')).toBe('score');
     await page.close();
   });
 });

@@ -496,7 +496,11 @@ class Dashboard {
     const first = (this.query.page - 1) * PAGE_SIZE + 1;
     const last = first + attempts.length - 1;
     this.summary.textContent = `${first}–${last} of ${plural(total, 'attempt')}${filtered ? ' matching the filters' : ''}.`;
+    // A refresh keeps the keyboard focus on the same row's link.
+    const active = document.activeElement;
+    const activeRow = active instanceof HTMLElement && this.tbody.contains(active) ? active.closest<HTMLElement>('[data-attempt-id]')?.dataset['attemptId'] : undefined;
     this.tbody.replaceChildren(...attempts.map((row) => this.row(row)));
+    if (activeRow) this.tbody.querySelector<HTMLElement>(`[data-attempt-id="${CSS.escape(activeRow)}"] .row-link`)?.focus();
     this.renderPager(total);
   }
 

@@ -239,7 +239,10 @@ class InvitesPage {
     scope.listen(this.exerciseFilter, 'change', () => this.onFilterChange());
     scope.listen(this.refreshButton, 'click', () => void this.loadInvites());
     scope.interval(() => {
-      if (document.visibilityState === 'visible' && !this.listLoading) void this.loadInvites({ quiet: true });
+      if (document.visibilityState !== 'visible' || this.listLoading) return;
+      // A link shown for Ctrl+C stays until it has been copied (the next action or refresh replaces it).
+      if (this.tbody.querySelector('.row-link-field:not([hidden])')) return;
+      void this.loadInvites({ quiet: true });
     }, REFRESH_MS);
   }
 
