@@ -37,6 +37,8 @@ export async function startTestServer(opts: { dataDir?: string; env?: Record<str
       OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'exercises'),
       OPSLAB_WEB_DIR: path.join(repoRoot(), 'dist', 'web'),
       OPSLAB_LOG_LEVEL: process.env.OPSLAB_TEST_LOG_LEVEL ?? 'warn',
+      // The security suite's second pass runs every test server's sandboxes under another runtime (gVisor).
+      ...(process.env.OPSLAB_SANDBOX_RUNTIME ? { OPSLAB_SANDBOX_RUNTIME: process.env.OPSLAB_SANDBOX_RUNTIME } : {}),
       ...opts.env,
     },
     repoRoot(),

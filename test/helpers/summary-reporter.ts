@@ -1,7 +1,22 @@
-import type { Reporter, TestModule } from 'vitest/node';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Reporter, TestModule, TestSpecification } from 'vitest/node';
+import { FIGURES_FILE, type FigureLine } from './figures.js';
 
-/** Prints one plain closing line, "N passed, N failed, N skipped", that any CI log reader understands. */
+/**
+ * Prints one plain closing line, "N passed, N failed, N skipped", that any CI log reader understands; and, when
+ * tests recorded figures (test/helpers/figures.ts), a table of them.
+ *
+ * The figures file is emptied when a run that includes test/security starts, unless OPSLAB_FIGURES_APPEND=1 (the
+ * second security pass under another runtime sets it, so its table shows both runtimes side by side).
+ */
 export default class SummaryReporter implements Reporter {
+  onTestRunStart(specifications: ReadonlyArray<TestSpecification>): void {
+    if (process.env.OPSLAB_FIGURES_APPEND === '1') return;
+    const security = specifications.some((s) => s.moduleId.split(path.sep).join('/').includes('/test/security/'));
+    if (security) fs.rmSync(FIGURES_FILE, { force: true });
+  }
+
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     let passed = 0;
     let failed = 0;
@@ -15,6 +30,61 @@ export default class SummaryReporter implements Reporter {
       }
       if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
     }
+    const table = figuresTable();
+    if (table) process.stdout.write(`\n${table}`);
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
+}
+
+/** This run's figures (and, with OPSLAB_FIGURES_APPEND=1, the earlier ones in the file) as a text table. */
+export function figuresTable(): string | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(FIGURES_FILE, 'utf8');
+  } catch {
+    return null;
+  }
+  const run = process.env.OPSLAB_TEST_RUN;
+  const all: FigureLine[] = [];
+  for (const raw of text.split('\n')) {
+    if (!raw.trim()) continue;
+    try {
+      all.push(JSON.parse(raw) as FigureLine);
+    } catch {
+      /* a line cut short by a killed worker */
+    }
+  }
+  const lines = process.env.OPSLAB_FIGURES_APPEND === '1' ? all : all.filter((l) => l.run === run);
+  if (lines.length === 0) return null;
+  // Grouped by item (in the order items first appear), then by name; one value column per runtime.
+  const runtimes = [...new Set(lines.map((l) => l.runtime))];
+  const rows = new Map<string, { item: string; name: string; values: Map<string, string> }>();
+  for (const l of lines) {
+    const key = `${l.item}\u0000${l.name}`;
+    let row = rows.get(key);
+    if (!row) rows.set(key, (row = { item: l.item, name: l.name, values: new Map() }));
+    // A figure recorded twice (a retried test) keeps its last value.
+    row.values.set(l.runtime, `${l.value}${l.unit ? ` ${l.unit}` : ''}`);
+  }
+  const sorted = [...rows.values()].sort((a, b) => compareItems(a.item, b.item));
+  const header = ['item', 'figure', ...runtimes];
+  const body = sorted.map((r) => [r.item, r.name, ...runtimes.map((rt) => r.values.get(rt) ?? '-')]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  const out = ['security figures:', fmt(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`];
+  let last = '';
+  for (const b of body) {
+    out.push(fmt([b[0] === last ? '' : b[0]!, ...b.slice(1)]));
+    last = b[0]!;
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Items named "3 fork bomb", "10 ..." sort by their number, then by name; stable for the rest. */
+function compareItems(a: string, b: string): number {
+  const na = Number.parseInt(a, 10);
+  const nb = Number.parseInt(b, 10);
+  if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
+  if (Number.isFinite(na) !== Number.isFinite(nb)) return Number.isFinite(na) ? -1 : 1;
+  return 0;
 }
