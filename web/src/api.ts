@@ -10,6 +10,8 @@ export interface ExerciseSummary {
   difficulty: Difficulty;
   timeLimitMinutes: number;
   image: string;
+  /** Scorecard dimension ids (linux-networking, git, scripting, cicd, iac, cloud, observability, communication). */
+  skills: string[];
 }
 
 export interface Exercise extends ExerciseSummary {
@@ -53,7 +55,7 @@ export interface HintsView {
 }
 
 export type AttemptState = 'created' | 'running' | 'submitted' | 'expired' | 'archived' | 'failed';
-export type EndReason = 'submitted' | 'expired' | 'revoked';
+export type EndReason = 'submitted' | 'expired' | 'revoked' | 'preempted';
 export type SandboxState = 'provisioning' | 'running' | 'exited' | 'missing' | 'removed';
 
 export interface AttemptView {

@@ -11,6 +11,7 @@ startRouter(
     { path: '/attempts/:id', load: () => import('./pages/attempt.js') },
     { path: '/attempts/:id/done', load: () => import('./pages/done.js') },
     { path: '/invite', load: () => import('./pages/invite.js') },
+    { path: '/practice/:id', load: () => import('./pages/practice-result.js') },
     { path: '/login', load: () => import('./pages/login.js') },
     { path: '/setup', load: () => import('./pages/setup.js') },
     { path: '/activate', load: () => import('./pages/activate.js') },

@@ -28,6 +28,7 @@ const END_REASON_LABEL: Record<EndReason, string> = {
   submitted: 'Submitted',
   expired: 'Time ran out',
   revoked: 'Revoked',
+  preempted: 'Stopped for an interview',
 };
 
 export function inviteStatusLabel(status: InviteStatus): string {

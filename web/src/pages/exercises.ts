@@ -1,4 +1,5 @@
-// `/`: the exercise catalog. Start creates an attempt (which waits until the sandbox runs) and opens it.
+// `/`: the practice catalog. Each exercise with the trainee's own status (kept under their browser's anonymous
+// practice token); Start creates an attempt (which waits until the sandbox runs) and opens it.
 
 import { api, ApiError, isAbort, isAttemptActive, type AttemptView, type ExerciseSummary } from '../api.js';
 import { h } from '../dom.js';
@@ -8,11 +9,13 @@ import { errorText } from '../ui/errors.js';
 import { cssToken, formatClock, formatMinutes, plural } from '../ui/format.js';
 import { setDocumentTitle, siteHeader, spinner } from '../ui/layout.js';
 import { ServerClock } from '../ui/server-clock.js';
+import '../practice/practice.css';
+import { practiceApi, SKILL_TITLES, type PracticeProgress, type PracticeState } from '../practice/api.js';
 
 export default function exercisesPage({ root, scope, navigate }: PageContext): void {
   setDocumentTitle('Exercises');
 
-  const heading = h('h1', { tabindex: -1 }, 'Exercises');
+  const heading = h('h1', { tabindex: -1 }, 'Practice exercises');
   const status = h('div', { class: 'status-area', role: 'status', 'aria-live': 'polite' });
   const alert = h('div', { class: 'status-area', role: 'alert' });
   const resume = h('div', { class: 'resume-area' });
@@ -27,16 +30,25 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
       h(
         'p',
         { class: 'lead' },
-        'Pick an exercise. You get a real Linux machine with a root shell in your browser; ' +
-          'the clock starts once your sandbox is ready.',
+        'Pick an exercise. You get a real Linux machine with a root shell in your browser, checks that tell you ' +
+          'how far you are, hints when you are stuck, and the solution once you are done. No account needed: ' +
+          'this browser keeps your progress.',
       ),
       resume,
       status,
       alert,
       list,
+      h(
+        'p',
+        { class: 'staff-link' },
+        'Sent an invite? Open the link from your email. Hiring team? ',
+        h('a', { href: '/login' }, 'Sign in'),
+        '.',
+      ),
     ),
   );
   heading.focus({ preventScroll: true });
+  let practice: PracticeState | null = null;
 
   const startButtons: HTMLButtonElement[] = [];
   let starting = false;
@@ -75,6 +87,11 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
       button.textContent = label;
       const retryAfter = err instanceof ApiError ? err.retryAfterSeconds : null;
       showError(startErrorMessage(err));
+      // Another practice attempt is running: show it with its Continue button (the reload clears the message).
+      if (err instanceof ApiError && err.status === 409) {
+        const message = startErrorMessage(err);
+        void load().then(() => showError(message));
+      }
       if (err instanceof ApiError && err.status === 503 && retryAfter !== null && retryAfter > 0) {
         holdButtons(retryAfter);
       } else {
@@ -108,6 +125,7 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
 
   function card(exercise: ExerciseSummary): HTMLElement {
     const titleId = `exercise-${exercise.id}-title`;
+    const progress = practice?.exercises.find((p) => p.exerciseId === exercise.id);
     const button = h(
       'button',
       {
@@ -116,10 +134,23 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
         'data-testid': 'start-button',
         'aria-describedby': titleId,
       },
-      'Start',
+      progress?.status === 'done' ? 'Start again' : 'Start',
     );
     button.addEventListener('click', () => void start(exercise, button), { signal: scope.signal });
     startButtons.push(button);
+    const action: HTMLElement =
+      progress?.activeAttemptId
+        ? h(
+            'a',
+            {
+              href: `/attempts/${encodeURIComponent(progress.activeAttemptId)}`,
+              class: 'button button-primary',
+              'data-testid': 'continue-button',
+              'aria-describedby': titleId,
+            },
+            'Continue',
+          )
+        : button;
     const difficulty = String(exercise.difficulty);
     return h(
       'li',
@@ -136,10 +167,25 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
             'dl',
             { class: 'meta' },
             h('div', {}, h('dt', {}, 'Difficulty'), h('dd', {}, h('span', { class: `badge badge-${cssToken(difficulty)}` }, difficulty))),
-            h('div', {}, h('dt', {}, 'Time limit'), h('dd', { 'data-testid': 'time-limit' }, formatMinutes(exercise.timeLimitMinutes))),
+            h('div', {}, h('dt', {}, 'Expected'), h('dd', { 'data-testid': 'time-limit' }, formatMinutes(exercise.timeLimitMinutes))),
+            h('div', {}, h('dt', {}, 'Your status'), h('dd', { 'data-testid': 'practice-status' }, statusText(progress))),
           ),
-          button,
+          action,
         ),
+        exercise.skills.length > 0
+          ? h(
+              'ul',
+              { class: 'skill-list', 'aria-label': 'Skills' },
+              ...exercise.skills.map((s) => h('li', { class: 'skill' }, SKILL_TITLES[s] ?? s)),
+            )
+          : null,
+        progress?.lastAttemptId && progress.status === 'done'
+          ? h(
+              'p',
+              { class: 'card-link' },
+              h('a', { href: `/practice/${encodeURIComponent(progress.lastAttemptId)}`, 'data-testid': 'last-result' }, 'Your last attempt: results, replay and solution'),
+            )
+          : null,
       ),
     );
   }
@@ -149,8 +195,19 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
     list.setAttribute('aria-busy', 'true');
     list.replaceChildren(h('li', { class: 'list-placeholder' }, spinner(), 'Loading exercises…'));
     try {
-      const exercises = await api.listExercises(scope.signal);
+      const [exercises, state] = await Promise.all([api.listExercises(scope.signal), practiceApi.state(scope.signal)]);
+      practice = state;
       list.removeAttribute('aria-busy');
+      if (!state.enabled) {
+        list.replaceChildren(
+          h(
+            'li',
+            { class: 'list-placeholder', 'data-testid': 'practice-off' },
+            'Practice is turned off on this opslab. If you were sent an invite, open the link from your email.',
+          ),
+        );
+        return exercises;
+      }
       startButtons.length = 0;
       if (exercises.length === 0) {
         list.replaceChildren(h('li', { class: 'list-placeholder' }, 'No exercises are installed yet.'));
@@ -215,6 +272,13 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
   void offerResume(loaded);
 }
 
+function statusText(progress: PracticeProgress | undefined): string {
+  if (!progress || progress.status === 'not-started') return 'Not started';
+  if (progress.status === 'in-progress') return 'In progress';
+  if (progress.bestScore !== null && progress.maxScore) return `Best ${progress.bestScore}/${progress.maxScore}`;
+  return 'Done';
+}
+
 function startErrorMessage(err: unknown): string {
   if (!(err instanceof ApiError)) return 'Something went wrong while starting your sandbox. Please try again.';
   if (err.isNetwork) return 'Cannot reach the opslab server. Check your connection and try again.';
@@ -229,6 +293,9 @@ function startErrorMessage(err: unknown): string {
       return 'Your sandbox could not be started. Please try again; if it keeps failing, tell the person who runs this platform.';
     case 404:
       return 'This exercise is no longer available. Reload the page to see the current list.';
+    case 409:
+      // One practice sandbox at a time: the message names the exercise still running.
+      return err.message;
     default:
       return err.status >= 500 ? 'The server had a problem starting your sandbox. Please try again.' : err.message;
   }

@@ -49,7 +49,7 @@ function sinceStart(bundle: ReviewBundle, iso: string | null): number | null {
 function stateLabel(bundle: ReviewBundle): string {
   const { attempt } = bundle;
   if (attempt.state === 'archived' && attempt.endReason) {
-    return { submitted: 'Submitted', expired: 'Time ran out', revoked: 'Revoked' }[attempt.endReason];
+    return { submitted: 'Submitted', expired: 'Time ran out', revoked: 'Revoked', preempted: 'Stopped for an interview' }[attempt.endReason];
   }
   if (attempt.endReason === 'revoked') return 'Revoked';
   return STATE_LABELS[attempt.state] ?? attempt.state;
