@@ -82,6 +82,7 @@ export function attemptStateBadge(state: AttemptState, endReason: EndReason | nu
 }
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const dateTimeThisYear = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
 const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 /** A <time> element with the local date and time; an em dash for null. */
@@ -89,7 +90,8 @@ export function timeCell(iso: string | null): HTMLElement | string {
   if (!iso) return '—';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return '—';
-  return h('time', { datetime: iso, title: date.toISOString() }, dateTime.format(date));
+  const format = date.getFullYear() === new Date().getFullYear() ? dateTimeThisYear : dateTime;
+  return h('time', { datetime: iso, title: dateTime.format(date) }, format.format(date));
 }
 
 export function formatTimeOfDay(iso: string): string {

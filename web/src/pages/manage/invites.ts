@@ -192,7 +192,7 @@ class InvitesPage {
       h('p', { class: 'lead' }, 'Each invite is one candidate’s link to one timed attempt. The clock starts when they press Start.'),
       h(
         'section',
-        { class: 'invite-new', 'aria-labelledby': 'new-invite-title' },
+        { class: 'invite-new staff-panel staff-section', 'aria-labelledby': 'new-invite-title' },
         h('h2', { id: 'new-invite-title', class: 'section-title' }, 'New invite'),
         this.form,
         this.created,
@@ -458,7 +458,6 @@ class InvitesPage {
       readonly: true,
       value: invite.link,
       id: 'created-link',
-      class: 'link-field',
       'aria-label': `Invite link for ${invite.candidateName}`,
       'data-testid': 'created-link',
     });
@@ -481,11 +480,11 @@ class InvitesPage {
       },
       { signal: this.scope.signal },
     );
-    const title = h('h3', { class: 'invite-created-title', tabindex: -1 }, `Invite created for ${invite.candidateName}`);
+    const title = h('h3', { class: 'copy-box-title', tabindex: -1 }, `Invite created for ${invite.candidateName}`);
     this.created.replaceChildren(
       h(
         'div',
-        { class: 'invite-created', 'data-testid': 'invite-created', 'data-invite-id': invite.id },
+        { class: 'copy-box', 'data-testid': 'invite-created', 'data-invite-id': invite.id },
         title,
         h(
           'p',
@@ -494,7 +493,7 @@ class InvitesPage {
           timeCell(invite.expiresAt),
           '. Anyone with the link can start the attempt, so send it to the candidate only.',
         ),
-        h('div', { class: 'link-row' }, linkField, copy, dismiss),
+        h('div', { class: 'copy-row' }, linkField, copy, dismiss),
         copyStatus,
       ),
     );
@@ -578,7 +577,7 @@ class InvitesPage {
       type: 'text',
       readonly: true,
       hidden: true,
-      class: 'link-field row-link-field',
+      class: 'row-link-field',
       'aria-label': `Invite link for ${invite.candidateName}`,
       'data-testid': 'row-link-field',
     });
