@@ -17,6 +17,17 @@ export interface Config {
   retentionDays: number;
   practice: PracticeConfig;
   sandbox: SandboxPolicyConfig;
+  warmPool: WarmPoolConfig;
+}
+
+/** Sandboxes kept created, started and set up ahead of time, per exercise (server/src/attempts/warm-pool.ts). */
+export interface WarmPoolConfig {
+  /** How many each exercise not named in `perExercise` keeps ready (0: none). */
+  size: number;
+  /** Sizes for named exercises (exercise id -> size), overriding `size`. */
+  perExercise: Record<string, number>;
+  /** A pooled sandbox nobody claimed for this long is removed (and not replaced until the next start); 0: never. */
+  idleMs: number;
 }
 
 /** Practice mode: anonymous trainees, sharing the machine with interviews (which always come first). */
@@ -93,6 +104,49 @@ function origins(env: Env, name: string): string[] {
   });
 }
 
+/** The most sandboxes one exercise may keep warm. */
+export const MAX_WARM_POOL_SIZE = 100;
+
+/**
+ * OPSLAB_WARM_POOL: empty or `0` (off), a number (every exercise keeps that many ready), or a comma-separated list
+ * of `<exercise id>=<n>` items, optionally with one bare number for the exercises the list does not name.
+ */
+export function parseWarmPool(raw: string | undefined): { size: number; perExercise: Record<string, number> } {
+  const name = 'OPSLAB_WARM_POOL';
+  const expected =
+    `a number from 0 to ${MAX_WARM_POOL_SIZE}, or a comma-separated list such as ci-triage=2,latency-slo=1 ` +
+    '(exercise ids with the sandboxes each keeps ready; a bare number applies to the exercises not listed)';
+  const text = (raw ?? '').trim();
+  const result = { size: 0, perExercise: {} as Record<string, number> };
+  if (text === '') return result;
+  let sawDefault = false;
+  const count = (value: string, item: string): number => {
+    const n = Number(value);
+    if (value === '' || !/^\d+$/.test(value) || !Number.isInteger(n) || n > MAX_WARM_POOL_SIZE) {
+      throw new ConfigError(name, raw!, `${expected}; "${item}" has no valid size`);
+    }
+    return n;
+  };
+  for (const part of text.split(',')) {
+    const item = part.trim();
+    if (item === '') throw new ConfigError(name, raw!, `${expected}; an item is empty`);
+    const eq = item.indexOf('=');
+    if (eq < 0) {
+      if (sawDefault) throw new ConfigError(name, raw!, `${expected}; more than one bare number`);
+      sawDefault = true;
+      result.size = count(item, item);
+      continue;
+    }
+    const id = item.slice(0, eq).trim();
+    if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(id)) {
+      throw new ConfigError(name, raw!, `${expected}; "${id}" is not an exercise id (lowercase letters, digits, dashes)`);
+    }
+    if (id in result.perExercise) throw new ConfigError(name, raw!, `${expected}; "${id}" is listed twice`);
+    result.perExercise[id] = count(item.slice(eq + 1).trim(), item);
+  }
+  return result;
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const host = str(env, 'OPSLAB_HOST', '127.0.0.1');
   const port = int(env, 'OPSLAB_PORT', 8080, 0, 65535);
@@ -140,6 +194,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxMemoryMb: Math.max(memoryMb, int(env, 'OPSLAB_SANDBOX_MAX_MEMORY_MB', 2048, 64, 65536)),
       maxCpus: Math.max(cpus, num(env, 'OPSLAB_SANDBOX_MAX_CPUS', 2, 0.1, 64)),
       maxPids: Math.max(pids, int(env, 'OPSLAB_SANDBOX_MAX_PIDS', 1024, 16, 32768)),
+    },
+    warmPool: {
+      ...parseWarmPool(env.OPSLAB_WARM_POOL),
+      idleMs: int(env, 'OPSLAB_WARM_POOL_IDLE_MINUTES', 30, 0, 10080) * 60_000,
     },
   };
 }

@@ -5,6 +5,8 @@ export const LABELS = {
   attempt: 'opslab.attempt',
   exercise: 'opslab.exercise',
   role: 'opslab.role',
+  /** A warm-pool sandbox's pool slot (instead of an attempt label: the attempt that claims it is found by its id). */
+  pool: 'opslab.pool',
 } as const;
 
 export const ROLES = { sandbox: 'sandbox', grader: 'grader' } as const;

@@ -15,6 +15,11 @@ export interface SandboxSpec {
   env?: Record<string, string>;
   /** Which sandbox of the attempt this is (a practice reset makes a new one): 0 for the first. */
   generation?: number;
+  /**
+   * A warm-pool sandbox, made before any attempt exists: named and labelled by this pool slot, with no attempt label
+   * (`attemptId` is ignored). The attempt that claims it records the sandbox's id.
+   */
+  pool?: string;
 }
 
 export type SandboxRunState = 'created' | 'running' | 'exited' | 'other';

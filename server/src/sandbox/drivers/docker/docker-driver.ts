@@ -62,7 +62,9 @@ export class DockerDriver implements JobDriver {
   async create(spec: SandboxSpec): Promise<string> {
     const env = { TERM: 'xterm-256color', LANG: 'C.UTF-8', ...spec.env };
     const container = await this.docker.createContainer({
-      name: `opslab-${this.instance}-${spec.attemptId}${spec.generation ? `-${spec.generation}` : ''}`,
+      name: spec.pool
+        ? `opslab-${this.instance}-pool-${spec.pool}`
+        : `opslab-${this.instance}-${spec.attemptId}${spec.generation ? `-${spec.generation}` : ''}`,
       Image: spec.image,
       Hostname: 'sandbox',
       Tty: true,
@@ -76,7 +78,7 @@ export class DockerDriver implements JobDriver {
         ...this.extraLabels,
         [LABELS.managed]: 'true',
         [LABELS.instance]: this.instance,
-        [LABELS.attempt]: spec.attemptId,
+        ...(spec.pool ? { [LABELS.pool]: spec.pool } : { [LABELS.attempt]: spec.attemptId }),
         [LABELS.exercise]: spec.exerciseId,
         [LABELS.role]: ROLES.sandbox,
       },
