@@ -21,6 +21,11 @@ function inviteToken(request: FastifyRequest): string {
 /** The candidate's side of an invite: what it is, and starting (or resuming) its attempt. */
 export async function inviteRoutes(app: FastifyInstance, opts: InviteRoutesOptions): Promise<void> {
   const { invites, attempts } = opts;
+  // The answer depends on the Authorization header, which browser caches do not key on, and Chromium keeps a 410
+  // without an expiry for good: another invite opened later in the same browser would read "withdrawn".
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
 
   app.get('/api/invite', async (request: FastifyRequest) => ({
     invite: invites.candidateView(invites.fromToken(inviteToken(request))),
