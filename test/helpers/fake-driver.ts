@@ -4,6 +4,7 @@ import type {
   JobDriver,
   JobExecResult,
   SandboxInfo,
+  SandboxProcess,
   SandboxSpec,
 } from '../../server/src/sandbox/sandbox-driver.js';
 import type { TerminalSession } from '../../server/src/terminal/terminal-session.js';
@@ -146,6 +147,10 @@ export class FakeDriver implements JobDriver {
 
   async listJobs(): Promise<{ id: string; role: string; ageSeconds: number }[]> {
     return this.jobs;
+  }
+
+  async processes(): Promise<SandboxProcess[]> {
+    throw new Error('the fake driver runs no jobs: grading is covered on the real engine');
   }
 
   /** A container that exists in the engine but that no attempt knows (a crash leftover). */

@@ -206,7 +206,10 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
 
     const checksStarted = Date.now();
     const results: CheckResult[] = [];
-    for (const check of checks) results.push(await runCheck(driver, graderId, exercise, check, env));
+    for (const check of checks) {
+      const before = exercise.probe ? () => putProcessList(driver, sandboxId, graderId) : undefined;
+      results.push(await runCheck(driver, graderId, exercise, check, env, before));
+    }
     const checksMs = Date.now() - checksStarted;
 
     const finished = Date.now();
@@ -257,12 +260,29 @@ async function copySandbox(driver: JobDriver, sandboxId: string, graderId: strin
   if (c.status === 'rejected') throw c.reason;
 }
 
+/** Where probe checks find the sandbox's processes (written before each check: see putProcessList). */
+export const PROCESS_LIST_PATH = '/probe/processes';
+
+/**
+ * The sandbox's processes as the engine sees them, into the grader at PROCESS_LIST_PATH: one line per process,
+ * `pid<TAB>ppid<TAB>uid<TAB>stat<TAB>args` (the engine host's process ids). The grader does not share the
+ * sandbox's process namespace, so this list is how a check sees what runs there; nothing is run in the sandbox
+ * to get it. Root's file, read-only for the checks; empty when the sandbox is not running.
+ */
+async function putProcessList(driver: JobDriver, sandboxId: string, graderId: string): Promise<void> {
+  const list = await driver.processes(sandboxId);
+  const clean = (s: string) => s.replace(/[\t\n\r]/g, ' ');
+  const text = list.map((p) => `${p.pid}\t${p.ppid}\t${p.uid}\t${clean(p.stat)}\t${clean(p.args)}\n`).join('');
+  await driver.copyIn(graderId, '/', packFiles([{ name: PROCESS_LIST_PATH.slice(1), content: text, mode: 0o444 }]));
+}
+
 async function runCheck(
   driver: JobDriver,
   graderId: string,
   exercise: Exercise,
   check: CheckSpec,
   variant: Record<string, string>,
+  before?: () => Promise<void>,
 ): Promise<CheckResult> {
   const t0 = Date.now();
   const env = {
@@ -280,6 +300,7 @@ async function runCheck(
   let message = '';
   let details = '';
   try {
+    await before?.();
     const r = await driver.execJob(
       graderId,
       ['bash', '-c', CHECK_WRAPPER, 'opslab-check', String(KILL_AFTER_SECONDS), String(seconds), `/exercise/checks/${check.id}`],
@@ -306,7 +327,7 @@ async function runCheck(
           : r.exitCode === 126 || r.exitCode === 127
             ? `could not be run (exit code ${r.exitCode})`
             : r.exitCode > 128
-              ? `was ended by signal ${r.exitCode - 128} (the timeout's kill, the memory limit${exercise.probe ? ", or a process in the sandbox: with probe: true the candidate's processes share the grader's process namespace" : ''})`
+              ? `was ended by signal ${r.exitCode - 128} (the timeout's kill or the memory limit)`
               : `ended with exit code ${r.exitCode}`;
       details = note(details, `[opslab] the check ${why}: a grader error, not counted`);
     }

@@ -83,7 +83,10 @@ export interface JobSpec {
    * capability dropped, runc. Both: no-new-privileges, no network of their own, memory/pids limits.
    */
   hardening: 'sandbox' | 'grader';
-  /** Join this sandbox's network and process namespaces (never its filesystem). */
+  /**
+   * Join this sandbox's network namespace (its loopback), never its process namespace or filesystem: the
+   * candidate is root there and could signal or trace anything that shares its processes.
+   */
   joinSandbox?: string;
   attemptId?: string;
   exerciseId?: string;
@@ -118,6 +121,18 @@ export interface JobExecResult {
   truncated: boolean;
 }
 
+/** One process of a sandbox, as the engine sees it from outside (no exec into the sandbox). */
+export interface SandboxProcess {
+  /** The engine host's process ids: consistent among themselves, not the ids inside the sandbox. */
+  pid: number;
+  ppid: number;
+  uid: number;
+  /** ps's STAT column (R, S, Z...). */
+  stat: string;
+  /** The command line, arguments separated by single spaces. */
+  args: string;
+}
+
 /** The operations grading needs besides a sandbox's own (implemented by the Docker driver). */
 export interface JobDriver extends SandboxDriver {
   /** Creates and (unless spec.start is false) starts a job container (its main process idles); returns its id. */
@@ -126,4 +141,9 @@ export interface JobDriver extends SandboxDriver {
   execJob(id: string, cmd: string[], opts: JobExecOptions): Promise<JobExecResult>;
   /** Job containers of this installation (left behind when a server died mid-grading), with their age. */
   listJobs(): Promise<{ id: string; role: string; ageSeconds: number }[]>;
+  /**
+   * The processes of a running sandbox, read by the engine (probe checks get them this way instead of sharing
+   * the sandbox's process namespace). An empty list when the sandbox is not running.
+   */
+  processes(id: string): Promise<SandboxProcess[]>;
 }

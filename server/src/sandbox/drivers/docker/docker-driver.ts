@@ -12,6 +12,7 @@ import type {
   JobExecResult,
   JobSpec,
   SandboxInfo,
+  SandboxProcess,
   SandboxSpec,
 } from '../../sandbox-driver.js';
 import type { TerminalSession } from '../../../terminal/terminal-session.js';
@@ -225,8 +226,7 @@ export class DockerDriver implements JobDriver {
       Cmd: ['sleep', 'infinity'],
       Tty: false,
       OpenStdin: false,
-      // The grader runs as its unprivileged user from the first process on (see graders/Dockerfile: with a shared
-      // process namespace, no grader process may be one the candidate can open through /proc).
+      // The grader runs as its unprivileged user from the first process on (see graders/Dockerfile).
       ...(sandboxHardening ? {} : { User: GRADER_USER }),
       Env: ['LANG=C.UTF-8', 'LC_ALL=C.UTF-8'],
       Labels: {
@@ -241,8 +241,10 @@ export class DockerDriver implements JobDriver {
       },
       NetworkDisabled: false,
       HostConfig: {
+        // A probe joins the sandbox's network namespace only. Never its process namespace: the candidate is root
+        // there (with CAP_KILL) and could signal every grader process; checks get the sandbox's process list
+        // from the engine instead (processes()).
         NetworkMode: spec.joinSandbox ? `container:${spec.joinSandbox}` : 'none',
-        ...(spec.joinSandbox ? { PidMode: `container:${spec.joinSandbox}` } : {}),
         CapDrop: ['ALL'],
         ...(sandboxHardening ? { CapAdd: [...CAPABILITY_ALLOWLIST] } : {}),
         SecurityOpt: ['no-new-privileges:true'],
@@ -253,7 +255,7 @@ export class DockerDriver implements JobDriver {
         PidsLimit: limits.pids,
         Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
         LogConfig: { Type: 'json-file', Config: { 'max-size': LOG_MAX_SIZE, 'max-file': '1' } },
-        // The engine's init is a readable binary: as a grader process it would be open to the candidate (above).
+        // The grader's only long-lived process is its idle `sleep`; it needs no init.
         Init: sandboxHardening,
         RestartPolicy: { Name: 'no' },
         AutoRemove: false,
@@ -268,6 +270,30 @@ export class DockerDriver implements JobDriver {
       throw err;
     }
     return container.id;
+  }
+
+  async processes(id: string): Promise<SandboxProcess[]> {
+    let top: { Titles?: string[]; Processes?: string[][] };
+    try {
+      // The engine runs ps on its host for the container's processes: nothing runs inside the sandbox.
+      top = (await this.docker.getContainer(id).top({ ps_args: '-o pid,ppid,uid,stat,args' })) as typeof top;
+    } catch (err) {
+      // 409: not running; 404: gone. Either way no process runs there.
+      const status = statusOf(err);
+      if (status === 409 || status === 404) return [];
+      throw err;
+    }
+    const titles = (top.Titles ?? []).map((t) => t.toUpperCase());
+    const col = (name: string) => titles.indexOf(name);
+    const [pid, ppid, uid, stat] = [col('PID'), col('PPID'), col('UID'), col('STAT')];
+    const args = titles.length - 1;
+    return (top.Processes ?? []).map((row) => ({
+      pid: Number(row[pid]),
+      ppid: Number(row[ppid]),
+      uid: Number(row[uid]),
+      stat: row[stat] ?? '',
+      args: (row[args] ?? '').replace(/\s+/g, ' ').trim(),
+    }));
   }
 
   async execJob(id: string, cmd: string[], opts: JobExecOptions): Promise<JobExecResult> {
