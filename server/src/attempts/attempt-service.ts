@@ -7,12 +7,14 @@ import type { ExerciseCatalog } from '../exercises/catalog.js';
 import { drawVariant, newSeed } from '../exercises/variants.js';
 import { removeStaleJobs } from '../grading/index.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
+import { LABELS } from '../sandbox/labels.js';
 import { effectiveLimits } from '../sandbox/policy.js';
 import { ACTIVE_STATES, type Attempt, type AttemptsRepo, type EndReason } from '../store/attempts-repo.js';
 import type { GradingRepo, StoredRun } from '../store/grading-repo.js';
 import { AttemptTerminal, CLOSE_CODES } from '../terminal/attempt-terminal.js';
 import { AsciicastRecorder, MARKERS } from '../terminal/recorder.js';
 import type { ExerciseRunner, SnapshotDiff } from './exercise-runner.js';
+import { WarmPool, type PooledSandbox } from './warm-pool.js';
 
 export interface AttemptView {
   id: string;
@@ -112,8 +114,12 @@ export class AttemptService {
   private reconcileTimer: NodeJS.Timeout | null = null;
   private reconciling: Promise<ReconcileReport> | null = null;
   private stopped = false;
+  /** Sandboxes set up ahead of time (OPSLAB_WARM_POOL); empty unless configured. */
+  readonly warmPool: WarmPool;
 
-  constructor(private readonly deps: AttemptServiceDeps) {}
+  constructor(private readonly deps: AttemptServiceDeps) {
+    this.warmPool = new WarmPool({ ...deps, holding: () => deps.repo.countHoldingSandbox() });
+  }
 
   view(attempt: Attempt): AttemptView {
     return {
@@ -154,11 +160,19 @@ export class AttemptService {
     const exercise = catalog.get(exerciseId);
     if (!exercise) throw errors.exerciseNotFound(exerciseId);
     const mode = opts.mode ?? 'practice';
-    await this.makeRoom(mode);
+    // A sandbox from the warm pool, if one is ready: taken now, so no other start can have it.
+    const pooled = this.warmPool.take(exerciseId);
+    try {
+      await this.makeRoom(mode);
+    } catch (err) {
+      if (pooled) this.warmPool.putBack(pooled);
+      throw err;
+    }
 
     const timeLimitSeconds = opts.timeLimitSeconds ?? exercise.timeLimitMinutes * 60;
-    const seed = newSeed();
-    const params = drawVariant(exercise.variants, seed);
+    // A pooled sandbox was set up with its own freshly drawn seed, which becomes this attempt's (see warm-pool.ts).
+    const seed = pooled?.seed ?? newSeed();
+    const params = pooled?.params ?? drawVariant(exercise.variants, seed);
     const id = `a_${randomBytes(10).toString('hex')}`;
     const token = opts.token ?? randomBytes(32).toString('base64url');
     const now = Date.now();
@@ -173,7 +187,7 @@ export class AttemptService {
       deadline: null,
       endedAt: null,
       endReason: null,
-      sandboxId: null,
+      sandboxId: pooled?.sandboxId ?? null,
       sandboxStatus: 'provisioning',
       recordingPath: path.join(config.dataDir, 'recordings', `${id}.cast`),
       failure: null,
@@ -187,9 +201,14 @@ export class AttemptService {
     });
     this.provisioning.add(id);
     opts.onCreated?.(id);
-    let sandboxId: string | null = null;
+    let sandboxId: string | null = pooled?.sandboxId ?? null;
     let terminal: AttemptTerminal | null = null;
     try {
+      if (pooled) {
+        const running = await this.claim(id, pooled, timeLimitSeconds);
+        log.info({ attemptId: id, exerciseId, sandboxId, ms: Date.now() - now, pooled: true }, 'attempt started');
+        return { attempt: running, token };
+      }
       sandboxId = await driver.create({
         attemptId: id,
         exerciseId,
@@ -227,10 +246,13 @@ export class AttemptService {
     } catch (err) {
       const message = (err as Error).message;
       log.error({ attemptId: id, exerciseId, err: message }, 'sandbox could not be started');
+      // (A claim opens its terminal itself.)
+      const opened = terminal ?? this.terminals.get(id);
       this.terminals.delete(id);
-      terminal?.close({ code: CLOSE_CODES.ended, text: 'The sandbox could not be started.' });
+      opened?.close({ code: CLOSE_CODES.ended, text: 'The sandbox could not be started.' });
       repo.update(id, { state: 'failed', failure: message, sandboxStatus: 'removed' }, ['created']);
       repo.addEvent(id, 'failed', { error: message });
+      if (pooled) this.warmPool.forget(pooled);
       if (sandboxId) await driver.remove(sandboxId).catch(() => undefined);
       throw errors.sandboxFailed(firstLine(message));
     } finally {
@@ -239,19 +261,47 @@ export class AttemptService {
   }
 
   /**
+   * Makes a pooled sandbox (already running and set up) the attempt's: its own recording and terminal from now on,
+   * a fresh prompt in them, the initial snapshot taken after setup, and the clock.
+   */
+  private async claim(id: string, pooled: PooledSandbox, timeLimitSeconds: number): Promise<Attempt> {
+    const { repo } = this.deps;
+    const startedAt = Date.now();
+    const terminal = await this.openTerminal({ ...repo.get(id)!, startedAt });
+    terminal.marker(MARKERS.started);
+    terminal.attachSession(this.warmPool.handOver(pooled));
+    // The shell has waited at its prompt since the pool started it, and what it printed then was not this attempt's:
+    // Ctrl-L makes it clear the screen and print the prompt again, into this attempt's screen and recording.
+    terminal.input(Buffer.from('\x0c'));
+    this.saveSnapshot(id, 'initial', pooled.snapshot);
+    const running = repo.update(
+      id,
+      { state: 'running', startedAt, deadline: startedAt + timeLimitSeconds * 1000, sandboxStatus: 'running' },
+      ['created'],
+    );
+    if (!running) throw new Error('the attempt changed state while its sandbox was being claimed');
+    repo.addEvent(id, 'started', { sandboxId: pooled.sandboxId, pooled: true });
+    this.armDeadline(running);
+    return running;
+  }
+
+  /**
    * Capacity: practice may hold at most its share of the sandboxes. An interview may use every one, and when the
-   * machine is full it takes the place of the practice attempt that started first (interviews come first).
+   * machine is full it takes the place of the practice attempt that started first (interviews come first). Warm-pool
+   * sandboxes count against the same limit and are the first to go when it is reached (a sandbox this start took
+   * from the pool has already left the pool's count).
    */
   private async makeRoom(mode: Attempt['mode']): Promise<void> {
     const { repo, config, log } = this.deps;
-    const full = () => repo.countHoldingSandbox() >= config.maxSandboxes;
-    if (mode === 'practice') {
-      if (full() || repo.countHoldingSandbox('practice') >= config.practice.maxSandboxes) {
-        throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
-      }
-      return;
+    const full = () => repo.countHoldingSandbox() + this.warmPool.size >= config.maxSandboxes;
+    if (mode === 'practice' && repo.countHoldingSandbox('practice') >= config.practice.maxSandboxes) {
+      throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
+    }
+    while (full() && (await this.warmPool.evictOne())) {
+      /* one pooled sandbox fewer per round */
     }
     if (!full()) return;
+    if (mode === 'practice') throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
     const victim = repo.oldestRunningPractice();
     if (!victim) throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
     log.info({ attemptId: victim.id }, 'stopping a practice attempt to make room for an interview');
@@ -796,7 +846,15 @@ export class AttemptService {
     }
     for (const sandbox of sandboxes) {
       if (owned.has(sandbox.id)) continue;
-      const attemptId = sandbox.attemptId;
+      // A warm-pool sandbox: this server's pool looks after its own. One an attempt claimed has no attempt label; its
+      // attempt names it (read now: the claim may be newer than the list above). Any other (a pool of a server
+      // that died) is an orphan, never adopted as an attempt.
+      const slot = sandbox.labels[LABELS.pool];
+      if (slot !== undefined && this.warmPool.owns(slot)) continue;
+      const attemptId =
+        sandbox.attemptId ||
+        (slot !== undefined ? repo.listInStates(ACTIVE_STATES).find((a) => a.sandboxId === sandbox.id)?.id : undefined) ||
+        null;
       if (attemptId && (this.provisioning.has(attemptId) || this.ending.has(attemptId))) continue;
       const attempt = attemptId ? repo.get(attemptId) : undefined;
       if (attempt && attempt.state === 'running' && attempt.sandboxId === sandbox.id) continue;
@@ -816,12 +874,16 @@ export class AttemptService {
       if (report.purged.length > 0) log.info({ attempts: report.purged }, 'deleted attempts past the retention period');
     }
     if (report.jobsRemoved.length > 0) log.info({ jobs: report.jobsRemoved }, 'removed stale grading containers');
+    // Room may have come free since the last pass.
+    this.warmPool.fill();
     return report;
   }
 
   /** Reconciles now and then every `reconcileIntervalMs`. */
   async startBackground(): Promise<ReconcileReport> {
     const report = await this.reconcile();
+    // After the first pass, which removed what a previous server's pool left behind.
+    this.warmPool.start();
     this.reconcileTimer = setInterval(() => {
       this.reconcile().catch((err: Error) => this.deps.log.error({ err: err.message }, 'reconcile failed'));
     }, this.deps.config.reconcileIntervalMs);
@@ -840,6 +902,7 @@ export class AttemptService {
     this.timers.clear();
     await this.reconciling?.catch(() => undefined);
     await Promise.allSettled([...this.ending.values()]);
+    await this.warmPool.shutdown();
     for (const terminal of this.terminals.values()) {
       terminal.close({ code: 1012, text: 'The server is restarting; reconnecting…' });
     }
