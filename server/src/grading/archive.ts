@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { once } from 'node:events';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import tarStream from 'tar-stream';
 import { sanitiseGitConfig } from './git-config.js';
 
@@ -14,6 +14,17 @@ export const MAX_TOTAL_BYTES = 512 * MiB;
 
 /** Entries in one copy: beyond this the rest is left out (and said so in the truncated list). */
 export const MAX_ENTRIES = 200_000;
+
+/**
+ * Bytes read from the engine's archive API per copy, beyond what the copy may keep. The archive API streams every
+ * byte of a file, and a sparse file (`truncate -s 1T`) costs the candidate nothing: without this bound, the bytes
+ * left out of a cut file would have to be read all the same, for hours. Past it the copy stops where it is, and
+ * what follows is left out (and said so).
+ */
+export const READ_ALLOWANCE_BYTES = 512 * MiB;
+
+/** The reading stopped: the archive being read is abandoned, the copy keeps what it has. */
+class ReadLimitReached extends Error {}
 
 /** The uid/gid the checks run as in the grader (user `grader` in graders/Dockerfile). */
 export const GRADER_UID = 10001;
@@ -36,6 +47,8 @@ export interface ArchiveWriterOptions {
   roots: string[];
   maxFileBytes?: number;
   maxTotalBytes?: number;
+  /** Bytes read from the engine in all, over every archive: default maxTotalBytes + READ_ALLOWANCE_BYTES. */
+  maxReadBytes?: number;
 }
 
 type Header = Partial<tarStream.Header> & { name: string };
@@ -66,14 +79,21 @@ export class ArchiveWriter {
   readonly dropped: string[] = [];
   private readonly emitted = new Map<string, Emitted>();
   private totalBytes = 0;
+  private readBytes = 0;
   private entryLimitHit = false;
+  /** Set once maxReadBytes was read: later archives are not read at all. */
+  private readLimitHit = false;
+  /** The sandbox path of the entry being read (where a stop happened). */
+  private current = '';
   private readonly maxFileBytes: number;
   private readonly maxTotalBytes: number;
+  private readonly maxReadBytes: number;
   private readonly roots: string[];
 
   constructor(private readonly opts: ArchiveWriterOptions) {
     this.maxFileBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
     this.maxTotalBytes = opts.maxTotalBytes ?? MAX_TOTAL_BYTES;
+    this.maxReadBytes = opts.maxReadBytes ?? this.maxTotalBytes + READ_ALLOWANCE_BYTES;
     this.roots = opts.roots.map((r) => posix.normalize(r).replace(/(.)\/+$/, '$1'));
   }
 
@@ -134,12 +154,35 @@ export class ArchiveWriter {
    * names them). Consumes `tar` to its end.
    */
   async addArchive(root: string, tar: Readable): Promise<void> {
+    if (this.readLimitHit) {
+      tar.destroy();
+      this.truncated.push(`${posix.normalize(root)} 0 (not read: the copy had stopped before it)`);
+      return;
+    }
     const base = posix.dirname(posix.normalize(root));
     const extract = tarStream.extract();
-    tar.on('error', (err) => extract.destroy(err));
-    tar.pipe(extract);
-    for await (const entry of extract) {
-      await this.addEntry(base, entry as unknown as Entry);
+    // Every byte from the engine counts against maxReadBytes, whether it is kept or not.
+    const meter = new Transform({
+      transform: (chunk: Buffer, _enc, done) => {
+        this.readBytes += chunk.length;
+        if (this.readBytes <= this.maxReadBytes) return done(null, chunk);
+        this.readLimitHit = true;
+        done(new ReadLimitReached(`more than ${this.maxReadBytes} bytes read`));
+      },
+    });
+    tar.on('error', (err) => meter.destroy(err));
+    meter.on('error', (err) => extract.destroy(err));
+    tar.pipe(meter).pipe(extract);
+    try {
+      for await (const entry of extract) {
+        await this.addEntry(base, entry as unknown as Entry);
+      }
+    } catch (err) {
+      if (!this.readLimitHit) throw err;
+      tar.destroy();
+      this.truncated.push(
+        `(the copy stopped in ${this.current || root} after ${this.maxReadBytes} bytes read from the engine: the entries after it were left out)`,
+      );
     }
   }
 
@@ -160,6 +203,7 @@ export class ArchiveWriter {
       return this.drain(entry);
     }
     const sandboxPath = posix.join(base, rawName);
+    this.current = sandboxPath;
     const name = this.outName(sandboxPath);
     if (this.emitted.has(name) || this.blockedByAncestor(name)) return this.drain(entry);
     const perm = (h.mode ?? 0o644) & 0o777;
@@ -229,7 +273,9 @@ export class ArchiveWriter {
         };
         return new Promise<void>((resolve, reject) => {
           const sink = this.pack.entry(header, (err) => (err ? reject(err) : resolve()));
-          copyPrefix(entry, sink, keep).catch(reject);
+          // Stopped half-way through the part kept: the entry is completed with zeros (its header gave the size)
+          // and the copy ends after it.
+          copyPrefix(entry, sink, keep, () => this.readLimitHit).catch(reject);
         });
       }
       default: {
@@ -251,16 +297,35 @@ export class ArchiveWriter {
   }
 }
 
-/** Writes the first `limit` bytes of `source` to `sink`, reads the rest and drops it, then ends `sink`. */
-async function copyPrefix(source: Readable, sink: Sink, limit: number): Promise<void> {
+/**
+ * Writes the first `limit` bytes of `source` to `sink` and ends `sink` (as soon as it has them), then reads the
+ * rest and drops it. When the source breaks off and `stopped()` says the reading was stopped on purpose, a sink
+ * still short of `limit` is filled with zeros, so the tar being written stays whole.
+ */
+async function copyPrefix(source: Readable, sink: Sink, limit: number, stopped: () => boolean): Promise<void> {
   let written = 0;
-  for await (const chunk of source as AsyncIterable<Buffer>) {
-    if (written >= limit) continue;
-    const part = chunk.length > limit - written ? chunk.subarray(0, limit - written) : chunk;
+  let ended = false;
+  const write = async (part: Buffer) => {
     written += part.length;
     if (!sink.write(part)) await new Promise<void>((resolve) => sink.once('drain', resolve));
+  };
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    sink.end();
+  };
+  if (limit === 0) end();
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      if (written >= limit) continue;
+      await write(chunk.length > limit - written ? chunk.subarray(0, limit - written) : chunk);
+      if (written >= limit) end();
+    }
+  } catch (err) {
+    if (!stopped()) throw err;
+    while (written < limit) await write(Buffer.alloc(Math.min(64 * 1024, limit - written)));
   }
-  sink.end();
+  end();
 }
 
 async function readAll(source: Readable, limit: number): Promise<Buffer> {
