@@ -18,7 +18,9 @@ export class ScreenMirror {
   private disposed = false;
 
   constructor(cols: number, rows: number) {
-    this.term = new Terminal({ cols, rows, scrollback: SCROLLBACK, allowProposedApi: true });
+    // logLevel off: xterm logs every parse error (with its parser state) at error level, and a sandbox printing
+    // binary (`cat /dev/urandom`) makes thousands a second: the server's log and CPU went to that.
+    this.term = new Terminal({ cols, rows, scrollback: SCROLLBACK, allowProposedApi: true, logLevel: 'off' });
     this.serializer = new SerializeAddon();
     this.term.loadAddon(this.serializer);
   }
