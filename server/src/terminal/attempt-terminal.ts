@@ -62,6 +62,9 @@ export class AttemptTerminal {
   private readonly clients = new Map<TerminalClient, ClientState>();
   private paused = false;
   private closed = false;
+  /** The size the shell's TTY should get next, and the engine call applying sizes (one at a time). */
+  private wantedSize: { cols: number; rows: number } | null = null;
+  private resizing: Promise<void> | null = null;
   private connections = 0;
   private readonly stallTimer: NodeJS.Timeout;
 
@@ -191,11 +194,30 @@ export class AttemptTerminal {
     if (this.closed || (cols === this.mirror.cols && rows === this.mirror.rows)) return;
     this.mirror.resize(cols, rows);
     this.recorder.resize(cols, rows);
-    await this.session?.resize(cols, rows);
+    // A storm of resizes (a browser window dragged, or a hostile client) becomes a few engine calls: one at a
+    // time, each with the newest size. One call per message would send the shell a SIGWINCH (and a prompt redraw)
+    // for every one of thousands of sizes, which kept it busy for many seconds.
+    this.wantedSize = { cols, rows };
+    await this.applySize();
     // Viewers follow the candidate's size: repaint them at the new one.
     for (const [client, state] of this.clients) {
       if (state.viewer && state.queue === null) void this.repaint(client, state);
     }
+  }
+
+  private applySize(): Promise<void> {
+    this.resizing ??= (async () => {
+      try {
+        while (this.wantedSize && this.session && !this.closed) {
+          const { cols, rows } = this.wantedSize;
+          this.wantedSize = null;
+          await this.session.resize(cols, rows).catch(() => undefined);
+        }
+      } finally {
+        this.resizing = null;
+      }
+    })();
+    return this.resizing;
   }
 
   ack(client: TerminalClient, bytes: number): void {
