@@ -415,6 +415,9 @@ function toInfo(
   };
 }
 
+/** Input waiting for the engine to take it, per shell, beyond which further input is dropped. */
+export const MAX_PENDING_INPUT_BYTES = 1024 * 1024;
+
 class DockerTerminalSession implements TerminalSession {
   readonly ended: Promise<void>;
   private closed = false;
@@ -442,6 +445,11 @@ class DockerTerminalSession implements TerminalSession {
 
   write(data: Buffer | string): void {
     if (this.closed || this.stream.destroyed || !this.stream.writable) return;
+    // A program that does not read its input (a raw-mode TTY nobody reads) stops the engine from taking more;
+    // what is written then waits here, in the server's memory, and the browser's rate limit (256 KiB/s) alone
+    // would let that grow for as long as the attempt lasts. Input beyond this much waiting is dropped, as a full
+    // terminal would.
+    if (this.stream.writableLength > MAX_PENDING_INPUT_BYTES) return;
     this.stream.write(data);
   }
 
