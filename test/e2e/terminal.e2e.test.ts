@@ -1,6 +1,6 @@
 // The candidate's journey in real Chromium against a real server and real Docker: pick an exercise, get a
 // shell, run a command, reload, and find the same screen again.
-import { describe, expect, test } from 'vitest';
+import { beforeEach, describe, expect, test } from 'vitest';
 import {
   recordTerminalFrames,
   screenshot,
@@ -13,6 +13,8 @@ import {
 
 describe('browser terminal', () => {
   const rig = pageRig();
+  // Each test is a new trainee: their own practice token, no attempt of an earlier test in their catalog.
+  beforeEach(() => rig.browser.context.clearCookies());
 
   test('start an exercise, run a command, reload and see the same screen', async () => {
     const page = await rig.browser.newPage();

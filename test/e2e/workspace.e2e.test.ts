@@ -1,6 +1,6 @@
 // The workspace around the terminal, in real Chromium against a real server: keyboard use, flow control,
 // shell restart, a second tab, submitting, the countdown warnings and the error states of the catalog.
-import { describe, expect, test } from 'vitest';
+import { beforeEach, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
   recordTerminalFrames,
@@ -14,6 +14,8 @@ import {
 
 describe('workspace', () => {
   const rig = pageRig();
+  // Each test is a new trainee: their own practice token, no attempt of an earlier test in their catalog.
+  beforeEach(() => rig.browser.context.clearCookies());
 
   async function activeTestId(page: Page): Promise<string | null> {
     return page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null);
