@@ -249,7 +249,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     },
   );
 
-  await app.register(attemptRoutes, { attempts, invites, practice, secureCookies });
+  await app.register(attemptRoutes, { attempts, invites, practice, reviews, secureCookies });
   await app.register(inviteRoutes, { attempts, invites, secureCookies });
   await app.register(manageRoutes, { auth, attempts, invites, reviews });
   await app.register(authRoutes, { auth, secureCookies });

@@ -154,6 +154,27 @@ describe('invites, candidate access and review (real server, real engine)', () =
     expect(diff.status).toBe(200);
     const rec = await call(server, 'GET', `/api/manage/attempts/${attempt.id}/recording`, { headers: bob.headers });
     expect(rec.text).toContain('journey-ok');
+    // The commands the candidate ran, from the shell's own marks, on the recording's clock.
+    const commands = await call(server, 'GET', `/api/manage/attempts/${attempt.id}/commands`, { headers: bob.headers });
+    expect(commands.status, commands.text).toBe(200);
+    expect(commands.body.source).toBe('shell');
+    const ran = commands.body.commands.find((c: { command: string }) => c.command.includes('jour""ney-ok'));
+    expect(ran).toMatchObject({ exitCode: 0, source: 'shell' });
+    expect(ran.startedAt).toBeGreaterThan(0);
+    // Interview candidates do not get the timeline (practice trainees do).
+    expect((await api(server.url, 'GET', `/api/attempts/${attempt.id}/commands`, token)).status).toBe(403);
+    // The exports: JSON with everything, and one HTML file.
+    const json = await call(server, 'GET', `/api/manage/attempts/${attempt.id}/export.json`, { headers: bob.headers });
+    expect(json.status).toBe(200);
+    expect(json.headers.get('content-disposition')).toContain('attachment');
+    expect(json.body.bundle.candidate.name).toBe('Casey Candidate');
+    expect(json.body.commands.commands.length).toBeGreaterThan(0);
+    expect(json.body.cast).toContain('journey-ok');
+    const html = await call(server, 'GET', `/api/manage/attempts/${attempt.id}/export.html`, { headers: bob.headers });
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toContain('text/html');
+    expect(html.text).toContain('Casey Candidate');
+    expect(html.text).not.toMatch(/(src|href)="https?:/);
 
     // Each interviewer keeps their own review.
     const put = (who: StaffSession, body: unknown) =>

@@ -121,6 +121,10 @@ describe('practice mode (real server, real engine)', () => {
     expect(grading.body.grading.checks.find((c: { id: string }) => c.id === 'b').message).toContain('B is not done yet');
     const recording = await call(server, 'GET', `/api/attempts/${attempt.id}/recording`, { cookie });
     expect(recording.text).toContain('sandbox reset');
+    const commands = await call(server, 'GET', `/api/attempts/${attempt.id}/commands`, { cookie });
+    expect(commands.body.commands.map((c: { command: string }) => c.command)).toEqual(
+      expect.arrayContaining([expect.stringContaining('left-behind')]),
+    );
     const done = await call(server, 'GET', '/api/practice', { cookie });
     expect(done.body.exercises[0]).toMatchObject({ status: 'done', bestScore: 5, maxScore: 10, activeAttemptId: null });
 

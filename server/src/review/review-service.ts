@@ -7,8 +7,18 @@ import type { InviteService } from '../invites/invite-service.js';
 import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
 import type { GradingRepo } from '../store/grading-repo.js';
 import type { AttemptQuery, ReviewsRepo } from '../store/reviews-repo.js';
+import { parseCommands } from './commands.js';
+import { renderExportHtml } from './export-html.js';
 import { scorecardFor, weightedScore } from './scorecard.js';
-import type { Rating, Recommendation, Review, ReviewBundle, SnapshotDiffView } from './types.js';
+import type {
+  CommandTimeline,
+  ExportData,
+  Rating,
+  Recommendation,
+  Review,
+  ReviewBundle,
+  SnapshotDiffView,
+} from './types.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -145,6 +155,28 @@ export class ReviewService {
   diff(attemptId: string): SnapshotDiffView | null {
     this.attempt(attemptId);
     return this.deps.attempts.snapshotDiff(attemptId);
+  }
+
+  /** The commands run in the attempt, from its recording. */
+  commands(attemptId: string): CommandTimeline {
+    const cast = this.castText(attemptId);
+    return cast ? parseCommands(cast) : { commands: [], source: 'none' };
+  }
+
+  /** Everything of the attempt for the export, as the given interviewer sees it. */
+  exportData(attemptId: string, viewerId: string): ExportData {
+    const cast = this.castText(attemptId);
+    return {
+      bundle: this.bundle(attemptId, viewerId),
+      commands: cast ? parseCommands(cast) : { commands: [], source: 'none' },
+      diff: this.diff(attemptId),
+      cast,
+      exportedAt: new Date().toISOString(),
+    };
+  }
+
+  exportHtml(attemptId: string, viewerId: string): string {
+    return renderExportHtml(this.exportData(attemptId, viewerId));
   }
 
   /** The recording as text (flushed first while the attempt runs); null when there is none. */

@@ -5,6 +5,7 @@ import { errors } from '../errors.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import type { InviteService } from '../invites/invite-service.js';
 import { PRACTICE_COOKIE, type PracticeService } from '../practice/practice-service.js';
+import type { ReviewService } from '../review/review-service.js';
 import { bridgeWebSocket } from '../terminal/ws-bridge.js';
 import { attemptCookieName, presentedToken } from './security.js';
 
@@ -22,6 +23,7 @@ export interface AttemptRoutesOptions {
   attempts: AttemptService;
   invites: InviteService;
   practice: PracticeService;
+  reviews: ReviewService;
   secureCookies: boolean;
 }
 
@@ -123,6 +125,12 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
   app.get('/api/attempts/:id/solution', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => ({
     solution: practice.solution(request.attempt!),
   }));
+
+  /** Practice: the trainee's own command timeline (interviews show it to interviewers only). */
+  app.get('/api/attempts/:id/commands', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => {
+    if (request.attempt!.mode !== 'practice') throw errors.practiceOnly();
+    return opts.reviews.commands(request.attempt!.id);
+  });
 
   /** Practice: the final grading with every check's message; interview candidates are not shown their grade. */
   app.get('/api/attempts/:id/grading', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => {

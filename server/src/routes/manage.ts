@@ -209,6 +209,39 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     },
   );
 
+  app.get(
+    '/api/manage/attempts/:id/commands',
+    { preValidation: staff, schema: { params: params(ATTEMPT_ID) } },
+    async (request: FastifyRequest<Id>) => reviews.commands(request.params.id),
+  );
+
+  // Downloads, named after the candidate's attempt; kept out of caches (they hold the candidate's data).
+  const download = (reply: FastifyReply, type: string, name: string) =>
+    reply
+      .header('content-type', type)
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .header('cache-control', 'no-store');
+
+  app.get(
+    '/api/manage/attempts/:id/export.html',
+    { preValidation: staff, schema: { params: params(ATTEMPT_ID) } },
+    async (request: FastifyRequest<Id>, reply: FastifyReply) => {
+      const html = reviews.exportHtml(request.params.id, userId(request));
+      return download(reply, 'text/html; charset=utf-8', `opslab-${request.params.id}.html`).send(html);
+    },
+  );
+
+  app.get(
+    '/api/manage/attempts/:id/export.json',
+    { preValidation: staff, schema: { params: params(ATTEMPT_ID) } },
+    async (request: FastifyRequest<Id>, reply: FastifyReply) => {
+      const data = reviews.exportData(request.params.id, userId(request));
+      return download(reply, 'application/json; charset=utf-8', `opslab-${request.params.id}.json`).send(
+        JSON.stringify(data, null, 2),
+      );
+    },
+  );
+
   const rating = {
     type: 'object',
     required: ['rating', 'notes'],
