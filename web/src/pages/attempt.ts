@@ -71,7 +71,7 @@ class Workspace {
     { type: 'button', class: 'button button-primary', 'data-testid': 'submit-button', disabled: true },
     'Submit',
   );
-  private readonly announcer = h('div', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
+  private readonly announcer = h('div', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite', 'data-testid': 'workspace-announcer' });
   private readonly instructions = h('div', {
     class: 'instructions markdown',
     tabindex: 0,

@@ -76,8 +76,19 @@ export default function donePage({ root, scope, params }: PageContext): void {
     } else if (practice) {
       next.push(
         h('h2', {}, 'What next'),
-        h('p', {}, 'Pick another exercise, or try this one again for a fresh machine and a new variant.'),
-        h('p', { class: 'actions' }, h('a', { href: '/', class: 'button button-primary', 'data-testid': 'done-catalog' }, 'Back to the exercises')),
+        h('p', {}, 'See how your work was checked, or pick another exercise.'),
+        h(
+          'p',
+          { class: 'actions' },
+          outcome === 'failed'
+            ? null
+            : h(
+                'a',
+                { href: `/practice/${encodeURIComponent(attemptId)}`, class: 'button button-primary', 'data-testid': 'done-results' },
+                'See your results',
+              ),
+          h('a', { href: '/', class: outcome === 'failed' ? 'button button-primary' : 'button', 'data-testid': 'done-catalog' }, 'Back to the exercises'),
+        ),
       );
     } else if (outcome === 'failed') {
       next.push(

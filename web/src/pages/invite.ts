@@ -151,28 +151,35 @@ export default function invitePage({ root, scope, navigate }: PageContext): void
       resuming ? 'Resume' : 'Start',
     );
     const label = button.textContent ?? 'Start';
-    const status = h('div', { class: 'status-area', role: 'status', 'aria-live': 'polite', 'data-testid': 'invite-status' });
-    const alert = h('div', { class: 'status-area', role: 'alert', 'data-testid': 'invite-error' });
+    const idleNote = resuming
+      ? 'Your shell and your files are as you left them. The clock kept running while you were away.'
+      : 'Preparing your machine takes a few seconds. One press is enough.';
+    // Next to the button, so that it is in view with it: what the button does, then how the start is going.
     const note = h(
       'p',
-      { class: 'muted candidate-start-note', id: 'invite-start-note' },
-      resuming
-        ? 'Your shell and your files are as you left them. The clock kept running while you were away.'
-        : `The clock starts when you press Start: you then have ${formatSeconds(invite.timeLimitSeconds)}. ` +
-            'Preparing your machine takes a few seconds.',
+      { class: 'muted candidate-start-note', id: 'invite-start-note', role: 'status', 'data-testid': 'invite-status' },
+      idleNote,
     );
-    const actionBox = h('section', { class: 'candidate-action', 'aria-label': resuming ? 'Resume' : 'Start' }, h('div', { class: 'candidate-action-row' }, button, note), status, alert);
+    const alert = h('div', { class: 'status-area', role: 'alert', 'data-testid': 'invite-error' });
+    const actionBox = h(
+      'section',
+      { class: 'candidate-action', 'aria-label': resuming ? 'Resume' : 'Start' },
+      h('div', { class: 'candidate-action-row' }, button, note),
+      alert,
+    );
 
     let starting = false;
     let holdUntil = 0;
 
     const setStatus = (text: string | null): void => {
-      status.replaceChildren();
-      if (text !== null) status.append(h('p', { class: 'message message-info' }, spinner(), text));
+      note.textContent = text ?? idleNote;
+      note.classList.toggle('candidate-start-note-busy', text !== null);
     };
     const setError = (text: string | null): void => {
       alert.replaceChildren();
-      if (text !== null) alert.append(h('p', { class: 'message message-error' }, text));
+      if (text === null) return;
+      alert.append(h('p', { class: 'message message-error' }, text));
+      alert.scrollIntoView({ block: 'nearest' });
     };
     const setBusy = (busy: boolean): void => {
       // aria-disabled rather than disabled: a keyboard user keeps the focus on the button.
@@ -269,10 +276,9 @@ export default function invitePage({ root, scope, navigate }: PageContext): void
       h(
         'ul',
         { class: 'candidate-list' },
-        h('li', {}, `You have ${formatSeconds(invite.timeLimitSeconds)} from the moment you press Start.`),
-        h('li', {}, 'The clock runs on our server. It does not stop when you close this tab or lose your connection.'),
+        h('li', {}, `You have ${formatSeconds(invite.timeLimitSeconds)}. The clock starts when you press Start.`),
+        h('li', {}, 'The clock runs on our server: it does not stop when you close this tab or lose your connection.'),
         h('li', {}, 'To come back, open this link again: you continue in the same shell, with your files as you left them.'),
-        h('li', {}, 'When the time is up, your work is saved and submitted for you.'),
         h(
           'li',
           {},
@@ -316,7 +322,7 @@ export default function invitePage({ root, scope, navigate }: PageContext): void
       h(
         'div',
         { class: 'candidate-grid' },
-        h('div', { class: 'candidate-column' }, exercise, clock),
+        h('div', { class: 'candidate-column' }, exercise, clock, resuming ? null : actionBox),
         h(
           'div',
           { class: 'candidate-column' },
@@ -324,7 +330,6 @@ export default function invitePage({ root, scope, navigate }: PageContext): void
           list('invite-recorded-title', 'What is recorded', invite.recorded ?? [], 'invite-recorded'),
         ),
       ),
-      resuming ? null : actionBox,
     );
     focusHeading();
     main.dataset['state'] = invite.state;
