@@ -170,6 +170,18 @@ describe('parseCommands: marks', () => {
     ]);
   });
 
+  it('ends an `exit` at once, and takes its status when the shell stays after all', () => {
+    const cast = castOf([
+      [0.1, 'o', prompt()],
+      [1, 'o', `${C()}${E('logout')}bash: logout: not login shell: use \`exit'\r\n${D(1)}${prompt()}`],
+      ...marked(2, 'exit', 0, 0).slice(0, 2),
+    ]);
+    expect(parseCommands(cast).commands).toEqual([
+      { command: 'logout', startedAt: 1, durationMs: null, exitCode: 1, source: 'shell' },
+      { command: 'exit', startedAt: 2.1, durationMs: null, exitCode: null, source: 'shell' },
+    ]);
+  });
+
   it("gives a shell's D to that shell's command, closing what a killed nested shell left running", () => {
     const cast = castOf([
       [0.1, 'o', prompt('7')],

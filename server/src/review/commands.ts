@@ -247,13 +247,15 @@ class TimelineParser {
 
   /**
    * `exit` ends its shell, which sends no D for it: the command is over, and keystrokes go to whatever runs
-   * the shell that exited (an unmarked shell, for one).
+   * the shell that exited (an unmarked shell, for one). Should the shell stay (`logout` in a shell that is not
+   * a login shell), its D still gives the status.
    */
   private closeIfExit(e: Entry): void {
     if (!/^\s*(exit|logout)(\s|;|$)/.test(e.text ?? '')) return;
     const k = this.open.lastIndexOf(e);
     if (k < 0) return;
     for (const inner of this.open.splice(k)) this.close(inner, null, null);
+    this.awaiting.set(e.aid, e);
     this.context = this.open.length > 0 ? 'running' : 'unknown';
   }
 
@@ -372,12 +374,10 @@ class TimelineParser {
  */
 class LineEditor {
   private chars: string[] = [];
-  private overflow = false;
   private esc: 'none' | 'esc' | 'csi' | 'ss3' | 'string' | 'string-esc' = 'none';
 
   reset(): void {
     this.chars = [];
-    this.overflow = false;
     this.esc = 'none';
   }
 
@@ -392,16 +392,12 @@ class LineEditor {
       else if (c === 0x0d || c === 0x0a) {
         const line = this.chars.join('');
         this.chars = [];
-        this.overflow = false;
         onLine(line);
       } else if (c === 0x7f || c === 0x08) this.chars.pop();
-      else if (c === 0x15 || c === 0x03) {
-        this.chars = []; // Ctrl-U erases the line, Ctrl-C abandons it
-        this.overflow = false;
-      } else if (c === 0x17) this.deleteWord();
+      else if (c === 0x15 || c === 0x03) this.chars = []; // Ctrl-U erases the line, Ctrl-C abandons it
+      else if (c === 0x17) this.deleteWord();
       else if (c < 0x20 || (c >= 0x80 && c < 0xa0)) continue;
       else if (this.chars.length < LINE_MAX_CHARS) this.chars.push(ch);
-      else this.overflow = true;
     }
   }
 

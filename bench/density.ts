@@ -1,0 +1,159 @@
+// Density: N attempts at once, each typed into at human speed; for growing N the echo latency, the server's CPU and
+// its memory per attempt.
+import { performance } from 'node:perf_hooks';
+import { keystroke, openAttempt, sleep, type OpslabAttempt } from './client.js';
+import { busyPercent, loadAverage, machineCpu, type ServerProcess } from './machine.js';
+import { summarize, type Summary } from './stats.js';
+
+export interface DensityOptions {
+  exerciseId: string;
+  levels: number[];
+  /** Typing time per level. */
+  seconds: number;
+  /** Keystrokes per second per attempt (about 5 is 60 words a minute). */
+  keysPerSecond: number;
+  /** Echo p99 limit; the run stops after `stopAfter` levels above it. */
+  limitMs: number;
+  stopAfter: number;
+  /** Attempts started at the same time while growing. */
+  startConcurrency: number;
+  log: (msg: string) => void;
+}
+
+export interface DensityLevel {
+  n: number;
+  /** Echo latency of every keystroke of every attempt during the typing time (ms); a lost echo counts as 10 s. */
+  echo: Summary;
+  keystrokes: number;
+  lostEchoes: number;
+  /** The server process's CPU time during the typing time, in % of one core. */
+  serverCpuPercent: number;
+  /** The whole machine's busy CPU during the typing time, in % of all cores (engine, shells, client included). */
+  machineCpuPercent: number | null;
+  /** Server memory with N idle attempts connected, after a full GC, minus the same with none, per attempt (bytes). */
+  rssPerAttempt: number;
+  heapPerAttempt: number;
+  rss: number;
+  /** Time to grow to N attempts (ms). */
+  growMs: number;
+  load: [number, number, number];
+}
+
+export interface DensityResult {
+  levels: DensityLevel[];
+  baseline: { rss: number; heapUsed: number };
+  /** The largest N measured with echo p99 under the limit (0 if none). */
+  largestN: number;
+  stoppedEarly: boolean;
+  keysPerSecond: number;
+  seconds: number;
+  limitMs: number;
+}
+
+const LOST_MS = 10_000;
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+export async function density(server: ServerProcess, opts: DensityOptions): Promise<DensityResult> {
+  const { log } = opts;
+  const attempts: OpslabAttempt[] = [];
+  // Warm the server's code paths with one attempt, then the memory with none.
+  const warm = await openAttempt(server.url, opts.exerciseId);
+  await warm.end();
+  await sleep(500);
+  const base = await server.gc();
+  const result: DensityResult = {
+    levels: [],
+    baseline: { rss: base.rss, heapUsed: base.heapUsed },
+    largestN: 0,
+    stoppedEarly: false,
+    keysPerSecond: opts.keysPerSecond,
+    seconds: opts.seconds,
+    limitMs: opts.limitMs,
+  };
+  let over = 0;
+  try {
+    for (const n of opts.levels) {
+      const t0 = performance.now();
+      let failures = 0;
+      while (attempts.length < n) {
+        const batch = Math.min(opts.startConcurrency, n - attempts.length);
+        const started = await Promise.allSettled(
+          Array.from({ length: batch }, () => openAttempt(server.url, opts.exerciseId)),
+        );
+        for (const s of started) {
+          if (s.status === 'fulfilled') attempts.push(s.value);
+          else if (++failures > 5) throw s.reason;
+          else log(`density: a start failed (${(s.reason as Error).message}); trying again`);
+        }
+      }
+      const growMs = performance.now() - t0;
+      // Idle memory: every attempt connected, nobody typing.
+      await sleep(2000);
+      const mem = await server.gc();
+      log(`density N=${n}: grown in ${(growMs / 1000).toFixed(1)} s; server RSS ${(mem.rss / 2 ** 20).toFixed(1)} MiB`);
+
+      const latencies: number[] = [];
+      let lost = 0;
+      const cpu0 = await server.cpu();
+      const m0 = machineCpu();
+      const w0 = performance.now();
+      const end = w0 + opts.seconds * 1000;
+      const interval = 1000 / opts.keysPerSecond;
+      await Promise.all(
+        attempts.map(async (a, i) => {
+          // Staggered starts and jittered gaps, as people do not type in lockstep.
+          let next = performance.now() + Math.random() * interval;
+          // Even k: a letter (a different one per attempt), odd k: a backspace.
+          let k = 2 * i;
+          while (next < end) {
+            await sleep(Math.max(0, next - performance.now()));
+            const letter = LETTERS[k % LETTERS.length]!;
+            // Letters and backspaces in turn, so the line stays short.
+            const [key, test] =
+              k % 2 === 0 ? [letter, (t: string) => t.includes(letter)] : ['\x7f', (t: string) => t.includes('\b')];
+            k++;
+            try {
+              latencies.push(await keystroke(a.shell, key, test, LOST_MS));
+            } catch {
+              lost++;
+              latencies.push(LOST_MS);
+              // Whatever arrives late must not satisfy the next wait: start the line over.
+              a.shell.write('\x15');
+              await sleep(200);
+            }
+            next += interval * (0.5 + Math.random());
+          }
+        }),
+      );
+      const wall = performance.now() - w0;
+      const cpu1 = await server.cpu();
+      const m1 = machineCpu();
+      const level: DensityLevel = {
+        n,
+        echo: summarize(latencies),
+        keystrokes: latencies.length,
+        lostEchoes: lost,
+        serverCpuPercent: ((cpu1.user - cpu0.user + cpu1.system - cpu0.system) / 1000 / wall) * 100,
+        machineCpuPercent: busyPercent(m0, m1),
+        rssPerAttempt: (mem.rss - base.rss) / n,
+        heapPerAttempt: (mem.heapUsed - base.heapUsed) / n,
+        rss: mem.rss,
+        growMs,
+        load: loadAverage(),
+      };
+      result.levels.push(level);
+      log(
+        `density N=${n}: echo p50 ${level.echo.p50.toFixed(2)} ms, p99 ${level.echo.p99.toFixed(2)} ms over ` +
+          `${level.keystrokes} keystrokes (${lost} lost); server CPU ${level.serverCpuPercent.toFixed(0)}% of a core`,
+      );
+      if (level.echo.p99 < opts.limitMs) result.largestN = Math.max(result.largestN, n);
+      else if (++over >= opts.stopAfter) {
+        result.stoppedEarly = n !== opts.levels[opts.levels.length - 1];
+        break;
+      }
+    }
+  } finally {
+    for (const a of attempts) a.shell.close();
+  }
+  return result;
+}
