@@ -14,6 +14,9 @@ import { ExerciseCatalog, formatProblem } from './exercises/catalog.js';
 import type { JobDriver } from './sandbox/sandbox-driver.js';
 import { engineRunner } from './attempts/engine-runner.js';
 import { DockerDriver } from './sandbox/drivers/docker/docker-driver.js';
+import { DiskWatch } from './sandbox/disk-watch.js';
+import { OomWatch } from './sandbox/oom-watch.js';
+import { effectiveLimits } from './sandbox/policy.js';
 import { AttemptService } from './attempts/attempt-service.js';
 import { attemptRoutes } from './routes/attempts.js';
 import { authRoutes } from './routes/auth.js';
@@ -51,6 +54,8 @@ export interface Services {
   invites: InviteService;
   reviews: ReviewService;
   practice: PracticeService;
+  /** The per-attempt disk quota (runs while the app is ready). */
+  diskWatch: DiskWatch;
   instance: string;
 }
 
@@ -123,7 +128,30 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     auth,
   });
   const practice = new PracticeService({ config, attempts, repo, grading, catalog });
-  const services: Services = { config, db, driver, catalog, attempts, auth, invites, reviews, practice, instance };
+  const diskWatch = new DiskWatch({
+    driver,
+    repo,
+    attempts,
+    quotaBytes: config.sandbox.diskQuotaBytes,
+    intervalMs: config.sandbox.diskIntervalMs,
+    log: app.log,
+  });
+  const oomWatch = new OomWatch({
+    driver,
+    repo,
+    attempts,
+    memoryMb: (id) => effectiveLimits(config.sandbox, catalog.get(repo.get(id)?.exerciseId ?? '')?.limits).memoryMb,
+    log: app.log,
+  });
+  app.addHook('onReady', async () => {
+    diskWatch.start();
+    oomWatch.start();
+  });
+  app.addHook('preClose', async () => {
+    oomWatch.stop();
+    await diskWatch.stop();
+  });
+  const services: Services = { config, db, driver, catalog, attempts, auth, invites, reviews, practice, diskWatch, instance };
   const secureCookies = new URL(config.publicUrl).protocol === 'https:';
 
   app.setErrorHandler((error: FastifyError | OpslabError, request, reply) => {
@@ -160,7 +188,10 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       .send({ error: { code: 'OPSLAB_ERR_NOT_FOUND', message: `No route for ${request.method} ${url}.` } });
   });
 
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', async (request, reply, payload) => {
+    // API answers depend on who asks and change with every action: never cached (a cached 410 of one invite
+    // would answer for the next).
+    if (request.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');

@@ -115,7 +115,7 @@ describe('candidate journey', () => {
     );
     const box = await page.getByTestId('submit-button').boundingBox();
     expect(box!.y + box!.height).toBeLessThanOrEqual(LAPTOP_VIEWPORT.height);
-    await screenshot(page, 'workspace');
+    await screenshot(page, 'candidate-workspace');
 
     // The tab is closed; the clock runs on. The link again: Resume, the same attempt, the same screen.
     await page.close();
