@@ -1,0 +1,173 @@
+// An interviewer reviews a real finished attempt in Chromium: a candidate types a few commands in the
+// workspace's terminal and submits; the review page then shows the grade, what changed and the commands, a
+// click (or Enter) on a command moves the replay to it, a scorecard is filled, saved and still there after a
+// reload, another interviewer's review is shown read-only, and "Export HTML" downloads the offline report.
+import fs from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { api, startAttempt } from '../helpers/api.js';
+import { staffSession } from '../helpers/staff.js';
+import { pageRig, screenshot, waitForConnection, waitForTerminalText } from './browser.js';
+
+describe('review page', () => {
+  const rig = pageRig();
+
+  async function replaySeconds(page: Page): Promise<number> {
+    return Number(await page.getByTestId('replay-time').getAttribute('data-seconds'));
+  }
+
+  async function playerText(page: Page): Promise<string> {
+    return page.locator('[data-testid="replay-player"] .ap-term').innerText();
+  }
+
+  test('grade, diff, commands that seek the replay, a saved scorecard and the HTML export', async () => {
+    const { url } = rig.server;
+
+    // The candidate: a practice attempt of shell-warmup, commands typed in the workspace's terminal.
+    const started = await startAttempt(url, 'shell-warmup');
+    const id = started.attempt.id;
+    await rig.browser.context.addCookies([
+      { name: `opslab_attempt_${id}`, value: started.token, domain: '127.0.0.1', path: `/api/attempts/${id}`, httpOnly: true, sameSite: 'Strict' },
+    ]);
+    const candidate = await rig.browser.newPage();
+    await candidate.goto(`${url}/attempts/${id}`);
+    await waitForConnection(candidate);
+    await waitForTerminalText(candidate, /[#$] ?$/m);
+    await candidate.getByTestId('terminal').click();
+    const typed = [
+      'echo review-$((20+22))',
+      'mkdir -p /root/work && printf "port = 8080\\nmode = production\\n" > /root/work/review-note.txt',
+      'ls /root/work',
+    ];
+    for (const line of typed) {
+      await candidate.keyboard.type(line);
+      await candidate.keyboard.press('Enter');
+      await candidate.waitForTimeout(300);
+    }
+    await waitForTerminalText(candidate, 'review-note.txt');
+    await waitForTerminalText(candidate, 'review-42');
+    await candidate.close();
+    const submitted = await api(url, 'POST', `/api/attempts/${id}/submit`, started.token);
+    expect(submitted.status).toBe(200);
+
+    // Interviewers: a colleague has reviewed already (through the API); the test's interviewer uses the page.
+    const colleague = await staffSession(rig.server, 'interviewer', 'Casey Colleague');
+    const me = await staffSession(rig.server, 'interviewer', 'Robin Reviewer');
+    const manage = (method: string, path: string, body?: unknown) =>
+      fetch(`${url}/api/manage/attempts/${id}${path}`, {
+        method,
+        headers: { ...colleague.headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    // The final snapshot is taken as the attempt ends; wait until the diff is there.
+    await expect.poll(async () => (await manage('GET', '/diff')).status, { timeout: 90_000, interval: 500 }).toBe(200);
+    const colleagueReview = await manage('PUT', '/review', {
+      ratings: { 'linux-networking': { rating: 2, notes: 'Slow to find the files.' }, scripting: { rating: 4, notes: '' } },
+      recommendation: 'no',
+      summary: 'Not convinced.',
+    });
+    expect(colleagueReview.status).toBe(200);
+
+    const [cookieName, ...rest] = me.cookie.split('=');
+    await rig.browser.context.addCookies([{ name: cookieName!, value: rest.join('='), url }]);
+    const page = await rig.browser.newPage();
+    await page.goto(`${url}/manage/attempts/${id}`);
+
+    // Header: who, what, how it ended, the score.
+    await page.getByTestId('review-header').waitFor();
+    expect(await page.getByTestId('review-candidate').textContent()).toBe('Practice attempt');
+    expect(await page.getByTestId('review-exercise').textContent()).toBe('Shell warm-up');
+    expect(await page.getByTestId('review-state').textContent()).toMatch(/Submitted/);
+    const bundle = (await (await manage('GET', '')).json()) as { timeLimitSeconds: number };
+    const limit = bundle.timeLimitSeconds / 60;
+    expect(await page.getByTestId('review-time-limit').textContent()).toBe(
+      limit % 60 === 0 ? `${limit / 60} h` : limit < 60 ? `${limit} min` : `${Math.floor(limit / 60)} h ${limit % 60} min`,
+    );
+    expect(await page.getByTestId('review-score').textContent()).toMatch(/^(\d+\/\d+points|Not graded)$/);
+    expect(await page.getByTestId('review-live').count()).toBe(0);
+
+    // What changed: the file written in the terminal, its lines marked as added.
+    const changed = page.getByTestId('diff-file').filter({ hasText: '/root/work/review-note.txt' });
+    await changed.waitFor();
+    expect(await changed.getAttribute('data-change')).toBe('added');
+    const added = await page.locator('[data-testid="diff"] .diff-add').allTextContents();
+    expect(added).toEqual(expect.arrayContaining(['+port = 8080', '+mode = production']));
+
+    // The replay is ready, and the commands typed are in the timeline.
+    await page.locator('[data-testid="replay"][data-state="ready"]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="replay-player"] .ap-term').waitFor();
+    const commands = page.getByTestId('timeline-command');
+    await commands.first().waitFor();
+    const texts = await page.locator('[data-testid="timeline-command"] .timeline-command').allTextContents();
+    for (const line of typed) expect(texts).toContain(line);
+    expect(await replaySeconds(page)).toBe(0);
+
+    // A click on the last command moves the replay to the moment it started; the earlier output is on screen.
+    const last = commands.filter({ hasText: 'ls /root/work' }).last();
+    const lastAt = Number(await last.getAttribute('data-seconds'));
+    expect(lastAt).toBeGreaterThan(0);
+    await last.click();
+    await expect.poll(() => replaySeconds(page)).toBeCloseTo(lastAt, 1);
+    await expect.poll(() => playerText(page)).toContain('review-42');
+    await expect.poll(() => last.locator('xpath=..').getAttribute('aria-current')).toBe('true');
+
+    // Keyboard: Enter on the first command goes back to it.
+    const first = commands.filter({ hasText: 'echo review-' }).first();
+    const firstAt = Number(await first.getAttribute('data-seconds'));
+    expect(firstAt).toBeLessThan(lastAt);
+    await first.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => replaySeconds(page)).toBeCloseTo(firstAt, 1);
+    await page.getByTestId('review-replay').evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await screenshot(page, 'review');
+
+    // The colleague's review: read-only, with its weighted score ((2*15 + 4*15) / 30 = 3.0).
+    const other = page.getByTestId('other-review');
+    expect(await other.count()).toBe(1);
+    expect(await other.textContent()).toContain('Casey Colleague');
+    expect(await other.getByTestId('other-review-score').textContent()).toBe('3.0 / 4');
+    expect(await other.textContent()).toContain('Slow to find the files.');
+
+    // The scorecard: the exercise's skills are there already; another dimension is added.
+    const dims = page.locator('[data-testid="scorecard-dimensions"] > fieldset');
+    expect(await dims.evaluateAll((els) => els.map((el) => el.getAttribute('data-dimension')))).toEqual(['linux-networking', 'scripting']);
+    await page.getByTestId('scorecard-linux-networking-3').check();
+    await page.getByTestId('scorecard-linux-networking-notes').fill('Found the files quickly <b>not bold</b>');
+    await page.getByTestId('scorecard-add-select').selectOption('communication');
+    await page.getByTestId('scorecard-add').click();
+    await page.getByTestId('scorecard-communication-4').check();
+    await page.getByTestId('scorecard-rec-yes').check();
+    await page.getByTestId('scorecard-summary').fill('Careful and quick.');
+    // (3*15 + 4*10) / 25 = 3.4; scripting is not rated.
+    expect(await page.getByTestId('scorecard-weighted').textContent()).toBe('3.4 / 4');
+    expect(await page.getByTestId('scorecard-status').textContent()).toBe('Unsaved changes');
+    await page.getByTestId('scorecard-save').click();
+    await page.locator('[data-testid="scorecard-status"][data-state="saved"]').waitFor();
+    await page.getByTestId('review-scorecard').evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await screenshot(page, 'review-scorecard');
+
+    // A reload shows the saved scorecard.
+    await page.reload();
+    await page.getByTestId('scorecard-form').waitFor();
+    expect(await page.getByTestId('scorecard-linux-networking-3').isChecked()).toBe(true);
+    expect(await page.getByTestId('scorecard-linux-networking-notes').inputValue()).toBe('Found the files quickly <b>not bold</b>');
+    expect(await page.getByTestId('scorecard-communication-4').isChecked()).toBe(true);
+    expect(await page.getByTestId('scorecard-scripting-1').isChecked()).toBe(false);
+    expect(await page.getByTestId('scorecard-rec-yes').isChecked()).toBe(true);
+    expect(await page.getByTestId('scorecard-summary').inputValue()).toBe('Careful and quick.');
+    expect(await page.getByTestId('scorecard-weighted').textContent()).toBe('3.4 / 4');
+    expect(await page.getByTestId('other-review').count()).toBe(1);
+
+    // Export HTML: a download of the self-contained report.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('review-export-html').click()]);
+    const file = await download.path();
+    const html = fs.readFileSync(file, 'utf8');
+    expect(html).toMatch(/^<!doctype html>/i);
+    expect(html).toContain('id="opslab-cast"');
+    expect(html).toContain('echo review-$((20+22))');
+    expect(html).toContain('Robin Reviewer');
+    expect(html).toContain('/root/work/review-note.txt');
+    expect(html).toContain('Found the files quickly &lt;b&gt;not bold&lt;/b&gt;');
+    await page.close();
+  });
+});
