@@ -3,6 +3,8 @@
 // click (or Enter) on a command moves the replay to it, a scorecard is filled, saved and still there after a
 // reload, another interviewer's review is shown read-only, and "Export HTML" downloads the offline report.
 import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { api, startAttempt } from '../helpers/api.js';
@@ -169,5 +171,22 @@ describe('review page', () => {
     expect(html).toContain('/root/work/review-note.txt');
     expect(html).toContain('Found the files quickly &lt;b&gt;not bold&lt;/b&gt;');
     await page.close();
+
+    // Opened from disk with the network cut off, the report replays the real recording.
+    const copy = path.join(path.dirname(file), 'report.html');
+    fs.copyFileSync(file, copy);
+    const offline = await rig.browser.newPage();
+    const requests: string[] = [];
+    await offline.route('**', (route) => {
+      if (route.request().url().startsWith('file:')) return route.continue();
+      requests.push(route.request().url());
+      return route.abort();
+    });
+    await offline.goto(pathToFileURL(copy).href);
+    await offline.locator('#replay .ap-term').waitFor();
+    await offline.getByTestId('export-command').filter({ hasText: 'ls /root/work' }).click();
+    await expect.poll(() => offline.locator('#replay .ap-term').innerText()).toContain('review-42');
+    expect(requests).toEqual([]);
+    await offline.close();
   });
 });
