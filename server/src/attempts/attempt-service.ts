@@ -699,7 +699,15 @@ export class AttemptService {
     const { repo, driver, log } = this.deps;
     const attempt = repo.get(id);
     if (!attempt || attempt.state !== 'running' || !attempt.sandboxId) return;
-    const info = await driver.inspect(attempt.sandboxId).catch(() => null);
+    let info;
+    try {
+      info = await driver.inspect(attempt.sandboxId);
+    } catch (err) {
+      // The engine does not answer (it is restarting): that says nothing about the sandbox, which with
+      // live-restore keeps running. The reconciler attaches the shell again once the engine is back.
+      log.warn({ attemptId: id, err: (err as Error).message }, 'shell connection lost and the engine does not answer');
+      return;
+    }
     const status = info ? (info.runState === 'running' ? 'running' : 'exited') : 'missing';
     const updated = repo.update(id, { sandboxStatus: status }, ['running']);
     repo.addEvent(id, 'shell-exited', { exitCode: info?.exitCode ?? null, oomKilled: info?.oomKilled ?? false });
@@ -820,8 +828,19 @@ export class AttemptService {
                 await this.terminalFor(attempt);
                 repo.addEvent(attempt.id, 'adopted', { sandboxId: sandbox.id });
                 report.adopted.push(attempt.id);
+              } else if (!live.hasShell) {
+                // The shell's connection ended while its container runs (the engine restarted with live-restore,
+                // or the connection to it broke; a shell that exits stops its container): attach to it again.
+                live.attachSession(await driver.attachTerminal(sandbox.id));
+                live.marker(MARKERS.adopted);
+                repo.addEvent(attempt.id, 'adopted', { sandboxId: sandbox.id, reattached: true });
+                report.adopted.push(attempt.id);
+                // The browser was told the shell exited: tell it the shell is back.
+                const updated = repo.update(attempt.id, { sandboxStatus: 'running' }, ['running']);
+                if (updated) live.broadcast({ type: 'attempt', attempt: this.view(updated) });
               }
-              if (attempt.sandboxStatus !== 'running' && live?.hasShell) {
+              const current = this.terminals.get(attempt.id);
+              if (attempt.sandboxStatus !== 'running' && current?.hasShell) {
                 repo.update(attempt.id, { sandboxStatus: 'running' }, ['running']);
               }
             } else if (attempt.sandboxStatus === 'running' && !live?.hasShell) {
