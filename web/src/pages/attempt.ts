@@ -21,6 +21,7 @@ import { Toaster } from '../ui/toast.js';
 import { KeyboardHelp } from '../workspace/keyboard-help.js';
 import { ProgressPanel } from '../workspace/progress-panel.js';
 import { DANGER_MS, TimeWarnings, WARN_MS } from '../workspace/time-warnings.js';
+import { practiceApi } from '../practice/api.js';
 
 /** A lost connection that has not come back after this long gets a banner (the status pill shows it at once). */
 const LOST_BANNER_DELAY_MS = 1_500;
@@ -71,6 +72,13 @@ class Workspace {
     { type: 'button', class: 'button button-primary', 'data-testid': 'submit-button', disabled: true },
     'Submit',
   );
+  /** Practice only: back to the exercise's initial state in a fresh sandbox (asks first). */
+  private readonly resetButton = h(
+    'button',
+    { type: 'button', class: 'button', 'data-testid': 'reset-button', hidden: true },
+    'Reset sandbox',
+  );
+  private resetting = false;
   private readonly announcer = h('div', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite', 'data-testid': 'workspace-announcer' });
   private readonly instructions = h('div', {
     class: 'instructions markdown',
@@ -127,6 +135,7 @@ class Workspace {
             { class: 'workspace-status' },
             this.connState,
             this.countdownBox,
+            this.resetButton,
             this.submit,
             this.keyboardHelp.element,
           ),
@@ -142,6 +151,7 @@ class Workspace {
 
     scope.add(() => this.dispose());
     scope.listen(this.submit, 'click', () => void this.onSubmit());
+    scope.listen(this.resetButton, 'click', () => void this.onReset());
     // F6 from anywhere on the page goes back into the terminal (inside it, the terminal handles F6 itself).
     scope.listen(document, 'keydown', (event) => {
       if (event.key !== 'F6' || event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey) return;
@@ -193,8 +203,39 @@ class Workspace {
     // An older server does not send these: everything is allowed there.
     this.progress.setAllowed({ checks: attempt.checksAllowed !== false, hints: attempt.hintsAllowed !== false });
     this.tick();
+    this.resetButton.hidden = attempt.mode !== 'practice' || !isAttemptActive(attempt);
     if (!isAttemptActive(attempt)) this.enterEnded(attempt);
     else if (!this.submitting) this.submit.disabled = false;
+  }
+
+  /** Practice: a fresh sandbox in the exercise's initial state, under the same attempt and clock. */
+  private async onReset(): Promise<void> {
+    if (this.ended || this.resetting) return;
+    const ok = await confirmDialog({
+      title: 'Reset the sandbox?',
+      body:
+        'You get a fresh sandbox in the exercise\'s initial state. Every file you changed and every process you ' +
+        'started is lost. The clock keeps running, and your hints stay revealed.',
+      confirmLabel: 'Reset',
+      signal: this.scope.signal,
+    });
+    if (!ok || this.ended) return;
+    this.resetting = true;
+    this.resetButton.disabled = true;
+    this.resetButton.textContent = 'Resetting…';
+    try {
+      await practiceApi.reset(this.attemptId, this.scope.signal);
+      this.toaster.show('The sandbox is back in its initial state.', 'info');
+      this.announce('The sandbox was reset to its initial state.');
+      this.view?.focus();
+    } catch (err) {
+      if (isAbort(err) || this.scope.disposed) return;
+      this.toaster.show(errorText(err, 'The sandbox could not be reset.'), 'error');
+    } finally {
+      this.resetting = false;
+      this.resetButton.disabled = false;
+      this.resetButton.textContent = 'Reset sandbox';
+    }
   }
 
   private tick(): void {
@@ -623,8 +664,16 @@ class Workspace {
         'data-end-reason': attempt.endReason ?? '',
       },
       h('p', { class: 'banner-text' }, text),
+      attempt.state !== 'failed'
+        ? h(
+            'a',
+            { href: `/practice/${encodeURIComponent(this.attemptId)}`, class: 'button button-primary', 'data-testid': 'practice-results-link' },
+            'Results, replay and solution',
+          )
+        : null,
       h('a', { href: '/', class: 'button' }, 'Back to exercises'),
     );
+    this.resetButton.hidden = true;
     this.banners.replaceChildren(banner);
     banner.focus({ preventScroll: true });
   }
@@ -707,6 +756,9 @@ class Workspace {
 }
 
 function endedMessage(attempt: AttemptView): { text: string; level: 'info' | 'warn' | 'error' } {
+  if (attempt.endReason === 'preempted') {
+    return { text: 'This practice sandbox was stopped to make room for an interview. Start the exercise again later.', level: 'warn' };
+  }
   switch (attempt.state) {
     case 'expired':
       return { text: 'Time is up — your work was submitted automatically.', level: 'info' };

@@ -60,6 +60,18 @@ export default async function practiceResultPage({ root, scope, params }: PageCo
   setDocumentTitle(heading.textContent);
   loading.remove();
 
+  // Just ended: the final grading runs before the sandbox goes (state submitted or expired until then).
+  if (attempt.state === 'submitted' || attempt.state === 'expired') {
+    const wait = h('p', { class: 'message message-info', role: 'status', 'data-testid': 'practice-grading-wait' }, spinner(), 'Grading your work…');
+    main.append(wait);
+    const until = Date.now() + 120_000;
+    while (!scope.disposed && (attempt.state === 'submitted' || attempt.state === 'expired') && Date.now() < until) {
+      await new Promise((resolve) => scope.timeout(() => resolve(null), 1000));
+      attempt = await api.getAttempt(id, scope.signal).catch(() => attempt);
+    }
+    wait.remove();
+    if (scope.disposed) return;
+  }
   const [grading, solution, timeline] = await Promise.all([
     practiceApi.grading(attempt.id, scope.signal).catch(() => null),
     practiceApi.solution(attempt.id, scope.signal).catch(() => null),
