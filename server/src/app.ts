@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
@@ -75,6 +75,12 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     routerOptions: { maxParamLength: 200 },
     // Bad input is refused, not repaired: no type coercion, no silent removal of unknown fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    // URLs the router refuses (a malformed percent escape, an id longer than maxParamLength) get the API's error
+    // shape too, not Fastify's own.
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+      void (reply as FastifyReply).code(status).send({ error: { code: 'OPSLAB_ERR_BAD_REQUEST', message: error.message } });
+    },
   });
 
   const db = openDatabase(config.dataDir);
