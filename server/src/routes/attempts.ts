@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AttemptService } from '../attempts/attempt-service.js';
-import { errors } from '../errors.js';
+import { errors, OpslabError } from '../errors.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import type { InviteService } from '../invites/invite-service.js';
 import { PRACTICE_COOKIE, type PracticeService } from '../practice/practice-service.js';
@@ -172,6 +172,7 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
       // Runs before the upgrade completes: a refused request gets a plain HTTP error and no WebSocket.
       preValidation: async (request: IdRequest) => {
         const attempt = await authorise(request);
+        if (!request.ws) throw upgradeRequired();
         if (attempt.state !== 'running') throw errors.attemptEnded(attempt.state);
         if (attempt.sandboxStatus === 'missing') throw errors.sandboxMissing();
       },
@@ -193,6 +194,10 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
     },
   );
 }
+
+/** A plain HTTP request to a WebSocket endpoint (the plugin would answer an empty 404). */
+export const upgradeRequired = () =>
+  new OpslabError('OPSLAB_ERR_UPGRADE_REQUIRED', 426, 'This address takes WebSocket connections only.', { upgrade: 'websocket' });
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -10,6 +10,7 @@ import { RECOMMENDATIONS, type Rating, type Recommendation } from '../review/typ
 import { ATTEMPT_MODES, ATTEMPT_STATES, type AttemptMode, type AttemptState } from '../store/attempts-repo.js';
 import { ATTEMPT_SORTS, type AttemptSort } from '../store/reviews-repo.js';
 import { bridgeWebSocket } from '../terminal/ws-bridge.js';
+import { upgradeRequired } from './attempts.js';
 
 export interface ManageRoutesOptions {
   auth: Auth;
@@ -308,6 +309,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       preValidation: [
         staff,
         async (request: FastifyRequest<Id>) => {
+          if (!request.ws) throw upgradeRequired();
           const attempt = attempts.get(request.params.id);
           if (!attempt) throw errors.attemptNotFound();
           if (attempt.state !== 'running') throw errors.attemptEnded(attempt.state);
