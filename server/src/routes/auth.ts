@@ -10,7 +10,8 @@ const USER_ID = '^u_[0-9a-f]{20}$';
 // A secret from a link: 256 bits in base64url (43 characters); a little room, nothing more.
 const token = { type: 'string', minLength: 1, maxLength: 100 } as const;
 const email = { type: 'string', minLength: 3, maxLength: 254, pattern: '^\\s*[^\\s@]+@[^\\s@]+\\s*$' } as const;
-const name = { type: 'string', minLength: 1, maxLength: 100, pattern: '\\S' } as const;
+// Something visible, and no control characters (NUL, escapes, line breaks).
+const name = { type: 'string', minLength: 1, maxLength: 100, pattern: '^(?=[^]*\\S)[^\\u0000-\\u001f\\u007f]+$' } as const;
 // The 12..200 rule is checked by the service with a readable message; this only bounds the body.
 const password = { type: 'string', maxLength: 1000 } as const;
 const role = { type: 'string', enum: ['admin', 'interviewer'] } as const;

@@ -24,6 +24,9 @@ const INVITE_ID = '^i_[0-9a-f]{20}$';
 const EXERCISE_ID = '^[a-z0-9][a-z0-9-]{1,62}$';
 const USER_ID = '^u_[A-Za-z0-9_-]{1,64}$';
 
+/** A person's name: something visible, and no control characters (NUL, escapes, line breaks). */
+const NAME_PATTERN = '^(?=[^]*\\S)[^\\u0000-\\u001f\\u007f]+$';
+
 const params = (pattern: string) =>
   ({
     type: 'object',
@@ -57,7 +60,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
           additionalProperties: false,
           properties: {
             exerciseId: { type: 'string', pattern: EXERCISE_ID },
-            candidateName: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
+            candidateName: { type: 'string', minLength: 1, maxLength: 200, pattern: NAME_PATTERN },
             candidateEmail: { type: 'string', maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$' },
             timeLimitMinutes: { type: 'integer', minimum: 1, maximum: 480 },
             showFeedback: { type: 'boolean' },
