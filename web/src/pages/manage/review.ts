@@ -92,6 +92,20 @@ export default async function page(ctx: PageContext): Promise<void> {
     return;
   }
   if (scope.disposed) return;
+  // Just ended: the final grading and the snapshot of what changed are being made (the attempt stays submitted
+  // or expired until they are). Show the page, and load it again once they are done.
+  if (bundle.attempt.state === 'submitted' || bundle.attempt.state === 'expired') {
+    const poll = scope.interval(() => {
+      void reviewApi
+        .getBundle(id, scope.signal)
+        .then((next) => {
+          if (next.attempt.state === 'submitted' || next.attempt.state === 'expired' || scope.disposed) return;
+          poll();
+          ctx.navigate(location.pathname, { replace: true });
+        })
+        .catch(() => undefined);
+    }, 2000);
+  }
   const who = bundle.candidate?.name ?? (bundle.attempt.mode === 'practice' ? 'Practice attempt' : 'Candidate');
   setDocumentTitle(`${who} · ${bundle.exercise.title}`);
 
@@ -240,7 +254,11 @@ function renderChecks(bundle: ReviewBundle, seek: (seconds: number) => void, sco
       h(
         'p',
         { class: 'muted', 'data-testid': 'checks-pending' },
-        bundle.attempt.state === 'running' ? 'The checks run when the attempt ends.' : 'This attempt was not graded.',
+        bundle.attempt.state === 'running'
+          ? 'The checks run when the attempt ends.'
+          : bundle.attempt.state === 'submitted' || bundle.attempt.state === 'expired'
+            ? 'The attempt just ended: it is being graded. This page updates when the grade is in.'
+            : 'This attempt was not graded.',
       ),
     );
     return box;
