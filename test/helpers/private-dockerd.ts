@@ -12,6 +12,7 @@ import { docker as mainDocker } from './docker.js';
 export function privateDockerdUnavailable(): string | null {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'not root';
   if (spawnSync('sh', ['-c', 'command -v dockerd'], { stdio: 'ignore' }).status !== 0) return 'no dockerd binary';
+  if (spawnSync('unshare', ['--net', 'true'], { stdio: 'ignore' }).status !== 0) return 'no network namespaces (unshare --net)';
   return null;
 }
 
@@ -49,11 +50,19 @@ export class PrivateDockerd {
     return d;
   }
 
-  /** Starts this dockerd (again) and waits until it answers. */
+  /**
+   * Starts this dockerd (again) and waits until it answers. It runs in a network namespace of its own (unshare):
+   * a dockerd changes the host's network as it starts (with --bridge none it deletes the interface docker0,
+   * which belongs to the main engine), and its sandboxes have no network anyway. Its socket is a file, reachable
+   * from any namespace.
+   */
   async up(): Promise<void> {
     const child = spawn(
-      'dockerd',
+      'unshare',
       [
+        '--net',
+        '--',
+        'dockerd',
         '--config-file', this.config,
         '--data-root', path.join(this.dir, 'data'),
         '--exec-root', path.join(this.dir, 'exec'),
