@@ -3,6 +3,7 @@
 // started offers Resume; a finished one goes to the done page. The token is read from the fragment and sent
 // only as an Authorization header.
 
+import { SKILL_TITLES } from '../practice/api.js';
 import '../candidate/candidate.css';
 import { ApiError, isAbort, type AttemptView } from '../api.js';
 import { getInvite, startInvite, tokenFromHash, type CandidateInvite } from '../candidate/invite-api.js';
@@ -265,7 +266,7 @@ export default function invitePage({ root, scope, navigate }: PageContext): void
         { class: 'meta candidate-meta' },
         h('div', {}, h('dt', {}, 'Time limit'), h('dd', { 'data-testid': 'invite-time-limit' }, formatSeconds(invite.timeLimitSeconds))),
         h('div', {}, h('dt', {}, 'Difficulty'), h('dd', {}, h('span', { class: `badge badge-${cssToken(difficulty)}` }, difficulty))),
-        skills.length > 0 ? h('div', {}, h('dt', {}, 'Skills'), h('dd', {}, skills.join(', '))) : null,
+        skills.length > 0 ? h('div', {}, h('dt', {}, 'Skills'), h('dd', {}, skills.map((id) => SKILL_TITLES[id] ?? id).join(', '))) : null,
       ),
     );
 

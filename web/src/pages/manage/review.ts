@@ -284,7 +284,11 @@ function renderChecks(bundle: ReviewBundle, seek: (seconds: number) => void, sco
     const earned = check.verdict === 'pass' ? check.points : 0;
     const passedAt = sinceStart(bundle, check.firstPassedAt);
     let firstPassed: HTMLElement | null = null;
-    if (passedAt !== null) {
+    const endedAt = bundle.attempt.endedAt ? Date.parse(bundle.attempt.endedAt) : null;
+    if (passedAt !== null && endedAt !== null && check.firstPassedAt && Date.parse(check.firstPassedAt) > endedAt) {
+      // Never passed in a progress check during the attempt: the first pass is the final grading's.
+      firstPassed = h('span', { class: 'muted', 'data-testid': 'check-passed-final' }, 'passed at the final grading');
+    } else if (passedAt !== null) {
       const button = h('button', { type: 'button', class: 'link-button', 'data-testid': 'check-first-passed' }, `first passed at ${formatOffset(passedAt)}`);
       button.setAttribute('aria-label', `First passed ${formatOffset(passedAt)} after the start: show in the replay`);
       scope.listen(button, 'click', () => seek(passedAt));
