@@ -122,6 +122,16 @@ describe('the hiring journey', () => {
     expect(requests).toEqual([]);
     await screenshot(offline, 'journey-export');
     await offline.close();
+
+    // On the candidate's request: delete the attempt (after a confirmation); the dashboard no longer lists it.
+    await page.getByTestId('delete-attempt').click();
+    await page.getByTestId('confirm-dialog').waitFor();
+    expect(await page.getByTestId('confirm-dialog').textContent()).toContain("the candidate's name and email");
+    await page.getByTestId('dialog-confirm').click();
+    await page.waitForURL(new RegExp('/manage$'));
+    const gone = await fetch(`${url}/api/manage/attempts/${attemptId}`, { headers: staff.headers });
+    expect(gone.status).toBe(404);
+    expect(fs.existsSync(path.join(rig.server.dataDir, 'recordings', `${attemptId}.cast`))).toBe(false);
     await page.close();
   });
 });

@@ -138,6 +138,11 @@ export const reviewApi = {
     return answer.review;
   },
 
+  /** Deletes the attempt and everything kept of it (a running one is stopped first). */
+  async deleteAttempt(id: string, signal?: AbortSignal): Promise<void> {
+    await request<void>(manageAttemptPath(id), { method: 'DELETE', signal });
+  },
+
   recordingUrl: (id: string): string => `${manageAttemptPath(id)}/recording`,
   exportHtmlUrl: (id: string): string => `${manageAttemptPath(id)}/export.html`,
   exportJsonUrl: (id: string): string => `${manageAttemptPath(id)}/export.json`,

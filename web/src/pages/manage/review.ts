@@ -6,6 +6,7 @@ import { ApiError, isAbort, type AttemptState } from '../../api.js';
 import { h, type Scope } from '../../dom.js';
 import { staffPage } from '../../manage/layout.js';
 import type { PageContext } from '../../router.js';
+import { confirmDialog } from '../../ui/dialog.js';
 import { errorText } from '../../ui/errors.js';
 import { formatMinutes, plural } from '../../ui/format.js';
 import { setDocumentTitle, spinner } from '../../ui/layout.js';
@@ -135,6 +136,7 @@ export default async function page(ctx: PageContext): Promise<void> {
     ),
     section('review-diff', 'What changed', diffHost),
     section('review-scorecard', 'Scorecard', renderScorecard(bundle, id, scope)),
+    section('review-data', 'Delete', renderDelete(bundle, id, who, ctx)),
   );
 
   const [commands, diff] = await Promise.allSettled([
@@ -351,4 +353,47 @@ function renderScorecard(bundle: ReviewBundle, id: string, scope: Scope): HTMLEl
   const count = bundle.reviews.filter((r) => !r.mine).length;
   others.setAttribute('aria-label', `Other interviewers: ${plural(count, 'review')}`);
   return h('div', { class: 'review-scorecard-grid' }, form.element, others);
+}
+
+/** Deleting on request: the attempt and everything kept of it go; the audit log keeps that it happened. */
+function renderDelete(bundle: ReviewBundle, id: string, who: string, ctx: PageContext): HTMLElement {
+  const status = h('p', { class: 'status-area', role: 'alert', 'data-testid': 'delete-status' });
+  const button = h('button', { type: 'button', class: 'button button-danger', 'data-testid': 'delete-attempt' }, 'Delete this attempt');
+  ctx.scope.listen(button, 'click', () => {
+    void (async () => {
+      const ok = await confirmDialog({
+        title: `Delete ${who}'s attempt?`,
+        body:
+          'The recording, the snapshots, the grading, every review' +
+          (bundle.candidate ? " and the candidate's name and email" : '') +
+          (bundle.attempt.state === 'running' ? ' are deleted, and the running attempt is stopped now.' : ' are deleted.') +
+          ' This cannot be undone.',
+        confirmLabel: 'Delete',
+        signal: ctx.scope.signal,
+      });
+      if (!ok) return;
+      button.disabled = true;
+      status.replaceChildren();
+      try {
+        await reviewApi.deleteAttempt(id, ctx.scope.signal);
+        ctx.navigate('/manage', { replace: true });
+      } catch (err) {
+        if (isAbort(err) || ctx.scope.disposed) return;
+        button.disabled = false;
+        status.append(h('span', { class: 'message message-error' }, errorText(err, 'The attempt could not be deleted.')));
+      }
+    })();
+  });
+  return h(
+    'div',
+    { class: 'review-delete' },
+    h(
+      'p',
+      { class: 'muted' },
+      "Delete on the candidate's request, or when the attempt should not be kept. Attempts are also deleted " +
+        'automatically after the retention period the operator set.',
+    ),
+    button,
+    status,
+  );
 }
