@@ -275,6 +275,13 @@ export class DockerDriver implements JobDriver {
   async processes(id: string): Promise<SandboxProcess[]> {
     let top: { Titles?: string[]; Processes?: string[][] };
     try {
+      // The engine lists a container's processes by running ps on its host for the container's process ids. Under
+      // another runtime than runc (gVisor's runsc) those are the ids inside the sandbox's own kernel, and the list
+      // would name whatever host processes have the same ids: refuse rather than mislead a check.
+      const runtime = (await this.docker.getContainer(id).inspect()).HostConfig?.Runtime ?? 'runc';
+      if (runtime !== 'runc' && runtime !== '') {
+        throw new Error(`the engine cannot list the processes of a sandbox under the ${runtime} runtime`);
+      }
       // The engine runs ps on its host for the container's processes: nothing runs inside the sandbox.
       top = (await this.docker.getContainer(id).top({ ps_args: '-o pid,ppid,uid,stat,args' })) as typeof top;
     } catch (err) {
