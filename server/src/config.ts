@@ -50,6 +50,10 @@ export interface SandboxPolicyConfig {
   maxMemoryMb: number;
   maxCpus: number;
   maxPids: number;
+  /** Bytes a sandbox may write to its own filesystem before it is stopped (0: no quota). */
+  diskQuotaBytes: number;
+  /** How often the disk quota watch samples the running sandboxes. */
+  diskIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -194,6 +198,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxMemoryMb: Math.max(memoryMb, int(env, 'OPSLAB_SANDBOX_MAX_MEMORY_MB', 2048, 64, 65536)),
       maxCpus: Math.max(cpus, num(env, 'OPSLAB_SANDBOX_MAX_CPUS', 2, 0.1, 64)),
       maxPids: Math.max(pids, int(env, 'OPSLAB_SANDBOX_MAX_PIDS', 1024, 16, 32768)),
+      diskQuotaBytes: int(env, 'OPSLAB_SANDBOX_DISK_MB', 1024, 0, 1_048_576) * 1024 * 1024,
+      diskIntervalMs: int(env, 'OPSLAB_SANDBOX_DISK_INTERVAL_SECONDS', 5, 1, 3600) * 1000,
     },
     warmPool: {
       ...parseWarmPool(env.OPSLAB_WARM_POOL),

@@ -60,6 +60,16 @@ export interface SandboxDriver {
   copyOut(id: string, path: string): Promise<Readable>;
   /** Null when the sandbox does not exist. */
   inspect(id: string): Promise<SandboxInfo | null>;
+  /**
+   * Bytes the sandbox has written to its own writable layer, and whether it runs; null when it does not exist.
+   * Optional: a driver without it gets no disk quota watch.
+   */
+  diskUsage?(id: string): Promise<{ bytes: number; running: boolean } | null>;
+  /**
+   * Calls `listener` with a sandbox's id each time the kernel's OOM killer kills a process in it (any process, not
+   * only the shell); returns the function that stops watching. Optional, like diskUsage.
+   */
+  watchOom?(listener: (sandboxId: string) => void): () => void;
   /** Idempotent: stopping a stopped sandbox is success. */
   stop(id: string, timeoutSeconds?: number): Promise<void>;
   /** Idempotent: removing a missing sandbox is success. */

@@ -3,7 +3,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import type { SandboxPolicyConfig } from '../../../config.js';
-import { CAPABILITY_ALLOWLIST, LOG_MAX_SIZE } from '../../policy.js';
+import { CAPABILITY_ALLOWLIST, LOG_MAX_SIZE, processLimits } from '../../policy.js';
 import { LABELS, ROLES } from '../../labels.js';
 import type {
   ExecResult,
@@ -62,6 +62,8 @@ export class DockerDriver implements JobDriver {
 
   async create(spec: SandboxSpec): Promise<string> {
     const env = { TERM: 'xterm-256color', LANG: 'C.UTF-8', ...spec.env };
+    // Under gVisor the process limit is RLIMIT_NPROC inside the Sentry, the pids cgroup a backstop (see policy.ts).
+    const processes = processLimits(this.policy.runtime, spec.limits.pids);
     const container = await this.docker.createContainer({
       name: spec.pool
         ? `opslab-${this.instance}-pool-${spec.pool}`
@@ -87,16 +89,22 @@ export class DockerDriver implements JobDriver {
       HostConfig: {
         // No network at all: the candidate talks to the sandbox only through the engine's API.
         NetworkMode: 'none',
+        // Its own cgroup namespace (cgroup v1 engines default to the host's): /proc/self/cgroup shows no host paths.
+        ...({ CgroupnsMode: 'private' } as object),
         CapDrop: ['ALL'],
         CapAdd: [...CAPABILITY_ALLOWLIST],
+        // No seccomp option: the engine's default profile applies (never seccomp=unconfined).
         SecurityOpt: ['no-new-privileges:true'],
         Privileged: false,
         Memory: spec.limits.memoryMb * 1024 * 1024,
         // Equal to Memory: no swap beyond the memory limit.
         MemorySwap: spec.limits.memoryMb * 1024 * 1024,
         NanoCpus: Math.round(spec.limits.cpus * 1e9),
-        PidsLimit: spec.limits.pids,
-        Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
+        PidsLimit: processes.pidsLimit,
+        Ulimits: [
+          { Name: 'nofile', Soft: 4096, Hard: 4096 },
+          ...(processes.nproc !== null ? [{ Name: 'nproc', Soft: processes.nproc, Hard: processes.nproc }] : []),
+        ],
         LogConfig: { Type: 'json-file', Config: { 'max-size': LOG_MAX_SIZE, 'max-file': '1' } },
         Init: true,
         RestartPolicy: { Name: 'no' },
@@ -191,6 +199,78 @@ export class DockerDriver implements JobDriver {
       if (statusOf(err) === 404) return null;
       throw err;
     }
+  }
+
+  /**
+   * Bytes written to the sandbox's writable layer (the engine's SizeRw). The engine walks the layer's directory
+   * for this: about a millisecond for a fresh sandbox, about a second for 100,000 files.
+   */
+  async diskUsage(id: string): Promise<{ bytes: number; running: boolean } | null> {
+    try {
+      // `size` is a query parameter of the inspect call that the typings leave out.
+      const options = { size: true } as Docker.ContainerInspectOptions;
+      const info: Docker.ContainerInspectInfo & { SizeRw?: number } = await this.docker.getContainer(id).inspect(options);
+      return { bytes: info.SizeRw ?? 0, running: info.State.Running };
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  watchOom(listener: (sandboxId: string) => void): () => void {
+    let stopped = false;
+    let stream: NodeJS.ReadableStream | null = null;
+    let retry: NodeJS.Timeout | null = null;
+    const connect = async () => {
+      if (stopped) return;
+      try {
+        stream = await this.docker.getEvents({
+          filters: {
+            type: ['container'],
+            event: ['oom'],
+            label: [`${LABELS.managed}=true`, `${LABELS.instance}=${this.instance}`],
+          },
+        });
+      } catch {
+        return again();
+      }
+      if (stopped) return (stream as unknown as { destroy(): void }).destroy();
+      let buffered = '';
+      stream.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (!line) continue;
+          try {
+            const event = JSON.parse(line) as { Action?: string; Actor?: { ID?: string } };
+            if (event.Action === 'oom' && event.Actor?.ID) listener(event.Actor.ID);
+          } catch {
+            /* not an event */
+          }
+        }
+      });
+      stream.on('error', () => undefined);
+      stream.on('close', again);
+      stream.on('end', again);
+    };
+    // The engine restarted or the connection dropped: watch again a little later.
+    const again = () => {
+      if (stopped || retry) return;
+      stream = null;
+      retry = setTimeout(() => {
+        retry = null;
+        void connect();
+      }, 2000);
+      retry.unref();
+    };
+    void connect();
+    return () => {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      (stream as unknown as { destroy?(): void } | null)?.destroy?.();
+    };
   }
 
   async stop(id: string, timeoutSeconds = 5): Promise<void> {

@@ -1,0 +1,175 @@
+import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
+import type { AttemptService, Logger } from '../attempts/attempt-service.js';
+import type { SandboxDriver } from './sandbox-driver.js';
+
+/** The attempt event written when a sandbox is stopped for its disk use. */
+export const DISK_QUOTA_EVENT = 'disk-quota';
+/** The terminal notice's code (docs/api.md: `notice`). */
+export const DISK_QUOTA_NOTICE = 'disk_quota';
+/**
+ * After a stop, a restarted shell may stay over the quota this long, and never above what it had written when it
+ * was stopped, so the candidate can delete files; then it is stopped again.
+ */
+export const DISK_QUOTA_GRACE_MS = 60_000;
+
+const MiB = 1024 * 1024;
+
+export interface DiskWatchDeps {
+  driver: SandboxDriver;
+  repo: AttemptsRepo;
+  attempts: AttemptService;
+  /** 0 turns the watch off. */
+  quotaBytes: number;
+  intervalMs: number;
+  log: Logger;
+  graceMs?: number;
+}
+
+export interface DiskSweep {
+  /** Sandboxes sampled in this sweep. */
+  sampled: number;
+  /** Attempts whose sandbox was stopped in this sweep. */
+  stopped: string[];
+  /** Wall time of the sweep, and of its slowest single sample (ms). */
+  ms: number;
+  maxSampleMs: number;
+}
+
+interface OverQuota {
+  /** Bytes written when the sandbox was stopped: a restarted sandbox may not go past them. */
+  bytesAtStop: number;
+  /** When the sandbox was first seen running again after the stop. */
+  runningAgainSince: number | null;
+}
+
+/**
+ * The per-attempt disk quota. overlay2 on ext4 cannot limit a container's writable layer (`--storage-opt size`
+ * needs xfs with project quotas), so this samples the size of each running sandbox's writable layer every
+ * `intervalMs` and stops a sandbox past the quota: its shell ends with a notice and a recording marker, the attempt
+ * gets a `disk-quota` event, and the attempt stays running and gradable (its files are kept; submitting grades
+ * them).
+ *
+ * Cost: one engine inspect-with-size per running sandbox per sweep, one at a time. The engine walks the writable
+ * layer's directory for it: about 1 ms for a freshly provisioned sandbox, about 1 s of the engine's CPU for a layer
+ * of 100,000 files. Sweeps never overlap: the next starts `intervalMs` after the previous one ended.
+ */
+export class DiskWatch {
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<DiskSweep> | null = null;
+  private stopped = false;
+  private readonly over = new Map<string, OverQuota>();
+  /** The last sweep's figures (for logs and tests). */
+  last: DiskSweep | null = null;
+
+  constructor(private readonly deps: DiskWatchDeps) {}
+
+  get enabled(): boolean {
+    return this.deps.quotaBytes > 0 && typeof this.deps.driver.diskUsage === 'function';
+  }
+
+  start(): void {
+    if (!this.enabled || this.timer || this.stopped) return;
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.sweeping?.catch(() => undefined);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.sweep()
+        .catch((err: Error) => this.deps.log.error({ err: err.message }, 'disk quota sweep failed'))
+        .finally(() => this.schedule());
+    }, this.deps.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Samples every running sandbox once and stops those over the quota; concurrent calls share one sweep. */
+  sweep(): Promise<DiskSweep> {
+    if (!this.sweeping) this.sweeping = this.doSweep().finally(() => (this.sweeping = null));
+    return this.sweeping;
+  }
+
+  private async doSweep(): Promise<DiskSweep> {
+    const { driver, repo, quotaBytes, log } = this.deps;
+    const started = performance.now();
+    const result: DiskSweep = { sampled: 0, stopped: [], ms: 0, maxSampleMs: 0 };
+    if (!this.enabled || !driver.diskUsage) return result;
+    const running = repo.listInStates(['running']).filter((a) => a.sandboxId && a.sandboxStatus !== 'missing');
+    const live = new Set<string>();
+    for (const attempt of running) {
+      if (this.stopped) break;
+      const sandboxId = attempt.sandboxId!;
+      live.add(sandboxId);
+      const t0 = performance.now();
+      let usage: { bytes: number; running: boolean } | null;
+      try {
+        usage = await driver.diskUsage(sandboxId);
+      } catch (err) {
+        log.warn({ attemptId: attempt.id, err: (err as Error).message }, 'disk usage of a sandbox could not be read');
+        continue;
+      }
+      result.sampled++;
+      result.maxSampleMs = Math.max(result.maxSampleMs, performance.now() - t0);
+      if (!usage || !usage.running) continue;
+      if (usage.bytes <= quotaBytes) {
+        this.over.delete(sandboxId);
+        continue;
+      }
+      const prior = this.over.get(sandboxId);
+      if (prior) {
+        // Stopped before and started again (the candidate restarted the shell): time to delete files, not to write.
+        const now = Date.now();
+        prior.runningAgainSince ??= now;
+        const grace = this.deps.graceMs ?? DISK_QUOTA_GRACE_MS;
+        if (usage.bytes <= prior.bytesAtStop && now - prior.runningAgainSince < grace) continue;
+      }
+      // The attempt may have ended while it was being sampled.
+      const current = repo.get(attempt.id);
+      if (!current || current.state !== 'running' || current.sandboxId !== sandboxId) continue;
+      await this.enforce(current, usage.bytes);
+      result.stopped.push(attempt.id);
+    }
+    for (const id of this.over.keys()) if (!live.has(id)) this.over.delete(id);
+    result.ms = performance.now() - started;
+    this.last = result;
+    return result;
+  }
+
+  /** Stops the sandbox: notice, marker and event first, so the candidate learns why the shell ended. */
+  private async enforce(attempt: Attempt, bytes: number): Promise<void> {
+    const { driver, repo, attempts, quotaBytes, log } = this.deps;
+    const sandboxId = attempt.sandboxId!;
+    const usedMb = Math.round(bytes / MiB);
+    const quotaMb = Math.round(quotaBytes / MiB);
+    this.over.set(sandboxId, { bytesAtStop: bytes, runningAgainSince: null });
+    const message =
+      `The sandbox wrote ${usedMb} MB to its disk, over its quota of ${quotaMb} MB, and was stopped. Your files are ` +
+      `kept and you can still submit. Restart the shell and delete files within ${Math.round(
+        (this.deps.graceMs ?? DISK_QUOTA_GRACE_MS) / 1000,
+      )} s to get under the quota, or it is stopped again.`;
+    repo.addEvent(attempt.id, DISK_QUOTA_EVENT, { usedMb, quotaMb, sandboxId });
+    log.warn({ attemptId: attempt.id, usedMb, quotaMb }, 'sandbox over its disk quota: stopping it');
+    try {
+      const terminal = await attempts.terminalFor(attempt);
+      terminal.marker(`disk quota: ${usedMb} MB of ${quotaMb} MB, sandbox stopped`);
+      terminal.broadcast({ type: 'notice', level: 'error', code: DISK_QUOTA_NOTICE, message });
+    } catch (err) {
+      log.warn({ attemptId: attempt.id, err: (err as Error).message }, 'disk quota notice could not be sent');
+    }
+    // Best effort, also into the terminal itself (kept in the screen and the recording). Under runc the TTY is
+    // /dev/console; gVisor gives a command started from outside no way to the shell's TTY, so there it fails.
+    await driver
+      .exec(sandboxId, ['sh', '-c', 'printf "\\r\\n[opslab] %s\\r\\n" "$1" > /dev/console', 'sh', message], {
+        timeoutMs: 2000,
+      })
+      .catch(() => undefined);
+    await driver.stop(sandboxId, 1);
+  }
+}

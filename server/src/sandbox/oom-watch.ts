@@ -1,0 +1,87 @@
+import type { AttemptsRepo } from '../store/attempts-repo.js';
+import type { AttemptService, Logger } from '../attempts/attempt-service.js';
+import type { SandboxDriver } from './sandbox-driver.js';
+
+/** The attempt event written when the kernel's OOM killer killed a process in the attempt's sandbox. */
+export const OOM_EVENT = 'oom';
+/** The terminal notice's code (docs/api.md: `notice`). */
+export const OOM_NOTICE = 'out_of_memory';
+/** At most one event and notice per attempt this often; kills in between are counted into the next one. */
+const OOM_QUIET_MS = 5000;
+
+export interface OomWatchDeps {
+  driver: SandboxDriver;
+  repo: AttemptsRepo;
+  attempts: AttemptService;
+  /** The memory limit to name in the notice (MB). */
+  memoryMb: (attemptId: string) => number;
+  log: Logger;
+}
+
+/**
+ * Tells an attempt why a process died when its sandbox ran out of memory. The kernel kills the biggest process in
+ * the sandbox's memory cgroup (only that sandbox's: the limit is per container, with no swap beyond it); the shell
+ * usually survives and only prints "Killed". The engine reports every such kill as an `oom` event: the attempt gets
+ * an `oom` event, a recording marker and a terminal notice naming the limit. One event stream for all sandboxes.
+ */
+export class OomWatch {
+  private unwatch: (() => void) | null = null;
+  private readonly pending = new Map<string, { count: number; timer: NodeJS.Timeout | null; last: number }>();
+
+  constructor(private readonly deps: OomWatchDeps) {}
+
+  start(): void {
+    if (this.unwatch || !this.deps.driver.watchOom) return;
+    this.unwatch = this.deps.driver.watchOom((sandboxId) => this.onOom(sandboxId));
+  }
+
+  stop(): void {
+    this.unwatch?.();
+    this.unwatch = null;
+    for (const p of this.pending.values()) if (p.timer) clearTimeout(p.timer);
+    this.pending.clear();
+  }
+
+  private onOom(sandboxId: string): void {
+    const attempt = this.deps.repo.listInStates(['running']).find((a) => a.sandboxId === sandboxId);
+    if (!attempt) return;
+    let entry = this.pending.get(attempt.id);
+    if (!entry) this.pending.set(attempt.id, (entry = { count: 0, timer: null, last: 0 }));
+    entry.count++;
+    if (entry.timer) return;
+    const wait = Math.max(0, entry.last + OOM_QUIET_MS - Date.now());
+    const flush = () => {
+      const e = this.pending.get(attempt.id);
+      if (!e) return;
+      e.timer = null;
+      e.last = Date.now();
+      const kills = e.count;
+      e.count = 0;
+      void this.report(attempt.id, kills);
+    };
+    if (wait === 0) flush();
+    else {
+      entry.timer = setTimeout(flush, wait);
+      entry.timer.unref();
+    }
+  }
+
+  private async report(attemptId: string, kills: number): Promise<void> {
+    const { repo, attempts, log } = this.deps;
+    const attempt = repo.get(attemptId);
+    if (!attempt || attempt.state !== 'running') return;
+    const memoryMb = this.deps.memoryMb(attemptId);
+    repo.addEvent(attemptId, OOM_EVENT, { kills, memoryMb });
+    log.info({ attemptId, kills, memoryMb }, 'out of memory in a sandbox');
+    const message =
+      `The sandbox ran out of memory (its limit is ${memoryMb} MB): the kernel killed ` +
+      `${kills === 1 ? 'a process' : `${kills} processes`} to stay within it.`;
+    try {
+      const terminal = await attempts.terminalFor(attempt);
+      terminal.marker(`out of memory: ${kills} killed`);
+      terminal.broadcast({ type: 'notice', level: 'warn', code: OOM_NOTICE, message });
+    } catch (err) {
+      log.warn({ attemptId, err: (err as Error).message }, 'out-of-memory notice could not be sent');
+    }
+  }
+}
