@@ -134,12 +134,11 @@ def denials(args):
         finally:
             s.close()
     attempts.append(('udp 8.8.8.8:53', try_call(udp)))
-    def dns():
-        try:
-            socket.getaddrinfo('example.com', 80)
-        except socket.gaierror as e:
-            raise OSError(0, 'gaierror') from e
-    attempts.append(('dns example.com', try_call(dns)))
+    try:
+        socket.getaddrinfo('example.com', 80)
+        attempts.append(('dns example.com', None))
+    except socket.gaierror as e:
+        attempts.append(('dns example.com', 'no name resolution'))
     check(r, 'outbound', attempts)
     attempts = []
     for host in args['hostAddrs'] + ['127.0.0.1']:
@@ -150,7 +149,8 @@ def denials(args):
 
 def other(args):
     # What this sandbox can see of another one: its processes, its loopback listener, its files.
-    marker = args['otherMarker']
+    # Passed reversed, so this probe's own command line does not hold the marker it looks for.
+    marker = args['otherMarkerReversed'][::-1]
     seen = []
     for pid in os.listdir('/proc'):
         if pid.isdigit():
