@@ -20,14 +20,16 @@ describe('checks, hints and final grading through the API (real engine, real gra
     await server?.destroy();
   });
 
-  it('runs the checks on demand in the grader, rate-limited, hiding what the exercise hides', async () => {
+  // Interviews hide the messages of checks marked hidden (test/integration/journeys-api.test.ts); practice,
+  // which this attempt is, shows every message. Neither shows the interviewer's details.
+  it('runs the checks on demand in the grader, rate-limited, never showing the details', async () => {
     const { attempt, token } = await startAttempt(server.url, 'graded-demo');
     const first = await api(server.url, 'POST', `/api/attempts/${attempt.id}/checks`, token);
     expect(first.status).toBe(200);
     expect(first.body.results).toMatchObject({ kind: 'progress', score: 5, maxScore: 10, error: null });
     expect(first.body.results.checks).toEqual([
       { id: 'a', title: 'Check A', points: 5, verdict: 'pass', message: 'check A passes' },
-      { id: 'b', title: 'Check B', points: 5, verdict: 'fail', message: null },
+      { id: 'b', title: 'Check B', points: 5, verdict: 'fail', message: 'B is not done yet' },
     ]);
     expect(first.text).not.toContain('interviewer detail');
     const again = await api(server.url, 'POST', `/api/attempts/${attempt.id}/checks`, token);
