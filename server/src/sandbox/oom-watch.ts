@@ -8,6 +8,8 @@ export const OOM_EVENT = 'oom';
 export const OOM_NOTICE = 'out_of_memory';
 /** At most one event and notice per attempt this often; kills in between are counted into the next one. */
 const OOM_QUIET_MS = 5000;
+/** A kill is reported this long after it, so a burst is one report and a sandbox the kill stopped shows as stopped. */
+const OOM_SETTLE_MS = 1000;
 
 export interface OomWatchDeps {
   driver: SandboxDriver;
@@ -49,7 +51,7 @@ export class OomWatch {
     if (!entry) this.pending.set(attempt.id, (entry = { count: 0, timer: null, last: 0 }));
     entry.count++;
     if (entry.timer) return;
-    const wait = Math.max(0, entry.last + OOM_QUIET_MS - Date.now());
+    const wait = Math.max(OOM_SETTLE_MS, entry.last + OOM_QUIET_MS - Date.now());
     const flush = () => {
       const e = this.pending.get(attempt.id);
       if (!e) return;
@@ -59,11 +61,8 @@ export class OomWatch {
       e.count = 0;
       void this.report(attempt.id, kills);
     };
-    if (wait === 0) flush();
-    else {
-      entry.timer = setTimeout(flush, wait);
-      entry.timer.unref();
-    }
+    entry.timer = setTimeout(flush, wait);
+    entry.timer.unref();
   }
 
   private async report(attemptId: string, kills: number): Promise<void> {
@@ -71,11 +70,16 @@ export class OomWatch {
     const attempt = repo.get(attemptId);
     if (!attempt || attempt.state !== 'running') return;
     const memoryMb = this.deps.memoryMb(attemptId);
-    repo.addEvent(attemptId, OOM_EVENT, { kills, memoryMb });
-    log.info({ attemptId, kills, memoryMb }, 'out of memory in a sandbox');
-    const message =
-      `The sandbox ran out of memory (its limit is ${memoryMb} MB): the kernel killed ` +
-      `${kills === 1 ? 'a process' : `${kills} processes`} to stay within it.`;
+    // Under gVisor the process the kernel kills is the Sentry, which runs the whole sandbox: say so.
+    const info = attempt.sandboxId ? await this.deps.driver.inspect(attempt.sandboxId).catch(() => null) : null;
+    const sandboxStopped = info !== null && info.runState !== 'running';
+    repo.addEvent(attemptId, OOM_EVENT, { kills, memoryMb, sandboxStopped });
+    log.info({ attemptId, kills, memoryMb, sandboxStopped }, 'out of memory in a sandbox');
+    const message = sandboxStopped
+      ? `The sandbox ran out of memory (its limit is ${memoryMb} MB) and the kernel stopped it. Your files are kept: ` +
+        'restart the shell to go on.'
+      : `The sandbox ran out of memory (its limit is ${memoryMb} MB): the kernel killed ` +
+        `${kills === 1 ? 'a process' : `${kills} processes`} to stay within it.`;
     try {
       const terminal = await attempts.terminalFor(attempt);
       terminal.marker(`out of memory: ${kills} killed`);
