@@ -167,9 +167,10 @@ export class DiskWatch {
     // /dev/console; gVisor gives a command started from outside no way to the shell's TTY, so there it fails.
     await driver
       .exec(sandboxId, ['sh', '-c', 'printf "\\r\\n[opslab] %s\\r\\n" "$1" > /dev/console', 'sh', message], {
-        timeoutMs: 2000,
+        timeoutMs: 1000,
       })
       .catch(() => undefined);
-    await driver.stop(sandboxId, 1);
+    // No grace period: the writer is killed at once (the shell ignores SIGTERM anyway).
+    await driver.stop(sandboxId, 0);
   }
 }
