@@ -3,7 +3,8 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import type { SandboxPolicyConfig } from '../../../config.js';
-import { CAPABILITY_ALLOWLIST, LOG_MAX_SIZE, processLimits } from '../../policy.js';
+import { CAPABILITY_ALLOWLIST, isGvisor, LOG_MAX_SIZE, processLimits } from '../../policy.js';
+import { packFiles } from '../../../grading/local-tar.js';
 import { LABELS, ROLES } from '../../labels.js';
 import type {
   ExecResult,
@@ -25,6 +26,8 @@ interface DockerApiError {
 function statusOf(err: unknown): number | undefined {
   return (err as DockerApiError | null)?.statusCode;
 }
+
+const GVISOR_TMP_NOTE = 'Keeps /tmp on the sandbox filesystem under gVisor (opslab).\n';
 
 /** The grader image's unprivileged user (graders/Dockerfile). */
 const GRADER_USER = '10001:10001';
@@ -112,6 +115,19 @@ export class DockerDriver implements JobDriver {
         ...(this.policy.runtime !== 'runc' ? { Runtime: this.policy.runtime } : {}),
       },
     });
+    if (isGvisor(this.policy.runtime)) {
+      // gVisor mounts its own in-memory tmpfs over an empty /tmp, which hides what the platform copies into /tmp
+      // through the engine (the exercise's setup files) and keeps it out of snapshots. A file in /tmp before the
+      // first start keeps /tmp on the container's filesystem, as under runc.
+      try {
+        await container.putArchive(packFiles([{ name: '.opslab-keep', content: GVISOR_TMP_NOTE, mode: 0o644 }]), {
+          path: '/tmp',
+        });
+      } catch (err) {
+        await this.remove(container.id);
+        throw err;
+      }
+    }
     return container.id;
   }
 
