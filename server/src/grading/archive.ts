@@ -1,6 +1,5 @@
 import path from 'node:path';
-import { once } from 'node:events';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { sanitiseGitConfig } from './git-config.js';
 
@@ -16,12 +15,12 @@ export const MAX_TOTAL_BYTES = 512 * MiB;
 export const MAX_ENTRIES = 200_000;
 
 /**
- * Bytes read from the engine's archive API per copy, beyond what the copy may keep. The archive API streams every
- * byte of a file, and a sparse file (`truncate -s 1T`) costs the candidate nothing: without this bound, the bytes
- * left out of a cut file would have to be read all the same, for hours. Past it the copy stops where it is, and
- * what follows is left out (and said so).
+ * Bytes a copy may read from the engine's archive API and not keep (the rest of cut files, entries left out). The
+ * archive API streams every byte of a file, and a sparse file (`truncate -s 1T`) costs the candidate nothing:
+ * without this bound those bytes would have to be read all the same, for hours. Past it the copy stops where it
+ * is, and what follows is left out (and said so).
  */
-export const READ_ALLOWANCE_BYTES = 512 * MiB;
+export const READ_ALLOWANCE_BYTES = 256 * MiB;
 
 /** The reading stopped: the archive being read is abandoned, the copy keeps what it has. */
 class ReadLimitReached extends Error {}
@@ -47,8 +46,8 @@ export interface ArchiveWriterOptions {
   roots: string[];
   maxFileBytes?: number;
   maxTotalBytes?: number;
-  /** Bytes read from the engine in all, over every archive: default maxTotalBytes + READ_ALLOWANCE_BYTES. */
-  maxReadBytes?: number;
+  /** Bytes read from the engine and not kept, over every archive: default READ_ALLOWANCE_BYTES. */
+  maxDroppedBytes?: number;
 }
 
 type Header = Partial<tarStream.Header> & { name: string };
@@ -79,21 +78,22 @@ export class ArchiveWriter {
   readonly dropped: string[] = [];
   private readonly emitted = new Map<string, Emitted>();
   private totalBytes = 0;
-  private readBytes = 0;
+  private droppedBytes = 0;
   private entryLimitHit = false;
-  /** Set once maxReadBytes was read: later archives are not read at all. */
+  /** Set once maxDroppedBytes were dropped: the archive being read is abandoned, later ones are not read. */
   private readLimitHit = false;
+  private extract: { destroy(err?: Error): void } | null = null;
   /** The sandbox path of the entry being read (where a stop happened). */
   private current = '';
   private readonly maxFileBytes: number;
   private readonly maxTotalBytes: number;
-  private readonly maxReadBytes: number;
+  private readonly maxDroppedBytes: number;
   private readonly roots: string[];
 
   constructor(private readonly opts: ArchiveWriterOptions) {
     this.maxFileBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
     this.maxTotalBytes = opts.maxTotalBytes ?? MAX_TOTAL_BYTES;
-    this.maxReadBytes = opts.maxReadBytes ?? this.maxTotalBytes + READ_ALLOWANCE_BYTES;
+    this.maxDroppedBytes = opts.maxDroppedBytes ?? READ_ALLOWANCE_BYTES;
     this.roots = opts.roots.map((r) => posix.normalize(r).replace(/(.)\/+$/, '$1'));
   }
 
@@ -161,18 +161,9 @@ export class ArchiveWriter {
     }
     const base = posix.dirname(posix.normalize(root));
     const extract = tarStream.extract();
-    // Every byte from the engine counts against maxReadBytes, whether it is kept or not.
-    const meter = new Transform({
-      transform: (chunk: Buffer, _enc, done) => {
-        this.readBytes += chunk.length;
-        if (this.readBytes <= this.maxReadBytes) return done(null, chunk);
-        this.readLimitHit = true;
-        done(new ReadLimitReached(`more than ${this.maxReadBytes} bytes read`));
-      },
-    });
-    tar.on('error', (err) => meter.destroy(err));
-    meter.on('error', (err) => extract.destroy(err));
-    tar.pipe(meter).pipe(extract);
+    this.extract = extract;
+    tar.on('error', (err) => extract.destroy(err));
+    tar.pipe(extract);
     try {
       for await (const entry of extract) {
         await this.addEntry(base, entry as unknown as Entry);
@@ -181,14 +172,23 @@ export class ArchiveWriter {
       if (!this.readLimitHit) throw err;
       tar.destroy();
       this.truncated.push(
-        `(the copy stopped in ${this.current || root} after ${this.maxReadBytes} bytes read from the engine: the entries after it were left out)`,
+        `(the copy stopped in ${this.current || root} after ${this.maxDroppedBytes} bytes read and left out: the entries after it were left out)`,
       );
+    } finally {
+      this.extract = null;
     }
   }
 
+  /** Counts bytes read and not kept; past maxDroppedBytes the archive being read is abandoned. */
+  private drop(n: number): void {
+    this.droppedBytes += n;
+    if (this.droppedBytes <= this.maxDroppedBytes || this.readLimitHit) return;
+    this.readLimitHit = true;
+    this.extract?.destroy(new ReadLimitReached(`more than ${this.maxDroppedBytes} bytes read and left out`));
+  }
+
   private async drain(entry: Entry): Promise<void> {
-    entry.resume();
-    if (!entry.readableEnded) await once(entry, 'end');
+    for await (const chunk of entry as AsyncIterable<Buffer>) this.drop(chunk.length);
   }
 
   private async addEntry(base: string, entry: Entry): Promise<void> {
@@ -252,7 +252,7 @@ export class ArchiveWriter {
         const size = h.size ?? 0;
         const sensitive = grader && isGitControlFile(sandboxPath);
         if (sensitive) {
-          const content = await readAll(entry, MiB);
+          const content = await readAll(entry, MiB, (n) => this.drop(n));
           const clean = Buffer.from(sanitiseGitFile(sandboxPath, content.toString('utf8')), 'utf8');
           this.emitted.set(name, { type: 'file' });
           this.totalBytes += clean.length;
@@ -275,7 +275,7 @@ export class ArchiveWriter {
           const sink = this.pack.entry(header, (err) => (err ? reject(err) : resolve()));
           // Stopped half-way through the part kept: the entry is completed with zeros (its header gave the size)
           // and the copy ends after it.
-          copyPrefix(entry, sink, keep, () => this.readLimitHit).catch(reject);
+          copyPrefix(entry, sink, keep, () => this.readLimitHit, (n) => this.drop(n)).catch(reject);
         });
       }
       default: {
@@ -302,7 +302,13 @@ export class ArchiveWriter {
  * rest and drops it. When the source breaks off and `stopped()` says the reading was stopped on purpose, a sink
  * still short of `limit` is filled with zeros, so the tar being written stays whole.
  */
-async function copyPrefix(source: Readable, sink: Sink, limit: number, stopped: () => boolean): Promise<void> {
+async function copyPrefix(
+  source: Readable,
+  sink: Sink,
+  limit: number,
+  stopped: () => boolean,
+  drop: (n: number) => void,
+): Promise<void> {
   let written = 0;
   let ended = false;
   const write = async (part: Buffer) => {
@@ -317,8 +323,13 @@ async function copyPrefix(source: Readable, sink: Sink, limit: number, stopped: 
   if (limit === 0) end();
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
-      if (written >= limit) continue;
-      await write(chunk.length > limit - written ? chunk.subarray(0, limit - written) : chunk);
+      if (written >= limit) {
+        drop(chunk.length);
+        continue;
+      }
+      const part = chunk.length > limit - written ? chunk.subarray(0, limit - written) : chunk;
+      if (part.length < chunk.length) drop(chunk.length - part.length);
+      await write(part);
       if (written >= limit) end();
     }
   } catch (err) {
@@ -328,11 +339,13 @@ async function copyPrefix(source: Readable, sink: Sink, limit: number, stopped: 
   end();
 }
 
-async function readAll(source: Readable, limit: number): Promise<Buffer> {
+async function readAll(source: Readable, limit: number, drop: (n: number) => void): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of source as AsyncIterable<Buffer>) {
-    if (size < limit) chunks.push(chunk.subarray(0, limit - size));
+    const kept = size < limit ? chunk.subarray(0, limit - size) : chunk.subarray(0, 0);
+    if (kept.length) chunks.push(kept);
+    if (kept.length < chunk.length) drop(chunk.length - kept.length);
     size += chunk.length;
   }
   return Buffer.concat(chunks);
