@@ -17,6 +17,8 @@ export interface DensityOptions {
   stopAfter: number;
   /** Attempts started at the same time while growing. */
   startConcurrency: number;
+  /** Idle attempts the memory figure needs at least (measured idle even when typing stopped early). */
+  memoryAttempts: number;
   log: (msg: string) => void;
 }
 
@@ -45,6 +47,8 @@ export interface DensityResult {
   /** The largest N measured with echo p99 under the limit (0 if none). */
   largestN: number;
   stoppedEarly: boolean;
+  /** Memory with more idle attempts than the last typing level had (when typing stopped early). */
+  idle?: { n: number; rss: number; rssPerAttempt: number; heapPerAttempt: number };
   keysPerSecond: number;
   seconds: number;
   limitMs: number;
@@ -71,25 +75,29 @@ export async function density(server: ServerProcess, opts: DensityOptions): Prom
     limitMs: opts.limitMs,
   };
   let over = 0;
+  let failures = 0;
+  const grow = async (n: number) => {
+    while (attempts.length < n) {
+      const batch = Math.min(opts.startConcurrency, n - attempts.length);
+      const started = await Promise.allSettled(Array.from({ length: batch }, () => openAttempt(server.url, opts.exerciseId)));
+      for (const s of started) {
+        if (s.status === 'fulfilled') attempts.push(s.value);
+        else if (++failures > 5) throw s.reason;
+        else log(`density: a start failed (${(s.reason as Error).message}); trying again`);
+      }
+    }
+  };
+  /** Idle memory: every attempt connected, nobody typing, after a full GC. */
+  const idleMemory = async () => {
+    await sleep(2000);
+    return server.gc();
+  };
   try {
     for (const n of opts.levels) {
       const t0 = performance.now();
-      let failures = 0;
-      while (attempts.length < n) {
-        const batch = Math.min(opts.startConcurrency, n - attempts.length);
-        const started = await Promise.allSettled(
-          Array.from({ length: batch }, () => openAttempt(server.url, opts.exerciseId)),
-        );
-        for (const s of started) {
-          if (s.status === 'fulfilled') attempts.push(s.value);
-          else if (++failures > 5) throw s.reason;
-          else log(`density: a start failed (${(s.reason as Error).message}); trying again`);
-        }
-      }
+      await grow(n);
       const growMs = performance.now() - t0;
-      // Idle memory: every attempt connected, nobody typing.
-      await sleep(2000);
-      const mem = await server.gc();
+      const mem = await idleMemory();
       log(`density N=${n}: grown in ${(growMs / 1000).toFixed(1)} s; server RSS ${(mem.rss / 2 ** 20).toFixed(1)} MiB`);
 
       const latencies: number[] = [];
@@ -151,6 +159,15 @@ export async function density(server: ServerProcess, opts: DensityOptions): Prom
         result.stoppedEarly = n !== opts.levels[opts.levels.length - 1];
         break;
       }
+    }
+    // Memory per idle attempt does not depend on the echo: when typing stopped early, it is still measured with as
+    // many idle attempts as the memory target names (or the largest level, if smaller).
+    const memoryN = Math.min(opts.memoryAttempts, Math.max(...opts.levels));
+    if (attempts.length < memoryN) {
+      await grow(memoryN);
+      const mem = await idleMemory();
+      result.idle = { n: memoryN, rss: mem.rss, rssPerAttempt: (mem.rss - base.rss) / memoryN, heapPerAttempt: (mem.heapUsed - base.heapUsed) / memoryN };
+      log(`density: ${memoryN} idle attempts: server RSS ${(mem.rss / 2 ** 20).toFixed(1)} MiB`);
     }
   } finally {
     for (const a of attempts) a.shell.close();

@@ -174,6 +174,7 @@ async function densitySection(): Promise<NonNullable<Results['density']>> {
       limitMs: SETTINGS.densityLimitMs,
       stopAfter: 2,
       startConcurrency: 4,
+      memoryAttempts: 100,
       log,
     });
   } finally {
