@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { CAPABILITY_ALLOWLIST } from './sandbox/policy.js';
 
 /** The one typed configuration, read from the environment once. Every variable is listed in README.md. */
 export interface Config {
@@ -50,6 +51,8 @@ export interface SandboxPolicyConfig {
   maxMemoryMb: number;
   maxCpus: number;
   maxPids: number;
+  /** Capabilities sandboxes keep: the allow-list, or fewer (OPSLAB_SANDBOX_CAPABILITIES can only take away). */
+  capabilities: string[];
   /** Bytes a sandbox may write to its own filesystem before it is stopped (0: no quota). */
   diskQuotaBytes: number;
   /** How often the disk quota watch samples the running sandboxes. */
@@ -88,6 +91,21 @@ function num(env: Env, name: string, fallback: number, min: number, max: number)
     throw new ConfigError(name, raw, `a number from ${min} to ${max}`);
   }
   return value;
+}
+
+/** A subset of the capability allow-list: names with or without CAP_, comma- or space-separated; `none` for none. */
+function capabilities(env: Env, name: string): string[] {
+  const raw = str(env, name, '');
+  if (raw === '') return [...CAPABILITY_ALLOWLIST];
+  if (raw.toLowerCase() === 'none') return [];
+  const allowed = new Set<string>(CAPABILITY_ALLOWLIST);
+  const caps = raw.split(/[\s,]+/).filter(Boolean).map((c) => c.toUpperCase().replace(/^CAP_/, ''));
+  for (const cap of caps) {
+    if (!allowed.has(cap)) {
+      throw new ConfigError(name, raw, `none, or some of ${CAPABILITY_ALLOWLIST.join(' ')} (never more)`);
+    }
+  }
+  return [...new Set(caps)];
 }
 
 function origins(env: Env, name: string): string[] {
@@ -198,6 +216,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxMemoryMb: Math.max(memoryMb, int(env, 'OPSLAB_SANDBOX_MAX_MEMORY_MB', 2048, 64, 65536)),
       maxCpus: Math.max(cpus, num(env, 'OPSLAB_SANDBOX_MAX_CPUS', 2, 0.1, 64)),
       maxPids: Math.max(pids, int(env, 'OPSLAB_SANDBOX_MAX_PIDS', 1024, 16, 32768)),
+      capabilities: capabilities(env, 'OPSLAB_SANDBOX_CAPABILITIES'),
       diskQuotaBytes: int(env, 'OPSLAB_SANDBOX_DISK_MB', 1024, 0, 1_048_576) * 1024 * 1024,
       diskIntervalMs: int(env, 'OPSLAB_SANDBOX_DISK_INTERVAL_SECONDS', 5, 1, 3600) * 1000,
     },

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPABILITY_ALLOWLIST, effectiveLimits, isGvisor, processLimits } from '../../server/src/sandbox/policy.js';
+import { loadConfig } from '../../server/src/config.js';
 import type { ResourceLimits } from '../../server/src/sandbox/sandbox-driver.js';
 import { docker, requireDocker } from '../helpers/docker.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
@@ -26,7 +27,8 @@ const CAP_NUMBERS: Record<string, number> = {
   SETUID: 7,
   NET_BIND_SERVICE: 10,
 };
-const ALLOWLIST_MASK = CAPABILITY_ALLOWLIST.reduce((mask, cap) => mask | (1n << BigInt(CAP_NUMBERS[cap]!)), 0n);
+const maskOf = (caps: readonly string[]) => caps.reduce((mask, cap) => mask | (1n << BigInt(CAP_NUMBERS[cap]!)), 0n);
+const ALLOWLIST_MASK = maskOf(CAPABILITY_ALLOWLIST);
 
 interface Posture {
   statusCapEff?: string;
@@ -113,6 +115,25 @@ describe(`security 1: posture (${SANDBOX_RUNTIME})`, () => {
     figure(ITEM, 'CapEff (allow-list)', `0x${eff.toString(16)}`);
     figure(ITEM, 'no_new_privs', posture.noNewPrivs);
     figure(ITEM, 'network links', posture.links.join(','));
+  });
+
+  it('OPSLAB_SANDBOX_CAPABILITIES takes capabilities away, and the shell has exactly what is left', async () => {
+    const narrow = await startTestServer({ env: { OPSLAB_SANDBOX_CAPABILITIES: 'CHOWN,cap_kill' } });
+    try {
+      const { attempt, token } = await startAttempt(narrow.url);
+      const id = narrow.services.attempts.get(attempt.id)!.sandboxId!;
+      await putProbe(narrow.services.driver, id);
+      const t = await TestTerminal.connect(narrow.url, attempt.id, token);
+      const p = await runProbe<Posture>(t, ['posture']);
+      t.close();
+      expect(BigInt(`0x${p.statusCapEff}`)).toBe(maskOf(['CHOWN', 'KILL']));
+      expect(BigInt(`0x${p.statusCapBnd}`)).toBe(maskOf(['CHOWN', 'KILL']));
+      figure(ITEM, 'CapEff with CHOWN,KILL only', `0x${maskOf(['CHOWN', 'KILL']).toString(16)}`);
+    } finally {
+      await narrow.destroy();
+    }
+    // And it can never add one: the configuration refuses anything beyond the allow-list.
+    expect(() => loadConfig({ OPSLAB_SANDBOX_CAPABILITIES: 'CHOWN,SYS_ADMIN' })).toThrow(/OPSLAB_SANDBOX_CAPABILITIES/);
   });
 
   it('seccomp filters the system calls the candidate makes to a host kernel', async () => {

@@ -95,7 +95,7 @@ export class DockerDriver implements JobDriver {
         // Its own cgroup namespace (cgroup v1 engines default to the host's): /proc/self/cgroup shows no host paths.
         ...({ CgroupnsMode: 'private' } as object),
         CapDrop: ['ALL'],
-        CapAdd: [...CAPABILITY_ALLOWLIST],
+        CapAdd: [...this.policy.capabilities],
         // No seccomp option: the engine's default profile applies (never seccomp=unconfined).
         SecurityOpt: ['no-new-privileges:true'],
         Privileged: false,
