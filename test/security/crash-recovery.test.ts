@@ -16,7 +16,7 @@ import { tempDataDir } from '../helpers/server.js';
 import { freePort, ServerProcess } from '../helpers/server-process.js';
 import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt, type StartedAttempt } from '../helpers/api.js';
-import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
+import { figure } from '../helpers/figures.js';
 
 const ITEM = '9 crash recovery';
 const LIVE = 3;
@@ -147,11 +147,7 @@ describe('crash recovery (real server process, real engine)', () => {
     figure(ITEM, 'containers replaced or restarted', 0);
   }, 120_000);
 
-  // Under gVisor, /tmp in the sandbox is the sandbox kernel's own tmpfs: the exercise files copied to
-  // /tmp/opslab-exercise through the engine never show up there, so no setup script runs (and provisioning ends
-  // before there is anything to crash in).
-  const setupSkip = SANDBOX_RUNTIME !== 'runc' ? ` (skipped: setup scripts do not run under ${SANDBOX_RUNTIME})` : '';
-  it.skipIf(setupSkip !== '')(`a crash in the middle of provisioning leaves no container after one reconcile pass${setupSkip}`, async () => {
+  it('a crash in the middle of provisioning leaves no container after one reconcile pass', async () => {
     const instance = server.instance();
     const pending = fetch(`${server.url}/api/attempts`, {
       method: 'POST',
