@@ -214,6 +214,17 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await app.register(fastifyCookie);
   await app.register(fastifyWebsocket, {
     options: { maxPayload: MAX_INPUT_FRAME_BYTES, perMessageDeflate: false },
+    // A client that breaks the WebSocket protocol (bad opcode, oversized or unmasked frame) is its own problem:
+    // one short warning, not an error with a stack trace per frame that anyone holding a token could repeat.
+    errorHandler: (error, socket, request) => {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
+        request.log.warn({ code, err: error.message }, 'WebSocket protocol error from the client; connection closed');
+      } else {
+        request.log.error({ err: error }, 'WebSocket handler failed');
+      }
+      socket.terminate();
+    },
     // On close, terminals tell their browsers the server is restarting (1012) so they reconnect; the shells
     // keep running and the next server adopts them.
     preClose: async function (this: FastifyInstance) {
