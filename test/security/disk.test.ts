@@ -3,11 +3,12 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DISK_QUOTA_EVENT, DISK_QUOTA_NOTICE } from '../../server/src/sandbox/disk-watch.js';
+import { isGvisor } from '../../server/src/sandbox/policy.js';
 import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
 import { docker, requireDocker } from '../helpers/docker.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { TestTerminal } from '../helpers/terminal-client.js';
+import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt, type StartedAttempt } from '../helpers/api.js';
 import { shellRun } from '../helpers/sandbox-probe.js';
 
@@ -73,6 +74,8 @@ describe(`security 5: disk fill (${SANDBOX_RUNTIME})`, () => {
     const notice = term.controls.find((c) => c.type === 'notice' && c.code === DISK_QUOTA_NOTICE)!;
     expect(notice.level).toBe('error');
     expect(String(notice.message)).toContain(`quota of ${QUOTA_MB} MB`);
+    // Under runc the reason is also printed into the terminal itself (kept on screen and in the recording).
+    if (!isGvisor(SANDBOX_RUNTIME)) expect(stripAnsi(term.text)).toContain(`[opslab] The sandbox wrote`);
     const event = repo.events(attempt.attempt.id).find((e) => e.kind === DISK_QUOTA_EVENT);
     expect(event?.detail).toMatchObject({ quotaMb: QUOTA_MB });
     const written = (await server.services.driver.diskUsage!(sandboxId))!;

@@ -71,11 +71,23 @@ describe(`security 3: fork bomb (${SANDBOX_RUNTIME})`, () => {
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
-    // The classic bomb, bounded by a clock so that it dies down by itself: every ':' checks the time first.
-    abuserTerm.type('END=$((EPOCHSECONDS+90)); :(){ ((EPOCHSECONDS<END)) && { :|:& }; }; :\r');
-    // The kernel (or gVisor's Sentry) refuses forks: bash says so in the abuser's terminal.
-    await abuserTerm.waitFor(/fork: (retry: )?Resource temporarily unavailable/, 30_000);
+    // The classic bomb, bounded by a clock so that it dies down by itself: every ':' checks the time first. The
+    // kernel (or gVisor's Sentry) refuses forks at the cap: bash says so in the abuser's terminal. Under gVisor a
+    // bomb has been seen to die out before it got there (its first forks failing at once): then it is started
+    // again, at most three times, and the number of starts is reported.
+    const refused = /fork: (retry: )?Resource temporarily unavailable/;
+    let starts = 0;
+    while (!refused.test(abuserTerm.text)) {
+      starts++;
+      abuserTerm.type('END=$((EPOCHSECONDS+90)); :(){ ((EPOCHSECONDS<END)) && { :|:& }; }; :\r');
+      try {
+        await abuserTerm.waitFor(refused, 20_000);
+      } catch (err) {
+        if (starts >= 3) throw err;
+      }
+    }
     const refusedAt = performance.now();
+    figure(ITEM, 'bomb starts until forks were refused', starts);
 
     const times = await echoTimes(victimTerm, ECHOES);
     const p99 = percentile(times, 99);

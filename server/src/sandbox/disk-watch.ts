@@ -164,11 +164,13 @@ export class DiskWatch {
       log.warn({ attemptId: attempt.id, err: (err as Error).message }, 'disk quota notice could not be sent');
     }
     // Best effort, also into the terminal itself (kept in the screen and the recording). Under runc the TTY is
-    // /dev/console; gVisor gives a command started from outside no way to the shell's TTY, so there it fails.
+    // /dev/console; gVisor has none and gives a command started from outside no way to the shell's TTY.
     await driver
-      .exec(sandboxId, ['sh', '-c', 'printf "\\r\\n[opslab] %s\\r\\n" "$1" > /dev/console', 'sh', message], {
-        timeoutMs: 1000,
-      })
+      .exec(
+        sandboxId,
+        ['sh', '-c', '[ -c /dev/console ] && printf "\\r\\n[opslab] %s\\r\\n" "$1" > /dev/console', 'sh', message],
+        { timeoutMs: 1000 },
+      )
       .catch(() => undefined);
     // No grace period: the writer is killed at once (the shell ignores SIGTERM anyway).
     await driver.stop(sandboxId, 0);
