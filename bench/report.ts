@@ -223,6 +223,9 @@ function gradingTable(g: GradingExerciseResult[]): string {
   return lines.join('\n');
 }
 
+/** The highest 1-minute load average seen at the run's start, end and section starts. */
+const busiest = (r: Results) => Math.max(r.load.before[0], r.load.after[0], ...Object.values(r.load.sections).map((l) => l[0]));
+
 const loadText = (l: [number, number, number]) => l.map((x) => x.toFixed(2)).join(' / ');
 
 function machineText(r: Results): string {
@@ -238,6 +241,12 @@ function machineText(r: Results): string {
       `when each section began: ${sections}. The whole machine was busy ${fmt(r.load.machineBusyPercent)}% of its ` +
       `CPU time over the run (all cores, every process: the server, the benchmark's clients, the engine, the ` +
       `sandboxes${r.load.before[0] > 1.5 ? ', and other work on the machine' : ''}).`,
+    busiest(r) > 1.5
+      ? `- **The machine was loaded by other work during this run** (a 1-minute load average of up to ` +
+        `${fmt(busiest(r))} on ${m.cores} cores, against the 1.5 a quiet run should start below): latency ` +
+        'percentiles, the density levels and the grading times are pessimistic; ratios to the baselines, measured in ' +
+        'the same moments, are the better guide.'
+      : `- The machine was quiet (1-minute load average at most ${fmt(busiest(r))}).`,
     r.durationSeconds ? `- The run took ${Math.round(r.durationSeconds / 60)} min.` : '',
   ]
     .filter(Boolean)
@@ -341,7 +350,9 @@ export function renderMarkdown(r: Results): string {
       `Each level: N attempts connected, each typing ${r.density.keysPerSecond} keystrokes a second for ` +
         `${r.density.seconds} s. Largest N with echo p99 under ${r.density.limitMs} ms: **${r.density.largestN}**` +
         `${r.density.stoppedEarly ? ' (the run stopped after two levels over the limit)' : ''}. Server RSS with no ` +
-        `attempt (after a GC): ${mib(r.density.baseline.rss)}.` +
+        `attempt (after a GC): ${mib(r.density.baseline.rss)}. While typing, the server used at most ` +
+        `${fmt(Math.max(...r.density.levels.map((l) => l.serverCpuPercent)))}% of one core and the machine was at ` +
+        `most ${fmt(Math.max(...r.density.levels.map((l) => l.machineCpuPercent ?? 0)))}% busy.` +
         (r.density.idle
           ? ` With ${r.density.idle.n} idle attempts (measured after typing stopped): server RSS ` +
             `${mib(r.density.idle.rss)}, ${mib(r.density.idle.rssPerAttempt)} RSS and ${mib(r.density.idle.heapPerAttempt)} ` +
