@@ -151,17 +151,7 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
   app.get(
     '/api/attempts/:id/recording',
     { schema: { params: idParams }, preHandler: authorise },
-    async (request: IdRequest, reply: FastifyReply) => {
-      const attempt = request.attempt!;
-      attempts.flushRecording(attempt.id);
-      const file = attempts.recordingFile(attempt);
-      if (!fs.existsSync(file)) throw errors.recordingMissing();
-      return reply
-        .header('content-type', 'application/x-asciicast')
-        .header('content-disposition', `attachment; filename="${attempt.id}.cast"`)
-        .header('cache-control', 'no-store')
-        .send(fs.createReadStream(file));
-    },
+    async (request: IdRequest, reply: FastifyReply) => sendRecording(reply, attempts, request.attempt!),
   );
 
   app.get(
@@ -193,6 +183,18 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
       );
     },
   );
+}
+
+/** An attempt's asciicast recording as a download, with everything buffered so far flushed first. */
+export function sendRecording(reply: FastifyReply, attempts: AttemptService, attempt: Attempt): FastifyReply {
+  attempts.flushRecording(attempt.id);
+  const file = attempts.recordingFile(attempt);
+  if (!fs.existsSync(file)) throw errors.recordingMissing();
+  return reply
+    .header('content-type', 'application/x-asciicast')
+    .header('content-disposition', `attachment; filename="${attempt.id}.cast"`)
+    .header('cache-control', 'no-store')
+    .send(fs.createReadStream(file));
 }
 
 /** A plain HTTP request to a WebSocket endpoint (the plugin would answer an empty 404). */

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AttemptService } from '../attempts/attempt-service.js';
 import type { Auth } from '../auth/index.js';
@@ -10,7 +9,7 @@ import { RECOMMENDATIONS, type Rating, type Recommendation } from '../review/typ
 import { ATTEMPT_MODES, ATTEMPT_STATES, type AttemptMode, type AttemptState } from '../store/attempts-repo.js';
 import { ATTEMPT_SORTS, type AttemptSort } from '../store/reviews-repo.js';
 import { bridgeWebSocket } from '../terminal/ws-bridge.js';
-import { upgradeRequired } from './attempts.js';
+import { sendRecording, upgradeRequired } from './attempts.js';
 
 export interface ManageRoutesOptions {
   auth: Auth;
@@ -192,14 +191,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
       const attempt = attempts.get(request.params.id);
       if (!attempt) throw errors.attemptNotFound();
-      attempts.flushRecording(attempt.id);
-      const file = attempts.recordingFile(attempt);
-      if (!fs.existsSync(file)) throw errors.recordingMissing();
-      return reply
-        .header('content-type', 'application/x-asciicast')
-        .header('content-disposition', `attachment; filename="${attempt.id}.cast"`)
-        .header('cache-control', 'no-store')
-        .send(fs.createReadStream(file));
+      return sendRecording(reply, attempts, attempt);
     },
   );
 
