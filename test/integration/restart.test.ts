@@ -1,76 +1,11 @@
 import fs from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAsciicast } from '../../server/src/terminal/recorder.js';
-import { repoRoot } from '../../server/src/paths.js';
 import { docker, requireDocker } from '../helpers/docker.js';
 import { tempDataDir } from '../helpers/server.js';
 import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt } from '../helpers/api.js';
-
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-/** The real server process (`main.ts serve`), as `npm start` runs it. */
-class ServerProcess {
-  child: ChildProcess | null = null;
-  log = '';
-  constructor(
-    readonly port: number,
-    readonly dataDir: string,
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot(), 'server/src/main.ts'), 'serve'], {
-      cwd: repoRoot(),
-      env: {
-        ...process.env,
-        OPSLAB_HOST: '127.0.0.1',
-        OPSLAB_PORT: String(this.port),
-        OPSLAB_DATA_DIR: this.dataDir,
-        OPSLAB_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    child.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${this.log}`);
-      try {
-        if ((await fetch(`${this.url}/api/health`)).status === 200) return;
-      } catch {
-        /* not listening yet */
-      }
-      if (Date.now() > deadline) throw new Error(`server did not answer in 60 s:\n${this.log}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  async stop(signal: NodeJS.Signals): Promise<number | null> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill(signal);
-    return exited;
-  }
-}
+import { freePort, ServerProcess } from '../helpers/server-process.js';
 
 describe('server restarts (real server process, real engine)', () => {
   let server: ServerProcess;
