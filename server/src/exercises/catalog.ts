@@ -70,6 +70,8 @@ export interface Exercise {
   probe: boolean;
   cleanroom: CleanroomSpec[];
   wrong: WrongAnswer[];
+  /** Other correct answers (`solution-alt/<name>`, relative to the exercise dir): every check passes after each. */
+  alternatives: string[];
   /** The exercise has an executable `setup`. */
   hasSetup: boolean;
   /** The candidate's instructions (README.md), markdown. */
@@ -217,11 +219,26 @@ export function loadExercise(
         timeoutSeconds: c.timeoutSeconds ?? 300,
       })),
       wrong: spec.wrong ?? [],
+      alternatives: alternativeSolutions(dir),
       hasSetup: isExecutable(path.join(dir, 'setup')),
       instructions,
       dir,
     },
   };
+}
+
+/** The executables in `solution-alt/`, sorted, as paths relative to the exercise dir. */
+function alternativeSolutions(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(dir, 'solution-alt'));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => !n.startsWith('.') && isExecutable(path.join(dir, 'solution-alt', n)))
+    .sort()
+    .map((n) => `solution-alt/${n}`);
 }
 
 function isExecutable(file: string): boolean {
