@@ -40,6 +40,11 @@ export interface CleanroomSpec {
   image: string;
   copy: string;
   gitHead: boolean;
+  /**
+   * A directory of the exercise's `hidden/` copied into the clean room at /opt/opslab-hidden, root's and read-only,
+   * after the candidate's copy: the grader's own tests and inputs, which the candidate's code never supplies.
+   */
+  hidden?: string;
   run: string;
   timeoutSeconds: number;
 }
@@ -259,7 +264,7 @@ function crossCheck(
     checks?: { id: string }[];
     variants?: { name: string }[];
     wrong?: WrongAnswer[];
-    cleanroom?: { id: string; image: string }[];
+    cleanroom?: { id: string; image: string; hidden?: string }[];
   },
   opts: { imageExists?: (image: string) => boolean },
 ): ExerciseProblem[] {
@@ -297,6 +302,9 @@ function crossCheck(
     }
   });
   (spec.cleanroom ?? []).forEach((c, i) => {
+    if (c.hidden !== undefined && !fs.statSync(rel(c.hidden), { throwIfNoEntry: false })?.isDirectory()) {
+      problems.push({ file, field: `cleanroom.${i}.hidden`, message: `must be a directory of the exercise (${c.hidden})` });
+    }
     if (opts.imageExists && !opts.imageExists(c.image)) {
       problems.push({ file, field: `cleanroom.${i}.image`, message: `names no sandbox image (sandboxes/${c.image}/Dockerfile)` });
     }

@@ -349,6 +349,9 @@ async function runCheck(
 
 const note = (text: string, line: string) => (text.trim() ? `${text.trim()}\n${line}` : line);
 
+/** Where a clean-room job's `hidden` directory is put. */
+export const CLEANROOM_HIDDEN = '/opt/opslab-hidden';
+
 /** One clean-room job: a throwaway container of a pristine sandbox image with a copy of `copy`. */
 async function runCleanroom(
   opts: GradeOptions,
@@ -384,6 +387,11 @@ async function runCleanroom(
     const [p, c] = await Promise.allSettled([produce, driver.copyIn(id, '/', writer.stream())]);
     if (p.status === 'rejected') throw p.reason;
     if (c.status === 'rejected') throw c.reason;
+    if (job.hidden) {
+      // Root's and not writable by others: the candidate's code, run as another user, can neither change nor
+      // replace the grader's own material.
+      await driver.copyIn(id, '/', packDir(path.join(opts.exercise.dir, job.hidden), { prefix: CLEANROOM_HIDDEN.slice(1), uid: 0, gid: 0, readOnlyForOthers: true }));
+    }
 
     // gitHead: replace the copy with a fresh clone of its committed HEAD (the clean room is disposable, so git may
     // read the candidate's configuration here). A failing clone is the job's result, like any other failure.
