@@ -86,9 +86,10 @@ mkdir -p .local/lib/python3.11/site-packages && cp usercustomize.py evil.pth .lo
 `;
 
 /** Each check drives git or Python over the planted repositories the way real checks do. */
+const REPOS = ['common-dir', 'own-config', 'worktree-config', 'linked-config', 'hard-config', 'real', 'linked-wt', 'own-hooks', 'borrowed'];
 const GIT_READS = String.raw`#!/bin/bash
 cd "$WORKSPACE" || exit 2
-for r in common-dir own-config worktree-config linked-config hard-config real linked-wt own-hooks borrowed; do
+for r in ${REPOS.join(' ')}; do
   ( cd "$r" 2>/dev/null && git status --porcelain; git diff; git diff HEAD; git log -p -1; git show HEAD:f; git add -A; git checkout -- f; git -c core.pager=less log --oneline ) >/dev/null 2>&1
 done
 echo done
@@ -166,8 +167,8 @@ describe(`grader attacks: git and Python on the candidate's copy (${SANDBOX_RUNT
     const run: GradingRun = await gradeSandbox({ driver, sandboxId: sandboxId!, exercise, params: {}, seed: 'seed', labels: testLabels() });
     const by = Object.fromEntries(run.results.map((r) => [r.id, r]));
     const summary = run.results.map((r) => `${r.id}=${r.verdict}: ${r.message.trim()} ${r.details.trim()}`).join('\n');
-    figure(ITEM, 'git and Python payloads planted', 20);
-    figure(ITEM, 'payloads that ran in the grader', by['e-witness']!.message.trim().split(/\s+/).filter((w) => w && !w.includes('=')).length);
+    figure(ITEM, 'hostile repositories read by checks', REPOS.length);
+    figure(ITEM, 'candidate payloads that ran in the grader', by['e-witness']!.message.trim().split(/\s+/).filter((w) => w && !w.includes('=')).length);
     expect(by['a-git-reads']!.verdict, summary).toBe('pass');
     expect(by['b-python-reads']!.verdict, summary).toBe('pass');
     expect(by['c-writes']!.verdict, summary).toBe('pass');
