@@ -86,8 +86,10 @@ export const GRADER_GIT_ENV: Record<string, string> = (() => {
     ['core.pager', 'cat'],
     ['core.attributesFile', '/dev/null'],
     ['safe.bareRepository', 'explicit'],
-    // No transport at all: no remote helper or ssh command can be named by a candidate's remote.
+    // No transport but local files (a check may clone the copy): no remote helper or ssh command can be named by
+    // a candidate's remote.
     ['protocol.allow', 'never'],
+    ['protocol.file.allow', 'always'],
     // The copy belongs to the grader user, the exercise's own files to root: both are fine to read.
     ['safe.directory', '*'],
   ];
