@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
-import type { SandboxPolicyConfig } from '../../../config.js';
+import type { SandboxPolicyConfig } from '../../../hardening.js';
 import { CAPABILITY_ALLOWLIST, isGvisor, LOG_MAX_SIZE, processLimits } from '../../policy.js';
 import { packFiles } from '../../../grading/local-tar.js';
 import { LABELS, ROLES } from '../../labels.js';
