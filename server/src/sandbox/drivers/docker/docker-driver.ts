@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import type { SandboxPolicyConfig } from '../../../hardening.js';
 import { CAPABILITY_ALLOWLIST, isGvisor, LOG_MAX_SIZE, processLimits } from '../../policy.js';
-import { packFiles } from '../../../grading/local-tar.js';
+import { packFiles } from '../../../local-tar.js';
 import { LABELS, ROLES } from '../../labels.js';
 import type {
   ExecResult,
