@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { CappedOutput } from '../../server/src/sandbox/drivers/docker/exec.js';
+
+const feed = (out: CappedOutput, ...chunks: string[]) => chunks.forEach((c) => out.push(Buffer.from(c)));
+
+describe('capped exec output (no engine)', () => {
+  it('keeps everything under the cap', () => {
+    const out = new CappedOutput(100, 10);
+    feed(out, 'hello ', 'world');
+    expect(out.text()).toBe('hello world');
+    expect(out.over()).toBe(false);
+  });
+
+  it('keeps the head only when no tail is asked for', () => {
+    const out = new CappedOutput(5);
+    feed(out, 'abc', 'defgh', 'ijk');
+    expect(out.text()).toBe('abcde');
+    expect(out.over()).toBe(true);
+  });
+
+  it('keeps the head and the tail, and says how much was left out between', () => {
+    const out = new CappedOutput(4, 3);
+    feed(out, 'ab', 'cdef', 'ghij', 'klmnop');
+    expect(out.text()).toBe('abcd\n[opslab] 9 bytes of output left out here\nnop');
+    expect(out.over()).toBe(true);
+  });
+
+  it('keeps the tail right over many small chunks', () => {
+    const out = new CappedOutput(2, 5);
+    for (let i = 0; i < 500; i++) feed(out, String(i % 10));
+    expect(out.text()).toBe('01\n[opslab] 493 bytes of output left out here\n56789');
+  });
+
+  it('reads what comes through its sink', async () => {
+    const out = new CappedOutput(3, 0);
+    out.sink.end(Buffer.from('abcdef'));
+    await new Promise((r) => out.sink.on('end', r));
+    expect(out.text()).toBe('abc');
+  });
+});
