@@ -14,6 +14,17 @@ const NOFILE = { Name: 'nofile', Soft: 4096, Hard: 4096 };
 /** The engine's own log of a container (the TTY's copy) is capped, so a flood cannot fill the host disk. */
 const LOG_CONFIG = { Type: 'json-file', Config: { 'max-size': LOG_MAX_SIZE, 'max-file': '1' } };
 
+/** Memory (and no swap beyond it), CPU time and the pids cgroup. */
+function limitOptions(limits: ResourceLimits, pidsLimit: number) {
+  return {
+    Memory: limits.memoryMb * 1024 * 1024,
+    // Equal to Memory: no swap beyond the memory limit.
+    MemorySwap: limits.memoryMb * 1024 * 1024,
+    NanoCpus: Math.round(limits.cpus * 1e9),
+    PidsLimit: pidsLimit,
+  };
+}
+
 export interface SandboxContainerSettings {
   /** The container's name; the engine makes one up when it is left out. */
   name?: string;
@@ -75,11 +86,7 @@ export function sandboxContainerSpec(settings: SandboxContainerSettings): Docker
       // No seccomp option: the engine's default profile applies (never seccomp=unconfined).
       SecurityOpt: ['no-new-privileges:true'],
       Privileged: false,
-      Memory: limits.memoryMb * 1024 * 1024,
-      // Equal to Memory: no swap beyond the memory limit.
-      MemorySwap: limits.memoryMb * 1024 * 1024,
-      NanoCpus: Math.round(limits.cpus * 1e9),
-      PidsLimit: processes.pidsLimit,
+      ...limitOptions(limits, processes.pidsLimit),
       Ulimits: [
         NOFILE,
         ...(processes.nproc !== null ? [{ Name: 'nproc', Soft: processes.nproc, Hard: processes.nproc }] : []),
@@ -144,10 +151,7 @@ export function jobContainerSpec(spec: JobSpec, settings: JobContainerSettings):
       ...(sandboxHardening ? { CapAdd: [...CAPABILITY_ALLOWLIST] } : {}),
       SecurityOpt: ['no-new-privileges:true'],
       Privileged: false,
-      Memory: limits.memoryMb * 1024 * 1024,
-      MemorySwap: limits.memoryMb * 1024 * 1024,
-      NanoCpus: Math.round(limits.cpus * 1e9),
-      PidsLimit: limits.pids,
+      ...limitOptions(limits, limits.pids),
       Ulimits: [NOFILE],
       LogConfig: LOG_CONFIG,
       // The grader's only long-lived process is its idle `sleep`; it needs no init.
