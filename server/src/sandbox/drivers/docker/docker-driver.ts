@@ -20,6 +20,7 @@ import { jobContainerSpec, jobLabels, sandboxContainerSpec, sandboxLabels, sandb
 import { statusOf } from './errors.js';
 import { watchEvents } from './events.js';
 import { execAll, execCapped } from './exec.js';
+import { listProcesses } from './processes.js';
 import { attachTty } from './terminal-session.js';
 
 export { MAX_PENDING_INPUT_BYTES } from './terminal-session.js';
@@ -186,35 +187,8 @@ export class DockerDriver implements JobDriver {
     return container.id;
   }
 
-  async processes(id: string): Promise<SandboxProcess[]> {
-    let top: { Titles?: string[]; Processes?: string[][] };
-    try {
-      // The engine lists a container's processes by running ps on its host for the container's process ids. Under
-      // another runtime than runc (gVisor's runsc) those are the ids inside the sandbox's own kernel, and the list
-      // would name whatever host processes have the same ids: refuse rather than mislead a check.
-      const runtime = (await this.docker.getContainer(id).inspect()).HostConfig?.Runtime ?? 'runc';
-      if (runtime !== 'runc' && runtime !== '') {
-        throw new Error(`the engine cannot list the processes of a sandbox under the ${runtime} runtime`);
-      }
-      // The engine runs ps on its host for the container's processes: nothing runs inside the sandbox.
-      top = (await this.docker.getContainer(id).top({ ps_args: '-o pid,ppid,uid,stat,args' })) as typeof top;
-    } catch (err) {
-      // 409: not running; 404: gone. Either way no process runs there.
-      const status = statusOf(err);
-      if (status === 409 || status === 404) return [];
-      throw err;
-    }
-    const titles = (top.Titles ?? []).map((t) => t.toUpperCase());
-    const col = (name: string) => titles.indexOf(name);
-    const [pid, ppid, uid, stat] = [col('PID'), col('PPID'), col('UID'), col('STAT')];
-    const args = titles.length - 1;
-    return (top.Processes ?? []).map((row) => ({
-      pid: Number(row[pid]),
-      ppid: Number(row[ppid]),
-      uid: Number(row[uid]),
-      stat: row[stat] ?? '',
-      args: (row[args] ?? '').replace(/\s+/g, ' ').trim(),
-    }));
+  processes(id: string): Promise<SandboxProcess[]> {
+    return listProcesses(this.docker, id);
   }
 
   execJob(id: string, cmd: string[], opts: JobExecOptions): Promise<JobExecResult> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CappedOutput } from '../../server/src/sandbox/drivers/docker/exec.js';
+import { parseTop } from '../../server/src/sandbox/drivers/docker/processes.js';
 
 const feed = (out: CappedOutput, ...chunks: string[]) => chunks.forEach((c) => out.push(Buffer.from(c)));
 
@@ -36,5 +37,22 @@ describe('capped exec output (no engine)', () => {
     out.sink.end(Buffer.from('abcdef'));
     await new Promise((r) => out.sink.on('end', r));
     expect(out.text()).toBe('abc');
+  });
+});
+
+describe('process list from the engine (no engine)', () => {
+  it('reads ps columns by title, the command line last with single spaces', () => {
+    const top = {
+      Titles: ['PID', 'PPID', 'UID', 'STAT', 'COMMAND'],
+      Processes: [
+        ['4100', '4090', '0', 'Ss', '/sbin/docker-init -- bash -l'],
+        ['4120', '4100', '1000', 'S+', 'python3   -m  http.server 8080'],
+      ],
+    };
+    expect(parseTop(top)).toEqual([
+      { pid: 4100, ppid: 4090, uid: 0, stat: 'Ss', args: '/sbin/docker-init -- bash -l' },
+      { pid: 4120, ppid: 4100, uid: 1000, stat: 'S+', args: 'python3 -m http.server 8080' },
+    ]);
+    expect(parseTop({})).toEqual([]);
   });
 });
