@@ -1,39 +1,23 @@
-// The baselines: dockerode straight on the engine, the same image and the same hardening flags as opslab's driver.
+// The baselines: dockerode straight on the engine, the same image and the same container options as opslab's driver.
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
-import { CAPABILITY_ALLOWLIST, LOG_MAX_SIZE } from '../server/src/sandbox/policy.js';
+import { sandboxContainerSpec } from '../server/src/sandbox/drivers/docker/container-spec.js';
+import { CAPABILITY_ALLOWLIST } from '../server/src/sandbox/policy.js';
 import type { ResourceLimits } from '../server/src/sandbox/sandbox-driver.js';
 import { atPrompt, Output, type Shell } from './client.js';
 import { BENCH_LABEL } from './protocol.js';
 
+/** A sandbox as opslab's driver creates it (the default policy: runc, the capability allow-list), with the bench's label. */
 export function hardenedContainer(image: string, limits: ResourceLimits): Docker.ContainerCreateOptions {
-  const memory = limits.memoryMb * 1024 * 1024;
-  return {
-    Image: image, // CMD ["bash", "-l"]
-    Hostname: 'sandbox',
-    Tty: true,
-    OpenStdin: true,
-    StdinOnce: false,
-    AttachStdin: true,
-    AttachStdout: true,
-    AttachStderr: true,
-    Env: ['TERM=xterm-256color', 'LANG=C.UTF-8'],
-    Labels: { [BENCH_LABEL]: 'true' },
-    HostConfig: {
-      NetworkMode: 'none',
-      CapDrop: ['ALL'],
-      CapAdd: [...CAPABILITY_ALLOWLIST],
-      SecurityOpt: ['no-new-privileges:true'],
-      Memory: memory,
-      MemorySwap: memory,
-      NanoCpus: Math.round(limits.cpus * 1e9),
-      PidsLimit: limits.pids,
-      Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
-      LogConfig: { Type: 'json-file', Config: { 'max-size': LOG_MAX_SIZE, 'max-file': '1' } },
-      Init: true,
-    },
-  };
+  // The image's CMD is ["bash", "-l"].
+  return sandboxContainerSpec({
+    image,
+    labels: { [BENCH_LABEL]: 'true' },
+    limits,
+    runtime: 'runc',
+    capabilities: CAPABILITY_ALLOWLIST,
+  });
 }
 
 export class Baseline {

@@ -17,6 +17,7 @@ import { ExerciseCatalog } from '../server/src/exercises/catalog.js';
 import { ensureImages } from '../server/src/images/index.js';
 import { repoRoot } from '../server/src/paths.js';
 import { DockerDriver } from '../server/src/sandbox/drivers/docker/docker-driver.js';
+import { DockerImageEngine } from '../server/src/sandbox/drivers/docker/image-engine.js';
 import { effectiveLimits } from '../server/src/sandbox/policy.js';
 import { Baseline } from './baseline.js';
 import { atPrompt, echo, openAttempt, type Shell } from './client.js';
@@ -271,7 +272,7 @@ async function ensureReady(docker: Docker): Promise<void> {
   }
   const t0 = Date.now();
   // Built by `npm start` already; this only checks them (and builds what is missing or out of date).
-  await ensureImages({ docker, repoRoot: repoRoot(), log: (line) => log(line) });
+  await ensureImages({ engine: new DockerImageEngine(docker), repoRoot: repoRoot(), log: (line) => log(line) });
   log(`images ready in ${Date.now() - t0} ms`);
   // Containers of an earlier benchmark that was killed.
   const old = await docker.listContainers({ all: true, filters: { label: [BENCH_LABEL] } });

@@ -133,13 +133,13 @@ if (existsSync(serverEntry)) {
 } else {
   // The server entry point is not there (yet): call the image module directly.
   const mod = path.join(root, 'dist/server/src/images/index.js');
-  if (!existsSync(mod)) die('neither dist/server/src/main.js nor dist/server/src/images/index.js was built');
+  const engineMod = path.join(root, 'dist/server/src/sandbox/drivers/docker/image-engine.js');
+  if (!existsSync(mod) || !existsSync(engineMod)) die('neither dist/server/src/main.js nor dist/server/src/images/index.js was built');
   say('images: (no server entry point yet) calling ensureImages directly');
   const script = `
-    const { default: Docker } = await import('dockerode');
     const { ensureImages } = await import(${JSON.stringify(mod)});
-    const docker = new Docker();
-    const res = await ensureImages({ docker, repoRoot: process.cwd(), log: (l) => console.log('  ' + l) });
+    const { DockerImageEngine } = await import(${JSON.stringify(engineMod)});
+    const res = await ensureImages({ engine: new DockerImageEngine(), repoRoot: process.cwd(), log: (l) => console.log('  ' + l) });
     console.log('  ' + res.filter((r) => r.built).length + ' of ' + res.length + ' images built');`;
   const code = await run(process.execPath, ['--input-type=module', '-e', script]);
   if (code !== 0) die(`building the images failed (exit ${code})`);

@@ -1,6 +1,7 @@
 import Docker from 'dockerode';
 import { requireDocker, removeTestContainers } from './helpers/docker.js';
 import { ensureImages } from '../server/src/images/index.js';
+import { DockerImageEngine } from '../server/src/sandbox/drivers/docker/image-engine.js';
 import { repoRoot } from '../server/src/paths.js';
 import { ensureWebBuilt } from './helpers/web-build.js';
 
@@ -9,7 +10,7 @@ export async function setup(): Promise<void> {
   await requireDocker();
   await removeTestContainers();
   const started = Date.now();
-  await ensureImages({ docker: new Docker(), repoRoot: repoRoot(), log: () => undefined });
+  await ensureImages({ engine: new DockerImageEngine(new Docker()), repoRoot: repoRoot(), log: () => undefined });
   process.stdout.write(`[setup] images ready in ${Date.now() - started} ms\n`);
   ensureWebBuilt();
 }

@@ -1,5 +1,7 @@
 import path from 'node:path';
-import { CAPABILITY_ALLOWLIST } from './sandbox/policy.js';
+import { CAPABILITY_ALLOWLIST, type SandboxPolicyConfig } from './hardening.js';
+
+export type { SandboxPolicyConfig } from './hardening.js';
 
 /** The one typed configuration, read from the environment once. Every variable is listed in README.md. */
 export interface Config {
@@ -39,24 +41,6 @@ export interface PracticeConfig {
   /** Practice attempts one trainee may have running at once. */
   perTrainee: number;
   timeLimitMinutes: number;
-}
-
-export interface SandboxPolicyConfig {
-  memoryMb: number;
-  cpus: number;
-  pids: number;
-  /** OCI runtime for sandboxes: runc (the engine default) or a stronger one such as runsc (gVisor). */
-  runtime: string;
-  /** Upper bounds an exercise may raise its own limits to. */
-  maxMemoryMb: number;
-  maxCpus: number;
-  maxPids: number;
-  /** Capabilities sandboxes keep: the allow-list, or fewer (OPSLAB_SANDBOX_CAPABILITIES can only take away). */
-  capabilities: string[];
-  /** Bytes a sandbox may write to its own filesystem before it is stopped (0: no quota). */
-  diskQuotaBytes: number;
-  /** How often the disk quota watch samples the running sandboxes. */
-  diskIntervalMs: number;
 }
 
 export class ConfigError extends Error {

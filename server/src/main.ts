@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import Docker from 'dockerode';
 import { loadConfig, ConfigError } from './config.js';
 import { buildApp } from './app.js';
 import { repoRoot } from './paths.js';
@@ -42,8 +41,9 @@ async function serve(): Promise<void> {
 
 async function images(): Promise<void> {
   const { ensureImages } = await import('./images/index.js');
+  const { DockerImageEngine } = await import('./sandbox/drivers/docker/image-engine.js');
   const results = await ensureImages({
-    docker: new Docker(),
+    engine: new DockerImageEngine(),
     repoRoot: repoRoot(),
     log: (line: string) => console.log(line),
   });

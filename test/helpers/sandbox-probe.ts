@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import Docker from 'dockerode';
 import type { SandboxDriver } from '../../server/src/sandbox/sandbox-driver.js';
-import { packFiles } from '../../server/src/grading/local-tar.js';
+import { packFiles } from '../../server/src/local-tar.js';
 import { stripAnsi, type TestTerminal } from './terminal-client.js';
 
 /**

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBaseImage, NODE_BASE_TAG } from '../../server/src/images/index.js';
 import { repoRoot } from '../../server/src/paths.js';
+import { DockerImageEngine } from '../../server/src/sandbox/drivers/docker/image-engine.js';
 import { docker, requireDocker } from '../helpers/docker.js';
 
 const PORT = Number(process.env.OPSLAB_TEST_COMPOSE_PORT ?? 18080);
@@ -67,7 +68,7 @@ describe('docker compose deployment (real engine)', () => {
     await compose(['down', '-v', '--remove-orphans'], 120_000);
     expect(await portFree(PORT), `port ${PORT} is taken: set OPSLAB_TEST_COMPOSE_PORT`).toBe(true);
     // FROM node:20-bookworm-slim: pulled, or built here when no registry answers.
-    await ensureBaseImage(docker, NODE_BASE_TAG, { log: () => undefined });
+    await ensureBaseImage(new DockerImageEngine(docker), NODE_BASE_TAG, { log: () => undefined });
   }, 15 * 60_000);
 
   afterAll(async () => {

@@ -12,8 +12,10 @@ import {
 } from '../../server/src/images/index.js';
 import { imageAptSources, parseDeb822Sources, parseOneLineSources, resolveDebianMirror } from '../../server/src/images/apt.js';
 import { repoRoot } from '../../server/src/paths.js';
+import { DockerImageEngine } from '../../server/src/sandbox/drivers/docker/image-engine.js';
 import { docker, requireDocker, testLabels } from '../helpers/docker.js';
 
+const engine = new DockerImageEngine(docker);
 const lines: string[] = [];
 const log = (line: string) => lines.push(line);
 
@@ -48,10 +50,10 @@ describe('image builds (real engine)', () => {
   it('ensureImages is idempotent: the second call builds nothing', async () => {
     const root = repoRoot();
     const t1 = performance.now();
-    const first = await ensureImages({ docker, repoRoot: root, log });
+    const first = await ensureImages({ engine, repoRoot: root, log });
     const firstMs = performance.now() - t1;
     const t2 = performance.now();
-    const second = await ensureImages({ docker, repoRoot: root, log });
+    const second = await ensureImages({ engine, repoRoot: root, log });
     const secondMs = performance.now() - t2;
     process.stdout.write(`[images] first call ${Math.round(firstMs)} ms, second call ${Math.round(secondMs)} ms\n`);
 
@@ -108,7 +110,7 @@ describe('image builds (real engine)', () => {
     it('changes when a file in the context changes, and only then', async () => {
       const ctx = path.join(tmpRoot, 'sandboxes', name);
       const build = async () => {
-        const res = await ensureImages({ docker, repoRoot: tmpRoot, log });
+        const res = await ensureImages({ engine, repoRoot: tmpRoot, log });
         const mine = res.find((r) => r.tag === tag);
         expect(mine, JSON.stringify(res)).toBeDefined();
         const info = await docker.getImage(tag).inspect();

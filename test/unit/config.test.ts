@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/src/config.js';
+import { CAPABILITY_ALLOWLIST } from '../../server/src/sandbox/policy.js';
 
 describe('config', () => {
   it('has documented defaults', () => {
@@ -32,5 +33,12 @@ describe('config', () => {
     const c = loadConfig({ OPSLAB_PUBLIC_URL: 'https://lab.example.com/', OPSLAB_ALLOWED_ORIGINS: 'https://a.example.com' });
     expect(c.publicUrl).toBe('https://lab.example.com');
     expect(c.allowedOrigins).toEqual(['https://lab.example.com', 'https://a.example.com']);
+  });
+
+  it('keeps the capability allow-list by default, and lets the operator only take capabilities away', () => {
+    expect(loadConfig({}).sandbox.capabilities).toEqual([...CAPABILITY_ALLOWLIST]);
+    expect(loadConfig({ OPSLAB_SANDBOX_CAPABILITIES: 'cap_kill, CHOWN kill' }).sandbox.capabilities).toEqual(['KILL', 'CHOWN']);
+    expect(loadConfig({ OPSLAB_SANDBOX_CAPABILITIES: 'none' }).sandbox.capabilities).toEqual([]);
+    expect(() => loadConfig({ OPSLAB_SANDBOX_CAPABILITIES: 'KILL,SYS_ADMIN' })).toThrow(/OPSLAB_SANDBOX_CAPABILITIES.*never more/);
   });
 });

@@ -1,4 +1,4 @@
-import { packDir } from '../grading/local-tar.js';
+import { packDir } from '../local-tar.js';
 import type { SandboxDriver } from '../sandbox/sandbox-driver.js';
 import type { Exercise } from './catalog.js';
 import { variantEnv, type VariantParams } from './variants.js';

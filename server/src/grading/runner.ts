@@ -4,7 +4,7 @@ import { variantEnv, type VariantParams } from '../exercises/variants.js';
 import { GRADER_IMAGE_TAG, sandboxImageTag } from '../images/index.js';
 import type { JobDriver, ResourceLimits } from '../sandbox/sandbox-driver.js';
 import { ArchiveWriter, GRADER_UID, MiB } from './archive.js';
-import { packDir, packFiles } from './local-tar.js';
+import { packDir, packFiles } from '../local-tar.js';
 
 export type Verdict = 'pass' | 'fail' | 'error';
 

@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type Dockerode from 'dockerode';
+import type { ImageEngine } from '../sandbox/image-engine.js';
 import { DEBIAN_SUITE, hostAptDateSettings, imageAptSources, readHostAptSources, renderDeb822, resolveDebianMirror } from './apt.js';
-import { inspectImage, readProgress, runOnce, type Log } from './engine.js';
+import type { Log } from './engine.js';
 import { hostExtraCaFiles, isRoot, runCommand, which } from './host.js';
 
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
@@ -119,22 +119,15 @@ function customizeRootfs(rootfs: string, mirror: string, log: Log): void {
   }
 }
 
-/** Stream the rootfs as a tar archive into POST /images/create?fromSrc=-. */
-async function importRootfs(docker: Dockerode, rootfs: string, tag: string, changes: string[]): Promise<void> {
-  const [repo, version] = splitTag(tag);
+/** Stream the rootfs as a tar archive into the engine as `tag`. */
+async function importRootfs(engine: ImageEngine, rootfs: string, tag: string, changes: string[]): Promise<void> {
   const tar = spawn('tar', ['--numeric-owner', '-C', rootfs, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let tarErr = '';
   tar.stderr.on('data', (c: Buffer) => (tarErr += c.toString()));
   const tarExit = new Promise<number>((resolve) => tar.on('close', (code) => resolve(code ?? 1)));
-  const stream = await docker.importImage(tar.stdout, { repo, tag: version, changes });
-  await readProgress(stream);
+  await engine.importImage(tar.stdout, tag, changes);
   const code = await tarExit;
   if (code !== 0) throw new Error(`tar of the rootfs failed (exit ${code}): ${tarErr.slice(-500)}`);
-}
-
-export function splitTag(tag: string): [string, string] {
-  const i = tag.lastIndexOf(':');
-  return i > tag.lastIndexOf('/') ? [tag.slice(0, i), tag.slice(i + 1)] : [tag, 'latest'];
 }
 
 /**
@@ -142,7 +135,7 @@ export function splitTag(tag: string): [string, string] {
  * `tag` with CMD ["bash"], then check that apt-get update works inside it.
  */
 export async function buildDebianBase(
-  docker: Dockerode,
+  engine: ImageEngine,
   tag: string,
   opts: { log: Log; debianMirror?: string },
 ): Promise<void> {
@@ -175,20 +168,20 @@ export async function buildDebianBase(
     log(`  debootstrap done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await unmountBelow(work);
     customizeRootfs(rootfs, mirror, log);
-    await importRootfs(docker, rootfs, tag, ['CMD ["bash"]', `LABEL opslab.base-source=debootstrap`]);
+    await importRootfs(engine, rootfs, tag, ['CMD ["bash"]', `LABEL opslab.base-source=debootstrap`]);
   } finally {
     await unmountBelow(work);
     rmSync(work, { recursive: true, force: true });
   }
-  if (!(await inspectImage(docker, tag))) throw new Error(`importing ${tag} left no image`);
+  if (!(await engine.inspectImage(tag))) throw new Error(`importing ${tag} left no image`);
 
   // Every Dockerfile starts with apt-get update: make sure it works here and now.
-  const check = await runOnce(docker, tag, ['sh', '-c', 'apt-get update -q >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }'], {
+  const check = await engine.runOnce(tag, ['sh', '-c', 'apt-get update -q >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }'], {
     networkMode: 'host',
     timeoutMs: 180_000,
   });
   if (check.exitCode !== 0) {
-    await docker.getImage(tag).remove().catch(() => {});
+    await engine.removeImage(tag).catch(() => {});
     throw new Error(`apt-get update fails inside the freshly built ${tag}:\n${check.output.slice(-2000)}`);
   }
   log('  apt-get update works inside the image');

@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import type Dockerode from 'dockerode';
+import type { ImageEngine } from '../sandbox/image-engine.js';
 import { buildDebianBase } from './debian.js';
-import { buildImageFromDir, inspectImage, readProgress, removeIfUntagged, type Log } from './engine.js';
+import { buildImageFromDir, removeIfUntagged, type Log } from './engine.js';
 import { withImageLock } from './lock.js';
 import { buildNodeBase } from './node.js';
 
@@ -19,7 +19,8 @@ export interface ImageResult {
 }
 
 export interface EnsureImagesOptions {
-  docker: Dockerode;
+  /** The engine the images are made in (DockerImageEngine in server/src/sandbox/drivers/docker/image-engine.ts). */
+  engine: ImageEngine;
   repoRoot: string;
   log: (line: string) => void;
   /** Debian mirror for building debian:bookworm-slim offline (default: OPSLAB_DEBIAN_MIRROR, then the host's apt sources). */
@@ -108,12 +109,11 @@ export function contextHash(contextDir: string, baseIds: string[]): string {
 // One build of a base tag at a time in this process, however many callers ask.
 const baseInFlight = new Map<string, Promise<boolean>>();
 
-async function tryPull(docker: Dockerode, tag: string): Promise<string | null> {
+async function tryPull(engine: ImageEngine, tag: string): Promise<string | null> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), PULL_TIMEOUT_MS);
   try {
-    const stream = await docker.pull(tag, { abortSignal: ac.signal });
-    await readProgress(stream);
+    await engine.pullImage(tag, { signal: ac.signal });
     return null;
   } catch (err) {
     return ac.signal.aborted ? `no answer within ${PULL_TIMEOUT_MS / 1000} s` : (err as Error).message;
@@ -128,34 +128,34 @@ async function tryPull(docker: Dockerode, tag: string): Promise<string | null> {
  * Resolves true when it had to pull or build.
  */
 export function ensureBaseImage(
-  docker: Dockerode,
+  engine: ImageEngine,
   tag: string,
   opts: { log: Log; debianMirror?: string },
 ): Promise<boolean> {
-  return withImageLock(opts.log, () => ensureBaseImageLocked(docker, tag, opts));
+  return withImageLock(opts.log, () => ensureBaseImageLocked(engine, tag, opts));
 }
 
 function ensureBaseImageLocked(
-  docker: Dockerode,
+  engine: ImageEngine,
   tag: string,
   opts: { log: Log; debianMirror?: string },
 ): Promise<boolean> {
   const running = baseInFlight.get(tag);
   if (running) return running;
   const p = (async () => {
-    if (await inspectImage(docker, tag)) return false;
+    if (await engine.inspectImage(tag)) return false;
     opts.log(`${tag}: not in the engine, pulling`);
-    const pullError = await tryPull(docker, tag);
-    if (pullError === null && (await inspectImage(docker, tag))) {
+    const pullError = await tryPull(engine, tag);
+    if (pullError === null && (await engine.inspectImage(tag))) {
       opts.log(`${tag}: pulled`);
       return true;
     }
     opts.log(`${tag}: pull failed (${pullError?.split('\n')[0]?.trim()}), building it here`);
     if (tag === DEBIAN_BASE_TAG) {
-      await buildDebianBase(docker, tag, opts);
+      await buildDebianBase(engine, tag, opts);
     } else if (tag === NODE_BASE_TAG) {
-      await ensureBaseImageLocked(docker, DEBIAN_BASE_TAG, opts);
-      await buildNodeBase(docker, tag, { log: opts.log, debianTag: DEBIAN_BASE_TAG });
+      await ensureBaseImageLocked(engine, DEBIAN_BASE_TAG, opts);
+      await buildNodeBase(engine, tag, { log: opts.log, debianTag: DEBIAN_BASE_TAG });
     } else {
       throw new Error(
         `${tag} is not in the engine and cannot be pulled (${pullError}); only ${DEBIAN_BASE_TAG} and ` +
@@ -183,7 +183,7 @@ export function ensureImages(opts: EnsureImagesOptions): Promise<ImageResult[]> 
 }
 
 async function ensureImagesLocked(opts: EnsureImagesOptions): Promise<ImageResult[]> {
-  const { docker, repoRoot, log } = opts;
+  const { engine, repoRoot, log } = opts;
   const baseOpts = { log, ...(opts.debianMirror ? { debianMirror: opts.debianMirror } : {}) };
   const targets = listTargets(repoRoot);
   const results: ImageResult[] = [];
@@ -197,7 +197,7 @@ async function ensureImagesLocked(opts: EnsureImagesOptions): Promise<ImageResul
   );
   for (const tag of bases) {
     const t0 = performance.now();
-    const built = await ensureBaseImageLocked(docker, tag, baseOpts);
+    const built = await ensureBaseImageLocked(engine, tag, baseOpts);
     results.push({ name: `base/${tag}`, tag, built, ms: Math.round(performance.now() - t0) });
   }
 
@@ -206,23 +206,23 @@ async function ensureImagesLocked(opts: EnsureImagesOptions): Promise<ImageResul
     const text = readFileSync(path.join(target.contextDir, 'Dockerfile'), 'utf8');
     const baseIds: string[] = [];
     for (const base of dockerfileBases(text)) {
-      const info = await inspectImage(docker, base);
+      const info = await engine.inspectImage(base);
       if (!info) throw new Error(`${target.name}: base image ${base} is missing`);
       baseIds.push(info.id);
     }
     const hash = contextHash(target.contextDir, baseIds);
-    const existing = await inspectImage(docker, target.tag);
+    const existing = await engine.inspectImage(target.tag);
     if (existing?.labels[CONTENT_HASH_LABEL] === hash) {
       log(`${target.tag}: up to date`);
       results.push({ name: target.name, tag: target.tag, built: false, ms: Math.round(performance.now() - t0) });
       continue;
     }
     log(`${target.tag}: building (${existing ? 'context changed' : 'not built yet'})`);
-    const id = await buildImageFromDir(docker, target.contextDir, target.tag, {
+    const id = await buildImageFromDir(engine, target.contextDir, target.tag, {
       log,
       labels: { [CONTENT_HASH_LABEL]: hash, 'opslab.image': target.name },
     });
-    if (existing && existing.id !== id) await removeIfUntagged(docker, existing.id);
+    if (existing && existing.id !== id) await removeIfUntagged(engine, existing.id);
     const ms = Math.round(performance.now() - t0);
     log(`${target.tag}: built in ${(ms / 1000).toFixed(1)} s`);
     results.push({ name: target.name, tag: target.tag, built: true, ms });

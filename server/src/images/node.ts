@@ -4,7 +4,7 @@
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type Dockerode from 'dockerode';
+import type { ImageEngine } from '../sandbox/image-engine.js';
 import { buildImageFromDir, type Log } from './engine.js';
 import { hostExtraCaFiles, which } from './host.js';
 
@@ -38,7 +38,7 @@ export function findNodeHeaders(): string | null {
 }
 
 export async function buildNodeBase(
-  docker: Dockerode,
+  engine: ImageEngine,
   tag: string,
   opts: { log: Log; debianTag: string },
 ): Promise<void> {
@@ -82,7 +82,7 @@ export async function buildNodeBase(
     lines.push('CMD ["node"]');
     writeFileSync(path.join(ctx, 'Dockerfile'), `${lines.join('\n')}\n`);
     log(`  node ${process.version} from ${process.execPath}${npmRoot ? `, npm from ${npmRoot}` : ''}${headers ? ', headers' : ''}`);
-    await buildImageFromDir(docker, ctx, tag, { log, labels: { 'opslab.base-source': 'host-node' } });
+    await buildImageFromDir(engine, ctx, tag, { log, labels: { 'opslab.base-source': 'host-node' } });
   } finally {
     rmSync(ctx, { recursive: true, force: true });
   }

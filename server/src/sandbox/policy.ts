@@ -1,21 +1,8 @@
-import type { SandboxPolicyConfig } from '../config.js';
+import type { SandboxPolicyConfig } from '../hardening.js';
 import type { ResourceLimits } from './sandbox-driver.js';
 
-/**
- * Capabilities a sandbox keeps; everything else is dropped. This is enough for root to own, chmod and kill its
- * own files and processes, switch users and bind low ports, and nothing that touches the kernel or other
- * namespaces: no NET_RAW (raw sockets), NET_ADMIN, SYS_ADMIN (mount), SYS_MODULE, SYS_PTRACE, MKNOD, AUDIT_*.
- */
-export const CAPABILITY_ALLOWLIST = [
-  'CHOWN',
-  'DAC_OVERRIDE',
-  'FOWNER',
-  'FSETID',
-  'KILL',
-  'SETGID',
-  'SETUID',
-  'NET_BIND_SERVICE',
-] as const;
+/** The capabilities a sandbox keeps (hardening.ts says why these). */
+export { CAPABILITY_ALLOWLIST } from '../hardening.js';
 
 /** Container log (the TTY's copy kept by the engine) size cap, so a flood cannot fill the host disk. */
 export const LOG_MAX_SIZE = '1m';

@@ -1,3 +1,5 @@
+// Tars of local files and directories, to copy into containers through the engine (the exercise's files, setup
+// scripts). Uses no engine and nothing else of the server, so drivers, exercises and grading can all build on it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
