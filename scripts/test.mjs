@@ -119,7 +119,7 @@ async function setup() {
   if (install.length > 0) await aptInstall(install);
   else say(`all present (${TEST_TOOLS.map((t) => t.name).join(', ')})`);
 
-  phase('docker engine');
+  phases.start('docker engine');
   const engine = await ensureDockerEngine({ dataDir, registerGvisor: true, logName: 'dockerd-test.log' });
   if (engine.started) {
     ourDockerd = engine.pid;
@@ -129,17 +129,13 @@ async function setup() {
     say(`an engine already answers at ${engine.endpoint.label}: using it (it keeps running after the tests)`);
   }
 
-  phase('npm deps');
+  phases.start('npm deps');
   await ensureDeps(root);
 
-  phase('build');
+  phases.start('build');
   await buildServer(root);
   await buildImages(root);
   await buildWeb(root);
-}
-
-function phase(name) {
-  phases.start(name);
 }
 
 /** A setup step failed: it counts as one failure, and no test runs. */
