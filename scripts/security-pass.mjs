@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The security suite's second pass: runs every file in test/security again with sandboxes under gVisor
 // (OPSLAB_SANDBOX_RUNTIME=runsc), when the engine has a runtime named runsc. Without one (a developer machine) it
-// says that it skipped and succeeds, unless OPSLAB_REQUIRE_RUNSC=1 (CI sets it once it has registered runsc).
+// says that it skipped and succeeds, unless OPSLAB_REQUIRE_RUNSC=1 (scripts/test.mjs sets it when it started the
+// engine itself with runsc registered).
 // Its figures are added to those of the first pass, so the table it prints shows both runtimes side by side.
 // Plain Node, no npm dependencies besides vitest itself.
 import { spawnSync } from 'node:child_process';

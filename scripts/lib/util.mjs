@@ -1,4 +1,4 @@
-// Small helpers for the start and CI scripts. Plain Node, no npm dependencies:
+// Small helpers for the start and test scripts. Plain Node, no npm dependencies:
 // these run before node_modules exists.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -55,10 +55,31 @@ export function run(cmd, args, opts = {}) {
   });
 }
 
-/** Run a command and fail the script when it does not exit 0. */
-export async function runOrDie(cmd, args, opts = {}) {
-  const code = await run(cmd, args, opts).catch((err) => die(`cannot run ${cmd}: ${err.message}`));
-  if (code !== 0) die(`${[cmd, ...args].join(' ')} failed (exit ${code})`);
+/** Run a command; throw an Error when it cannot start or does not exit 0. */
+export async function runOrThrow(cmd, args, opts = {}) {
+  let code;
+  try {
+    code = await run(cmd, args, opts);
+  } catch (err) {
+    throw new Error(`cannot run ${cmd}: ${err.message}`);
+  }
+  if (code !== 0) throw new Error(`${[cmd, ...args].join(' ')} failed (exit ${code})`);
+}
+
+/** `npm <args>`: under `npm start` / `npm test`, npm_execpath is the npm that runs us: use the same one. */
+export function npmCommand(npmArgs) {
+  const execpath = process.env.npm_execpath;
+  if (execpath && /npm-cli\.js$/.test(execpath)) return [process.execPath, [execpath, ...npmArgs]];
+  return ['npm', npmArgs];
+}
+
+/** Run fn; say how long it took when that was more than a second. */
+export async function timed(label, fn) {
+  const t0 = performance.now();
+  const r = await fn();
+  const ms = performance.now() - t0;
+  if (ms > 1000) say(`${label} took ${fmtMs(ms)}`);
+  return r;
 }
 
 /**

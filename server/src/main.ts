@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { loadConfig, ConfigError } from './config.js';
 import { buildApp } from './app.js';
+import { serverLogger } from './log-format.js';
 import { repoRoot } from './paths.js';
 
 const USAGE = `usage: opslab <command>
@@ -14,7 +15,8 @@ commands:
 
 async function serve(): Promise<void> {
   const config = loadConfig();
-  const { app, services } = await buildApp({ config });
+  // Readable lines on a terminal, JSON anywhere else.
+  const { app, services } = await buildApp({ config, logger: serverLogger(config.logLevel) });
   if (!(await services.driver.ping())) {
     app.log.error('The Docker engine does not answer (DOCKER_HOST or /var/run/docker.sock). Start it and try again.');
     await app.close();

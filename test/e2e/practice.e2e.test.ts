@@ -2,15 +2,66 @@
 // own status, a hint, a failing check with its message, the fix, a passing check, a reset back to the initial
 // state, and after submitting the trainee's own results, replay, command timeline and solution.
 import path from 'node:path';
+import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
-import { pageRig, screenshot, waitForConnection, waitForTerminalText } from './browser.js';
+import { LAPTOP_VIEWPORT, pageRig, screenshot, waitForConnection, waitForTerminalText } from './browser.js';
 
 /** ui-demo: check `answer` (5 points) wants "ok" in /root/work/answer.txt; `notes` (3, hidden in interviews). */
 const EXERCISES_DIR = path.join(repoRoot(), 'test', 'fixtures', 'exercises-ui');
 
+/** Widths the catalog must fit: a small phone, a tablet, laptops, a desktop. */
+const CATALOG_WIDTHS = [320, 768, 1024, 1400, 1920];
+
+/**
+ * At each width, every card's action button (Start, Start again, Continue) lies inside its card, and the card inside
+ * the page's width; a screenshot per width goes to test-artifacts/e2e/.
+ */
+async function expectCardFootersFit(page: Page, name: string): Promise<void> {
+  const problems: string[] = [];
+  try {
+    for (const width of CATALOG_WIDTHS) {
+      await page.setViewportSize({ width, height: 900 });
+      const cards = page.getByTestId('exercise-card');
+      await cards.first().waitFor();
+      const boxes = await cards.evaluateAll((els) =>
+        els.map((card) => {
+          const action = card.querySelector('[data-testid="start-button"], [data-testid="continue-button"]');
+          const box = (r: DOMRect) => ({ left: r.left, right: r.right, top: r.top, bottom: r.bottom });
+          return {
+            id: card.getAttribute('data-exercise-id'),
+            card: box(card.getBoundingClientRect()),
+            action: action ? box(action.getBoundingClientRect()) : null,
+            pageWidth: document.documentElement.clientWidth,
+          };
+        }),
+      );
+      expect(boxes.length).toBeGreaterThan(0);
+      for (const { id, card, action, pageWidth } of boxes) {
+        const where = `${id} at ${width} px: card ${JSON.stringify(card)}, button ${JSON.stringify(action)}`;
+        if (!action) problems.push(`${where}: no button`);
+        else if (action.left < card.left || action.right > card.right || action.top < card.top || action.bottom > card.bottom) {
+          problems.push(`${where}: the button sticks out of its card`);
+        }
+        if (card.left < 0 || card.right > pageWidth) problems.push(`${where}: the card is wider than the page (${pageWidth} px)`);
+      }
+      await screenshot(page, `${name}-${width}`);
+    }
+  } finally {
+    await page.setViewportSize(LAPTOP_VIEWPORT);
+  }
+  expect(problems).toEqual([]);
+}
+
 describe('practice', () => {
   const rig = pageRig({ env: { OPSLAB_EXERCISES_DIR: EXERCISES_DIR } });
+
+  test('catalog cards keep their Start button inside at every width', async () => {
+    const page = await rig.browser.newPage();
+    await page.goto(`${rig.server.url}/`);
+    await expectCardFootersFit(page, 'practice-catalog-width');
+    await page.close();
+  });
 
   test('catalog, hint, failing check, fix, passing check, reset, results with replay and solution', { timeout: 240_000 }, async () => {
     const page = await rig.browser.newPage();
@@ -102,6 +153,8 @@ describe('practice', () => {
     await page.goto(`${rig.server.url}/`);
     await card.getByTestId('practice-status').waitFor();
     expect(await card.getByTestId('practice-status').textContent()).toBe('Best 5/8');
+    // The longest footer: "Best 5/8" and "Start again".
+    await expectCardFootersFit(page, 'practice-catalog-done-width');
     await page.close();
   });
 });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Reporter, TestModule, TestSpecification } from 'vitest/node';
+import type { Reporter, SerializedError, TestModule, TestRunEndReason, TestSpecification } from 'vitest/node';
 import { FIGURES_FILE, type FigureLine } from './figures.js';
 
 /**
@@ -9,6 +9,9 @@ import { FIGURES_FILE, type FigureLine } from './figures.js';
  *
  * The figures file is emptied when a run that includes test/security starts, unless OPSLAB_FIGURES_APPEND=1 (the
  * second security pass under another runtime sets it, so its table shows both runtimes side by side).
+ *
+ * With OPSLAB_TEST_SUMMARY_FILE set, the counts are also appended to that file as one JSON line
+ * (`{"passed":N,"failed":N,"skipped":N}`): scripts/test.mjs adds up the vitest runs of `npm test` from it.
  */
 export default class SummaryReporter implements Reporter {
   onTestRunStart(specifications: ReadonlyArray<TestSpecification>): void {
@@ -17,23 +20,55 @@ export default class SummaryReporter implements Reporter {
     if (security) fs.rmSync(FIGURES_FILE, { force: true });
   }
 
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
-    let passed = 0;
-    let failed = 0;
-    let skipped = 0;
-    for (const mod of testModules) {
-      for (const test of mod.children.allTests()) {
-        const state = test.result().state;
-        if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
-        else skipped++;
-      }
-      if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
-    }
+  onTestRunEnd(
+    testModules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<SerializedError> = [],
+    reason: TestRunEndReason = 'passed',
+  ): void {
+    const counts = countResults(testModules, unhandledErrors.length, reason);
     const table = figuresTable();
     if (table) process.stdout.write(`\n${table}`);
-    process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    process.stdout.write(`\n${closingLine(counts)}\n`);
+    const file = process.env.OPSLAB_TEST_SUMMARY_FILE;
+    if (file) fs.appendFileSync(file, `${JSON.stringify(counts)}\n`);
   }
+}
+
+export interface Counts {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+export function closingLine({ passed, failed, skipped }: Counts): string {
+  return `tests: ${passed} passed, ${failed} failed, ${skipped} skipped`;
+}
+
+/**
+ * Tests by their own state, plus failures that belong to no test, so that a red run never reads "0 failed":
+ * - a test file that failed while none of its tests did (it failed to import, or a beforeAll/afterAll hook threw
+ *   and its tests were skipped) counts as one failure; its tests keep their own state (usually skipped);
+ * - each unhandled error (an error thrown between tests, a crashed worker) counts as one failure;
+ * - a run vitest ended as failed or interrupted with none of the above counts as one failure.
+ */
+export function countResults(testModules: ReadonlyArray<TestModule>, unhandledErrors = 0, reason: TestRunEndReason = 'passed'): Counts {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  for (const mod of testModules) {
+    let failedHere = 0;
+    for (const test of mod.children.allTests()) {
+      const state = test.result().state;
+      if (state === 'passed') passed++;
+      else if (state === 'failed') failedHere++;
+      else skipped++;
+    }
+    if (failedHere === 0 && (mod.state() === 'failed' || mod.errors().length > 0)) failedHere = 1;
+    failed += failedHere;
+  }
+  failed += unhandledErrors;
+  if (failed === 0 && reason !== 'passed') failed = 1;
+  return { passed, failed, skipped };
 }
 
 /** This run's figures (and, with OPSLAB_FIGURES_APPEND=1, the earlier ones in the file) as a text table. */

@@ -1,0 +1,34 @@
+// The closing line counts a test file whose setup failed (a beforeAll that threw, an import that failed) as a
+// failure: a real vitest run over test/fixtures/reporter/, read back from its output and its summary file.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../server/src/paths.js';
+
+describe('summary reporter', () => {
+  it('counts files whose setup failed as failed, on the closing line and in the summary file', { timeout: 60_000 }, () => {
+    const root = repoRoot();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opslab-reporter-'));
+    const summaryFile = path.join(dir, 'summary.jsonl');
+    try {
+      const res = spawnSync(
+        process.execPath,
+        [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'test/fixtures/reporter/vitest.config.ts'],
+        {
+          cwd: root,
+          encoding: 'utf8',
+          env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', CI: 'true', OPSLAB_TEST_SUMMARY_FILE: summaryFile },
+        },
+      );
+      const lines = res.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+      // passing: 1 passed + 1 skipped; before-all-throws: 2 skipped, the file 1 failed; import-fails: the file 1 failed.
+      expect(lines.at(-1), res.stdout + res.stderr).toBe('tests: 1 passed, 2 failed, 3 skipped');
+      expect(res.status).not.toBe(0);
+      expect(fs.readFileSync(summaryFile, 'utf8')).toBe('{"passed":1,"failed":2,"skipped":3}\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
