@@ -9,18 +9,19 @@ import { rememberEndedView } from '../candidate/last-view.js';
 import { h, type Scope } from '../dom.js';
 import { forgetAttempt, rememberAttempt } from '../recent-attempt.js';
 import type { PageContext } from '../router.js';
-import { TerminalConnection, type CloseInfo, type ConnectionStatus } from '../terminal/connection.js';
-import { TerminalView } from '../terminal/terminal-view.js';
+import type { ConnectionStatus } from '../terminal/connection.js';
+import { ConnectionPill, TerminalSession } from '../terminal/session-controller.js';
+import { Countdown } from '../ui/countdown.js';
 import { confirmDialog } from '../ui/dialog.js';
 import { errorText } from '../ui/errors.js';
-import { cssToken, formatClock, formatDurationWords, formatMinutes } from '../ui/format.js';
+import { cssToken, formatMinutes } from '../ui/format.js';
 import { setDocumentTitle, spinner } from '../ui/layout.js';
 import { renderMarkdown } from '../ui/markdown.js';
 import { ServerClock } from '../ui/server-clock.js';
 import { Toaster } from '../ui/toast.js';
 import { KeyboardHelp } from '../workspace/keyboard-help.js';
 import { ProgressPanel } from '../workspace/progress-panel.js';
-import { DANGER_MS, TimeWarnings, WARN_MS } from '../workspace/time-warnings.js';
+import { TimeWarnings } from '../workspace/time-warnings.js';
 import { practiceApi } from '../practice/api.js';
 
 /** A lost connection that has not come back after this long gets a banner (the status pill shows it at once). */
@@ -38,8 +39,7 @@ class Workspace {
   private readonly clock = new ServerClock();
   private readonly toaster = new Toaster();
   private attempt: AttemptView | null = null;
-  private view: TerminalView | null = null;
-  private connection: TerminalConnection | null = null;
+  private session: TerminalSession | null = null;
   private ended = false;
   private submitting = false;
   private lastOverduePoll = 0;
@@ -48,14 +48,8 @@ class Workspace {
   private readonly keyboardHelp: KeyboardHelp;
 
   private readonly title = h('h1', { class: 'workspace-title', 'data-testid': 'exercise-title' }, 'Loading…');
-  private readonly connState = h('span', { class: 'conn', 'data-testid': 'connection-state', 'data-state': 'connecting' });
-  private readonly countdown = h('span', { class: 'countdown', 'data-testid': 'countdown', role: 'timer', 'aria-label': 'Time left' }, '—');
-  private readonly countdownBox = h(
-    'span',
-    { class: 'countdown-box' },
-    h('span', { class: 'countdown-label', 'aria-hidden': 'true' }, 'Time left'),
-    this.countdown,
-  );
+  private readonly pill = new ConnectionPill({ connected: 'Connected', replaced: 'Open in another tab' });
+  private readonly countdown = new Countdown();
   private readonly hint = h(
     'p',
     { class: 'terminal-hint', id: 'terminal-hint' },
@@ -133,8 +127,8 @@ class Workspace {
           h(
             'div',
             { class: 'workspace-status' },
-            this.connState,
-            this.countdownBox,
+            this.pill.element,
+            this.countdown.element,
             this.resetButton,
             this.submit,
             this.keyboardHelp.element,
@@ -147,7 +141,6 @@ class Workspace {
       this.toaster.element,
     );
     this.instructions.append(h('p', { class: 'muted' }, spinner(), 'Loading instructions…'));
-    this.renderConnState({ kind: 'connecting', retry: false });
 
     scope.add(() => this.dispose());
     scope.listen(this.submit, 'click', () => void this.onSubmit());
@@ -155,9 +148,9 @@ class Workspace {
     // F6 from anywhere on the page goes back into the terminal (inside it, the terminal handles F6 itself).
     scope.listen(document, 'keydown', (event) => {
       if (event.key !== 'F6' || event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey) return;
-      if (!this.view || this.ended) return;
+      if (!this.session || this.ended) return;
       event.preventDefault();
-      this.view.focus();
+      this.session.focus();
     });
     scope.interval(() => this.tick(), 500);
   }
@@ -178,8 +171,8 @@ class Workspace {
       rememberAttempt(attempt.id);
       this.openTerminal();
       this.applyAttempt(attempt);
-      this.connection?.connect();
-      this.view?.focus();
+      this.session?.connect();
+      this.session?.focus();
     } else {
       this.applyAttempt(attempt);
     }
@@ -227,7 +220,7 @@ class Workspace {
       await practiceApi.reset(this.attemptId, this.scope.signal);
       this.toaster.show('The sandbox is back in its initial state.', 'info');
       this.announce('The sandbox was reset to its initial state.');
-      this.view?.focus();
+      this.session?.focus();
     } catch (err) {
       if (isAbort(err) || this.scope.disposed) return;
       this.toaster.show(errorText(err, 'The sandbox could not be reset.'), 'error');
@@ -242,27 +235,14 @@ class Workspace {
     const attempt = this.attempt;
     if (!attempt) return;
     if (this.ended) return;
-    if (this.connection?.status.kind === 'reconnecting') this.renderConnState(this.connection.status);
-    if (!attempt.deadline) {
-      this.setCountdown('—', 'Not started yet', null);
-      return;
-    }
-    const remaining = this.clock.until(attempt.deadline);
-    this.setCountdown(formatClock(remaining), `${formatDurationWords(remaining)} left`, remaining);
+    const remaining = this.countdown.show(attempt.deadline, this.clock);
+    if (remaining === null) return;
     this.warnings.update(remaining);
     if (remaining <= 0 && Date.now() - this.lastOverduePoll >= OVERDUE_POLL_MS) {
       // The server ends the attempt at its deadline and tells us; ask in case that message got lost.
       this.lastOverduePoll = Date.now();
       void this.refreshAttempt();
     }
-  }
-
-  private setCountdown(text: string, label: string, remaining: number | null): void {
-    if (this.countdown.textContent !== text) this.countdown.textContent = text;
-    this.countdown.setAttribute('aria-label', `Time left: ${label}`);
-    const level = remaining === null ? 'normal' : remaining <= DANGER_MS ? 'danger' : remaining <= WARN_MS ? 'warn' : 'normal';
-    this.countdown.dataset['level'] = level;
-    if (remaining !== null) this.countdown.dataset['remainingMs'] = String(Math.max(0, Math.round(remaining)));
   }
 
   /** Screen readers hear it once; the same text twice in a row is announced again. */
@@ -295,7 +275,7 @@ class Workspace {
     } catch (err) {
       if (isAbort(err) || this.scope.disposed) return false;
       if (err instanceof ApiError && [401, 403, 404, 410].includes(err.status)) {
-        this.connection?.stop();
+        this.session?.stop();
         this.showFatal(err);
         return false;
       }
@@ -348,37 +328,20 @@ class Workspace {
   // ---- terminal ------------------------------------------------------------------------------------------
 
   private openTerminal(): void {
-    const view = new TerminalView(this.termHost, {
-      onInput: (frame) => {
-        this.connection?.sendInput(frame);
-      },
-      onResize: (cols, rows) => this.connection?.sendResize(cols, rows),
+    this.session = new TerminalSession({
+      scope: this.scope,
+      host: this.termHost,
+      url: terminalUrl(this.attemptId),
+      clock: this.clock,
+      pill: this.pill,
+      toaster: this.toaster,
+      hintId: 'terminal-hint',
       onLeave: (direction) => this.leaveTerminal(direction),
-    });
-    view.term.textarea?.setAttribute('aria-describedby', 'terminal-hint');
-    this.view = view;
-
-    this.connection = new TerminalConnection(terminalUrl(this.attemptId), {
-      status: (status) => this.onConnectionStatus(status),
-      message: (message) => {
-        switch (message.type) {
-          case 'hello':
-          case 'attempt':
-            this.clock.sync(message.attempt.serverTime);
-            this.applyAttempt(message.attempt);
-            break;
-          case 'shell-exited':
-            this.onShellExited(message.code);
-            break;
-          case 'notice':
-            this.toaster.show(message.message || message.code, message.level === 'error' ? 'error' : 'warn');
-            break;
-        }
-      },
-      repaint: () => view.queueReset(),
-      output: (data, processed) => view.write(data, processed),
-      size: () => ({ cols: view.cols, rows: view.rows }),
-      shouldReconnect: (close) => this.shouldReconnect(close),
+      onAttempt: (attempt) => this.applyAttempt(attempt),
+      onShellExited: (code) => this.onShellExited(code),
+      onStatus: (status) => this.onConnectionStatus(status),
+      // A refused upgrade (401/403/404/410) looks like any other failed socket here: the attempt says why.
+      shouldReconnect: () => this.refreshAttempt(),
     });
   }
 
@@ -410,7 +373,7 @@ class Workspace {
   }
 
   private focusTerminalOr(fallback: HTMLElement): void {
-    if (this.view && !this.ended) this.view.focus();
+    if (this.session && !this.ended) this.session.focus();
     else fallback.focus();
   }
 
@@ -425,38 +388,32 @@ class Workspace {
     else this.instructions.focus();
   }
 
-  private async shouldReconnect(_close: CloseInfo): Promise<boolean> {
-    // A refused upgrade (401/403/404/410) looks like any other failed socket here: the attempt says why.
-    return this.refreshAttempt();
-  }
-
   private onConnectionStatus(status: ConnectionStatus): void {
-    this.renderConnState(status);
     if (this.ended) return;
     if (status.kind === 'reconnecting' || (status.kind === 'connecting' && status.retry)) this.scheduleLostBanner();
     else this.cancelScheduledLostBanner();
     switch (status.kind) {
       case 'connected':
         this.clearBanner('connection');
-        this.view?.setInputEnabled(true);
+        this.session?.setInputEnabled(true);
         break;
       case 'ended':
         void this.onEndedByServer(status.reason);
         break;
       case 'replaced':
-        this.view?.setInputEnabled(false);
+        this.session?.setInputEnabled(false);
         this.showBanner('connection', 'warn', 'This attempt is open in another tab.', {
           label: 'Use here',
           testid: 'use-here',
           action: () => {
             this.clearBanner('connection');
-            this.connection?.connect();
-            this.view?.focus();
+            this.session?.connect();
+            this.session?.focus();
           },
         });
         break;
       case 'closed':
-        this.view?.setInputEnabled(false);
+        this.session?.setInputEnabled(false);
         void this.onClosedByServer();
         break;
       case 'connecting':
@@ -473,7 +430,7 @@ class Workspace {
     if (this.cancelLostBanner || this.banners.querySelector('[data-slot="connection"]')) return;
     this.cancelLostBanner = this.scope.timeout(() => {
       this.cancelLostBanner = null;
-      const kind = this.connection?.status.kind;
+      const kind = this.session?.status.kind;
       if (this.ended || (kind !== 'reconnecting' && kind !== 'connecting')) return;
       const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
       const text = offline
@@ -483,7 +440,7 @@ class Workspace {
         label: 'Reconnect now',
         testid: 'reconnect-now',
         action: () => {
-          this.connection?.connect();
+          this.session?.connect();
         },
       });
       this.banners.querySelector('[data-slot="connection"]')?.setAttribute('data-kind', 'lost');
@@ -504,40 +461,10 @@ class Workspace {
       testid: 'reconnect',
       action: () => {
         this.clearBanner('connection');
-        this.connection?.connect();
-        this.view?.focus();
+        this.session?.connect();
+        this.session?.focus();
       },
     });
-  }
-
-  private renderConnState(status: ConnectionStatus): void {
-    const kind = this.ended ? 'ended' : status.kind;
-    let text: string;
-    switch (status.kind) {
-      case 'connecting':
-        text = status.retry ? 'Reconnecting…' : 'Connecting…';
-        break;
-      case 'connected':
-        text = 'Connected';
-        break;
-      case 'reconnecting': {
-        const seconds = Math.ceil((status.at - Date.now()) / 1000);
-        text = seconds > 0 ? `Reconnecting in ${seconds}s` : 'Reconnecting…';
-        break;
-      }
-      case 'replaced':
-        text = 'Open in another tab';
-        break;
-      case 'ended':
-        text = 'Ended';
-        break;
-      case 'closed':
-        text = 'Disconnected';
-        break;
-    }
-    if (this.ended) text = 'Ended';
-    this.connState.dataset['state'] = kind;
-    if (this.connState.textContent !== text) this.connState.textContent = text;
   }
 
   private async onEndedByServer(reason: string): Promise<void> {
@@ -555,7 +482,7 @@ class Workspace {
 
   private onShellExited(code: number): void {
     if (this.ended) return;
-    this.view?.setInputEnabled(false);
+    this.session?.setInputEnabled(false);
     const detail = code >= 0 ? ` (exit status ${code})` : '';
     this.showBanner('shell', 'info', `The shell exited${detail}.`, {
       label: 'Restart shell',
@@ -576,8 +503,8 @@ class Workspace {
       this.applyAttempt(attempt);
       if (this.ended) return;
       this.clearBanner('shell');
-      this.connection?.connect();
-      this.view?.focus();
+      this.session?.connect();
+      this.session?.focus();
     } catch (err) {
       if (isAbort(err) || this.scope.disposed) return;
       if (err instanceof ApiError && err.status === 409) {
@@ -629,27 +556,26 @@ class Workspace {
   private enterEnded(attempt: AttemptView): void {
     if (this.ended) return;
     this.ended = true;
+    this.pill.end();
     forgetAttempt(this.attemptId);
     this.cancelScheduledLostBanner();
     this.warnings.stop();
-    this.connection?.stop({ kind: 'ended', reason: attempt.endReason ?? attempt.state });
+    this.session?.stop({ kind: 'ended', reason: attempt.endReason ?? attempt.state });
     if (attempt.mode === 'interview') {
       // The candidate's journey ends on its own page, which says how it ended and what happens next.
       rememberEndedView(attempt);
       this.navigate(`/attempts/${encodeURIComponent(this.attemptId)}/done`, { replace: true });
       return;
     }
-    this.view?.setInputEnabled(false);
-    this.view?.term.blur();
-    this.renderConnState({ kind: 'ended', reason: attempt.state });
+    this.session?.setInputEnabled(false);
+    this.session?.view.term.blur();
     this.submit.hidden = true;
-    this.countdownBox.hidden = true;
+    this.countdown.element.hidden = true;
     this.hint.hidden = true;
-    this.countdown.textContent = 'Ended';
-    this.countdown.dataset['level'] = 'ended';
+    this.countdown.end();
     this.clearBanner('shell');
     this.clearBanner('connection');
-    if (!this.view) this.termHost.classList.add('terminal-empty');
+    if (!this.session) this.termHost.classList.add('terminal-empty');
     this.progress.setEnded();
 
     const { text, level } = endedMessage(attempt);
@@ -689,10 +615,8 @@ class Workspace {
     this.warnings.stop();
     this.cancelScheduledLostBanner();
     forgetAttempt(this.attemptId);
-    this.connection?.dispose();
-    this.connection = null;
-    this.view?.dispose();
-    this.view = null;
+    this.session?.dispose();
+    this.session = null;
     const heading =
       status === 404
         ? 'This attempt does not exist.'
@@ -747,10 +671,8 @@ class Workspace {
 
   private dispose(): void {
     this.cancelScheduledLostBanner();
-    this.connection?.dispose();
-    this.connection = null;
-    this.view?.dispose();
-    this.view = null;
+    this.session?.dispose();
+    this.session = null;
     this.toaster.dispose();
   }
 }
