@@ -39,7 +39,7 @@ export function formField(
 }
 
 /** Shows (or clears, with null) a field's message; returns whether the field is fine. */
-export function setFieldError(field: FormField, message: string | null): boolean {
+export function setFieldError(field: { input: HTMLElement; error: HTMLElement }, message: string | null): boolean {
   field.error.textContent = message ?? '';
   if (message) field.input.setAttribute('aria-invalid', 'true');
   else field.input.removeAttribute('aria-invalid');
