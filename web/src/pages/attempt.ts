@@ -4,7 +4,7 @@
 // in place. Keyboard: skip links at the top, F6 / Shift+F6 out of the terminal, a "Keyboard" help.
 
 import '../candidate/candidate.css';
-import { api, ApiError, isAbort, isAttemptActive, terminalUrl, type AttemptView, type Exercise } from '../api.js';
+import { api, ApiError, isAbort, isAttemptActive, terminalUrl, type AttemptView } from '../api.js';
 import { rememberEndedView } from '../candidate/last-view.js';
 import { h, type Scope } from '../dom.js';
 import { forgetAttempt, rememberAttempt } from '../recent-attempt.js';
@@ -14,18 +14,18 @@ import { ConnectionPill, TerminalSession } from '../terminal/session-controller.
 import { Countdown } from '../ui/countdown.js';
 import { confirmDialog } from '../ui/dialog.js';
 import { errorText } from '../ui/errors.js';
-import { cssToken, formatMinutes } from '../ui/format.js';
-import { setDocumentTitle, spinner } from '../ui/layout.js';
-import { renderMarkdown } from '../ui/markdown.js';
+import { setDocumentTitle } from '../ui/layout.js';
 import { ServerClock } from '../ui/server-clock.js';
 import { Toaster } from '../ui/toast.js';
+import { WorkspaceBanners } from '../workspace/banners.js';
+import { attemptErrorPage, endedBanner } from '../workspace/ended.js';
+import { Instructions } from '../workspace/instructions.js';
 import { KeyboardHelp } from '../workspace/keyboard-help.js';
 import { ProgressPanel } from '../workspace/progress-panel.js';
+import { ResetSandbox } from '../workspace/reset-sandbox.js';
+import { skipLinks } from '../workspace/skip-links.js';
 import { TimeWarnings } from '../workspace/time-warnings.js';
-import { practiceApi } from '../practice/api.js';
 
-/** A lost connection that has not come back after this long gets a banner (the status pill shows it at once). */
-const LOST_BANNER_DELAY_MS = 1_500;
 /** How often to ask the server whether an attempt whose deadline passed here has ended there. */
 const OVERDUE_POLL_MS = 5_000;
 
@@ -43,11 +43,9 @@ class Workspace {
   private ended = false;
   private submitting = false;
   private lastOverduePoll = 0;
-  private cancelLostBanner: (() => void) | null = null;
   private readonly warnings: TimeWarnings;
   private readonly keyboardHelp: KeyboardHelp;
 
-  private readonly title = h('h1', { class: 'workspace-title', 'data-testid': 'exercise-title' }, 'Loading…');
   private readonly pill = new ConnectionPill({ connected: 'Connected', replaced: 'Open in another tab' });
   private readonly countdown = new Countdown();
   private readonly hint = h(
@@ -67,21 +65,10 @@ class Workspace {
     'Submit',
   );
   /** Practice only: back to the exercise's initial state in a fresh sandbox (asks first). */
-  private readonly resetButton = h(
-    'button',
-    { type: 'button', class: 'button', 'data-testid': 'reset-button', hidden: true },
-    'Reset sandbox',
-  );
-  private resetting = false;
+  private readonly resetSandbox: ResetSandbox;
   private readonly announcer = h('div', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite', 'data-testid': 'workspace-announcer' });
-  private readonly instructions = h('div', {
-    class: 'instructions markdown',
-    tabindex: 0,
-    role: 'region',
-    'aria-label': 'Instructions',
-    'data-testid': 'instructions',
-  });
-  private readonly banners = h('div', { class: 'banner-area' });
+  private readonly instructions: Instructions;
+  private readonly banners: WorkspaceBanners;
   private readonly termHost = h('div', { class: 'terminal-host', 'data-testid': 'terminal' });
   private brand: HTMLElement = h('a', { href: '/', class: 'brand' }, 'opslab');
   private readonly progress: ProgressPanel;
@@ -100,6 +87,17 @@ class Workspace {
       () => this.focusTerminalOr(this.submit),
     );
     this.keyboardHelp = new KeyboardHelp(scope);
+    this.banners = new WorkspaceBanners(scope);
+    this.resetSandbox = new ResetSandbox({
+      attemptId,
+      scope,
+      toaster: this.toaster,
+      canReset: () => !this.ended,
+      onReset: () => {
+        this.announce('The sandbox was reset to its initial state.');
+        this.session?.focus();
+      },
+    });
     this.progress = new ProgressPanel({
       attemptId,
       scope,
@@ -107,10 +105,11 @@ class Workspace {
         await this.refreshAttempt();
       },
     });
+    this.instructions = new Instructions(scope, () => this.attempt, (exercise) => this.progress.setExercise(exercise));
     const termPane = h(
       'section',
       { class: 'terminal-pane', 'aria-label': 'Terminal' },
-      this.banners,
+      this.banners.element,
       h('div', { class: 'terminal-frame' }, this.termHost),
       this.hint,
     );
@@ -118,33 +117,42 @@ class Workspace {
       h(
         'div',
         { class: 'workspace' },
-        this.skipLinks(),
+        skipLinks(scope, [
+          { label: 'Skip to the terminal', testid: 'skip-terminal', go: () => this.focusTerminalOr(this.instructions.element) },
+          { label: 'Skip to the instructions', testid: 'skip-instructions', go: () => this.instructions.focus() },
+          {
+            label: 'Skip to Submit',
+            testid: 'skip-submit',
+            go: () => {
+              if (!this.submit.hidden && !this.submit.disabled) this.submit.focus();
+              else this.focusTerminalOr(this.instructions.element);
+            },
+          },
+        ]),
         h(
           'header',
           { class: 'workspace-header' },
           this.brand,
-          this.title,
+          this.instructions.title,
           h(
             'div',
             { class: 'workspace-status' },
             this.pill.element,
             this.countdown.element,
-            this.resetButton,
+            this.resetSandbox.element,
             this.submit,
             this.keyboardHelp.element,
           ),
         ),
-        h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions, this.progress.element), termPane),
+        h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions.element, this.progress.element), termPane),
         this.announcer,
       ),
       this.warnings.element,
       this.toaster.element,
     );
-    this.instructions.append(h('p', { class: 'muted' }, spinner(), 'Loading instructions…'));
 
     scope.add(() => this.dispose());
     scope.listen(this.submit, 'click', () => void this.onSubmit());
-    scope.listen(this.resetButton, 'click', () => void this.onReset());
     // F6 from anywhere on the page goes back into the terminal (inside it, the terminal handles F6 itself).
     scope.listen(document, 'keydown', (event) => {
       if (event.key !== 'F6' || event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey) return;
@@ -165,7 +173,7 @@ class Workspace {
       return;
     }
     if (this.scope.disposed) return;
-    void this.loadExercise(attempt.exerciseId);
+    void this.instructions.load(attempt.exerciseId);
 
     if (isAttemptActive(attempt)) {
       rememberAttempt(attempt.id);
@@ -196,39 +204,9 @@ class Workspace {
     // An older server does not send these: everything is allowed there.
     this.progress.setAllowed({ checks: attempt.checksAllowed !== false, hints: attempt.hintsAllowed !== false });
     this.tick();
-    this.resetButton.hidden = attempt.mode !== 'practice' || !isAttemptActive(attempt);
+    this.resetSandbox.hidden = attempt.mode !== 'practice' || !isAttemptActive(attempt);
     if (!isAttemptActive(attempt)) this.enterEnded(attempt);
     else if (!this.submitting) this.submit.disabled = false;
-  }
-
-  /** Practice: a fresh sandbox in the exercise's initial state, under the same attempt and clock. */
-  private async onReset(): Promise<void> {
-    if (this.ended || this.resetting) return;
-    const ok = await confirmDialog({
-      title: 'Reset the sandbox?',
-      body:
-        'You get a fresh sandbox in the exercise\'s initial state. Every file you changed and every process you ' +
-        'started is lost. The clock keeps running, and your hints stay revealed.',
-      confirmLabel: 'Reset',
-      signal: this.scope.signal,
-    });
-    if (!ok || this.ended) return;
-    this.resetting = true;
-    this.resetButton.disabled = true;
-    this.resetButton.textContent = 'Resetting…';
-    try {
-      await practiceApi.reset(this.attemptId, this.scope.signal);
-      this.toaster.show('The sandbox is back in its initial state.', 'info');
-      this.announce('The sandbox was reset to its initial state.');
-      this.session?.focus();
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      this.toaster.show(errorText(err, 'The sandbox could not be reset.'), 'error');
-    } finally {
-      this.resetting = false;
-      this.resetButton.disabled = false;
-      this.resetButton.textContent = 'Reset sandbox';
-    }
   }
 
   private tick(): void {
@@ -283,48 +261,6 @@ class Workspace {
     }
   }
 
-  // ---- exercise ------------------------------------------------------------------------------------------
-
-  private async loadExercise(exerciseId: string): Promise<void> {
-    let exercise: Exercise;
-    try {
-      exercise = await api.getExercise(exerciseId, this.scope.signal);
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      this.title.textContent = exerciseId;
-      const retry = h('button', { type: 'button', class: 'button' }, 'Try again');
-      retry.addEventListener('click', () => void this.loadExercise(exerciseId), { signal: this.scope.signal });
-      this.instructions.replaceChildren(
-        h('p', { class: 'message message-error' }, errorText(err, 'The instructions could not be loaded.')),
-        retry,
-      );
-      return;
-    }
-    if (this.scope.disposed) return;
-    this.title.textContent = exercise.title;
-    setDocumentTitle(exercise.title);
-    this.instructions.replaceChildren(
-      h(
-        'p',
-        { class: 'instructions-meta' },
-        h('span', { class: `badge badge-${cssToken(exercise.difficulty)}` }, exercise.difficulty),
-        h('span', {}, this.timeLimitText(exercise)),
-      ),
-      h('article', { class: 'markdown-body' }, renderMarkdown(exercise.instructions)),
-    );
-    this.progress.setExercise(exercise);
-  }
-
-  /** An invite sets its own time limit: the attempt's start and deadline say what it is. */
-  private timeLimitText(exercise: Exercise): string {
-    const attempt = this.attempt;
-    if (attempt?.mode === 'interview' && attempt.startedAt && attempt.deadline) {
-      const ms = Date.parse(attempt.deadline) - Date.parse(attempt.startedAt);
-      if (Number.isFinite(ms) && ms > 0) return formatMinutes(Math.round(ms / 60_000));
-    }
-    return formatMinutes(exercise.timeLimitMinutes);
-  }
-
   // ---- terminal ------------------------------------------------------------------------------------------
 
   private openTerminal(): void {
@@ -345,33 +281,6 @@ class Workspace {
     });
   }
 
-  /** Visible when focused: Tab from the top of the page jumps straight to the terminal, the instructions or Submit. */
-  private skipLinks(): HTMLElement {
-    const link = (label: string, testid: string, go: () => void): HTMLElement => {
-      const a = h('a', { href: '#', 'data-testid': testid }, label);
-      // Handled here: the router would otherwise treat the link as a navigation.
-      a.addEventListener(
-        'click',
-        (event) => {
-          event.preventDefault();
-          go();
-        },
-        { signal: this.scope.signal },
-      );
-      return a;
-    };
-    return h(
-      'nav',
-      { class: 'skip-links', 'aria-label': 'Skip links' },
-      link('Skip to the terminal', 'skip-terminal', () => this.focusTerminalOr(this.instructions)),
-      link('Skip to the instructions', 'skip-instructions', () => this.instructions.focus()),
-      link('Skip to Submit', 'skip-submit', () => {
-        if (!this.submit.hidden && !this.submit.disabled) this.submit.focus();
-        else this.focusTerminalOr(this.instructions);
-      }),
-    );
-  }
-
   private focusTerminalOr(fallback: HTMLElement): void {
     if (this.session && !this.ended) this.session.focus();
     else fallback.focus();
@@ -382,7 +291,7 @@ class Workspace {
       this.instructions.focus();
       return;
     }
-    const banner = this.banners.querySelector<HTMLElement>('button');
+    const banner = this.banners.firstButton();
     if (banner) banner.focus();
     else if (!this.submit.disabled) this.submit.focus();
     else this.instructions.focus();
@@ -390,11 +299,20 @@ class Workspace {
 
   private onConnectionStatus(status: ConnectionStatus): void {
     if (this.ended) return;
-    if (status.kind === 'reconnecting' || (status.kind === 'connecting' && status.retry)) this.scheduleLostBanner();
-    else this.cancelScheduledLostBanner();
+    if (status.kind === 'reconnecting' || (status.kind === 'connecting' && status.retry)) {
+      this.banners.scheduleLostBanner(
+        () => {
+          const kind = this.session?.status.kind;
+          return !this.ended && (kind === 'reconnecting' || kind === 'connecting');
+        },
+        () => this.session?.connect(),
+      );
+    } else {
+      this.banners.cancelLostBanner();
+    }
     switch (status.kind) {
       case 'connected':
-        this.clearBanner('connection');
+        this.banners.clear('connection');
         this.session?.setInputEnabled(true);
         break;
       case 'ended':
@@ -402,11 +320,11 @@ class Workspace {
         break;
       case 'replaced':
         this.session?.setInputEnabled(false);
-        this.showBanner('connection', 'warn', 'This attempt is open in another tab.', {
+        this.banners.show('connection', 'warn', 'This attempt is open in another tab.', {
           label: 'Use here',
           testid: 'use-here',
           action: () => {
-            this.clearBanner('connection');
+            this.banners.clear('connection');
             this.session?.connect();
             this.session?.focus();
           },
@@ -422,45 +340,15 @@ class Workspace {
     }
   }
 
-  /**
-   * The connection dropped and reconnects by itself. A blip shows only in the status pill; one that lasts gets
-   * a banner saying that nothing is lost, with a way to try at once.
-   */
-  private scheduleLostBanner(): void {
-    if (this.cancelLostBanner || this.banners.querySelector('[data-slot="connection"]')) return;
-    this.cancelLostBanner = this.scope.timeout(() => {
-      this.cancelLostBanner = null;
-      const kind = this.session?.status.kind;
-      if (this.ended || (kind !== 'reconnecting' && kind !== 'connecting')) return;
-      const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
-      const text = offline
-        ? 'You seem to be offline. We reconnect as soon as your network is back. Your shell keeps running and the clock does not stop.'
-        : 'The connection to your sandbox was lost. Reconnecting automatically… Your shell keeps running and the clock does not stop.';
-      this.showBanner('connection', 'warn', text, {
-        label: 'Reconnect now',
-        testid: 'reconnect-now',
-        action: () => {
-          this.session?.connect();
-        },
-      });
-      this.banners.querySelector('[data-slot="connection"]')?.setAttribute('data-kind', 'lost');
-    }, LOST_BANNER_DELAY_MS);
-  }
-
-  private cancelScheduledLostBanner(): void {
-    this.cancelLostBanner?.();
-    this.cancelLostBanner = null;
-  }
-
   /** A normal close from the server: find out whether the attempt ended before offering to reconnect. */
   private async onClosedByServer(): Promise<void> {
     const active = await this.refreshAttempt().catch(() => true);
     if (!active || this.ended || this.scope.disposed) return;
-    this.showBanner('connection', 'warn', 'The connection to your sandbox was closed.', {
+    this.banners.show('connection', 'warn', 'The connection to your sandbox was closed.', {
       label: 'Reconnect',
       testid: 'reconnect',
       action: () => {
-        this.clearBanner('connection');
+        this.banners.clear('connection');
         this.session?.connect();
         this.session?.focus();
       },
@@ -484,13 +372,13 @@ class Workspace {
     if (this.ended) return;
     this.session?.setInputEnabled(false);
     const detail = code >= 0 ? ` (exit status ${code})` : '';
-    this.showBanner('shell', 'info', `The shell exited${detail}.`, {
+    const restart = this.banners.show('shell', 'info', `The shell exited${detail}.`, {
       label: 'Restart shell',
       testid: 'restart-shell',
       action: (button) => void this.restartShell(button),
     });
     // A keyboard user sitting in the terminal needs to reach the button.
-    this.banners.querySelector<HTMLButtonElement>('[data-testid="restart-shell"]')?.focus();
+    restart.focus();
   }
 
   private async restartShell(button: HTMLButtonElement): Promise<void> {
@@ -502,7 +390,7 @@ class Workspace {
       this.clock.sync(attempt.serverTime, sentAt);
       this.applyAttempt(attempt);
       if (this.ended) return;
-      this.clearBanner('shell');
+      this.banners.clear('shell');
       this.session?.connect();
       this.session?.focus();
     } catch (err) {
@@ -558,7 +446,7 @@ class Workspace {
     this.ended = true;
     this.pill.end();
     forgetAttempt(this.attemptId);
-    this.cancelScheduledLostBanner();
+    this.banners.cancelLostBanner();
     this.warnings.stop();
     this.session?.stop({ kind: 'ended', reason: attempt.endReason ?? attempt.state });
     if (attempt.mode === 'interview') {
@@ -573,34 +461,14 @@ class Workspace {
     this.countdown.element.hidden = true;
     this.hint.hidden = true;
     this.countdown.end();
-    this.clearBanner('shell');
-    this.clearBanner('connection');
+    this.banners.clear('shell');
+    this.banners.clear('connection');
     if (!this.session) this.termHost.classList.add('terminal-empty');
     this.progress.setEnded();
 
-    const { text, level } = endedMessage(attempt);
-    const banner = h(
-      'div',
-      {
-        class: `banner banner-${level} banner-ended`,
-        role: 'status',
-        tabindex: -1,
-        'data-testid': 'ended-banner',
-        'data-state': attempt.state,
-        'data-end-reason': attempt.endReason ?? '',
-      },
-      h('p', { class: 'banner-text' }, text),
-      attempt.state !== 'failed'
-        ? h(
-            'a',
-            { href: `/practice/${encodeURIComponent(this.attemptId)}`, class: 'button button-primary', 'data-testid': 'practice-results-link' },
-            'Results, replay and solution',
-          )
-        : null,
-      h('a', { href: '/', class: 'button' }, 'Back to exercises'),
-    );
-    this.resetButton.hidden = true;
-    this.banners.replaceChildren(banner);
+    const banner = endedBanner(attempt, this.attemptId);
+    this.resetSandbox.hidden = true;
+    this.banners.replaceAll(banner);
     banner.focus({ preventScroll: true });
   }
 
@@ -613,86 +481,18 @@ class Workspace {
     }
     this.ended = true;
     this.warnings.stop();
-    this.cancelScheduledLostBanner();
+    this.banners.cancelLostBanner();
     forgetAttempt(this.attemptId);
     this.session?.dispose();
     this.session = null;
-    const heading =
-      status === 404
-        ? 'This attempt does not exist.'
-        : status === 410
-          ? 'This attempt is no longer available.'
-          : status === 401 || status === 403
-          ? 'This attempt belongs to another browser session.'
-          : 'This attempt could not be opened.';
-    const detail =
-      status === 401 || status === 403
-        ? 'Open it from the browser that started it, or use the link you were given.'
-        : errorText(err, 'Please try again.');
-    const retry = h('button', { type: 'button', class: 'button' }, 'Try again');
-    retry.addEventListener('click', () => location.reload(), { signal: this.scope.signal });
-    this.root.replaceChildren(
-      h('header', { class: 'site-header' }, h('a', { href: '/', class: 'brand' }, 'opslab')),
-      h(
-        'main',
-        { class: 'page page-narrow', 'data-testid': 'attempt-error' },
-        h('h1', { tabindex: -1 }, heading),
-        h('p', { class: 'message message-error' }, detail),
-        h('p', { class: 'actions' }, status === 0 || status >= 500 ? retry : null, h('a', { href: '/', class: 'button' }, 'Back to exercises')),
-      ),
-    );
+    this.root.replaceChildren(...attemptErrorPage(err, this.scope));
     this.root.querySelector<HTMLElement>('h1')?.focus();
   }
 
-  // ---- banners -------------------------------------------------------------------------------------------
-
-  private showBanner(
-    slot: 'shell' | 'connection',
-    level: 'info' | 'warn' | 'error',
-    text: string,
-    action: { label: string; testid: string; action: (button: HTMLButtonElement) => void },
-  ): void {
-    this.clearBanner(slot);
-    const button = h('button', { type: 'button', class: 'button button-primary', 'data-testid': action.testid }, action.label);
-    button.addEventListener('click', () => action.action(button), { signal: this.scope.signal });
-    this.banners.append(
-      h(
-        'div',
-        { class: `banner banner-${level}`, role: 'alert', 'data-slot': slot, 'data-testid': `${slot}-banner` },
-        h('p', { class: 'banner-text' }, text),
-        button,
-      ),
-    );
-  }
-
-  private clearBanner(slot: 'shell' | 'connection'): void {
-    this.banners.querySelector(`[data-slot="${slot}"]`)?.remove();
-  }
-
   private dispose(): void {
-    this.cancelScheduledLostBanner();
+    this.banners.cancelLostBanner();
     this.session?.dispose();
     this.session = null;
     this.toaster.dispose();
-  }
-}
-
-function endedMessage(attempt: AttemptView): { text: string; level: 'info' | 'warn' | 'error' } {
-  if (attempt.endReason === 'preempted') {
-    return { text: 'This practice sandbox was stopped to make room for an interview. Start the exercise again later.', level: 'warn' };
-  }
-  switch (attempt.state) {
-    case 'expired':
-      return { text: 'Time is up — your work was submitted automatically.', level: 'info' };
-    case 'submitted':
-      return { text: 'Your work was submitted. You can close this page.', level: 'info' };
-    case 'archived':
-      return attempt.endReason === 'expired'
-        ? { text: 'Time is up — your work was submitted automatically. This sandbox has since been removed.', level: 'info' }
-        : { text: 'Your work was submitted. This sandbox has since been removed.', level: 'info' };
-    case 'failed':
-      return { text: 'Your sandbox could not be started. Go back to the exercises and try again.', level: 'error' };
-    default:
-      return { text: 'This attempt has ended.', level: 'info' };
   }
 }
