@@ -11,6 +11,7 @@ import { forgetAttempt, rememberAttempt } from '../recent-attempt.js';
 import type { PageContext } from '../router.js';
 import type { ConnectionStatus } from '../terminal/connection.js';
 import { ConnectionPill, TerminalSession } from '../terminal/session-controller.js';
+import { Announcer } from '../ui/announcer.js';
 import { Countdown } from '../ui/countdown.js';
 import { confirmDialog } from '../ui/dialog.js';
 import { errorText } from '../ui/errors.js';
@@ -66,7 +67,7 @@ class Workspace {
   );
   /** Practice only: back to the exercise's initial state in a fresh sandbox (asks first). */
   private readonly resetSandbox: ResetSandbox;
-  private readonly announcer = h('div', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite', 'data-testid': 'workspace-announcer' });
+  private readonly announcer: Announcer;
   private readonly instructions: Instructions;
   private readonly banners: WorkspaceBanners;
   private readonly termHost = h('div', { class: 'terminal-host', 'data-testid': 'terminal' });
@@ -80,10 +81,11 @@ class Workspace {
     private readonly navigate: PageContext['navigate'],
   ) {
     setDocumentTitle('Workspace');
+    this.announcer = new Announcer(scope, 'workspace-announcer');
     this.warnings = new TimeWarnings(
       attemptId,
       scope,
-      (text) => this.announce(text),
+      (text) => this.announcer.say(text),
       () => this.focusTerminalOr(this.submit),
     );
     this.keyboardHelp = new KeyboardHelp(scope);
@@ -94,7 +96,7 @@ class Workspace {
       toaster: this.toaster,
       canReset: () => !this.ended,
       onReset: () => {
-        this.announce('The sandbox was reset to its initial state.');
+        this.announcer.say('The sandbox was reset to its initial state.');
         this.session?.focus();
       },
     });
@@ -145,7 +147,7 @@ class Workspace {
           ),
         ),
         h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions.element, this.progress.element), termPane),
-        this.announcer,
+        this.announcer.element,
       ),
       this.warnings.element,
       this.toaster.element,
@@ -221,14 +223,6 @@ class Workspace {
       this.lastOverduePoll = Date.now();
       void this.refreshAttempt();
     }
-  }
-
-  /** Screen readers hear it once; the same text twice in a row is announced again. */
-  private announce(text: string): void {
-    this.announcer.textContent = '';
-    this.scope.timeout(() => {
-      this.announcer.textContent = text;
-    }, 50);
   }
 
   /** An interview candidate has no catalog to go back to: the product name is not a link. */
