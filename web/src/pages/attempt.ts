@@ -4,13 +4,12 @@
 // in place. Keyboard: skip links at the top, F6 / Shift+F6 out of the terminal, a "Keyboard" help.
 
 import '../candidate/candidate.css';
-import { api, ApiError, isAbort, isAttemptActive, terminalUrl, type AttemptView } from '../api.js';
+import { api, ApiError, isAbort, isAttemptActive, type AttemptView } from '../api.js';
 import { rememberEndedView } from '../candidate/last-view.js';
 import { h, type Scope } from '../dom.js';
 import { forgetAttempt, rememberAttempt } from '../recent-attempt.js';
 import type { PageContext } from '../router.js';
-import type { ConnectionStatus } from '../terminal/connection.js';
-import { ConnectionPill, TerminalSession } from '../terminal/session-controller.js';
+import { ConnectionPill, isAccessGone, refetchAttempt } from '../terminal/session-controller.js';
 import { Announcer } from '../ui/announcer.js';
 import { Countdown } from '../ui/countdown.js';
 import { confirmDialog } from '../ui/dialog.js';
@@ -18,13 +17,13 @@ import { errorText } from '../ui/errors.js';
 import { setDocumentTitle } from '../ui/layout.js';
 import { ServerClock } from '../ui/server-clock.js';
 import { Toaster } from '../ui/toast.js';
-import { WorkspaceBanners } from '../workspace/banners.js';
 import { attemptErrorPage, endedBanner } from '../workspace/ended.js';
 import { Instructions } from '../workspace/instructions.js';
 import { KeyboardHelp } from '../workspace/keyboard-help.js';
 import { ProgressPanel } from '../workspace/progress-panel.js';
 import { ResetSandbox } from '../workspace/reset-sandbox.js';
 import { skipLinks } from '../workspace/skip-links.js';
+import { TerminalPane } from '../workspace/terminal-pane.js';
 import { TimeWarnings } from '../workspace/time-warnings.js';
 
 /** How often to ask the server whether an attempt whose deadline passed here has ended there. */
@@ -40,7 +39,6 @@ class Workspace {
   private readonly clock = new ServerClock();
   private readonly toaster = new Toaster();
   private attempt: AttemptView | null = null;
-  private session: TerminalSession | null = null;
   private ended = false;
   private submitting = false;
   private lastOverduePoll = 0;
@@ -49,17 +47,6 @@ class Workspace {
 
   private readonly pill = new ConnectionPill({ connected: 'Connected', replaced: 'Open in another tab' });
   private readonly countdown = new Countdown();
-  private readonly hint = h(
-    'p',
-    { class: 'terminal-hint', id: 'terminal-hint' },
-    'Tab completes in the shell. Press ',
-    h('kbd', {}, 'F6'),
-    ' to move focus out of the terminal to Submit, and again to come back; ',
-    h('kbd', {}, 'Shift'),
-    '+',
-    h('kbd', {}, 'F6'),
-    ' goes to the instructions.',
-  );
   private readonly submit = h(
     'button',
     { type: 'button', class: 'button button-primary', 'data-testid': 'submit-button', disabled: true },
@@ -69,8 +56,7 @@ class Workspace {
   private readonly resetSandbox: ResetSandbox;
   private readonly announcer: Announcer;
   private readonly instructions: Instructions;
-  private readonly banners: WorkspaceBanners;
-  private readonly termHost = h('div', { class: 'terminal-host', 'data-testid': 'terminal' });
+  private readonly terminal: TerminalPane;
   private brand: HTMLElement = h('a', { href: '/', class: 'brand' }, 'opslab');
   private readonly progress: ProgressPanel;
 
@@ -89,7 +75,18 @@ class Workspace {
       () => this.focusTerminalOr(this.submit),
     );
     this.keyboardHelp = new KeyboardHelp(scope);
-    this.banners = new WorkspaceBanners(scope);
+    this.terminal = new TerminalPane({
+      attemptId,
+      scope,
+      clock: this.clock,
+      pill: this.pill,
+      toaster: this.toaster,
+      isEnded: () => this.ended,
+      applyAttempt: (attempt) => this.applyAttempt(attempt),
+      refreshAttempt: () => this.refreshAttempt(),
+      onEndedByServer: (reason) => void this.onEndedByServer(reason),
+      onLeave: (direction) => this.leaveTerminal(direction),
+    });
     this.resetSandbox = new ResetSandbox({
       attemptId,
       scope,
@@ -97,7 +94,7 @@ class Workspace {
       canReset: () => !this.ended,
       onReset: () => {
         this.announcer.say('The sandbox was reset to its initial state.');
-        this.session?.focus();
+        this.terminal.focus();
       },
     });
     this.progress = new ProgressPanel({
@@ -108,13 +105,6 @@ class Workspace {
       },
     });
     this.instructions = new Instructions(scope, () => this.attempt, (exercise) => this.progress.setExercise(exercise));
-    const termPane = h(
-      'section',
-      { class: 'terminal-pane', 'aria-label': 'Terminal' },
-      this.banners.element,
-      h('div', { class: 'terminal-frame' }, this.termHost),
-      this.hint,
-    );
     root.append(
       h(
         'div',
@@ -146,7 +136,7 @@ class Workspace {
             this.keyboardHelp.element,
           ),
         ),
-        h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions.element, this.progress.element), termPane),
+        h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions.element, this.progress.element), this.terminal.element),
         this.announcer.element,
       ),
       this.warnings.element,
@@ -158,9 +148,9 @@ class Workspace {
     // F6 from anywhere on the page goes back into the terminal (inside it, the terminal handles F6 itself).
     scope.listen(document, 'keydown', (event) => {
       if (event.key !== 'F6' || event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey) return;
-      if (!this.session || this.ended) return;
+      if (!this.terminal.session || this.ended) return;
       event.preventDefault();
-      this.session.focus();
+      this.terminal.focus();
     });
     scope.interval(() => this.tick(), 500);
   }
@@ -179,10 +169,10 @@ class Workspace {
 
     if (isAttemptActive(attempt)) {
       rememberAttempt(attempt.id);
-      this.openTerminal();
+      const session = this.terminal.open();
       this.applyAttempt(attempt);
-      this.session?.connect();
-      this.session?.focus();
+      session.connect();
+      this.terminal.focus();
     } else {
       this.applyAttempt(attempt);
     }
@@ -238,46 +228,25 @@ class Workspace {
   }
 
   /** Refetches the attempt; resolves false when it is over or no longer ours. */
-  private async refreshAttempt(): Promise<boolean> {
-    try {
-      const attempt = await this.fetchAttempt();
-      if (this.scope.disposed) return false;
-      this.applyAttempt(attempt);
-      return isAttemptActive(attempt);
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return false;
-      if (err instanceof ApiError && [401, 403, 404, 410].includes(err.status)) {
-        this.session?.stop();
+  private refreshAttempt(): Promise<boolean> {
+    return refetchAttempt(
+      this.scope,
+      () => this.fetchAttempt(),
+      (attempt) => {
+        this.applyAttempt(attempt);
+        return attempt;
+      },
+      (err) => {
+        this.terminal.session?.stop();
         this.showFatal(err);
-        return false;
-      }
-      throw err;
-    }
+      },
+    );
   }
 
   // ---- terminal ------------------------------------------------------------------------------------------
 
-  private openTerminal(): void {
-    this.session = new TerminalSession({
-      scope: this.scope,
-      host: this.termHost,
-      url: terminalUrl(this.attemptId),
-      clock: this.clock,
-      pill: this.pill,
-      toaster: this.toaster,
-      hintId: 'terminal-hint',
-      onLeave: (direction) => this.leaveTerminal(direction),
-      onAttempt: (attempt) => this.applyAttempt(attempt),
-      onShellExited: (code) => this.onShellExited(code),
-      onStatus: (status) => this.onConnectionStatus(status),
-      // A refused upgrade (401/403/404/410) looks like any other failed socket here: the attempt says why.
-      shouldReconnect: () => this.refreshAttempt(),
-    });
-  }
-
   private focusTerminalOr(fallback: HTMLElement): void {
-    if (this.session && !this.ended) this.session.focus();
-    else fallback.focus();
+    if (!this.terminal.focus()) fallback.focus();
   }
 
   private leaveTerminal(direction: 'forward' | 'backward'): void {
@@ -285,68 +254,10 @@ class Workspace {
       this.instructions.focus();
       return;
     }
-    const banner = this.banners.firstButton();
+    const banner = this.terminal.banners.firstButton();
     if (banner) banner.focus();
     else if (!this.submit.disabled) this.submit.focus();
     else this.instructions.focus();
-  }
-
-  private onConnectionStatus(status: ConnectionStatus): void {
-    if (this.ended) return;
-    if (status.kind === 'reconnecting' || (status.kind === 'connecting' && status.retry)) {
-      this.banners.scheduleLostBanner(
-        () => {
-          const kind = this.session?.status.kind;
-          return !this.ended && (kind === 'reconnecting' || kind === 'connecting');
-        },
-        () => this.session?.connect(),
-      );
-    } else {
-      this.banners.cancelLostBanner();
-    }
-    switch (status.kind) {
-      case 'connected':
-        this.banners.clear('connection');
-        this.session?.setInputEnabled(true);
-        break;
-      case 'ended':
-        void this.onEndedByServer(status.reason);
-        break;
-      case 'replaced':
-        this.session?.setInputEnabled(false);
-        this.banners.show('connection', 'warn', 'This attempt is open in another tab.', {
-          label: 'Use here',
-          testid: 'use-here',
-          action: () => {
-            this.banners.clear('connection');
-            this.session?.connect();
-            this.session?.focus();
-          },
-        });
-        break;
-      case 'closed':
-        this.session?.setInputEnabled(false);
-        void this.onClosedByServer();
-        break;
-      case 'connecting':
-      case 'reconnecting':
-        break;
-    }
-  }
-
-  /** A normal close from the server: find out whether the attempt ended before offering to reconnect. */
-  private async onClosedByServer(): Promise<void> {
-    const active = await this.refreshAttempt().catch(() => true);
-    if (!active || this.ended || this.scope.disposed) return;
-    this.banners.show('connection', 'warn', 'The connection to your sandbox was closed.', {
-      label: 'Reconnect',
-      testid: 'reconnect',
-      action: () => {
-        this.banners.clear('connection');
-        this.session?.connect();
-        this.session?.focus();
-      },
-    });
   }
 
   private async onEndedByServer(reason: string): Promise<void> {
@@ -359,43 +270,6 @@ class Workspace {
       const endReason = reason === 'expired' || reason === 'submitted' || reason === 'revoked' ? reason : null;
       const state = endReason === 'revoked' ? 'expired' : (endReason ?? 'archived');
       this.enterEnded({ ...(this.attempt as AttemptView), state, endReason });
-    }
-  }
-
-  private onShellExited(code: number): void {
-    if (this.ended) return;
-    this.session?.setInputEnabled(false);
-    const detail = code >= 0 ? ` (exit status ${code})` : '';
-    const restart = this.banners.show('shell', 'info', `The shell exited${detail}.`, {
-      label: 'Restart shell',
-      testid: 'restart-shell',
-      action: (button) => void this.restartShell(button),
-    });
-    // A keyboard user sitting in the terminal needs to reach the button.
-    restart.focus();
-  }
-
-  private async restartShell(button: HTMLButtonElement): Promise<void> {
-    button.disabled = true;
-    button.textContent = 'Restarting…';
-    try {
-      const sentAt = Date.now();
-      const attempt = await api.restartShell(this.attemptId, this.scope.signal);
-      this.clock.sync(attempt.serverTime, sentAt);
-      this.applyAttempt(attempt);
-      if (this.ended) return;
-      this.banners.clear('shell');
-      this.session?.connect();
-      this.session?.focus();
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      if (err instanceof ApiError && err.status === 409) {
-        await this.refreshAttempt().catch(() => false);
-        return;
-      }
-      button.disabled = false;
-      button.textContent = 'Restart shell';
-      this.toaster.show(errorText(err, 'The shell could not be restarted.'), 'error');
     }
   }
 
@@ -440,53 +314,43 @@ class Workspace {
     this.ended = true;
     this.pill.end();
     forgetAttempt(this.attemptId);
-    this.banners.cancelLostBanner();
+    this.terminal.banners.cancelLostBanner();
     this.warnings.stop();
-    this.session?.stop({ kind: 'ended', reason: attempt.endReason ?? attempt.state });
+    this.terminal.session?.stop({ kind: 'ended', reason: attempt.endReason ?? attempt.state });
     if (attempt.mode === 'interview') {
       // The candidate's journey ends on its own page, which says how it ended and what happens next.
       rememberEndedView(attempt);
       this.navigate(`/attempts/${encodeURIComponent(this.attemptId)}/done`, { replace: true });
       return;
     }
-    this.session?.setInputEnabled(false);
-    this.session?.view.term.blur();
+    this.terminal.end();
     this.submit.hidden = true;
     this.countdown.element.hidden = true;
-    this.hint.hidden = true;
     this.countdown.end();
-    this.banners.clear('shell');
-    this.banners.clear('connection');
-    if (!this.session) this.termHost.classList.add('terminal-empty');
     this.progress.setEnded();
 
     const banner = endedBanner(attempt, this.attemptId);
     this.resetSandbox.hidden = true;
-    this.banners.replaceAll(banner);
+    this.terminal.banners.replaceAll(banner);
     banner.focus({ preventScroll: true });
   }
 
   private showFatal(err: unknown): void {
-    const status = err instanceof ApiError ? err.status : 0;
-    if (this.isInterview() && [401, 403, 404, 410].includes(status)) {
+    if (this.isInterview() && isAccessGone(err)) {
       // A withdrawn invite's token stops working at once: the done page says so.
       this.enterEnded({ ...(this.attempt as AttemptView), state: 'expired', endReason: this.attempt?.endReason ?? 'revoked' });
       return;
     }
     this.ended = true;
     this.warnings.stop();
-    this.banners.cancelLostBanner();
     forgetAttempt(this.attemptId);
-    this.session?.dispose();
-    this.session = null;
+    this.terminal.dispose();
     this.root.replaceChildren(...attemptErrorPage(err, this.scope));
     this.root.querySelector<HTMLElement>('h1')?.focus();
   }
 
   private dispose(): void {
-    this.banners.cancelLostBanner();
-    this.session?.dispose();
-    this.session = null;
+    this.terminal.dispose();
     this.toaster.dispose();
   }
 }

@@ -2,7 +2,7 @@
 // and the connection state pill. The workspace drives the candidate's shell with it; the live view watches the
 // same screen read-only, at the candidate's size, with the font shrunk until the whole screen fits.
 
-import type { AttemptView } from '../api.js';
+import { ApiError, isAbort, isAttemptActive, type AttemptView } from '../api.js';
 import { h, type Scope } from '../dom.js';
 import type { ServerClock } from '../ui/server-clock.js';
 import type { Toaster } from '../ui/toast.js';
@@ -13,6 +13,35 @@ import { TerminalView } from './terminal-view.js';
 const FONT_MAX = 14;
 const FONT_MIN = 8;
 const EMPTY = new Uint8Array(0);
+
+/** The server's answers that mean the attempt cannot be used from here any more (gone, or not ours). */
+export function isAccessGone(err: unknown): err is ApiError {
+  return err instanceof ApiError && [401, 403, 404, 410].includes(err.status);
+}
+
+/**
+ * Fetches the attempt again for a page with a terminal: resolves whether it still runs. An answer saying it is gone
+ * or not ours goes to `lost`; any other failure rejects (a reconnect then tries again later).
+ */
+export async function refetchAttempt<T>(
+  scope: Scope,
+  fetch: () => Promise<T>,
+  apply: (value: T) => AttemptView,
+  lost: (err: ApiError) => void,
+): Promise<boolean> {
+  try {
+    const value = await fetch();
+    if (scope.disposed) return false;
+    return isAttemptActive(apply(value));
+  } catch (err) {
+    if (isAbort(err) || scope.disposed) return false;
+    if (isAccessGone(err)) {
+      lost(err);
+      return false;
+    }
+    throw err;
+  }
+}
 
 /** The connection state in the page's header: "Connecting…", "Connected", "Reconnecting in 3s", "Ended"… */
 export class ConnectionPill {

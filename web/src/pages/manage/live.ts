@@ -10,7 +10,7 @@ import { staffPage } from '../../manage/layout.js';
 import { attemptStateLabel, formatTimeOfDay, statusBadge } from '../../manage/widgets.js';
 import type { PageContext } from '../../router.js';
 import type { ConnectionStatus } from '../../terminal/connection.js';
-import { ConnectionPill, TerminalSession } from '../../terminal/session-controller.js';
+import { ConnectionPill, refetchAttempt, TerminalSession } from '../../terminal/session-controller.js';
 import { Countdown } from '../../ui/countdown.js';
 import { errorText } from '../../ui/errors.js';
 import { setDocumentTitle } from '../../ui/layout.js';
@@ -147,21 +147,19 @@ class LiveView {
   }
 
   /** Refetches; resolves false when the attempt is over or cannot be watched. */
-  private async refresh(): Promise<boolean> {
-    try {
-      const overview = await this.fetchOverview();
-      if (this.scope.disposed) return false;
-      this.applyOverview(overview);
-      return isAttemptActive(overview.attempt);
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return false;
-      if (err instanceof ApiError && [401, 403, 404, 410].includes(err.status)) {
+  private refresh(): Promise<boolean> {
+    return refetchAttempt(
+      this.scope,
+      () => this.fetchOverview(),
+      (overview) => {
+        this.applyOverview(overview);
+        return overview.attempt;
+      },
+      (err) => {
         this.session?.stop();
         this.showFatal(err);
-        return false;
-      }
-      throw err;
-    }
+      },
+    );
   }
 
   private tick(): void {
