@@ -6,7 +6,7 @@ import { h, type Scope } from '../dom.js';
 import { errorText } from '../ui/errors.js';
 import { plural } from '../ui/format.js';
 import { spinner } from '../ui/layout.js';
-import { setStatusText, type SectionOptions } from './progress-section.js';
+import { sectionElement, setStatusText, type SectionOptions } from './progress-section.js';
 
 /** The last results of an attempt, kept for this tab so that a reload shows them again. */
 const RESULTS_KEY = (attemptId: string): string => `opslab.checks.${attemptId}`;
@@ -56,20 +56,14 @@ export class CheckSection {
   constructor(private readonly options: SectionOptions) {
     this.scope = options.scope;
     this.attemptId = options.attemptId;
-    this.element = h(
-      'section',
-      { class: 'progress-section', 'aria-labelledby': 'progress-checks-heading', 'data-testid': 'checks-section' },
-      h(
-        'div',
-        { class: 'progress-head' },
-        h('h2', { class: 'progress-title', id: 'progress-checks-heading' }, 'Your progress'),
-        this.button,
-      ),
+    this.element = sectionElement(
+      'checks',
+      ['Your progress'],
+      this.button,
       h('p', { class: 'progress-summary' }, this.score, this.checkedAt),
       this.list,
       this.status,
     );
-    this.element.hidden = true;
     this.scope.listen(this.button, 'click', () => void this.runChecks());
   }
 

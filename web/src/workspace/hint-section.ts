@@ -7,7 +7,7 @@ import { confirmDialog } from '../ui/dialog.js';
 import { errorText } from '../ui/errors.js';
 import { spinner } from '../ui/layout.js';
 import { renderMarkdown } from '../ui/markdown.js';
-import { setStatusText, type SectionOptions } from './progress-section.js';
+import { sectionElement, setStatusText, type SectionOptions } from './progress-section.js';
 
 export class HintSection {
   readonly element: HTMLElement;
@@ -31,19 +31,7 @@ export class HintSection {
   constructor(private readonly options: SectionOptions) {
     this.scope = options.scope;
     this.attemptId = options.attemptId;
-    this.element = h(
-      'section',
-      { class: 'progress-section', 'aria-labelledby': 'progress-hints-heading', 'data-testid': 'hints-section' },
-      h(
-        'div',
-        { class: 'progress-head' },
-        h('h2', { class: 'progress-title', id: 'progress-hints-heading' }, 'Hints', ' ', this.count),
-        this.button,
-      ),
-      this.list,
-      this.status,
-    );
-    this.element.hidden = true;
+    this.element = sectionElement('hints', ['Hints', ' ', this.count], this.button, this.list, this.status);
     this.scope.listen(this.button, 'click', () => void this.revealHint());
   }
 

@@ -1,6 +1,6 @@
 // What the progress panel and its two sections (checks, hints) share: their options and the status line.
 
-import type { Scope } from '../dom.js';
+import { h, type Scope } from '../dom.js';
 
 export interface ProgressPanelOptions {
   attemptId: string;
@@ -21,4 +21,16 @@ export interface SectionOptions extends ProgressPanelOptions {
 export function setStatusText(el: HTMLElement, text: string): void {
   if (el.textContent !== text) el.textContent = text;
   delete el.dataset['state'];
+}
+
+/** A section of the panel: its heading with the section's button, then its content; hidden until there is some. */
+export function sectionElement(name: 'checks' | 'hints', title: (string | Node)[], button: HTMLElement, ...content: HTMLElement[]): HTMLElement {
+  const section = h(
+    'section',
+    { class: 'progress-section', 'aria-labelledby': `progress-${name}-heading`, 'data-testid': `${name}-section` },
+    h('div', { class: 'progress-head' }, h('h2', { class: 'progress-title', id: `progress-${name}-heading` }, ...title), button),
+    ...content,
+  );
+  section.hidden = true;
+  return section;
 }
