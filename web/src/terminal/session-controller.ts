@@ -130,6 +130,7 @@ export class TerminalSession {
   private readonly connection: TerminalConnection;
   /** Read-only: the candidate's size, from the last repaint. */
   private size: { cols: number; rows: number } | null = null;
+  private readonly stopCountdown: () => void;
   private disposed = false;
 
   constructor(private readonly options: TerminalSessionOptions) {
@@ -184,7 +185,7 @@ export class TerminalSession {
     }
 
     // "Reconnecting in 3s" counts down.
-    scope.interval(() => {
+    this.stopCountdown = scope.interval(() => {
       if (this.connection.status.kind === 'reconnecting') options.pill.render(this.connection.status);
     }, 500);
     scope.add(() => this.dispose());
@@ -215,6 +216,7 @@ export class TerminalSession {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.stopCountdown();
     this.connection.dispose();
     this.view.dispose();
   }
