@@ -1,8 +1,10 @@
-// Pieces of the sign-in, setup and activation pages: the card they sit in, labelled fields with their own error
-// line, the password checks the server makes, and the busy state of a submit button.
+// Pieces of the sign-in, setup and activation pages: the card they sit in, the form with its alert and submit
+// button, labelled fields with their own error line, the password checks the server makes, and the busy state of
+// a submit button.
 
 import './staff.css';
-import { h } from '../dom.js';
+import { isAbort } from '../api.js';
+import { h, type Scope } from '../dom.js';
 import { siteHeader, spinner } from '../ui/layout.js';
 import { PASSWORD_LENGTH } from './session.js';
 
@@ -39,7 +41,7 @@ export function formField(
 }
 
 /** Shows (or clears, with null) a field's message; returns whether the field is fine. */
-export function setFieldError(field: FormField, message: string | null): boolean {
+export function setFieldError(field: { input: HTMLElement; error: HTMLElement }, message: string | null): boolean {
   field.error.textContent = message ?? '';
   if (message) field.input.setAttribute('aria-invalid', 'true');
   else field.input.removeAttribute('aria-invalid');
@@ -84,9 +86,9 @@ export function checkNewPassword(fields: { password: FormField; confirm: FormFie
   return okPassword && okConfirm;
 }
 
-/** The page frame of a card: the site header and a narrow main. */
-export function accountCard(root: HTMLElement, title: string, lead: string): { card: HTMLElement; heading: HTMLElement } {
-  const heading = h('h1', { tabindex: -1 }, title);
+/** The page frame of a card: the site header and a narrow main. The heading's id is `<id>-title`. */
+export function accountCard(root: HTMLElement, id: string, title: string, lead: string): { card: HTMLElement; heading: HTMLElement } {
+  const heading = h('h1', { tabindex: -1, id: `${id}-title` }, title);
   const card = h('div', { class: 'account-card' }, heading, h('p', { class: 'lead' }, lead));
   root.append(siteHeader(), h('main', { class: 'page account-page', id: 'main' }, card));
   return { card, heading };
@@ -107,4 +109,65 @@ export function busy(button: HTMLButtonElement, label: string): () => void {
     button.removeAttribute('aria-disabled');
     button.textContent = original;
   };
+}
+
+/** The card says why there is no form (the link is incomplete or used up) and takes the focus to its heading. */
+export function cardNotice(card: { card: HTMLElement; heading: HTMLElement }, ...content: HTMLElement[]): void {
+  card.card.append(...content);
+  card.heading.focus();
+}
+
+export interface AccountFormOptions {
+  scope: Scope;
+  /** Names the form's parts: `<id>-form`, `<id>-submit`, `<id>-error`; the card's heading is `<id>-title`. */
+  id: string;
+  fields: Node[];
+  submitLabel: string;
+  /** The submit button's label while the request runs. */
+  busyLabel: string;
+  /** Checks the fields, showing each one's message and focusing the first wrong one; false stops the submit. */
+  check(): boolean;
+  /** The request (and where to go after it). */
+  send(): Promise<void>;
+  /** The alert's text when the request failed. */
+  failure(err: unknown): string;
+  /** After the alert shows a failure. */
+  afterFailure?(err: unknown): void;
+}
+
+/** A card's form: an alert, the fields, a submit button that shows it is busy, and one request at a time. */
+export function accountForm(options: AccountFormOptions): { alert: HTMLElement; form: HTMLFormElement } {
+  const { scope, id } = options;
+  const alert = h('div', { class: 'status-area', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'button button-primary', 'data-testid': `${id}-submit` }, options.submitLabel);
+  const form = h(
+    'form',
+    { class: 'staff-form', novalidate: true, 'aria-labelledby': `${id}-title`, 'data-testid': `${id}-form` },
+    ...options.fields,
+    h('div', { class: 'form-actions' }, submit),
+  );
+
+  let sending = false;
+  const send = async (): Promise<void> => {
+    if (sending) return;
+    alert.replaceChildren();
+    if (!options.check()) return;
+    sending = true;
+    const restore = busy(submit, options.busyLabel);
+    try {
+      await options.send();
+    } catch (err) {
+      if (isAbort(err) || scope.disposed) return;
+      restore();
+      alert.append(message('error', options.failure(err), `${id}-error`));
+      options.afterFailure?.(err);
+    } finally {
+      sending = false;
+    }
+  };
+  scope.listen(form, 'submit', (event) => {
+    event.preventDefault();
+    void send();
+  });
+  return { alert, form };
 }

@@ -4,27 +4,28 @@
 // in place. Keyboard: skip links at the top, F6 / Shift+F6 out of the terminal, a "Keyboard" help.
 
 import '../candidate/candidate.css';
-import { api, ApiError, isAbort, isAttemptActive, terminalUrl, type AttemptView, type Exercise } from '../api.js';
+import { api, ApiError, isAbort, isAttemptActive, type AttemptView } from '../api.js';
 import { rememberEndedView } from '../candidate/last-view.js';
 import { h, type Scope } from '../dom.js';
 import { forgetAttempt, rememberAttempt } from '../recent-attempt.js';
 import type { PageContext } from '../router.js';
-import { TerminalConnection, type CloseInfo, type ConnectionStatus } from '../terminal/connection.js';
-import { TerminalView } from '../terminal/terminal-view.js';
+import { ConnectionPill, isAccessGone, refetchAttempt } from '../terminal/session-controller.js';
+import { Announcer } from '../ui/announcer.js';
+import { Countdown } from '../ui/countdown.js';
 import { confirmDialog } from '../ui/dialog.js';
 import { errorText } from '../ui/errors.js';
-import { cssToken, formatClock, formatDurationWords, formatMinutes } from '../ui/format.js';
-import { setDocumentTitle, spinner } from '../ui/layout.js';
-import { renderMarkdown } from '../ui/markdown.js';
+import { setDocumentTitle } from '../ui/layout.js';
 import { ServerClock } from '../ui/server-clock.js';
 import { Toaster } from '../ui/toast.js';
+import { attemptErrorPage, endedBanner } from '../workspace/ended.js';
+import { Instructions } from '../workspace/instructions.js';
 import { KeyboardHelp } from '../workspace/keyboard-help.js';
 import { ProgressPanel } from '../workspace/progress-panel.js';
-import { DANGER_MS, TimeWarnings, WARN_MS } from '../workspace/time-warnings.js';
-import { practiceApi } from '../practice/api.js';
+import { ResetSandbox } from '../workspace/reset-sandbox.js';
+import { skipLinks } from '../workspace/skip-links.js';
+import { TerminalPane } from '../workspace/terminal-pane.js';
+import { TimeWarnings } from '../workspace/time-warnings.js';
 
-/** A lost connection that has not come back after this long gets a banner (the status pill shows it at once). */
-const LOST_BANNER_DELAY_MS = 1_500;
 /** How often to ask the server whether an attempt whose deadline passed here has ended there. */
 const OVERDUE_POLL_MS = 5_000;
 
@@ -38,57 +39,24 @@ class Workspace {
   private readonly clock = new ServerClock();
   private readonly toaster = new Toaster();
   private attempt: AttemptView | null = null;
-  private view: TerminalView | null = null;
-  private connection: TerminalConnection | null = null;
   private ended = false;
   private submitting = false;
   private lastOverduePoll = 0;
-  private cancelLostBanner: (() => void) | null = null;
   private readonly warnings: TimeWarnings;
   private readonly keyboardHelp: KeyboardHelp;
 
-  private readonly title = h('h1', { class: 'workspace-title', 'data-testid': 'exercise-title' }, 'Loading…');
-  private readonly connState = h('span', { class: 'conn', 'data-testid': 'connection-state', 'data-state': 'connecting' });
-  private readonly countdown = h('span', { class: 'countdown', 'data-testid': 'countdown', role: 'timer', 'aria-label': 'Time left' }, '—');
-  private readonly countdownBox = h(
-    'span',
-    { class: 'countdown-box' },
-    h('span', { class: 'countdown-label', 'aria-hidden': 'true' }, 'Time left'),
-    this.countdown,
-  );
-  private readonly hint = h(
-    'p',
-    { class: 'terminal-hint', id: 'terminal-hint' },
-    'Tab completes in the shell. Press ',
-    h('kbd', {}, 'F6'),
-    ' to move focus out of the terminal to Submit, and again to come back; ',
-    h('kbd', {}, 'Shift'),
-    '+',
-    h('kbd', {}, 'F6'),
-    ' goes to the instructions.',
-  );
+  private readonly pill = new ConnectionPill({ connected: 'Connected', replaced: 'Open in another tab' });
+  private readonly countdown = new Countdown();
   private readonly submit = h(
     'button',
     { type: 'button', class: 'button button-primary', 'data-testid': 'submit-button', disabled: true },
     'Submit',
   );
   /** Practice only: back to the exercise's initial state in a fresh sandbox (asks first). */
-  private readonly resetButton = h(
-    'button',
-    { type: 'button', class: 'button', 'data-testid': 'reset-button', hidden: true },
-    'Reset sandbox',
-  );
-  private resetting = false;
-  private readonly announcer = h('div', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite', 'data-testid': 'workspace-announcer' });
-  private readonly instructions = h('div', {
-    class: 'instructions markdown',
-    tabindex: 0,
-    role: 'region',
-    'aria-label': 'Instructions',
-    'data-testid': 'instructions',
-  });
-  private readonly banners = h('div', { class: 'banner-area' });
-  private readonly termHost = h('div', { class: 'terminal-host', 'data-testid': 'terminal' });
+  private readonly resetSandbox: ResetSandbox;
+  private readonly announcer: Announcer;
+  private readonly instructions: Instructions;
+  private readonly terminal: TerminalPane;
   private brand: HTMLElement = h('a', { href: '/', class: 'brand' }, 'opslab');
   private readonly progress: ProgressPanel;
 
@@ -99,13 +67,36 @@ class Workspace {
     private readonly navigate: PageContext['navigate'],
   ) {
     setDocumentTitle('Workspace');
+    this.announcer = new Announcer(scope, 'workspace-announcer');
     this.warnings = new TimeWarnings(
       attemptId,
       scope,
-      (text) => this.announce(text),
+      (text) => this.announcer.say(text),
       () => this.focusTerminalOr(this.submit),
     );
     this.keyboardHelp = new KeyboardHelp(scope);
+    this.terminal = new TerminalPane({
+      attemptId,
+      scope,
+      clock: this.clock,
+      pill: this.pill,
+      toaster: this.toaster,
+      isEnded: () => this.ended,
+      applyAttempt: (attempt) => this.applyAttempt(attempt),
+      refreshAttempt: () => this.refreshAttempt(),
+      onEndedByServer: (reason) => void this.onEndedByServer(reason),
+      onLeave: (direction) => this.leaveTerminal(direction),
+    });
+    this.resetSandbox = new ResetSandbox({
+      attemptId,
+      scope,
+      toaster: this.toaster,
+      canReset: () => !this.ended,
+      onReset: () => {
+        this.announcer.say('The sandbox was reset to its initial state.');
+        this.terminal.focus();
+      },
+    });
     this.progress = new ProgressPanel({
       attemptId,
       scope,
@@ -113,51 +104,53 @@ class Workspace {
         await this.refreshAttempt();
       },
     });
-    const termPane = h(
-      'section',
-      { class: 'terminal-pane', 'aria-label': 'Terminal' },
-      this.banners,
-      h('div', { class: 'terminal-frame' }, this.termHost),
-      this.hint,
-    );
+    this.instructions = new Instructions(scope, () => this.attempt, (exercise) => this.progress.setExercise(exercise));
     root.append(
       h(
         'div',
         { class: 'workspace' },
-        this.skipLinks(),
+        skipLinks(scope, [
+          { label: 'Skip to the terminal', testid: 'skip-terminal', go: () => this.focusTerminalOr(this.instructions.element) },
+          { label: 'Skip to the instructions', testid: 'skip-instructions', go: () => this.instructions.focus() },
+          {
+            label: 'Skip to Submit',
+            testid: 'skip-submit',
+            go: () => {
+              if (!this.submit.hidden && !this.submit.disabled) this.submit.focus();
+              else this.focusTerminalOr(this.instructions.element);
+            },
+          },
+        ]),
         h(
           'header',
           { class: 'workspace-header' },
           this.brand,
-          this.title,
+          this.instructions.title,
           h(
             'div',
             { class: 'workspace-status' },
-            this.connState,
-            this.countdownBox,
-            this.resetButton,
+            this.pill.element,
+            this.countdown.element,
+            this.resetSandbox.element,
             this.submit,
             this.keyboardHelp.element,
           ),
         ),
-        h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions, this.progress.element), termPane),
-        this.announcer,
+        h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions.element, this.progress.element), this.terminal.element),
+        this.announcer.element,
       ),
       this.warnings.element,
       this.toaster.element,
     );
-    this.instructions.append(h('p', { class: 'muted' }, spinner(), 'Loading instructions…'));
-    this.renderConnState({ kind: 'connecting', retry: false });
 
     scope.add(() => this.dispose());
     scope.listen(this.submit, 'click', () => void this.onSubmit());
-    scope.listen(this.resetButton, 'click', () => void this.onReset());
     // F6 from anywhere on the page goes back into the terminal (inside it, the terminal handles F6 itself).
     scope.listen(document, 'keydown', (event) => {
       if (event.key !== 'F6' || event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey) return;
-      if (!this.view || this.ended) return;
+      if (!this.terminal.session || this.ended) return;
       event.preventDefault();
-      this.view.focus();
+      this.terminal.focus();
     });
     scope.interval(() => this.tick(), 500);
   }
@@ -172,14 +165,14 @@ class Workspace {
       return;
     }
     if (this.scope.disposed) return;
-    void this.loadExercise(attempt.exerciseId);
+    void this.instructions.load(attempt.exerciseId);
 
     if (isAttemptActive(attempt)) {
       rememberAttempt(attempt.id);
-      this.openTerminal();
+      const session = this.terminal.open();
       this.applyAttempt(attempt);
-      this.connection?.connect();
-      this.view?.focus();
+      session.connect();
+      this.terminal.focus();
     } else {
       this.applyAttempt(attempt);
     }
@@ -203,74 +196,23 @@ class Workspace {
     // An older server does not send these: everything is allowed there.
     this.progress.setAllowed({ checks: attempt.checksAllowed !== false, hints: attempt.hintsAllowed !== false });
     this.tick();
-    this.resetButton.hidden = attempt.mode !== 'practice' || !isAttemptActive(attempt);
+    this.resetSandbox.hidden = attempt.mode !== 'practice' || !isAttemptActive(attempt);
     if (!isAttemptActive(attempt)) this.enterEnded(attempt);
     else if (!this.submitting) this.submit.disabled = false;
-  }
-
-  /** Practice: a fresh sandbox in the exercise's initial state, under the same attempt and clock. */
-  private async onReset(): Promise<void> {
-    if (this.ended || this.resetting) return;
-    const ok = await confirmDialog({
-      title: 'Reset the sandbox?',
-      body:
-        'You get a fresh sandbox in the exercise\'s initial state. Every file you changed and every process you ' +
-        'started is lost. The clock keeps running, and your hints stay revealed.',
-      confirmLabel: 'Reset',
-      signal: this.scope.signal,
-    });
-    if (!ok || this.ended) return;
-    this.resetting = true;
-    this.resetButton.disabled = true;
-    this.resetButton.textContent = 'Resetting…';
-    try {
-      await practiceApi.reset(this.attemptId, this.scope.signal);
-      this.toaster.show('The sandbox is back in its initial state.', 'info');
-      this.announce('The sandbox was reset to its initial state.');
-      this.view?.focus();
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      this.toaster.show(errorText(err, 'The sandbox could not be reset.'), 'error');
-    } finally {
-      this.resetting = false;
-      this.resetButton.disabled = false;
-      this.resetButton.textContent = 'Reset sandbox';
-    }
   }
 
   private tick(): void {
     const attempt = this.attempt;
     if (!attempt) return;
     if (this.ended) return;
-    if (this.connection?.status.kind === 'reconnecting') this.renderConnState(this.connection.status);
-    if (!attempt.deadline) {
-      this.setCountdown('—', 'Not started yet', null);
-      return;
-    }
-    const remaining = this.clock.until(attempt.deadline);
-    this.setCountdown(formatClock(remaining), `${formatDurationWords(remaining)} left`, remaining);
+    const remaining = this.countdown.show(attempt.deadline, this.clock);
+    if (remaining === null) return;
     this.warnings.update(remaining);
     if (remaining <= 0 && Date.now() - this.lastOverduePoll >= OVERDUE_POLL_MS) {
       // The server ends the attempt at its deadline and tells us; ask in case that message got lost.
       this.lastOverduePoll = Date.now();
       void this.refreshAttempt();
     }
-  }
-
-  private setCountdown(text: string, label: string, remaining: number | null): void {
-    if (this.countdown.textContent !== text) this.countdown.textContent = text;
-    this.countdown.setAttribute('aria-label', `Time left: ${label}`);
-    const level = remaining === null ? 'normal' : remaining <= DANGER_MS ? 'danger' : remaining <= WARN_MS ? 'warn' : 'normal';
-    this.countdown.dataset['level'] = level;
-    if (remaining !== null) this.countdown.dataset['remainingMs'] = String(Math.max(0, Math.round(remaining)));
-  }
-
-  /** Screen readers hear it once; the same text twice in a row is announced again. */
-  private announce(text: string): void {
-    this.announcer.textContent = '';
-    this.scope.timeout(() => {
-      this.announcer.textContent = text;
-    }, 50);
   }
 
   /** An interview candidate has no catalog to go back to: the product name is not a link. */
@@ -286,132 +228,25 @@ class Workspace {
   }
 
   /** Refetches the attempt; resolves false when it is over or no longer ours. */
-  private async refreshAttempt(): Promise<boolean> {
-    try {
-      const attempt = await this.fetchAttempt();
-      if (this.scope.disposed) return false;
-      this.applyAttempt(attempt);
-      return isAttemptActive(attempt);
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return false;
-      if (err instanceof ApiError && [401, 403, 404, 410].includes(err.status)) {
-        this.connection?.stop();
+  private refreshAttempt(): Promise<boolean> {
+    return refetchAttempt(
+      this.scope,
+      () => this.fetchAttempt(),
+      (attempt) => {
+        this.applyAttempt(attempt);
+        return attempt;
+      },
+      (err) => {
+        this.terminal.session?.stop();
         this.showFatal(err);
-        return false;
-      }
-      throw err;
-    }
-  }
-
-  // ---- exercise ------------------------------------------------------------------------------------------
-
-  private async loadExercise(exerciseId: string): Promise<void> {
-    let exercise: Exercise;
-    try {
-      exercise = await api.getExercise(exerciseId, this.scope.signal);
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      this.title.textContent = exerciseId;
-      const retry = h('button', { type: 'button', class: 'button' }, 'Try again');
-      retry.addEventListener('click', () => void this.loadExercise(exerciseId), { signal: this.scope.signal });
-      this.instructions.replaceChildren(
-        h('p', { class: 'message message-error' }, errorText(err, 'The instructions could not be loaded.')),
-        retry,
-      );
-      return;
-    }
-    if (this.scope.disposed) return;
-    this.title.textContent = exercise.title;
-    setDocumentTitle(exercise.title);
-    this.instructions.replaceChildren(
-      h(
-        'p',
-        { class: 'instructions-meta' },
-        h('span', { class: `badge badge-${cssToken(exercise.difficulty)}` }, exercise.difficulty),
-        h('span', {}, this.timeLimitText(exercise)),
-      ),
-      h('article', { class: 'markdown-body' }, renderMarkdown(exercise.instructions)),
+      },
     );
-    this.progress.setExercise(exercise);
-  }
-
-  /** An invite sets its own time limit: the attempt's start and deadline say what it is. */
-  private timeLimitText(exercise: Exercise): string {
-    const attempt = this.attempt;
-    if (attempt?.mode === 'interview' && attempt.startedAt && attempt.deadline) {
-      const ms = Date.parse(attempt.deadline) - Date.parse(attempt.startedAt);
-      if (Number.isFinite(ms) && ms > 0) return formatMinutes(Math.round(ms / 60_000));
-    }
-    return formatMinutes(exercise.timeLimitMinutes);
   }
 
   // ---- terminal ------------------------------------------------------------------------------------------
 
-  private openTerminal(): void {
-    const view = new TerminalView(this.termHost, {
-      onInput: (frame) => {
-        this.connection?.sendInput(frame);
-      },
-      onResize: (cols, rows) => this.connection?.sendResize(cols, rows),
-      onLeave: (direction) => this.leaveTerminal(direction),
-    });
-    view.term.textarea?.setAttribute('aria-describedby', 'terminal-hint');
-    this.view = view;
-
-    this.connection = new TerminalConnection(terminalUrl(this.attemptId), {
-      status: (status) => this.onConnectionStatus(status),
-      message: (message) => {
-        switch (message.type) {
-          case 'hello':
-          case 'attempt':
-            this.clock.sync(message.attempt.serverTime);
-            this.applyAttempt(message.attempt);
-            break;
-          case 'shell-exited':
-            this.onShellExited(message.code);
-            break;
-          case 'notice':
-            this.toaster.show(message.message || message.code, message.level === 'error' ? 'error' : 'warn');
-            break;
-        }
-      },
-      repaint: () => view.queueReset(),
-      output: (data, processed) => view.write(data, processed),
-      size: () => ({ cols: view.cols, rows: view.rows }),
-      shouldReconnect: (close) => this.shouldReconnect(close),
-    });
-  }
-
-  /** Visible when focused: Tab from the top of the page jumps straight to the terminal, the instructions or Submit. */
-  private skipLinks(): HTMLElement {
-    const link = (label: string, testid: string, go: () => void): HTMLElement => {
-      const a = h('a', { href: '#', 'data-testid': testid }, label);
-      // Handled here: the router would otherwise treat the link as a navigation.
-      a.addEventListener(
-        'click',
-        (event) => {
-          event.preventDefault();
-          go();
-        },
-        { signal: this.scope.signal },
-      );
-      return a;
-    };
-    return h(
-      'nav',
-      { class: 'skip-links', 'aria-label': 'Skip links' },
-      link('Skip to the terminal', 'skip-terminal', () => this.focusTerminalOr(this.instructions)),
-      link('Skip to the instructions', 'skip-instructions', () => this.instructions.focus()),
-      link('Skip to Submit', 'skip-submit', () => {
-        if (!this.submit.hidden && !this.submit.disabled) this.submit.focus();
-        else this.focusTerminalOr(this.instructions);
-      }),
-    );
-  }
-
   private focusTerminalOr(fallback: HTMLElement): void {
-    if (this.view && !this.ended) this.view.focus();
-    else fallback.focus();
+    if (!this.terminal.focus()) fallback.focus();
   }
 
   private leaveTerminal(direction: 'forward' | 'backward'): void {
@@ -419,125 +254,10 @@ class Workspace {
       this.instructions.focus();
       return;
     }
-    const banner = this.banners.querySelector<HTMLElement>('button');
+    const banner = this.terminal.banners.firstButton();
     if (banner) banner.focus();
     else if (!this.submit.disabled) this.submit.focus();
     else this.instructions.focus();
-  }
-
-  private async shouldReconnect(_close: CloseInfo): Promise<boolean> {
-    // A refused upgrade (401/403/404/410) looks like any other failed socket here: the attempt says why.
-    return this.refreshAttempt();
-  }
-
-  private onConnectionStatus(status: ConnectionStatus): void {
-    this.renderConnState(status);
-    if (this.ended) return;
-    if (status.kind === 'reconnecting' || (status.kind === 'connecting' && status.retry)) this.scheduleLostBanner();
-    else this.cancelScheduledLostBanner();
-    switch (status.kind) {
-      case 'connected':
-        this.clearBanner('connection');
-        this.view?.setInputEnabled(true);
-        break;
-      case 'ended':
-        void this.onEndedByServer(status.reason);
-        break;
-      case 'replaced':
-        this.view?.setInputEnabled(false);
-        this.showBanner('connection', 'warn', 'This attempt is open in another tab.', {
-          label: 'Use here',
-          testid: 'use-here',
-          action: () => {
-            this.clearBanner('connection');
-            this.connection?.connect();
-            this.view?.focus();
-          },
-        });
-        break;
-      case 'closed':
-        this.view?.setInputEnabled(false);
-        void this.onClosedByServer();
-        break;
-      case 'connecting':
-      case 'reconnecting':
-        break;
-    }
-  }
-
-  /**
-   * The connection dropped and reconnects by itself. A blip shows only in the status pill; one that lasts gets
-   * a banner saying that nothing is lost, with a way to try at once.
-   */
-  private scheduleLostBanner(): void {
-    if (this.cancelLostBanner || this.banners.querySelector('[data-slot="connection"]')) return;
-    this.cancelLostBanner = this.scope.timeout(() => {
-      this.cancelLostBanner = null;
-      const kind = this.connection?.status.kind;
-      if (this.ended || (kind !== 'reconnecting' && kind !== 'connecting')) return;
-      const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
-      const text = offline
-        ? 'You seem to be offline. We reconnect as soon as your network is back. Your shell keeps running and the clock does not stop.'
-        : 'The connection to your sandbox was lost. Reconnecting automatically… Your shell keeps running and the clock does not stop.';
-      this.showBanner('connection', 'warn', text, {
-        label: 'Reconnect now',
-        testid: 'reconnect-now',
-        action: () => {
-          this.connection?.connect();
-        },
-      });
-      this.banners.querySelector('[data-slot="connection"]')?.setAttribute('data-kind', 'lost');
-    }, LOST_BANNER_DELAY_MS);
-  }
-
-  private cancelScheduledLostBanner(): void {
-    this.cancelLostBanner?.();
-    this.cancelLostBanner = null;
-  }
-
-  /** A normal close from the server: find out whether the attempt ended before offering to reconnect. */
-  private async onClosedByServer(): Promise<void> {
-    const active = await this.refreshAttempt().catch(() => true);
-    if (!active || this.ended || this.scope.disposed) return;
-    this.showBanner('connection', 'warn', 'The connection to your sandbox was closed.', {
-      label: 'Reconnect',
-      testid: 'reconnect',
-      action: () => {
-        this.clearBanner('connection');
-        this.connection?.connect();
-        this.view?.focus();
-      },
-    });
-  }
-
-  private renderConnState(status: ConnectionStatus): void {
-    const kind = this.ended ? 'ended' : status.kind;
-    let text: string;
-    switch (status.kind) {
-      case 'connecting':
-        text = status.retry ? 'Reconnecting…' : 'Connecting…';
-        break;
-      case 'connected':
-        text = 'Connected';
-        break;
-      case 'reconnecting': {
-        const seconds = Math.ceil((status.at - Date.now()) / 1000);
-        text = seconds > 0 ? `Reconnecting in ${seconds}s` : 'Reconnecting…';
-        break;
-      }
-      case 'replaced':
-        text = 'Open in another tab';
-        break;
-      case 'ended':
-        text = 'Ended';
-        break;
-      case 'closed':
-        text = 'Disconnected';
-        break;
-    }
-    if (this.ended) text = 'Ended';
-    this.connState.dataset['state'] = kind;
-    if (this.connState.textContent !== text) this.connState.textContent = text;
   }
 
   private async onEndedByServer(reason: string): Promise<void> {
@@ -550,43 +270,6 @@ class Workspace {
       const endReason = reason === 'expired' || reason === 'submitted' || reason === 'revoked' ? reason : null;
       const state = endReason === 'revoked' ? 'expired' : (endReason ?? 'archived');
       this.enterEnded({ ...(this.attempt as AttemptView), state, endReason });
-    }
-  }
-
-  private onShellExited(code: number): void {
-    if (this.ended) return;
-    this.view?.setInputEnabled(false);
-    const detail = code >= 0 ? ` (exit status ${code})` : '';
-    this.showBanner('shell', 'info', `The shell exited${detail}.`, {
-      label: 'Restart shell',
-      testid: 'restart-shell',
-      action: (button) => void this.restartShell(button),
-    });
-    // A keyboard user sitting in the terminal needs to reach the button.
-    this.banners.querySelector<HTMLButtonElement>('[data-testid="restart-shell"]')?.focus();
-  }
-
-  private async restartShell(button: HTMLButtonElement): Promise<void> {
-    button.disabled = true;
-    button.textContent = 'Restarting…';
-    try {
-      const sentAt = Date.now();
-      const attempt = await api.restartShell(this.attemptId, this.scope.signal);
-      this.clock.sync(attempt.serverTime, sentAt);
-      this.applyAttempt(attempt);
-      if (this.ended) return;
-      this.clearBanner('shell');
-      this.connection?.connect();
-      this.view?.focus();
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      if (err instanceof ApiError && err.status === 409) {
-        await this.refreshAttempt().catch(() => false);
-        return;
-      }
-      button.disabled = false;
-      button.textContent = 'Restart shell';
-      this.toaster.show(errorText(err, 'The shell could not be restarted.'), 'error');
     }
   }
 
@@ -629,148 +312,45 @@ class Workspace {
   private enterEnded(attempt: AttemptView): void {
     if (this.ended) return;
     this.ended = true;
+    this.pill.end();
     forgetAttempt(this.attemptId);
-    this.cancelScheduledLostBanner();
+    this.terminal.banners.cancelLostBanner();
     this.warnings.stop();
-    this.connection?.stop({ kind: 'ended', reason: attempt.endReason ?? attempt.state });
+    this.terminal.session?.stop({ kind: 'ended', reason: attempt.endReason ?? attempt.state });
     if (attempt.mode === 'interview') {
       // The candidate's journey ends on its own page, which says how it ended and what happens next.
       rememberEndedView(attempt);
       this.navigate(`/attempts/${encodeURIComponent(this.attemptId)}/done`, { replace: true });
       return;
     }
-    this.view?.setInputEnabled(false);
-    this.view?.term.blur();
-    this.renderConnState({ kind: 'ended', reason: attempt.state });
+    this.terminal.end();
     this.submit.hidden = true;
-    this.countdownBox.hidden = true;
-    this.hint.hidden = true;
-    this.countdown.textContent = 'Ended';
-    this.countdown.dataset['level'] = 'ended';
-    this.clearBanner('shell');
-    this.clearBanner('connection');
-    if (!this.view) this.termHost.classList.add('terminal-empty');
+    this.countdown.element.hidden = true;
+    this.countdown.end();
     this.progress.setEnded();
 
-    const { text, level } = endedMessage(attempt);
-    const banner = h(
-      'div',
-      {
-        class: `banner banner-${level} banner-ended`,
-        role: 'status',
-        tabindex: -1,
-        'data-testid': 'ended-banner',
-        'data-state': attempt.state,
-        'data-end-reason': attempt.endReason ?? '',
-      },
-      h('p', { class: 'banner-text' }, text),
-      attempt.state !== 'failed'
-        ? h(
-            'a',
-            { href: `/practice/${encodeURIComponent(this.attemptId)}`, class: 'button button-primary', 'data-testid': 'practice-results-link' },
-            'Results, replay and solution',
-          )
-        : null,
-      h('a', { href: '/', class: 'button' }, 'Back to exercises'),
-    );
-    this.resetButton.hidden = true;
-    this.banners.replaceChildren(banner);
+    const banner = endedBanner(attempt, this.attemptId);
+    this.resetSandbox.hidden = true;
+    this.terminal.banners.replaceAll(banner);
     banner.focus({ preventScroll: true });
   }
 
   private showFatal(err: unknown): void {
-    const status = err instanceof ApiError ? err.status : 0;
-    if (this.isInterview() && [401, 403, 404, 410].includes(status)) {
+    if (this.isInterview() && isAccessGone(err)) {
       // A withdrawn invite's token stops working at once: the done page says so.
       this.enterEnded({ ...(this.attempt as AttemptView), state: 'expired', endReason: this.attempt?.endReason ?? 'revoked' });
       return;
     }
     this.ended = true;
     this.warnings.stop();
-    this.cancelScheduledLostBanner();
     forgetAttempt(this.attemptId);
-    this.connection?.dispose();
-    this.connection = null;
-    this.view?.dispose();
-    this.view = null;
-    const heading =
-      status === 404
-        ? 'This attempt does not exist.'
-        : status === 410
-          ? 'This attempt is no longer available.'
-          : status === 401 || status === 403
-          ? 'This attempt belongs to another browser session.'
-          : 'This attempt could not be opened.';
-    const detail =
-      status === 401 || status === 403
-        ? 'Open it from the browser that started it, or use the link you were given.'
-        : errorText(err, 'Please try again.');
-    const retry = h('button', { type: 'button', class: 'button' }, 'Try again');
-    retry.addEventListener('click', () => location.reload(), { signal: this.scope.signal });
-    this.root.replaceChildren(
-      h('header', { class: 'site-header' }, h('a', { href: '/', class: 'brand' }, 'opslab')),
-      h(
-        'main',
-        { class: 'page page-narrow', 'data-testid': 'attempt-error' },
-        h('h1', { tabindex: -1 }, heading),
-        h('p', { class: 'message message-error' }, detail),
-        h('p', { class: 'actions' }, status === 0 || status >= 500 ? retry : null, h('a', { href: '/', class: 'button' }, 'Back to exercises')),
-      ),
-    );
+    this.terminal.dispose();
+    this.root.replaceChildren(...attemptErrorPage(err, this.scope));
     this.root.querySelector<HTMLElement>('h1')?.focus();
   }
 
-  // ---- banners -------------------------------------------------------------------------------------------
-
-  private showBanner(
-    slot: 'shell' | 'connection',
-    level: 'info' | 'warn' | 'error',
-    text: string,
-    action: { label: string; testid: string; action: (button: HTMLButtonElement) => void },
-  ): void {
-    this.clearBanner(slot);
-    const button = h('button', { type: 'button', class: 'button button-primary', 'data-testid': action.testid }, action.label);
-    button.addEventListener('click', () => action.action(button), { signal: this.scope.signal });
-    this.banners.append(
-      h(
-        'div',
-        { class: `banner banner-${level}`, role: 'alert', 'data-slot': slot, 'data-testid': `${slot}-banner` },
-        h('p', { class: 'banner-text' }, text),
-        button,
-      ),
-    );
-  }
-
-  private clearBanner(slot: 'shell' | 'connection'): void {
-    this.banners.querySelector(`[data-slot="${slot}"]`)?.remove();
-  }
-
   private dispose(): void {
-    this.cancelScheduledLostBanner();
-    this.connection?.dispose();
-    this.connection = null;
-    this.view?.dispose();
-    this.view = null;
+    this.terminal.dispose();
     this.toaster.dispose();
-  }
-}
-
-function endedMessage(attempt: AttemptView): { text: string; level: 'info' | 'warn' | 'error' } {
-  if (attempt.endReason === 'preempted') {
-    return { text: 'This practice sandbox was stopped to make room for an interview. Start the exercise again later.', level: 'warn' };
-  }
-  switch (attempt.state) {
-    case 'expired':
-      return { text: 'Time is up — your work was submitted automatically.', level: 'info' };
-    case 'submitted':
-      return { text: 'Your work was submitted. You can close this page.', level: 'info' };
-    case 'archived':
-      return attempt.endReason === 'expired'
-        ? { text: 'Time is up — your work was submitted automatically. This sandbox has since been removed.', level: 'info' }
-        : { text: 'Your work was submitted. This sandbox has since been removed.', level: 'info' };
-    case 'failed':
-      return { text: 'Your sandbox could not be started. Go back to the exercises and try again.', level: 'error' };
-    default:
-      return { text: 'This attempt has ended.', level: 'info' };
   }
 }

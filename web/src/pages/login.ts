@@ -3,7 +3,7 @@
 
 import { ApiError, isAbort } from '../api.js';
 import { h } from '../dom.js';
-import { accountCard, busy, formField, message, setFieldError } from '../manage/account-form.js';
+import { accountCard, accountForm, formField, message, setFieldError } from '../manage/account-form.js';
 import { loadAuthState, login, safeNext, type AuthState } from '../manage/session.js';
 import type { PageContext } from '../router.js';
 import { errorText } from '../ui/errors.js';
@@ -27,28 +27,44 @@ export default async function loginPage({ root, scope, navigate }: PageContext):
     return;
   }
 
-  const { card, heading } = accountCard(
+  const { card } = accountCard(
     root,
+    'login',
     'Sign in',
     'For interviewers and admins. Candidates open the link from their invite instead.',
   );
   const notices = h('div', { class: 'status-area', role: 'status' });
-  const alert = h('div', { class: 'status-area', role: 'alert' });
   const email = formField('login-email', 'Email', { type: 'email', autocomplete: 'username', required: true });
   const password = formField('login-password', 'Password', {
     type: 'password',
     autocomplete: 'current-password',
     required: true,
   });
-  const submit = h('button', { type: 'submit', class: 'button button-primary', 'data-testid': 'login-submit' }, 'Sign in');
-  const form = h(
-    'form',
-    { class: 'staff-form', novalidate: true, 'aria-labelledby': 'login-title', 'data-testid': 'login-form' },
-    email.wrap,
-    password.wrap,
-    h('div', { class: 'form-actions' }, submit),
-  );
-  heading.id = 'login-title';
+  const { alert, form } = accountForm({
+    scope,
+    id: 'login',
+    fields: [email.wrap, password.wrap],
+    submitLabel: 'Sign in',
+    busyLabel: 'Signing in…',
+    check: () => {
+      const okEmail = setFieldError(email, email.input.value.trim() === '' ? 'Enter your email.' : null);
+      const okPassword = setFieldError(password, password.input.value === '' ? 'Enter your password.' : null);
+      if (!okEmail) email.input.focus();
+      else if (!okPassword) password.input.focus();
+      return okEmail && okPassword;
+    },
+    send: async () => {
+      await login(email.input.value.trim(), password.input.value, scope.signal);
+      navigate(next);
+    },
+    failure: loginErrorText,
+    afterFailure: (err) => {
+      if (err instanceof ApiError && err.status === 401) {
+        password.input.value = '';
+        password.input.focus();
+      }
+    },
+  });
   card.append(notices, alert, form);
 
   if (query.has('signedOut')) notices.append(message('info', 'You are signed out.', 'signed-out'));
@@ -62,38 +78,6 @@ export default async function loginPage({ root, scope, navigate }: PageContext):
     );
   }
   email.input.focus();
-
-  let sending = false;
-  scope.listen(form, 'submit', (event) => {
-    event.preventDefault();
-    void send();
-  });
-
-  async function send(): Promise<void> {
-    if (sending) return;
-    alert.replaceChildren();
-    const okEmail = setFieldError(email, email.input.value.trim() === '' ? 'Enter your email.' : null);
-    const okPassword = setFieldError(password, password.input.value === '' ? 'Enter your password.' : null);
-    if (!okEmail) return email.input.focus();
-    if (!okPassword) return password.input.focus();
-
-    sending = true;
-    const restore = busy(submit, 'Signing in…');
-    try {
-      await login(email.input.value.trim(), password.input.value, scope.signal);
-      navigate(next);
-    } catch (err) {
-      if (isAbort(err) || scope.disposed) return;
-      restore();
-      alert.append(message('error', loginErrorText(err), 'login-error'));
-      if (err instanceof ApiError && err.status === 401) {
-        password.input.value = '';
-        password.input.focus();
-      }
-    } finally {
-      sending = false;
-    }
-  }
 }
 
 function loginErrorText(err: unknown): string {

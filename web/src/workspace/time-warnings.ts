@@ -4,10 +4,8 @@
 // moved later (the invite was extended) makes the warnings due again.
 
 import { h, type Scope } from '../dom.js';
+import { DANGER_MS, WARN_MS } from '../ui/countdown.js';
 import { formatDurationWords } from '../ui/format.js';
-
-export const WARN_MS = 10 * 60_000;
-export const DANGER_MS = 2 * 60_000;
 
 /** How long a notice stays on screen unless dismissed. */
 const VISIBLE_MS = 20_000;
