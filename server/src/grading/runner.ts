@@ -4,6 +4,7 @@ import { variantEnv, type VariantParams } from '../exercises/variants.js';
 import { GRADER_IMAGE_TAG, sandboxImageTag } from '../images/index.js';
 import type { JobDriver, ResourceLimits } from '../sandbox/sandbox-driver.js';
 import { ArchiveWriter, GRADER_UID, MiB } from './archive.js';
+import { sandboxFiles, type FileSource } from './file-source.js';
 import { packDir, packFiles } from '../local-tar.js';
 
 export type Verdict = 'pass' | 'fail' | 'error';
@@ -47,7 +48,10 @@ export interface GradingRun {
 
 export interface GradeOptions {
   driver: JobDriver;
-  sandboxId: string;
+  /** The sandbox graded; null when grading a stored snapshot (`files`) of an exercise without probes. */
+  sandboxId: string | null;
+  /** Where the candidate's files are read from: the live sandbox by default, or a stored snapshot. */
+  files?: FileSource;
   exercise: Exercise;
   params: VariantParams;
   seed: string;
@@ -146,8 +150,9 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     ...(opts.attemptId ? { attemptId: opts.attemptId } : {}),
   };
 
-  const info = await driver.inspect(sandboxId);
-  if (!info) throw new Error(`sandbox ${sandboxId} does not exist: nothing to grade`);
+  const info = sandboxId ? await driver.inspect(sandboxId) : null;
+  if (!opts.files && !info) throw new Error(`sandbox ${sandboxId} does not exist: nothing to grade`);
+  const files = opts.files ?? sandboxFiles(driver, sandboxId!);
   if (checks.length === 0) {
     // Nothing would read the copy or the clean-room results: no grader at all.
     const at = new Date(started).toISOString();
@@ -163,8 +168,8 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     };
   }
   if (exercise.probe) {
-    if (info.runState !== 'running') {
-      throw new Error(`exercise ${exercise.id} has probe: true and its checks need the sandbox running (it is ${info.runState})`);
+    if (info?.runState !== 'running') {
+      throw new Error(`exercise ${exercise.id} has probe: true and its checks need the sandbox running (it is ${info?.runState ?? 'gone'})`);
     }
   }
   const graderId = await driver.createJob({
@@ -172,7 +177,7 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     image: opts.graderImage ?? GRADER_IMAGE_TAG,
     limits: opts.graderLimits ?? GRADER_LIMITS,
     hardening: 'grader',
-    ...(exercise.probe ? { joinSandbox: sandboxId } : {}),
+    ...(exercise.probe ? { joinSandbox: sandboxId! } : {}),
     ...jobCommon,
     // Files go in while it starts.
     start: false,
@@ -186,7 +191,7 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     const cleanroom: CleanroomResult[] = [];
     const settled = await Promise.allSettled([
       driver.start(graderId).then(() => (graderStartMs = Date.now() - started)),
-      copySandbox(driver, sandboxId, graderId, exercise.collect).then(() => (copyMs = Date.now() - copyStarted)),
+      copySandbox(files, driver, graderId, exercise.collect).then(() => (copyMs = Date.now() - copyStarted)),
       driver.copyIn(
         graderId,
         '/',
@@ -200,18 +205,18 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
       ),
       (async () => {
         const t0 = Date.now();
-        const files: { name: string; content: string | Buffer }[] = [];
+        const results: { name: string; content: string | Buffer }[] = [];
         for (const job of exercise.cleanroom) {
-          const r = await runCleanroom(opts, job, env, jobCommon);
+          const r = await runCleanroom(opts, files, job, env, jobCommon);
           log('clean-room job finished', { job: job.id, exitCode: r.exitCode, ms: r.durationMs });
           cleanroom.push({ id: job.id, exitCode: r.exitCode, durationMs: r.durationMs });
-          files.push(
+          results.push(
             { name: `cleanroom/${job.id}/exit-code`, content: `${r.exitCode}\n` },
             { name: `cleanroom/${job.id}/output.log`, content: r.output },
             { name: `cleanroom/${job.id}/ms`, content: `${r.durationMs}\n` },
           );
         }
-        if (files.length) await driver.copyIn(graderId, '/', packFiles(files));
+        if (results.length) await driver.copyIn(graderId, '/', packFiles(results));
         cleanroomMs = Date.now() - t0;
       })(),
     ]);
@@ -221,7 +226,7 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     const checksStarted = Date.now();
     const results: CheckResult[] = [];
     for (const check of checks) {
-      const before = exercise.probe ? () => putProcessList(driver, sandboxId, graderId) : undefined;
+      const before = exercise.probe ? () => putProcessList(driver, sandboxId!, graderId) : undefined;
       results.push(await runCheck(driver, graderId, exercise, check, env, before));
     }
     const checksMs = Date.now() - checksStarted;
@@ -244,7 +249,7 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
 }
 
 /** The collect paths, through the sanitiser, into the grader at /sandbox<path>. */
-async function copySandbox(driver: JobDriver, sandboxId: string, graderId: string, paths: string[]): Promise<void> {
+async function copySandbox(files: FileSource, driver: JobDriver, graderId: string, paths: string[]): Promise<void> {
   const collect = paths.map((p) => path.posix.normalize(p).replace(/(.)\/+$/, '$1'));
   const writer = new ArchiveWriter({ mode: 'grader', prefix: 'sandbox', roots: collect });
   const produce = (async () => {
@@ -252,7 +257,7 @@ async function copySandbox(driver: JobDriver, sandboxId: string, graderId: strin
     for (const root of collect) {
       let tar;
       try {
-        tar = await driver.copyOut(sandboxId, root);
+        tar = await files.copyOut(root);
       } catch (err) {
         // A path the candidate deleted is simply absent from the copy; anything else is a grading failure.
         if ((err as { statusCode?: number }).statusCode === 404) continue;
@@ -374,11 +379,12 @@ export const CLEANROOM_HIDDEN = '/opt/opslab-hidden';
 /** One clean-room job: a throwaway container of a pristine sandbox image with a copy of `copy`. */
 async function runCleanroom(
   opts: GradeOptions,
+  files: FileSource,
   job: CleanroomSpec,
   variant: Record<string, string>,
   common: { labels: Record<string, string>; exerciseId: string; attemptId?: string },
 ): Promise<{ exitCode: number; output: Buffer; durationMs: number }> {
-  const { driver, sandboxId } = opts;
+  const { driver } = opts;
   const imageRef = opts.imageRef ?? sandboxImageTag;
   const id = await driver.createJob({
     role: 'cleanroom',
@@ -392,7 +398,7 @@ async function runCleanroom(
     const writer = new ArchiveWriter({ mode: 'cleanroom', prefix: '', roots: [copy] });
     const produce = (async () => {
       try {
-        await writer.addArchive(copy, await driver.copyOut(sandboxId, copy));
+        await writer.addArchive(copy, await files.copyOut(copy));
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode !== 404) throw err;
         // Missing: the job runs in an empty directory and says so.
