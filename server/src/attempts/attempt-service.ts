@@ -8,6 +8,7 @@ import { drawVariant, newSeed } from '../exercises/variants.js';
 import { removeStaleJobs } from '../grading/index.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import { LABELS } from '../sandbox/labels.js';
+import type { AttemptNotices, Logger, SandboxNotice } from '../sandbox/notices.js';
 import { effectiveLimits } from '../sandbox/policy.js';
 import { ACTIVE_STATES, type Attempt, type AttemptsRepo, type EndReason } from '../store/attempts-repo.js';
 import type { GradingRepo, StoredRun } from '../store/grading-repo.js';
@@ -47,11 +48,7 @@ export interface StartOptions {
   onCreated?: (attemptId: string) => void;
 }
 
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type { Logger };
 
 export interface AttemptServiceDeps {
   config: Config;
@@ -102,7 +99,7 @@ export const hashToken = (token: string) => createHash('sha256').update(token).d
  * The attempt lifecycle: created → running → submitted | expired → archived (and created → failed). The server
  * owns the clock: deadlines are enforced here, by timers and by the reconciler, never by the browser.
  */
-export class AttemptService {
+export class AttemptService implements AttemptNotices {
   private readonly terminals = new Map<string, AttemptTerminal>();
   private readonly opening = new Map<string, Promise<AttemptTerminal>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -729,6 +726,13 @@ export class AttemptService {
     } catch (err) {
       this.deps.log.warn({ attemptId: attempt.id, err: (err as Error).message }, 'could not append marker');
     }
+  }
+
+  /** Tells the attempt's candidate what happened to the sandbox: a marker in the recording, a notice on screen. */
+  async notify(attempt: Attempt, marker: string, notice: SandboxNotice): Promise<void> {
+    const terminal = await this.terminalFor(attempt);
+    terminal.marker(marker);
+    terminal.broadcast({ type: 'notice', ...notice });
   }
 
   /** Makes sure the recording on disk holds everything buffered so far (before a download). */
