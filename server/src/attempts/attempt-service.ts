@@ -9,7 +9,7 @@ import { removeStaleJobs } from '../grading/index.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import { LABELS } from '../sandbox/labels.js';
 import type { AttemptNotices, Logger, SandboxNotice } from '../sandbox/notices.js';
-import { effectiveLimits } from '../sandbox/policy.js';
+import { bringUp, type BringUpSteps } from '../sandbox/bring-up.js';
 import { ACTIVE_STATES, type Attempt, type AttemptsRepo, type EndReason } from '../store/attempts-repo.js';
 import type { GradingRepo, StoredRun } from '../store/grading-repo.js';
 import { AttemptTerminal, CLOSE_CODES } from '../terminal/attempt-terminal.js';
@@ -198,31 +198,34 @@ export class AttemptService implements AttemptNotices {
     });
     this.provisioning.add(id);
     opts.onCreated?.(id);
-    let sandboxId: string | null = pooled?.sandboxId ?? null;
-    let terminal: AttemptTerminal | null = null;
+    let sandboxId = (pooled?.sandboxId ?? null) as string | null;
+    let terminal = null as AttemptTerminal | null;
     try {
       if (pooled) {
         const running = await this.claim(id, pooled, timeLimitSeconds);
         log.info({ attemptId: id, exerciseId, sandboxId, ms: Date.now() - now, pooled: true }, 'attempt started');
         return { attempt: running, token };
       }
-      sandboxId = await driver.create({
-        attemptId: id,
-        exerciseId,
-        image: this.deps.imageRef(exercise.image),
-        limits: effectiveLimits(config.sandbox, exercise.limits),
+      let startedAt = 0;
+      const up = await bringUp(this.bringUpSteps(), {
+        exercise,
+        owner: { attemptId: id },
+        attach: 'before-start',
+        onCreated: (created) => {
+          sandboxId = created;
+          repo.update(id, { sandboxId });
+        },
+        onAttached: async (session) => {
+          startedAt = Date.now();
+          terminal = await this.openTerminal({ ...repo.get(id)!, startedAt });
+          // Attached before start, so the very first prompt byte is recorded.
+          terminal.attachSession(session);
+          terminal.marker(MARKERS.started);
+        },
+        setup: (created) => this.deps.runner.provision(created, exercise, { params, seed }),
+        snapshot: (created) => this.deps.runner.snapshot(created, exercise.collect),
       });
-      repo.update(id, { sandboxId });
-      const session = await driver.attachTerminal(sandboxId);
-      const startedAt = Date.now();
-      const attempt = repo.get(id)!;
-      terminal = await this.openTerminal({ ...attempt, startedAt });
-      // Attached before start, so the very first prompt byte is recorded.
-      terminal.attachSession(session);
-      terminal.marker(MARKERS.started);
-      await driver.start(sandboxId);
-      await this.deps.runner.provision(sandboxId, exercise, { params, seed });
-      this.saveSnapshot(id, 'initial', await this.deps.runner.snapshot(sandboxId, exercise.collect));
+      this.saveSnapshot(id, 'initial', up.snapshot!);
       // The clock starts once the sandbox is ready, not while it is being seeded.
       const readyAt = Date.now();
       const running = repo.update(
@@ -589,7 +592,7 @@ export class AttemptService implements AttemptNotices {
    * same attempt, clock and recording. The old container is removed.
    */
   async resetSandbox(id: string): Promise<Attempt> {
-    const { repo, driver, config, runner } = this.deps;
+    const { repo, driver, runner } = this.deps;
     const attempt = repo.get(id);
     if (!attempt) throw errors.attemptNotFound();
     if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
@@ -599,22 +602,21 @@ export class AttemptService implements AttemptNotices {
     if (!exercise) throw errors.exerciseNotFound(attempt.exerciseId);
     // While the new container is made, the reconciler must not take it (or the old one) for an orphan.
     this.provisioning.add(id);
-    let sandboxId: string | null = null;
+    let sandboxId = null as string | null;
     try {
       const terminal = await this.terminalFor(attempt);
       const generation = repo.events(id).filter((e) => e.kind === 'reset').length + 1;
-      sandboxId = await driver.create({
-        attemptId: id,
-        exerciseId: exercise.id,
-        image: this.deps.imageRef(exercise.image),
-        limits: effectiveLimits(config.sandbox, exercise.limits),
-        generation,
+      await bringUp(this.bringUpSteps(), {
+        exercise,
+        owner: { attemptId: id, generation },
+        attach: 'before-start',
+        onCreated: (created) => (sandboxId = created),
+        onAttached: (session) => {
+          terminal.marker(MARKERS.reset);
+          terminal.attachSession(session);
+        },
+        setup: (created) => runner.provision(created, exercise, { params: attempt.params, seed: attempt.seed ?? '' }),
       });
-      const session = await driver.attachTerminal(sandboxId);
-      terminal.marker(MARKERS.reset);
-      terminal.attachSession(session);
-      await driver.start(sandboxId);
-      await runner.provision(sandboxId, exercise, { params: attempt.params, seed: attempt.seed ?? '' });
       const updated = repo.update(id, { sandboxId, sandboxStatus: 'running' }, ['running']);
       if (!updated) throw errors.attemptNotRunning(repo.get(id)?.state ?? 'gone');
       repo.addEvent(id, 'reset', { sandboxId });
@@ -733,6 +735,10 @@ export class AttemptService implements AttemptNotices {
     const terminal = await this.terminalFor(attempt);
     terminal.marker(marker);
     terminal.broadcast({ type: 'notice', ...notice });
+  }
+
+  private bringUpSteps(): BringUpSteps {
+    return { driver: this.deps.driver, policy: this.deps.config.sandbox, imageRef: this.deps.imageRef };
   }
 
   /** Makes sure the recording on disk holds everything buffered so far (before a download). */

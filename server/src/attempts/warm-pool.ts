@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { ExerciseCatalog } from '../exercises/catalog.js';
 import { drawVariant, newSeed, type VariantParams } from '../exercises/variants.js';
-import { effectiveLimits } from '../sandbox/policy.js';
+import { bringUp } from '../sandbox/bring-up.js';
 import type { SandboxDriver } from '../sandbox/sandbox-driver.js';
 import type { TerminalSession } from '../terminal/terminal-session.js';
 import type { ExerciseRunner } from './exercise-runner.js';
@@ -352,31 +352,34 @@ export class WarmPool {
     const t0 = Date.now();
     const evicted = () => e.state !== 'preparing';
     try {
-      e.sandboxId = await driver.create({
-        attemptId: '',
-        pool: e.slot,
-        exerciseId: exercise.id,
-        image: imageRef(exercise.image),
-        limits: effectiveLimits(config.sandbox, exercise.limits),
-      });
-      if (evicted()) return await this.cleanUp(e);
-      await driver.start(e.sandboxId);
-      const session = await driver.attachTerminal(e.sandboxId);
-      e.session = session;
-      // Nobody watches the shell until an attempt claims it: what it prints meanwhile is dropped.
-      e.stopDraining = session.onData(() => undefined);
-      void session.ended.then(() => this.onShellEnded(e, session));
-      if (evicted()) return await this.cleanUp(e);
-      await session.resize(POOL_TTY.cols, POOL_TTY.rows);
-      await runner.provision(e.sandboxId, exercise, { params: e.params, seed: e.seed });
-      if (evicted()) return await this.cleanUp(e);
-      e.snapshot = await runner.snapshot(e.sandboxId, exercise.collect);
-      if (evicted()) return await this.cleanUp(e);
+      const up = await bringUp(
+        { driver, policy: config.sandbox, imageRef },
+        {
+          exercise,
+          owner: { attemptId: '', pool: e.slot },
+          attach: 'after-start',
+          onCreated: (sandboxId) => (e.sandboxId = sandboxId),
+          onAttached: (session) => {
+            e.session = session;
+            // Nobody watches the shell until an attempt claims it: what it prints meanwhile is dropped.
+            e.stopDraining = session.onData(() => undefined);
+            void session.ended.then(() => this.onShellEnded(e, session));
+          },
+          setup: async (sandboxId) => {
+            await e.session!.resize(POOL_TTY.cols, POOL_TTY.rows);
+            await runner.provision(sandboxId, exercise, { params: e.params, seed: e.seed });
+          },
+          snapshot: (sandboxId) => runner.snapshot(sandboxId, exercise.collect),
+          wanted: () => !evicted(),
+        },
+      );
+      e.snapshot = up.snapshot;
       e.state = 'ready';
       e.readyAt = Date.now();
       this.failures.delete(exercise.id);
       log.info({ exerciseId: exercise.id, sandboxId: e.sandboxId, ms: e.readyAt - t0 }, 'warm pool: sandbox ready');
     } catch (err) {
+      // (Also where a preparation given up by `wanted` ends.)
       if (evicted()) return await this.cleanUp(e);
       this.failed(exercise.id, (err as Error).message);
       await this.drop(e);
