@@ -53,6 +53,7 @@ export function adhocExercise(opts: {
     probe: opts.probe ?? false,
     cleanroom: [],
     wrong: [],
+    alternatives: [],
     hasSetup: false,
     instructions: opts.id,
     dir,

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { ArchiveWriter } from '../../server/src/grading/archive.js';
-import { diffSnapshots } from '../../server/src/grading/snapshot.js';
+import { diffSnapshots, diffSnapshotTars } from '../../server/src/grading/snapshot.js';
 import { toJsonReport, toJUnitXml, xmlEscape } from '../../server/src/grading/report.js';
 import type { GradingRun } from '../../server/src/grading/runner.js';
 
@@ -86,6 +86,44 @@ describe('diffSnapshots', () => {
       { path: '/root/work/a', change: 'added' },
     ]);
     expect(d.diff).toContain('New directory: /root/work');
+  });
+
+  // Files of distinct lines make a line diff quadratic: a candidate could make the final diff take minutes.
+  const distinct = (tag: string) =>
+    Array.from({ length: 30_000 }, (_, i) => `${tag} ${i} ${((i * 2654435761) % 4294967296).toString(36)}`).join('\n');
+
+  it('gives up on a file past its time budget, and stops diffing past the total budget', async () => {
+    const names = ['work/a', 'work/b', 'work/c', 'work/d'];
+    const before = await snapshot(names.map((name) => ({ name, content: distinct('old') })));
+    const after = await snapshot(names.map((name) => ({ name, content: distinct('new') })));
+    const t0 = performance.now();
+    const d = await diffSnapshotTars(before, after, { perFileMs: 150, totalMs: 400 });
+    const took = performance.now() - t0;
+    expect(d.changed.map((c) => c.change)).toEqual(['modified', 'modified', 'modified', 'modified']);
+    expect(d.diff).toContain('File /root/work/a modified: too large to diff');
+    expect(d.diff).toContain('File /root/work/d modified: not diffed, the diff\'s time budget was spent on other files');
+    // Generous bound: reading the tars and three diffs of at most 150 ms each.
+    expect(took).toBeLessThan(5_000);
+  });
+
+  it('runs off the event loop: timers keep firing while a long diff runs', async () => {
+    const before = await snapshot([{ name: 'work/a', content: distinct('old') }, { name: 'work/b', content: distinct('x') }]);
+    const after = await snapshot([{ name: 'work/a', content: distinct('new') }, { name: 'work/b', content: distinct('y') }]);
+    let worst = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - last);
+      last = now;
+    }, 10);
+    try {
+      const d = await diffSnapshots(before, after, { perFileMs: 1500, totalMs: 3000 });
+      expect(d.changed).toHaveLength(2);
+    } finally {
+      clearInterval(ticker);
+    }
+    // Diffing both files on this thread would block it for about 3 s.
+    expect(worst).toBeLessThan(1000);
   });
 });
 

@@ -40,6 +40,11 @@ export interface CleanroomSpec {
   image: string;
   copy: string;
   gitHead: boolean;
+  /**
+   * A directory of the exercise's `hidden/` copied into the clean room at /opt/opslab-hidden, root's and read-only,
+   * after the candidate's copy: the grader's own tests and inputs, which the candidate's code never supplies.
+   */
+  hidden?: string;
   run: string;
   timeoutSeconds: number;
 }
@@ -70,6 +75,8 @@ export interface Exercise {
   probe: boolean;
   cleanroom: CleanroomSpec[];
   wrong: WrongAnswer[];
+  /** Other correct answers (`solution-alt/<name>`, relative to the exercise dir): every check passes after each. */
+  alternatives: string[];
   /** The exercise has an executable `setup`. */
   hasSetup: boolean;
   /** The candidate's instructions (README.md), markdown. */
@@ -217,11 +224,26 @@ export function loadExercise(
         timeoutSeconds: c.timeoutSeconds ?? 300,
       })),
       wrong: spec.wrong ?? [],
+      alternatives: alternativeSolutions(dir),
       hasSetup: isExecutable(path.join(dir, 'setup')),
       instructions,
       dir,
     },
   };
+}
+
+/** The executables in `solution-alt/`, sorted, as paths relative to the exercise dir. */
+function alternativeSolutions(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(dir, 'solution-alt'));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => !n.startsWith('.') && isExecutable(path.join(dir, 'solution-alt', n)))
+    .sort()
+    .map((n) => `solution-alt/${n}`);
 }
 
 function isExecutable(file: string): boolean {
@@ -242,7 +264,7 @@ function crossCheck(
     checks?: { id: string }[];
     variants?: { name: string }[];
     wrong?: WrongAnswer[];
-    cleanroom?: { id: string; image: string }[];
+    cleanroom?: { id: string; image: string; hidden?: string }[];
   },
   opts: { imageExists?: (image: string) => boolean },
 ): ExerciseProblem[] {
@@ -280,6 +302,9 @@ function crossCheck(
     }
   });
   (spec.cleanroom ?? []).forEach((c, i) => {
+    if (c.hidden !== undefined && !fs.statSync(rel(c.hidden), { throwIfNoEntry: false })?.isDirectory()) {
+      problems.push({ file, field: `cleanroom.${i}.hidden`, message: `must be a directory of the exercise (${c.hidden})` });
+    }
     if (opts.imageExists && !opts.imageExists(c.image)) {
       problems.push({ file, field: `cleanroom.${i}.image`, message: `names no sandbox image (sandboxes/${c.image}/Dockerfile)` });
     }

@@ -8,7 +8,7 @@ export const SETUP_TIMEOUT_MS = 120_000;
 export const BOOT_FILE = '/etc/opslab/boot';
 
 /** Directories of an exercise that never enter the sandbox. */
-const PRIVATE_DIRS = /^(checks|hidden|solution|wrong)(\/|$)/;
+const PRIVATE_DIRS = /^(checks|hidden|solution|solution-alt|wrong)(\/|$)/;
 
 export interface ProvisionTiming {
   copyMs: number;
@@ -117,7 +117,7 @@ export async function runBoot(
 }
 
 /**
- * Runs one of the exercise's reference answers (solution/apply, wrong/<name>) in a sandbox as root, cwd the
+ * Runs one of the exercise's reference answers (solution/apply, solution-alt/<name>, wrong/<name>) in a sandbox as root, cwd the
  * workspace, with the variant variables; the exercise's files (without checks/ and hidden/) are at
  * /tmp/opslab-exercise meanwhile. Used by the self-test.
  */

@@ -225,7 +225,9 @@ export class ArchiveWriter {
         const resolved = target.startsWith('/')
           ? posix.normalize(target)
           : posix.resolve(posix.dirname(sandboxPath), target);
-        if (target !== '' && this.inside(resolved)) {
+        // In a repository's control directory (or as the directory itself) a link could give git files the
+        // sanitiser never saw as its configuration: such links become empty files, wherever they point.
+        if (target !== '' && this.inside(resolved) && gitRole(sandboxPath) === 'outside') {
           // Relative, with its `..` steps only at the front: they climb real directories from the link's own
           // directory, and every link below is itself kept inside, so resolution cannot leave /sandbox.
           const relative = posix.relative(posix.dirname(sandboxPath), resolved) || '.';
@@ -238,6 +240,10 @@ export class ArchiveWriter {
       }
       case 'link': {
         await this.drain(entry);
+        if (grader && gitRole(sandboxPath) !== 'outside') {
+          this.dropped.push(`${sandboxPath} (hard link in a git directory)`);
+          return;
+        }
         const targetRaw = (h.linkname ?? '').replace(/^(\.\/)+/, '').replace(/\/+$/, '');
         const targetName = targetRaw.split('/').includes('..') ? '' : this.outName(posix.join(base, targetRaw));
         if (this.emitted.get(targetName)?.type === 'file') {
@@ -250,8 +256,13 @@ export class ArchiveWriter {
       case 'file':
       case 'contiguous-file': {
         const size = h.size ?? 0;
-        const sensitive = grader && isGitControlFile(sandboxPath);
-        if (sensitive) {
+        const role = grader ? gitRole(sandboxPath) : 'outside';
+        if (role === 'drop') {
+          await this.drain(entry);
+          if (!sandboxPath.endsWith('.sample')) this.dropped.push(`${sandboxPath} (git control file)`);
+          return;
+        }
+        if (role === 'sanitise') {
           const content = await readAll(entry, MiB, (n) => this.drop(n));
           const clean = Buffer.from(sanitiseGitFile(sandboxPath, content.toString('utf8')), 'utf8');
           this.emitted.set(name, { type: 'file' });
@@ -352,15 +363,45 @@ async function readAll(source: Readable, limit: number, drop: (n: number) => voi
 }
 
 /**
- * Files git reads its configuration from, or which redirect git to another directory: a `config` or
- * `config.worktree` anywhere below a `.git` directory, and `.git` files (gitfiles: `gitdir: <path>`).
+ * What the grader copy does with an entry, as far as git is concerned. Checks run git on the copy, and git reads
+ * much more than objects and refs from a repository's control directory: configuration that runs commands, and
+ * files that send it to other directories whose configuration the sanitiser never saw (`commondir`, `gitdir`,
+ * `objects/info/alternates`), hooks, attributes, grafts, worktrees. So below a `.git` component only the plain
+ * data of a repository is kept (HEAD and the other head files, the index, refs, packed refs, reflogs, objects,
+ * rebase and merge state, info/exclude), `config` and `config.worktree` are reduced to inert keys, and every other
+ * file is dropped: a new file name git learns to honour stays out by default. A `.git` file (gitfile) is kept only
+ * when it points into a `.git` directory.
+ * - 'outside': not part of a repository's control directory;
+ * - 'keep': repository data, copied as it is;
+ * - 'sanitise': configuration or a gitfile, rewritten (see sanitiseGitFile);
+ * - 'drop': left out.
  */
-export function isGitControlFile(sandboxPath: string): boolean {
+export function gitRole(sandboxPath: string): 'outside' | 'keep' | 'sanitise' | 'drop' {
   const parts = sandboxPath.split('/');
-  const baseName = parts[parts.length - 1]!;
-  if (baseName === '.git') return true;
-  return (baseName === 'config' || baseName === 'config.worktree') && parts.slice(0, -1).includes('.git');
+  const at = parts.indexOf('.git');
+  if (at === -1) return 'outside';
+  if (at === parts.length - 1) return 'sanitise';
+  let rel = parts.slice(at + 1).join('/');
+  // A submodule's repository lives at modules/<its path>/ inside the superproject's, with the same layout.
+  for (;;) {
+    if (GIT_CONFIG_FILE.test(rel)) return 'sanitise';
+    if (GIT_DATA.test(rel)) return 'keep';
+    const sub = /^modules\/[^/]+\/(.+)$/.exec(rel);
+    if (!sub) return 'drop';
+    rel = sub[1]!;
+  }
 }
+
+const GIT_CONFIG_FILE = /^(config|config\.worktree)$/;
+const GIT_DATA = new RegExp(
+  [
+    '^(HEAD|ORIG_HEAD|FETCH_HEAD|MERGE_HEAD|MERGE_MODE|MERGE_MSG|MERGE_RR|CHERRY_PICK_HEAD|REVERT_HEAD|REBASE_HEAD|AUTO_MERGE',
+    '|BISECT_[A-Z_]+|COMMIT_EDITMSG|SQUASH_MSG|TAG_EDITMSG|index|packed-refs|description|shallow|info/exclude',
+    '|(refs|logs|rebase-merge|rebase-apply|sequencer)/.+',
+    // Objects, except the lists of other object stores to borrow from.
+    '|objects/(?!info/(alternates|http-alternates)$).+)$',
+  ].join(''),
+);
 
 function sanitiseGitFile(sandboxPath: string, content: string): string {
   if (posix.basename(sandboxPath) !== '.git') return sanitiseGitConfig(content);

@@ -84,12 +84,22 @@ export const GRADER_GIT_ENV: Record<string, string> = (() => {
     ['core.fsmonitor', 'false'],
     ['core.hooksPath', '/dev/null'],
     ['core.pager', 'cat'],
+    ['core.attributesFile', '/dev/null'],
     ['safe.bareRepository', 'explicit'],
+    // No transport at all: no remote helper or ssh command can be named by a candidate's remote.
+    ['protocol.allow', 'never'],
     // The copy belongs to the grader user, the exercise's own files to root: both are fine to read.
     ['safe.directory', '*'],
   ];
   const env: Record<string, string> = {
     GIT_CONFIG_NOSYSTEM: '1',
+    // No global configuration either (the checks' HOME is a fresh scratch directory, but git also reads XDG paths).
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_ATTR_NOSYSTEM: '1',
+    // refs/replace/ would let a candidate show other objects in place of the real ones.
+    GIT_NO_REPLACE_OBJECTS: '1',
+    // Reading commands (status, diff) do not write the index back.
+    GIT_OPTIONAL_LOCKS: '0',
     GIT_TERMINAL_PROMPT: '0',
     GIT_CONFIG_COUNT: String(settings.length),
   };
@@ -105,8 +115,10 @@ export const GRADER_GIT_ENV: Record<string, string> = (() => {
  * (even one that escaped timeout's process group) cannot hold the exec open, and the output is capped here.
  */
 const CHECK_WRAPPER = [
-  'd=$(mktemp -d /tmp/opslab-check.XXXXXX) || exit 98',
-  'timeout -k "$1s" "$2s" "$3" >"$d/out" 2>"$d/err" </dev/null',
+  'd=$(mktemp -d /tmp/opslab-check.XXXXXX) && mkdir "$d/home" "$d/tmp" || exit 98',
+  // A fresh home and temporary directory for each check, removed after it: nothing one check writes there is seen
+  // by the next (the grader's own home, checks and hidden data are not writable by the check's user at all).
+  'HOME="$d/home" TMPDIR="$d/tmp" XDG_CONFIG_HOME="$d/home/.config" timeout -k "$1s" "$2s" "$3" >"$d/out" 2>"$d/err" </dev/null',
   'rc=$?',
   `head -c ${OUTPUT_LIMIT_BYTES} "$d/out"`,
   `head -c ${OUTPUT_LIMIT_BYTES} "$d/err" >&2`,
@@ -294,6 +306,11 @@ async function runCheck(
     CHECK_ID: check.id,
     HOME: '/home/grader',
     USER: 'grader',
+    // Python loads nothing from the user's site directory or from the current directory (the copy), and
+    // writes no bytecode: what it runs is the grader's own code and the standard library.
+    PYTHONNOUSERSITE: '1',
+    PYTHONSAFEPATH: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
   };
   const seconds = check.timeoutSeconds;
   let verdict: Verdict;
@@ -349,6 +366,9 @@ async function runCheck(
 
 const note = (text: string, line: string) => (text.trim() ? `${text.trim()}\n${line}` : line);
 
+/** Where a clean-room job's `hidden` directory is put. */
+export const CLEANROOM_HIDDEN = '/opt/opslab-hidden';
+
 /** One clean-room job: a throwaway container of a pristine sandbox image with a copy of `copy`. */
 async function runCleanroom(
   opts: GradeOptions,
@@ -384,6 +404,11 @@ async function runCleanroom(
     const [p, c] = await Promise.allSettled([produce, driver.copyIn(id, '/', writer.stream())]);
     if (p.status === 'rejected') throw p.reason;
     if (c.status === 'rejected') throw c.reason;
+    if (job.hidden) {
+      // Root's and not writable by others: the candidate's code, run as another user, can neither change nor
+      // replace the grader's own material.
+      await driver.copyIn(id, '/', packDir(path.join(opts.exercise.dir, job.hidden), { prefix: CLEANROOM_HIDDEN.slice(1), uid: 0, gid: 0, readOnlyForOthers: true }));
+    }
 
     // gitHead: replace the copy with a fresh clone of its committed HEAD (the clean room is disposable, so git may
     // read the candidate's configuration here). A failing clone is the job's result, like any other failure.

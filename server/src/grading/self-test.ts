@@ -9,7 +9,7 @@ import { effectiveLimits } from '../sandbox/policy.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import { gradeSandbox, type GradingRun, type Verdict } from './runner.js';
 
-/** The states the self-test grades: the untouched sandbox, the reference answer, each near miss. */
+/** The states the self-test grades: the untouched sandbox, the reference answer, each other correct answer, each near miss. */
 export interface SelfTestState {
   name: string;
   /** The script run before grading (relative to the exercise dir), none for the untouched sandbox. */
@@ -59,6 +59,7 @@ export function selfTestStates(exercise: Exercise): SelfTestState[] {
   const solved: SelfTestState['expect'] = {};
   for (const c of exercise.checks) solved[c.id] = 'pass';
   states.push({ name: 'solution/apply', script: 'solution/apply', expect: solved });
+  for (const alt of exercise.alternatives) states.push({ name: alt, script: alt, expect: solved });
   for (const w of exercise.wrong) {
     const expect: SelfTestState['expect'] = {};
     for (const c of exercise.checks) expect[c.id] = w.fails.includes(c.id) ? 'fail' : 'pass';
