@@ -1,19 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { ExerciseCatalog } from '../exercises/catalog.js';
-import { drawVariant, newSeed, type VariantParams } from '../exercises/variants.js';
-import { effectiveLimits } from '../sandbox/policy.js';
+import { drawVariant, newSeed } from '../exercises/variants.js';
+import { bringUp } from '../sandbox/bring-up.js';
 import type { SandboxDriver } from '../sandbox/sandbox-driver.js';
 import type { TerminalSession } from '../terminal/terminal-session.js';
 import type { ExerciseRunner } from './exercise-runner.js';
+import { RetryBackoff } from './retry-backoff.js';
+import {
+  counted,
+  evictionVictim,
+  toPooled,
+  type Entry,
+  type PooledSandbox,
+  type WarmPoolStatus,
+} from './warm-pool-entries.js';
+
+export type { PooledSandbox, WarmPoolStatus } from './warm-pool-entries.js';
+export { RETRY_BASE_MS, RETRY_MAX_MS } from './retry-backoff.js';
 
 /** The terminal size a pooled shell is given at once; an attempt's terminal opens at the same size (no redraw). */
 export const POOL_TTY = { cols: 80, rows: 24 } as const;
 /** Sandboxes prepared at the same time, over all exercises: setup scripts are heavy and attempts come first. */
 export const PREPARE_CONCURRENCY = 2;
-/** After a failed preparation an exercise waits this long before the next try, doubled per failure up to the cap. */
-export const RETRY_BASE_MS = 5_000;
-export const RETRY_MAX_MS = 10 * 60_000;
 
 export interface WarmPoolLogger {
   info(obj: object, msg?: string): void;
@@ -29,47 +38,6 @@ export interface WarmPoolDeps {
   imageRef: (image: string) => string;
   /** Sandboxes that attempts hold now: they and the pool share OPSLAB_MAX_SANDBOXES. */
   holding: () => number;
-}
-
-/**
- * queued: counted against the capacity, no container yet. preparing: created, started, being set up. ready: set up,
- * waiting for an attempt. claimed: taken by an attempt that is being started (the attempt counts it now).
- * leaving: being removed.
- */
-type EntryState = 'queued' | 'preparing' | 'ready' | 'claimed' | 'leaving';
-
-interface Entry {
-  slot: string;
-  exerciseId: string;
-  state: EntryState;
-  seed: string;
-  params: VariantParams;
-  sandboxId: string | null;
-  session: TerminalSession | null;
-  stopDraining: (() => void) | null;
-  snapshot: Buffer | null;
-  readyAt: number | null;
-}
-
-/** A pooled sandbox handed to an attempt by `take()`. */
-export interface PooledSandbox {
-  readonly slot: string;
-  readonly exerciseId: string;
-  readonly sandboxId: string;
-  /** The variant drawn for this sandbox; it becomes the claiming attempt's. */
-  readonly seed: string;
-  readonly params: VariantParams;
-  /** The initial snapshot, taken after setup; it becomes the claiming attempt's. */
-  readonly snapshot: Buffer;
-  readonly readyAt: number;
-}
-
-export interface WarmPoolStatus {
-  exerciseId: string;
-  target: number;
-  ready: number;
-  preparing: number;
-  dormant: boolean;
 }
 
 /**
@@ -100,13 +68,11 @@ export class WarmPool {
   private readonly targets = new Map<string, number>();
   /** Exercises whose pool was shrunk for idleness: not refilled until the next start of the exercise. */
   private readonly dormant = new Set<string>();
-  private readonly failures = new Map<string, number>();
-  private readonly retryAt = new Map<string, number>();
+  private readonly backoff = new RetryBackoff(() => this.fill());
   private preparing = 0;
   private started = false;
   private stopped = false;
   private idleTimer: NodeJS.Timeout | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
   private fillScheduled = false;
   /** Removals and preparations in flight (shutdown waits for them). */
   private readonly removals = new Set<Promise<void>>();
@@ -219,19 +185,8 @@ export class WarmPool {
    * with the most, else one being prepared). Resolves true once it is gone, false when the pool holds none.
    */
   async evictOne(): Promise<boolean> {
-    const candidates = [...this.entries.values()].filter(counted);
-    if (candidates.length === 0) return false;
-    let victim = candidates.find((e) => e.state === 'queued');
-    if (!victim) {
-      const ready = candidates.filter((e) => e.state === 'ready');
-      if (ready.length > 0) {
-        const per = new Map<string, number>();
-        for (const e of ready) per.set(e.exerciseId, (per.get(e.exerciseId) ?? 0) + 1);
-        ready.sort((a, b) => per.get(b.exerciseId)! - per.get(a.exerciseId)! || a.readyAt! - b.readyAt!);
-        victim = ready[0];
-      }
-    }
-    victim ??= candidates[0]!;
+    const victim = evictionVictim(this.entries.values());
+    if (!victim) return false;
     this.deps.log.info({ exerciseId: victim.exerciseId, slot: victim.slot }, 'warm pool gives up a sandbox to make room');
     await this.drop(victim);
     return true;
@@ -247,7 +202,7 @@ export class WarmPool {
     while (added) {
       added = false;
       for (const [exerciseId, target] of this.targets) {
-        if (this.dormant.has(exerciseId) || now < (this.retryAt.get(exerciseId) ?? 0)) continue;
+        if (this.dormant.has(exerciseId) || this.backoff.waiting(exerciseId, now)) continue;
         if (this.countFor(exerciseId) >= target || !room()) continue;
         this.enqueue(exerciseId);
         added = true;
@@ -288,7 +243,7 @@ export class WarmPool {
   async shutdown(): Promise<void> {
     this.stopped = true;
     if (this.idleTimer) clearInterval(this.idleTimer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.backoff.stop();
     for (const e of [...this.entries.values()]) if (e.state !== 'claimed') void this.drop(e);
     while (this.removals.size > 0 || this.preparations.size > 0) {
       await Promise.allSettled([...this.removals, ...this.preparations]);
@@ -352,31 +307,34 @@ export class WarmPool {
     const t0 = Date.now();
     const evicted = () => e.state !== 'preparing';
     try {
-      e.sandboxId = await driver.create({
-        attemptId: '',
-        pool: e.slot,
-        exerciseId: exercise.id,
-        image: imageRef(exercise.image),
-        limits: effectiveLimits(config.sandbox, exercise.limits),
-      });
-      if (evicted()) return await this.cleanUp(e);
-      await driver.start(e.sandboxId);
-      const session = await driver.attachTerminal(e.sandboxId);
-      e.session = session;
-      // Nobody watches the shell until an attempt claims it: what it prints meanwhile is dropped.
-      e.stopDraining = session.onData(() => undefined);
-      void session.ended.then(() => this.onShellEnded(e, session));
-      if (evicted()) return await this.cleanUp(e);
-      await session.resize(POOL_TTY.cols, POOL_TTY.rows);
-      await runner.provision(e.sandboxId, exercise, { params: e.params, seed: e.seed });
-      if (evicted()) return await this.cleanUp(e);
-      e.snapshot = await runner.snapshot(e.sandboxId, exercise.collect);
-      if (evicted()) return await this.cleanUp(e);
+      const up = await bringUp(
+        { driver, policy: config.sandbox, imageRef },
+        {
+          exercise,
+          owner: { attemptId: '', pool: e.slot },
+          attach: 'after-start',
+          onCreated: (sandboxId) => (e.sandboxId = sandboxId),
+          onAttached: (session) => {
+            e.session = session;
+            // Nobody watches the shell until an attempt claims it: what it prints meanwhile is dropped.
+            e.stopDraining = session.onData(() => undefined);
+            void session.ended.then(() => this.onShellEnded(e, session));
+          },
+          setup: async (sandboxId) => {
+            await e.session!.resize(POOL_TTY.cols, POOL_TTY.rows);
+            await runner.provision(sandboxId, exercise, { params: e.params, seed: e.seed });
+          },
+          snapshot: (sandboxId) => runner.snapshot(sandboxId, exercise.collect),
+          wanted: () => !evicted(),
+        },
+      );
+      e.snapshot = up.snapshot;
       e.state = 'ready';
       e.readyAt = Date.now();
-      this.failures.delete(exercise.id);
+      this.backoff.succeeded(exercise.id);
       log.info({ exerciseId: exercise.id, sandboxId: e.sandboxId, ms: e.readyAt - t0 }, 'warm pool: sandbox ready');
     } catch (err) {
+      // (Also where a preparation given up by `wanted` ends.)
       if (evicted()) return await this.cleanUp(e);
       this.failed(exercise.id, (err as Error).message);
       await this.drop(e);
@@ -398,19 +356,12 @@ export class WarmPool {
   }
 
   private failed(exerciseId: string, message: string): void {
-    const n = (this.failures.get(exerciseId) ?? 0) + 1;
-    this.failures.set(exerciseId, n);
-    const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (n - 1));
-    this.retryAt.set(exerciseId, Date.now() + delay);
+    const delay = this.backoff.failed(exerciseId);
     this.deps.log.warn(
       { exerciseId, err: message.split('\n')[0]!.slice(0, 300), retryInMs: delay },
       'warm pool: a sandbox could not be prepared',
     );
-    if (this.stopped) return;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    const next = Math.min(...this.retryAt.values()) - Date.now();
-    this.retryTimer = setTimeout(() => this.fill(), Math.max(0, next) + 10);
-    this.retryTimer.unref();
+    if (!this.stopped) this.backoff.schedule();
   }
 
   /** Takes an entry out of the pool for good and removes its sandbox (if it has one yet). */
@@ -437,18 +388,4 @@ export class WarmPool {
       this.deps.log.warn({ sandboxId: id, err: err.message }, 'warm pool: sandbox removal failed; the reconciler retries'),
     );
   }
-}
-
-const counted = (e: Entry) => e.state === 'queued' || e.state === 'preparing' || e.state === 'ready';
-
-function toPooled(e: Entry): PooledSandbox {
-  return {
-    slot: e.slot,
-    exerciseId: e.exerciseId,
-    sandboxId: e.sandboxId!,
-    seed: e.seed,
-    params: e.params,
-    snapshot: e.snapshot!,
-    readyAt: e.readyAt!,
-  };
 }

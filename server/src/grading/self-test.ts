@@ -4,6 +4,7 @@ import { applyAnswer, provisionExercise } from '../exercises/provision.js';
 import { drawVariant, newSeed, type VariantParams } from '../exercises/variants.js';
 import { sandboxImageTag } from '../images/index.js';
 import type { SandboxPolicyConfig } from '../config.js';
+import { bringUp } from '../sandbox/bring-up.js';
 import { effectiveLimits } from '../sandbox/policy.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import { gradeSandbox, type GradingRun, type Verdict } from './runner.js';
@@ -122,19 +123,22 @@ async function runState(
     totalMs: 0,
   };
   const imageRef = opts.imageRef ?? sandboxImageTag;
-  let sandboxId: string | null = null;
+  let sandboxId = null as string | null;
   try {
-    sandboxId = await driver.create({
-      attemptId: `selftest-${randomBytes(6).toString('hex')}`,
-      exerciseId: exercise.id,
-      image: imageRef(exercise.image),
-      limits: effectiveLimits(opts.policy, exercise.limits),
-    });
-    await driver.start(sandboxId);
-    const p = await provisionExercise(driver, sandboxId, exercise, { params, seed });
-    run.provisionMs = p.totalMs;
+    const up = await bringUp(
+      { driver, policy: opts.policy, imageRef },
+      {
+        exercise,
+        owner: { attemptId: `selftest-${randomBytes(6).toString('hex')}` },
+        attach: 'no',
+        onCreated: (id) => (sandboxId = id),
+        setup: async (id) => {
+          run.provisionMs = (await provisionExercise(driver, id, exercise, { params, seed })).totalMs;
+        },
+      },
+    );
     if (state.script) {
-      const r = await applyAnswer(driver, sandboxId, exercise, state.script, { params, seed });
+      const r = await applyAnswer(driver, up.sandboxId, exercise, state.script, { params, seed });
       run.applyMs = r.ms;
       if (r.exitCode !== 0) {
         run.problems.push(`${state.script} exited with ${r.exitCode}: ${r.output.trim().slice(-2000)}`);
@@ -144,7 +148,7 @@ async function runState(
     for (let i = 0; i < 2; i++) {
       const grading = await gradeSandbox({
         driver,
-        sandboxId,
+        sandboxId: up.sandboxId,
         exercise,
         params,
         seed,

@@ -1,5 +1,5 @@
 import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
-import type { AttemptService, Logger } from '../attempts/attempt-service.js';
+import type { AttemptNotices, Logger } from './notices.js';
 import type { SandboxDriver } from './sandbox-driver.js';
 
 /** The attempt event written when a sandbox is stopped for its disk use. */
@@ -17,7 +17,8 @@ const MiB = 1024 * 1024;
 export interface DiskWatchDeps {
   driver: SandboxDriver;
   repo: AttemptsRepo;
-  attempts: AttemptService;
+  /** Where the candidate is told (the attempt service). */
+  attempts: AttemptNotices;
   /** 0 turns the watch off. */
   quotaBytes: number;
   intervalMs: number;
@@ -157,9 +158,11 @@ export class DiskWatch {
     repo.addEvent(attempt.id, DISK_QUOTA_EVENT, { usedMb, quotaMb, sandboxId });
     log.warn({ attemptId: attempt.id, usedMb, quotaMb }, 'sandbox over its disk quota: stopping it');
     try {
-      const terminal = await attempts.terminalFor(attempt);
-      terminal.marker(`disk quota: ${usedMb} MB of ${quotaMb} MB, sandbox stopped`);
-      terminal.broadcast({ type: 'notice', level: 'error', code: DISK_QUOTA_NOTICE, message });
+      await attempts.notify(attempt, `disk quota: ${usedMb} MB of ${quotaMb} MB, sandbox stopped`, {
+        level: 'error',
+        code: DISK_QUOTA_NOTICE,
+        message,
+      });
     } catch (err) {
       log.warn({ attemptId: attempt.id, err: (err as Error).message }, 'disk quota notice could not be sent');
     }

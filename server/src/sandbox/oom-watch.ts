@@ -1,5 +1,5 @@
 import type { AttemptsRepo } from '../store/attempts-repo.js';
-import type { AttemptService, Logger } from '../attempts/attempt-service.js';
+import type { AttemptNotices, Logger } from './notices.js';
 import type { SandboxDriver } from './sandbox-driver.js';
 
 /** The attempt event written when the kernel's OOM killer killed a process in the attempt's sandbox. */
@@ -14,7 +14,8 @@ const OOM_SETTLE_MS = 1000;
 export interface OomWatchDeps {
   driver: SandboxDriver;
   repo: AttemptsRepo;
-  attempts: AttemptService;
+  /** Where the candidate is told (the attempt service). */
+  attempts: AttemptNotices;
   /** The memory limit to name in the notice (MB). */
   memoryMb: (attemptId: string) => number;
   log: Logger;
@@ -81,9 +82,7 @@ export class OomWatch {
       : `The sandbox ran out of memory (its limit is ${memoryMb} MB): the kernel killed ` +
         `${kills === 1 ? 'a process' : `${kills} processes`} to stay within it.`;
     try {
-      const terminal = await attempts.terminalFor(attempt);
-      terminal.marker(`out of memory: ${kills} killed`);
-      terminal.broadcast({ type: 'notice', level: 'warn', code: OOM_NOTICE, message });
+      await attempts.notify(attempt, `out of memory: ${kills} killed`, { level: 'warn', code: OOM_NOTICE, message });
     } catch (err) {
       log.warn({ attemptId, err: (err as Error).message }, 'out-of-memory notice could not be sent');
     }

@@ -1,0 +1,44 @@
+import type { Config } from '../config.js';
+import type { ExerciseCatalog } from '../exercises/catalog.js';
+import type { Logger } from '../sandbox/notices.js';
+import type { JobDriver } from '../sandbox/sandbox-driver.js';
+import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
+import type { GradingRepo } from '../store/grading-repo.js';
+import type { AttemptArtifacts } from './artifacts.js';
+import type { DeadlineTimers } from './deadlines.js';
+import type { ExerciseRunner } from './exercise-runner.js';
+import type { TerminalRegistry } from './terminals.js';
+import type { AttemptView } from './view.js';
+import type { WarmPool } from './warm-pool.js';
+
+export type { Logger };
+
+export interface AttemptServiceDeps {
+  config: Config;
+  repo: AttemptsRepo;
+  grading: GradingRepo;
+  runner: ExerciseRunner;
+  driver: JobDriver;
+  catalog: ExerciseCatalog;
+  log: Logger;
+  /** Maps an exercise's image name to the engine's image reference. */
+  imageRef: (image: string) => string;
+}
+
+/** What the parts of the attempt lifecycle share; the attempt service makes it and hands it to each part. */
+export interface AttemptContext {
+  readonly deps: AttemptServiceDeps;
+  readonly terminals: TerminalRegistry;
+  readonly deadlines: DeadlineTimers;
+  readonly artifacts: AttemptArtifacts;
+  readonly warmPool: WarmPool;
+  /** Attempts whose sandbox is being made or replaced (a start, a practice reset): the reconciler leaves them be. */
+  readonly provisioning: Set<string>;
+  /** Endings in flight: concurrent calls share one; the reconciler leaves their attempts be. */
+  readonly ending: Map<string, Promise<Attempt>>;
+  view(attempt: Attempt): AttemptView;
+}
+
+export function firstLine(text: string): string {
+  return text.split('\n')[0]!.slice(0, 300);
+}

@@ -1,0 +1,62 @@
+import { errors } from '../errors.js';
+import type { Attempt, EndReason } from '../store/attempts-repo.js';
+import { CLOSE_CODES } from '../terminal/attempt-terminal.js';
+import type { AttemptContext } from './context.js';
+import { finalGrade } from './final-grading.js';
+
+/** Ends a running attempt; concurrent calls share one ending. */
+export function endAttempt(ctx: AttemptContext, id: string, reason: EndReason): Promise<Attempt> {
+  const pending = ctx.ending.get(id);
+  if (pending) return pending;
+  const promise = doEnd(ctx, id, reason).finally(() => ctx.ending.delete(id));
+  ctx.ending.set(id, promise);
+  return promise;
+}
+
+/** What the candidate's terminal says when it closes at the end. */
+function endText(reason: EndReason): string {
+  return reason === 'expired'
+    ? 'Time is up: the attempt has ended.'
+    : reason === 'revoked'
+      ? 'This invite was withdrawn: the attempt has ended.'
+      : reason === 'preempted'
+        ? 'This practice sandbox was stopped to make room for an interview. Start the exercise again later.'
+        : 'The attempt was submitted.';
+}
+
+async function doEnd(ctx: AttemptContext, id: string, reason: EndReason): Promise<Attempt> {
+  const { repo, log } = ctx.deps;
+  const before = repo.get(id);
+  if (!before) throw errors.attemptNotFound();
+  // A withdrawn invite ends its attempt like the clock would: graded as it stands, the reason kept.
+  const state = reason === 'revoked' || reason === 'preempted' ? 'expired' : reason;
+  const ended = repo.update(id, { state, endedAt: Date.now(), endReason: reason }, ['running']);
+  if (!ended) throw errors.attemptNotRunning(before.state);
+  ctx.deadlines.clear(id);
+  repo.addEvent(id, reason);
+  log.info({ attemptId: id, reason }, 'attempt ended');
+  const terminal = ctx.terminals.take(id);
+  if (terminal) {
+    terminal.broadcast({ type: 'attempt', attempt: ctx.view(ended) });
+    terminal.close({ code: CLOSE_CODES.ended, text: endText(reason), marker: reason });
+  } else {
+    ctx.artifacts.appendMarker(ended, reason);
+  }
+  // A practice sandbox taken back for an interview frees its place at once, ungraded.
+  if (reason !== 'preempted') await finalGrade(ctx, ended);
+  return (await archive(ctx, ended)) ?? repo.get(id)!;
+}
+
+/** Removes an ended attempt's sandbox. Failures are logged; the reconciler tries again. */
+export async function archive(ctx: AttemptContext, attempt: Attempt): Promise<Attempt | undefined> {
+  const { repo, driver, log } = ctx.deps;
+  try {
+    if (attempt.sandboxId) await driver.remove(attempt.sandboxId);
+  } catch (err) {
+    log.error({ attemptId: attempt.id, err: (err as Error).message }, 'sandbox removal failed; will retry');
+    return undefined;
+  }
+  const archived = repo.update(attempt.id, { state: 'archived', sandboxStatus: 'removed' }, ['submitted', 'expired']);
+  if (archived) repo.addEvent(attempt.id, 'archived');
+  return archived;
+}

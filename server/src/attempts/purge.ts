@@ -1,0 +1,44 @@
+import { errors } from '../errors.js';
+import { CLOSE_CODES } from '../terminal/attempt-terminal.js';
+import type { AttemptContext } from './context.js';
+
+/**
+ * Deletes an attempt and everything kept of it: sandbox, recording, snapshots, gradings, reviews, events (and
+ * the invite, which holds the candidate's name and email). A running attempt is stopped first, ungraded.
+ * `forget` drops what the caller keeps in memory about the attempt.
+ */
+export async function deleteAttempt(ctx: AttemptContext, id: string, forget: (id: string) => void): Promise<void> {
+  const { repo, driver, log } = ctx.deps;
+  const attempt = repo.get(id);
+  if (!attempt) throw errors.attemptNotFound();
+  if (ctx.provisioning.has(id)) throw errors.attemptBusy();
+  await ctx.ending.get(id)?.catch(() => undefined);
+  ctx.deadlines.clear(id);
+  const terminal = ctx.terminals.take(id);
+  terminal?.close({ code: CLOSE_CODES.ended, text: 'This attempt was deleted.' });
+  const current = repo.get(id) ?? attempt;
+  if (current.sandboxId && current.sandboxStatus !== 'removed') {
+    await driver.remove(current.sandboxId).catch((err: Error) =>
+      log.warn({ attemptId: id, err: err.message }, 'sandbox removal failed during delete; the reconciler retries'),
+    );
+  }
+  repo.delete(id);
+  ctx.artifacts.remove(current);
+  forget(id);
+  log.info({ attemptId: id }, 'attempt deleted');
+}
+
+/**
+ * Retention: deletes attempts that ended (or failed) before `cutoff` (epoch ms), and invites that expired unused
+ * before it; returns the attempts' ids.
+ */
+export async function purgeEndedBefore(
+  ctx: AttemptContext,
+  cutoff: number,
+  forget: (id: string) => void,
+): Promise<string[]> {
+  const ids = ctx.deps.repo.endedBefore(cutoff);
+  for (const id of ids) await deleteAttempt(ctx, id, forget);
+  ctx.deps.repo.purgeUnusedInvites(cutoff);
+  return ids;
+}

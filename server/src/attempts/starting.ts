@@ -1,0 +1,166 @@
+import { errors } from '../errors.js';
+import { drawVariant, newSeed } from '../exercises/variants.js';
+import { bringUp } from '../sandbox/bring-up.js';
+import type { Attempt } from '../store/attempts-repo.js';
+import { CLOSE_CODES, type AttemptTerminal } from '../terminal/attempt-terminal.js';
+import { MARKERS } from '../terminal/recorder.js';
+import { makeRoom } from './capacity.js';
+import { firstLine, type AttemptContext } from './context.js';
+import { hashToken, newAttemptId, newAttemptToken } from './tokens.js';
+import type { PooledSandbox } from './warm-pool.js';
+
+export interface StartOptions {
+  /** Overrides the exercise's time limit (invites set it). */
+  timeLimitSeconds?: number;
+  mode?: Attempt['mode'];
+  inviteId?: string;
+  /** Whether the candidate may run checks and reveal hints (default true). */
+  feedback?: boolean;
+  /** The access token to use (an invite's token doubles as its attempt's token); a new one by default. */
+  token?: string;
+  /** Practice: the hash of the trainee's practice token. */
+  ownerHash?: string;
+  /** Called once the attempt row exists, before provisioning (an invite links to it at once). */
+  onCreated?: (attemptId: string) => void;
+}
+
+/** Starts an attempt: provisions its sandbox (or claims a pooled one), attaches the shell and starts the clock. */
+export async function startAttempt(
+  ctx: AttemptContext,
+  exerciseId: string,
+  opts: StartOptions,
+): Promise<{ attempt: Attempt; token: string }> {
+  const { repo, driver, catalog, runner, config, log } = ctx.deps;
+  const { warmPool, terminals, artifacts } = ctx;
+  const exercise = catalog.get(exerciseId);
+  if (!exercise) throw errors.exerciseNotFound(exerciseId);
+  const mode = opts.mode ?? 'practice';
+  // A sandbox from the warm pool, if one is ready: taken now, so no other start can have it.
+  const pooled = warmPool.take(exerciseId);
+  try {
+    await makeRoom(ctx, mode);
+  } catch (err) {
+    if (pooled) warmPool.putBack(pooled);
+    throw err;
+  }
+
+  const timeLimitSeconds = opts.timeLimitSeconds ?? exercise.timeLimitMinutes * 60;
+  // A pooled sandbox was set up with its own freshly drawn seed, which becomes this attempt's (see warm-pool.ts).
+  const seed = pooled?.seed ?? newSeed();
+  const params = pooled?.params ?? drawVariant(exercise.variants, seed);
+  const id = newAttemptId();
+  const token = opts.token ?? newAttemptToken();
+  const now = Date.now();
+  repo.insert({
+    id,
+    exerciseId,
+    state: 'created',
+    tokenHash: hashToken(token),
+    timeLimitSeconds,
+    createdAt: now,
+    startedAt: null,
+    deadline: null,
+    endedAt: null,
+    endReason: null,
+    sandboxId: pooled?.sandboxId ?? null,
+    sandboxStatus: 'provisioning',
+    recordingPath: artifacts.recordingPath(id),
+    failure: null,
+    seed,
+    params,
+    hintsRevealed: 0,
+    mode,
+    inviteId: opts.inviteId ?? null,
+    feedback: opts.feedback ?? true,
+    ownerHash: opts.ownerHash ?? null,
+  });
+  ctx.provisioning.add(id);
+  opts.onCreated?.(id);
+  let sandboxId = (pooled?.sandboxId ?? null) as string | null;
+  let terminal = null as AttemptTerminal | null;
+  try {
+    if (pooled) {
+      const running = await claim(ctx, id, pooled, timeLimitSeconds);
+      log.info({ attemptId: id, exerciseId, sandboxId, ms: Date.now() - now, pooled: true }, 'attempt started');
+      return { attempt: running, token };
+    }
+    let startedAt = 0;
+    const up = await bringUp(
+      { driver, policy: config.sandbox, imageRef: ctx.deps.imageRef },
+      {
+        exercise,
+        owner: { attemptId: id },
+        attach: 'before-start',
+        onCreated: (created) => {
+          sandboxId = created;
+          repo.update(id, { sandboxId });
+        },
+        onAttached: async (session) => {
+          startedAt = Date.now();
+          terminal = await terminals.open({ ...repo.get(id)!, startedAt });
+          // Attached before start, so the very first prompt byte is recorded.
+          terminal.attachSession(session);
+          terminal.marker(MARKERS.started);
+        },
+        setup: (created) => runner.provision(created, exercise, { params, seed }),
+        snapshot: (created) => runner.snapshot(created, exercise.collect),
+      },
+    );
+    artifacts.saveSnapshot(id, 'initial', up.snapshot!);
+    // The clock starts once the sandbox is ready, not while it is being seeded.
+    const readyAt = Date.now();
+    const running = repo.update(
+      id,
+      {
+        state: 'running',
+        startedAt,
+        deadline: readyAt + timeLimitSeconds * 1000,
+        sandboxStatus: 'running',
+      },
+      ['created'],
+    );
+    if (!running) throw new Error('the attempt changed state while its sandbox was starting');
+    repo.addEvent(id, 'started', { sandboxId });
+    ctx.deadlines.arm(running);
+    log.info({ attemptId: id, exerciseId, sandboxId, ms: Date.now() - now }, 'attempt started');
+    return { attempt: running, token };
+  } catch (err) {
+    const message = (err as Error).message;
+    log.error({ attemptId: id, exerciseId, err: message }, 'sandbox could not be started');
+    // (A claim opens its terminal itself.)
+    const registered = terminals.take(id);
+    (terminal ?? registered)?.close({ code: CLOSE_CODES.ended, text: 'The sandbox could not be started.' });
+    repo.update(id, { state: 'failed', failure: message, sandboxStatus: 'removed' }, ['created']);
+    repo.addEvent(id, 'failed', { error: message });
+    if (pooled) warmPool.forget(pooled);
+    if (sandboxId) await driver.remove(sandboxId).catch(() => undefined);
+    throw errors.sandboxFailed(firstLine(message));
+  } finally {
+    ctx.provisioning.delete(id);
+  }
+}
+
+/**
+ * Makes a pooled sandbox (already running and set up) the attempt's: its own recording and terminal from now on,
+ * a fresh prompt in them, the initial snapshot taken after setup, and the clock.
+ */
+async function claim(ctx: AttemptContext, id: string, pooled: PooledSandbox, timeLimitSeconds: number): Promise<Attempt> {
+  const { repo } = ctx.deps;
+  const startedAt = Date.now();
+  const terminal = await ctx.terminals.open({ ...repo.get(id)!, startedAt });
+  terminal.marker(MARKERS.started);
+  terminal.attachSession(ctx.warmPool.handOver(pooled));
+  // The shell has waited at its prompt since the pool started it, and what it printed then was not this attempt's:
+  // Ctrl-L makes it clear the screen and print the prompt again, into this attempt's screen and recording.
+  terminal.input(Buffer.from('\x0c'));
+  ctx.artifacts.saveSnapshot(id, 'initial', pooled.snapshot);
+  const running = repo.update(
+    id,
+    { state: 'running', startedAt, deadline: startedAt + timeLimitSeconds * 1000, sandboxStatus: 'running' },
+    ['created'],
+  );
+  if (!running) throw new Error('the attempt changed state while its sandbox was being claimed');
+  repo.addEvent(id, 'started', { sandboxId: pooled.sandboxId, pooled: true });
+  ctx.deadlines.arm(running);
+  return running;
+}

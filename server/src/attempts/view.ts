@@ -1,0 +1,68 @@
+import type { ExerciseCatalog } from '../exercises/catalog.js';
+import type { Attempt, EndReason } from '../store/attempts-repo.js';
+import type { StoredRun } from '../store/grading-repo.js';
+
+/** An attempt as the API and the terminal's messages show it. */
+export interface AttemptView {
+  id: string;
+  exerciseId: string;
+  state: Attempt['state'];
+  createdAt: string;
+  startedAt: string | null;
+  deadline: string | null;
+  endedAt: string | null;
+  endReason: EndReason | null;
+  sandbox: Attempt['sandboxStatus'];
+  serverTime: string;
+  mode: Attempt['mode'];
+  checksAllowed: boolean;
+  hintsAllowed: boolean;
+}
+
+/** What a candidate may see of a grading run: verdicts, and messages only of checks marked visible. */
+export interface CandidateResults {
+  kind: StoredRun['kind'];
+  finishedAt: string;
+  score: number;
+  maxScore: number;
+  error: string | null;
+  checks: { id: string; title: string; points: number; verdict: string; message: string | null }[];
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function attemptView(attempt: Attempt, catalog: Pick<ExerciseCatalog, 'get'>): AttemptView {
+  return {
+    id: attempt.id,
+    exerciseId: attempt.exerciseId,
+    state: attempt.state,
+    createdAt: iso(attempt.createdAt)!,
+    startedAt: iso(attempt.startedAt),
+    deadline: iso(attempt.deadline),
+    endedAt: iso(attempt.endedAt),
+    endReason: attempt.endReason,
+    sandbox: attempt.sandboxStatus,
+    serverTime: new Date().toISOString(),
+    mode: attempt.mode,
+    checksAllowed: attempt.feedback && (catalog.get(attempt.exerciseId)?.checks.length ?? 0) > 0,
+    hintsAllowed: attempt.feedback && (catalog.get(attempt.exerciseId)?.hints.length ?? 0) > 0,
+  };
+}
+
+/** What the attempt's own holder sees of a run: practice shows every check's message, interviews the visible ones. */
+export function candidateResults(run: StoredRun, attempt: Attempt): CandidateResults {
+  return {
+    kind: run.kind,
+    finishedAt: new Date(run.finishedAt).toISOString(),
+    score: run.score,
+    maxScore: run.maxScore,
+    error: run.error,
+    checks: run.results.map((r) => ({
+      id: r.id,
+      title: r.title,
+      points: r.points,
+      verdict: r.verdict,
+      message: r.visible || attempt.mode === 'practice' ? r.message : null,
+    })),
+  };
+}

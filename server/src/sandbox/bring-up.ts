@@ -1,0 +1,90 @@
+import type { SandboxPolicyConfig } from '../config.js';
+import type { TerminalSession } from '../terminal/terminal-session.js';
+import { effectiveLimits, type LimitOverrides } from './policy.js';
+import type { SandboxDriver, SandboxSpec } from './sandbox-driver.js';
+
+/** The sandbox of one exercise: its image (as the exercise names it) and its limits. */
+export interface SandboxTemplate {
+  id: string;
+  image: string;
+  limits: LimitOverrides;
+}
+
+export interface BringUpPlan {
+  exercise: SandboxTemplate;
+  /** Whose sandbox it is: the attempt (and which of its sandboxes), or the warm-pool slot. */
+  owner: Pick<SandboxSpec, 'attemptId' | 'generation' | 'pool'>;
+  /**
+   * When the shell is attached: before the start, so that its very first byte is seen (an attempt's terminal and
+   * recording); after it; or not at all (nobody uses the shell).
+   */
+  attach: 'before-start' | 'after-start' | 'no';
+  /** Seeds the running sandbox (the exercise's setup). */
+  setup(sandboxId: string): Promise<void>;
+  /** Takes the snapshot of the exercise's files once set up; none is taken without it. */
+  snapshot?(sandboxId: string): Promise<Buffer>;
+  /** Called as soon as the sandbox exists (whoever owns it removes it if a later step fails). */
+  onCreated?(sandboxId: string): void;
+  /** Called with the attached shell, before the next step. */
+  onAttached?(session: TerminalSession): void | Promise<void>;
+  /** Asked after each step: false gives the bring-up up (it throws BringUpAbandoned). */
+  wanted?(): boolean;
+}
+
+export interface BringUpSteps {
+  driver: SandboxDriver;
+  policy: SandboxPolicyConfig;
+  /** Maps an exercise's image name to the engine's image reference. */
+  imageRef: (image: string) => string;
+}
+
+export interface BroughtUp {
+  sandboxId: string;
+  session: TerminalSession | null;
+  snapshot: Buffer | null;
+}
+
+/** Thrown when `wanted()` said no between two steps; the sandbox made so far is the owner's to remove. */
+export class BringUpAbandoned extends Error {
+  constructor() {
+    super('the sandbox was no longer wanted while it was being brought up');
+  }
+}
+
+/**
+ * Brings an exercise's sandbox up, the one sequence every sandbox goes through (an attempt's start, a practice
+ * reset, the warm pool, the exercise self-test): create with the hardening policy and the exercise's limits,
+ * attach the shell (before or after the start), start, set up, and take the initial snapshot.
+ */
+export async function bringUp(steps: BringUpSteps, plan: BringUpPlan): Promise<BroughtUp> {
+  const { driver } = steps;
+  const { exercise } = plan;
+  const checkpoint = () => {
+    if (plan.wanted && !plan.wanted()) throw new BringUpAbandoned();
+  };
+  const sandboxId = await driver.create({
+    ...plan.owner,
+    exerciseId: exercise.id,
+    image: steps.imageRef(exercise.image),
+    limits: effectiveLimits(steps.policy, exercise.limits),
+  });
+  plan.onCreated?.(sandboxId);
+  checkpoint();
+  let session: TerminalSession | null = null;
+  const attach = async () => {
+    session = await driver.attachTerminal(sandboxId);
+    await plan.onAttached?.(session);
+    checkpoint();
+  };
+  if (plan.attach === 'before-start') await attach();
+  await driver.start(sandboxId);
+  if (plan.attach === 'after-start') await attach();
+  await plan.setup(sandboxId);
+  checkpoint();
+  let snapshot: Buffer | null = null;
+  if (plan.snapshot) {
+    snapshot = await plan.snapshot(sandboxId);
+    checkpoint();
+  }
+  return { sandboxId, session, snapshot };
+}
