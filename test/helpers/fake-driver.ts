@@ -194,8 +194,9 @@ export class FakeRunner implements ExerciseRunner {
   async boot(sandboxId: string): Promise<void> {
     this.booted.push(sandboxId);
   }
-  async grade(sandboxId: string): Promise<GradeOutcome> {
-    this.graded.push(sandboxId);
+  /** What each grading read: the sandbox id, or `snapshot:<file>` for a grading of a stored snapshot. */
+  async grade(sandboxId: string | null, _exercise?: unknown, _variant?: unknown, _attemptId?: string, snapshotFile?: string): Promise<GradeOutcome> {
+    this.graded.push(snapshotFile ? `snapshot:${snapshotFile}` : (sandboxId ?? 'none'));
     if (this.failGrade) throw this.failGrade;
     return { ...this.outcome, startedAt: Date.now(), finishedAt: Date.now() };
   }

@@ -310,11 +310,12 @@ describe('grading in the attempt lifecycle (fake driver and runner)', () => {
     expect((await first).score).toBe(5);
   });
 
-  it('grades and snapshots before the sandbox is removed at submit', async () => {
+  it('snapshots, then grades the stored snapshot, before the sandbox is removed at submit', async () => {
     const { attempt } = await service.start('graded-demo');
     const done = await service.submit(attempt.id);
     expect(done.state).toBe('archived');
-    expect(runner.graded).toEqual([attempt.sandboxId]);
+    // Checks that only read files grade the stored final snapshot, not the live sandbox.
+    expect(runner.graded).toEqual([expect.stringMatching(new RegExp(`^snapshot:.*/snapshots/${attempt.id}/final\\.tar$`))]);
     const final = grading.final(attempt.id)!;
     expect(final).toMatchObject({ kind: 'final', score: 5, maxScore: 10, error: null });
     expect(service.snapshotDiff(attempt.id)!.changed).toEqual([{ path: '/root/work/x', change: 'modified' }]);
@@ -326,6 +327,9 @@ describe('grading in the attempt lifecycle (fake driver and runner)', () => {
     const done = await service.submit(attempt.id);
     expect(done.state).toBe('archived');
     expect(grading.final(attempt.id)).toMatchObject({ error: 'grader image missing', results: [] });
+    // The evidence was kept first: the snapshot and its diff survive the failed grading.
+    expect(service.snapshotDiff(attempt.id)!.changed).toEqual([{ path: '/root/work/x', change: 'modified' }]);
+    expect(repo.events(attempt.id).map((e) => e.kind)).toContain('snapshot-kept');
   });
 
   it('grades an attempt that ended before a crash when the reconciler finds it', async () => {

@@ -47,6 +47,12 @@ export class AttemptArtifacts {
     fs.writeFileSync(file, tar);
   }
 
+  /** The stored snapshot's file, or null when there is none. */
+  snapshotPath(attemptId: string, which: Snapshot): string | null {
+    const file = this.snapshotFile(attemptId, `${which}.tar`);
+    return fs.existsSync(file) ? file : null;
+  }
+
   loadSnapshot(attemptId: string, which: Snapshot): Buffer | null {
     try {
       return fs.readFileSync(this.snapshotFile(attemptId, `${which}.tar`));

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { provisionExercise, runBoot } from '../exercises/provision.js';
-import { diffSnapshots, gradeSandbox, snapshotSandbox } from '../grading/index.js';
+import { diffSnapshots, gradeSandbox, snapshotFiles, snapshotSandbox } from '../grading/index.js';
 import { effectiveLimits } from '../sandbox/policy.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import type { ExerciseRunner } from './exercise-runner.js';
@@ -21,10 +21,11 @@ export function engineRunner(opts: {
     async boot(sandboxId) {
       await runBoot(driver, sandboxId);
     },
-    async grade(sandboxId, exercise, variant, attemptId) {
+    async grade(sandboxId, exercise, variant, attemptId, snapshotFile) {
       const run = await gradeSandbox({
         driver,
         sandboxId,
+        ...(snapshotFile ? { files: snapshotFiles(snapshotFile) } : {}),
         exercise,
         params: variant.params,
         seed: variant.seed,

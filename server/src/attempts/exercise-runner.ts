@@ -24,11 +24,16 @@ export interface SnapshotDiff {
 export interface ExerciseRunner {
   provision(sandboxId: string, exercise: Exercise, variant: { params: VariantParams; seed: string }): Promise<void>;
   boot(sandboxId: string): Promise<void>;
+  /**
+   * Grades the live sandbox, or with `snapshotFile` the stored snapshot of its files (then `sandboxId` is needed
+   * only by exercises whose checks probe the running sandbox, and may be null otherwise).
+   */
   grade(
-    sandboxId: string,
+    sandboxId: string | null,
     exercise: Exercise,
     variant: { params: VariantParams; seed: string },
     attemptId: string,
+    snapshotFile?: string,
   ): Promise<GradeOutcome>;
   snapshot(sandboxId: string, paths: string[]): Promise<Buffer>;
   diff(before: Buffer, after: Buffer): Promise<SnapshotDiff>;

@@ -1,10 +1,15 @@
+import { evidencePaths } from '../exercises/catalog.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import { firstLine, type AttemptContext } from './context.js';
 
 /**
- * The final grading and the snapshot of what changed, taken while the sandbox still exists. A grading that
- * cannot be carried out is stored with its error (shown as such, never as a fail). Exercises without checks
- * still get the snapshot of what changed.
+ * The end of an attempt, evidence first: the final snapshot of the exercise's files is taken and stored before
+ * anything the candidate controls runs (no boot script, no service start), from the container as it stands,
+ * running or stopped; then the diff; then the grading. Exercises whose checks only read files are graded from
+ * that stored snapshot (reproducible: a regrade reads the same bytes); probe exercises need the live sandbox,
+ * started and its services brought back if it was stopped. Whatever fails later (a hanging boot script, a grader
+ * that breaks) leaves the snapshot and diff in place, and the grading is stored with its error (shown as such,
+ * never as a fail).
  */
 export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise<void> {
   const { grading, log, driver, runner, catalog, repo } = ctx.deps;
@@ -12,31 +17,54 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
   const exercise = catalog.get(attempt.exerciseId);
   if (!exercise || grading.final(attempt.id)) return;
   const startedAt = Date.now();
+  const info = attempt.sandboxId ? await driver.inspect(attempt.sandboxId).catch(() => null) : null;
+
+  // 1. The evidence. A final snapshot kept from an interrupted ending (a server restart) is not taken again.
+  let snapshotFile = artifacts.snapshotPath(attempt.id, 'final');
+  if (!snapshotFile && info) {
+    try {
+      artifacts.saveSnapshot(attempt.id, 'final', await runner.snapshot(info.id, evidencePaths(exercise)));
+      snapshotFile = artifacts.snapshotPath(attempt.id, 'final');
+      repo.addEvent(attempt.id, 'snapshot-kept');
+    } catch (err) {
+      log.error({ attemptId: attempt.id, err: firstLine((err as Error).message) }, 'final snapshot failed');
+    }
+  }
+  const initial = artifacts.loadSnapshot(attempt.id, 'initial');
+  const final = snapshotFile ? artifacts.loadSnapshot(attempt.id, 'final') : null;
+  if (initial && final && !artifacts.snapshotDiff(attempt.id)) {
+    try {
+      artifacts.saveDiff(attempt.id, await runner.diff(initial, final));
+    } catch (err) {
+      log.error({ attemptId: attempt.id, err: firstLine((err as Error).message) }, 'final diff failed');
+    }
+  }
+  if (exercise.checks.length === 0) return;
+
+  // 2. The grading.
   try {
-    const info = attempt.sandboxId ? await driver.inspect(attempt.sandboxId) : null;
-    if (!info) throw new Error('the sandbox was gone before the final grading');
-    // Services and live state are graded as they are. A stopped container (the shell exited) is started and
-    // its exercise services brought back, as a restart of the shell would: probes need them running.
-    if (info.runState !== 'running') {
-      await driver.start(info.id);
-      await runner.boot(info.id);
+    const variant = { params: attempt.params, seed: attempt.seed ?? '' };
+    let outcome;
+    if (!exercise.probe && snapshotFile) {
+      outcome = await runner.grade(info?.id ?? null, exercise, variant, attempt.id, snapshotFile);
+    } else {
+      if (!info) throw new Error('the sandbox was gone before the final grading');
+      // Probes grade services and live state as they are. A stopped container (the shell exited) is started and
+      // its exercise services brought back, as a restart of the shell would.
+      if (info.runState !== 'running') {
+        await driver.start(info.id);
+        await runner.boot(info.id);
+      }
+      outcome = await runner.grade(info.id, exercise, variant, attempt.id);
     }
-    if (exercise.checks.length > 0) {
-      const variant = { params: attempt.params, seed: attempt.seed ?? '' };
-      const outcome = await runner.grade(info.id, exercise, variant, attempt.id);
-      grading.insert({ attemptId: attempt.id, kind: 'final', ...outcome, error: null });
-      const ms = outcome.finishedAt - outcome.startedAt;
-      repo.addEvent(attempt.id, 'graded', { score: outcome.score, maxScore: outcome.maxScore, ms });
-      log.info({ attemptId: attempt.id, score: outcome.score, maxScore: outcome.maxScore, ms }, 'final grading done');
-    }
-    const initial = artifacts.loadSnapshot(attempt.id, 'initial');
-    const final = await runner.snapshot(info.id, exercise.collect);
-    artifacts.saveSnapshot(attempt.id, 'final', final);
-    if (initial) artifacts.saveDiff(attempt.id, await runner.diff(initial, final));
+    grading.insert({ attemptId: attempt.id, kind: 'final', ...outcome, error: null });
+    const ms = outcome.finishedAt - outcome.startedAt;
+    repo.addEvent(attempt.id, 'graded', { score: outcome.score, maxScore: outcome.maxScore, ms });
+    log.info({ attemptId: attempt.id, score: outcome.score, maxScore: outcome.maxScore, ms }, 'final grading done');
   } catch (err) {
     const message = firstLine((err as Error).message);
     log.error({ attemptId: attempt.id, err: message }, 'final grading failed');
-    if (exercise.checks.length > 0 && !grading.final(attempt.id)) {
+    if (!grading.final(attempt.id)) {
       grading.insert({
         attemptId: attempt.id,
         kind: 'final',

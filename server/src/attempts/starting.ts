@@ -1,4 +1,5 @@
 import { errors } from '../errors.js';
+import { evidencePaths } from '../exercises/catalog.js';
 import { drawVariant, newSeed } from '../exercises/variants.js';
 import { bringUp } from '../sandbox/bring-up.js';
 import type { Attempt } from '../store/attempts-repo.js';
@@ -103,7 +104,7 @@ export async function startAttempt(
           terminal.marker(MARKERS.started);
         },
         setup: (created) => runner.provision(created, exercise, { params, seed }),
-        snapshot: (created) => runner.snapshot(created, exercise.collect),
+        snapshot: (created) => runner.snapshot(created, evidencePaths(exercise)),
       },
     );
     artifacts.saveSnapshot(id, 'initial', up.snapshot!);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
-import type { ExerciseCatalog } from '../exercises/catalog.js';
+import { evidencePaths, type ExerciseCatalog } from '../exercises/catalog.js';
 import { drawVariant, newSeed } from '../exercises/variants.js';
 import { bringUp } from '../sandbox/bring-up.js';
 import type { SandboxDriver } from '../sandbox/sandbox-driver.js';
@@ -324,7 +324,7 @@ export class WarmPool {
             await e.session!.resize(POOL_TTY.cols, POOL_TTY.rows);
             await runner.provision(sandboxId, exercise, { params: e.params, seed: e.seed });
           },
-          snapshot: (sandboxId) => runner.snapshot(sandboxId, exercise.collect),
+          snapshot: (sandboxId) => runner.snapshot(sandboxId, evidencePaths(exercise)),
           wanted: () => !evicted(),
         },
       );

@@ -85,6 +85,15 @@ export interface Exercise {
 }
 
 export const DEFAULT_WORKSPACE = '/root/work';
+
+/**
+ * The sandbox paths an attempt's snapshots keep: what the checks read (`collect`) and what clean-room jobs copy,
+ * so that a grading from the stored snapshot sees all a live one would. Paths inside another are left out.
+ */
+export function evidencePaths(exercise: Pick<Exercise, 'collect' | 'cleanroom'>): string[] {
+  const all = [...new Set([...exercise.collect, ...exercise.cleanroom.map((c) => c.copy)].map((p) => path.posix.normalize(p).replace(/(.)\/+$/, '$1')))];
+  return all.filter((p) => !all.some((q) => q !== p && (q === '/' || p.startsWith(`${q}/`)))).sort();
+}
 export const DEFAULT_CHECK_TIMEOUT_SECONDS = 60;
 
 /** A problem found in an exercise's files, naming the file and the field. */

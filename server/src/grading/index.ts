@@ -3,3 +3,4 @@ export { snapshotSandbox, diffSnapshots, type SnapshotDiff, type Change } from '
 export { toJsonReport, toJUnitXml, xmlEscape, type JsonReport } from './report.js';
 export { ArchiveWriter, MAX_FILE_BYTES, MAX_TOTAL_BYTES } from './archive.js';
 export { sanitiseGitConfig } from './git-config.js';
+export { snapshotFiles, sandboxFiles, type FileSource } from './file-source.js';
