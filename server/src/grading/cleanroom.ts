@@ -1,0 +1,92 @@
+import path from 'node:path';
+import type { CleanroomSpec } from '../exercises/catalog.js';
+import { sandboxImageTag } from '../images/index.js';
+import { packDir } from '../local-tar.js';
+import { ArchiveWriter } from './archive.js';
+import type { FileSource } from './file-source.js';
+import type { JobDriver, ResourceLimits } from '../sandbox/sandbox-driver.js';
+import { BACKSTOP_SLACK_MS, KILL_AFTER_SECONDS, MiB } from './limits.js';
+
+export const DEFAULT_CLEANROOM_LIMITS: ResourceLimits = { memoryMb: 1024, cpus: 1, pids: 512 };
+export const CLEANROOM_OUTPUT_LIMIT_BYTES = MiB;
+
+/** What a clean-room job needs of the grading it belongs to. */
+export interface CleanroomOptions {
+  driver: JobDriver;
+  exercise: { dir: string };
+  cleanroomLimits?: ResourceLimits;
+  imageRef?: (name: string) => string;
+}
+
+/** Where a clean-room job's `hidden` directory is put. */
+export const CLEANROOM_HIDDEN = '/opt/opslab-hidden';
+
+/** One clean-room job: a throwaway container of a pristine sandbox image with a copy of `copy`. */
+export async function runCleanroom(
+  opts: CleanroomOptions,
+  files: FileSource,
+  job: CleanroomSpec,
+  variant: Record<string, string>,
+  common: { labels: Record<string, string>; exerciseId: string; attemptId?: string },
+): Promise<{ exitCode: number; output: Buffer; durationMs: number }> {
+  const { driver } = opts;
+  const imageRef = opts.imageRef ?? sandboxImageTag;
+  const id = await driver.createJob({
+    role: 'cleanroom',
+    image: imageRef(job.image),
+    limits: opts.cleanroomLimits ?? DEFAULT_CLEANROOM_LIMITS,
+    hardening: 'sandbox',
+    ...common,
+  });
+  try {
+    const copy = path.posix.normalize(job.copy);
+    const writer = new ArchiveWriter({ mode: 'cleanroom', prefix: '', roots: [copy] });
+    const produce = (async () => {
+      try {
+        await writer.addArchive(copy, await files.copyOut(copy));
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+        // Missing: the job runs in an empty directory and says so.
+        await writer.ensureDir(copy);
+      }
+      writer.finalize();
+    })().catch((err: Error) => {
+      writer.pack.destroy(err);
+      throw err;
+    });
+    const [p, c] = await Promise.allSettled([produce, driver.copyIn(id, '/', writer.stream())]);
+    if (p.status === 'rejected') throw p.reason;
+    if (c.status === 'rejected') throw c.reason;
+    if (job.hidden) {
+      // Root's and not writable by others: the candidate's code, run as another user, can neither change nor
+      // replace the grader's own material.
+      await driver.copyIn(id, '/', packDir(path.join(opts.exercise.dir, job.hidden), { prefix: CLEANROOM_HIDDEN.slice(1), uid: 0, gid: 0, readOnlyForOthers: true }));
+    }
+
+    // gitHead: replace the copy with a fresh clone of its committed HEAD (the clean room is disposable, so git may
+    // read the candidate's configuration here). A failing clone is the job's result, like any other failure.
+    const prepare = job.gitHead
+      ? 'tmp=$(mktemp -d /tmp/opslab-head.XXXXXX) && git -c safe.directory="*" clone -q --no-hardlinks -- "$OPSLAB_COPY" "$tmp/head" 2>&1 && rm -rf "$OPSLAB_COPY" && mv "$tmp/head" "$OPSLAB_COPY" || { echo "[opslab] the committed HEAD of $OPSLAB_COPY could not be cloned"; exit 1; }\n'
+      : '';
+    const script = `${prepare}cd "$OPSLAB_COPY" || exit 1\nexec timeout -k ${KILL_AFTER_SECONDS}s ${job.timeoutSeconds}s bash -lc "$OPSLAB_RUN" 2>&1\n`;
+    const t0 = Date.now();
+    const r = await driver.execJob(id, ['bash', '-c', script], {
+      env: { ...variant, OPSLAB_COPY: copy, OPSLAB_RUN: job.run },
+      timeoutMs: (job.timeoutSeconds + KILL_AFTER_SECONDS) * 1000 + BACKSTOP_SLACK_MS,
+      // The first quarter and the last three quarters of the 1 MiB: a job's result lines come at its end, and a
+      // flood of output from the candidate's code must not push them out.
+      maxOutputBytes: CLEANROOM_OUTPUT_LIMIT_BYTES / 4,
+      tailBytes: (CLEANROOM_OUTPUT_LIMIT_BYTES * 3) / 4,
+    });
+    const durationMs = Date.now() - t0;
+    let output = Buffer.from(r.stdout + r.stderr, 'utf8');
+    let exitCode = r.exitCode ?? 124;
+    if (r.timedOut || exitCode === 124 || (exitCode === 137 && durationMs >= job.timeoutSeconds * 1000)) {
+      exitCode = 124;
+      output = Buffer.concat([output, Buffer.from(`\n[opslab] timed out after ${job.timeoutSeconds} s\n`)]);
+    }
+    return { exitCode, output, durationMs };
+  } finally {
+    await driver.remove(id).catch(() => undefined);
+  }
+}
