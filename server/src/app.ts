@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
+import { CLOSE_CODES, ExerciseParams, MAX_CLIENT_FRAME_BYTES, type Static } from '../../contract/index.js';
 import type { Config } from './config.js';
 import { OpslabError } from './errors.js';
 import { openDatabase, instanceId, serverSecret, type Db } from './store/db.js';
@@ -29,7 +30,6 @@ import { InvitesRepo } from './store/invites-repo.js';
 import { ReviewsRepo } from './store/reviews-repo.js';
 import { AuthService } from './auth/service.js';
 import { originAllowed } from './routes/security.js';
-import { MAX_INPUT_FRAME_BYTES } from './terminal/ws-bridge.js';
 import { repoRoot } from './paths.js';
 
 export interface AppOptions {
@@ -213,7 +213,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   await app.register(fastifyCookie);
   await app.register(fastifyWebsocket, {
-    options: { maxPayload: MAX_INPUT_FRAME_BYTES, perMessageDeflate: false },
+    options: { maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false },
     // A client that breaks the WebSocket protocol (bad opcode, oversized or unmasked frame) is its own problem:
     // one short warning, not an error with a stack trace per frame that anyone holding a token could repeat.
     errorHandler: (error, socket, request) => {
@@ -229,7 +229,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     // keep running and the next server adopts them.
     preClose: async function (this: FastifyInstance) {
       await attempts.shutdown();
-      for (const client of this.websocketServer.clients) client.close(1001, 'The server is shutting down.');
+      for (const client of this.websocketServer.clients) client.close(CLOSE_CODES.goingAway, 'The server is shutting down.');
       await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
     },
   });
@@ -267,16 +267,10 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   app.get(
     '/api/exercises/:id',
     {
-      schema: {
-        params: {
-          type: 'object',
-          required: ['id'],
-          properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{1,62}$' } },
-        },
-      },
+      schema: { params: ExerciseParams },
     },
-    async (request) => {
-      const { id } = request.params as { id: string };
+    async (request: FastifyRequest<{ Params: Static<typeof ExerciseParams> }>) => {
+      const { id } = request.params;
       const exercise = catalog.get(id);
       if (!exercise) throw new OpslabError('OPSLAB_ERR_EXERCISE_NOT_FOUND', 404, `There is no exercise with id "${id}".`);
       // What anyone may see: never the hints' text, the variants' choices, the reference or wrong answers.

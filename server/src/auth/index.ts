@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 
-export type Role = 'admin' | 'interviewer';
+export type { Role } from '../../../contract/auth.js';
+import type { Role } from '../../../contract/auth.js';
 
 /** A signed-in interviewer or admin, as the routes see them. */
 export interface StaffUser {

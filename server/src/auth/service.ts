@@ -8,6 +8,7 @@ import { authErrors } from './errors.js';
 import { LoginLimiter } from './login-limiter.js';
 import { hashPassword, prepareDummyHash, verifyPassword, PASSWORD_MAX, PASSWORD_MIN } from './password.js';
 import type { Auth, AuditEntry, Role, StaffUser } from './index.js';
+import type { AuditView, UserView } from '../../../contract/auth.js';
 
 export const SESSION_COOKIE = 'opslab_session';
 /** A session ends 12 hours after its last use, and 7 days after sign-in at the latest. */
@@ -20,17 +21,7 @@ const ACTIVATION_LINK_MS = 7 * 24 * 3600_000;
 const LOGIN_MAX_FAILURES = 5;
 const LOGIN_WINDOW_MS = 15 * 60_000;
 
-export const ROLES: readonly Role[] = ['admin', 'interviewer'];
-
-/** `User` of docs/api.md. */
-export interface UserView {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  createdAt: string;
-  disabled: boolean;
-}
+export { ROLES, type AuditView, type UserView } from '../../../contract/auth.js';
 
 /** A session just created: the cookie value (shown once, only its hash is kept) and its CSRF token. */
 export interface NewSession {
@@ -43,15 +34,6 @@ export interface NewSession {
 export interface SignedIn {
   user: UserView;
   session: NewSession;
-}
-
-export interface AuditView {
-  at: string;
-  user: { id: string; name: string } | null;
-  action: string;
-  attemptId: string | null;
-  inviteId: string | null;
-  detail: unknown;
 }
 
 export interface AuthServiceOptions {

@@ -20,7 +20,7 @@
 //
 // Everything is linear in the size of the recording; command texts are capped at COMMAND_MAX_CHARS.
 import { MARKERS } from '../terminal/recorder.js';
-import type { Command, CommandTimeline } from './types.js';
+import type { Command, CommandTimeline } from '../../../contract/review.js';
 
 export const COMMAND_MAX_CHARS = 2000;
 /** An OSC sequence longer than this is not a mark (and is not kept waiting for its end across events). */

@@ -6,7 +6,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Command, ExportData, Rating, Review, ReviewBundle, ReviewCheck, SnapshotDiffView } from './types.js';
+import {
+  classifyDiff,
+  formatOffset,
+  formatWeightedScore,
+  RATING_LABELS,
+  RECOMMENDATION_LABELS,
+  type Command, type ExportData, type Rating, type Review, type ReviewBundle, type ReviewCheck, type SnapshotDiffView } from '../../../contract/index.js';
 
 // ---- escaping --------------------------------------------------------------------------------------------
 
@@ -58,27 +64,11 @@ function loadPlayerAssets(): PlayerAssets {
 
 // ---- formatting ------------------------------------------------------------------------------------------
 
-const RATING_LABELS: Record<number, string> = { 1: 'Weak', 2: 'Mixed', 3: 'Good', 4: 'Strong' };
-const RECOMMENDATION_LABELS: Record<string, string> = {
-  'strong-no': 'Strong no',
-  no: 'No',
-  yes: 'Yes',
-  'strong-yes': 'Strong yes',
-};
 const VERDICTS: Record<ReviewCheck['verdict'], { label: string; icon: string }> = {
   pass: { label: 'Pass', icon: '✓' },
   fail: { label: 'Fail', icon: '✕' },
   error: { label: 'Error (not counted)', icon: '!' },
 };
-
-/** `04:07`, `1:02:03`. */
-export function formatOffset(seconds: number): string {
-  const total = Math.max(0, Math.floor(seconds));
-  const hours = Math.floor(total / 3600);
-  const mm = String(Math.floor((total % 3600) / 60)).padStart(2, '0');
-  const ss = String(total % 60).padStart(2, '0');
-  return hours > 0 ? `${hours}:${mm}:${ss}` : `${mm}:${ss}`;
-}
 
 function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return '—';
@@ -114,54 +104,6 @@ function plural(n: number, word: string): string {
 }
 
 // ---- diff ------------------------------------------------------------------------------------------------
-
-type DiffKind = 'file' | 'hunk' | 'add' | 'del' | 'context' | 'meta' | 'note';
-
-/** Line kinds of a unified diff; inside a hunk its header's line counts decide (an added "++ x" is no header). */
-export function classifyDiff(lines: string[]): DiffKind[] {
-  const kinds: DiffKind[] = [];
-  let oldLeft = 0;
-  let newLeft = 0;
-  for (const line of lines) {
-    if (oldLeft > 0 || newLeft > 0) {
-      if (line.startsWith('+') && newLeft > 0) {
-        newLeft--;
-        kinds.push('add');
-        continue;
-      }
-      if (line.startsWith('-') && oldLeft > 0) {
-        oldLeft--;
-        kinds.push('del');
-        continue;
-      }
-      if ((line.startsWith(' ') || line === '') && oldLeft > 0 && newLeft > 0) {
-        oldLeft--;
-        newLeft--;
-        kinds.push('context');
-        continue;
-      }
-      if (line.startsWith('\\')) {
-        kinds.push('meta');
-        continue;
-      }
-      oldLeft = 0;
-      newLeft = 0;
-    }
-    const hunk = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(line);
-    if (hunk) {
-      oldLeft = hunk[1] === undefined ? 1 : Number(hunk[1]);
-      newLeft = hunk[2] === undefined ? 1 : Number(hunk[2]);
-      kinds.push('hunk');
-    } else if (line.startsWith('+++ ') || line.startsWith('--- ') || /^={10,}$/.test(line) || line.startsWith('Index: ')) {
-      kinds.push('file');
-    } else if (line.startsWith('\\')) {
-      kinds.push('meta');
-    } else {
-      kinds.push('note');
-    }
-  }
-  return kinds;
-}
 
 // ---- sections --------------------------------------------------------------------------------------------
 
@@ -316,7 +258,7 @@ ${lines.length ? `<pre class="diff" data-testid="export-diff">${body}</pre>` : '
 }
 
 function renderRating(title: string, rating: Rating): string {
-  const value = rating.rating === null ? 'not rated' : `${rating.rating} ${RATING_LABELS[rating.rating] ?? ''}`;
+  const value = rating.rating === null ? 'not rated' : `${rating.rating} ${RATING_LABELS[rating.rating]}`;
   return `<dt>${escapeHtml(title)}</dt><dd>${escapeHtml(value)}${rating.notes.trim() ? `<span class="notes">${escapeHtml(rating.notes)}</span>` : ''}</dd>`;
 }
 
@@ -334,8 +276,8 @@ function renderReviews(bundle: ReviewBundle): string {
         .join('');
       return `<article class="review" data-testid="export-review">
 <header><strong>${escapeHtml(review.reviewer.name)}</strong> <span class="pill" data-recommendation="${escapeHtml(review.recommendation ?? '')}">${escapeHtml(
-        review.recommendation ? (RECOMMENDATION_LABELS[review.recommendation] ?? review.recommendation) : 'No recommendation',
-      )}</span> <span class="weighted">${review.weightedScore === null ? 'not rated' : `${review.weightedScore.toFixed(1)} / 4`}</span></header>
+        review.recommendation ? RECOMMENDATION_LABELS[review.recommendation] : 'No recommendation',
+      )}</span> <span class="weighted">${formatWeightedScore(review.ratings, bundle.scorecard)}</span></header>
 ${ratings ? `<dl class="ratings">${ratings}</dl>` : ''}
 ${review.summary.trim() ? `<p class="summary">${escapeHtml(review.summary)}</p>` : ''}
 <p class="muted small">Updated ${escapeHtml(formatDateTime(review.updatedAt))}</p>

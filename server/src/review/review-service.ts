@@ -9,16 +9,18 @@ import type { GradingRepo } from '../store/grading-repo.js';
 import type { AttemptQuery, ReviewsRepo } from '../store/reviews-repo.js';
 import { parseCommands } from './commands.js';
 import { renderExportHtml } from './export-html.js';
-import { scorecardFor, weightedScore } from './scorecard.js';
-import type {
-  CommandTimeline,
-  ExportData,
-  Rating,
-  Recommendation,
-  Review,
-  ReviewBundle,
-  SnapshotDiffView,
-} from './types.js';
+import {
+  scorecardFor,
+  weightedScore,
+  type AttemptPage,
+  type CommandTimeline,
+  type ExportData,
+  type Rating,
+  type Recommendation,
+  type Review,
+  type ReviewBundle,
+  type SnapshotDiffView,
+} from '../../../contract/index.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { AttemptParams, CLOSE_CODES, CreateAttemptBody } from '../../../contract/index.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors, OpslabError } from '../errors.js';
@@ -9,15 +10,9 @@ import type { ReviewService } from '../review/review-service.js';
 import { bridgeWebSocket } from '../terminal/ws-bridge.js';
 import { attemptCookieName, presentedToken } from './security.js';
 
-const ATTEMPT_ID = '^a_[0-9a-f]{20}$';
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  additionalProperties: false,
-  properties: { id: { type: 'string', pattern: ATTEMPT_ID } },
-} as const;
+const idParams = AttemptParams;
 
-type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+type IdRequest = FastifyRequest<{ Params: AttemptParams }>;
 
 export interface AttemptRoutesOptions {
   attempts: AttemptService;
@@ -67,16 +62,9 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
   app.post(
     '/api/attempts',
     {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['exerciseId'],
-          additionalProperties: false,
-          properties: { exerciseId: { type: 'string', minLength: 1, maxLength: 64 } },
-        },
-      },
+      schema: { body: CreateAttemptBody },
     },
-    async (request: FastifyRequest<{ Body: { exerciseId: string } }>, reply: FastifyReply) => {
+    async (request: FastifyRequest<{ Body: CreateAttemptBody }>, reply: FastifyReply) => {
       // Trainees have no account: their browser's practice token keeps their attempts together.
       let practiceToken = request.cookies[PRACTICE_COOKIE];
       if (!practice.ownerHash(practiceToken)) {
@@ -174,7 +162,7 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
         terminal = await attempts.terminalFor(attempt);
       } catch (err) {
         request.log.error({ attemptId: attempt.id, err: (err as Error).message }, 'terminal could not be opened');
-        socket.close(1011, 'The terminal could not be opened.');
+        socket.close(CLOSE_CODES.serverError, 'The terminal could not be opened.');
         return;
       }
       const current = attempts.get(attempt.id) ?? attempt;
