@@ -1,5 +1,4 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { Db } from '../store/db.js';
 import { UsersRepo, type SessionRecord, type UserRecord } from '../store/users-repo.js';
@@ -7,10 +6,9 @@ import { AuditRepo } from '../store/audit-repo.js';
 import { authErrors } from './errors.js';
 import { LoginLimiter } from './login-limiter.js';
 import { hashPassword, prepareDummyHash, verifyPassword, PASSWORD_MAX, PASSWORD_MIN } from './password.js';
-import type { Auth, AuditEntry, Role, StaffUser } from './index.js';
+import type { Auth, AuditEntry, Credentials, Role, StaffUser } from './index.js';
 import type { AuditView, UserView } from '../../../contract/auth.js';
 
-export const SESSION_COOKIE = 'opslab_session';
 /** A session ends 12 hours after its last use, and 7 days after sign-in at the latest. */
 export const SESSION_IDLE_MS = 12 * 3600_000;
 export const SESSION_MAX_MS = 7 * 24 * 3600_000;
@@ -78,20 +76,17 @@ export class AuthService implements Auth {
 
   // The Auth interface.
 
-  guard(roles: readonly Role[]): (request: FastifyRequest) => Promise<void> {
-    return async (request) => {
-      // Only the session cookie counts: an Authorization header (attempt or invite token) never does.
-      const found = this.resolveSession(request.cookies?.[SESSION_COOKIE]);
-      if (found === 'none') throw authErrors.signIn();
-      if (found === 'ended') throw authErrors.sessionExpired();
-      const { session, user } = found;
-      if (!roles.includes(user.role)) throw authErrors.forbidden(roles);
-      if (request.method !== 'GET' && request.method !== 'HEAD') {
-        const header = request.headers['x-csrf-token'];
-        if (typeof header !== 'string' || !sameSecret(header, session.csrfToken)) throw authErrors.csrf();
-      }
-      request.user = { id: user.id, email: user.email, name: user.name, role: user.role };
-    };
+  authenticate(credentials: Credentials, roles: readonly Role[]): StaffUser {
+    const found = this.resolveSession(credentials.sessionId);
+    if (found === 'none') throw authErrors.signIn();
+    if (found === 'ended') throw authErrors.sessionExpired();
+    const { session, user } = found;
+    if (!roles.includes(user.role)) throw authErrors.forbidden(roles);
+    if (credentials.changes) {
+      const token = credentials.csrfToken;
+      if (token === undefined || !sameSecret(token, session.csrfToken)) throw authErrors.csrf();
+    }
+    return { id: user.id, email: user.email, name: user.name, role: user.role };
   }
 
   audit(entry: AuditEntry): void {

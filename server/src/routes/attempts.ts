@@ -1,14 +1,14 @@
-import fs from 'node:fs';
-import { AttemptParams, CLOSE_CODES, CreateAttemptBody } from '../../../contract/index.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AttemptParams, CreateAttemptBody } from '../../../contract/index.js';
 import type { AttemptService } from '../attempts/attempt-service.js';
-import { errors, OpslabError } from '../errors.js';
+import { errors } from '../errors.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import type { InviteService } from '../invites/invite-service.js';
-import { PRACTICE_COOKIE, type PracticeService } from '../practice/practice-service.js';
+import type { PracticeService } from '../practice/practice-service.js';
 import type { ReviewService } from '../review/review-service.js';
-import { bridgeWebSocket } from '../terminal/ws-bridge.js';
-import { attemptCookieName, presentedToken } from './security.js';
+import { practiceToken, presentedToken, setAttemptCookie, setPracticeCookie } from './cookies.js';
+import { sendRecording } from './downloads.js';
+import { terminalRoute } from './terminal-socket.js';
 
 const idParams = AttemptParams;
 
@@ -23,20 +23,11 @@ export interface AttemptRoutesOptions {
 }
 
 export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOptions): Promise<void> {
-  const setPracticeCookie = (reply: FastifyReply, token: string) =>
-    reply.setCookie(PRACTICE_COOKIE, token, {
-      path: '/api',
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: opts.secureCookies,
-      maxAge: 365 * 86_400,
-    });
-
   /** The trainee's catalog status: every exercise with their own progress. */
   app.get('/api/practice', async (request: FastifyRequest) => ({
     enabled: opts.practice.enabled,
     timeLimitMinutes: opts.practice.timeLimitMinutes,
-    exercises: opts.practice.progress(request.cookies[PRACTICE_COOKIE]),
+    exercises: opts.practice.progress(practiceToken(request)),
   }));
 
   const { attempts, practice } = opts;
@@ -48,12 +39,12 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
   const authorise = async (request: IdRequest): Promise<Attempt> => {
     const attempt = attempts.get(request.params.id);
     const token = presentedToken(request, request.params.id);
-    const practiceToken = request.cookies[PRACTICE_COOKIE];
+    const trainee = practiceToken(request);
     const allowed =
       attempt !== undefined &&
-      ((token !== undefined && attempts.tokenMatches(attempt, token)) || practice.owns(practiceToken, attempt));
+      ((token !== undefined && attempts.tokenMatches(attempt, token)) || practice.owns(trainee, attempt));
     // An unknown id and a wrong token look the same, so ids cannot be probed.
-    if (!allowed) throw token || practiceToken ? errors.attemptNotFound() : errors.unauthorized();
+    if (!allowed) throw token || trainee ? errors.attemptNotFound() : errors.unauthorized();
     opts.invites.assertAttemptAccess(attempt);
     request.attempt = attempt;
     return attempt;
@@ -66,20 +57,14 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
     },
     async (request: FastifyRequest<{ Body: CreateAttemptBody }>, reply: FastifyReply) => {
       // Trainees have no account: their browser's practice token keeps their attempts together.
-      let practiceToken = request.cookies[PRACTICE_COOKIE];
-      if (!practice.ownerHash(practiceToken)) {
+      let trainee = practiceToken(request);
+      if (!practice.ownerHash(trainee)) {
         if (!practice.enabled) throw errors.practiceOff();
-        practiceToken = practice.newToken();
-        setPracticeCookie(reply, practiceToken);
+        trainee = practice.newToken();
+        setPracticeCookie(reply, trainee, opts.secureCookies);
       }
-      const { attempt, token } = await practice.start(request.body.exerciseId, practiceToken!);
-      reply.setCookie(attemptCookieName(attempt.id), token, {
-        path: `/api/attempts/${attempt.id}`,
-        httpOnly: true,
-        sameSite: 'strict',
-        secure: opts.secureCookies,
-        maxAge: Math.max(3600, attempt.timeLimitSeconds * 4),
-      });
+      const { attempt, token } = await practice.start(request.body.exerciseId, trainee!);
+      setAttemptCookie(reply, attempt, token, opts.secureCookies);
       return reply.code(201).send({ attempt: attempts.view(attempt), token });
     },
   );
@@ -142,55 +127,5 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
     async (request: IdRequest, reply: FastifyReply) => sendRecording(reply, attempts, request.attempt!),
   );
 
-  app.get(
-    '/api/attempts/:id/terminal',
-    {
-      websocket: true,
-      schema: { params: idParams },
-      // Runs before the upgrade completes: a refused request gets a plain HTTP error and no WebSocket.
-      preValidation: async (request: IdRequest) => {
-        const attempt = await authorise(request);
-        if (!request.ws) throw upgradeRequired();
-        if (attempt.state !== 'running') throw errors.attemptEnded(attempt.state);
-        if (attempt.sandboxStatus === 'missing') throw errors.sandboxMissing();
-      },
-    },
-    async (socket, request: IdRequest) => {
-      const attempt = request.attempt!;
-      let terminal;
-      try {
-        terminal = await attempts.terminalFor(attempt);
-      } catch (err) {
-        request.log.error({ attemptId: attempt.id, err: (err as Error).message }, 'terminal could not be opened');
-        socket.close(CLOSE_CODES.serverError, 'The terminal could not be opened.');
-        return;
-      }
-      const current = attempts.get(attempt.id) ?? attempt;
-      bridgeWebSocket(socket, terminal, { type: 'hello', attempt: attempts.view(current) }, (msg, extra) =>
-        request.log.warn({ attemptId: attempt.id, ...extra }, msg),
-      );
-    },
-  );
-}
-
-/** An attempt's asciicast recording as a download, with everything buffered so far flushed first. */
-export function sendRecording(reply: FastifyReply, attempts: AttemptService, attempt: Attempt): FastifyReply {
-  attempts.flushRecording(attempt.id);
-  const file = attempts.recordingFile(attempt);
-  if (!fs.existsSync(file)) throw errors.recordingMissing();
-  return reply
-    .header('content-type', 'application/x-asciicast')
-    .header('content-disposition', `attachment; filename="${attempt.id}.cast"`)
-    .header('cache-control', 'no-store')
-    .send(fs.createReadStream(file));
-}
-
-/** A plain HTTP request to a WebSocket endpoint (the plugin would answer an empty 404). */
-export const upgradeRequired = () =>
-  new OpslabError('OPSLAB_ERR_UPGRADE_REQUIRED', 426, 'This address takes WebSocket connections only.', { upgrade: 'websocket' });
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    attempt?: Attempt;
-  }
+  terminalRoute(app, { url: '/api/attempts/:id/terminal', attempts, readOnly: false, access: authorise });
 }

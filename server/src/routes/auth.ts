@@ -8,7 +8,9 @@ import {
   UserParams,
   type IdParams,
 } from '../../../contract/index.js';
-import { SESSION_COOKIE, type AuthService, type NewSession, type SignedIn } from '../auth/service.js';
+import type { AuthService, SignedIn } from '../auth/service.js';
+import { clearSessionCookie, sessionId, setSessionCookie } from './cookies.js';
+import { staffGuard } from './staff-guard.js';
 
 export interface AuthRoutesOptions {
   auth: AuthService;
@@ -19,20 +21,11 @@ export interface AuthRoutesOptions {
 export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions): Promise<void> {
   const { auth } = opts;
   // Checked before the body is validated: without a session nothing else is said about the request.
-  const admin = auth.guard(['admin']);
-  const staff = auth.guard(['admin', 'interviewer']);
-
-  const setSessionCookie = (reply: FastifyReply, session: NewSession) =>
-    reply.setCookie(SESSION_COOKIE, session.id, {
-      path: '/',
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: opts.secureCookies,
-      maxAge: session.maxAgeSeconds,
-    });
+  const admin = staffGuard(auth, ['admin']);
+  const staff = staffGuard(auth, ['admin', 'interviewer']);
 
   const signedIn = (reply: FastifyReply, result: SignedIn, status: number) => {
-    setSessionCookie(reply, result.session);
+    setSessionCookie(reply, result.session, opts.secureCookies);
     return reply
       .code(status)
       .header('cache-control', 'no-store')
@@ -40,7 +33,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
   };
 
   app.get('/api/auth/state', async (request, reply) => {
-    const state = auth.state(request.cookies[SESSION_COOKIE]);
+    const state = auth.state(sessionId(request));
     reply.header('cache-control', 'no-store');
     return { setupRequired: auth.setupRequired(), ...state };
   });
@@ -60,8 +53,8 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
   );
 
   app.post('/api/auth/logout', { preValidation: staff }, async (request, reply) => {
-    auth.logout(request.cookies[SESSION_COOKIE]);
-    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: opts.secureCookies });
+    auth.logout(sessionId(request));
+    clearSessionCookie(reply, opts.secureCookies);
     return reply.code(204).send();
   });
 

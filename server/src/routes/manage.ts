@@ -8,7 +8,6 @@ import {
   ExtendInviteBody,
   InviteListQuery,
   InviteParams,
-  CLOSE_CODES,
   ManageAttemptParams,
   ReviewInput,
   type IdParams,
@@ -16,8 +15,9 @@ import {
 import { errors } from '../errors.js';
 import type { InviteService } from '../invites/invite-service.js';
 import type { ReviewService } from '../review/review-service.js';
-import { bridgeWebSocket } from '../terminal/ws-bridge.js';
-import { sendRecording, upgradeRequired } from './attempts.js';
+import { download, sendRecording } from './downloads.js';
+import { staffGuard } from './staff-guard.js';
+import { terminalRoute } from './terminal-socket.js';
 
 export interface ManageRoutesOptions {
   auth: Auth;
@@ -32,8 +32,7 @@ type Id = { Params: IdParams };
 export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptions): Promise<void> {
   const { auth, attempts, invites, reviews } = opts;
   // Before validation, so that a caller without a session learns nothing from the shape of their request.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a hook shared by routes of every request type
-  const staff = auth.guard(['admin', 'interviewer']) as (request: FastifyRequest<any>) => Promise<void>;
+  const staff = staffGuard(auth, ['admin', 'interviewer']);
   const userId = (request: FastifyRequest) => request.user!.id;
 
   // ---- invites ---------------------------------------------------------------------------------------------
@@ -140,13 +139,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     async (request: FastifyRequest<Id>) => reviews.commands(request.params.id),
   );
 
-  // Downloads, named after the candidate's attempt; kept out of caches (they hold the candidate's data).
-  const download = (reply: FastifyReply, type: string, name: string) =>
-    reply
-      .header('content-type', type)
-      .header('content-disposition', `attachment; filename="${name}"`)
-      .header('cache-control', 'no-store');
-
+  // Downloads, named after the candidate's attempt.
   app.get(
     '/api/manage/attempts/:id/export.html',
     { preValidation: staff, schema: { params: ManageAttemptParams } },
@@ -196,42 +189,15 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     },
   );
 
-  app.get(
-    '/api/manage/attempts/:id/live',
-    {
-      websocket: true,
-      schema: { params: ManageAttemptParams },
-      // Checked before the upgrade: a refused request gets a plain HTTP error and no WebSocket.
-      preValidation: [
-        staff,
-        async (request: FastifyRequest<Id>) => {
-          if (!request.ws) throw upgradeRequired();
-          const attempt = attempts.get(request.params.id);
-          if (!attempt) throw errors.attemptNotFound();
-          if (attempt.state !== 'running') throw errors.attemptEnded(attempt.state);
-          if (attempt.sandboxStatus === 'missing') throw errors.sandboxMissing();
-          request.attempt = attempt;
-        },
-      ],
+  terminalRoute(app, {
+    url: '/api/manage/attempts/:id/live',
+    attempts,
+    readOnly: true,
+    guards: [staff],
+    access: (request) => {
+      const attempt = attempts.get(request.params.id);
+      if (!attempt) throw errors.attemptNotFound();
+      return attempt;
     },
-    async (socket, request: FastifyRequest<Id>) => {
-      const attempt = request.attempt!;
-      let terminal;
-      try {
-        terminal = await attempts.terminalFor(attempt);
-      } catch (err) {
-        request.log.error({ attemptId: attempt.id, err: (err as Error).message }, 'live view could not be opened');
-        socket.close(CLOSE_CODES.serverError, 'The terminal could not be opened.');
-        return;
-      }
-      const current = attempts.get(attempt.id) ?? attempt;
-      bridgeWebSocket(
-        socket,
-        terminal,
-        { type: 'hello', attempt: attempts.view(current), readOnly: true },
-        (msg, extra) => request.log.warn({ attemptId: attempt.id, ...extra }, msg),
-        { readOnly: true },
-      );
-    },
-  );
+  });
 }
