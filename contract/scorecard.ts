@@ -1,7 +1,5 @@
 // The role's scorecard and the weighted score: one computation for the API, the review page and the export.
 
-import type { Rating } from './review.js';
-
 export interface ScorecardEntry {
   readonly id: string;
   readonly title: string;
@@ -41,7 +39,8 @@ export function scorecardFor(skills: readonly string[]): ScorecardDimension[] {
   return SCORECARD.map((d) => ({ ...d, preselected: skills.includes(d.id) }));
 }
 
-type Ratings = Readonly<Record<string, Pick<Rating, 'rating'> | undefined>>;
+/** Ratings by dimension id (a review's `ratings`): 1..4, or null when not rated. */
+type Ratings = Readonly<Record<string, { rating: number | null } | undefined>>;
 
 /** The exact weight-averaged rating (1..4) over the dimensions that were rated; null if none. */
 export function weightedAverage(ratings: Ratings, dimensions: readonly ScorecardEntry[] = SCORECARD): number | null {
