@@ -10,3 +10,4 @@ export * from './practice.js';
 export * from './review.js';
 export * from './scorecard.js';
 export * from './terminal.js';
+export * from './errors.js';

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AttemptListQuery,
   CreateInviteBody,
+  ERROR_CODES,
   formatWeightedScore,
   ReviewInput,
   SCORECARD,
@@ -77,5 +78,13 @@ describe('request schemas', () => {
     expect(valid({ page: '2', sort: 'score', order: 'asc' })).toBe(true);
     expect(valid({ page: 2 })).toBe(false);
     expect(valid({ page: '2', extra: '1' })).toBe(false);
+  });
+});
+
+describe('error codes', () => {
+  it('are distinct OPSLAB_ERR_* codes', () => {
+    const codes = Object.values(ERROR_CODES);
+    expect(new Set(codes).size).toBe(codes.length);
+    for (const code of codes) expect(code).toMatch(/^OPSLAB_ERR_[A-Z_]+$/);
   });
 });

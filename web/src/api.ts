@@ -17,6 +17,7 @@ export type {
   HintsView,
   SandboxStatus as SandboxState,
 } from '../../contract/index.js';
+import { ERROR_CODES } from '../../contract/errors.js';
 import type {
   AttemptView,
   CandidateCheckRun,
@@ -29,11 +30,11 @@ import type {
 
 /** Server error codes the pages tell apart (a 409 can mean several things). */
 export const SERVER_ERROR = {
-  attemptState: 'OPSLAB_ERR_ATTEMPT_STATE',
-  noChecks: 'OPSLAB_ERR_NO_CHECKS',
-  checksRate: 'OPSLAB_ERR_CHECKS_RATE',
-  noMoreHints: 'OPSLAB_ERR_NO_MORE_HINTS',
-  sandboxMissing: 'OPSLAB_ERR_SANDBOX_MISSING',
+  attemptState: ERROR_CODES.attemptState,
+  noChecks: ERROR_CODES.noChecks,
+  checksRate: ERROR_CODES.checksRate,
+  noMoreHints: ERROR_CODES.noMoreHints,
+  sandboxMissing: ERROR_CODES.sandboxMissing,
 } as const;
 
 /** Codes the client itself produces, next to the server's OPSLAB_ERR_* codes. */

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
-import { AttemptParams, CLOSE_CODES } from '../../../contract/index.js';
+import { AttemptParams, CLOSE_CODES, ERROR_CODES } from '../../../contract/index.js';
 import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors, OpslabError } from '../errors.js';
 import type { Attempt } from '../store/attempts-repo.js';
@@ -20,7 +20,7 @@ export interface TerminalRouteOptions {
 
 /** A plain HTTP request to a WebSocket endpoint (the plugin would answer an empty 404). */
 export const upgradeRequired = () =>
-  new OpslabError('OPSLAB_ERR_UPGRADE_REQUIRED', 426, 'This address takes WebSocket connections only.', { upgrade: 'websocket' });
+  new OpslabError(ERROR_CODES.upgradeRequired, 426, 'This address takes WebSocket connections only.', { upgrade: 'websocket' });
 
 /**
  * An attempt's terminal WebSocket: the candidate's own, or the read-only live view. Everything is checked

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { OpslabError } from '../../errors.js';
 import { appWide } from './app-wide.js';
+import { ERROR_CODES } from '../../../../contract/errors.js';
 
 /** The API's error shape for every failure: OpslabError as it says, validation 400, the rest 4xx or a bare 500. */
 export const errorHandling = appWide(async (app) => {
@@ -12,15 +13,15 @@ export const errorHandling = appWide(async (app) => {
     if (error.validation) {
       return reply
         .code(400)
-        .send({ error: { code: 'OPSLAB_ERR_BAD_REQUEST', message: `Invalid request: ${error.message}` } });
+        .send({ error: { code: ERROR_CODES.badRequest, message: `Invalid request: ${error.message}` } });
     }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status < 500) {
-      return reply.code(status).send({ error: { code: 'OPSLAB_ERR_BAD_REQUEST', message: error.message } });
+      return reply.code(status).send({ error: { code: ERROR_CODES.badRequest, message: error.message } });
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send({
-      error: { code: 'OPSLAB_ERR_INTERNAL', message: `Something went wrong on the server (request ${request.id}).` },
+      error: { code: ERROR_CODES.internal, message: `Something went wrong on the server (request ${request.id}).` },
     });
   });
 });
@@ -31,5 +32,5 @@ export const errorHandling = appWide(async (app) => {
  */
 export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-  void reply.code(status).send({ error: { code: 'OPSLAB_ERR_BAD_REQUEST', message: error.message } });
+  void reply.code(status).send({ error: { code: ERROR_CODES.badRequest, message: error.message } });
 }

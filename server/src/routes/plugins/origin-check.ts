@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { appWide } from './app-wide.js';
+import { ERROR_CODES } from '../../../../contract/errors.js';
 
 /**
  * Whether a browser request's Origin may act on this server: the origin the request was sent to (its Host),
@@ -32,7 +33,7 @@ export const originCheck = appWide<{ allowedOrigins: readonly string[] }>(async 
     const upgrade = request.headers.upgrade?.toLowerCase() === 'websocket';
     if ((changes || upgrade) && !originAllowed(request, opts.allowedOrigins)) {
       return reply.code(403).send({
-        error: { code: 'OPSLAB_ERR_ORIGIN', message: `Requests from origin ${request.headers.origin} are not allowed.` },
+        error: { code: ERROR_CODES.origin, message: `Requests from origin ${request.headers.origin} are not allowed.` },
       });
     }
   });

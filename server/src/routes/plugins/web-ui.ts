@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import { appWide } from './app-wide.js';
+import { ERROR_CODES } from '../../../../contract/errors.js';
 
 /**
  * The built web UI: its assets, the app shell for page paths (the UI routes on the client), and the API's 404
@@ -19,7 +20,7 @@ export const webUi = appWide<{ webDir: string }>(async (app, { webDir }) => {
     }
     return reply
       .code(404)
-      .send({ error: { code: 'OPSLAB_ERR_NOT_FOUND', message: `No route for ${request.method} ${url}.` } });
+      .send({ error: { code: ERROR_CODES.notFound, message: `No route for ${request.method} ${url}.` } });
   });
 
   if (fs.existsSync(webDir)) {
