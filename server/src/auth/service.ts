@@ -7,7 +7,7 @@ import { authErrors } from './errors.js';
 import { LoginLimiter } from './login-limiter.js';
 import { hashPassword, prepareDummyHash, verifyPassword, PASSWORD_MAX, PASSWORD_MIN } from './password.js';
 import type { Auth, AuditEntry, Credentials, Role, StaffUser } from './index.js';
-import type { AuditView, UserView } from '../../../contract/auth.js';
+import type { ActivateBody, AuditView, CreatedUser, CreateUserBody, LoginBody, SetupBody, UserView } from '../../../contract/auth.js';
 
 /** A session ends 12 hours after its last use, and 7 days after sign-in at the latest. */
 export const SESSION_IDLE_MS = 12 * 3600_000;
@@ -131,7 +131,7 @@ export class AuthService implements Auth {
     return created ? `${this.config.publicUrl}/setup#${token}` : null;
   }
 
-  async setup(input: { token: string; email: string; name: string; password: string }): Promise<SignedIn> {
+  async setup(input: SetupBody): Promise<SignedIn> {
     checkPassword(input.password);
     const passwordHash = await hashPassword(input.password);
     const user = this.users.transaction(() => {
@@ -161,7 +161,7 @@ export class AuthService implements Auth {
 
   // Sign-in.
 
-  async login(input: { email: string; password: string; ip: string }): Promise<SignedIn> {
+  async login(input: LoginBody & { ip: string }): Promise<SignedIn> {
     const email = normaliseEmail(input.email);
     const keys = [`email:${email}`, `ip:${input.ip}`];
     const wait = this.limiter.retryAfterSeconds(keys);
@@ -232,8 +232,8 @@ export class AuthService implements Auth {
   /** An admin adds an account; its owner sets the password through the activation link (valid 7 days). */
   async addUser(
     actor: StaffUser,
-    input: { email: string; name: string; role: Role },
-  ): Promise<{ user: UserView; activationUrl: string }> {
+    input: CreateUserBody,
+  ): Promise<CreatedUser> {
     const user = await this.createUser({ ...input, createdBy: actor.id });
     const token = newSecret();
     const now = this.now();
@@ -249,7 +249,7 @@ export class AuthService implements Auth {
     return { user, activationUrl: `${this.config.publicUrl}/activate#${token}` };
   }
 
-  async activate(input: { token: string; password: string }): Promise<SignedIn> {
+  async activate(input: ActivateBody): Promise<SignedIn> {
     checkPassword(input.password);
     const passwordHash = await hashPassword(input.password);
     const user = this.users.transaction(() => {

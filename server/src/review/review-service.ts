@@ -44,7 +44,7 @@ export class ReviewService {
     return attempt;
   }
 
-  list(q: AttemptQuery) {
+  list(q: AttemptQuery): AttemptPage {
     const { rows, total } = this.deps.reviews.listAttempts(q);
     return {
       total,
@@ -59,7 +59,7 @@ export class ReviewService {
         endReason: r.endReason,
         candidateName: r.candidateName,
         interviewer: r.interviewerId ? { id: r.interviewerId, name: this.deps.auth.userName(r.interviewerId) ?? 'unknown' } : null,
-        createdAt: iso(r.createdAt),
+        createdAt: iso(r.createdAt)!,
         startedAt: iso(r.startedAt),
         deadline: iso(r.deadline),
         endedAt: iso(r.endedAt),
