@@ -10,8 +10,6 @@ import { practiceToken, presentedToken, setAttemptCookie, setPracticeCookie } fr
 import { sendRecording } from './downloads.js';
 import { terminalRoute } from './terminal-socket.js';
 
-const idParams = AttemptParams;
-
 type IdRequest = FastifyRequest<{ Params: AttemptParams }>;
 
 export interface AttemptRoutesOptions {
@@ -69,61 +67,61 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
     },
   );
 
-  app.get('/api/attempts/:id', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => ({
+  app.get('/api/attempts/:id', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => ({
     attempt: attempts.view(request.attempt!),
   }));
 
-  app.post('/api/attempts/:id/submit', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => ({
+  app.post('/api/attempts/:id/submit', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => ({
     attempt: attempts.view(await attempts.submit(request.params.id)),
   }));
 
   app.post(
     '/api/attempts/:id/restart-shell',
-    { schema: { params: idParams }, preHandler: authorise },
+    { schema: { params: AttemptParams }, preHandler: authorise },
     async (request: IdRequest) => ({ attempt: attempts.view(await attempts.restartShell(request.params.id)) }),
   );
 
   app.post(
     '/api/attempts/:id/checks',
-    { schema: { params: idParams }, preHandler: authorise },
+    { schema: { params: AttemptParams }, preHandler: authorise },
     async (request: IdRequest) => ({
       results: attempts.candidateResults(await attempts.runChecks(request.params.id), request.attempt!),
     }),
   );
 
-  app.post('/api/attempts/:id/reset', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => ({
+  app.post('/api/attempts/:id/reset', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => ({
     attempt: attempts.view(await attempts.resetSandbox(request.params.id)),
   }));
 
-  app.get('/api/attempts/:id/solution', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => ({
+  app.get('/api/attempts/:id/solution', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => ({
     solution: practice.solution(request.attempt!),
   }));
 
   /** Practice: the trainee's own command timeline (interviews show it to interviewers only). */
-  app.get('/api/attempts/:id/commands', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => {
+  app.get('/api/attempts/:id/commands', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => {
     if (request.attempt!.mode !== 'practice') throw errors.practiceOnly();
     return opts.reviews.commands(request.attempt!.id);
   });
 
   /** Practice: the final grading with every check's message; interview candidates are not shown their grade. */
-  app.get('/api/attempts/:id/grading', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => {
+  app.get('/api/attempts/:id/grading', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => {
     const attempt = request.attempt!;
     if (attempt.mode !== 'practice') throw errors.practiceOnly();
     const run = attempts.finalRun(attempt.id);
     return { grading: run ? attempts.candidateResults(run, attempt) : null };
   });
 
-  app.get('/api/attempts/:id/hints', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => ({
+  app.get('/api/attempts/:id/hints', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => ({
     hints: attempts.hints(request.attempt!),
   }));
 
-  app.post('/api/attempts/:id/hints', { schema: { params: idParams }, preHandler: authorise }, async (request: IdRequest) => ({
+  app.post('/api/attempts/:id/hints', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => ({
     hints: attempts.revealHint(request.params.id),
   }));
 
   app.get(
     '/api/attempts/:id/recording',
-    { schema: { params: idParams }, preHandler: authorise },
+    { schema: { params: AttemptParams }, preHandler: authorise },
     async (request: IdRequest, reply: FastifyReply) => sendRecording(reply, attempts, request.attempt!),
   );
 

@@ -6,7 +6,9 @@ import {
   LoginBody,
   SetupBody,
   UserParams,
+  type AuthState,
   type IdParams,
+  type SignedInBody,
 } from '../../../contract/index.js';
 import type { AuthService, SignedIn } from '../auth/service.js';
 import { clearSessionCookie, sessionId, setSessionCookie } from './cookies.js';
@@ -29,10 +31,10 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     return reply
       .code(status)
       .header('cache-control', 'no-store')
-      .send({ user: result.user, csrfToken: result.session.csrfToken });
+      .send({ user: result.user, csrfToken: result.session.csrfToken } satisfies SignedInBody);
   };
 
-  app.get('/api/auth/state', async (request, reply) => {
+  app.get('/api/auth/state', async (request, reply): Promise<AuthState> => {
     const state = auth.state(sessionId(request));
     reply.header('cache-control', 'no-store');
     return { setupRequired: auth.setupRequired(), ...state };
