@@ -1,4 +1,4 @@
-// Small TypeBox helpers shared by the request schemas. A schema here is both the JSON Schema the server
+// Small TypeBox building blocks shared by the request schemas. A schema here is both the JSON Schema the server
 // validates with (Ajv: unknown fields refused, no coercion) and, through Static<>, the TypeScript type of the
 // request on both sides.
 
