@@ -9,6 +9,7 @@ import { loadConfig } from '../../server/src/config.js';
 import { buildApp } from '../../server/src/app.js';
 import { repoRoot } from '../../server/src/paths.js';
 import { SESSION_IDLE_MS, SESSION_MAX_MS } from '../../server/src/auth/service.js';
+import { staffGuard } from '../../server/src/routes/staff-guard.js';
 import { verifyPassword } from '../../server/src/auth/password.js';
 import { FakeDriver, FakeRunner } from '../helpers/fake-driver.js';
 import { tempDataDir, type TestServer } from '../helpers/server.js';
@@ -357,7 +358,7 @@ describe('accounts, sessions and CSRF', () => {
     });
 
     it('the guard works on a WebSocket route before the upgrade', async () => {
-      const guard = server.services.auth.guard(['admin']);
+      const guard = staffGuard(server.services.auth, ['admin']);
       // A throwaway app with one guarded WebSocket route, on the same service.
       const { default: Fastify } = await import('fastify');
       const { default: cookie } = await import('@fastify/cookie');

@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COMMAND_MAX_CHARS, decodeCommandLine, parseCommands, startsShell } from '../../server/src/review/commands.js';
+import { COMMAND_MAX_CHARS, decodeCommandLine, startsShell } from '../../server/src/review/command-line.js';
+import { parseCommands } from '../../server/src/review/commands.js';
 import { MARKERS, truncationMarker } from '../../server/src/terminal/recorder.js';
 import { repoRoot } from '../../server/src/paths.js';
 

@@ -2,7 +2,8 @@
 // intact from its JSON block, and nothing in the file points at the network.
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { classifyDiff, escapeHtml, jsonForScript, renderExportHtml } from '../../server/src/review/export-html.js';
+import { classifyDiff } from '../../contract/diff.js';
+import { escapeHtml, jsonForScript, renderExportHtml } from '../../server/src/review/export-html.js';
 import { fixtureCast, fixtureExportData, HOSTILE_COMMENT, HOSTILE_IMG, HOSTILE_SCRIPT } from '../fixtures/review/export-data.js';
 
 /**

@@ -1,91 +1,40 @@
 // Typed client for the opslab HTTP API (docs/api.md). Every call resolves to the typed body or throws an
 // ApiError; a request that never got an answer is an ApiError with status 0 and code NETWORK.
 
-export type Difficulty = 'easy' | 'medium' | 'hard' | (string & {});
-
-export interface ExerciseSummary {
-  id: string;
-  title: string;
-  summary: string;
-  difficulty: Difficulty;
-  timeLimitMinutes: number;
-  image: string;
-  /** Scorecard dimension ids (linux-networking, git, scripting, cicd, iac, cloud, observability, communication). */
-  skills: string[];
-}
-
-export interface Exercise extends ExerciseSummary {
-  /** Markdown. */
-  instructions: string;
-  /** What the checks look at; their scripts and messages stay on the server. */
-  checks: ExerciseCheck[];
-  /** How many hints the exercise has; their text comes one at a time from the attempt. */
-  hintCount: number;
-}
-
-export interface ExerciseCheck {
-  id: string;
-  title: string;
-  points: number;
-}
-
-/** `error`: the grader itself broke; never the candidate's failure. */
-export type CheckVerdict = 'pass' | 'fail' | 'error';
-
-export interface CheckResult extends ExerciseCheck {
-  verdict: CheckVerdict;
-  /** What the check said; null when the exercise keeps it from the candidate. */
-  message: string | null;
-}
-
-export interface CheckRun {
-  kind: 'progress' | 'final';
-  finishedAt: string;
-  score: number;
-  maxScore: number;
-  /** Set when the run as a whole could not be carried out. */
-  error: string | null;
-  checks: CheckResult[];
-}
-
-export interface HintsView {
-  /** The revealed hints, in order. */
-  revealed: string[];
-  total: number;
-}
-
-export type AttemptState = 'created' | 'running' | 'submitted' | 'expired' | 'archived' | 'failed';
-export type EndReason = 'submitted' | 'expired' | 'revoked' | 'preempted';
-export type SandboxState = 'provisioning' | 'running' | 'exited' | 'missing' | 'removed';
-
-export interface AttemptView {
-  id: string;
-  exerciseId: string;
-  state: AttemptState;
-  createdAt: string;
-  startedAt: string | null;
-  deadline: string | null;
-  endedAt: string | null;
-  endReason: EndReason | null;
-  sandbox: SandboxState;
-  serverTime: string;
-  mode: 'interview' | 'practice';
-  /** Whether "Check my progress" is offered (interview invites may turn it off). */
-  checksAllowed: boolean;
-  hintsAllowed: boolean;
-}
-
-export interface ErrorBody {
-  error: { code: string; message: string };
-}
+export type {
+  AttemptMode,
+  AttemptState,
+  AttemptView,
+  CandidateCheckResult as CheckResult,
+  CandidateCheckRun as CheckRun,
+  CheckVerdict,
+  Difficulty,
+  EndReason,
+  ErrorBody,
+  Exercise,
+  ExerciseCheck,
+  ExerciseSummary,
+  HintsView,
+  SandboxStatus as SandboxState,
+} from '../../contract/index.js';
+import { ERROR_CODES } from '../../contract/errors.js';
+import type {
+  AttemptView,
+  CandidateCheckRun,
+  CreateAttemptBody,
+  ErrorBody,
+  Exercise,
+  ExerciseSummary,
+  HintsView,
+} from '../../contract/index.js';
 
 /** Server error codes the pages tell apart (a 409 can mean several things). */
 export const SERVER_ERROR = {
-  attemptState: 'OPSLAB_ERR_ATTEMPT_STATE',
-  noChecks: 'OPSLAB_ERR_NO_CHECKS',
-  checksRate: 'OPSLAB_ERR_CHECKS_RATE',
-  noMoreHints: 'OPSLAB_ERR_NO_MORE_HINTS',
-  sandboxMissing: 'OPSLAB_ERR_SANDBOX_MISSING',
+  attemptState: ERROR_CODES.attemptState,
+  noChecks: ERROR_CODES.noChecks,
+  checksRate: ERROR_CODES.checksRate,
+  noMoreHints: ERROR_CODES.noMoreHints,
+  sandboxMissing: ERROR_CODES.sandboxMissing,
 } as const;
 
 /** Codes the client itself produces, next to the server's OPSLAB_ERR_* codes. */
@@ -219,9 +168,10 @@ export const api = {
 
   /** The token in the answer is not kept: the server also sets it as an HttpOnly cookie. */
   async createAttempt(exerciseId: string, signal?: AbortSignal): Promise<AttemptView> {
+    const input: CreateAttemptBody = { exerciseId };
     const body = await request<{ attempt: AttemptView; token: string }>('/api/attempts', {
       method: 'POST',
-      body: { exerciseId },
+      body: input,
       signal,
     });
     return body.attempt;
@@ -246,8 +196,8 @@ export const api = {
   },
 
   /** Runs the exercise's checks now (seconds, up to a minute). 429 + Retry-After when they ran moments ago. */
-  async runChecks(id: string, signal?: AbortSignal): Promise<CheckRun> {
-    const body = await request<{ results: CheckRun }>(`${attemptPath(id)}/checks`, { method: 'POST', signal });
+  async runChecks(id: string, signal?: AbortSignal): Promise<CandidateCheckRun> {
+    const body = await request<{ results: CandidateCheckRun }>(`${attemptPath(id)}/checks`, { method: 'POST', signal });
     return body.results;
   },
 

@@ -1,6 +1,6 @@
-import type { FastifyRequest } from 'fastify';
+import type { Role } from '../../../contract/auth.js';
 
-export type Role = 'admin' | 'interviewer';
+export type { Role };
 
 /** A signed-in interviewer or admin, as the routes see them. */
 export interface StaffUser {
@@ -8,6 +8,16 @@ export interface StaffUser {
   email: string;
   name: string;
   role: Role;
+}
+
+/** What a request presents to act as a staff member. */
+export interface Credentials {
+  /** The session id (from the session cookie only: an attempt or invite token is never a session). */
+  sessionId: string | undefined;
+  /** The CSRF token the request carries, if any. */
+  csrfToken: string | undefined;
+  /** Whether the request changes something: then the CSRF token must match the session's. */
+  changes: boolean;
 }
 
 export interface AuditEntry {
@@ -19,18 +29,12 @@ export interface AuditEntry {
 }
 
 /**
- * What the rest of the server needs from accounts: a guard for staff routes (session cookie, role, and the CSRF
- * header on requests that change something) and the audit log.
+ * What the rest of the server needs from accounts: who a request's session stands for (with its role and CSRF
+ * token checked) and the audit log. The HTTP side (cookies, hooks) lives in routes/.
  */
 export interface Auth {
-  /** A preHandler: 401 without a valid session, 403 for a role not in `roles` or a missing CSRF token. Sets request.user. */
-  guard(roles: readonly Role[]): (request: FastifyRequest) => Promise<void>;
+  /** The staff member behind the credentials; 401 without a valid session, 403 for a role not in `roles` or a bad CSRF token. */
+  authenticate(credentials: Credentials, roles: readonly Role[]): StaffUser;
   audit(entry: AuditEntry): void;
   userName(id: string): string | null;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    user?: StaffUser;
-  }
 }

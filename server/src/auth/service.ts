@@ -1,5 +1,4 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { Db } from '../store/db.js';
 import { UsersRepo, type SessionRecord, type UserRecord } from '../store/users-repo.js';
@@ -7,9 +6,9 @@ import { AuditRepo } from '../store/audit-repo.js';
 import { authErrors } from './errors.js';
 import { LoginLimiter } from './login-limiter.js';
 import { hashPassword, prepareDummyHash, verifyPassword, PASSWORD_MAX, PASSWORD_MIN } from './password.js';
-import type { Auth, AuditEntry, Role, StaffUser } from './index.js';
+import type { Auth, AuditEntry, Credentials, Role, StaffUser } from './index.js';
+import type { ActivateBody, AuditView, CreatedUser, CreateUserBody, LoginBody, SetupBody, UserView } from '../../../contract/auth.js';
 
-export const SESSION_COOKIE = 'opslab_session';
 /** A session ends 12 hours after its last use, and 7 days after sign-in at the latest. */
 export const SESSION_IDLE_MS = 12 * 3600_000;
 export const SESSION_MAX_MS = 7 * 24 * 3600_000;
@@ -20,17 +19,7 @@ const ACTIVATION_LINK_MS = 7 * 24 * 3600_000;
 const LOGIN_MAX_FAILURES = 5;
 const LOGIN_WINDOW_MS = 15 * 60_000;
 
-export const ROLES: readonly Role[] = ['admin', 'interviewer'];
-
-/** `User` of docs/api.md. */
-export interface UserView {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  createdAt: string;
-  disabled: boolean;
-}
+export { ROLES, type AuditView, type UserView } from '../../../contract/auth.js';
 
 /** A session just created: the cookie value (shown once, only its hash is kept) and its CSRF token. */
 export interface NewSession {
@@ -43,15 +32,6 @@ export interface NewSession {
 export interface SignedIn {
   user: UserView;
   session: NewSession;
-}
-
-export interface AuditView {
-  at: string;
-  user: { id: string; name: string } | null;
-  action: string;
-  attemptId: string | null;
-  inviteId: string | null;
-  detail: unknown;
 }
 
 export interface AuthServiceOptions {
@@ -96,20 +76,17 @@ export class AuthService implements Auth {
 
   // The Auth interface.
 
-  guard(roles: readonly Role[]): (request: FastifyRequest) => Promise<void> {
-    return async (request) => {
-      // Only the session cookie counts: an Authorization header (attempt or invite token) never does.
-      const found = this.resolveSession(request.cookies?.[SESSION_COOKIE]);
-      if (found === 'none') throw authErrors.signIn();
-      if (found === 'ended') throw authErrors.sessionExpired();
-      const { session, user } = found;
-      if (!roles.includes(user.role)) throw authErrors.forbidden(roles);
-      if (request.method !== 'GET' && request.method !== 'HEAD') {
-        const header = request.headers['x-csrf-token'];
-        if (typeof header !== 'string' || !sameSecret(header, session.csrfToken)) throw authErrors.csrf();
-      }
-      request.user = { id: user.id, email: user.email, name: user.name, role: user.role };
-    };
+  authenticate(credentials: Credentials, roles: readonly Role[]): StaffUser {
+    const found = this.resolveSession(credentials.sessionId);
+    if (found === 'none') throw authErrors.signIn();
+    if (found === 'ended') throw authErrors.sessionExpired();
+    const { session, user } = found;
+    if (!roles.includes(user.role)) throw authErrors.forbidden(roles);
+    if (credentials.changes) {
+      const token = credentials.csrfToken;
+      if (token === undefined || !sameSecret(token, session.csrfToken)) throw authErrors.csrf();
+    }
+    return { id: user.id, email: user.email, name: user.name, role: user.role };
   }
 
   audit(entry: AuditEntry): void {
@@ -154,7 +131,7 @@ export class AuthService implements Auth {
     return created ? `${this.config.publicUrl}/setup#${token}` : null;
   }
 
-  async setup(input: { token: string; email: string; name: string; password: string }): Promise<SignedIn> {
+  async setup(input: SetupBody): Promise<SignedIn> {
     checkPassword(input.password);
     const passwordHash = await hashPassword(input.password);
     const user = this.users.transaction(() => {
@@ -184,7 +161,7 @@ export class AuthService implements Auth {
 
   // Sign-in.
 
-  async login(input: { email: string; password: string; ip: string }): Promise<SignedIn> {
+  async login(input: LoginBody & { ip: string }): Promise<SignedIn> {
     const email = normaliseEmail(input.email);
     const keys = [`email:${email}`, `ip:${input.ip}`];
     const wait = this.limiter.retryAfterSeconds(keys);
@@ -255,8 +232,8 @@ export class AuthService implements Auth {
   /** An admin adds an account; its owner sets the password through the activation link (valid 7 days). */
   async addUser(
     actor: StaffUser,
-    input: { email: string; name: string; role: Role },
-  ): Promise<{ user: UserView; activationUrl: string }> {
+    input: CreateUserBody,
+  ): Promise<CreatedUser> {
     const user = await this.createUser({ ...input, createdBy: actor.id });
     const token = newSecret();
     const now = this.now();
@@ -272,7 +249,7 @@ export class AuthService implements Auth {
     return { user, activationUrl: `${this.config.publicUrl}/activate#${token}` };
   }
 
-  async activate(input: { token: string; password: string }): Promise<SignedIn> {
+  async activate(input: ActivateBody): Promise<SignedIn> {
     checkPassword(input.password);
     const passwordHash = await hashPassword(input.password);
     const user = this.users.transaction(() => {

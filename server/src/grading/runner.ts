@@ -8,21 +8,11 @@ import { CLEANROOM_OUTPUT_LIMIT_BYTES, DEFAULT_CLEANROOM_LIMITS, runCleanroom } 
 import { BACKSTOP_SLACK_MS, KILL_AFTER_SECONDS } from './limits.js';
 import { sandboxFiles, type FileSource } from './file-source.js';
 import { packDir, packFiles } from '../local-tar.js';
+import type { CheckResult, CheckVerdict } from '../../../contract/attempts.js';
 
-export type Verdict = 'pass' | 'fail' | 'error';
-
-export interface CheckResult {
-  id: string;
-  title: string;
-  points: number;
-  visible: boolean;
-  verdict: Verdict;
-  /** The check's stdout (for the candidate), cut at 4 KiB. */
-  message: string;
-  /** The check's stderr (for the interviewer), cut at 4 KiB. */
-  details: string;
-  durationMs: number;
-}
+/** A check's result: the shape the store keeps and the review shows (contract/attempts.ts). */
+export type { CheckResult };
+export type Verdict = CheckVerdict;
 
 export interface CleanroomResult {
   id: string;

@@ -6,37 +6,9 @@ import { errors } from '../errors.js';
 import type { ExerciseCatalog } from '../exercises/catalog.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import type { Invite, InvitesRepo } from '../store/invites-repo.js';
+import type { CandidateInvite, CreateInviteBody, InviteListQuery, InviteStatus, InviteView } from '../../../contract/invites.js';
 
-export const INVITE_STATUSES = ['pending', 'running', 'finished', 'expired', 'revoked', 'failed'] as const;
-export type InviteStatus = (typeof INVITE_STATUSES)[number];
-
-export interface InviteView {
-  id: string;
-  exerciseId: string;
-  exerciseTitle: string;
-  candidateName: string;
-  candidateEmail: string;
-  timeLimitSeconds: number;
-  showFeedback: boolean;
-  note: string | null;
-  createdBy: { id: string; name: string };
-  createdAt: string;
-  expiresAt: string;
-  revokedAt: string | null;
-  status: InviteStatus;
-  attemptId: string | null;
-  link: string;
-}
-
-export interface NewInvite {
-  exerciseId: string;
-  candidateName: string;
-  candidateEmail: string;
-  timeLimitMinutes?: number;
-  showFeedback: boolean;
-  note?: string;
-  expiresInDays?: number;
-}
+export { INVITE_STATUSES, type InviteStatus, type InviteView } from '../../../contract/invites.js';
 
 /** What a candidate is told before they start. */
 export const CANDIDATE_RULES = [
@@ -92,7 +64,7 @@ export class InviteService {
     return this.deps.repo.byAttempt(attemptId);
   }
 
-  create(input: NewInvite, userId: string): Invite {
+  create(input: CreateInviteBody, userId: string): Invite {
     const exercise = this.deps.catalog.get(input.exerciseId);
     if (!exercise) throw errors.exerciseNotFound(input.exerciseId);
     const now = Date.now();
@@ -151,7 +123,7 @@ export class InviteService {
     };
   }
 
-  list(filter: { status?: InviteStatus; exerciseId?: string } = {}): InviteView[] {
+  list(filter: InviteListQuery = {}): InviteView[] {
     const views = this.deps.repo.list({ exerciseId: filter.exerciseId }).map((i) => this.view(i));
     return filter.status ? views.filter((v) => v.status === filter.status) : views;
   }
@@ -207,7 +179,7 @@ export class InviteService {
     if (!invite || invite.revokedAt !== null) throw errors.inviteRevoked();
   }
 
-  candidateView(invite: Invite) {
+  candidateView(invite: Invite): CandidateInvite {
     const exercise = this.deps.catalog.get(invite.exerciseId);
     const attempt = invite.attemptId ? this.deps.attempts.get(invite.attemptId) : undefined;
     const status = this.status(invite, attempt);

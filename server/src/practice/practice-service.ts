@@ -7,22 +7,12 @@ import { errors } from '../errors.js';
 import type { ExerciseCatalog } from '../exercises/catalog.js';
 import type { GradingRepo } from '../store/grading-repo.js';
 import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
+import type { PracticeProgress, Solution } from '../../../contract/practice.js';
 
 export const PRACTICE_COOKIE = 'opslab_practice';
 const PRACTICE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
-export type PracticeStatus = 'not-started' | 'in-progress' | 'done';
-
-export interface PracticeProgress {
-  exerciseId: string;
-  status: PracticeStatus;
-  /** The best final score over the trainee's finished attempts of the exercise. */
-  bestScore: number | null;
-  maxScore: number | null;
-  attempts: number;
-  activeAttemptId: string | null;
-  lastAttemptId: string | null;
-}
+export type { PracticeProgress, PracticeStatus } from '../../../contract/practice.js';
 
 export interface PracticeServiceDeps {
   config: Config;
@@ -111,7 +101,7 @@ export class PracticeService {
   }
 
   /** The reference solution, once the attempt is over: the walkthrough (solution/README.md) and the script. */
-  solution(attempt: Attempt): { walkthrough: string | null; script: string | null } {
+  solution(attempt: Attempt): Solution {
     if (attempt.mode !== 'practice') throw errors.practiceOnly();
     if (attempt.state === 'running' || attempt.state === 'created') throw errors.solutionLocked();
     const exercise = this.deps.catalog.get(attempt.exerciseId);

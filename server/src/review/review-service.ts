@@ -9,16 +9,18 @@ import type { GradingRepo } from '../store/grading-repo.js';
 import type { AttemptQuery, ReviewsRepo } from '../store/reviews-repo.js';
 import { parseCommands } from './commands.js';
 import { renderExportHtml } from './export-html.js';
-import { scorecardFor, weightedScore } from './scorecard.js';
-import type {
-  CommandTimeline,
-  ExportData,
-  Rating,
-  Recommendation,
-  Review,
-  ReviewBundle,
-  SnapshotDiffView,
-} from './types.js';
+import {
+  scorecardFor,
+  weightedScore,
+  type AttemptPage,
+  type CommandTimeline,
+  type ExportData,
+  type Rating,
+  type Recommendation,
+  type Review,
+  type ReviewBundle,
+  type SnapshotDiffView,
+} from '../../../contract/index.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -42,7 +44,7 @@ export class ReviewService {
     return attempt;
   }
 
-  list(q: AttemptQuery) {
+  list(q: AttemptQuery): AttemptPage {
     const { rows, total } = this.deps.reviews.listAttempts(q);
     return {
       total,
@@ -57,7 +59,7 @@ export class ReviewService {
         endReason: r.endReason,
         candidateName: r.candidateName,
         interviewer: r.interviewerId ? { id: r.interviewerId, name: this.deps.auth.userName(r.interviewerId) ?? 'unknown' } : null,
-        createdAt: iso(r.createdAt),
+        createdAt: iso(r.createdAt)!,
         startedAt: iso(r.startedAt),
         deadline: iso(r.deadline),
         endedAt: iso(r.endedAt),

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors } from '../errors.js';
 import type { InviteService } from '../invites/invite-service.js';
-import { attemptCookieName } from './security.js';
+import { bearerToken, setAttemptCookie } from './cookies.js';
 
 export interface InviteRoutesOptions {
   invites: InviteService;
@@ -12,8 +12,7 @@ export interface InviteRoutesOptions {
 
 /** The invite token a candidate's browser presents: always the Authorization header, never the URL. */
 function inviteToken(request: FastifyRequest): string {
-  const auth = request.headers.authorization;
-  const token = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : '';
+  const token = bearerToken(request) ?? '';
   if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) throw errors.unauthorized('Open the invite link you were sent.');
   return token;
 }
@@ -35,13 +34,7 @@ export async function inviteRoutes(app: FastifyInstance, opts: InviteRoutesOptio
     const token = inviteToken(request);
     const { attempt, created } = await invites.start(token);
     // The attempt routes and the terminal WebSocket take the same token from this cookie.
-    reply.setCookie(attemptCookieName(attempt.id), token, {
-      path: `/api/attempts/${attempt.id}`,
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: opts.secureCookies,
-      maxAge: Math.max(3600, attempt.timeLimitSeconds * 4),
-    });
+    setAttemptCookie(reply, attempt, token, opts.secureCookies);
     return reply.code(created ? 201 : 200).send({ attempt: attempts.view(attempt) });
   });
 }

@@ -1,16 +1,17 @@
 import type { Db } from './db.js';
+import type { AttemptMode, AttemptState, EndReason, SandboxStatus } from '../../../contract/attempts.js';
 
-export const ATTEMPT_STATES = ['created', 'running', 'submitted', 'expired', 'archived', 'failed'] as const;
-export type AttemptState = (typeof ATTEMPT_STATES)[number];
-
-export const END_REASONS = ['submitted', 'expired', 'revoked', 'preempted'] as const;
-export type EndReason = (typeof END_REASONS)[number];
-
-export const ATTEMPT_MODES = ['interview', 'practice'] as const;
-export type AttemptMode = (typeof ATTEMPT_MODES)[number];
-
-export const SANDBOX_STATUSES = ['provisioning', 'running', 'exited', 'missing', 'removed'] as const;
-export type SandboxStatus = (typeof SANDBOX_STATUSES)[number];
+// The attempt's lifecycle values are part of the API; the store keeps them as they are.
+export {
+  ATTEMPT_MODES,
+  ATTEMPT_STATES,
+  END_REASONS,
+  SANDBOX_STATUSES,
+  type AttemptMode,
+  type AttemptState,
+  type EndReason,
+  type SandboxStatus,
+} from '../../../contract/attempts.js';
 
 /** States in which the attempt still owns a sandbox that opslab must look after. */
 export const ACTIVE_STATES: readonly AttemptState[] = ['created', 'running', 'submitted', 'expired'];

@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import type { CheckResult } from '../grading/index.js';
+import type { CheckResult } from '../../../contract/attempts.js';
 
 /** A check's result as stored with the attempt: exactly what the grader reported. */
 export type StoredCheckResult = CheckResult;

@@ -1,6 +1,5 @@
 import type { Db } from './db.js';
-import type { Rating, Recommendation } from '../review/types.js';
-import type { AttemptMode, AttemptState } from './attempts-repo.js';
+import type { AttemptMode, AttemptSort, AttemptState, EndReason, Rating, Recommendation, SortOrder } from '../../../contract/index.js';
 
 export interface StoredReview {
   attemptId: string;
@@ -22,8 +21,6 @@ interface ReviewRow {
   updated_at: number;
 }
 
-export const ATTEMPT_SORTS = ['createdAt', 'startedAt', 'endedAt', 'score', 'candidate', 'exercise'] as const;
-export type AttemptSort = (typeof ATTEMPT_SORTS)[number];
 
 const SORT_SQL: Record<AttemptSort, string> = {
   createdAt: 'a.created_at',
@@ -43,7 +40,7 @@ export interface AttemptQuery {
   minScore?: number;
   maxScore?: number;
   sort: AttemptSort;
-  order: 'asc' | 'desc';
+  order: SortOrder;
   page: number;
   pageSize: number;
 }
@@ -53,7 +50,7 @@ export interface AttemptListRow {
   exerciseId: string;
   mode: AttemptMode;
   state: AttemptState;
-  endReason: string | null;
+  endReason: EndReason | null;
   candidateName: string | null;
   interviewerId: string | null;
   createdAt: number;
@@ -132,7 +129,7 @@ export class ReviewsRepo {
       exercise_id: string;
       mode: AttemptMode;
       state: AttemptState;
-      end_reason: string | null;
+      end_reason: EndReason | null;
       candidate_name: string | null;
       created_by: string | null;
       created_at: number;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { TerminalSession } from './terminal-session.js';
 import { ScreenMirror } from './mirror.js';
 import { AsciicastRecorder, MARKERS } from './recorder.js';
+import { CLOSE_CODES } from '../../../contract/terminal.js';
 
 /** Flow control watermarks (bytes sent to a client and not yet acknowledged, or not yet parsed by the mirror). */
 export const HIGH_WATERMARK = 256 * 1024;
@@ -14,14 +15,7 @@ export const STALLED_CLIENT_MS = 30_000;
  */
 export const VIEWER_MAX_UNACKED = 4 * HIGH_WATERMARK;
 
-export const CLOSE_CODES = {
-  normal: 1000,
-  policy: 1008,
-  tooBig: 1009,
-  replaced: 4000,
-  stalled: 4008,
-  ended: 4410,
-} as const;
+export { CLOSE_CODES } from '../../../contract/terminal.js';
 
 /** What the terminal needs from one connected browser. */
 export interface TerminalClient {

@@ -1,8 +1,9 @@
 import type { WebSocket, RawData } from 'ws';
+import { MAX_CLIENT_FRAME_BYTES, TERMINAL_SIZE, type ClientMessage } from '../../../contract/terminal.js';
 import { type AttemptTerminal, CLOSE_CODES, type TerminalClient } from './attempt-terminal.js';
 
-/** Largest WebSocket message accepted from a browser; larger ones close the connection with 1009. */
-export const MAX_INPUT_FRAME_BYTES = 64 * 1024;
+/** Largest WebSocket message accepted from a browser (the contract's); larger ones close the connection with 1009. */
+export const MAX_INPUT_FRAME_BYTES = MAX_CLIENT_FRAME_BYTES;
 const MAX_CONTROL_BYTES = 1024;
 /** Input rate limit: a burst the size of a large paste, then a steady rate far above any typist. */
 const INPUT_BURST_BYTES = 1024 * 1024;
@@ -34,9 +35,7 @@ class TokenBucket {
   }
 }
 
-type Control =
-  | { type: 'resize'; cols: number; rows: number }
-  | { type: 'ack'; bytes: number };
+type Control = ClientMessage;
 
 function parseControl(text: string): Control | string {
   let msg: unknown;
@@ -50,8 +49,14 @@ function parseControl(text: string): Control | string {
   if (m.type === 'resize') {
     const { cols, rows } = m;
     if (!Number.isInteger(cols) || !Number.isInteger(rows)) return 'resize needs integer cols and rows';
-    if ((cols as number) < 2 || (cols as number) > 500 || (rows as number) < 1 || (rows as number) > 200) {
-      return 'resize: cols must be 2..500 and rows 1..200';
+    const size = TERMINAL_SIZE;
+    if (
+      (cols as number) < size.cols.min ||
+      (cols as number) > size.cols.max ||
+      (rows as number) < size.rows.min ||
+      (rows as number) > size.rows.max
+    ) {
+      return `resize: cols must be ${size.cols.min}..${size.cols.max} and rows ${size.rows.min}..${size.rows.max}`;
     }
     return { type: 'resize', cols: cols as number, rows: rows as number };
   }

@@ -1,21 +1,10 @@
 // The candidate's side of an invite (docs/api.md "Candidate access"): the invite token travels only in the
 // Authorization header, never in a URL.
 
-import { request, type AttemptView, type Difficulty } from '../api.js';
+import { request, type AttemptView } from '../api.js';
+import type { CandidateInvite } from '../../../contract/index.js';
 
-export type InviteState = 'pending' | 'running' | 'finished';
-
-export interface CandidateInvite {
-  candidateName: string;
-  exercise: { id: string; title: string; summary: string; difficulty: Difficulty; skills: string[] };
-  timeLimitSeconds: number;
-  showFeedback: boolean;
-  /** What the attempt records, in plain words. */
-  recorded: string[];
-  rules: string[];
-  state: InviteState;
-  attemptId: string | null;
-}
+export type { CandidateInvite, CandidateInviteState as InviteState } from '../../../contract/index.js';
 
 function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };

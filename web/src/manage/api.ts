@@ -1,79 +1,41 @@
 // Typed client for the staff side of the API (docs/api.md, "Invites (interviewers)" and "Review"): invites and
 // the attempt list. Requests go through api.request, which adds the session's CSRF header to every change.
 
-import { request, type AttemptState, type AttemptView, type EndReason } from '../api.js';
+import { request } from '../api.js';
+import {
+  ATTEMPT_STATES as CONTRACT_ATTEMPT_STATES,
+  type AttemptPage,
+  type AttemptSort,
+  type AttemptState,
+  type CreateInviteBody,
+  type ExtendInviteBody,
+  type InviteStatus,
+  type InviteView,
+  type ReviewBundle,
+  type SortOrder,
+} from '../../../contract/index.js';
 import type { User } from './session.js';
 
-export interface PersonRef {
-  id: string;
-  name: string;
-}
+export {
+  ATTEMPT_SORTS,
+  EXTEND_MINUTES,
+  INVITE_STATUSES,
+  type AttemptPage,
+  type AttemptRow,
+  type AttemptSort,
+  type CreateInviteBody,
+  type InviteStatus,
+  type InviteView as Invite,
+  type PersonRef,
+  type SortOrder,
+} from '../../../contract/index.js';
 
-export const INVITE_STATUSES = ['pending', 'running', 'finished', 'expired', 'revoked', 'failed'] as const;
-export type InviteStatus = (typeof INVITE_STATUSES)[number];
-
-export interface Invite {
-  id: string;
-  exerciseId: string;
-  exerciseTitle: string;
-  candidateName: string;
-  candidateEmail: string;
-  timeLimitSeconds: number;
-  showFeedback: boolean;
-  note: string | null;
-  createdBy: PersonRef;
-  createdAt: string;
-  expiresAt: string;
-  revokedAt: string | null;
-  status: InviteStatus;
-  attemptId: string | null;
-  /** `<publicUrl>/invite#<token>`: the token is in the fragment. */
-  link: string;
-}
-
-export interface CreateInviteBody {
-  exerciseId: string;
-  candidateName: string;
-  candidateEmail: string;
-  /** Leave out to use the exercise's own time limit. */
-  timeLimitMinutes?: number;
-  showFeedback: boolean;
-  note?: string;
-  /** Leave out for the server's default. */
-  expiresInDays?: number;
-}
+export const ATTEMPT_STATES: readonly AttemptState[] = CONTRACT_ATTEMPT_STATES;
 
 export interface InviteFilter {
   status?: InviteStatus | '';
   exerciseId?: string;
 }
-
-/** Minutes an extension may add (docs/api.md). */
-export const EXTEND_MINUTES = { min: 1, max: 240 } as const;
-
-export const ATTEMPT_STATES: readonly AttemptState[] = ['created', 'running', 'submitted', 'expired', 'archived', 'failed'];
-
-export interface AttemptRow {
-  id: string;
-  exerciseId: string;
-  exerciseTitle: string;
-  mode: 'interview' | 'practice';
-  state: AttemptState;
-  endReason: EndReason | null;
-  candidateName: string | null;
-  interviewer: PersonRef | null;
-  createdAt: string;
-  startedAt: string | null;
-  deadline: string | null;
-  endedAt: string | null;
-  score: number | null;
-  maxScore: number | null;
-  reviews: number;
-}
-
-export const ATTEMPT_SORTS = ['createdAt', 'startedAt', 'endedAt', 'score', 'candidate', 'exercise'] as const;
-export type AttemptSort = (typeof ATTEMPT_SORTS)[number];
-export type SortOrder = 'asc' | 'desc';
 
 export interface AttemptQuery {
   state?: AttemptState | '';
@@ -89,21 +51,11 @@ export interface AttemptQuery {
   pageSize?: number;
 }
 
-export interface AttemptPage {
-  attempts: AttemptRow[];
-  total: number;
-  page: number;
-  pageSize: number;
-}
-
 /** The part of an attempt's review bundle (`GET /api/manage/attempts/:id`) the live view shows. */
-export interface AttemptOverview {
-  attempt: AttemptView;
-  timeLimitSeconds: number;
-  candidate: { name: string; email: string } | null;
-  invite: { id: string; createdBy: PersonRef } | null;
-  exercise: { id: string; title: string };
-}
+export type AttemptOverview = Pick<ReviewBundle, 'attempt' | 'timeLimitSeconds' | 'candidate'> & {
+  invite: Pick<NonNullable<ReviewBundle['invite']>, 'id' | 'createdBy'> | null;
+  exercise: Pick<ReviewBundle['exercise'], 'id' | 'title'>;
+};
 
 /** A query string from the fields that are set; empty strings and nulls are left out. */
 export function queryString(params: Record<string, string | number | null | undefined>): string {
@@ -121,28 +73,29 @@ function invitePath(id: string): string {
 }
 
 export const manageApi = {
-  async listInvites(filter: InviteFilter = {}, signal?: AbortSignal): Promise<Invite[]> {
+  async listInvites(filter: InviteFilter = {}, signal?: AbortSignal): Promise<InviteView[]> {
     const qs = queryString({ status: filter.status, exerciseId: filter.exerciseId });
-    const body = await request<{ invites: Invite[] }>(`/api/manage/invites${qs}`, { signal });
+    const body = await request<{ invites: InviteView[] }>(`/api/manage/invites${qs}`, { signal });
     return body.invites;
   },
 
-  async createInvite(invite: CreateInviteBody, signal?: AbortSignal): Promise<Invite> {
-    const body = await request<{ invite: Invite }>('/api/manage/invites', { method: 'POST', body: invite, signal });
+  async createInvite(invite: CreateInviteBody, signal?: AbortSignal): Promise<InviteView> {
+    const body = await request<{ invite: InviteView }>('/api/manage/invites', { method: 'POST', body: invite, signal });
     return body.invite;
   },
 
   /** The token stops working at once; a running attempt is ended and graded. */
-  async revokeInvite(id: string, signal?: AbortSignal): Promise<Invite> {
-    const body = await request<{ invite: Invite }>(`${invitePath(id)}/revoke`, { method: 'POST', signal });
+  async revokeInvite(id: string, signal?: AbortSignal): Promise<InviteView> {
+    const body = await request<{ invite: InviteView }>(`${invitePath(id)}/revoke`, { method: 'POST', signal });
     return body.invite;
   },
 
   /** Moves a running attempt's deadline, or raises the time limit of an invite not started yet. */
-  async extendInvite(id: string, minutes: number, signal?: AbortSignal): Promise<Invite> {
-    const body = await request<{ invite: Invite }>(`${invitePath(id)}/extend`, {
+  async extendInvite(id: string, minutes: number, signal?: AbortSignal): Promise<InviteView> {
+    const input: ExtendInviteBody = { minutes };
+    const body = await request<{ invite: InviteView }>(`${invitePath(id)}/extend`, {
       method: 'POST',
-      body: { minutes },
+      body: input,
       signal,
     });
     return body.invite;

@@ -2,31 +2,20 @@
 // token is kept in memory and sent by api.request with every change.
 
 import { request, setCsrfToken } from '../api.js';
+import type {
+  ActivateBody,
+  AuthState,
+  CreatedUser,
+  CreateUserBody,
+  LoginBody,
+  SetupBody,
+  SignedInBody,
+  UserView,
+} from '../../../contract/index.js';
 
-export type Role = 'admin' | 'interviewer';
+export { PASSWORD_LENGTH, type AuthState, type Role, type UserView as User } from '../../../contract/index.js';
 
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  createdAt: string;
-  disabled: boolean;
-}
-
-export interface AuthState {
-  setupRequired: boolean;
-  user: User | null;
-  csrfToken: string | null;
-}
-
-/** Passwords: the server refuses anything outside this range. */
-export const PASSWORD_LENGTH = { min: 12, max: 200 } as const;
-
-interface SignedIn {
-  user: User;
-  csrfToken: string;
-}
+type User = UserView;
 
 export async function loadAuthState(signal?: AbortSignal): Promise<AuthState> {
   const state = await request<AuthState>('/api/auth/state', { signal });
@@ -34,8 +23,8 @@ export async function loadAuthState(signal?: AbortSignal): Promise<AuthState> {
   return state;
 }
 
-async function signIn(path: string, body: unknown, signal?: AbortSignal): Promise<User> {
-  const answer = await request<SignedIn>(path, { method: 'POST', body, signal });
+async function signIn(path: string, body: SetupBody | LoginBody | ActivateBody, signal?: AbortSignal): Promise<User> {
+  const answer = await request<SignedInBody>(path, { method: 'POST', body, signal });
   setCsrfToken(answer.csrfToken);
   return answer.user;
 }
@@ -45,15 +34,12 @@ export function login(email: string, password: string, signal?: AbortSignal): Pr
 }
 
 /** Creates the first admin with the one-time setup link's token. */
-export function setupFirstAdmin(
-  input: { token: string; email: string; name: string; password: string },
-  signal?: AbortSignal,
-): Promise<User> {
+export function setupFirstAdmin(input: SetupBody, signal?: AbortSignal): Promise<User> {
   return signIn('/api/auth/setup', input, signal);
 }
 
 /** Sets the password of an account an admin created, with the activation link's token. */
-export function activateAccount(input: { token: string; password: string }, signal?: AbortSignal): Promise<User> {
+export function activateAccount(input: ActivateBody, signal?: AbortSignal): Promise<User> {
   return signIn('/api/auth/activate', input, signal);
 }
 
@@ -71,11 +57,8 @@ export const usersApi = {
   },
 
   /** The activation link comes back once; only its hash stays on the server. */
-  async create(
-    input: { email: string; name: string; role: Role },
-    signal?: AbortSignal,
-  ): Promise<{ user: User; activationUrl: string }> {
-    return request('/api/manage/users', { method: 'POST', body: input, signal });
+  async create(input: CreateUserBody, signal?: AbortSignal): Promise<CreatedUser> {
+    return request<CreatedUser>('/api/manage/users', { method: 'POST', body: input, signal });
   },
 
   async disable(id: string, signal?: AbortSignal): Promise<User> {

@@ -1,41 +1,9 @@
 // Practice mode: the trainee's own progress, kept by the server under the browser's anonymous practice token.
 
 import { attemptPath, request, type CheckRun } from '../api.js';
+import type { PracticeState, Solution } from '../../../contract/index.js';
 
-export type PracticeStatus = 'not-started' | 'in-progress' | 'done';
-
-export interface PracticeProgress {
-  exerciseId: string;
-  status: PracticeStatus;
-  bestScore: number | null;
-  maxScore: number | null;
-  attempts: number;
-  activeAttemptId: string | null;
-  lastAttemptId: string | null;
-}
-
-export interface PracticeState {
-  enabled: boolean;
-  timeLimitMinutes: number;
-  exercises: PracticeProgress[];
-}
-
-export interface Solution {
-  walkthrough: string | null;
-  script: string | null;
-}
-
-/** The scorecard's dimensions, for showing an exercise's skills by name. */
-export const SKILL_TITLES: Record<string, string> = {
-  'linux-networking': 'Linux and networking',
-  git: 'Git and collaboration',
-  scripting: 'Scripting and automation',
-  cicd: 'CI/CD',
-  iac: 'Infrastructure as code',
-  cloud: 'Cloud',
-  observability: 'Observability and operations',
-  communication: 'Communication',
-};
+export { SKILL_TITLES, type PracticeProgress, type PracticeState, type PracticeStatus, type Solution } from '../../../contract/index.js';
 
 export const practiceApi = {
   state: (signal?: AbortSignal) => request<PracticeState>('/api/practice', { signal }),

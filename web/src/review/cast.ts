@@ -100,11 +100,4 @@ function lastAtOrBefore(values: number[], x: number): number {
   return lo - 1;
 }
 
-/** `04:07`, `1:02:03`: a moment of the recording, as the timeline shows it. */
-export function formatOffset(seconds: number): string {
-  const total = Math.max(0, Math.floor(seconds));
-  const hours = Math.floor(total / 3600);
-  const mm = String(Math.floor((total % 3600) / 60)).padStart(2, '0');
-  const ss = String(total % 60).padStart(2, '0');
-  return hours > 0 ? `${hours}:${mm}:${ss}` : `${mm}:${ss}`;
-}
+export { formatOffset } from '../../../contract/review.js';

@@ -3,8 +3,9 @@
 
 import { h, type Scope } from '../dom.js';
 import type { SnapshotDiffView } from './api.js';
+import { classifyDiff, type DiffLineKind } from '../../../contract/diff.js';
 
-export type DiffLineKind = 'file' | 'hunk' | 'add' | 'del' | 'context' | 'meta' | 'note';
+export { classifyDiff, type DiffLineKind } from '../../../contract/diff.js';
 
 /** Lines shown before "Show the whole diff": a huge diff should not make the page slow to open. */
 const INITIAL_LINES = 4000;
@@ -15,55 +16,6 @@ const CHANGE_LABELS: Record<string, string> = {
   modified: 'Modified',
   'type-changed': 'Type changed',
 };
-
-/**
- * The kind of each line of the diff opslab makes (createTwoFilesPatch sections and one-line notes). Inside a
- * hunk the line counts of its header decide, so an added line that reads "++ x" is not taken for a file header.
- */
-export function classifyDiff(lines: string[]): DiffLineKind[] {
-  const kinds: DiffLineKind[] = [];
-  let oldLeft = 0;
-  let newLeft = 0;
-  for (const line of lines) {
-    if (oldLeft > 0 || newLeft > 0) {
-      if (line.startsWith('+') && newLeft > 0) {
-        newLeft--;
-        kinds.push('add');
-        continue;
-      }
-      if (line.startsWith('-') && oldLeft > 0) {
-        oldLeft--;
-        kinds.push('del');
-        continue;
-      }
-      if ((line.startsWith(' ') || line === '') && oldLeft > 0 && newLeft > 0) {
-        oldLeft--;
-        newLeft--;
-        kinds.push('context');
-        continue;
-      }
-      if (line.startsWith('\\')) {
-        kinds.push('meta');
-        continue;
-      }
-      oldLeft = 0;
-      newLeft = 0;
-    }
-    const hunk = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(line);
-    if (hunk) {
-      oldLeft = hunk[1] === undefined ? 1 : Number(hunk[1]);
-      newLeft = hunk[2] === undefined ? 1 : Number(hunk[2]);
-      kinds.push('hunk');
-    } else if (line.startsWith('+++ ') || line.startsWith('--- ') || /^={10,}$/.test(line) || line.startsWith('Index: ')) {
-      kinds.push('file');
-    } else if (line.startsWith('\\')) {
-      kinds.push('meta');
-    } else {
-      kinds.push('note');
-    }
-  }
-  return kinds;
-}
 
 /** The path a `+++ b/…` or `--- a/…` header names, as the changed list spells it. */
 function headerPath(line: string): string | null {

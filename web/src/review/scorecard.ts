@@ -5,11 +5,13 @@
 import { h, type Scope } from '../dom.js';
 import { errorText } from '../ui/errors.js';
 import {
+  formatWeightedScore,
   RATING_LABELS,
+  RATING_VALUES,
   RECOMMENDATION_LABELS,
   RECOMMENDATIONS,
+  REVIEW_LIMITS,
   reviewApi,
-  weightedScore,
   type Rating,
   type RatingValue,
   type Recommendation,
@@ -17,13 +19,9 @@ import {
   type ScorecardDimension,
 } from './api.js';
 
-const RATINGS: RatingValue[] = [1, 2, 3, 4];
-const NOTES_MAX = 4000;
-const SUMMARY_MAX = 10000;
-
-export function formatWeighted(score: number | null): string {
-  return score === null ? 'not rated' : `${score.toFixed(1)} / 4`;
-}
+const RATINGS = RATING_VALUES;
+const NOTES_MAX = REVIEW_LIMITS.notes;
+const SUMMARY_MAX = REVIEW_LIMITS.summary;
 
 function formatWhen(iso: string): string {
   const date = new Date(iso);
@@ -223,8 +221,7 @@ export class ScorecardForm {
   }
 
   private updateWeighted(): void {
-    const score = weightedScore(this.value().ratings, this.dimensions);
-    this.weighted.textContent = formatWeighted(score);
+    this.weighted.textContent = formatWeightedScore(this.value().ratings, this.dimensions);
   }
 
   private markDirty(): void {
@@ -299,7 +296,7 @@ export function renderOtherReviews(reviews: Review[], dimensions: ScorecardDimen
           review.recommendation
             ? h('span', { class: 'rec-badge', 'data-recommendation': review.recommendation }, RECOMMENDATION_LABELS[review.recommendation])
             : h('span', { class: 'rec-badge' }, 'No recommendation'),
-          h('span', { class: 'review-weighted', 'data-testid': 'other-review-score' }, formatWeighted(review.weightedScore)),
+          h('span', { class: 'review-weighted', 'data-testid': 'other-review-score' }, formatWeightedScore(review.ratings, dimensions)),
         ),
         ratings.childElementCount > 0 ? ratings : null,
         review.summary.trim() !== '' ? h('p', { class: 'review-summary' }, review.summary) : null,

@@ -4,7 +4,7 @@
 import { AckBatcher } from './flow-control.js';
 import {
   ACK_BATCH_BYTES,
-  CLOSE,
+  CLOSE_CODES,
   clampSize,
   parseServerMessage,
   type ClientMessage,
@@ -94,7 +94,7 @@ export class TerminalConnection {
   connect(): void {
     if (this.disposed) return;
     this.cancelRetry();
-    this.dropSocket(CLOSE.normal, 'reconnecting');
+    this.dropSocket(CLOSE_CODES.normal, 'reconnecting');
     this.failures = 0;
     this.open();
   }
@@ -112,7 +112,7 @@ export class TerminalConnection {
   /** Stops for good: closes the socket normally, no more reconnects. */
   stop(status: ConnectionStatus = { kind: 'closed' }): void {
     this.cancelRetry();
-    this.dropSocket(CLOSE.normal, 'client closed');
+    this.dropSocket(CLOSE_CODES.normal, 'client closed');
     this.setStatus(status);
   }
 
@@ -121,7 +121,7 @@ export class TerminalConnection {
     if (this.disposed) return;
     this.disposed = true;
     this.cancelRetry();
-    this.dropSocket(CLOSE.normal, 'page closed');
+    this.dropSocket(CLOSE_CODES.normal, 'page closed');
     window.removeEventListener('online', this.onOnline);
   }
 
@@ -177,15 +177,15 @@ export class TerminalConnection {
 
   private handleClose(close: CloseInfo): void {
     if (this.disposed) return;
-    if (close.code === CLOSE.attemptEnded) {
+    if (close.code === CLOSE_CODES.ended) {
       this.setStatus({ kind: 'ended', reason: close.reason });
       return;
     }
-    if (close.code === CLOSE.replaced) {
+    if (close.code === CLOSE_CODES.replaced) {
       this.setStatus({ kind: 'replaced' });
       return;
     }
-    if (close.code === CLOSE.normal) {
+    if (close.code === CLOSE_CODES.normal) {
       this.setStatus({ kind: 'closed' });
       return;
     }

@@ -1,11 +1,11 @@
 // Turns what xterm hands us into binary frames for the shell.
 
-import { MAX_INPUT_FRAME_BYTES } from './protocol.js';
+import { INPUT_CHUNK_BYTES } from './protocol.js';
 
 const encoder = new TextEncoder();
 
 /** Splits bytes into frames of at most `max` bytes (views, no copies). */
-export function chunkBytes(bytes: Uint8Array, max = MAX_INPUT_FRAME_BYTES): Uint8Array[] {
+export function chunkBytes(bytes: Uint8Array, max = INPUT_CHUNK_BYTES): Uint8Array[] {
   if (bytes.length <= max) return bytes.length === 0 ? [] : [bytes];
   const chunks: Uint8Array[] = [];
   for (let offset = 0; offset < bytes.length; offset += max) {

@@ -1,31 +1,17 @@
 // Messages of the terminal WebSocket (docs/api.md, "Terminal WebSocket").
 
-import type { AttemptView } from '../api.js';
+import { clampSize, type ServerMessage as WireMessage } from '../../../contract/terminal.js';
 
-export const CLOSE = {
-  normal: 1000,
-  policy: 1008,
-  tooLarge: 1009,
-  /** Another connection (usually another tab) took over this attempt. */
-  replaced: 4000,
-  /** The attempt ended; the close reason says why. */
-  attemptEnded: 4410,
-} as const;
+export {
+  ACK_BATCH_BYTES,
+  clampSize,
+  CLOSE_CODES,
+  INPUT_CHUNK_BYTES,
+  type ClientMessage,
+} from '../../../contract/terminal.js';
 
-/** Largest binary frame we send; the server accepts up to 64 KiB. Big pastes are split. */
-export const MAX_INPUT_FRAME_BYTES = 16 * 1024;
-/** We acknowledge at least every 32 KiB of processed output, and never more than that in one message. */
-export const ACK_BATCH_BYTES = 32 * 1024;
-
-export type ServerMessage =
-  | { type: 'hello'; attempt: AttemptView }
-  /** cols/rows: the size the screen that follows was serialised at (a read-only viewer takes it over). */
-  | { type: 'repaint'; cols?: number; rows?: number }
-  | { type: 'attempt'; attempt: AttemptView }
-  | { type: 'shell-exited'; code: number }
-  | { type: 'notice'; level: 'warn' | 'error'; code: string; message: string };
-
-export type ClientMessage = { type: 'resize'; cols: number; rows: number } | { type: 'ack'; bytes: number };
+/** A server message as parsed here: a shell exit always carries a code (-1 when the server did not say). */
+export type ServerMessage = Exclude<WireMessage, { type: 'shell-exited' }> | { type: 'shell-exited'; code: number };
 
 export function parseServerMessage(text: string): ServerMessage | null {
   let value: unknown;
@@ -56,8 +42,4 @@ export function parseServerMessage(text: string): ServerMessage | null {
     default:
       return null;
   }
-}
-
-export function clampSize(cols: number, rows: number): { cols: number; rows: number } {
-  return { cols: Math.min(500, Math.max(2, Math.floor(cols))), rows: Math.min(200, Math.max(1, Math.floor(rows))) };
 }

@@ -1,0 +1,77 @@
+// Staff accounts and sessions (docs/api.md, "Staff accounts").
+
+import { ID_PATTERNS, idParams, NAME_PATTERN, stringEnum, Type, type Static } from './schema.js';
+
+export const ROLES = ['admin', 'interviewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** `User` of docs/api.md. */
+export interface UserView {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  createdAt: string;
+  disabled: boolean;
+}
+
+/** `GET /api/auth/state`. */
+export interface AuthState {
+  setupRequired: boolean;
+  user: UserView | null;
+  csrfToken: string | null;
+}
+
+/** The answer to setup, login and activation (the session itself is an HttpOnly cookie). */
+export interface SignedInBody {
+  user: UserView;
+  csrfToken: string;
+}
+
+/** `POST /api/manage/users`: the activation link comes back once; only its hash stays on the server. */
+export interface CreatedUser {
+  user: UserView;
+  activationUrl: string;
+}
+
+export interface AuditView {
+  at: string;
+  user: { id: string; name: string } | null;
+  action: string;
+  attemptId: string | null;
+  inviteId: string | null;
+  detail: unknown;
+}
+
+/** Passwords: the server refuses anything outside this range (counted in characters). */
+export const PASSWORD_LENGTH = { min: 12, max: 200 } as const;
+
+// ---- requests ---------------------------------------------------------------------------------------------
+
+/** A secret from a link: 256 bits in base64url (43 characters); a little room, nothing more. */
+const linkToken = Type.String({ minLength: 1, maxLength: 100 });
+const email = Type.String({ minLength: 3, maxLength: 254, pattern: '^\\s*[^\\s@]+@[^\\s@]+\\s*$' });
+const name = Type.String({ minLength: 1, maxLength: 100, pattern: NAME_PATTERN });
+/** The length rule is checked by the server with a readable message; the schema only bounds the body. */
+const password = Type.String({ maxLength: 1000 });
+
+export const SetupBody = Type.Object({ token: linkToken, email, name, password }, { additionalProperties: false });
+export type SetupBody = Static<typeof SetupBody>;
+
+export const LoginBody = Type.Object({ email, password }, { additionalProperties: false });
+export type LoginBody = Static<typeof LoginBody>;
+
+export const ActivateBody = Type.Object({ token: linkToken, password }, { additionalProperties: false });
+export type ActivateBody = Static<typeof ActivateBody>;
+
+export const CreateUserBody = Type.Object({ email, name, role: stringEnum(ROLES) }, { additionalProperties: false });
+export type CreateUserBody = Static<typeof CreateUserBody>;
+
+export const UserParams = idParams(ID_PATTERNS.user);
+
+/** `GET /api/manage/audit`: `limit` 1..1000, as a digit string (no coercion). */
+export const AuditQuery = Type.Object(
+  { limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]{0,2}|1000)$' })) },
+  { additionalProperties: false },
+);
+export type AuditQuery = Static<typeof AuditQuery>;

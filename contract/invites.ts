@@ -1,0 +1,83 @@
+// Invites: the interviewer's side (docs/api.md, "Invites (interviewers)") and the candidate's ("Candidate access").
+
+import type { Difficulty } from './attempts.js';
+import { ID_PATTERNS, idParams, NAME_PATTERN, stringEnum, Type, type PersonRef, type Static } from './schema.js';
+
+export const INVITE_STATUSES = ['pending', 'running', 'finished', 'expired', 'revoked', 'failed'] as const;
+export type InviteStatus = (typeof INVITE_STATUSES)[number];
+
+/** `Invite` of docs/api.md. */
+export interface InviteView {
+  id: string;
+  exerciseId: string;
+  exerciseTitle: string;
+  candidateName: string;
+  candidateEmail: string;
+  timeLimitSeconds: number;
+  showFeedback: boolean;
+  note: string | null;
+  createdBy: PersonRef;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  status: InviteStatus;
+  attemptId: string | null;
+  /** `<publicUrl>/invite#<token>`: the token is in the fragment. */
+  link: string;
+}
+
+/** Minutes an extension may add. */
+export const EXTEND_MINUTES = { min: 1, max: 240 } as const;
+
+/** `POST /api/manage/invites`. */
+export const CreateInviteBody = Type.Object(
+  {
+    exerciseId: Type.String({ pattern: ID_PATTERNS.exercise }),
+    candidateName: Type.String({ minLength: 1, maxLength: 200, pattern: NAME_PATTERN }),
+    candidateEmail: Type.String({ maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$' }),
+    /** Leave out to use the exercise's own time limit. */
+    timeLimitMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 480 })),
+    showFeedback: Type.Boolean(),
+    note: Type.Optional(Type.String({ maxLength: 2000 })),
+    /** Leave out for the server's default (7 days). */
+    expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 90 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateInviteBody = Static<typeof CreateInviteBody>;
+
+/** `GET /api/manage/invites` query. */
+export const InviteListQuery = Type.Object(
+  {
+    status: Type.Optional(stringEnum(INVITE_STATUSES)),
+    exerciseId: Type.Optional(Type.String({ pattern: ID_PATTERNS.exercise })),
+  },
+  { additionalProperties: false },
+);
+export type InviteListQuery = Static<typeof InviteListQuery>;
+
+export const InviteParams = idParams(ID_PATTERNS.invite);
+
+/** `POST /api/manage/invites/:id/extend`. */
+export const ExtendInviteBody = Type.Object(
+  { minutes: Type.Integer({ minimum: EXTEND_MINUTES.min, maximum: EXTEND_MINUTES.max }) },
+  { additionalProperties: false },
+);
+export type ExtendInviteBody = Static<typeof ExtendInviteBody>;
+
+/** What the candidate's page shows of an invite's progress. */
+export type CandidateInviteState = 'pending' | 'running' | 'finished';
+
+/** `GET /api/invite`: what a candidate is told before they start. */
+export interface CandidateInvite {
+  candidateName: string;
+  exercise: { id: string; title: string; summary: string; difficulty: Difficulty; skills: string[] };
+  timeLimitSeconds: number;
+  showFeedback: boolean;
+  expiresAt: string | null;
+  /** What the attempt records, in plain words. */
+  recorded: string[];
+  rules: string[];
+  state: CandidateInviteState;
+  attemptId: string | null;
+}

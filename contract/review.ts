@@ -1,0 +1,197 @@
+// The review API (docs/api.md, "Review"): the bundle of one attempt, its commands, what changed, reviews and
+// the dashboard's attempt list.
+
+import { ATTEMPT_MODES, ATTEMPT_STATES, type AttemptMode, type AttemptState, type AttemptView, type CheckVerdict, type EndReason } from './attempts.js';
+import type { InviteView } from './invites.js';
+import { DIMENSION_IDS, type DimensionId, type ScorecardDimension } from './scorecard.js';
+import { ID_PATTERNS, idParams, intString, stringEnum, Type, type PersonRef, type Static, type TOptional, type TSchema } from './schema.js';
+
+export type { PersonRef, ScorecardDimension };
+
+export const RECOMMENDATIONS = ['strong-no', 'no', 'yes', 'strong-yes'] as const;
+export type Recommendation = (typeof RECOMMENDATIONS)[number];
+
+export const RECOMMENDATION_LABELS: Record<Recommendation, string> = {
+  'strong-no': 'Strong no',
+  no: 'No',
+  yes: 'Yes',
+  'strong-yes': 'Strong yes',
+};
+
+export type RatingValue = 1 | 2 | 3 | 4;
+export const RATING_VALUES: readonly RatingValue[] = [1, 2, 3, 4];
+export const RATING_LABELS: Record<RatingValue, string> = { 1: 'Weak', 2: 'Mixed', 3: 'Good', 4: 'Strong' };
+
+/** Longest notes on one dimension, and longest summary of a review. */
+export const REVIEW_LIMITS = { notes: 4000, summary: 10_000 } as const;
+
+/** One dimension's rating: 1 (weak) to 4 (strong), or null (not rated), with notes. */
+export const Rating = Type.Object(
+  {
+    rating: Type.Union([Type.Unsafe<RatingValue>(Type.Integer({ minimum: 1, maximum: 4 })), Type.Null()]),
+    notes: Type.String({ maxLength: REVIEW_LIMITS.notes }),
+  },
+  { additionalProperties: false },
+);
+export type Rating = Static<typeof Rating>;
+
+/** `{[id]: Optional<schema>}` for each id (one optional field per scorecard dimension). */
+function optionalFields<K extends string, T extends TSchema>(keys: readonly K[], schema: T): Record<K, TOptional<T>> {
+  return Object.fromEntries(keys.map((key) => [key, Type.Optional(schema)])) as unknown as Record<K, TOptional<T>>;
+}
+const ratingProperties = /* @__PURE__ */ optionalFields<DimensionId, typeof Rating>(DIMENSION_IDS, Rating);
+
+/** `PUT /api/manage/attempts/:id/review`: ratings of the scorecard's dimensions only. */
+export const ReviewInput = Type.Object(
+  {
+    ratings: Type.Object(ratingProperties, { additionalProperties: false }),
+    recommendation: Type.Union([stringEnum(RECOMMENDATIONS), Type.Null()]),
+    summary: Type.String({ maxLength: REVIEW_LIMITS.summary }),
+  },
+  { additionalProperties: false },
+);
+export type ReviewInput = Static<typeof ReviewInput>;
+
+export interface ReviewCheck {
+  id: string;
+  title: string;
+  points: number;
+  /** Whether the candidate may see the message. */
+  visible: boolean;
+  verdict: CheckVerdict;
+  message: string;
+  details: string;
+  durationMs: number;
+  firstPassedAt: string | null;
+}
+
+export interface Review {
+  reviewer: PersonRef;
+  ratings: Record<string, Rating>;
+  recommendation: Recommendation | null;
+  summary: string;
+  /** The weight-averaged rating over the rated dimensions (1..4, two decimals), or null when nothing is rated. */
+  weightedScore: number | null;
+  updatedAt: string;
+  mine: boolean;
+}
+
+export interface ReviewBundle {
+  attempt: AttemptView;
+  timeLimitSeconds: number;
+  hintsRevealed: number;
+  candidate: { name: string; email: string } | null;
+  invite: Pick<InviteView, 'id' | 'showFeedback' | 'note' | 'createdBy' | 'createdAt' | 'expiresAt' | 'revokedAt'> | null;
+  exercise: { id: string; title: string; summary: string; difficulty: string; skills: string[] };
+  grading: {
+    score: number;
+    maxScore: number;
+    startedAt: string;
+    finishedAt: string;
+    error: string | null;
+    checks: ReviewCheck[];
+  } | null;
+  checkRuns: { finishedAt: string; score: number; maxScore: number }[];
+  events: { at: string; kind: string; detail: unknown }[];
+  scorecard: ScorecardDimension[];
+  reviews: Review[];
+}
+
+/** One command the candidate ran, taken from the recording. */
+export interface Command {
+  command: string;
+  /** Seconds from the start of the recording: the replay's clock. */
+  startedAt: number;
+  durationMs: number | null;
+  exitCode: number | null;
+  /** `shell`: from the shell's OSC 133 marks; `input`: reconstructed from keystrokes when the marks were missing. */
+  source: 'shell' | 'input';
+}
+
+/** `04:07`, `1:02:03`: a moment of the recording (a command's startedAt), as the timeline and the export show it. */
+export function formatOffset(seconds: number): string {
+  const total = Math.max(0, Math.floor(seconds));
+  const hours = Math.floor(total / 3600);
+  const mm = String(Math.floor((total % 3600) / 60)).padStart(2, '0');
+  const ss = String(total % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+export interface CommandTimeline {
+  commands: Command[];
+  source: 'shell' | 'input' | 'mixed' | 'none';
+}
+
+export interface SnapshotDiffView {
+  changed: { path: string; change: string }[];
+  diff: string;
+}
+
+/** Everything the self-contained HTML report (and export.json) holds. */
+export interface ExportData {
+  bundle: ReviewBundle;
+  commands: CommandTimeline;
+  diff: SnapshotDiffView | null;
+  /** The asciicast v2 recording, as text. */
+  cast: string | null;
+  exportedAt: string;
+}
+
+// ---- the dashboard's attempt list ---------------------------------------------------------------------------
+
+export const ATTEMPT_SORTS = ['createdAt', 'startedAt', 'endedAt', 'score', 'candidate', 'exercise'] as const;
+export type AttemptSort = (typeof ATTEMPT_SORTS)[number];
+export const SORT_ORDERS = ['asc', 'desc'] as const;
+export type SortOrder = (typeof SORT_ORDERS)[number];
+
+/** Bounds the route checks on the numeric query values (they travel as digit strings). */
+export const ATTEMPT_LIST_LIMITS = {
+  score: { min: 0, max: 100 },
+  page: { min: 1, max: 100_000 },
+  pageSize: { min: 1, max: 100, default: 25 },
+} as const;
+
+/** `GET /api/manage/attempts` query: every field optional, numbers as digit strings. */
+export const AttemptListQuery = Type.Object(
+  {
+    mode: Type.Optional(stringEnum(ATTEMPT_MODES)),
+    state: Type.Optional(stringEnum(ATTEMPT_STATES)),
+    exerciseId: Type.Optional(Type.String({ pattern: ID_PATTERNS.exercise })),
+    interviewer: Type.Optional(Type.String({ pattern: ID_PATTERNS.userFilter })),
+    minScore: Type.Optional(intString),
+    maxScore: Type.Optional(intString),
+    sort: Type.Optional(stringEnum(ATTEMPT_SORTS)),
+    order: Type.Optional(stringEnum(SORT_ORDERS)),
+    page: Type.Optional(intString),
+    pageSize: Type.Optional(intString),
+  },
+  { additionalProperties: false },
+);
+export type AttemptListQuery = Static<typeof AttemptListQuery>;
+
+export interface AttemptRow {
+  id: string;
+  exerciseId: string;
+  exerciseTitle: string;
+  mode: AttemptMode;
+  state: AttemptState;
+  endReason: EndReason | null;
+  candidateName: string | null;
+  interviewer: PersonRef | null;
+  createdAt: string;
+  startedAt: string | null;
+  deadline: string | null;
+  endedAt: string | null;
+  score: number | null;
+  maxScore: number | null;
+  reviews: number;
+}
+
+export interface AttemptPage {
+  attempts: AttemptRow[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+export const ManageAttemptParams = idParams(ID_PATTERNS.attempt);

@@ -1,0 +1,75 @@
+import type { FastifyInstance, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
+import { AttemptParams, CLOSE_CODES, ERROR_CODES } from '../../../contract/index.js';
+import type { AttemptService } from '../attempts/attempt-service.js';
+import { errors, OpslabError } from '../errors.js';
+import type { Attempt } from '../store/attempts-repo.js';
+import { bridgeWebSocket } from '../terminal/ws-bridge.js';
+
+type IdRequest = FastifyRequest<{ Params: AttemptParams }>;
+
+export interface TerminalRouteOptions {
+  url: string;
+  attempts: AttemptService;
+  /** Hooks that run first (the staff guard). */
+  guards?: preValidationAsyncHookHandler[];
+  /** The attempt the request may open; throws when it may not (401/404). */
+  access: (request: IdRequest) => Attempt | Promise<Attempt>;
+  /** An interviewer's live view: watches, never types, never replaces the candidate's window. */
+  readOnly: boolean;
+}
+
+/** A plain HTTP request to a WebSocket endpoint (the plugin would answer an empty 404). */
+export const upgradeRequired = () =>
+  new OpslabError(ERROR_CODES.upgradeRequired, 426, 'This address takes WebSocket connections only.', { upgrade: 'websocket' });
+
+/**
+ * An attempt's terminal WebSocket: the candidate's own, or the read-only live view. Everything is checked
+ * before the upgrade completes, so a refused request gets a plain HTTP error and no WebSocket.
+ */
+export function terminalRoute(app: FastifyInstance, opts: TerminalRouteOptions): void {
+  const { attempts, readOnly } = opts;
+  app.get<{ Params: AttemptParams }>(
+    opts.url,
+    {
+      websocket: true,
+      schema: { params: AttemptParams },
+      preValidation: [
+        ...(opts.guards ?? []),
+        async (request: IdRequest) => {
+          const attempt = await opts.access(request);
+          if (!request.ws) throw upgradeRequired();
+          if (attempt.state !== 'running') throw errors.attemptEnded(attempt.state);
+          if (attempt.sandboxStatus === 'missing') throw errors.sandboxMissing();
+          request.attempt = attempt;
+        },
+      ],
+    },
+    async (socket, request) => {
+      const attempt = request.attempt!;
+      let terminal;
+      try {
+        terminal = await attempts.terminalFor(attempt);
+      } catch (err) {
+        const what = readOnly ? 'live view' : 'terminal';
+        request.log.error({ attemptId: attempt.id, err: (err as Error).message }, `${what} could not be opened`);
+        socket.close(CLOSE_CODES.serverError, 'The terminal could not be opened.');
+        return;
+      }
+      const current = attempts.get(attempt.id) ?? attempt;
+      bridgeWebSocket(
+        socket,
+        terminal,
+        { type: 'hello', attempt: attempts.view(current), ...(readOnly ? { readOnly: true } : {}) },
+        (msg, extra) => request.log.warn({ attemptId: attempt.id, ...extra }, msg),
+        { readOnly },
+      );
+    },
+  );
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The attempt a request was authorised for (set by the attempt routes' checks). */
+    attempt?: Attempt;
+  }
+}

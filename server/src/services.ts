@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from './config.js';
+import { openDatabase, instanceId, serverSecret, type Db } from './store/db.js';
+import { AttemptsRepo } from './store/attempts-repo.js';
+import { GradingRepo } from './store/grading-repo.js';
+import { InvitesRepo } from './store/invites-repo.js';
+import { ReviewsRepo } from './store/reviews-repo.js';
+import type { ExerciseRunner } from './attempts/exercise-runner.js';
+import { engineRunner } from './attempts/engine-runner.js';
+import { AttemptService, type Logger } from './attempts/attempt-service.js';
+import { ExerciseCatalog, formatProblem } from './exercises/catalog.js';
+import type { JobDriver } from './sandbox/sandbox-driver.js';
+import { DockerDriver } from './sandbox/drivers/docker/docker-driver.js';
+import { DiskWatch } from './sandbox/disk-watch.js';
+import { OomWatch } from './sandbox/oom-watch.js';
+import { effectiveLimits } from './sandbox/policy.js';
+import { InviteService } from './invites/invite-service.js';
+import { PracticeService } from './practice/practice-service.js';
+import { ReviewService } from './review/review-service.js';
+import { AuthService } from './auth/service.js';
+import { repoRoot } from './paths.js';
+
+export interface ServiceOptions {
+  config: Config;
+  /** Defaults to the Docker driver on the engine DOCKER_HOST names. */
+  driver?: (instance: string) => JobDriver;
+  /** Maps an exercise's image name to an engine image reference. */
+  imageRef?: (image: string) => string;
+  /** Extra labels on every sandbox (tests mark what they create). */
+  sandboxLabels?: Record<string, string>;
+  runner?: ExerciseRunner;
+}
+
+export interface Services {
+  config: Config;
+  db: Db;
+  driver: JobDriver;
+  catalog: ExerciseCatalog;
+  attempts: AttemptService;
+  auth: AuthService;
+  invites: InviteService;
+  reviews: ReviewService;
+  practice: PracticeService;
+  /** The per-attempt disk quota (runs while the app is ready). */
+  diskWatch: DiskWatch;
+  /** Notices sandboxes killed for memory (runs while the app is ready). */
+  oomWatch: OomWatch;
+  instance: string;
+}
+
+export const sandboxImageRef = (image: string) => `opslab/sandbox-${image}:latest`;
+
+/** Opens the database and wires the domain services together; nothing runs until the app starts them. */
+export function createServices(opts: ServiceOptions, log: Logger): Services {
+  const { config } = opts;
+  const db = openDatabase(config.dataDir);
+  const instance = instanceId(db);
+  const driver = opts.driver
+    ? opts.driver(instance)
+    : new DockerDriver({ instance, policy: config.sandbox, extraLabels: opts.sandboxLabels ?? {} });
+  const sandboxesDir = path.join(repoRoot(), 'sandboxes');
+  const catalog = ExerciseCatalog.load(config.exercisesDir, {
+    imageExists: (image) => fs.existsSync(path.join(sandboxesDir, image, 'Dockerfile')),
+  });
+  for (const problem of catalog.problems) log.error({}, `exercise left out: ${formatProblem(problem)}`);
+  const repo = new AttemptsRepo(db);
+  const grading = new GradingRepo(db);
+  const imageRef = opts.imageRef ?? sandboxImageRef;
+  const runner: ExerciseRunner =
+    opts.runner ??
+    engineRunner({
+      driver,
+      config,
+      imageRef,
+      labels: opts.sandboxLabels ?? {},
+      log: (message, data) => log.info(data ?? {}, message),
+    });
+  const attempts = new AttemptService({ config, repo, grading, runner, driver, catalog, log, imageRef });
+  const auth = new AuthService(db, config);
+  const invites = new InviteService({
+    repo: new InvitesRepo(db),
+    attempts,
+    catalog,
+    config,
+    auth,
+    secret: serverSecret(db),
+  });
+  const reviews = new ReviewService({
+    attempts,
+    attemptsRepo: repo,
+    grading,
+    reviews: new ReviewsRepo(db),
+    invites,
+    catalog,
+    auth,
+  });
+  const practice = new PracticeService({ config, attempts, repo, grading, catalog });
+  const diskWatch = new DiskWatch({
+    driver,
+    repo,
+    attempts,
+    quotaBytes: config.sandbox.diskQuotaBytes,
+    intervalMs: config.sandbox.diskIntervalMs,
+    log,
+  });
+  const oomWatch = new OomWatch({
+    driver,
+    repo,
+    attempts,
+    memoryMb: (id) => effectiveLimits(config.sandbox, catalog.get(repo.get(id)?.exerciseId ?? '')?.limits).memoryMb,
+    log,
+  });
+  return { config, db, driver, catalog, attempts, auth, invites, reviews, practice, diskWatch, oomWatch, instance };
+}
