@@ -1,33 +1,11 @@
 import type { ExerciseCatalog } from '../exercises/catalog.js';
-import type { Attempt, EndReason } from '../store/attempts-repo.js';
+import type { AttemptView, CandidateCheckRun } from '../../../contract/attempts.js';
+import type { Attempt } from '../store/attempts-repo.js';
 import type { StoredRun } from '../store/grading-repo.js';
 
-/** An attempt as the API and the terminal's messages show it. */
-export interface AttemptView {
-  id: string;
-  exerciseId: string;
-  state: Attempt['state'];
-  createdAt: string;
-  startedAt: string | null;
-  deadline: string | null;
-  endedAt: string | null;
-  endReason: EndReason | null;
-  sandbox: Attempt['sandboxStatus'];
-  serverTime: string;
-  mode: Attempt['mode'];
-  checksAllowed: boolean;
-  hintsAllowed: boolean;
-}
-
-/** What a candidate may see of a grading run: verdicts, and messages only of checks marked visible. */
-export interface CandidateResults {
-  kind: StoredRun['kind'];
-  finishedAt: string;
-  score: number;
-  maxScore: number;
-  error: string | null;
-  checks: { id: string; title: string; points: number; verdict: string; message: string | null }[];
-}
+/** The API's shapes (contract/attempts.ts): an attempt, and a grading run as its candidate sees it. */
+export type { AttemptView };
+export type CandidateResults = CandidateCheckRun;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
