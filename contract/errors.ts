@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   practiceLimit: 'OPSLAB_ERR_PRACTICE_LIMIT',
   practiceOff: 'OPSLAB_ERR_PRACTICE_OFF',
   practiceOnly: 'OPSLAB_ERR_PRACTICE_ONLY',
+  notRegradable: 'OPSLAB_ERR_NOT_REGRADABLE',
   recordingNotFound: 'OPSLAB_ERR_RECORDING_NOT_FOUND',
   sandboxFailed: 'OPSLAB_ERR_SANDBOX_FAILED',
   sandboxMissing: 'OPSLAB_ERR_SANDBOX_MISSING',

@@ -82,7 +82,8 @@ export interface ReviewBundle {
   hintsRevealed: number;
   candidate: { name: string; email: string } | null;
   invite: Pick<InviteView, 'id' | 'showFeedback' | 'note' | 'createdBy' | 'createdAt' | 'expiresAt' | 'revokedAt'> | null;
-  exercise: { id: string; title: string; summary: string; difficulty: string; skills: string[] };
+  /** `version`: the exercise's current version (null when it is no longer in the catalog). */
+  exercise: { id: string; title: string; summary: string; difficulty: string; skills: string[]; version: string | null };
   grading: {
     score: number;
     maxScore: number;
@@ -91,10 +92,32 @@ export interface ReviewBundle {
     error: string | null;
     checks: ReviewCheck[];
   } | null;
+  /** Every final grading, oldest first (the first at the end of the attempt, then each regrade); the last is current. */
+  gradings: GradingHistoryEntry[];
+  /** Why the attempt cannot be graded again from its snapshot, or null when it can. */
+  regradeRefusal: string | null;
   checkRuns: { finishedAt: string; score: number; maxScore: number }[];
   events: { at: string; kind: string; detail: unknown }[];
   scorecard: ScorecardDimension[];
   reviews: Review[];
+}
+
+/** One final grading of an attempt, as the review's history shows it. */
+export interface GradingHistoryEntry {
+  id: number;
+  finishedAt: string;
+  score: number;
+  maxScore: number;
+  error: string | null;
+  /** The exercise version whose checks ran (null for gradings made before versions were kept). */
+  exerciseVersion: string | null;
+  /** What it read: the live sandbox, or the stored final snapshot. */
+  source: 'sandbox' | 'snapshot' | null;
+  /** The staff member who asked for it; null for the grading at the end of the attempt. */
+  requestedBy: { id: string; name: string } | null;
+  current: boolean;
+  /** Checks whose verdict differs from the grading before it (null: the check was not in that grading). */
+  changes: { id: string; title: string; from: CheckVerdict | null; to: CheckVerdict | null }[];
 }
 
 /** One command the candidate ran, taken from the recording. */

@@ -83,4 +83,5 @@ export const errors = {
     new OpslabError(ERROR_CODES.solutionLocked, 409, 'The solution is shown once you submit or give up.'),
   attemptBusy: () =>
     new OpslabError(ERROR_CODES.attemptBusy, 409, 'This attempt is starting or ending right now; try again in a moment.'),
+  notRegradable: (why: string) => new OpslabError(ERROR_CODES.notRegradable, 409, `This attempt cannot be graded again: ${why}`),
 };

@@ -54,6 +54,7 @@ export function adhocExercise(opts: {
     cleanroom: [],
     wrong: [],
     alternatives: [],
+    version: 'adhoc',
     hasSetup: false,
     instructions: opts.id,
     dir,

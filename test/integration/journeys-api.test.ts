@@ -262,6 +262,8 @@ describe('invites, candidate access and review (real server, real engine)', () =
       ['GET', '/api/manage/attempts/a_00000000000000000000'],
       ['PUT', '/api/manage/attempts/a_00000000000000000000/review', { ratings: {}, recommendation: null, summary: '' }],
       ['DELETE', '/api/manage/attempts/a_00000000000000000000'],
+      ['POST', '/api/manage/attempts/a_00000000000000000000/regrade'],
+      ['POST', '/api/manage/exercises/graded-demo/regrade'],
     ];
     const count = () => (server.services.db.prepare('SELECT COUNT(*) AS n FROM invites').get() as { n: number }).n;
     const n = count();
@@ -287,6 +289,9 @@ describe('invites, candidate access and review (real server, real engine)', () =
     await bad('GET', '/api/manage/attempts?page=0');
     await bad('GET', '/api/manage/attempts?sort=password');
     await bad('GET', '/api/manage/attempts/..%2F..%2Fetc');
+    await bad('POST', '/api/manage/attempts/..%2F..%2Fetc/regrade');
+    // Every attempt of an exercise is regraded by admins only.
+    expect((await call(server, 'POST', '/api/manage/exercises/graded-demo/regrade', { headers: alice.headers })).status).toBe(403);
     expect(count()).toBe(n);
     const unknown = await call(server, 'POST', '/api/manage/invites', {
       headers: alice.headers,

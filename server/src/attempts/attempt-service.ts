@@ -10,6 +10,7 @@ import { DeadlineTimers } from './deadlines.js';
 import { endAttempt } from './ending.js';
 import type { SnapshotDiff } from './exercise-runner.js';
 import { Feedback } from './feedback.js';
+import { Regrader } from './regrade.js';
 import { deleteAttempt, purgeEndedBefore } from './purge.js';
 import { Reconciler, type ReconcileReport } from './reconciler.js';
 import { onShellExit, resetSandbox, restartShell } from './running-sandbox.js';
@@ -40,6 +41,8 @@ export class AttemptService implements AttemptNotices {
   readonly warmPool: WarmPool;
   private readonly ctx: AttemptContext;
   private readonly feedback: Feedback;
+  /** Final gradings again, from the stored snapshots (staff, after a check was fixed). */
+  readonly regrader: Regrader;
   private readonly reconciler: Reconciler;
 
   constructor(private readonly deps: AttemptServiceDeps) {
@@ -60,6 +63,7 @@ export class AttemptService implements AttemptNotices {
       view: (attempt) => this.view(attempt),
     };
     this.feedback = new Feedback(this.ctx);
+    this.regrader = new Regrader(this.ctx);
     this.reconciler = new Reconciler(this.ctx, (id) => this.feedback.forget(id));
   }
 

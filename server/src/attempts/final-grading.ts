@@ -45,7 +45,8 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
   try {
     const variant = { params: attempt.params, seed: attempt.seed ?? '' };
     let outcome;
-    if (!exercise.probe && snapshotFile) {
+    const fromSnapshot = !exercise.probe && snapshotFile !== null;
+    if (snapshotFile && !exercise.probe) {
       outcome = await runner.grade(info?.id ?? null, exercise, variant, attempt.id, snapshotFile);
     } else {
       if (!info) throw new Error('the sandbox was gone before the final grading');
@@ -57,7 +58,14 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
       }
       outcome = await runner.grade(info.id, exercise, variant, attempt.id);
     }
-    grading.insert({ attemptId: attempt.id, kind: 'final', ...outcome, error: null });
+    grading.insert({
+      attemptId: attempt.id,
+      kind: 'final',
+      ...outcome,
+      error: null,
+      exerciseVersion: exercise.version,
+      source: fromSnapshot ? 'snapshot' : 'sandbox',
+    });
     const ms = outcome.finishedAt - outcome.startedAt;
     repo.addEvent(attempt.id, 'graded', { score: outcome.score, maxScore: outcome.maxScore, ms });
     log.info({ attemptId: attempt.id, score: outcome.score, maxScore: outcome.maxScore, ms }, 'final grading done');
@@ -75,6 +83,7 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
         results: [],
         cleanroom: [],
         error: message,
+        exerciseVersion: exercise.version,
       });
     }
   }

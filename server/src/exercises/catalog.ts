@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -79,6 +80,11 @@ export interface Exercise {
   alternatives: string[];
   /** The exercise has an executable `setup`. */
   hasSetup: boolean;
+  /**
+   * A hash of what decides a grade (exercise.yaml, checks/, hidden/): kept with every grading, so a review can tell
+   * which version of the checks graded an attempt, and whether a regrade ran a newer one.
+   */
+  version: string;
   /** The candidate's instructions (README.md), markdown. */
   instructions: string;
   dir: string;
@@ -235,10 +241,30 @@ export function loadExercise(
       wrong: spec.wrong ?? [],
       alternatives: alternativeSolutions(dir),
       hasSetup: isExecutable(path.join(dir, 'setup')),
+      version: exerciseVersion(dir),
       instructions,
       dir,
     },
   };
+}
+
+/** sha256 (12 hex digits) over exercise.yaml and every file under checks/ and hidden/: names, modes, contents. */
+export function exerciseVersion(dir: string): string {
+  const h = createHash('sha256');
+  const add = (rel: string) => {
+    const abs = path.join(dir, rel);
+    const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+    if (!st) return;
+    if (st.isDirectory()) {
+      for (const name of fs.readdirSync(abs).sort()) add(path.posix.join(rel, name));
+    } else if (st.isSymbolicLink()) {
+      h.update(`l ${rel}\0${fs.readlinkSync(abs)}\0`);
+    } else if (st.isFile()) {
+      h.update(`f ${rel} ${st.mode & 0o111 ? 'x' : '-'}\0`).update(fs.readFileSync(abs)).update('\0');
+    }
+  };
+  for (const rel of ['exercise.yaml', 'checks', 'hidden']) add(rel);
+  return h.digest('hex').slice(0, 12);
 }
 
 /** The executables in `solution-alt/`, sorted, as paths relative to the exercise dir. */

@@ -8,6 +8,7 @@ import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
 import type { GradingRepo } from '../store/grading-repo.js';
 import type { AttemptQuery, ReviewsRepo } from '../store/reviews-repo.js';
 import { parseCommands } from './commands.js';
+import { gradingHistory } from './grading-history.js';
 import { renderExportHtml } from './export-html.js';
 import {
   scorecardFor,
@@ -100,6 +101,7 @@ export class ReviewService {
         summary: exercise?.summary ?? '',
         difficulty: exercise?.difficulty ?? '',
         skills: [...skills],
+        version: exercise?.version ?? null,
       },
       grading: final
         ? {
@@ -121,6 +123,8 @@ export class ReviewService {
             })),
           }
         : null,
+      gradings: gradingHistory(grading.finals(attemptId), (id) => auth.userName(id) ?? undefined),
+      regradeRefusal: attempts.regrader.refusal(attempt),
       checkRuns: grading
         .list(attemptId)
         .filter((r) => r.kind === 'progress')

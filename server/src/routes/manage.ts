@@ -5,6 +5,7 @@ import {
   ATTEMPT_LIST_LIMITS,
   AttemptListQuery,
   CreateInviteBody,
+  ExerciseParams,
   ExtendInviteBody,
   InviteListQuery,
   InviteParams,
@@ -33,6 +34,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
   const { auth, attempts, invites, reviews } = opts;
   // Before validation, so that a caller without a session learns nothing from the shape of their request.
   const staff = staffGuard(auth, ['admin', 'interviewer']);
+  const admin = staffGuard(auth, ['admin']);
   const userId = (request: FastifyRequest) => request.user!.id;
 
   // ---- invites ---------------------------------------------------------------------------------------------
@@ -169,6 +171,31 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     async (request: FastifyRequest<Id & { Body: ReviewInput }>) => ({
       review: reviews.saveReview(request.params.id, userId(request), request.body),
     }),
+  );
+
+  // ---- regrading: the final grading again, from the stored snapshot, with the exercise's current checks ------
+  app.post(
+    '/api/manage/attempts/:id/regrade',
+    { preValidation: staff, schema: { params: ManageAttemptParams } },
+    async (request: FastifyRequest<Id>) => {
+      const attempt = attempts.get(request.params.id);
+      if (!attempt) throw errors.attemptNotFound();
+      const pending = attempts.regrader.regrade(attempt.id, userId(request));
+      auth.audit({ userId: userId(request), action: 'attempt.regrade', attemptId: attempt.id, inviteId: attempt.inviteId, detail: { exerciseId: attempt.exerciseId } });
+      await pending;
+      return { gradings: reviews.bundle(attempt.id, userId(request)).gradings };
+    },
+  );
+
+  app.post(
+    '/api/manage/exercises/:id/regrade',
+    // Every attempt of an exercise: admins only.
+    { preValidation: admin, schema: { params: ExerciseParams } },
+    async (request: FastifyRequest<Id>, reply: FastifyReply) => {
+      const result = attempts.regrader.regradeExercise(request.params.id, userId(request));
+      auth.audit({ userId: userId(request), action: 'exercise.regrade', detail: { exerciseId: request.params.id, queued: result.queued.length, skipped: result.skipped.length } });
+      return reply.code(202).send(result);
+    },
   );
 
   app.delete(

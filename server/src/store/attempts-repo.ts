@@ -186,6 +186,16 @@ export class AttemptsRepo {
     return row.n;
   }
 
+  /** The attempts of an exercise in the given states, oldest first. */
+  listByExercise(exerciseId: string, states: readonly AttemptState[]): Attempt[] {
+    const marks = states.map(() => '?').join(', ');
+    return (
+      this.db
+        .prepare(`SELECT * FROM attempts WHERE exercise_id = ? AND state IN (${marks}) ORDER BY created_at`)
+        .all(exerciseId, ...states) as Row[]
+    ).map(fromRow);
+  }
+
   /** A trainee's practice attempts, newest first. */
   listByOwner(ownerHash: string): Attempt[] {
     const rows = this.db

@@ -129,6 +129,11 @@ const MIGRATIONS: string[] = [
   ALTER TABLE attempts ADD COLUMN owner_hash TEXT;
   CREATE INDEX attempts_owner ON attempts(owner_hash);
   `,
+  `
+  ALTER TABLE grading_runs ADD COLUMN exercise_version TEXT;
+  ALTER TABLE grading_runs ADD COLUMN source TEXT;
+  ALTER TABLE grading_runs ADD COLUMN requested_by TEXT;
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {

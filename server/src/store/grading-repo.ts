@@ -20,7 +20,16 @@ export interface StoredRun {
   cleanroom: { id: string; exitCode: number; durationMs: number }[];
   /** Set when the grading run itself could not be carried out (engine error): no verdicts then. */
   error: string | null;
+  /** The exercise's version (a hash of its definition, checks and hidden data) the run used; null before it was kept. */
+  exerciseVersion?: string | null;
+  /** What the run read: the live sandbox, or the stored final snapshot. */
+  source?: GradingSource | null;
+  /** The staff member who asked for it (a regrade); null for the gradings the platform runs itself. */
+  requestedBy?: string | null;
 }
+
+export const GRADING_SOURCES = ['sandbox', 'snapshot'] as const;
+export type GradingSource = (typeof GRADING_SOURCES)[number];
 
 interface Row {
   id: number;
@@ -33,6 +42,9 @@ interface Row {
   results: string;
   cleanroom: string;
   error: string | null;
+  exercise_version: string | null;
+  source: GradingSource | null;
+  requested_by: string | null;
 }
 
 const fromRow = (r: Row): StoredRun => ({
@@ -46,6 +58,9 @@ const fromRow = (r: Row): StoredRun => ({
   results: JSON.parse(r.results) as StoredCheckResult[],
   cleanroom: JSON.parse(r.cleanroom) as StoredRun['cleanroom'],
   error: r.error,
+  exerciseVersion: r.exercise_version,
+  source: r.source,
+  requestedBy: r.requested_by,
 });
 
 export class GradingRepo {
@@ -54,8 +69,9 @@ export class GradingRepo {
   insert(run: Omit<StoredRun, 'id'>): StoredRun {
     const info = this.db
       .prepare(
-        `INSERT INTO grading_runs (attempt_id, kind, started_at, finished_at, score, max_score, results, cleanroom, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO grading_runs (attempt_id, kind, started_at, finished_at, score, max_score, results, cleanroom, error,
+                                   exercise_version, source, requested_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         run.attemptId,
@@ -67,6 +83,9 @@ export class GradingRepo {
         JSON.stringify(run.results),
         JSON.stringify(run.cleanroom),
         run.error,
+        run.exerciseVersion ?? null,
+        run.source ?? null,
+        run.requestedBy ?? null,
       );
     return { ...run, id: Number(info.lastInsertRowid) };
   }
@@ -77,6 +96,14 @@ export class GradingRepo {
     ).map(fromRow);
   }
 
+  /** Every final grading of the attempt, oldest first: the first at its end, then each regrade. */
+  finals(attemptId: string): StoredRun[] {
+    return (
+      this.db.prepare(`SELECT * FROM grading_runs WHERE attempt_id = ? AND kind = 'final' ORDER BY id`).all(attemptId) as Row[]
+    ).map(fromRow);
+  }
+
+  /** The current final grading: the latest one. */
   final(attemptId: string): StoredRun | undefined {
     const row = this.db
       .prepare(`SELECT * FROM grading_runs WHERE attempt_id = ? AND kind = 'final' ORDER BY id DESC LIMIT 1`)
