@@ -2,7 +2,7 @@
 // changed, and the caller's own review. The shapes are the contract's (contract/review.ts).
 
 import { ApiError, request } from '../api.js';
-import type { CommandTimeline, Review, ReviewBundle, ReviewInput, SnapshotDiffView } from '../../../contract/index.js';
+import type { CommandTimeline, GradingHistoryEntry, Review, ReviewBundle, ReviewInput, SnapshotDiffView } from '../../../contract/index.js';
 
 export {
   formatWeightedScore,
@@ -14,6 +14,7 @@ export {
   weightedScore,
   type Command,
   type CommandTimeline,
+  type GradingHistoryEntry,
   type PersonRef,
   type Rating,
   type RatingValue,
@@ -52,6 +53,12 @@ export const reviewApi = {
   async saveReview(id: string, body: ReviewInput, signal?: AbortSignal): Promise<Review> {
     const answer = await request<{ review: Review }>(`${manageAttemptPath(id)}/review`, { method: 'PUT', body, signal });
     return answer.review;
+  },
+
+  /** Runs the final grading again from the stored snapshot; answers with the grading history, the new one current. */
+  async regrade(id: string, signal?: AbortSignal): Promise<GradingHistoryEntry[]> {
+    const answer = await request<{ gradings: GradingHistoryEntry[] }>(`${manageAttemptPath(id)}/regrade`, { method: 'POST', signal });
+    return answer.gradings;
   },
 
   /** Deletes the attempt and everything kept of it (a running one is stopped first). */

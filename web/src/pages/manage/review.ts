@@ -12,6 +12,7 @@ import { formatMinutes, plural } from '../../ui/format.js';
 import { setDocumentTitle, spinner } from '../../ui/layout.js';
 import { reviewApi, type ReviewBundle, type ReviewCheck } from '../../review/api.js';
 import { renderDiffView } from '../../review/diff-view.js';
+import { renderGradings } from '../../review/gradings.js';
 import { formatOffset } from '../../review/cast.js';
 import { Replay } from '../../review/player.js';
 import { renderOtherReviews, ScorecardForm } from '../../review/scorecard.js';
@@ -124,6 +125,7 @@ export default async function page(ctx: PageContext): Promise<void> {
   loading.replaceWith(
     renderHeader(bundle, id),
     section('review-checks', 'Checks', renderChecks(bundle, seek, scope)),
+    section('review-gradings', 'Gradings', renderGradings(bundle, id, scope, () => ctx.navigate(location.pathname, { replace: true }))),
     section(
       'review-replay',
       'Replay',
