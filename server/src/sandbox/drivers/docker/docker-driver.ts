@@ -6,6 +6,7 @@ import { isGvisor } from '../../policy.js';
 import { packFiles } from '../../../local-tar.js';
 import { LABELS, ROLES } from '../../labels.js';
 import type {
+  ExecOptions,
   ExecResult,
   JobDriver,
   JobExecOptions,
@@ -19,7 +20,7 @@ import type { TerminalSession } from '../../../terminal/terminal-session.js';
 import { jobContainerSpec, jobLabels, sandboxContainerSpec, sandboxLabels, sandboxName } from './container-spec.js';
 import { statusOf } from './errors.js';
 import { watchEvents } from './events.js';
-import { execAll, execCapped } from './exec.js';
+import { execBounded, execCapped } from './exec.js';
 import { listProcesses } from './processes.js';
 import { attachTty } from './terminal-session.js';
 
@@ -99,8 +100,8 @@ export class DockerDriver implements JobDriver {
     return attachTty(this.docker, id);
   }
 
-  exec(id: string, cmd: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ExecResult> {
-    return execAll(this.docker, id, cmd, opts);
+  exec(id: string, cmd: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return execBounded(this.docker, id, cmd, opts);
   }
 
   async copyIn(id: string, dir: string, tar: Readable): Promise<void> {
