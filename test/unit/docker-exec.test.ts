@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { CappedOutput, ExecDemuxer, execBounded, execCapped } from '../../server/src/sandbox/drivers/docker/exec.js';
 import { ExecLimitError } from '../../server/src/sandbox/sandbox-driver.js';
+import { parsePathStat } from '../../server/src/sandbox/drivers/docker/paths.js';
 import { parseTop } from '../../server/src/sandbox/drivers/docker/processes.js';
 
 const feed = (out: CappedOutput, ...chunks: string[]) => chunks.forEach((c) => out.push(Buffer.from(c)));
@@ -174,3 +175,29 @@ describe('process list from the engine (no engine)', () => {
   });
 });
 
+describe('path stat from the engine (no engine)', () => {
+  const header = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64');
+
+  it('reads the type, permission bits and link target the engine reports (Go file modes)', () => {
+    expect(parsePathStat(header({ name: 'test', size: 60304, mode: 0o755, linkTarget: '' }))).toEqual({
+      type: 'file',
+      mode: 0o755,
+      size: 60304,
+      linkTarget: null,
+    });
+    expect(parsePathStat(header({ name: 'root', size: 4096, mode: 2147484096, linkTarget: '' }))).toMatchObject({
+      type: 'directory',
+      mode: 0o700,
+    });
+    expect(parsePathStat(header({ name: 'bin', size: 7, mode: 134218239, linkTarget: '/usr/bin' }))).toMatchObject({
+      type: 'symlink',
+      linkTarget: '/usr/bin',
+    });
+    // A named pipe with rw-r--r--, and /tmp's sticky bit (Go: 1<<20).
+    expect(parsePathStat(header({ name: 'fifo', mode: 33554852 }))).toMatchObject({ type: 'other', mode: 0o644 });
+    expect(parsePathStat(header({ name: 'tmp', mode: 2 ** 31 + 2 ** 20 + 0o777 }))).toMatchObject({
+      type: 'directory',
+      mode: 0o1777,
+    });
+  });
+});

@@ -70,6 +70,16 @@ export class ExecLimitError extends Error {
   }
 }
 
+/** A path inside a sandbox as the engine sees it from outside (nothing runs in the sandbox to learn it). */
+export interface PathStat {
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  /** Permission bits (0o7777). */
+  mode: number;
+  size: number;
+  /** For a link: where it leads, resolved by the engine within the sandbox's filesystem. */
+  linkTarget: string | null;
+}
+
 /**
  * Where sandboxes live. The Docker implementation is the only one today; a Kubernetes one can follow. Only
  * driver files talk to the engine.
@@ -88,6 +98,16 @@ export interface SandboxDriver {
    * (see ExecOptions); rejects with an ExecLimitError when a limit is reached first.
    */
   exec(id: string, cmd: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * What is at `path` (a link itself unless `follow`); null when nothing is. Read by the engine, without running
+   * anything in the sandbox.
+   */
+  statPath(id: string, path: string, opts?: { follow?: boolean }): Promise<PathStat | null>;
+  /**
+   * Creates `path` and its missing parents (root's, 0755) through the engine, without running anything in the
+   * sandbox; fails when a part of it exists and is not a directory.
+   */
+  makeDirs(id: string, path: string): Promise<void>;
   /** Extracts a tar stream into `dir` inside the sandbox. */
   copyIn(id: string, dir: string, tar: Readable): Promise<void>;
   /** A tar stream of `path` inside the sandbox (symlinks stay links). */

@@ -12,6 +12,7 @@ import type {
   JobExecOptions,
   JobExecResult,
   JobSpec,
+  PathStat,
   SandboxInfo,
   SandboxProcess,
   SandboxSpec,
@@ -21,6 +22,7 @@ import { jobContainerSpec, jobLabels, sandboxContainerSpec, sandboxLabels, sandb
 import { statusOf } from './errors.js';
 import { watchEvents } from './events.js';
 import { execBounded, execCapped } from './exec.js';
+import { makeDirs, statPath } from './paths.js';
 import { listProcesses } from './processes.js';
 import { attachTty } from './terminal-session.js';
 
@@ -102,6 +104,14 @@ export class DockerDriver implements JobDriver {
 
   exec(id: string, cmd: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     return execBounded(this.docker, id, cmd, opts);
+  }
+
+  statPath(id: string, path: string, opts: { follow?: boolean } = {}): Promise<PathStat | null> {
+    return statPath(this.docker, id, path, opts.follow ?? false);
+  }
+
+  makeDirs(id: string, path: string): Promise<void> {
+    return makeDirs(this.docker, id, path);
   }
 
   async copyIn(id: string, dir: string, tar: Readable): Promise<void> {
