@@ -149,6 +149,12 @@ describe('bounded exec (a stand-in engine)', () => {
     expect(streams[0]!.destroyed).toBe(true);
   });
 
+  it('times out when the engine never answers the creation of the exec', async () => {
+    const docker = { getContainer: () => ({ exec: () => new Promise(() => undefined) }) } as unknown as Docker;
+    const err = await execBounded(docker, 'c', ['x'], { timeoutMs: 100 }).catch((e: unknown) => e);
+    expect((err as ExecLimitError).limit).toBe('timeout');
+  });
+
   it('job execs read and drop a flood until their timeout, keeping the tail, then destroy the stream', async () => {
     const { docker, streams } = fakeEngine(endless);
     const r = await execCapped(docker, 'c', ['x'], { timeoutMs: 200, maxOutputBytes: 10, tailBytes: 10 });

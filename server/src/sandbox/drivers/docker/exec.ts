@@ -170,7 +170,7 @@ async function runExec(docker: Docker, id: string, cmd: string[], o: RunOptions)
   });
   // Started before the exec is even created: an engine that does not answer counts against the same time.
   const timer = setTimeout(() => finish('timeout'), o.timeoutMs);
-  const exec = await (async () => {
+  const starting = (async () => {
     const e = await docker.getContainer(id).exec({
       Cmd: cmd,
       AttachStdout: true,
@@ -199,9 +199,11 @@ async function runExec(docker: Docker, id: string, cmd: string[], o: RunOptions)
     fail(e);
     return null;
   });
+  // Not awaited before `ended`: an engine that never answers the exec's creation still meets the timeout.
   const ending_ = await ended;
   let exitCode: number | null = null;
-  if (ending_ === 'exit' && exec) {
+  const exec = ending_ === 'exit' ? await starting : null;
+  if (exec) {
     const info = await exec.inspect();
     exitCode = info.Running ? null : (info.ExitCode ?? null);
   }
