@@ -99,8 +99,8 @@ export interface SandboxDriver {
    */
   exec(id: string, cmd: string[], opts?: ExecOptions): Promise<ExecResult>;
   /**
-   * What is at `path` (a link itself unless `follow`); null when nothing is. Read by the engine, without running
-   * anything in the sandbox.
+   * What is at `path` (a link itself unless `follow`); null when nothing is, or when the path cannot be resolved
+   * (a link loop, a file where a directory should be). Read by the engine, without running anything in the sandbox.
    */
   statPath(id: string, path: string, opts?: { follow?: boolean }): Promise<PathStat | null>;
   /**

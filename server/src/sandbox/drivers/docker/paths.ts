@@ -44,14 +44,20 @@ async function statOnce(docker: Docker, id: string, p: string): Promise<PathStat
     if (!header) throw new Error(`the engine gave no stat of ${p}`);
     return parsePathStat(header);
   } catch (err) {
-    if (statusOf(err) !== 404) throw err;
-    // A HEAD answer has no body to tell a missing path from a missing container: ask about the container.
+    // 404: nothing there. 500: the path cannot be resolved (a link loop, a file where a directory should be), which
+    // the sandbox's owner can arrange: nothing usable there either. A HEAD answer has no body to tell these from a
+    // missing container or a failing engine: ask about the container.
+    const status = statusOf(err);
+    if (status !== 404 && status !== 500) throw err;
     await container.inspect();
     return null;
   }
 }
 
-/** What is at `p` in the container (a link itself, or with `follow` what it leads to); null when nothing is. */
+/**
+ * What is at `p` in the container (a link itself, or with `follow` what it leads to); null when nothing is, or when
+ * the path cannot be resolved.
+ */
 export async function statPath(docker: Docker, id: string, p: string, follow = false): Promise<PathStat | null> {
   let st = await statOnce(docker, id, p);
   for (let hops = 0; follow && st?.type === 'symlink' && st.linkTarget && hops < MAX_LINK_HOPS; hops++) {
