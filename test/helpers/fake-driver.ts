@@ -3,6 +3,7 @@ import type {
   ExecResult,
   JobDriver,
   JobExecResult,
+  PathStat,
   SandboxInfo,
   SandboxProcess,
   SandboxSpec,
@@ -108,6 +109,25 @@ export class FakeDriver implements JobDriver {
 
   async exec(): Promise<ExecResult> {
     return { exitCode: 0, stdout: '', stderr: '' };
+  }
+
+  /** Paths a test says exist in a sandbox (by sandbox id, then path); every other path is absent. */
+  readonly paths = new Map<string, Map<string, PathStat>>();
+
+  async statPath(id: string, path: string): Promise<PathStat | null> {
+    this.must(id);
+    return this.paths.get(id)?.get(path) ?? null;
+  }
+
+  async makeDirs(id: string, path: string): Promise<void> {
+    this.must(id);
+    const mine = this.paths.get(id) ?? new Map<string, PathStat>();
+    this.paths.set(id, mine);
+    const parts = path.split('/').filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) {
+      const p = `/${parts.slice(0, i).join('/')}`;
+      if (!mine.has(p)) mine.set(p, { type: 'directory', mode: 0o755, size: 0, linkTarget: null });
+    }
   }
 
   async copyIn(): Promise<void> {}

@@ -1,11 +1,18 @@
 import { packDir } from '../local-tar.js';
-import type { SandboxDriver } from '../sandbox/sandbox-driver.js';
+import { ExecLimitError, type ExecOptions, type SandboxDriver } from '../sandbox/sandbox-driver.js';
 import type { Exercise } from './catalog.js';
 import { variantEnv, type VariantParams } from './variants.js';
 
 export const EXERCISE_COPY_DIR = '/tmp/opslab-exercise';
 export const SETUP_TIMEOUT_MS = 120_000;
 export const BOOT_FILE = '/etc/opslab/boot';
+/** What is kept of a setup, boot or answer script's output: its start and its end (where the error is). */
+export const SCRIPT_OUTPUT_HEAD_BYTES = 64 * 1024;
+export const SCRIPT_OUTPUT_TAIL_BYTES = 64 * 1024;
+/** Past this much output a script's run is abandoned (the exec's stream destroyed). */
+export const SCRIPT_OUTPUT_MAX_READ_BYTES = 16 * 1024 * 1024;
+/** The removal of the exercise's copy: its output is never needed, and it may fail (the copy stays). */
+const REMOVE_LIMITS: ExecOptions = { timeoutMs: 30_000, maxOutputBytes: 4096, tailBytes: 0, maxReadBytes: 64 * 1024 };
 
 /** Directories of an exercise that never enter the sandbox. */
 const PRIVATE_DIRS = /^(checks|hidden|solution|solution-alt|wrong)(\/|$)/;
@@ -29,7 +36,9 @@ export class ProvisionError extends Error {
 /**
  * Runs a script inside the sandbox as root with the variant environment, its output going to a file rather than to
  * the exec stream: services the script starts in the background then cannot keep the exec open. Returns exit code
- * and output.
+ * and output (its head and tail). The script, and the shell and tools around it, are the sandbox's own (the
+ * candidate's, once they have had the shell): what they print is capped, how long they take is bounded, and a run
+ * cut off at a limit is the script's failure (exit code -1, the reason at the end of the output), never an error.
  */
 async function runScript(
   driver: SandboxDriver,
@@ -40,20 +49,40 @@ async function runScript(
   timeoutMs: number,
 ): Promise<{ exitCode: number; output: string }> {
   const log = `/tmp/.opslab-script-${process.pid}-${Date.now()}.log`;
-  const r = await driver.exec(
-    sandboxId,
-    [
-      'sh',
-      '-c',
-      'cd "$1" || exit 97; "$2" >"$3" 2>&1 </dev/null; rc=$?; cat "$3"; rm -f "$3"; exit $rc',
-      'opslab',
-      cwd,
-      script,
-      log,
-    ],
-    { env, timeoutMs },
-  );
-  return { exitCode: r.exitCode, output: r.stdout + r.stderr };
+  try {
+    const r = await driver.exec(
+      sandboxId,
+      [
+        'sh',
+        '-c',
+        'cd "$1" || exit 97; "$2" >"$3" 2>&1 </dev/null; rc=$?; cat "$3"; rm -f "$3"; exit $rc',
+        'opslab',
+        cwd,
+        script,
+        log,
+      ],
+      {
+        env,
+        timeoutMs,
+        maxOutputBytes: SCRIPT_OUTPUT_HEAD_BYTES,
+        tailBytes: SCRIPT_OUTPUT_TAIL_BYTES,
+        maxReadBytes: SCRIPT_OUTPUT_MAX_READ_BYTES,
+      },
+    );
+    return { exitCode: r.exitCode, output: r.stdout + r.stderr };
+  } catch (err) {
+    if (!(err instanceof ExecLimitError)) throw err;
+    const why =
+      err.limit === 'timeout'
+        ? `did not finish within ${Math.round(timeoutMs / 1000)} s`
+        : `printed more than ${SCRIPT_OUTPUT_MAX_READ_BYTES} bytes`;
+    return { exitCode: -1, output: `${err.stdout}${err.stderr}\n[opslab] ${script} ${why}: stopped\n` };
+  }
+}
+
+/** Removes the exercise's copy; a failure only leaves the public files there. */
+async function removeCopy(driver: SandboxDriver, sandboxId: string): Promise<void> {
+  await driver.exec(sandboxId, ['rm', '-rf', '--', EXERCISE_COPY_DIR], REMOVE_LIMITS).catch(() => undefined);
 }
 
 /**
@@ -70,13 +99,16 @@ export async function provisionExercise(
   const t0 = Date.now();
   const env = variantEnv(opts.params, opts.seed);
   const ws = exercise.workspace;
-  const mk = await driver.exec(sandboxId, ['mkdir', '-p', '--', ws], { timeoutMs: 30_000 });
-  if (mk.exitCode !== 0) throw new ProvisionError(`cannot create the workspace ${ws}`, mk.stdout + mk.stderr);
+  try {
+    await driver.makeDirs(sandboxId, ws);
+  } catch (err) {
+    throw new ProvisionError(`cannot create the workspace ${ws}`, (err as Error).message);
+  }
   await driver.copyIn(sandboxId, ws, packDir(`${exercise.dir}/workspace`, { prefix: '', uid: 0, gid: 0 }));
   let copyMs = Date.now() - t0;
   let setupMs = 0;
   if (exercise.hasSetup) {
-    await driver.exec(sandboxId, ['mkdir', '-p', EXERCISE_COPY_DIR], { timeoutMs: 30_000 });
+    await driver.makeDirs(sandboxId, EXERCISE_COPY_DIR);
     await driver.copyIn(
       sandboxId,
       EXERCISE_COPY_DIR,
@@ -94,7 +126,7 @@ export async function provisionExercise(
       throw new ProvisionError(`setup of exercise ${exercise.id} did not finish: ${(err as Error).message}`, '');
     } finally {
       setupMs = Date.now() - t1;
-      await driver.exec(sandboxId, ['rm', '-rf', EXERCISE_COPY_DIR], { timeoutMs: 30_000 }).catch(() => undefined);
+      await removeCopy(driver, sandboxId);
     }
   }
   return { copyMs, setupMs, totalMs: Date.now() - t0 };
@@ -102,7 +134,10 @@ export async function provisionExercise(
 
 /**
  * Runs /etc/opslab/boot (written by an exercise's setup) if it exists: after every start of the container, so
- * services come back when the candidate's shell restarts it. Returns null when there is no boot file.
+ * services come back when the candidate's shell restarts it. Returns null when there is no boot file. Whether it
+ * exists is asked of the engine (root may run a regular file with any execute bit, as `test -x` says); the script
+ * itself, which the candidate may have changed, runs with its output capped and its time bounded, and a run cut off
+ * is the script's failure, returned like any other.
  */
 export async function runBoot(
   driver: SandboxDriver,
@@ -110,8 +145,8 @@ export async function runBoot(
   opts: { timeoutMs?: number } = {},
 ): Promise<{ exitCode: number; output: string; ms: number } | null> {
   const t0 = Date.now();
-  const test = await driver.exec(sandboxId, ['test', '-x', BOOT_FILE], { timeoutMs: 30_000 });
-  if (test.exitCode !== 0) return null;
+  const boot = await driver.statPath(sandboxId, BOOT_FILE, { follow: true });
+  if (!boot || boot.type !== 'file' || (boot.mode & 0o111) === 0) return null;
   const r = await runScript(driver, sandboxId, '/', BOOT_FILE, {}, opts.timeoutMs ?? SETUP_TIMEOUT_MS);
   return { ...r, ms: Date.now() - t0 };
 }
@@ -129,7 +164,7 @@ export async function applyAnswer(
   opts: { params: VariantParams; seed: string; timeoutMs?: number },
 ): Promise<{ exitCode: number; output: string; ms: number }> {
   const t0 = Date.now();
-  await driver.exec(sandboxId, ['mkdir', '-p', EXERCISE_COPY_DIR], { timeoutMs: 30_000 });
+  await driver.makeDirs(sandboxId, EXERCISE_COPY_DIR);
   await driver.copyIn(
     sandboxId,
     EXERCISE_COPY_DIR,
@@ -146,6 +181,6 @@ export async function applyAnswer(
     );
     return { ...r, ms: Date.now() - t0 };
   } finally {
-    await driver.exec(sandboxId, ['rm', '-rf', EXERCISE_COPY_DIR], { timeoutMs: 30_000 }).catch(() => undefined);
+    await removeCopy(driver, sandboxId);
   }
 }

@@ -34,10 +34,50 @@ export interface SandboxInfo {
   labels: Record<string, string>;
 }
 
+export interface ExecOptions {
+  /** The exec is abandoned (its stream destroyed) after this long; default 60 s. */
+  timeoutMs?: number;
+  env?: Record<string, string>;
+  /** stdout and stderr each keep this many bytes from their start; default 1 MiB. */
+  maxOutputBytes?: number;
+  /** ...and this many from their end, a line saying how much was left out between; default 64 KiB. */
+  tailBytes?: number;
+  /** Past this many bytes of output the exec is abandoned (its stream destroyed); default 64 MiB. */
+  maxReadBytes?: number;
+}
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** stdout or stderr was longer than what was kept of it. */
+  truncated?: boolean;
+}
+
+/**
+ * An exec abandoned at its time or output limit: the program may still run in the sandbox. Carries what was kept
+ * of its output.
+ */
+export class ExecLimitError extends Error {
+  constructor(
+    message: string,
+    readonly limit: 'timeout' | 'output',
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'ExecLimitError';
+  }
+}
+
+/** A path inside a sandbox as the engine sees it from outside (nothing runs in the sandbox to learn it). */
+export interface PathStat {
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  /** Permission bits (0o7777). */
+  mode: number;
+  size: number;
+  /** For a link: where it leads, resolved by the engine within the sandbox's filesystem. */
+  linkTarget: string | null;
 }
 
 /**
@@ -53,7 +93,21 @@ export interface SandboxDriver {
    * Detaching leaves the shell running; a later attach continues the same shell.
    */
   attachTerminal(id: string): Promise<TerminalSession>;
-  exec(id: string, cmd: string[], opts?: { timeoutMs?: number; env?: Record<string, string> }): Promise<ExecResult>;
+  /**
+   * Runs a program of the sandbox (one the candidate may have replaced): its output is capped and its time bounded
+   * (see ExecOptions); rejects with an ExecLimitError when a limit is reached first.
+   */
+  exec(id: string, cmd: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * What is at `path` (a link itself unless `follow`); null when nothing is, or when the path cannot be resolved
+   * (a link loop, a file where a directory should be). Read by the engine, without running anything in the sandbox.
+   */
+  statPath(id: string, path: string, opts?: { follow?: boolean }): Promise<PathStat | null>;
+  /**
+   * Creates `path` and its missing parents (root's, 0755) through the engine, without running anything in the
+   * sandbox; fails when a part of it exists and is not a directory.
+   */
+  makeDirs(id: string, path: string): Promise<void>;
   /** Extracts a tar stream into `dir` inside the sandbox. */
   copyIn(id: string, dir: string, tar: Readable): Promise<void>;
   /** A tar stream of `path` inside the sandbox (symlinks stay links). */
@@ -119,6 +173,8 @@ export interface JobExecOptions {
    * replaced by a line saying how much was left out. The end of a log is where its verdict is.
    */
   tailBytes?: number;
+  /** Past this many bytes of output the exec is abandoned (no exit code); none: read and drop until it ends. */
+  maxReadBytes?: number;
 }
 
 export interface JobExecResult {

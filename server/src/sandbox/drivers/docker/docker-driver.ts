@@ -6,11 +6,13 @@ import { isGvisor } from '../../policy.js';
 import { packFiles } from '../../../local-tar.js';
 import { LABELS, ROLES } from '../../labels.js';
 import type {
+  ExecOptions,
   ExecResult,
   JobDriver,
   JobExecOptions,
   JobExecResult,
   JobSpec,
+  PathStat,
   SandboxInfo,
   SandboxProcess,
   SandboxSpec,
@@ -19,7 +21,8 @@ import type { TerminalSession } from '../../../terminal/terminal-session.js';
 import { jobContainerSpec, jobLabels, sandboxContainerSpec, sandboxLabels, sandboxName } from './container-spec.js';
 import { statusOf } from './errors.js';
 import { watchEvents } from './events.js';
-import { execAll, execCapped } from './exec.js';
+import { execBounded, execCapped } from './exec.js';
+import { makeDirs, statPath } from './paths.js';
 import { listProcesses } from './processes.js';
 import { attachTty } from './terminal-session.js';
 
@@ -99,8 +102,16 @@ export class DockerDriver implements JobDriver {
     return attachTty(this.docker, id);
   }
 
-  exec(id: string, cmd: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ExecResult> {
-    return execAll(this.docker, id, cmd, opts);
+  exec(id: string, cmd: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return execBounded(this.docker, id, cmd, opts);
+  }
+
+  statPath(id: string, path: string, opts: { follow?: boolean } = {}): Promise<PathStat | null> {
+    return statPath(this.docker, id, path, opts.follow ?? false);
+  }
+
+  makeDirs(id: string, path: string): Promise<void> {
+    return makeDirs(this.docker, id, path);
   }
 
   async copyIn(id: string, dir: string, tar: Readable): Promise<void> {

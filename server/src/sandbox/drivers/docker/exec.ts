@@ -1,9 +1,17 @@
-// Commands run in a container through the engine's exec API, with their output collected (whole, or capped).
-import { PassThrough } from 'node:stream';
+// Commands run in a container through the engine's exec API, their output always capped and their time bounded.
+import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import type { ExecResult, JobExecOptions, JobExecResult } from '../../sandbox-driver.js';
+import { ExecLimitError, type ExecOptions, type ExecResult, type JobExecOptions, type JobExecResult } from '../../sandbox-driver.js';
 
 const envList = (env: Record<string, string> = {}) => Object.entries(env).map(([k, v]) => `${k}=${v}`);
+
+/** What `exec` keeps and reads when the caller says nothing: the program's output is the sandbox's, not ours. */
+export const EXEC_DEFAULTS = {
+  timeoutMs: 60_000,
+  maxOutputBytes: 1024 * 1024,
+  tailBytes: 64 * 1024,
+  maxReadBytes: 64 * 1024 * 1024,
+} as const;
 
 /**
  * One output stream kept up to `headLimit` bytes from its start and `tailLimit` bytes from its end; what lies
@@ -38,9 +46,9 @@ export class CappedOutput {
     this.tailSize += c.length;
     // Drop whole chunks from the front while the rest still covers the tail.
     while (this.tail.length > 1 && this.tailSize - this.tail[0]!.length >= tailLimit) this.tailSize -= this.tail.shift()!.length;
-    if (this.tail.length > 64) {
+    if (this.tail.length > 64 || this.tailSize > 2 * tailLimit) {
       const joined = Buffer.concat(this.tail);
-      this.tail = [joined.subarray(Math.max(0, joined.length - tailLimit))];
+      this.tail = [Buffer.from(joined.subarray(Math.max(0, joined.length - tailLimit)))];
       this.tailSize = this.tail[0]!.length;
     }
   }
@@ -59,54 +67,178 @@ export class CappedOutput {
   over(): boolean {
     return this.total > this.headSize + Math.min(this.tailSize, this.tailLimit);
   }
+
+  /** Bytes kept in memory (head and tail). */
+  held(): number {
+    return this.headSize + this.tailSize;
+  }
 }
 
-/** Runs `cmd` in the container and keeps all of its output; rejects when it takes longer than `timeoutMs`. */
-export async function execAll(
-  docker: Docker,
-  id: string,
-  cmd: string[],
-  opts: { timeoutMs?: number; env?: Record<string, string> } = {},
-): Promise<ExecResult> {
-  const exec = await docker.getContainer(id).exec({
-    Cmd: cmd,
-    AttachStdout: true,
-    AttachStderr: true,
-    Env: envList(opts.env),
-  });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c));
-  stderr.on('data', (c: Buffer) => err.push(c));
-  docker.modem.demuxStream(stream, stdout, stderr);
-  const timeoutMs = opts.timeoutMs ?? 60_000;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stream.destroy();
-      reject(new Error(`exec ${JSON.stringify(cmd)} timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    stream.on('end', () => {
+/**
+ * Splits the engine's multiplexed exec stream (8-byte headers: stream type, then payload length) into stdout and
+ * stderr as the bytes come, without holding a frame whole: a frame's length is read from the stream, not trusted.
+ */
+export class ExecDemuxer {
+  private readonly header = Buffer.alloc(8);
+  private headerFill = 0;
+  private remaining = 0;
+  private target: ((c: Buffer) => void) | null = null;
+
+  constructor(
+    private readonly stdout: (c: Buffer) => void,
+    private readonly stderr: (c: Buffer) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.remaining === 0) {
+        const n = Math.min(8 - this.headerFill, chunk.length - at);
+        chunk.copy(this.header, this.headerFill, at, at + n);
+        this.headerFill += n;
+        at += n;
+        if (this.headerFill < 8) return;
+        this.headerFill = 0;
+        const type = this.header.readUInt8(0);
+        this.remaining = this.header.readUInt32BE(4);
+        this.target = type === 2 ? this.stderr : type === 1 ? this.stdout : null;
+        continue;
+      }
+      const n = Math.min(this.remaining, chunk.length - at);
+      if (this.target) this.target(chunk.subarray(at, at + n));
+      this.remaining -= n;
+      at += n;
+    }
+  }
+}
+
+type Ending = 'exit' | 'timeout' | 'output';
+
+interface RunOptions {
+  user?: string;
+  workdir?: string;
+  env?: Record<string, string>;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  tailBytes: number;
+  /** Reading stops (the stream destroyed) once this many bytes came; none: read and drop until the end. */
+  maxReadBytes?: number;
+}
+
+interface RunOutcome {
+  ending: Ending;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  readBytes: number;
+}
+
+/**
+ * Runs `cmd` in the container, keeping each stream's head and tail within the caps. The exec's stream is destroyed
+ * when `timeoutMs` passes or more than `maxReadBytes` came, whichever is first: a program that writes forever is
+ * cut off, not just ignored. (The engine has no way to kill an exec's process: a writer left behind blocks on its
+ * full pipe until it ends or the sandbox stops.)
+ */
+async function runExec(docker: Docker, id: string, cmd: string[], o: RunOptions): Promise<RunOutcome> {
+  const out = new CappedOutput(o.maxOutputBytes, o.tailBytes);
+  const err = new CappedOutput(o.maxOutputBytes, o.tailBytes);
+  const demux = new ExecDemuxer(
+    (c) => out.push(c),
+    (c) => err.push(c),
+  );
+  let readBytes = 0;
+  let stream: Duplex | null = null;
+  let ending: Ending | null = null;
+  let finish!: (e: Ending) => void;
+  let fail!: (e: unknown) => void;
+  const ended = new Promise<Ending>((resolve, reject) => {
+    finish = (e) => {
+      if (ending) return;
+      ending = e;
       clearTimeout(timer);
-      resolve();
-    });
-    stream.on('close', () => {
+      if (e !== 'exit') stream?.destroy();
+      resolve(e);
+    };
+    fail = (e) => {
+      if (ending) return;
+      ending = 'exit';
       clearTimeout(timer);
-      resolve();
-    });
-    stream.on('error', (e) => {
-      clearTimeout(timer);
+      stream?.destroy();
       reject(e);
-    });
+    };
   });
-  const info = await exec.inspect();
+  // Started before the exec is even created: an engine that does not answer counts against the same time.
+  const timer = setTimeout(() => finish('timeout'), o.timeoutMs);
+  const starting = (async () => {
+    const e = await docker.getContainer(id).exec({
+      Cmd: cmd,
+      AttachStdout: true,
+      AttachStderr: true,
+      ...(o.user ? { User: o.user } : {}),
+      ...(o.workdir ? { WorkingDir: o.workdir } : {}),
+      Env: envList(o.env),
+    });
+    const s = (await e.start({ hijack: true, stdin: false })) as Duplex;
+    stream = s;
+    if (ending) {
+      s.destroy();
+      return e;
+    }
+    s.on('data', (c: Buffer) => {
+      if (ending) return;
+      readBytes += c.length;
+      demux.push(c);
+      if (o.maxReadBytes !== undefined && readBytes > o.maxReadBytes) finish('output');
+    });
+    s.on('end', () => finish('exit'));
+    s.on('close', () => finish('exit'));
+    s.on('error', (e) => fail(e));
+    return e;
+  })().catch((e: unknown) => {
+    fail(e);
+    return null;
+  });
+  // Not awaited before `ended`: an engine that never answers the exec's creation still meets the timeout.
+  const ending_ = await ended;
+  let exitCode: number | null = null;
+  const exec = ending_ === 'exit' ? await starting : null;
+  if (exec) {
+    const info = await exec.inspect();
+    exitCode = info.Running ? null : (info.ExitCode ?? null);
+  }
   return {
-    exitCode: info.ExitCode ?? -1,
-    stdout: Buffer.concat(out).toString('utf8'),
-    stderr: Buffer.concat(err).toString('utf8'),
+    ending: ending_,
+    exitCode,
+    stdout: out.text(),
+    stderr: err.text(),
+    truncated: ending_ === 'output' || out.over() || err.over(),
+    readBytes,
   };
+}
+
+/**
+ * Runs `cmd` in the container with the platform's caps on what is kept and read (`EXEC_DEFAULTS` unless given).
+ * Rejects with an ExecLimitError (carrying what was kept) when the time or the read limit is reached first.
+ */
+export async function execBounded(docker: Docker, id: string, cmd: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const timeoutMs = opts.timeoutMs ?? EXEC_DEFAULTS.timeoutMs;
+  const maxReadBytes = opts.maxReadBytes ?? EXEC_DEFAULTS.maxReadBytes;
+  const r = await runExec(docker, id, cmd, {
+    env: opts.env,
+    timeoutMs,
+    maxOutputBytes: opts.maxOutputBytes ?? EXEC_DEFAULTS.maxOutputBytes,
+    tailBytes: opts.tailBytes ?? EXEC_DEFAULTS.tailBytes,
+    maxReadBytes,
+  });
+  const what = `exec ${JSON.stringify(cmd[0])}`;
+  if (r.ending === 'timeout') {
+    throw new ExecLimitError(`${what} timed out after ${timeoutMs} ms`, 'timeout', r.stdout, r.stderr);
+  }
+  if (r.ending === 'output') {
+    throw new ExecLimitError(`${what} wrote more than ${maxReadBytes} bytes: stopped reading`, 'output', r.stdout, r.stderr);
+  }
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, truncated: r.truncated };
 }
 
 /**
@@ -114,41 +246,20 @@ export async function execAll(
  * the command is abandoned and the result says so (timedOut, no exit code).
  */
 export async function execCapped(docker: Docker, id: string, cmd: string[], opts: JobExecOptions): Promise<JobExecResult> {
-  const exec = await docker.getContainer(id).exec({
-    Cmd: cmd,
-    AttachStdout: true,
-    AttachStderr: true,
-    ...(opts.user ? { User: opts.user } : {}),
-    ...(opts.workdir ? { WorkingDir: opts.workdir } : {}),
-    Env: envList(opts.env),
+  const r = await runExec(docker, id, cmd, {
+    user: opts.user,
+    workdir: opts.workdir,
+    env: opts.env,
+    timeoutMs: opts.timeoutMs,
+    maxOutputBytes: opts.maxOutputBytes,
+    tailBytes: opts.tailBytes ?? 0,
+    maxReadBytes: opts.maxReadBytes,
   });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const out = new CappedOutput(opts.maxOutputBytes, opts.tailBytes ?? 0);
-  const err = new CappedOutput(opts.maxOutputBytes, opts.tailBytes ?? 0);
-  docker.modem.demuxStream(stream, out.sink, err.sink);
-  const timedOut = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => {
-      stream.destroy();
-      resolve(true);
-    }, opts.timeoutMs);
-    const done = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    stream.on('end', done);
-    stream.on('close', done);
-    stream.on('error', done);
-  });
-  let exitCode: number | null = null;
-  if (!timedOut) {
-    const info = await exec.inspect();
-    exitCode = info.Running ? null : (info.ExitCode ?? null);
-  }
   return {
-    exitCode,
-    stdout: out.text(),
-    stderr: err.text(),
-    timedOut,
-    truncated: out.over() || err.over(),
+    exitCode: r.ending === 'exit' ? r.exitCode : null,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    timedOut: r.ending === 'timeout',
+    truncated: r.truncated,
   };
 }
