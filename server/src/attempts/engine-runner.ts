@@ -19,7 +19,9 @@ export function engineRunner(opts: {
       await provisionExercise(driver, sandboxId, exercise, variant);
     },
     async boot(sandboxId) {
-      await runBoot(driver, sandboxId);
+      const r = await runBoot(driver, sandboxId);
+      // The exercise's boot script (which the candidate may have edited): its failure is the exercise's, logged.
+      if (r && r.exitCode !== 0) opts.log('boot script failed', { sandboxId, exitCode: r.exitCode, ms: r.ms, output: r.output.slice(-500) });
     },
     async grade(sandboxId, exercise, variant, attemptId, snapshotFile) {
       const run = await gradeSandbox({
