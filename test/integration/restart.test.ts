@@ -65,4 +65,33 @@ describe('server restarts (real server process, real engine)', () => {
     const submitted = await api(server.url, 'POST', `/api/attempts/${attempt.id}/submit`, token);
     expect(submitted.body.attempt).toMatchObject({ state: 'archived', endReason: 'submitted' });
   });
+
+  it('recovers what the shell printed while the server was down from the engine log, marked as recovered', async () => {
+    const { attempt, token } = await startAttempt(server.url);
+    attempts.push(attempt.id);
+    const before = await TestTerminal.connect(server.url, attempt.id, token);
+    // A burst that goes on after the crash: 40 lines over about 4 s.
+    before.type('for i in $(seq 1 40); do echo "burst-line-$i"; sleep 0.1; done; echo burst-$((6*7))-done\r');
+    await before.waitFor('burst-line-3\r\n');
+    await server.stop('SIGKILL');
+    await before.closed;
+    // The burst ends while no server records it.
+    await new Promise((r) => setTimeout(r, 5_000));
+    await server.start();
+
+    const after = await TestTerminal.connect(server.url, attempt.id, token);
+    await after.waitFor(() => after.repaint !== null);
+    // The repainted screen has the end of the burst too: the mirror is rebuilt from the completed recording.
+    expect(stripAnsi(after.repaint!)).toContain('burst-42-done');
+    const cast = parseAsciicast((await api(server.url, 'GET', `/api/attempts/${attempt.id}/recording`, token)).text);
+    const output = cast.events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
+    for (let i = 1; i <= 40; i++) expect(output.split(`burst-line-${i}\r\n`).length - 1, `burst-line-${i}`).toBe(1);
+    expect(output).toContain('burst-42-done');
+    const markers = cast.events.filter((e) => e[1] === 'm').map((e) => String(e[2]));
+    expect(markers.some((m) => m.startsWith('recovered ('))).toBe(true);
+    // Times only go forward.
+    const times = cast.events.map((e) => e[0]);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    after.close();
+  });
 });

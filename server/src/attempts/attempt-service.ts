@@ -56,6 +56,7 @@ export class AttemptService implements AttemptNotices {
         ...deps,
         recordingFile: (attempt) => artifacts.recordingFile(attempt),
         onShellExit: (id) => void onShellExit(this.ctx, id),
+        onRecovered: (id, detail) => deps.repo.addEvent(id, 'recovered', detail),
       }),
       deadlines: new DeadlineTimers({ load: (id) => deps.repo.get(id), expire: (id) => this.expire(id), log: deps.log }),
       provisioning: new Set(),

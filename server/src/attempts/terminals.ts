@@ -4,6 +4,7 @@ import type { SandboxDriver } from '../sandbox/sandbox-driver.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import { AttemptTerminal } from '../terminal/attempt-terminal.js';
 import { MARKERS } from '../terminal/recorder.js';
+import { recoverIntoRecording } from '../terminal/recovery.js';
 
 export interface TerminalRegistryDeps {
   config: Pick<Config, 'recordingMaxBytes'>;
@@ -12,6 +13,8 @@ export interface TerminalRegistryDeps {
   recordingFile(attempt: Attempt): string;
   /** The shell of an attempt's terminal ended. */
   onShellExit(attemptId: string): void;
+  /** Output the shell made while no server recorded it was added to the recording from the engine's log. */
+  onRecovered?(attemptId: string, detail: { chars: number; joinedBy: string }): void;
 }
 
 /**
@@ -56,6 +59,7 @@ export class TerminalRegistry {
     const opening = this.opening.get(attempt.id);
     if (opening) return opening;
     const promise = (async () => {
+      await this.recover(attempt);
       const terminal = await this.open(attempt);
       terminal.marker(MARKERS.adopted);
       if (attempt.sandboxId) {
@@ -66,6 +70,26 @@ export class TerminalRegistry {
     })().finally(() => this.opening.delete(attempt.id));
     this.opening.set(attempt.id, promise);
     return promise;
+  }
+
+  /**
+   * Before a shell is adopted again (after a crash or a restart), what it printed meanwhile is taken from the
+   * engine's log of it into the recording, so the replay and the repainted screen miss nothing. Never fatal.
+   */
+  private async recover(attempt: Attempt): Promise<void> {
+    const { driver, log } = this.deps;
+    if (!driver.shellLog || !attempt.sandboxId) return;
+    const startedAt = attempt.startedAt ?? attempt.createdAt;
+    try {
+      const entries = await driver.shellLog(attempt.sandboxId, startedAt);
+      const r = recoverIntoRecording(this.deps.recordingFile(attempt), startedAt, entries, { maxBytes: this.deps.config.recordingMaxBytes });
+      if (r.chars > 0) {
+        log.info({ attemptId: attempt.id, chars: r.chars, joinedBy: r.joinedBy }, 'recovered shell output from the engine log');
+        this.deps.onRecovered?.(attempt.id, { chars: r.chars, joinedBy: r.joinedBy });
+      }
+    } catch (err) {
+      log.warn({ attemptId: attempt.id, err: (err as Error).message }, 'could not recover shell output from the engine log');
+    }
   }
 
   /** Closes every terminal and forgets it; the shells keep running. */

@@ -84,6 +84,12 @@ export interface PathStat {
  * Where sandboxes live. The Docker implementation is the only one today; a Kubernetes one can follow. Only
  * driver files talk to the engine.
  */
+/** One entry of the engine's log of a sandbox's shell: a line (or part of one) and when the engine got it. */
+export interface ShellLogEntry {
+  at: number;
+  data: Buffer;
+}
+
 export interface SandboxDriver {
   /** Creates the sandbox (not started) with the platform's hardening policy; returns its id. */
   create(spec: SandboxSpec): Promise<string>;
@@ -119,6 +125,11 @@ export interface SandboxDriver {
    * Optional: a driver without it gets no disk quota watch.
    */
   diskUsage?(id: string): Promise<{ bytes: number; running: boolean } | null>;
+  /**
+   * What the shell printed since `sinceMs`, from the engine's own log of the sandbox's TTY: recovers output made
+   * while no server was attached (a crash, a restart). Optional: without it nothing is recovered.
+   */
+  shellLog?(id: string, sinceMs: number): Promise<ShellLogEntry[]>;
   /**
    * Calls `listener` with a sandbox's id each time the kernel's OOM killer kills a process in it (any process, not
    * only the shell); returns the function that stops watching. Optional, like diskUsage.

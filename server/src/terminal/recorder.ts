@@ -11,6 +11,8 @@ export const MARKERS = {
   started: 'started',
   reconnected: 'reconnected',
   adopted: 'adopted',
+  /** Output made while no server recorded (a crash), added from the engine's log of the shell. */
+  recovered: 'recovered',
   shellExited: 'shell-exited',
   shellRestarted: 'shell-restarted',
   submitted: 'submitted',

@@ -16,6 +16,7 @@ import type {
   SandboxInfo,
   SandboxProcess,
   SandboxSpec,
+  ShellLogEntry,
 } from '../../sandbox-driver.js';
 import type { TerminalSession } from '../../../terminal/terminal-session.js';
 import { jobContainerSpec, jobLabels, sandboxContainerSpec, sandboxLabels, sandboxName } from './container-spec.js';
@@ -24,6 +25,7 @@ import { watchEvents } from './events.js';
 import { execBounded, execCapped } from './exec.js';
 import { makeDirs, statPath } from './paths.js';
 import { listProcesses } from './processes.js';
+import { readShellLog } from './shell-log.js';
 import { attachTty } from './terminal-session.js';
 
 export { MAX_PENDING_INPUT_BYTES } from './terminal-session.js';
@@ -136,6 +138,10 @@ export class DockerDriver implements JobDriver {
    * Bytes written to the sandbox's writable layer (the engine's SizeRw). The engine walks the layer's directory
    * for this: about a millisecond for a fresh sandbox, about a second for 100,000 files.
    */
+  shellLog(id: string, sinceMs: number): Promise<ShellLogEntry[]> {
+    return readShellLog(this.docker, id, sinceMs);
+  }
+
   async diskUsage(id: string): Promise<{ bytes: number; running: boolean } | null> {
     try {
       // `size` is a query parameter of the inspect call that the typings leave out.
