@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
-import type { TerminalSession } from '../terminal/terminal-session.js';
+import type { ShellLogEntry, TerminalSession } from '../terminal/terminal-session.js';
+
+export type { ShellLogEntry };
 
 export interface ResourceLimits {
   memoryMb: number;
@@ -84,12 +86,6 @@ export interface PathStat {
  * Where sandboxes live. The Docker implementation is the only one today; a Kubernetes one can follow. Only
  * driver files talk to the engine.
  */
-/** One entry of the engine's log of a sandbox's shell: a line (or part of one) and when the engine got it. */
-export interface ShellLogEntry {
-  at: number;
-  data: Buffer;
-}
-
 export interface SandboxDriver {
   /** Creates the sandbox (not started) with the platform's hardening policy; returns its id. */
   create(spec: SandboxSpec): Promise<string>;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import type { ShellLogEntry } from '../sandbox/sandbox-driver.js';
+import type { ShellLogEntry } from './terminal-session.js';
 import { CAST_EVENTS, MARKERS } from './recorder.js';
 
 /** Characters of the recording's last output looked for in the engine's log, to find where the recording stopped. */

@@ -14,3 +14,9 @@ export interface TerminalSession {
   /** Detach without stopping the shell. */
   close(): void;
 }
+
+/** One entry of the engine's log of a sandbox's shell: a line (or part of one) and when the engine got it. */
+export interface ShellLogEntry {
+  at: number;
+  data: Buffer;
+}
