@@ -30,7 +30,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   const app = Fastify({
     logger: opts.logger ?? { level: config.logLevel },
     bodyLimit: 64 * 1024,
-    trustProxy: false,
+    // The client's address (login limits, audit) comes from X-Forwarded-For only when the peer is a trusted proxy.
+    trustProxy: config.trustProxy === false ? false : config.trustProxy,
     // Ids come from the path; keep requests that do not match a route short and boring.
     routerOptions: { maxParamLength: 200 },
     // Bad input is refused, not repaired: no type coercion, no silent removal of unknown fields.

@@ -12,6 +12,11 @@ export interface Config {
   exercisesDir: string;
   webDir: string;
   allowedOrigins: string[];
+  /**
+   * Which peers' X-Forwarded-For is believed (Fastify's trustProxy): false (none: the peer's address is the
+   * client's), or a list of proxy addresses and CIDR ranges. Behind a TLS proxy on the same host: `127.0.0.1`.
+   */
+  trustProxy: false | string[];
   logLevel: string;
   maxSandboxes: number;
   reconcileIntervalMs: number;
@@ -181,6 +186,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     exercisesDir: path.resolve(cwd, str(env, 'OPSLAB_EXERCISES_DIR', 'exercises')),
     webDir: path.resolve(cwd, str(env, 'OPSLAB_WEB_DIR', 'dist/web')),
     allowedOrigins: [...new Set([new URL(publicUrl).origin, ...origins(env, 'OPSLAB_ALLOWED_ORIGINS')])],
+    trustProxy: trustProxy(env, 'OPSLAB_TRUST_PROXY'),
     logLevel: str(env, 'OPSLAB_LOG_LEVEL', 'info'),
     maxSandboxes,
     reconcileIntervalMs: int(env, 'OPSLAB_RECONCILE_INTERVAL_SECONDS', 15, 1, 3600) * 1000,
@@ -209,4 +215,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       idleMs: int(env, 'OPSLAB_WARM_POOL_IDLE_MINUTES', 30, 0, 10080) * 60_000,
     },
   };
+}
+
+/** OPSLAB_TRUST_PROXY: unset or `off` for none; else a comma-separated list of IPv4/IPv6 addresses or CIDR ranges. */
+function trustProxy(env: NodeJS.ProcessEnv, name: string): false | string[] {
+  const raw = (env[name] ?? '').trim();
+  if (raw === '' || raw.toLowerCase() === 'off') return false;
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const ip = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]*)(\/\d{1,3})?$/i;
+  for (const item of items) {
+    if (!ip.test(item)) throw new ConfigError(name, raw, 'off, or proxy addresses or CIDR ranges such as 127.0.0.1 or 10.0.0.0/8, comma-separated');
+  }
+  return items;
 }

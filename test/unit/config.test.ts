@@ -29,6 +29,14 @@ describe('config', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
 
+  it('trusts no proxy by default, and only the addresses OPSLAB_TRUST_PROXY lists', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ OPSLAB_TRUST_PROXY: 'off' }).trustProxy).toBe(false);
+    expect(loadConfig({ OPSLAB_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,::1' }).trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8', '::1']);
+    expect(() => loadConfig({ OPSLAB_TRUST_PROXY: 'true' })).toThrow(ConfigError);
+    expect(() => loadConfig({ OPSLAB_TRUST_PROXY: 'proxy.example.com' })).toThrow(/OPSLAB_TRUST_PROXY/);
+  });
+
   it('adds configured origins to the public one', () => {
     const c = loadConfig({ OPSLAB_PUBLIC_URL: 'https://lab.example.com/', OPSLAB_ALLOWED_ORIGINS: 'https://a.example.com' });
     expect(c.publicUrl).toBe('https://lab.example.com');

@@ -27,9 +27,25 @@ export class LoginLimiter {
     return waitMs > 0 ? Math.max(1, Math.ceil(waitMs / 1000)) : 0;
   }
 
-  fail(keys: readonly string[]): void {
+  /**
+   * Counts an attempt as a failure before it is checked (a password hash takes a while: concurrent guesses must
+   * not all pass the limit before any of them is counted). Call the function returned when it succeeded.
+   */
+  reserve(keys: readonly string[]): () => void {
+    const at = this.now();
+    this.fail(keys, at);
+    return () => {
+      for (const key of keys) {
+        const times = this.failures.get(key);
+        const i = times?.lastIndexOf(at) ?? -1;
+        if (times && i !== -1) times.splice(i, 1);
+      }
+    };
+  }
+
+  fail(keys: readonly string[], at = this.now()): void {
     const now = this.now();
-    for (const key of keys) this.failures.set(key, [...this.recent(key, now), now]);
+    for (const key of keys) this.failures.set(key, [...this.recent(key, now), at]);
     this.sweep(now);
   }
 

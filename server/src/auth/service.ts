@@ -166,15 +166,17 @@ export class AuthService implements Auth {
     const keys = [`email:${email}`, `ip:${input.ip}`];
     const wait = this.limiter.retryAfterSeconds(keys);
     if (wait > 0) throw authErrors.loginRate(wait);
+    // Counted before the (slow) password check, so that concurrent guesses cannot all slip under the limit.
+    const release = this.limiter.reserve(keys);
     const user = this.users.byEmail(email);
     // Unknown emails and accounts without a password still pay for a key derivation.
     const matches = await verifyPassword(input.password, user?.passwordHash ?? null);
     if (!user || !matches || user.disabledAt !== null) {
-      this.limiter.fail(keys);
       const reason = !user ? 'unknown-email' : !matches ? 'wrong-password' : 'disabled';
       this.audit({ userId: user?.id ?? null, action: 'login-failed', detail: { email, reason, ip: input.ip } });
       throw authErrors.login();
     }
+    release();
     this.limiter.clear(keys[0]!);
     this.audit({ userId: user.id, action: 'login', detail: { ip: input.ip } });
     return { user: this.view(user), session: this.startSession(user) };
