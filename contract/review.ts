@@ -143,7 +143,20 @@ export function formatOffset(seconds: number): string {
 export interface CommandTimeline {
   commands: Command[];
   source: 'shell' | 'input' | 'mixed' | 'none';
+  /** With a page (`?offset=&limit=`): how many commands there are in all, and where this page starts. */
+  total?: number;
+  offset?: number;
 }
+
+/** Commands per page of the timeline: the default and the most one request may ask for. */
+export const COMMANDS_PAGE = { default: 2000, max: 5000 } as const;
+
+/** `?offset=&limit=` of the command timeline, as digit strings. */
+export const CommandPageQuery = Type.Object(
+  { offset: Type.Optional(intString), limit: Type.Optional(intString) },
+  { additionalProperties: false },
+);
+export type CommandPageQuery = Static<typeof CommandPageQuery>;
 
 export interface SnapshotDiffView {
   changed: { path: string; change: string }[];

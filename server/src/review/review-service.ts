@@ -7,10 +7,11 @@ import type { InviteService } from '../invites/invite-service.js';
 import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
 import type { GradingRepo } from '../store/grading-repo.js';
 import type { AttemptQuery, ReviewsRepo } from '../store/reviews-repo.js';
-import { parseCommands } from './commands.js';
+import { CommandTimelines } from './command-timelines.js';
 import { gradingHistory } from './grading-history.js';
 import { renderExportHtml } from './export-html.js';
 import {
+  COMMANDS_PAGE,
   scorecardFor,
   weightedScore,
   type AttemptPage,
@@ -37,6 +38,8 @@ export interface ReviewServiceDeps {
 
 /** What interviewers see of attempts: the dashboard, the review bundle, reviews and the recording's data. */
 export class ReviewService {
+  private readonly timelines = new CommandTimelines();
+
   constructor(private readonly deps: ReviewServiceDeps) {}
 
   private attempt(id: string): Attempt {
@@ -163,26 +166,34 @@ export class ReviewService {
     return this.deps.attempts.snapshotDiff(attemptId);
   }
 
-  /** The commands run in the attempt, from its recording. */
-  commands(attemptId: string): CommandTimeline {
-    const cast = this.castText(attemptId);
-    return cast ? parseCommands(cast) : { commands: [], source: 'none' };
+  /**
+   * The commands run in the attempt, from its recording (parsed off the event loop, kept while unchanged), a page
+   * of them at a time: `total` says how many there are.
+   */
+  async commands(attemptId: string, page: { offset?: number; limit?: number } = {}): Promise<CommandTimeline> {
+    const attempt = this.attempt(attemptId);
+    this.deps.attempts.flushRecording(attemptId);
+    const all = (await this.timelines.get(this.deps.attempts.recordingFile(attempt))) ?? { commands: [], source: 'none' as const };
+    const offset = page.offset ?? 0;
+    const limit = Math.min(page.limit ?? COMMANDS_PAGE.default, COMMANDS_PAGE.max);
+    return { ...all, commands: all.commands.slice(offset, offset + limit), total: all.commands.length, offset };
   }
 
   /** Everything of the attempt for the export, as the given interviewer sees it. */
-  exportData(attemptId: string, viewerId: string): ExportData {
+  async exportData(attemptId: string, viewerId: string): Promise<ExportData> {
     const cast = this.castText(attemptId);
+    const attempt = this.attempt(attemptId);
     return {
       bundle: this.bundle(attemptId, viewerId),
-      commands: cast ? parseCommands(cast) : { commands: [], source: 'none' },
+      commands: (await this.timelines.get(this.deps.attempts.recordingFile(attempt))) ?? { commands: [], source: 'none' },
       diff: this.diff(attemptId),
       cast,
       exportedAt: new Date().toISOString(),
     };
   }
 
-  exportHtml(attemptId: string, viewerId: string): string {
-    return renderExportHtml(this.exportData(attemptId, viewerId));
+  async exportHtml(attemptId: string, viewerId: string): Promise<string> {
+    return renderExportHtml(await this.exportData(attemptId, viewerId));
   }
 
   /** The recording as text (flushed first while the attempt runs); null when there is none. */

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AttemptParams, CreateAttemptBody } from '../../../contract/index.js';
+import { AttemptParams, CommandPageQuery, CreateAttemptBody } from '../../../contract/index.js';
 import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors } from '../errors.js';
 import type { Attempt } from '../store/attempts-repo.js';
@@ -8,6 +8,7 @@ import type { PracticeService } from '../practice/practice-service.js';
 import type { ReviewService } from '../review/review-service.js';
 import { practiceToken, presentedToken, setAttemptCookie, setPracticeCookie } from './cookies.js';
 import { sendRecording } from './downloads.js';
+import { pageOf } from './pages.js';
 import { terminalRoute } from './terminal-socket.js';
 
 type IdRequest = FastifyRequest<{ Params: AttemptParams }>;
@@ -98,10 +99,14 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
   }));
 
   /** Practice: the trainee's own command timeline (interviews show it to interviewers only). */
-  app.get('/api/attempts/:id/commands', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => {
-    if (request.attempt!.mode !== 'practice') throw errors.practiceOnly();
-    return opts.reviews.commands(request.attempt!.id);
-  });
+  app.get(
+    '/api/attempts/:id/commands',
+    { schema: { params: AttemptParams, querystring: CommandPageQuery }, preHandler: authorise },
+    async (request: IdRequest) => {
+      if (request.attempt!.mode !== 'practice') throw errors.practiceOnly();
+      return opts.reviews.commands(request.attempt!.id, pageOf(request.query as CommandPageQuery));
+    },
+  );
 
   /** Practice: the final grading with every check's message; interview candidates are not shown their grade. */
   app.get('/api/attempts/:id/grading', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => {

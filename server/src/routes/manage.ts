@@ -4,6 +4,7 @@ import type { Auth } from '../auth/index.js';
 import {
   ATTEMPT_LIST_LIMITS,
   AttemptListQuery,
+  CommandPageQuery,
   CreateInviteBody,
   ExerciseParams,
   ExtendInviteBody,
@@ -17,6 +18,7 @@ import { errors } from '../errors.js';
 import type { InviteService } from '../invites/invite-service.js';
 import type { ReviewService } from '../review/review-service.js';
 import { download, sendRecording } from './downloads.js';
+import { pageOf } from './pages.js';
 import { staffGuard } from './staff-guard.js';
 import { terminalRoute } from './terminal-socket.js';
 
@@ -137,8 +139,8 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
 
   app.get(
     '/api/manage/attempts/:id/commands',
-    { preValidation: staff, schema: { params: ManageAttemptParams } },
-    async (request: FastifyRequest<Id>) => reviews.commands(request.params.id),
+    { preValidation: staff, schema: { params: ManageAttemptParams, querystring: CommandPageQuery } },
+    async (request: FastifyRequest<Id & { Querystring: CommandPageQuery }>) => reviews.commands(request.params.id, pageOf(request.query)),
   );
 
   // Downloads, named after the candidate's attempt.
@@ -146,7 +148,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     '/api/manage/attempts/:id/export.html',
     { preValidation: staff, schema: { params: ManageAttemptParams } },
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
-      const html = reviews.exportHtml(request.params.id, userId(request));
+      const html = await reviews.exportHtml(request.params.id, userId(request));
       return download(reply, 'text/html; charset=utf-8', `opslab-${request.params.id}.html`).send(html);
     },
   );
@@ -155,7 +157,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     '/api/manage/attempts/:id/export.json',
     { preValidation: staff, schema: { params: ManageAttemptParams } },
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
-      const data = reviews.exportData(request.params.id, userId(request));
+      const data = await reviews.exportData(request.params.id, userId(request));
       return download(reply, 'application/json; charset=utf-8', `opslab-${request.params.id}.json`).send(
         JSON.stringify(data, null, 2),
       );
