@@ -20,6 +20,18 @@ with open(os.path.join(EXERCISE, "hidden", "expected.json")) as _f:
     EXPECTED = json.load(_f)
 
 
+def original():
+    """The hashes of this attempt's original commits: {"good": run #1841's commit, "release": the commit the
+    candidate started from}. setup builds the history deterministically from the variant values; hidden/history.json
+    holds the hashes (hidden/make-tables), so nothing in the sandbox says what they are."""
+    with open(os.path.join(EXERCISE, "hidden", "history.json")) as f:
+        table = json.load(f)
+    key = f"{VAR_TZ}|{VAR_REGISTRY}|{VAR_SECRET}"
+    if key not in table:
+        broken(f"no recorded history for {key}")
+    return table[key]
+
+
 def passed(msg=None, detail=None):
     if msg:
         print(msg)
@@ -53,13 +65,13 @@ def tokens():
 GENERIC_TOKEN = re.compile(r"\b(?:stg|prd)_[0-9a-f]{32}\b")
 
 # Git on the candidate's repository, with nothing of theirs executed: no hooks, no fsmonitor, no external
-# diff or textconv, no pager, no system or global config.
-_GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "HOME": "/nonexistent",
+# diff or textconv, no pager, no system or global config; objects as stored (no replace refs, grafts or commit-graph).
+_GIT_ENV = {"GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": "/nonexistent", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "HOME": "/nonexistent",
             "GIT_PAGER": "cat", "PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0",
             "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 _GIT_SAFE = ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "safe.directory=*",
              "-c", "core.pager=cat", "-c", "diff.external=", "-c", "core.untrackedCache=false",
-             "-c", "gc.auto=0", "-c", "maintenance.auto=false"]
+             "-c", "gc.auto=0", "-c", "maintenance.auto=false", "-c", "core.commitGraph=false"]
 
 
 def git(*args, check=True, binary=False):
@@ -113,3 +125,25 @@ def cleanroom():
 
 def strip_ts(line):
     return re.sub(r"^\d{4}-\d\d-\d\dT[\d:.]+Z ?", "", line)
+
+
+def genuine(rev):
+    """Every object reachable from `rev` hashes to its name: the stored history was not forged in place (an object
+    file replaced under an original hash). Returns a problem, or None."""
+    names = [l.split()[0] for l in git("rev-list", "--objects", rev, check=False).splitlines() if l.strip()]
+    if not names:
+        return f"{rev[:12]} is not in the repository"
+    r = subprocess.run(["git", *_GIT_SAFE, "-C", REPO, "cat-file", "--batch"], env=_GIT_ENV,
+                       input=("\n".join(names) + "\n").encode(), capture_output=True, timeout=40)
+    data, pos = r.stdout, 0
+    for name in names:
+        nl = data.find(b"\n", pos)
+        header = data[pos:nl].decode(errors="replace").split()
+        if len(header) != 3:
+            return f"object {name[:12]} cannot be read"
+        size = int(header[2])
+        body = data[nl + 1:nl + 1 + size]
+        pos = nl + 1 + size + 1
+        if hashlib.sha1(f"{header[1]} {size}\0".encode() + body).hexdigest() != name:
+            return f"object {name[:12]} does not match its hash"
+    return None
