@@ -97,7 +97,10 @@ def head_files(prefix=""):
 
 
 def cleanroom():
-    """(exit code, output, {marker: value}) of the clean-room job; markers are the last ::cleanroom:: lines."""
+    """(exit code, output, markers, the pipeline's part of the output) of the clean-room job (hidden/cleanroom/run.sh).
+    Markers are read only after the last "::cleanroom:: results" line, which the job prints once every process of
+    the candidate's is gone: earlier lines (the pipeline's output) cannot forge them. markers["verify"] maps
+    (tree, zone) to verify.py's result."""
     try:
         with open(os.path.join(CLEANROOM, "exit-code")) as f:
             code = int(f.read().strip() or "-1")
@@ -105,22 +108,25 @@ def cleanroom():
             out = f.read()
     except (OSError, ValueError) as e:
         broken(f"clean-room result missing: {e}")
-    markers = {}
-    first = None
-    for m in re.finditer(r"^::cleanroom:: (.*)$", out, re.M):
-        first = m.start() if first is None else first
+    cut = out.rfind("\n::cleanroom:: results\n")
+    if cut < 0:
+        return code, out, {"verify": {}}, out
+    markers = {"verify": {}}
+    for m in re.finditer(r"^::cleanroom:: (.*)$", out[cut + 1:], re.M):
         line = m.group(1).strip()
-        if line.startswith("tests "):
-            kv = dict(x.split("=", 1) for x in line.split()[1:] if "=" in x)
-            markers["tests:" + kv.get("zone", "?")] = kv
+        if line.startswith("verify "):
+            parts = line.split(" ", 3)
+            try:
+                res = json.loads(parts[3]) if len(parts) == 4 and parts[3] else None
+            except ValueError:
+                res = None
+            markers["verify"][(parts[1], parts[2])] = res if isinstance(res, dict) else None
         elif line.startswith("deploy "):
             markers["deploy"] = line[len("deploy "):]
         elif "=" in line:
             k, v = line.split("=", 1)
             markers[k] = v
-    cut = out.rfind("::cleanroom:: pipeline-exit=")
-    pipeline_part = out[:cut] if cut >= 0 else out
-    return code, out, markers, pipeline_part
+    return code, out, markers, out[:cut]
 
 
 def strip_ts(line):
@@ -147,3 +153,85 @@ def genuine(rev):
         if hashlib.sha1(f"{header[1]} {size}\0".encode() + body).hexdigest() != name:
             return f"object {name[:12]} does not match its hash"
     return None
+
+
+# The package may be read, never trusted: code in it that changes the process it is imported into (its time zone,
+# environment, other modules, the test framework) would make any test run in that process meaningless.
+_MODULES_BANNED = {"unittest", "ctypes", "builtins", "importlib", "gc", "inspect", "site", "sitecustomize",
+                   "usercustomize", "atexit", "faulthandler", "test", "doctest", "pytest", "_thread"}
+_CALLS_BANNED = {"tzset", "putenv", "unsetenv", "setattr", "delattr", "exec", "eval", "compile", "__import__",
+                 "settrace", "setprofile", "_exit", "execv", "execve", "execvp", "execvpe", "fork", "kill",
+                 "register", "globals", "vars", "chdir", "setrecursionlimit", "addaudithook", "system", "popen",
+                 "_getframe", "getframe"}
+
+
+def audit_package(files):
+    """Problems in the package's committed source ({path: text}): import-time or process-wide side effects."""
+    import ast
+    problems = []
+    for path, text in sorted(files.items()):
+        try:
+            tree = ast.parse(text, filename=path)
+        except SyntaxError as e:
+            problems.append(f"{path}: does not parse ({e.msg}, line {e.lineno})")
+            continue
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    imported.add((a.asname or a.name).split(".")[0])
+                    if a.name.split(".")[0] in _MODULES_BANNED:
+                        problems.append(f"{path}:{node.lineno}: imports {a.name}")
+            elif isinstance(node, ast.ImportFrom):
+                if node.level == 0 and (node.module or "").split(".")[0] in _MODULES_BANNED:
+                    problems.append(f"{path}:{node.lineno}: imports from {node.module}")
+                if node.level == 0 and (node.module or "") == "os":
+                    for a in node.names:
+                        if a.name in ("environ", "putenv", "unsetenv"):
+                            imported.add(a.asname or a.name)
+                for a in node.names:
+                    if a.name in _CALLS_BANNED | _MODULES_BANNED:
+                        problems.append(f"{path}:{node.lineno}: imports {a.name}")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "opslab" in node.value.lower():
+                problems.append(f"{path}:{node.lineno}: refers to the grader ({node.value[:40]!r})")
+            if isinstance(node, ast.Call):
+                f = node.func
+                fname = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+                if fname in _CALLS_BANNED:
+                    problems.append(f"{path}:{node.lineno}: calls {fname}()")
+                if isinstance(f, ast.Attribute) and f.attr in ("update", "setdefault", "pop", "popitem", "clear",
+                                                                 "__setitem__", "__delitem__") \
+                        and "environ" in ast.dump(f.value):
+                    problems.append(f"{path}:{node.lineno}: changes the process environment")
+            elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+                targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+                for t in targets:
+                    for sub in ast.walk(t):
+                        if isinstance(sub, ast.Subscript) and re.search(r"environ|modules|__dict__|__builtins__",
+                                                                       ast.dump(sub.value)):
+                            problems.append(f"{path}:{node.lineno}: writes {ast.unparse(sub)[:60]}")
+                        elif isinstance(sub, ast.Attribute) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+                            base = sub.value
+                            while isinstance(base, ast.Attribute):
+                                base = base.value
+                            if isinstance(base, ast.Name) and base.id in imported:
+                                problems.append(f"{path}:{node.lineno}: replaces {ast.unparse(sub)[:60]}")
+        # Statements run at import: only imports, definitions, assignments, docstrings and the __main__ guard.
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                 ast.Assign, ast.AnnAssign, ast.Pass)):
+                continue
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+                continue
+            if isinstance(node, ast.If) and "__main__" in ast.dump(node.test):
+                continue
+            if isinstance(node, ast.Try) and all(isinstance(n, (ast.Import, ast.ImportFrom, ast.Assign, ast.Pass))
+                                                 for part in (node.body, node.orelse, node.finalbody)
+                                                 for n in part) and \
+                    all(isinstance(n, (ast.Import, ast.ImportFrom, ast.Assign, ast.Pass))
+                        for h in node.handlers for n in h.body):
+                continue
+            problems.append(f"{path}:{node.lineno}: runs code at import ({type(node).__name__}: "
+                            f"{ast.unparse(node).splitlines()[0][:60]})")
+    return problems
