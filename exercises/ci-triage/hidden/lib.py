@@ -109,8 +109,11 @@ def cleanroom():
     except (OSError, ValueError) as e:
         broken(f"clean-room result missing: {e}")
     cut = out.rfind("\n::cleanroom:: results\n")
-    if cut < 0:
-        return code, out, {"verify": {}}, out
+    # Genuine only as the job's very end: nothing but result lines after it (a job that timed out never printed
+    # its own, and a block the candidate's code printed earlier is not the last one).
+    if cut < 0 or code == 124 or any(l.strip() and not l.startswith("::cleanroom:: ")
+                                     for l in out[cut + 1:].splitlines()):
+        return code, out, {"verify": {}}, out if cut < 0 else out[:cut]
     markers = {"verify": {}}
     for m in re.finditer(r"^::cleanroom:: (.*)$", out[cut + 1:], re.M):
         line = m.group(1).strip()
@@ -158,7 +161,10 @@ def genuine(rev):
 # The package may be read, never trusted: code in it that changes the process it is imported into (its time zone,
 # environment, other modules, the test framework) would make any test run in that process meaningless.
 _MODULES_BANNED = {"unittest", "ctypes", "builtins", "importlib", "gc", "inspect", "site", "sitecustomize",
-                   "usercustomize", "atexit", "faulthandler", "test", "doctest", "pytest", "_thread"}
+                   "usercustomize", "atexit", "faulthandler", "test", "doctest", "pytest", "_thread", "pwd", "getpass"}
+# Ways for code to tell how it is being run (and so behave differently when judged).
+_PROBES = {("sys", "flags"), ("sys", "argv"), ("sys", "orig_argv"), ("sys", "path"), ("sys", "executable"),
+           ("os", "getuid"), ("os", "geteuid"), ("os", "getlogin"), ("sys", "_getframe")}
 _CALLS_BANNED = {"tzset", "putenv", "unsetenv", "setattr", "delattr", "exec", "eval", "compile", "__import__",
                  "settrace", "setprofile", "_exit", "execv", "execve", "execvp", "execvpe", "fork", "kill",
                  "register", "globals", "vars", "chdir", "setrecursionlimit", "addaudithook", "system", "popen",
@@ -195,6 +201,9 @@ def audit_package(files):
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and "opslab" in node.value.lower():
                 problems.append(f"{path}:{node.lineno}: refers to the grader ({node.value[:40]!r})")
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                    (node.value.id, node.attr) in _PROBES and not path.endswith("__main__.py"):
+                problems.append(f"{path}:{node.lineno}: looks at how it is run ({node.value.id}.{node.attr})")
             if isinstance(node, ast.Call):
                 f = node.func
                 fname = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
@@ -217,21 +226,23 @@ def audit_package(files):
                                 base = base.value
                             if isinstance(base, ast.Name) and base.id in imported:
                                 problems.append(f"{path}:{node.lineno}: replaces {ast.unparse(sub)[:60]}")
-        # Statements run at import: only imports, definitions, assignments, docstrings and the __main__ guard.
-        for node in tree.body:
+        # Statements run at import: only imports, definitions, assignments, docstrings, the __main__ guard, and
+        # if/try blocks made of those (e.g. a version-dependent import).
+        def inert(node):
             if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
                                  ast.Assign, ast.AnnAssign, ast.Pass)):
-                continue
+                return True
             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-                continue
-            if isinstance(node, ast.If) and "__main__" in ast.dump(node.test):
-                continue
-            if isinstance(node, ast.Try) and all(isinstance(n, (ast.Import, ast.ImportFrom, ast.Assign, ast.Pass))
-                                                 for part in (node.body, node.orelse, node.finalbody)
-                                                 for n in part) and \
-                    all(isinstance(n, (ast.Import, ast.ImportFrom, ast.Assign, ast.Pass))
-                        for h in node.handlers for n in h.body):
-                continue
-            problems.append(f"{path}:{node.lineno}: runs code at import ({type(node).__name__}: "
-                            f"{ast.unparse(node).splitlines()[0][:60]})")
+                return True
+            if isinstance(node, ast.If):
+                return "__main__" in ast.dump(node.test) or all(inert(n) for n in node.body + node.orelse)
+            if isinstance(node, ast.Try):
+                return all(inert(n) for n in node.body + node.orelse + node.finalbody) and \
+                    all(inert(n) for h in node.handlers for n in h.body)
+            return False
+
+        for node in tree.body:
+            if not inert(node):
+                problems.append(f"{path}:{node.lineno}: runs code at import ({type(node).__name__}: "
+                                f"{ast.unparse(node).splitlines()[0][:60]})")
     return problems

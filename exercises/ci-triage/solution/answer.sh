@@ -162,6 +162,76 @@ run-1841 (same tests, no TZ line) passed. After fixing the test stage, publish f
 - Pipeline changes get a review from the platform team, and a dry run of publish/deploy on a branch.
 - Subscribe to /etc/ci/CHANGELOG (INFRA tickets) and validate that every mapped secret exists before a run.
 NOTE
+elif [ "$NOTE" = keywords ]; then
+  # Near miss: every word the note check used to look for, and the real evidence, but no explanation.
+  cat > ../TRIAGE.md <<NOTE
+# TRIAGE
+
+- root cause / evidence / fix / prevention
+- TZ $tz UTC local time day_key report.py fromtimestamp naive offset
+- \`Job environment: TZ=$tz LANG=C.UTF-8\`
+- \`$(grep -m1 -o 'AssertionError: .*' ../logs/run-1842.log)\`
+- Permission denied $old_dir REGISTRY_DIR /srv/registry/ci/statuspage read-only
+- \`install: cannot create regular file '$old_dir/statuspage-1.4.2.tar.gz': Permission denied\`
+- DEPLOY_TOKEN deploy-token staging-deploy-token renamed removed INFRA-2207 secrets: deploy job publish job moved
+- \`deploy-release: error: DEPLOY_TOKEN is not set: no credential for environment 'staging'; the deploy job must receive its deploy token from the CI secret store\`
+- pipeline.yml fix prevent review CHANGELOG
+NOTE
+elif [ "$NOTE" = other-variant ]; then
+  # Near miss: a well-written note about another attempt's faults (another zone, registry path and secret problem).
+  if [ "$tz" = Asia/Tokyo ]; then other_tz=America/Los_Angeles; else other_tz=Asia/Tokyo; fi
+  if [ "$registry" = legacy ]; then other_dir=/srv/registry/releases/statuspage; else other_dir=/srv/registry/statuspage; fi
+  if [ "$secret" = renamed ]; then
+    other_secret="commit \"ci: name the deploy environment\" moved the \`secrets:\` block from the deploy job onto the publish job, so the deploy job got no DEPLOY_TOKEN and deploy-release stopped with \"DEPLOY_TOKEN is not set\"."
+  else
+    other_secret="the deploy job maps DEPLOY_TOKEN from the secret \`deploy-token\`, which was renamed to \`staging-deploy-token\` by INFRA-2207; the runner warned \"secret 'deploy-token' is not defined in the secret store\" and deploy-release refused to run."
+  fi
+  cat > ../TRIAGE.md <<NOTE
+# Triage: pipeline #1842
+
+## Root cause
+1. The test stage failed because \`day_key()\` in report.py used the local time zone of the process, and the pipeline
+   sets \`TZ: $other_tz\`, so samples near midnight UTC were counted on the wrong day.
+2. The publish stage failed because REGISTRY_DIR in ci/pipeline.yml pointed at \`$other_dir\`, where the ci user has
+   no write permission; CI may only write under /srv/registry/ci/.
+3. The deploy stage failed because $other_secret
+
+## Evidence
+The failed job printed \`Job environment: TZ=$other_tz LANG=C.UTF-8\` and the publish job printed
+\`install: cannot create regular file '$other_dir/statuspage-1.4.2.tar.gz': Permission denied\` in the log.
+
+## Fix
+The code now computes days in UTC, the registry path is /srv/registry/ci/statuspage and the token is mapped correctly.
+
+## Prevention
+We should run the tests in a second time zone in CI and review pipeline changes with the platform team.
+NOTE
+elif [ "$NOTE" = trigger ]; then
+  # Near miss: real evidence and the right vocabulary, but the time zone setting is blamed as the root cause (the
+  # trigger) and the code that was wrong is never named.
+  cat > ../TRIAGE.md <<NOTE
+# Triage: pipeline #1842
+
+## Root cause
+1. The root cause of the test failure is the \`TZ: $tz\` setting that was added to the pipeline: the tests expect UTC
+   and the runner now runs them in another zone, so they fail on samples near midnight.
+2. REGISTRY_DIR pointed at \`$old_dir\`, which the ci user cannot write to (Permission denied); CI may only publish
+   under /srv/registry/ci/ as the registry README says.
+3. $( [ "$secret" = renamed ] && echo "The deploy job mapped DEPLOY_TOKEN from \`deploy-token\`, which was removed from the store and replaced by \`staging-deploy-token\`." || echo "The \`secrets:\` block was moved onto the publish job, so the deploy job had no DEPLOY_TOKEN." )
+
+## Evidence
+In the log we can see:
+
+    Job environment: TZ=$tz LANG=C.UTF-8
+    install: cannot create regular file '$old_dir/statuspage-1.4.2.tar.gz': Permission denied
+    deploy-release: error: DEPLOY_TOKEN is not set: no credential for environment 'staging'; the deploy job must receive its deploy token from the CI secret store
+
+## Fix
+The pipeline configuration was corrected in ci/pipeline.yml and the change was committed.
+
+## Prevention
+We should not change the time zone of the runners without running the tests first, and have pipeline changes reviewed.
+NOTE
 elif [ "$NOTE" = wrong ]; then
   cat > ../TRIAGE.md <<'NOTE'
 # Triage: pipeline #1842

@@ -21,7 +21,7 @@ say() { printf '::cleanroom:: %s\n' "$*"; }
 asci() { setpriv --reuid=ci --regid=ci --init-groups env -i HOME=/home/ci USER=ci LOGNAME=ci PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 "$@"; }
 reap() { pkill -KILL -u ci 2>/dev/null; sleep 0.3; pkill -KILL -u ci 2>/dev/null; return 0; }
 copy_py() { # src dest: the regular *.py files under src
-  [ -d "$1" ] || return 0
+  [ -d "$1" ] && [ ! -L "$1" ] || return 0
   (cd "$1" && find . -type f -name '*.py' -print0) | while IFS= read -r -d '' f; do install -D -m 0644 -o root -g root "$1/$f" "$2/$f"; done
 }
 
@@ -40,7 +40,7 @@ chmod -R a+rX,go-w "$V"
 
 rm -rf /builds/statuspage && cp -a "$SRC" /builds/statuspage && install -D -m 0755 "$H/ci-run" /builds/statuspage/ci/run \
   && chown -R ci:ci /builds/statuspage || exit 97
-(cd /builds/statuspage && asci CI_PIPELINE_ID=cleanroom timeout -k 5 200 ./ci/run </dev/null); rc=$?
+(cd /builds/statuspage && asci CI_PIPELINE_ID=cleanroom timeout -k 5 150 ./ci/run </dev/null); rc=$?
 reap
 
 verify=$(deploy-release --verify --env staging 2>&1 | tail -1)
@@ -58,7 +58,7 @@ run_tree() { # tree zone
   local f="$R/${#runs[@]}"
   runs+=("$1 $2")
   (cd / && exec env -i PATH=/usr/bin:/bin LANG=C.UTF-8 HOME=/nonexistent TZ="$2" \
-    setpriv --reuid=ci --regid=ci --clear-groups timeout -k 5 90 python3 -I -B "$H/verify.py" "$V/$1") </dev/null >"$f" 2>/dev/null &
+    setpriv --reuid=ci --regid=ci --clear-groups timeout -k 5 60 python3 -I -B "$H/verify.py" "$V/$1") </dev/null >"$f" 2>/dev/null &
 }
 for zone in UTC Pacific/Kiritimati America/Adak "${OPSLAB_VAR_TZ:-Asia/Tokyo}"; do run_tree hidden "$zone"; done
 for zone in Pacific/Kiritimati America/Adak; do
