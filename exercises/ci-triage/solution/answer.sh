@@ -38,6 +38,47 @@ PY
   drop-tz)   # near miss: hide the bug by not setting the zone in CI
     sed -i '/^  TZ: /d' ci/pipeline.yml
     ;;
+  pin-utc-tests)   # near miss: the test package pins the process to UTC; the code stays wrong
+    printf '%s\n' 'import os' 'import time' '' '# The suite is meant to run in UTC.' 'os.environ["TZ"] = "UTC"' 'time.tzset()' > tests/__init__.py
+    sed -i 's|python3 -m unittest discover -s tests -v|python3 -m unittest discover -s tests -t . -v|' ci/pipeline.yml
+    ;;
+  pin-utc-package)   # near miss: the package sets TZ=UTC for the whole process when it is imported
+    printf '%s\n' '' 'import os as _os' 'import time as _time' '' '_os.environ["TZ"] = "UTC"  # reports are in UTC' '_time.tzset()' >> statuspage/__init__.py
+    ;;
+  shadow-datetime)   # near miss: a datetime.py in the repository root shadows the standard library's in CI
+    cat > datetime.py <<'PY'
+"""UTC-first datetime: the standard module, with fromtimestamp() defaulting to UTC."""
+import os as _os
+import sysconfig as _sysconfig
+from importlib import util as _util
+
+_spec = _util.spec_from_file_location("_stdlib_datetime", _os.path.join(_sysconfig.get_paths()["stdlib"], "datetime.py"))
+_std = _util.module_from_spec(_spec)
+_spec.loader.exec_module(_std)
+globals().update({k: v for k, v in vars(_std).items() if not k.startswith("__")})
+
+
+class datetime(_std.datetime):
+    @classmethod
+    def fromtimestamp(cls, t, tz=None):
+        if tz is None:
+            return _std.datetime.fromtimestamp(t, _std.timezone.utc).replace(tzinfo=None)
+        return _std.datetime.fromtimestamp(t, tz)
+PY
+    ;;
+  usercustomize)   # near miss: the build job installs a usercustomize.py that pins every later python3 to UTC
+    cat > ci/runner_env.py <<'PY'
+"""Prepare the job environment: Python processes of later jobs report in UTC."""
+import os
+import site
+
+d = site.getusersitepackages()
+os.makedirs(d, exist_ok=True)
+with open(os.path.join(d, "usercustomize.py"), "w") as f:
+    f.write('import os, time\nos.environ["TZ"] = "UTC"\ntime.tzset()\n')
+PY
+    sed -i 's|    - python3 -m compileall -q statuspage|    - python3 ci/runner_env.py\n    - python3 -m compileall -q statuspage|' ci/pipeline.yml
+    ;;
 esac
 
 # --- publish stage: CI may only write under /srv/registry/ci ------------------------------------------
@@ -87,6 +128,7 @@ if [ "$NOTE" = good ]; then
   else
     secret_cause="commit \"ci: name the deploy environment and print the deployed release\" moved the \`secrets:\` block (DEPLOY_TOKEN <- staging-deploy-token) from the deploy job onto the publish job, so the deploy job got no DEPLOY_TOKEN and deploy-release stopped with \"DEPLOY_TOKEN is not set\"."
   fi
+  assertion=$(grep -m1 -o 'AssertionError: .*' ../logs/run-1842.log)
   cat > ../TRIAGE.md <<NOTE
 # Triage: pipeline #1842 (statuspage 1.4.2)
 
@@ -104,7 +146,7 @@ Three independent problems, each hidden behind the previous one because the pipe
 From logs/run-1842.log:
 
     Job environment: TZ=$tz LANG=C.UTF-8
-    AssertionError: '2024-03-10' != '2024-03-09'
+    $assertion
     Pipeline #1842 FAILED at stage test (job test); not run: scan, package, publish, deploy
 
 run-1841 (same tests, no TZ line) passed. After fixing the test stage, publish failed with
@@ -112,13 +154,83 @@ run-1841 (same tests, no TZ line) passed. After fixing the test stage, publish f
 
 ## Fix
 - day_key() converts with \`tz=timezone.utc\`; the tests pass under any TZ.
-- REGISTRY_DIR is /srv/registry/ci/statuspage again (no permission changes on the registry).
+- In ci/pipeline.yml, REGISTRY_DIR is /srv/registry/ci/statuspage again (no permission changes on the registry).
 - The deploy job maps DEPLOY_TOKEN from \`staging-deploy-token\` through the runner's secret store; nothing secret is committed.
 
 ## Prevention
 - Run the unit tests under a non-UTC TZ as well (a second test job), and keep time handling timezone-aware.
 - Pipeline changes get a review from the platform team, and a dry run of publish/deploy on a branch.
 - Subscribe to /etc/ci/CHANGELOG (INFRA tickets) and validate that every mapped secret exists before a run.
+NOTE
+elif [ "$NOTE" = keywords ]; then
+  # Near miss: every word the note check used to look for, and the real evidence, but no explanation.
+  cat > ../TRIAGE.md <<NOTE
+# TRIAGE
+
+- root cause / evidence / fix / prevention
+- TZ $tz UTC local time day_key report.py fromtimestamp naive offset
+- \`Job environment: TZ=$tz LANG=C.UTF-8\`
+- \`$(grep -m1 -o 'AssertionError: .*' ../logs/run-1842.log)\`
+- Permission denied $old_dir REGISTRY_DIR /srv/registry/ci/statuspage read-only
+- \`install: cannot create regular file '$old_dir/statuspage-1.4.2.tar.gz': Permission denied\`
+- DEPLOY_TOKEN deploy-token staging-deploy-token renamed removed INFRA-2207 secrets: deploy job publish job moved
+- \`deploy-release: error: DEPLOY_TOKEN is not set: no credential for environment 'staging'; the deploy job must receive its deploy token from the CI secret store\`
+- pipeline.yml fix prevent review CHANGELOG
+NOTE
+elif [ "$NOTE" = other-variant ]; then
+  # Near miss: a well-written note about another attempt's faults (another zone, registry path and secret problem).
+  if [ "$tz" = Asia/Tokyo ]; then other_tz=America/Los_Angeles; else other_tz=Asia/Tokyo; fi
+  if [ "$registry" = legacy ]; then other_dir=/srv/registry/releases/statuspage; else other_dir=/srv/registry/statuspage; fi
+  if [ "$secret" = renamed ]; then
+    other_secret="commit \"ci: name the deploy environment\" moved the \`secrets:\` block from the deploy job onto the publish job, so the deploy job got no DEPLOY_TOKEN and deploy-release stopped with \"DEPLOY_TOKEN is not set\"."
+  else
+    other_secret="the deploy job maps DEPLOY_TOKEN from the secret \`deploy-token\`, which was renamed to \`staging-deploy-token\` by INFRA-2207; the runner warned \"secret 'deploy-token' is not defined in the secret store\" and deploy-release refused to run."
+  fi
+  cat > ../TRIAGE.md <<NOTE
+# Triage: pipeline #1842
+
+## Root cause
+1. The test stage failed because \`day_key()\` in report.py used the local time zone of the process, and the pipeline
+   sets \`TZ: $other_tz\`, so samples near midnight UTC were counted on the wrong day.
+2. The publish stage failed because REGISTRY_DIR in ci/pipeline.yml pointed at \`$other_dir\`, where the ci user has
+   no write permission; CI may only write under /srv/registry/ci/.
+3. The deploy stage failed because $other_secret
+
+## Evidence
+The failed job printed \`Job environment: TZ=$other_tz LANG=C.UTF-8\` and the publish job printed
+\`install: cannot create regular file '$other_dir/statuspage-1.4.2.tar.gz': Permission denied\` in the log.
+
+## Fix
+The code now computes days in UTC, the registry path is /srv/registry/ci/statuspage and the token is mapped correctly.
+
+## Prevention
+We should run the tests in a second time zone in CI and review pipeline changes with the platform team.
+NOTE
+elif [ "$NOTE" = trigger ]; then
+  # Near miss: real evidence and the right vocabulary, but the time zone setting is blamed as the root cause (the
+  # trigger) and the code that was wrong is never named.
+  cat > ../TRIAGE.md <<NOTE
+# Triage: pipeline #1842
+
+## Root cause
+1. The root cause of the test failure is the \`TZ: $tz\` setting that was added to the pipeline: the tests expect UTC
+   and the runner now runs them in another zone, so they fail on samples near midnight.
+2. REGISTRY_DIR pointed at \`$old_dir\`, which the ci user cannot write to (Permission denied); CI may only publish
+   under /srv/registry/ci/ as the registry README says.
+3. $( [ "$secret" = renamed ] && echo "The deploy job mapped DEPLOY_TOKEN from \`deploy-token\`, which was removed from the store and replaced by \`staging-deploy-token\`." || echo "The \`secrets:\` block was moved onto the publish job, so the deploy job had no DEPLOY_TOKEN." )
+
+## Evidence
+In the log we can see:
+
+    Job environment: TZ=$tz LANG=C.UTF-8
+    install: cannot create regular file '$old_dir/statuspage-1.4.2.tar.gz': Permission denied
+    deploy-release: error: DEPLOY_TOKEN is not set: no credential for environment 'staging'; the deploy job must receive its deploy token from the CI secret store
+
+## Fix
+The pipeline configuration was corrected in ci/pipeline.yml and the change was committed.
+
+## Prevention
+We should not change the time zone of the runners without running the tests first, and have pipeline changes reviewed.
 NOTE
 elif [ "$NOTE" = wrong ]; then
   cat > ../TRIAGE.md <<'NOTE'
@@ -138,6 +250,13 @@ Add retries to the test job and more capacity to the runners.
 NOTE
 fi
 
+if [ "$COMMIT" = squash ]; then
+  # Near miss: the code fix folded into the release commit (same subject, author and date), the rest on top.
+  git add statuspage
+  git commit -q --amend --no-edit
+  git add -A
+  git commit -q -m "Point publish at the CI registry and map the deploy token on the deploy job"
+fi
 if [ "$COMMIT" = yes ]; then
   git add -A
   git commit -q -m "Fix nightly pipeline: UTC day buckets, CI registry path, deploy token mapping" \
