@@ -1,4 +1,5 @@
 import { errors } from '../errors.js';
+import { CLOSE_CODES } from '../../../contract/terminal.js';
 import type { AttemptNotices, SandboxNotice } from '../sandbox/notices.js';
 import type { Attempt, EndReason } from '../store/attempts-repo.js';
 import type { StoredRun } from '../store/grading-repo.js';
@@ -181,9 +182,21 @@ export class AttemptService implements AttemptNotices {
     return restartShell(this.ctx, id);
   }
 
-  /** The live terminal of a running attempt, opening (and adopting the shell) when needed. */
-  terminalFor(attempt: Attempt): Promise<AttemptTerminal> {
-    return this.ctx.terminals.terminalFor(attempt);
+  /**
+   * The live terminal of a running attempt, opening (and adopting the shell) when needed. An attempt that ended
+   * while its terminal was being opened gets no terminal: the one just opened is closed again (nothing stays
+   * open, recording or attached, for an ended attempt), and the caller is told the attempt ended.
+   */
+  async terminalFor(attempt: Attempt): Promise<AttemptTerminal> {
+    const terminal = await this.ctx.terminals.terminalFor(attempt);
+    const now = this.deps.repo.get(attempt.id);
+    if (!now || now.state !== 'running' || this.ctx.ending.has(attempt.id) || terminal.isClosed) {
+      if (this.ctx.terminals.get(attempt.id) === terminal && !this.ctx.ending.has(attempt.id)) {
+        this.ctx.terminals.take(attempt.id)?.close({ code: CLOSE_CODES.ended, text: 'The attempt has ended.' });
+      }
+      throw errors.attemptEnded(now?.state ?? 'gone');
+    }
+    return terminal;
   }
 
   /** Tells the attempt's candidate what happened to the sandbox: a marker in the recording, a notice on screen. */

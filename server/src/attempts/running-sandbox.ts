@@ -58,28 +58,53 @@ export async function restartShell(ctx: AttemptContext, id: string): Promise<Att
   const attempt = repo.get(id);
   if (!attempt) throw errors.attemptNotFound();
   if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
-  const info = attempt.sandboxId ? await driver.inspect(attempt.sandboxId) : null;
-  if (!info) {
-    repo.update(id, { sandboxStatus: 'missing' }, ['running']);
-    throw errors.sandboxMissing();
+  if (ctx.provisioning.has(id) || ctx.ending.has(id)) throw errors.attemptBusy();
+  // The attempt can end (submit, expiry) during any of the waits below: check again after each, and leave nothing
+  // open (no shell attached, no terminal kept) for an attempt that ended meanwhile.
+  const stillRunning = () => {
+    const now = repo.get(id);
+    if (!now || now.state !== 'running' || ctx.ending.has(id)) throw errors.attemptNotRunning(now?.state ?? 'gone');
+  };
+  ctx.provisioning.add(id);
+  try {
+    const info = attempt.sandboxId ? await driver.inspect(attempt.sandboxId) : null;
+    stillRunning();
+    if (!info) {
+      repo.update(id, { sandboxStatus: 'missing' }, ['running']);
+      throw errors.sandboxMissing();
+    }
+    const terminal = await ctx.terminals.terminalFor(attempt);
+    stillRunning();
+    if (info.runState === 'running' && terminal.hasShell) throw errors.shellRunning();
+    if (info.runState !== 'running') {
+      await driver.start(info.id);
+      stillRunning();
+      // The container restarted: bring the exercise's services back.
+      await runner.boot(info.id).catch((err: Error) =>
+        log.warn({ attemptId: id, err: err.message }, 'boot script failed after restart'),
+      );
+      stillRunning();
+    }
+    const session = await driver.attachTerminal(info.id);
+    try {
+      stillRunning();
+      if (terminal.isClosed) throw errors.attemptNotRunning(repo.get(id)?.state ?? 'gone');
+    } catch (err) {
+      session.close();
+      throw err;
+    }
+    terminal.attachSession(session);
+    // A fresh shell prints its prompt before we could attach; ask for a new one.
+    terminal.input(Buffer.from('\n'));
+    terminal.marker(MARKERS.shellRestarted);
+    repo.addEvent(id, 'shell-restarted');
+    const updated = repo.update(id, { sandboxStatus: 'running' }, ['running']);
+    if (!updated) throw errors.attemptNotRunning(repo.get(id)?.state ?? 'gone');
+    terminal.broadcast({ type: 'attempt', attempt: ctx.view(updated) });
+    return updated;
+  } finally {
+    ctx.provisioning.delete(id);
   }
-  const terminal = await ctx.terminals.terminalFor(attempt);
-  if (info.runState === 'running' && terminal.hasShell) throw errors.shellRunning();
-  if (info.runState !== 'running') {
-    await driver.start(info.id);
-    // The container restarted: bring the exercise's services back.
-    await runner.boot(info.id).catch((err: Error) =>
-      log.warn({ attemptId: id, err: err.message }, 'boot script failed after restart'),
-    );
-  }
-  terminal.attachSession(await driver.attachTerminal(info.id));
-  // A fresh shell prints its prompt before we could attach; ask for a new one.
-  terminal.input(Buffer.from('\n'));
-  terminal.marker(MARKERS.shellRestarted);
-  repo.addEvent(id, 'shell-restarted');
-  const updated = repo.update(id, { sandboxStatus: 'running' }, ['running'])!;
-  terminal.broadcast({ type: 'attempt', attempt: ctx.view(updated) });
-  return updated;
 }
 
 /** The shell of a running attempt ended: record whether its sandbox still runs, and tell the browser. */

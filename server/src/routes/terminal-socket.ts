@@ -50,6 +50,11 @@ export function terminalRoute(app: FastifyInstance, opts: TerminalRouteOptions):
       try {
         terminal = await attempts.terminalFor(attempt);
       } catch (err) {
+        // Ended while the terminal was being opened (a submit, the deadline): closed like any ended attempt's.
+        if ((err as { statusCode?: number }).statusCode === 410) {
+          socket.close(CLOSE_CODES.ended, 'The attempt has ended.');
+          return;
+        }
         const what = readOnly ? 'live view' : 'terminal';
         request.log.error({ attemptId: attempt.id, err: (err as Error).message }, `${what} could not be opened`);
         socket.close(CLOSE_CODES.serverError, 'The terminal could not be opened.');
