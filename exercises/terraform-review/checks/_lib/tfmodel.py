@@ -176,6 +176,7 @@ class Module:
         self.providers = []   # (name, alias, body)
         self.moved, self.removed, self.imports = [], [], []
         self.files = set()
+        self.modules = set()
         prim, over = [], []
         for name, doc in sorted({**parsed_tf, **json_docs}.items()):
             self.files.add(name)
@@ -256,6 +257,8 @@ class Module:
                 if lc.get("destroy") is False or lc.get("destroy") == "false":
                     destroy = False
             self.removed.append((bare(b.get("from")), destroy, f))
+        for n, b in doc["module"]:
+            self.modules.add(n)
         for b in doc["import"]:
             self.imports.append((bare(b.get("to")), f))
 

@@ -174,6 +174,10 @@ def load_module(fail_on_errors=True):
     vars_hcl = {k: v for k, v in parsed.items() if k in tv}
     mod = Module(infra_dir(), tf_docs, json_docs, vars_hcl, vars_json, errors)
     validate(mod)
+    if mod.modules and fail_on_errors:
+        failed("The configuration calls modules (" + ", ".join(sorted(mod.modules)) + "), which the grader "
+               "cannot evaluate: keep the stack's resources in the root module.",
+               "module blocks: " + ", ".join(sorted(mod.modules)))
     if mod.errors and fail_on_errors:
         failed("The configuration is not valid Terraform, so none of it could be applied: "
                + mod.errors[0].replace(ws, "/root/work")[:300],
