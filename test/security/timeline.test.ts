@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS_PAGE } from '../../contract/review.js';
 import { api, startAttempt, type StartedAttempt } from '../helpers/api.js';
+import { watchEventLoop } from '../helpers/event-loop.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -39,13 +40,8 @@ describe(`security 15: command timeline of a huge recording (${SANDBOX_RUNTIME})
   });
 
   it('never stalls the event loop, answers a page, and parses once while the recording is unchanged', async () => {
+    const loop = watchEventLoop();
     let worst = 0;
-    let last = performance.now();
-    const ticker = setInterval(() => {
-      const now = performance.now();
-      worst = Math.max(worst, now - last - 10);
-      last = now;
-    }, 10);
     const path = `/api/attempts/${attempt.attempt.id}/commands`;
     let first: Awaited<ReturnType<typeof api>>;
     let second: Awaited<ReturnType<typeof api>>;
@@ -60,7 +56,7 @@ describe(`security 15: command timeline of a huge recording (${SANDBOX_RUNTIME})
       second = await api(server.url, 'GET', `${path}?offset=100000&limit=10`, attempt.token);
       secondMs = performance.now() - t0;
     } finally {
-      clearInterval(ticker);
+      worst = loop.stop();
     }
     expect(first.status).toBe(200);
     expect(first.body.total).toBe(COMMANDS);
