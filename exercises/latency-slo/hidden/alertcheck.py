@@ -97,9 +97,10 @@ def evaluation():
     done = any(r.get("kind") == "done" for r in lines)
     if not start or not done:
         error("The clean-room evaluation of the alerts did not complete.", text[-3000:])
-    notes = [r for r in lines if r.get("kind") in ("rules", "alert-error")]
+    notes = [r for r in lines if r.get("kind") in ("rules", "alert-error", "too-many")]
     firing = [(r["alert"], r["labels"], r["intervals"]) for r in lines if r.get("kind") == "firing"]
-    return start["t0"], firing, notes
+    overflow = [r for r in lines if r.get("kind") == "too-many" or r.get("truncated")]
+    return start["t0"], firing, notes, overflow
 
 
 def at(t0, minute):

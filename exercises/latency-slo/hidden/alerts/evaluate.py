@@ -8,7 +8,7 @@ accepted. The rules are read back from its API, as Prometheus parsed them. Each 
 over the timeline (a range query at the evaluation step: what the rule manager computes at each evaluation)
 and its output written back, level by level for rules built on other recorded series; then each alert is
 evaluated the same way, with `for` and `keep_firing_for` applied as the rule manager does. Result lines start
-with "::cleanroom::"; one `firing` line per severity=page alert series with the minutes it fired.
+with "::cleanroom::"; one `firing` line per severity=page alert series that fires, with the minutes it fired.
 """
 import json
 import os
@@ -30,7 +30,8 @@ WORK = "/tmp/opslab-alerts"
 PORT = 9391
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 MAX_LEVELS = 6
-MAX_SERIES_LINES = 40
+MAX_SERIES_LINES = 100
+MAX_INTERVALS = 200
 # Rules that take longer than this to evaluate (all of them together) are left unevaluated: they count as never
 # firing, so an expensive rule file fails the checks rather than turning them into errors.
 BUDGET_S = 45
@@ -267,9 +268,16 @@ def main():
                         firing_from = None
                 if firing_from is not None:
                     intervals.append([(firing_from - t0) / 60, timeline.MINUTES + 0.25])
+                if not intervals:
+                    continue
+                # Fail closed: what does not fit in the output (too many firing series, an alert that flaps more
+                # than MAX_INTERVALS times) is reported as such, and alerts-quiet counts it as noise.
                 if lines < MAX_SERIES_LINES:
-                    result(kind="firing", alert=r["name"], labels=labels, intervals=intervals[:200])
-                    lines += 1
+                    result(kind="firing", alert=r["name"], labels=labels, intervals=intervals[:MAX_INTERVALS],
+                           truncated=len(intervals) > MAX_INTERVALS)
+                elif lines == MAX_SERIES_LINES:
+                    result(kind="too-many", alert=r["name"], detail=f"more than {MAX_SERIES_LINES} page alert series fire")
+                lines += 1
         result(kind="done", ok=True)
         return 0
     finally:

@@ -5,7 +5,7 @@ Runs as root in a throwaway container of the pristine observability image, with 
 checkout from /opt/opslab-hidden as `nobody` with an isolated interpreter (env -i, python3 -I -B), then sends
 its own load: RATE requests/s (open loop, Poisson arrivals, a fresh cart each) for DURATION seconds, about the
 sandbox's normal load plus a probe. So that a few seconds show what minutes would, it asks pricing for a
-brownout BROWNOUT_AT seconds in, and marks 1 cart in STALL_EVERY to meet a stalled first call (upstream.py):
+brownout BROWNOUT_AT seconds in (and sends two requests into it at once), and marks 1 cart in STALL_EVERY to meet a stalled first call (upstream.py):
 retries, backoff and timeouts are always exercised. A request is good when it answers 200 with the right total and receipt for its
 cart within CLIENT_TIMEOUT. Result lines start with "::cleanroom::"; slo-met reads the last `slo` line.
 """
@@ -26,6 +26,7 @@ HIDDEN = os.path.dirname(os.path.abspath(__file__))
 WORK = "/tmp/opslab-slo"
 RATE, DURATION, CLIENT_TIMEOUT, BROWNOUT_AT, STALL_EVERY = 45.0, 5.0, 3.0, 1.0, 20
 P99_LIMIT_MS, ERROR_LIMIT, STARVED_S = 1000, 0.01, 0.02   # the SLO (as slo-met judges it); a starved clean room
+NARROW_ERRORS = 0.04   # a fail by less than this (and no request near the client's timeout) may be CPU starvation
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
@@ -96,7 +97,7 @@ def one(cart, results, i):
     results[i] = (elapsed, outcome)
 
 
-def measure(pricing):
+def measure():
     """One measurement under the grader's load: a dict for the result line."""
     n = 0
     results, threads = {}, []
@@ -124,8 +125,17 @@ def measure(pricing):
         if send_at - start_t >= DURATION:
             break
         if not brownout_sent and send_at - start_t >= BROWNOUT_AT:
-            os.kill(pricing.pid, signal.SIGUSR1)
+            # A brownout, and two requests sent into it at once: every measurement meets one.
+            try:
+                get(8081, "/opslab/brownout", 2)
+            except (OSError, http.client.HTTPException):
+                pass
             brownout_sent = True
+            for _ in range(2):
+                t = threading.Thread(target=one, args=(f"cr-{seed}-{n}", results, n), daemon=True)
+                t.start()
+                threads.append(t)
+                n += 1
         delay = send_at - time.monotonic()
         if delay > 0:
             time.sleep(delay)
@@ -188,14 +198,14 @@ def main():
     result(kind="config", ok=True, bytes=len(data), entry=kind, mode=oct(st.st_mode & 0o7777))
 
     log = open(WORK + "/services.log", "w+b")
+    # Both at once: checkout calls pricing only when a request comes.
+    t_start = time.monotonic()
     pricing = start("upstream.py", [], log)
-    checkout = None
+    checkout = start("checkout.py", [f"CHECKOUT_CONFIG={WORK}/checkout.ini", f"CHECKOUT_LOG_DIR={WORK}/log"], log)
     try:
         if not wait_healthy(8081, pricing, 10):
             result(kind="error", detail="the clean room's pricing did not start")
             return 3
-        t_start = time.monotonic()
-        checkout = start("checkout.py", [f"CHECKOUT_CONFIG={WORK}/checkout.ini", f"CHECKOUT_LOG_DIR={WORK}/log"], log)
         if not wait_healthy(8080, checkout, 10):
             code = checkout.poll()
             log.seek(0)
@@ -204,14 +214,17 @@ def main():
             return 0
         startup_ms = round((time.monotonic() - t_start) * 1000)
 
-        for attempt in (1, 2):
-            r = measure(pricing)
+        for attempt in (1, 2, 3):
+            r = measure()
             r.update(kind="slo", started=True, startup_ms=startup_ms, attempt=attempt)
             result(**r)
-            # A pass stands. A fail is measured once more only when the clean room itself was starved of CPU (the
-            # grader's own calls to pricing's /healthz were slow): a busy machine must not fail a good answer, and
+            # A pass stands. A narrow fail (a few errors, no request near the client's timeout) is measured again,
+            # up to twice, only when the clean room itself was starved of CPU (the grader's own calls to pricing's
+            # /healthz were slow): a busy machine must not fail a good answer. The faults fail by far more, and
             # nothing the candidate does can turn a fail into anything but a fail.
-            if r["errors"] / r["n"] < ERROR_LIMIT and r["p99_ms"] < P99_LIMIT_MS or not r["starved"]:
+            passed = r["errors"] / r["n"] < ERROR_LIMIT and r["p99_ms"] < P99_LIMIT_MS
+            narrow = r["errors"] / r["n"] < NARROW_ERRORS and r["max_ms"] < CLIENT_TIMEOUT * 1000 * 0.9
+            if passed or not (r["starved"] and narrow):
                 break
         return 0
     finally:

@@ -1,9 +1,9 @@
 """The clean room's pricing: the shipped pricing.py (its handler: quotes, stalls, abuse guard, brownouts every
 6-10 s), with two additions so that a short measurement is sure to meet what the real one meets over minutes:
-SIGUSR1 starts a brownout at once, and the first call for a cart whose id ends in "-stall" is a stalled call
+GET /opslab/brownout starts a brownout at once (the grader's own control; checkout only ever asks for
+/price), and the first call for a cart whose id ends in "-stall" is a stalled call
 (it answers after STALL_SECONDS, like the ~4% of calls that get stuck). The grader marks 1 cart in 20 so."""
 import os
-import signal
 import sys
 import threading
 import time
@@ -24,7 +24,11 @@ shipped_get = pricing.Handler.do_GET
 
 
 def do_get(self):
-    cart = (parse_qs(urlsplit(self.path).query).get("cart") or [""])[0]
+    url = urlsplit(self.path)
+    if url.path == "/opslab/brownout":
+        brownout()
+        return self.reply(200, {"brownout_ms": int(pricing.BROWNOUT_SECONDS * 1000)})
+    cart = (parse_qs(url.query).get("cart") or [""])[0]
     if cart.endswith("-stall"):
         with pricing.lock:
             first = cart not in stalled
@@ -35,7 +39,6 @@ def do_get(self):
 
 
 pricing.Handler.do_GET = do_get
-signal.signal(signal.SIGUSR1, brownout)
 threading.Thread(target=pricing.brownouts, daemon=True).start()
 pricing.log("INFO pricing listening on %s:%d" % pricing.LISTEN)
 pricing.Server(pricing.LISTEN, pricing.Handler).serve_forever()
