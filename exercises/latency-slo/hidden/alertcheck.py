@@ -1,18 +1,22 @@
-"""Shared by the alerts-* checks: load the candidate's alerts.yml and run promtool on it."""
+"""Shared by the alerts-* checks: the candidate's alerts.yml as promtool sees it (alerts-valid), and the verdicts of
+the `alerts` clean-room job (hidden/alerts/evaluate.py), which evaluates the rules with a real Prometheus over
+the recorded timeline of hidden/alerts/timeline.py at realistic timestamps (alerts-fire, alerts-quiet)."""
+import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
+import time
 
 import yaml
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(os.environ.get("EXERCISE", "/exercise"), "hidden"))
-import promtool_cases  # noqa: E402
+sys.path.insert(0, os.path.join(os.environ.get("EXERCISE", "/exercise"), "hidden", "alerts"))
+import timeline  # noqa: E402
 
+SANDBOX = os.environ.get("SANDBOX", "/sandbox")
 WORKSPACE = os.environ.get("WORKSPACE", "/sandbox/root/work")
 ALERTS = os.path.join(WORKSPACE, "alerts.yml")
+JOB = "/cleanroom/alerts"
 
 
 def fail(msg, detail=""):
@@ -20,6 +24,24 @@ def fail(msg, detail=""):
     if detail:
         print(detail[-3500:], file=sys.stderr)
     sys.exit(1)
+
+
+def error(msg, detail=""):
+    print(msg)
+    if detail:
+        print(detail[-3500:], file=sys.stderr)
+    sys.exit(2)
+
+
+def link_note():
+    """Where alerts.yml pointed outside the copied files, the copy holds an empty file: say so."""
+    try:
+        for line in open(os.path.join(SANDBOX, ".opslab-links")):
+            if line.startswith("/root/work/alerts.yml ->"):
+                return f" (alerts.yml is a link that leaves the collected files: {line.strip()})"
+    except OSError:
+        pass
+    return ""
 
 
 def check_rules():
@@ -49,14 +71,50 @@ def usable_alerts():
         fail("alerts.yml is not a valid Prometheus rule file (promtool check rules fails).", out)
     pages = page_alerts()
     if not pages:
-        fail("alerts.yml has no alerting rule labelled severity: page.", out)
+        fail("alerts.yml has no alerting rule labelled severity: page.", out + link_note())
     return pages
 
 
-def run_test(test_file):
-    """promtool test rules with the candidate's rules; returns (passed, output)."""
-    with tempfile.TemporaryDirectory() as d:
-        shutil.copy(ALERTS, os.path.join(d, "alerts.yml"))
-        promtool_cases.write_case(test_file, os.path.join(d, "test.yml"))
-        r = subprocess.run(["promtool", "test", "rules", "test.yml"], cwd=d, capture_output=True, text=True, timeout=90)
-        return r.returncode == 0, (r.stdout + r.stderr).strip()
+def evaluation():
+    """The clean-room evaluation: (t0, [(alert, labels, intervals in minutes)], notes). Exits 1 when the rules
+    did not load, 2 when the job itself broke."""
+    usable_alerts()
+    try:
+        text = open(os.path.join(JOB, "output.log"), errors="replace").read()
+    except OSError:
+        error("The clean-room evaluation of the alerts did not run.", "no /cleanroom/alerts/output.log")
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("::cleanroom:: "):
+            try:
+                lines.append(json.loads(line[len("::cleanroom:: "):]))
+            except ValueError:
+                pass
+    load = next((r for r in lines if r.get("kind") == "load"), None)
+    if load and not load.get("ok"):
+        fail("Prometheus does not load alerts.yml as its rule file.", load.get("detail", ""))
+    start = next((r for r in lines if r.get("kind") == "timeline"), None)
+    done = any(r.get("kind") == "done" for r in lines)
+    if not start or not done:
+        error("The clean-room evaluation of the alerts did not complete.", text[-3000:])
+    notes = [r for r in lines if r.get("kind") in ("rules", "alert-error", "too-many")]
+    firing = [(r["alert"], r["labels"], r["intervals"]) for r in lines if r.get("kind") == "firing"]
+    overflow = [r for r in lines if r.get("kind") == "too-many" or r.get("truncated")]
+    return start["t0"], firing, notes, overflow
+
+
+def at(t0, minute):
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t0 + minute * 60))
+
+
+def firing_at(intervals, minute):
+    return any(a <= minute < b for a, b in intervals)
+
+
+def firing_during(intervals, lo, hi):
+    return [max(a, lo) for a, b in intervals if a < hi and b > lo]
+
+
+def name(alert, labels):
+    extra = {k: v for k, v in labels.items() if k != "severity"}
+    return alert + (json.dumps(extra, sort_keys=True) if extra else "")
