@@ -178,6 +178,8 @@ describe('what a reviewer sees of each exercise', () => {
       expect(await page.locator('[data-testid="review-check-list"] > li').count()).toBe(exercise.checks.length);
       expect(await page.getByTestId('review-score').textContent()).toMatch(/^\d+\/\d+/);
       await page.locator('[data-testid="replay"][data-state="ready"]').waitFor({ timeout: 30_000 });
+      // The timeline comes in its own request (parsed off the server's event loop): wait for it, not only the replay.
+      await page.locator('[data-testid="timeline-command"]').first().waitFor({ timeout: 30_000 });
       const timeline = await page.locator('[data-testid="timeline-command"] .timeline-command').allTextContents();
       expect(timeline.some((t) => t.includes(lines[1]!.slice(0, 20)))).toBe(true);
       await screenshot(page, `review-${exerciseId}`);
