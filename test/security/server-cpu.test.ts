@@ -1,4 +1,4 @@
-// Item 13, server CPU: what a candidate leaves in the sandbox must not stall the server's event loop while it
+// Item 17, server CPU: what a candidate leaves in the sandbox must not stall the server's event loop while it
 // works on it. The final diff of many large files of distinct lines is the costliest case (a line diff is
 // quadratic there); every other attempt's terminal must keep answering meanwhile.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,12 +10,12 @@ import { TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt, type StartedAttempt } from '../helpers/api.js';
 import { shellRun } from '../helpers/sandbox-probe.js';
 
-const ITEM = '13 server CPU';
+const ITEM = '17 server CPU';
 const FILES = 12;
 /** Lines like "line 12345 67890": about 0.95 MB a file, under the 1 MiB a file the diff compares. */
 const LINES = 55_000;
 
-describe(`security 13: server CPU held by a candidate's files (${SANDBOX_RUNTIME})`, () => {
+describe(`security 17: server CPU held by a candidate's files (${SANDBOX_RUNTIME})`, () => {
   let server: TestServer;
   let attempt: StartedAttempt;
   let term: TestTerminal;
