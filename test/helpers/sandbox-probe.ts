@@ -183,6 +183,28 @@ export async function putProbe(driver: SandboxDriver, sandboxId: string): Promis
   await driver.copyIn(sandboxId, PROBE_DIR, tar);
 }
 
+/** A started sandbox of the base image under the given policy's limits, for tests that drive the driver directly. */
+export async function startBaseSandbox(
+  driver: SandboxDriver,
+  policy: { memoryMb: number; cpus: number; pids: number },
+  exerciseId: string,
+): Promise<string> {
+  const id = await driver.create({
+    attemptId: `${exerciseId.slice(0, 12)}-${Math.random().toString(36).slice(2, 10)}`,
+    exerciseId,
+    image: 'opslab/sandbox-base:latest',
+    limits: { memoryMb: policy.memoryMb, cpus: policy.cpus, pids: policy.pids },
+  });
+  await driver.start(id);
+  return id;
+}
+
+/** Runs a bash script as root in the sandbox (what a candidate could do there); throws when it fails. */
+export async function plant(driver: SandboxDriver, sandboxId: string, script: string): Promise<void> {
+  const r = await driver.exec(sandboxId, ['bash', '-c', script], { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new Error(`planting failed (${r.exitCode}): ${r.stdout}${r.stderr}`);
+}
+
 let serial = 0;
 
 /**

@@ -11,6 +11,7 @@ import { snapshotSandbox } from '../../server/src/grading/snapshot.js';
 import { DockerDriver } from '../../server/src/sandbox/drivers/docker/docker-driver.js';
 import { adhocExercise } from '../helpers/adhoc-exercise.js';
 import { requireDocker, testLabels } from '../helpers/docker.js';
+import { plant, startBaseSandbox } from '../helpers/sandbox-probe.js';
 
 const policy = loadConfig({}).sandbox;
 
@@ -64,15 +65,8 @@ describe('grading from a stored snapshot (real engine, real grader)', () => {
     await requireDocker();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opslab-snapshot-grading-'));
     driver = new DockerDriver({ instance: `gs${process.pid}`, policy, extraLabels: testLabels() });
-    sandboxId = await driver.create({
-      attemptId: `gs-${Math.random().toString(36).slice(2, 10)}`,
-      exerciseId: exercise.id,
-      image: 'opslab/sandbox-base:latest',
-      limits: { memoryMb: policy.memoryMb, cpus: policy.cpus, pids: policy.pids },
-    });
-    await driver.start(sandboxId);
-    const r = await driver.exec(sandboxId, ['bash', '-c', PLANT], { timeoutMs: 60_000 });
-    if (r.exitCode !== 0) throw new Error(`planting failed (${r.exitCode}): ${r.stdout}${r.stderr}`);
+    sandboxId = await startBaseSandbox(driver, policy, exercise.id);
+    await plant(driver, sandboxId, PLANT);
   });
 
   afterAll(async () => {

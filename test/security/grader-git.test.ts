@@ -11,6 +11,7 @@ import { gradeSandbox, type GradingRun } from '../../server/src/grading/runner.j
 import { DockerDriver } from '../../server/src/sandbox/drivers/docker/docker-driver.js';
 import { adhocExercise } from '../helpers/adhoc-exercise.js';
 import { requireDocker, testLabels } from '../helpers/docker.js';
+import { plant, startBaseSandbox } from '../helpers/sandbox-probe.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
 
 const ITEM = '8 grader attacks';
@@ -147,15 +148,8 @@ describe(`grader attacks: git and Python on the candidate's copy (${SANDBOX_RUNT
   beforeAll(async () => {
     await requireDocker();
     driver = new DockerDriver({ instance: `gg${process.pid}`, policy, extraLabels: testLabels() });
-    sandboxId = await driver.create({
-      attemptId: `gg-${Math.random().toString(36).slice(2, 10)}`,
-      exerciseId: 'grader-git',
-      image: 'opslab/sandbox-base:latest',
-      limits: { memoryMb: policy.memoryMb, cpus: policy.cpus, pids: policy.pids },
-    });
-    await driver.start(sandboxId);
-    const r = await driver.exec(sandboxId, ['bash', '-c', PLANT], { timeoutMs: 60_000 });
-    if (r.exitCode !== 0) throw new Error(`planting failed (${r.exitCode}): ${r.stdout}${r.stderr}`);
+    sandboxId = await startBaseSandbox(driver, policy, 'grader-git');
+    await plant(driver, sandboxId, PLANT);
   });
 
   afterAll(async () => {

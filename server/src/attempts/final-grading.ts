@@ -21,20 +21,22 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
 
   // 1. The evidence. A final snapshot kept from an interrupted ending (a server restart) is not taken again.
   let snapshotFile = artifacts.snapshotPath(attempt.id, 'final');
+  let taken: Buffer | null = null;
   if (!snapshotFile && info) {
     try {
-      artifacts.saveSnapshot(attempt.id, 'final', await runner.snapshot(info.id, evidencePaths(exercise)));
+      taken = await runner.snapshot(info.id, evidencePaths(exercise));
+      artifacts.saveSnapshot(attempt.id, 'final', taken);
       snapshotFile = artifacts.snapshotPath(attempt.id, 'final');
       repo.addEvent(attempt.id, 'snapshot-kept');
     } catch (err) {
       log.error({ attemptId: attempt.id, err: firstLine((err as Error).message) }, 'final snapshot failed');
     }
   }
-  const initial = artifacts.loadSnapshot(attempt.id, 'initial');
-  const final = snapshotFile ? artifacts.loadSnapshot(attempt.id, 'final') : null;
-  if (initial && final && !artifacts.snapshotDiff(attempt.id)) {
+  if (snapshotFile && !artifacts.snapshotDiff(attempt.id)) {
+    const initial = artifacts.loadSnapshot(attempt.id, 'initial');
+    const final = taken ?? artifacts.loadSnapshot(attempt.id, 'final');
     try {
-      artifacts.saveDiff(attempt.id, await runner.diff(initial, final));
+      if (initial && final) artifacts.saveDiff(attempt.id, await runner.diff(initial, final));
     } catch (err) {
       log.error({ attemptId: attempt.id, err: firstLine((err as Error).message) }, 'final diff failed');
     }
@@ -45,9 +47,10 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
   try {
     const variant = { params: attempt.params, seed: attempt.seed ?? '' };
     let outcome;
-    const fromSnapshot = !exercise.probe && snapshotFile !== null;
-    if (snapshotFile && !exercise.probe) {
-      outcome = await runner.grade(info?.id ?? null, exercise, variant, attempt.id, snapshotFile);
+    // The stored snapshot graded, where the checks only read files.
+    const fromSnapshot = exercise.probe ? null : snapshotFile;
+    if (fromSnapshot) {
+      outcome = await runner.grade(info?.id ?? null, exercise, variant, attempt.id, fromSnapshot);
     } else {
       if (!info) throw new Error('the sandbox was gone before the final grading');
       // Probes grade services and live state as they are. A stopped container (the shell exited) is started and

@@ -369,4 +369,3 @@ export async function removeStaleJobs(driver: JobDriver, olderThanSeconds = 2 * 
   return stale.map((j) => j.id);
 }
 
-export { CLEANROOM_HIDDEN, CLEANROOM_OUTPUT_LIMIT_BYTES, DEFAULT_CLEANROOM_LIMITS } from './cleanroom.js';

@@ -171,21 +171,25 @@ export class ReviewService {
    * of them at a time: `total` says how many there are.
    */
   async commands(attemptId: string, page: { offset?: number; limit?: number } = {}): Promise<CommandTimeline> {
-    const attempt = this.attempt(attemptId);
-    this.deps.attempts.flushRecording(attemptId);
-    const all = (await this.timelines.get(this.deps.attempts.recordingFile(attempt))) ?? { commands: [], source: 'none' as const };
+    const all = await this.timeline(attemptId);
     const offset = page.offset ?? 0;
     const limit = Math.min(page.limit ?? COMMANDS_PAGE.default, COMMANDS_PAGE.max);
     return { ...all, commands: all.commands.slice(offset, offset + limit), total: all.commands.length, offset };
   }
 
+  /** The whole command timeline of the attempt's recording (flushed first while the attempt runs). */
+  private async timeline(attemptId: string): Promise<CommandTimeline> {
+    const attempt = this.attempt(attemptId);
+    this.deps.attempts.flushRecording(attemptId);
+    return (await this.timelines.get(this.deps.attempts.recordingFile(attempt))) ?? { commands: [], source: 'none' };
+  }
+
   /** Everything of the attempt for the export, as the given interviewer sees it. */
   async exportData(attemptId: string, viewerId: string): Promise<ExportData> {
     const cast = this.castText(attemptId);
-    const attempt = this.attempt(attemptId);
     return {
       bundle: this.bundle(attemptId, viewerId),
-      commands: (await this.timelines.get(this.deps.attempts.recordingFile(attempt))) ?? { commands: [], source: 'none' },
+      commands: await this.timeline(attemptId),
       diff: this.diff(attemptId),
       cast,
       exportedAt: new Date().toISOString(),
