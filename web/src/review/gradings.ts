@@ -27,7 +27,8 @@ function entryRow(g: GradingHistoryEntry, currentVersion: string | null): HTMLEl
     h('strong', {}, g.error ? 'did not finish' : `${g.score}/${g.maxScore}`),
     ' ',
     h('span', { class: 'muted' }, [when(g.finishedAt), who, read, version].filter(Boolean).join(' · ')),
-    g.current ? h('span', { class: 'badge', 'data-testid': 'grading-current' }, ' current') : '',
+    g.current ? ' ' : '',
+    g.current ? h('span', { class: 'badge', 'data-testid': 'grading-current' }, 'current') : '',
     g.error ? h('p', { class: 'message message-error' }, g.error) : '',
     changes ?? '',
   );
