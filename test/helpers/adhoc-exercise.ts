@@ -8,6 +8,7 @@ export interface AdhocCheck {
   script: string;
   timeoutSeconds?: number;
   points?: number;
+  advisory?: boolean;
 }
 
 /**
@@ -48,6 +49,7 @@ export function adhocExercise(opts: {
       visible: true,
       timeoutSeconds: c.timeoutSeconds ?? 20,
       initially: 'any' as const,
+      advisory: c.advisory ?? false,
     })),
     collect: opts.collect ?? ['/root/work'],
     probe: opts.probe ?? false,

@@ -51,9 +51,13 @@ describe('grading from a stored snapshot (real engine, real grader)', () => {
         copy: '/root/work/repo',
         gitHead: true,
         hidden: 'hidden',
+        // A pristine directory of the exercise, brought beside hidden/'s files without a copy in hidden/.
+        bring: [{ from: 'pristine', to: 'original/files' }],
         timeoutSeconds: 30,
         run: [
           'echo "::r:: $(stat -c %U:%a /opt/opslab-hidden/expected)"',
+          'echo "::r:: brought $(cat /opt/opslab-hidden/original/files/answer.txt) $(stat -c %U:%a /opt/opslab-hidden/original/files/answer.txt)"',
+          'setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo x > /opt/opslab-hidden/original/files/answer.txt" 2>/dev/null && echo "::r:: brought writable" || echo "::r:: brought read-only"',
           'setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo x > /opt/opslab-hidden/expected" 2>/dev/null && echo "::r:: hidden writable" || echo "::r:: hidden read-only"',
           'if [ "$(cat answer.txt)" = "$(cat /opt/opslab-hidden/expected)" ]; then echo "::r:: match"; else echo "::r:: mismatch $(cat answer.txt)"; fi',
         ].join('\n'),
@@ -64,6 +68,8 @@ describe('grading from a stored snapshot (real engine, real grader)', () => {
   beforeAll(async () => {
     await requireDocker();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opslab-snapshot-grading-'));
+    fs.mkdirSync(path.join(base.dir, 'pristine'));
+    fs.writeFileSync(path.join(base.dir, 'pristine', 'answer.txt'), '41\n');
     driver = new DockerDriver({ instance: `gs${process.pid}`, policy, extraLabels: testLabels() });
     sandboxId = await startBaseSandbox(driver, policy, exercise.id);
     await plant(driver, sandboxId, PLANT);
@@ -93,6 +99,8 @@ describe('grading from a stored snapshot (real engine, real grader)', () => {
     expect(cleanroom.verdict).toBe('pass');
     expect(cleanroom.message).toContain('::r:: root:644');
     expect(cleanroom.message).toContain('::r:: hidden read-only');
+    expect(cleanroom.message).toContain('::r:: brought 41 root:644');
+    expect(cleanroom.message).toContain('::r:: brought read-only');
   }, 180_000);
 
   it('says so when a path is not in the snapshot', async () => {

@@ -273,8 +273,8 @@ describe('grading on the real engine', () => {
     const exercise: Exercise = {
       ...base,
       cleanroom: [
-        { id: 'ok', image: 'base', copy: '/root/work', gitHead: false, run: 'true', timeoutSeconds: 10 },
-        { id: 'broken', image: 'no-such-image', copy: '/root/work', gitHead: false, run: 'true', timeoutSeconds: 10 },
+        { id: 'ok', image: 'base', copy: '/root/work', gitHead: false, bring: [], run: 'true', timeoutSeconds: 10 },
+        { id: 'broken', image: 'no-such-image', copy: '/root/work', gitHead: false, bring: [], run: 'true', timeoutSeconds: 10 },
       ],
     };
     await expect(grade(exercise, s)).rejects.toThrow(/no-such-image/);

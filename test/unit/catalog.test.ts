@@ -60,4 +60,55 @@ describe('exercise catalog', () => {
     expect(messages).toContainEqual(expect.stringMatching(/demo-three\/exercise\.yaml: is not valid YAML \(line 1\)/));
     expect(messages).toContainEqual(expect.stringMatching(/demo-four\/README\.md: is missing/));
   });
+
+  it('checks what clean-room jobs bring, and counts it in the exercise version', () => {
+    const yaml = (bring: string) => `${valid}checks:
+  - { id: one, title: The one check, points: 1, advisory: true }
+cleanroom:
+  - { id: job, image: base, copy: /root/work, hidden: hidden/room, run: "true", bring: ${bring} }
+`;
+    const write = (bring: string) => {
+      const root = tempDataDir();
+      dirs.push(root);
+      const files: Record<string, [string, number]> = {
+        'exercise.yaml': [yaml(bring), 0o644],
+        'README.md': ['# Demo\n', 0o644],
+        'hidden/room/run.sh': ['true\n', 0o644],
+        'hidden/room/taken/x': ['x\n', 0o644],
+        'files/a.txt': ['a\n', 0o644],
+        'checks/one': ['#!/bin/sh\n', 0o755],
+        'solution/apply': ['#!/bin/sh\n', 0o755],
+      };
+      for (const [name, [content, mode]] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(root, 'demo-one', name)), { recursive: true });
+        fs.writeFileSync(path.join(root, 'demo-one', name), content, { mode });
+      }
+      return root;
+    };
+    const load = (bring: string) => ExerciseCatalog.load(write(bring));
+    // Never the answers: refused by the schema.
+    expect(load('[{ from: solution, to: s }]').problems.map(formatProblem)).toContainEqual(
+      expect.stringMatching(/cleanroom\.0\.bring\.0\.from: must match pattern/),
+    );
+    expect(load('[{ from: wrong/x, to: s }]').problems.map(formatProblem)).toContainEqual(
+      expect.stringMatching(/cleanroom\.0\.bring\.0\.from: must match pattern/),
+    );
+    expect(load('[{ from: files, to: ../up }]').problems.map(formatProblem)).toContainEqual(
+      expect.stringMatching(/cleanroom\.0\.bring\.0\.to: must match pattern/),
+    );
+
+    const messages = load('[{ from: files, to: taken }, { from: missing, to: m }, { from: files, to: m/n }]').problems.map(formatProblem);
+    expect(messages).toContainEqual(expect.stringMatching(/cleanroom\.0\.bring\.0\.to: would cover hidden\/room\/taken/));
+    expect(messages).toContainEqual(expect.stringMatching(/cleanroom\.0\.bring\.1\.from: must be a directory of the exercise \(missing\)/));
+    expect(messages).toContainEqual(expect.stringMatching(/cleanroom\.0\.bring\.2\.to: overlaps another directory/));
+
+    const root = write('[{ from: files, to: original }]');
+    const loaded = ExerciseCatalog.load(root);
+    expect(loaded.problems).toEqual([]);
+    const ex = loaded.get('demo-one')!;
+    expect(ex.checks[0]!.advisory).toBe(true);
+    expect(ex.cleanroom[0]!.bring).toEqual([{ from: 'files', to: 'original' }]);
+    fs.writeFileSync(path.join(root, 'demo-one/files/a.txt'), 'changed\n');
+    expect(ExerciseCatalog.load(root).get('demo-one')!.version).not.toBe(ex.version);
+  });
 });

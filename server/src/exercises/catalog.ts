@@ -29,6 +29,11 @@ export interface CheckSpec {
   timeoutSeconds: number;
   /** 'fail': the check must fail on the untouched sandbox (the self-test proves it). */
   initially: 'fail' | 'any';
+  /**
+   * What only a person can judge: the verdict is shown in the review, but not counted in the score until a reviewer
+   * confirms or overrides it.
+   */
+  advisory: boolean;
 }
 
 export interface VariantSpec {
@@ -46,6 +51,11 @@ export interface CleanroomSpec {
    * after the candidate's copy: the grader's own tests and inputs, which the candidate's code never supplies.
    */
   hidden?: string;
+  /**
+   * Pristine directories of the exercise copied under /opt/opslab-hidden/<to> the same way (never solution*, wrong/
+   * or checks/): the grader's copy of what the candidate started from, without keeping a second copy in hidden/.
+   */
+  bring: { from: string; to: string }[];
   run: string;
   timeoutSeconds: number;
 }
@@ -230,26 +240,31 @@ export function loadExercise(
         visible: c.visible ?? true,
         timeoutSeconds: c.timeoutSeconds ?? DEFAULT_CHECK_TIMEOUT_SECONDS,
         initially: c.initially ?? 'fail',
+        advisory: c.advisory ?? false,
       })),
       collect: spec.collect ?? [workspace],
       probe: spec.probe ?? false,
       cleanroom: (spec.cleanroom ?? []).map((c) => ({
         ...c,
         gitHead: c.gitHead ?? false,
+        bring: c.bring ?? [],
         timeoutSeconds: c.timeoutSeconds ?? 300,
       })),
       wrong: spec.wrong ?? [],
       alternatives: alternativeSolutions(dir),
       hasSetup: isExecutable(path.join(dir, 'setup')),
-      version: exerciseVersion(dir),
+      version: exerciseVersion(dir, (spec.cleanroom ?? []).flatMap((c) => (c.bring ?? []).map((b) => b.from))),
       instructions,
       dir,
     },
   };
 }
 
-/** sha256 (12 hex digits) over exercise.yaml and every file under checks/ and hidden/: names, modes, contents. */
-export function exerciseVersion(dir: string): string {
+/**
+ * sha256 (12 hex digits) over exercise.yaml and every file under checks/, hidden/ and the directories clean-room jobs
+ * bring (`also`): names, modes, contents.
+ */
+export function exerciseVersion(dir: string, also: string[] = []): string {
   const h = createHash('sha256');
   const add = (rel: string) => {
     const abs = path.join(dir, rel);
@@ -263,7 +278,7 @@ export function exerciseVersion(dir: string): string {
       h.update(`f ${rel} ${st.mode & 0o111 ? 'x' : '-'}\0`).update(fs.readFileSync(abs)).update('\0');
     }
   };
-  for (const rel of ['exercise.yaml', 'checks', 'hidden']) add(rel);
+  for (const rel of ['exercise.yaml', 'checks', 'hidden', ...[...new Set(also)].sort()]) add(rel);
   return h.digest('hex').slice(0, 12);
 }
 
@@ -299,7 +314,7 @@ function crossCheck(
     checks?: { id: string }[];
     variants?: { name: string }[];
     wrong?: WrongAnswer[];
-    cleanroom?: { id: string; image: string; hidden?: string }[];
+    cleanroom?: { id: string; image: string; hidden?: string; bring?: { from: string; to: string }[] }[];
   },
   opts: { imageExists?: (image: string) => boolean },
 ): ExerciseProblem[] {
@@ -340,6 +355,20 @@ function crossCheck(
     if (c.hidden !== undefined && !fs.statSync(rel(c.hidden), { throwIfNoEntry: false })?.isDirectory()) {
       problems.push({ file, field: `cleanroom.${i}.hidden`, message: `must be a directory of the exercise (${c.hidden})` });
     }
+    const targets: string[] = [];
+    (c.bring ?? []).forEach((b, j) => {
+      const field = `cleanroom.${i}.bring.${j}`;
+      const from = fs.lstatSync(rel(b.from), { throwIfNoEntry: false });
+      if (!from?.isDirectory()) problems.push({ file, field: `${field}.from`, message: `must be a directory of the exercise (${b.from})` });
+      const to = path.posix.normalize(b.to);
+      if (targets.some((t) => t === to || t.startsWith(`${to}/`) || to.startsWith(`${t}/`))) {
+        problems.push({ file, field: `${field}.to`, message: `overlaps another directory brought into the clean room (${b.to})` });
+      }
+      if (c.hidden !== undefined && fs.lstatSync(path.join(rel(c.hidden), to), { throwIfNoEntry: false })) {
+        problems.push({ file, field: `${field}.to`, message: `would cover ${c.hidden}/${to}: pick a path that ${c.hidden} does not hold` });
+      }
+      targets.push(to);
+    });
     if (opts.imageExists && !opts.imageExists(c.image)) {
       problems.push({ file, field: `cleanroom.${i}.image`, message: `names no sandbox image (sandboxes/${c.image}/Dockerfile)` });
     }

@@ -57,10 +57,15 @@ export async function runCleanroom(
     const [p, c] = await Promise.allSettled([produce, driver.copyIn(id, '/', writer.stream())]);
     if (p.status === 'rejected') throw p.reason;
     if (c.status === 'rejected') throw c.reason;
-    if (job.hidden) {
-      // Root's and not writable by others: the candidate's code, run as another user, can neither change nor
-      // replace the grader's own material.
-      await driver.copyIn(id, '/', packDir(path.join(opts.exercise.dir, job.hidden), { prefix: CLEANROOM_HIDDEN.slice(1), uid: 0, gid: 0, readOnlyForOthers: true }));
+    // Root's and not writable by others: the candidate's code, run as another user, can neither change nor replace
+    // the grader's own material (its hidden directory, and the pristine exercise directories it brings).
+    const grader = [
+      ...(job.hidden ? [{ from: job.hidden, to: '' }] : []),
+      ...job.bring.map((b) => ({ from: b.from, to: path.posix.normalize(b.to) })),
+    ];
+    for (const g of grader) {
+      const prefix = path.posix.join(CLEANROOM_HIDDEN, g.to).slice(1);
+      await driver.copyIn(id, '/', packDir(path.join(opts.exercise.dir, g.from), { prefix, uid: 0, gid: 0, readOnlyForOthers: true }));
     }
 
     // gitHead: replace the copy with a fresh clone of its committed HEAD (the clean room is disposable, so git may
