@@ -22,7 +22,18 @@ export interface InviteView {
   revokedAt: string | null;
   status: InviteStatus;
   attemptId: string | null;
-  /** `<publicUrl>/invite#<token>`: the token is in the fragment. */
+  /** Whether the current link was used to start (or take over) the attempt: it opens nothing more. */
+  claimed: boolean;
+  /** Whether the signed-in staff member may revoke, extend, reissue or delete it (its creator, or an admin). */
+  canManage: boolean;
+}
+
+/**
+ * The answer to creating an invite or reissuing its link: the only time the link is shown. It is not kept: staff
+ * answers never hold it again, and once the candidate has started, the link alone opens nothing.
+ */
+export interface CreatedInvite extends InviteView {
+  /** `<publicUrl>/invite#<token>`: the claim token is in the fragment. */
   link: string;
 }
 
@@ -80,4 +91,9 @@ export interface CandidateInvite {
   rules: string[];
   state: CandidateInviteState;
   attemptId: string | null;
+  /**
+   * The link was used to start: only the browser that started holds the attempt's credential (a cookie); the link
+   * alone resumes nothing. False again after the hiring team reissued the link (Resume then takes the attempt over).
+   */
+  claimed: boolean;
 }

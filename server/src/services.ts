@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.js';
-import { openDatabase, instanceId, serverSecret, type Db } from './store/db.js';
+import { openDatabase, instanceId, type Db } from './store/db.js';
 import { AttemptsRepo } from './store/attempts-repo.js';
 import { GradingRepo } from './store/grading-repo.js';
 import { InvitesRepo } from './store/invites-repo.js';
@@ -84,7 +84,6 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     catalog,
     config,
     auth,
-    secret: serverSecret(db),
   });
   const reviews = new ReviewService({
     attempts,

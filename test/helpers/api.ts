@@ -37,3 +37,14 @@ export async function api(
   }
   return { status: res.status, body: parsed, headers: res.headers, text };
 }
+
+/**
+ * The attempt's own credential that a start (an invite's claim, or practice) set as the browser's HttpOnly cookie
+ * `opslab_attempt_<id>`; throws when the answer set none.
+ */
+export function attemptCookieToken(headers: Headers, attemptId: string): string {
+  const prefix = `opslab_attempt_${attemptId}=`;
+  const line = headers.getSetCookie().find((l) => l.startsWith(prefix));
+  if (!line) throw new Error(`no attempt cookie for ${attemptId} in ${JSON.stringify(headers.getSetCookie())}`);
+  return line.slice(prefix.length).split(';')[0]!;
+}

@@ -7,7 +7,7 @@ import { requireDocker } from '../helpers/docker.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 import { TestTerminal, stripAnsi } from '../helpers/terminal-client.js';
-import { api } from '../helpers/api.js';
+import { api, attemptCookieToken } from '../helpers/api.js';
 
 interface Call {
   status: number;
@@ -73,9 +73,11 @@ describe('invites, candidate access and review (real server, real engine)', () =
     const token = tokenOf(inv.link);
     expect(Buffer.from(token, 'base64url').length).toBeGreaterThanOrEqual(16);
 
-    // The link can be copied again: the list shows the same one.
+    // The link is shown once, at creation: the list holds neither it nor its token.
     const list = await call(server, 'GET', '/api/manage/invites', { headers: alice.headers });
-    expect(list.body.invites.find((i: { id: string }) => i.id === inv.id).link).toBe(inv.link);
+    expect(list.body.invites.find((i: { id: string }) => i.id === inv.id)).toMatchObject({ claimed: false, canManage: true });
+    expect(list.text).not.toContain(token);
+    expect(list.text).not.toContain('/invite#');
 
     const landing = await call(server, 'GET', '/api/invite', { headers: { authorization: `Bearer ${token}` } });
     expect(landing.status).toBe(200);
@@ -88,29 +90,40 @@ describe('invites, candidate access and review (real server, real engine)', () =
     expect(started.status, started.text).toBe(201);
     const attempt = started.body.attempt;
     expect(attempt).toMatchObject({ state: 'running', mode: 'interview', checksAllowed: true, hintsAllowed: true });
-    expect(started.headers.getSetCookie().join()).toContain(`opslab_attempt_${attempt.id}=`);
-    // Reopening the link resumes the same attempt.
+    // The claim gives this browser the attempt's own token, as an HttpOnly cookie and nowhere else.
+    const own = attemptCookieToken(started.headers, attempt.id);
+    expect(own).not.toBe(token);
+    expect(started.text).not.toContain(own);
+    expect(started.headers.getSetCookie().find((c) => c.startsWith(`opslab_attempt_${attempt.id}=`))).toMatch(/HttpOnly/i);
+    // The link is claimed: starting again gives no credential, and the link opens no attempt route.
     const again = await start(token);
-    expect(again.status).toBe(200);
-    expect(again.body.attempt.id).toBe(attempt.id);
+    expect(again.status).toBe(409);
+    expect(again.headers.getSetCookie()).toEqual([]);
+    expect((await api(server.url, 'GET', `/api/attempts/${attempt.id}`, token)).status).toBe(404);
+    expect((await call(server, 'GET', '/api/invite', { headers: { authorization: `Bearer ${token}` } })).body.invite).toMatchObject({
+      state: 'running',
+      claimed: true,
+    });
 
-    // The invite token is the attempt token: the attempt routes and the terminal accept it.
-    expect((await api(server.url, 'GET', `/api/attempts/${attempt.id}`, token)).status).toBe(200);
-    const term = await TestTerminal.connect(server.url, attempt.id, token);
+    // The attempt's own token opens the attempt routes and the terminal.
+    expect((await api(server.url, 'GET', `/api/attempts/${attempt.id}`, own)).status).toBe(200);
+    const term = await TestTerminal.connect(server.url, attempt.id, own);
     await term.waitFor(/[#$] /);
     term.type('echo "jour""ney-ok"; ls /root/work\r');
     await term.waitFor('journey-ok');
 
     // Checks: candidates see verdicts, and messages only of visible checks; never the interviewer's details.
-    const checks = await api(server.url, 'POST', `/api/attempts/${attempt.id}/checks`, token);
+    const checks = await api(server.url, 'POST', `/api/attempts/${attempt.id}/checks`, own);
     expect(checks.status, checks.text).toBe(200);
     expect(checks.text).not.toContain('interviewer detail');
     expect(checks.body.results.checks.find((c: { id: string }) => c.id === 'b').message).toBeNull();
 
-    // The candidate's token opens none of the interviewer's routes, with or without the cookie.
+    // The candidate's tokens open none of the interviewer's routes, with or without the cookie.
     for (const url of [`/api/manage/attempts/${attempt.id}`, `/api/manage/attempts/${attempt.id}/recording`, '/api/manage/invites', '/api/manage/attempts']) {
-      expect((await call(server, 'GET', url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
-      expect((await call(server, 'GET', url, { headers: { cookie: `opslab_attempt_${attempt.id}=${token}` } })).status).toBe(401);
+      for (const t of [token, own]) {
+        expect((await call(server, 'GET', url, { headers: { authorization: `Bearer ${t}` } })).status).toBe(401);
+        expect((await call(server, 'GET', url, { headers: { cookie: `opslab_attempt_${attempt.id}=${t}` } })).status).toBe(401);
+      }
     }
 
     // Interviewers watch live, read-only.
@@ -129,11 +142,11 @@ describe('invites, candidate access and review (real server, real engine)', () =
     const before = Date.parse(attempt.deadline);
     const extended = await call(server, 'POST', `/api/manage/invites/${inv.id}/extend`, { headers: alice.headers, body: { minutes: 15 } });
     expect(extended.status, extended.text).toBe(200);
-    const after = (await api(server.url, 'GET', `/api/attempts/${attempt.id}`, token)).body.attempt;
+    const after = (await api(server.url, 'GET', `/api/attempts/${attempt.id}`, own)).body.attempt;
     expect(Date.parse(after.deadline) - before).toBe(15 * 60_000);
     await term.waitFor(() => term.controls.some((c) => c.type === 'attempt' && (c.attempt as { deadline: string }).deadline === after.deadline));
 
-    const submitted = await api(server.url, 'POST', `/api/attempts/${attempt.id}/submit`, token);
+    const submitted = await api(server.url, 'POST', `/api/attempts/${attempt.id}/submit`, own);
     expect(submitted.status).toBe(200);
     term.close();
     live.close();
@@ -162,7 +175,7 @@ describe('invites, candidate access and review (real server, real engine)', () =
     expect(ran).toMatchObject({ exitCode: 0, source: 'shell' });
     expect(ran.startedAt).toBeGreaterThan(0);
     // Interview candidates do not get the timeline (practice trainees do).
-    expect((await api(server.url, 'GET', `/api/attempts/${attempt.id}/commands`, token)).status).toBe(403);
+    expect((await api(server.url, 'GET', `/api/attempts/${attempt.id}/commands`, own)).status).toBe(403);
     // The exports: JSON with everything, and one HTML file.
     const json = await call(server, 'GET', `/api/manage/attempts/${attempt.id}/export.json`, { headers: bob.headers });
     expect(json.status).toBe(200);
@@ -205,10 +218,15 @@ describe('invites, candidate access and review (real server, real engine)', () =
     const b = await invite(alice);
     const ta = tokenOf(a.link);
     const tb = tokenOf(b.link);
-    const sa = (await start(ta)).body.attempt;
-    const sb = (await start(tb)).body.attempt;
-    expect((await api(server.url, 'GET', `/api/attempts/${sb.id}`, ta)).status).toBe(404);
-    expect(await TestTerminal.refusedStatus(`${server.url}/api/attempts/${sb.id}/terminal`, { authorization: `Bearer ${ta}` })).toBe(404);
+    const startedA = await start(ta);
+    const startedB = await start(tb);
+    const sa = startedA.body.attempt;
+    const sb = startedB.body.attempt;
+    // Each attempt's own token (the browser's cookie after the claim).
+    const oa = attemptCookieToken(startedA.headers, sa.id);
+    const ob = attemptCookieToken(startedB.headers, sb.id);
+    expect((await api(server.url, 'GET', `/api/attempts/${sb.id}`, oa)).status).toBe(404);
+    expect(await TestTerminal.refusedStatus(`${server.url}/api/attempts/${sb.id}/terminal`, { authorization: `Bearer ${oa}` })).toBe(404);
 
     // Revoking ends the running attempt and kills the token everywhere, before any upgrade.
     const revoked = await call(server, 'POST', `/api/manage/invites/${a.id}/revoke`, { headers: alice.headers });
@@ -216,8 +234,8 @@ describe('invites, candidate access and review (real server, real engine)', () =
     expect(revoked.body.invite.status).toBe('revoked');
     expect((await call(server, 'GET', '/api/invite', { headers: { authorization: `Bearer ${ta}` } })).status).toBe(410);
     expect((await start(ta)).status).toBe(410);
-    expect((await api(server.url, 'GET', `/api/attempts/${sa.id}`, ta)).status).toBe(410);
-    expect(await TestTerminal.refusedStatus(`${server.url}/api/attempts/${sa.id}/terminal`, { authorization: `Bearer ${ta}` })).toBe(410);
+    expect((await api(server.url, 'GET', `/api/attempts/${sa.id}`, oa)).status).toBe(410);
+    expect(await TestTerminal.refusedStatus(`${server.url}/api/attempts/${sa.id}/terminal`, { authorization: `Bearer ${oa}` })).toBe(410);
     const ended = server.services.attempts.get(sa.id)!;
     expect(ended.endReason).toBe('revoked');
     expect(server.services.reviews.bundle(sa.id, alice.user.id).grading).not.toBeNull();
@@ -235,13 +253,14 @@ describe('invites, candidate access and review (real server, real engine)', () =
     expect((await call(server, 'GET', '/api/invite')).status).toBe(401);
     expect((await call(server, 'GET', '/api/invite', { headers: { authorization: 'Bearer x' } })).status).toBe(401);
     expect((await call(server, 'GET', '/api/invite', { headers: { authorization: `Bearer ${'A'.repeat(43)}` } })).status).toBe(404);
-    await api(server.url, 'POST', `/api/attempts/${sb.id}/submit`, tb);
+    await api(server.url, 'POST', `/api/attempts/${sb.id}/submit`, ob);
   });
 
   it('turns checks and hints off when the invite hides feedback', async () => {
     const inv = await invite(alice, { showFeedback: false });
-    const token = tokenOf(inv.link);
-    const attempt = (await start(token)).body.attempt;
+    const started = await start(tokenOf(inv.link));
+    const attempt = started.body.attempt;
+    const token = attemptCookieToken(started.headers, attempt.id);
     expect(attempt).toMatchObject({ checksAllowed: false, hintsAllowed: false });
     const checks = await api(server.url, 'POST', `/api/attempts/${attempt.id}/checks`, token);
     expect(checks.status).toBe(403);
@@ -258,6 +277,7 @@ describe('invites, candidate access and review (real server, real engine)', () =
       ['POST', '/api/manage/invites', { exerciseId: 'graded-demo', candidateName: 'X', candidateEmail: 'x@example.test', showFeedback: true }],
       ['POST', `/api/manage/invites/${inv.id}/revoke`],
       ['POST', `/api/manage/invites/${inv.id}/extend`, { minutes: 5 }],
+      ['POST', `/api/manage/invites/${inv.id}/reissue`],
       ['GET', '/api/manage/attempts'],
       ['GET', '/api/manage/attempts/a_00000000000000000000'],
       ['PUT', '/api/manage/attempts/a_00000000000000000000/review', { ratings: {}, recommendation: null, summary: '' }],

@@ -23,6 +23,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
 import { figure } from '../helpers/figures.js';
+import { attemptCookieToken } from '../helpers/api.js';
 
 const ITEM = '7 access';
 type Headers = Record<string, string>;
@@ -47,8 +48,9 @@ describe('access: refused before anything happens (real server, real engine)', (
   let server: TestServer;
   let alice: StaffSession;
   // Two interview attempts (candidates A and B), one practice attempt (trainee P), all running.
-  let a: { id: string; token: string };
-  let b: { id: string; token: string };
+  // token: the attempt's own (the browser's cookie after the claim); inviteToken: the invite link's claim token.
+  let a: { id: string; token: string; inviteToken: string };
+  let b: { id: string; token: string; inviteToken: string };
   let p: { id: string; token: string; cookie: string };
   const refusals: { label: string; status: number; ms: number }[] = [];
 
@@ -60,10 +62,11 @@ describe('access: refused before anything happens (real server, real engine)', (
       showFeedback: true,
     });
     expect(res.status, res.text).toBe(201);
-    const token = new URL(res.body.invite.link).hash.slice(1);
-    const started = await call(server, 'POST', '/api/invite/start', { authorization: `Bearer ${token}` });
-    expect(started.status, started.text).toBe(201);
-    return { id: started.body.attempt.id as string, token, inviteId: res.body.invite.id as string };
+    const inviteToken = new URL(res.body.invite.link).hash.slice(1);
+    const started = await fetch(`${server.url}/api/invite/start`, { method: 'POST', headers: { authorization: `Bearer ${inviteToken}` } });
+    expect(started.status).toBe(201);
+    const id = ((await started.json()) as { attempt: { id: string } }).attempt.id;
+    return { id, token: attemptCookieToken(started.headers, id), inviteToken, inviteId: res.body.invite.id as string };
   };
 
   /** An HTTP call that must be refused with `status` (and an error body). */
@@ -133,8 +136,9 @@ describe('access: refused before anything happens (real server, real engine)', (
       ['no credential', {}],
       ['practice cookie', { cookie: p.cookie }],
       ['practice attempt token', { authorization: `Bearer ${p.token}` }],
-      ['invite token', { authorization: `Bearer ${a.token}` }],
-      ['invite token as a cookie', { cookie: `opslab_attempt_${a.id}=${a.token}` }],
+      ['attempt token', { authorization: `Bearer ${a.token}` }],
+      ['attempt token as a cookie', { cookie: `opslab_attempt_${a.id}=${a.token}` }],
+      ['invite token', { authorization: `Bearer ${a.inviteToken}` }],
       ['expired session', expired.headers],
       ['logged-out session', loggedOut.headers],
       ["disabled user's session", disabled.headers],
@@ -205,9 +209,11 @@ describe('access: refused before anything happens (real server, real engine)', (
       ['GET', '/recording'],
     ];
     const pairs: [string, Headers, string][] = [
-      ["A's invite token on B", { authorization: `Bearer ${a.token}` }, b.id],
-      ["A's invite token as B's cookie", { cookie: `opslab_attempt_${b.id}=${a.token}` }, b.id],
-      ["A's invite token on the practice attempt", { authorization: `Bearer ${a.token}` }, p.id],
+      ["A's attempt token on B", { authorization: `Bearer ${a.token}` }, b.id],
+      ["A's attempt token as B's cookie", { cookie: `opslab_attempt_${b.id}=${a.token}` }, b.id],
+      ["A's attempt token on the practice attempt", { authorization: `Bearer ${a.token}` }, p.id],
+      ["A's claimed invite link on A", { authorization: `Bearer ${a.inviteToken}` }, a.id],
+      ["A's claimed invite link as A's cookie", { cookie: `opslab_attempt_${a.id}=${a.inviteToken}` }, a.id],
       ["the practice attempt's token on A", { authorization: `Bearer ${p.token}` }, a.id],
       ['the practice cookie on A', { cookie: p.cookie }, a.id],
       ['a session on an attempt route', alice.headers, a.id],
@@ -255,7 +261,7 @@ describe('access: refused before anything happens (real server, real engine)', (
     expect((await call(server, 'POST', `/api/manage/invites/${inviteA.id}/revoke`, alice.headers)).status).toBe(200);
     await refusedWs('withdrawn invite', 410, `/api/attempts/${a.id}/terminal`, { authorization: `Bearer ${a.token}` });
     await refused('withdrawn invite', 410, 'GET', `/api/attempts/${a.id}/recording`, { authorization: `Bearer ${a.token}` });
-    await refused('withdrawn invite', 410, 'POST', '/api/invite/start', { authorization: `Bearer ${a.token}` });
+    await refused('withdrawn invite', 410, 'POST', '/api/invite/start', { authorization: `Bearer ${a.inviteToken}` });
 
     const byStatus = refusals.reduce<Record<number, number>>((acc, r) => ((acc[r.status] = (acc[r.status] ?? 0) + 1), acc), {});
     const ms = refusals.map((r) => r.ms).sort((x, y) => x - y);

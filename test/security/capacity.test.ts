@@ -14,6 +14,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 import { figure } from '../helpers/figures.js';
+import { attemptCookieToken } from '../helpers/api.js';
 
 const ITEM = '11 capacity';
 const MAX = 3;
@@ -24,6 +25,7 @@ interface Answer {
   body: any;
   retryAfter: string | null;
   ms: number;
+  headers: Headers;
 }
 
 describe('capacity (real server, real engine)', () => {
@@ -49,7 +51,7 @@ describe('capacity (real server, real engine)', () => {
       /* not JSON */
     }
     if (res.status === 503) refusedMs.push(ms);
-    return { status: res.status, body: json, retryAfter: res.headers.get('retry-after'), ms };
+    return { status: res.status, body: json, retryAfter: res.headers.get('retry-after'), ms, headers: res.headers };
   };
   const practiceStart = () => post('/api/attempts', {}, { exerciseId: 'graded-demo' });
   const newInvite = async () => {
@@ -100,8 +102,9 @@ describe('capacity (real server, real engine)', () => {
     const token = await newInvite();
     const started = await inviteStart(token);
     expect(started.status).toBe(201);
-    running = { id: started.body.attempt.id, token };
-    term = await TestTerminal.connect(server.url, running.id, token);
+    // The claim set the attempt's own token as the browser's cookie: that is what opens the terminal.
+    running = { id: started.body.attempt.id, token: attemptCookieToken(started.headers, started.body.attempt.id) };
+    term = await TestTerminal.connect(server.url, running.id, running.token);
     await term.waitFor(() => /# $/.test(stripAnsi(term.text)));
   });
   afterAll(async () => {

@@ -16,6 +16,7 @@ import { requireDocker } from '../helpers/docker.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 import { figure } from '../helpers/figures.js';
+import { attemptCookieToken } from '../helpers/api.js';
 
 const ITEM = '12 fuzz';
 
@@ -122,7 +123,9 @@ describe('fuzzing every route (real server, real engine)', () => {
     const invite = ((await inv.json()) as { invite: { id: string; link: string } }).invite;
     const token = new URL(invite.link).hash.slice(1);
     const started = await fetch(`${server.url}/api/invite/start`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
-    candidate = { attemptId: ((await started.json()) as { attempt: { id: string } }).attempt.id, token, inviteId: invite.id };
+    const attemptId = ((await started.json()) as { attempt: { id: string } }).attempt.id;
+    // The candidate's credential: the attempt's own token, which the claim set as the browser's cookie.
+    candidate = { attemptId, token: attemptCookieToken(started.headers, attemptId), inviteId: invite.id };
     const p = await fetch(`${server.url}/api/attempts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

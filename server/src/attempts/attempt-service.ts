@@ -154,6 +154,21 @@ export class AttemptService implements AttemptNotices {
   }
 
   /**
+   * Gives an attempt a new access token (stored as its hash): the old one stops working at once, and a browser
+   * holding it loses its terminal. `event` goes to the attempt's events (the review shows it), `marker` to the
+   * recording. Only while the attempt is created or running.
+   */
+  replaceToken(id: string, tokenHash: string, event: { kind: string; detail: unknown }, marker?: string): Attempt {
+    const updated = this.deps.repo.update(id, { tokenHash }, ['created', 'running']);
+    if (!updated) throw errors.attemptNotRunning(this.deps.repo.get(id)?.state ?? 'gone');
+    this.deps.repo.addEvent(id, event.kind, event.detail);
+    const terminal = this.ctx.terminals.get(id);
+    if (marker) terminal?.marker(marker);
+    terminal?.closeCandidate(CLOSE_CODES.replaced, 'This attempt was moved to another browser.');
+    return updated;
+  }
+
+  /**
    * Deletes an attempt and everything kept of it: sandbox, recording, snapshots, gradings, reviews, events (and
    * the invite, which holds the candidate's name and email). A running attempt is stopped first, ungraded.
    */

@@ -14,3 +14,12 @@ export function tokenMatches(attempt: Pick<Attempt, 'tokenHash'>, token: string)
 export const newAttemptId = () => `a_${randomBytes(10).toString('hex')}`;
 
 export const newAttemptToken = () => randomBytes(32).toString('base64url');
+
+/**
+ * An invite's claim token (the fragment of its link): 256 random bits, stored only as a hash. It is shown once, to
+ * the invite's creator, and never is an attempt's credential: claiming it gives the browser a new attempt token.
+ */
+export const newClaimToken = () => randomBytes(32).toString('base64url');
+
+/** A token nobody holds: set as an attempt's token hash, it locks out whoever held the old one. */
+export const unusableTokenHash = () => hashToken(`locked:${randomBytes(32).toString('base64url')}`);

@@ -1,19 +1,29 @@
-import { createHmac, randomBytes } from 'node:crypto';
-import type { Auth } from '../auth/index.js';
-import { hashToken, type AttemptService } from '../attempts/attempt-service.js';
+import { randomBytes } from 'node:crypto';
+import type { Auth, StaffUser } from '../auth/index.js';
+import type { AttemptService } from '../attempts/attempt-service.js';
+import { hashToken, newAttemptToken, newClaimToken, unusableTokenHash } from '../attempts/tokens.js';
 import type { Config } from '../config.js';
-import { errors } from '../errors.js';
+import { errors, OpslabError } from '../errors.js';
+import { ERROR_CODES } from '../../../contract/errors.js';
 import type { ExerciseCatalog } from '../exercises/catalog.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import type { Invite, InvitesRepo } from '../store/invites-repo.js';
-import type { CandidateInvite, CreateInviteBody, InviteListQuery, InviteStatus, InviteView } from '../../../contract/invites.js';
+import type {
+  CandidateInvite,
+  CreatedInvite,
+  CreateInviteBody,
+  InviteListQuery,
+  InviteStatus,
+  InviteView,
+} from '../../../contract/invites.js';
 
 export { INVITE_STATUSES, type InviteStatus, type InviteView } from '../../../contract/invites.js';
 
 /** What a candidate is told before they start. */
 export const CANDIDATE_RULES = [
   'The clock starts when you press Start. It runs on the server: closing the tab or losing the connection does not stop it.',
-  'Reopen your invite link at any time to come back to the same shell, with your files as you left them.',
+  'Reopen your invite link in the same browser at any time to come back to the same shell, with your files as you left them.',
+  'Once started, the exercise belongs to this browser: the link alone does not open it elsewhere. If you lose this browser, ask the person who invited you for a new link.',
   'You may use documentation and search engines in another tab. The sandbox itself has no internet access.',
   'When the time is up, the terminal closes and your work is submitted as it stands.',
   'Submit when you are done; nothing can be changed afterwards.',
@@ -35,25 +45,35 @@ export interface InviteServiceDeps {
   catalog: ExerciseCatalog;
   config: Config;
   auth: Auth;
-  /** The installation's secret: invite tokens are derived from it and the invite id. */
-  secret: Buffer;
 }
 
+/** Who acts on an invite: staff members, by id and role. */
+export type Actor = Pick<StaffUser, 'id' | 'role'>;
+
+/** What a start gives the candidate's browser: the attempt, and the attempt's own credential (for its cookie). */
+export interface Claim {
+  attempt: Attempt;
+  created: boolean;
+  token: string;
+}
+
+const ACTION_WORDS = { revoke: 'revoke', extend: 'add time to', reissue: 'reissue the link of', delete: 'delete' } as const;
+export type InviteAction = keyof typeof ACTION_WORDS;
+
 /**
- * Invites: one candidate's access to one timed attempt. The token in the link is HMAC(secret, invite id), so the
- * link can be shown again while only the token's hash is looked up; revoking or expiry refuse it at once.
+ * Invites: one candidate's access to one timed attempt. The link carries a claim token (random, stored only as its
+ * hash) that is shown once, to the invite's creator. Opening it and pressing Start claims it: the candidate's browser
+ * gets the attempt's own token (an HttpOnly cookie nobody else sees) and the link stops opening the attempt. A lost
+ * browser is handled by a reissue: a new claim link, and the old link and the old browser's credential stop working.
+ * Revoke, extend, reissue and deletion are for the invite's creator and admins; each is written to the audit log.
  */
 export class InviteService {
-  private readonly starting = new Map<string, Promise<{ attempt: Attempt; created: boolean }>>();
+  private readonly starting = new Map<string, Promise<Claim>>();
 
   constructor(private readonly deps: InviteServiceDeps) {}
 
-  token(invite: Pick<Invite, 'id'>): string {
-    return createHmac('sha256', this.deps.secret).update(`invite:${invite.id}`).digest('base64url');
-  }
-
-  link(invite: Pick<Invite, 'id'>): string {
-    return `${this.deps.config.publicUrl}/invite#${this.token(invite)}`;
+  private link(token: string): string {
+    return `${this.deps.config.publicUrl}/invite#${token}`;
   }
 
   get(id: string): Invite | undefined {
@@ -64,7 +84,8 @@ export class InviteService {
     return this.deps.repo.byAttempt(attemptId);
   }
 
-  create(input: CreateInviteBody, userId: string): Invite {
+  /** Creates an invite; the answer holds its link, which is not kept anywhere and never shown again. */
+  create(input: CreateInviteBody, userId: string): { invite: Invite; link: string } {
     const exercise = this.deps.catalog.get(input.exerciseId);
     if (!exercise) throw errors.exerciseNotFound(input.exerciseId);
     const now = Date.now();
@@ -83,12 +104,59 @@ export class InviteService {
       expiresAt: now + (input.expiresInDays ?? 7) * DAY_MS,
       revokedAt: null,
       attemptId: null,
+      claimedAt: null,
     };
-    invite.tokenHash = hashToken(this.token(invite));
+    const token = newClaimToken();
+    invite.tokenHash = hashToken(token);
     if (invite.candidateName === '') throw errors.badRequest('The candidate needs a name.');
     this.deps.repo.insert(invite);
     this.deps.auth.audit({ userId, action: 'invite.create', inviteId: id, detail: { exerciseId: exercise.id } });
+    return { invite, link: this.link(token) };
+  }
+
+  /** Whether `actor` may revoke, extend, reissue or delete the invite: its creator, or an admin. */
+  canManage(invite: Pick<Invite, 'createdBy'>, actor: Actor): boolean {
+    return actor.role === 'admin' || invite.createdBy === actor.id;
+  }
+
+  /** Refuses (403, audited) anyone but the invite's creator or an admin. */
+  assertCanManage(invite: Invite, actor: Actor, action: InviteAction): void {
+    if (this.canManage(invite, actor)) return;
+    this.deps.auth.audit({
+      userId: actor.id,
+      action: 'invite.refused',
+      inviteId: invite.id,
+      attemptId: invite.attemptId,
+      detail: { action, createdBy: invite.createdBy },
+    });
+    const owner = this.deps.auth.userName(invite.createdBy) ?? 'its creator';
+    throw new OpslabError(
+      ERROR_CODES.forbidden,
+      403,
+      `Only the interviewer who created this invite (${owner}) or an admin may ${ACTION_WORDS[action]} it.`,
+    );
+  }
+
+  /** Loads an invite for a change by `actor`: 404 when unknown, 403 when not theirs to change. */
+  private owned(id: string, actor: Actor, action: InviteAction): Invite {
+    const invite = this.deps.repo.get(id);
+    if (!invite) throw errors.inviteNotFound();
+    this.assertCanManage(invite, actor, action);
     return invite;
+  }
+
+  /**
+   * Deleting an attempt: an interview attempt only by its invite's creator or an admin (audited when refused);
+   * practice attempts (no invite) by any staff member, as before.
+   */
+  assertCanDeleteAttempt(attempt: Pick<Attempt, 'inviteId'>, actor: Actor): void {
+    if (!attempt.inviteId) return;
+    const invite = this.deps.repo.get(attempt.inviteId);
+    if (!invite) {
+      if (actor.role === 'admin') return;
+      throw new OpslabError(ERROR_CODES.forbidden, 403, 'Only an admin may delete this attempt.');
+    }
+    this.assertCanManage(invite, actor, 'delete');
   }
 
   status(invite: Invite, attempt = invite.attemptId ? this.deps.attempts.get(invite.attemptId) : undefined): InviteStatus {
@@ -103,7 +171,8 @@ export class InviteService {
     return invite.expiresAt <= Date.now() ? 'expired' : 'pending';
   }
 
-  view(invite: Invite): InviteView {
+  /** What staff see of an invite: never its link or any token (`canManage`: whether `viewer` may change it). */
+  view(invite: Invite, viewer: Actor): InviteView {
     return {
       id: invite.id,
       exerciseId: invite.exerciseId,
@@ -119,21 +188,26 @@ export class InviteService {
       revokedAt: iso(invite.revokedAt),
       status: this.status(invite),
       attemptId: invite.attemptId,
-      link: this.link(invite),
+      claimed: invite.claimedAt !== null,
+      canManage: this.canManage(invite, viewer),
     };
   }
 
-  list(filter: InviteListQuery = {}): InviteView[] {
-    const views = this.deps.repo.list({ exerciseId: filter.exerciseId }).map((i) => this.view(i));
+  /** The answer to a creation or a reissue: the view and, this once, the link. */
+  created(invite: Invite, link: string, viewer: Actor): CreatedInvite {
+    return { ...this.view(invite, viewer), link };
+  }
+
+  list(viewer: Actor, filter: InviteListQuery = {}): InviteView[] {
+    const views = this.deps.repo.list({ exerciseId: filter.exerciseId }).map((i) => this.view(i, viewer));
     return filter.status ? views.filter((v) => v.status === filter.status) : views;
   }
 
   /** Withdraws an invite: its token stops working at once, and a running attempt ends (graded as it stands). */
-  async revoke(id: string, userId: string): Promise<Invite> {
-    const invite = this.deps.repo.get(id);
-    if (!invite) throw errors.inviteNotFound();
+  async revoke(id: string, actor: Actor): Promise<Invite> {
+    const invite = this.owned(id, actor, 'revoke');
     if (!this.deps.repo.revoke(id, Date.now())) throw errors.inviteState('This invite is already revoked.');
-    this.deps.auth.audit({ userId, action: 'invite.revoke', inviteId: id, attemptId: invite.attemptId });
+    this.deps.auth.audit({ userId: actor.id, action: 'invite.revoke', inviteId: id, attemptId: invite.attemptId });
     await this.starting.get(id)?.catch(() => undefined);
     const current = this.deps.repo.get(id)!;
     const attempt = current.attemptId ? this.deps.attempts.get(current.attemptId) : undefined;
@@ -147,9 +221,8 @@ export class InviteService {
   }
 
   /** Gives a running attempt more time, or raises the time limit of an invite not started yet. */
-  extend(id: string, minutes: number, userId: string): Invite {
-    const invite = this.deps.repo.get(id);
-    if (!invite) throw errors.inviteNotFound();
+  extend(id: string, minutes: number, actor: Actor): Invite {
+    const invite = this.owned(id, actor, 'extend');
     const status = this.status(invite);
     if (status === 'running' && invite.attemptId) {
       const attempt = this.deps.attempts.get(invite.attemptId);
@@ -159,8 +232,37 @@ export class InviteService {
       throw errors.inviteState(`This invite is ${status}: there is no clock to extend.`);
     }
     this.deps.repo.setTimeLimit(id, invite.timeLimitSeconds + minutes * 60);
-    this.deps.auth.audit({ userId, action: 'attempt.extend', inviteId: id, attemptId: invite.attemptId, detail: { minutes } });
+    this.deps.auth.audit({ userId: actor.id, action: 'attempt.extend', inviteId: id, attemptId: invite.attemptId, detail: { minutes } });
     return this.deps.repo.get(id)!;
+  }
+
+  /**
+   * A new link for a candidate who lost theirs or their browser: the old link stops working at once, and so does
+   * the credential of the browser that claimed it (its terminal closes). Whoever opens the new link and presses
+   * Resume carries on in the same attempt; the attempt's events and recording say that it changed hands.
+   */
+  reissue(id: string, actor: Actor): { invite: Invite; link: string } {
+    const invite = this.owned(id, actor, 'reissue');
+    const status = this.status(invite);
+    if (status !== 'pending' && status !== 'running' && status !== 'failed') {
+      throw errors.inviteState(`This invite is ${status}: there is nothing left to open with a new link.`);
+    }
+    if (this.starting.has(id)) throw errors.inviteState('The attempt is starting right now; try again in a moment.');
+    const token = newClaimToken();
+    if (!this.deps.repo.reissue(id, hashToken(token))) throw errors.inviteState('This invite is revoked.');
+    const attempt = invite.attemptId ? this.deps.attempts.get(invite.attemptId) : undefined;
+    if (attempt && (attempt.state === 'running' || attempt.state === 'created')) {
+      const by = { id: actor.id, name: this.deps.auth.userName(actor.id) ?? 'unknown' };
+      this.deps.attempts.replaceToken(attempt.id, unusableTokenHash(), { kind: 'link-reissued', detail: { by } }, `link reissued by ${by.name}`);
+    }
+    this.deps.auth.audit({
+      userId: actor.id,
+      action: 'invite.reissue',
+      inviteId: id,
+      attemptId: invite.attemptId,
+      detail: { status, wasClaimed: invite.claimedAt !== null },
+    });
+    return { invite: this.deps.repo.get(id)!, link: this.link(token) };
   }
 
   /** The invite a candidate's token opens; refused when unknown (404), revoked or expired unstarted (410). */
@@ -199,33 +301,54 @@ export class InviteService {
       rules: CANDIDATE_RULES,
       state: status === 'running' ? 'running' : status === 'finished' ? 'finished' : 'pending',
       attemptId: status === 'running' || status === 'finished' ? invite.attemptId : null,
+      claimed: invite.claimedAt !== null,
     };
   }
 
   /**
-   * Starts the invite's attempt, or returns the one already started (reopening the link resumes it). A start that
-   * failed (the sandbox could not be provisioned) may be tried again. Concurrent starts share one.
+   * Claims the invite: starts its attempt, or (after a reissue) takes over the running one, and answers with the
+   * attempt's own token for the browser's cookie. A claimed link claims nothing more (409): the browser that
+   * claimed it holds the credential. A start that failed (the sandbox could not be provisioned) may be tried again.
+   * Concurrent starts of one invite share one.
    */
-  start(token: string): Promise<{ attempt: Attempt; created: boolean }> {
+  start(token: string): Promise<Claim> {
     const invite = this.fromToken(token);
     const pending = this.starting.get(invite.id);
     if (pending) return pending;
-    const promise = this.doStart(invite, token).finally(() => this.starting.delete(invite.id));
+    const promise = this.doStart(invite).finally(() => this.starting.delete(invite.id));
     this.starting.set(invite.id, promise);
     return promise;
   }
 
-  private async doStart(invite: Invite, token: string): Promise<{ attempt: Attempt; created: boolean }> {
+  private async doStart(invite: Invite): Promise<Claim> {
     const existing = invite.attemptId ? this.deps.attempts.get(invite.attemptId) : undefined;
-    if (existing && existing.state !== 'failed') return { attempt: existing, created: false };
+    if (existing && existing.state !== 'failed') {
+      if (invite.claimedAt !== null || existing.state !== 'running') throw claimedError();
+      // A reissued link takes over the running attempt: a new token, the old one already locked out.
+      if (!this.deps.repo.claim(invite.id, invite.tokenHash, Date.now())) throw claimedError();
+      const token = newAttemptToken();
+      const attempt = this.deps.attempts.replaceToken(existing.id, hashToken(token), { kind: 'link-claimed', detail: null }, 'link claimed');
+      return { attempt, created: false, token };
+    }
+    const token = newAttemptToken();
     const { attempt } = await this.deps.attempts.start(invite.exerciseId, {
       timeLimitSeconds: invite.timeLimitSeconds,
       mode: 'interview',
       inviteId: invite.id,
       feedback: invite.showFeedback,
       token,
-      onCreated: (attemptId) => this.deps.repo.setAttempt(invite.id, attemptId),
+      onCreated: (attemptId) => {
+        this.deps.repo.setAttempt(invite.id, attemptId);
+        // A retry after a failed start uses the same link again, already claimed by the browser retrying.
+        this.deps.repo.claim(invite.id, invite.tokenHash, Date.now());
+      },
     });
-    return { attempt, created: true };
+    return { attempt, created: true, token };
   }
 }
+
+const claimedError = () =>
+  errors.inviteState(
+    'This exercise was already started from this link, in another browser or window. Open it in the browser you ' +
+      'started in; if you no longer can, ask the person who invited you for a new link.',
+  );

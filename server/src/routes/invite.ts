@@ -31,9 +31,9 @@ export async function inviteRoutes(app: FastifyInstance, opts: InviteRoutesOptio
   }));
 
   app.post('/api/invite/start', async (request: FastifyRequest, reply: FastifyReply) => {
-    const token = inviteToken(request);
-    const { attempt, created } = await invites.start(token);
-    // The attempt routes and the terminal WebSocket take the same token from this cookie.
+    // Claims the link: the attempt's own token goes to this browser's HttpOnly cookie only, never into the
+    // answer's body, and the link alone opens the attempt no more.
+    const { attempt, created, token } = await invites.start(inviteToken(request));
     setAttemptCookie(reply, attempt, token, opts.secureCookies);
     return reply.code(created ? 201 : 200).send({ attempt: attempts.view(attempt) });
   });

@@ -40,6 +40,8 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
   const userId = (request: FastifyRequest) => request.user!.id;
 
   // ---- invites ---------------------------------------------------------------------------------------------
+  // The link is in the creation's answer (and a reissue's) only; no other staff answer holds a working token.
+  // Revoke, extend and reissue: the invite's creator or an admin (403 otherwise); each is audited.
   app.post(
     '/api/manage/invites',
     {
@@ -47,8 +49,8 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       schema: { body: CreateInviteBody },
     },
     async (request: FastifyRequest<{ Body: CreateInviteBody }>, reply: FastifyReply) => {
-      const invite = invites.create(request.body, userId(request));
-      return reply.code(201).send({ invite: invites.view(invite) });
+      const { invite, link } = invites.create(request.body, userId(request));
+      return reply.code(201).send({ invite: invites.created(invite, link, request.user!) });
     },
   );
 
@@ -59,14 +61,14 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       schema: { querystring: InviteListQuery },
     },
     async (request: FastifyRequest<{ Querystring: InviteListQuery }>) => ({
-      invites: invites.list(request.query),
+      invites: invites.list(request.user!, request.query),
     }),
   );
 
   app.post(
     '/api/manage/invites/:id/revoke',
     { preValidation: staff, schema: { params: InviteParams } },
-    async (request: FastifyRequest<Id>) => ({ invite: invites.view(await invites.revoke(request.params.id, userId(request))) }),
+    async (request: FastifyRequest<Id>) => ({ invite: invites.view(await invites.revoke(request.params.id, request.user!), request.user!) }),
   );
 
   app.post(
@@ -76,8 +78,17 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       schema: { params: InviteParams, body: ExtendInviteBody },
     },
     async (request: FastifyRequest<Id & { Body: ExtendInviteBody }>) => ({
-      invite: invites.view(invites.extend(request.params.id, request.body.minutes, userId(request))),
+      invite: invites.view(invites.extend(request.params.id, request.body.minutes, request.user!), request.user!),
     }),
+  );
+
+  app.post(
+    '/api/manage/invites/:id/reissue',
+    { preValidation: staff, schema: { params: InviteParams } },
+    async (request: FastifyRequest<Id>) => {
+      const { invite, link } = invites.reissue(request.params.id, request.user!);
+      return { invite: invites.created(invite, link, request.user!) };
+    },
   );
 
   // ---- attempts ----------------------------------------------------------------------------------------------
@@ -206,6 +217,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
       const attempt = attempts.get(request.params.id);
       if (!attempt) throw errors.attemptNotFound();
+      invites.assertCanDeleteAttempt(attempt, request.user!);
       await attempts.deleteAttempt(attempt.id);
       auth.audit({
         userId: userId(request),

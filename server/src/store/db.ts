@@ -134,6 +134,10 @@ const MIGRATIONS: string[] = [
   ALTER TABLE grading_runs ADD COLUMN source TEXT;
   ALTER TABLE grading_runs ADD COLUMN requested_by TEXT;
   `,
+  `
+  ALTER TABLE invites ADD COLUMN claimed_at INTEGER;
+  UPDATE invites SET claimed_at = created_at WHERE attempt_id IS NOT NULL;
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {

@@ -14,6 +14,11 @@ export interface Invite {
   expiresAt: number;
   revokedAt: number | null;
   attemptId: string | null;
+  /**
+   * When the current claim token was used to start (or take over) the attempt; null while unclaimed. A claimed link
+   * opens no attempt: the browser that claimed it holds the attempt's own credential.
+   */
+  claimedAt: number | null;
 }
 
 interface Row {
@@ -30,6 +35,7 @@ interface Row {
   expires_at: number;
   revoked_at: number | null;
   attempt_id: string | null;
+  claimed_at: number | null;
 }
 
 const fromRow = (r: Row): Invite => ({
@@ -46,6 +52,7 @@ const fromRow = (r: Row): Invite => ({
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
   attemptId: r.attempt_id,
+  claimedAt: r.claimed_at,
 });
 
 export class InvitesRepo {
@@ -55,9 +62,9 @@ export class InvitesRepo {
     this.db
       .prepare(
         `INSERT INTO invites (id, token_hash, exercise_id, candidate_name, candidate_email, time_limit_seconds,
-           show_feedback, note, created_by, created_at, expires_at, revoked_at, attempt_id)
+           show_feedback, note, created_by, created_at, expires_at, revoked_at, attempt_id, claimed_at)
          VALUES (@id, @tokenHash, @exerciseId, @candidateName, @candidateEmail, @timeLimitSeconds, @showFeedback,
-           @note, @createdBy, @createdAt, @expiresAt, @revokedAt, @attemptId)`,
+           @note, @createdBy, @createdAt, @expiresAt, @revokedAt, @attemptId, @claimedAt)`,
       )
       .run({ ...invite, showFeedback: invite.showFeedback ? 1 : 0 });
     return invite;
@@ -87,6 +94,27 @@ export class InvitesRepo {
 
   setAttempt(id: string, attemptId: string): void {
     this.db.prepare('UPDATE invites SET attempt_id = ? WHERE id = ?').run(attemptId, id);
+  }
+
+  /**
+   * Marks the claim token `tokenHash` as used, once: false when it was used already, replaced by a reissue, or the
+   * invite was revoked meanwhile (a compare-and-set, so two browsers racing for one link cannot both win).
+   */
+  claim(id: string, tokenHash: string, at: number): boolean {
+    return (
+      this.db
+        .prepare('UPDATE invites SET claimed_at = ? WHERE id = ? AND token_hash = ? AND claimed_at IS NULL AND revoked_at IS NULL')
+        .run(at, id, tokenHash).changes === 1
+    );
+  }
+
+  /** A new claim token replaces the old one (which stops working), unclaimed; false when revoked meanwhile. */
+  reissue(id: string, tokenHash: string): boolean {
+    return (
+      this.db
+        .prepare('UPDATE invites SET token_hash = ?, claimed_at = NULL WHERE id = ? AND revoked_at IS NULL')
+        .run(tokenHash, id).changes === 1
+    );
   }
 
   revoke(id: string, at: number): boolean {

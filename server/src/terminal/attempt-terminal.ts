@@ -154,6 +154,16 @@ export class AttemptTerminal {
     await this.repaint(client, state);
   }
 
+  /** Closes the candidate's window (not the viewers'): its credential was withdrawn. */
+  closeCandidate(code: number, reason: string): void {
+    for (const [client, state] of [...this.clients]) {
+      if (state.viewer) continue;
+      this.clients.delete(client);
+      client.close(code, reason);
+    }
+    this.updateFlow();
+  }
+
   get viewerCount(): number {
     let n = 0;
     for (const state of this.clients.values()) if (state.viewer) n++;

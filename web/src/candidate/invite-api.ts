@@ -16,8 +16,9 @@ export async function getInvite(token: string, signal?: AbortSignal): Promise<Ca
 }
 
 /**
- * Starts the clock (or, for an invite already started, answers with the same attempt). The server also sets
- * the attempt cookie, so the workspace needs nothing else.
+ * Claims the invite: starts the clock (or, after a reissue, takes over the running attempt). The server sets the
+ * attempt's own credential as an HttpOnly cookie, so the workspace needs nothing else. A link already claimed is
+ * refused (409): the browser that claimed it holds the cookie.
  */
 export async function startInvite(token: string, signal?: AbortSignal): Promise<AttemptView> {
   const body = await request<{ attempt: AttemptView }>('/api/invite/start', {

@@ -7,6 +7,7 @@ import {
   type AttemptPage,
   type AttemptSort,
   type AttemptState,
+  type CreatedInvite,
   type CreateInviteBody,
   type ExtendInviteBody,
   type InviteStatus,
@@ -23,6 +24,7 @@ export {
   type AttemptPage,
   type AttemptRow,
   type AttemptSort,
+  type CreatedInvite,
   type CreateInviteBody,
   type InviteStatus,
   type InviteView as Invite,
@@ -79,8 +81,15 @@ export const manageApi = {
     return body.invites;
   },
 
-  async createInvite(invite: CreateInviteBody, signal?: AbortSignal): Promise<InviteView> {
-    const body = await request<{ invite: InviteView }>('/api/manage/invites', { method: 'POST', body: invite, signal });
+  /** The answer holds the invite's link: the only time it is shown. */
+  async createInvite(invite: CreateInviteBody, signal?: AbortSignal): Promise<CreatedInvite> {
+    const body = await request<{ invite: CreatedInvite }>('/api/manage/invites', { method: 'POST', body: invite, signal });
+    return body.invite;
+  },
+
+  /** A new link, shown this once; the old link and the browser that used it stop opening the attempt. */
+  async reissueInvite(id: string, signal?: AbortSignal): Promise<CreatedInvite> {
+    const body = await request<{ invite: CreatedInvite }>(`${invitePath(id)}/reissue`, { method: 'POST', signal });
     return body.invite;
   },
 

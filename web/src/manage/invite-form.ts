@@ -1,5 +1,5 @@
 // The new-invite form on `/manage/invites`: exercise, candidate, time limit, expiry, note and feedback, checked
-// field by field before sending; the link to send comes back with a copy button.
+// field by field before sending; the link to send comes back with a copy button, this once (a reissued link too).
 
 import { api, isAbort, type ExerciseSummary } from '../api.js';
 import { h, type Scope } from '../dom.js';
@@ -7,7 +7,7 @@ import { errorText } from '../ui/errors.js';
 import { formatMinutes } from '../ui/format.js';
 import { spinner } from '../ui/layout.js';
 import { setFieldError } from './account-form.js';
-import { manageApi, type CreateInviteBody, type Invite } from './api.js';
+import { manageApi, type CreatedInvite, type CreateInviteBody, type Invite } from './api.js';
 import { copyMessage, copyText, timeCell } from './widgets.js';
 
 /** Limits the form checks before sending; the server checks them again. */
@@ -336,7 +336,11 @@ export class InviteForm {
     }
   }
 
-  private showCreated(invite: Invite): void {
+  /**
+   * Shows a link to send, with a copy button: the invite just created, or a reissued one. The server shows a link
+   * only in that one answer, so this box is the only place it is seen.
+   */
+  showCreated(invite: CreatedInvite, reissued = false): void {
     const linkField = h('input', {
       type: 'text',
       readonly: true,
@@ -364,19 +368,31 @@ export class InviteForm {
       },
       { signal: this.scope.signal },
     );
-    const title = h('h3', { class: 'copy-box-title', tabindex: -1 }, `Invite created for ${invite.candidateName}`);
+    const title = h(
+      'h3',
+      { class: 'copy-box-title', tabindex: -1 },
+      reissued ? `New link for ${invite.candidateName}` : `Invite created for ${invite.candidateName}`,
+    );
     this.created.replaceChildren(
       h(
         'div',
-        { class: 'copy-box', 'data-testid': 'invite-created', 'data-invite-id': invite.id },
+        { class: 'copy-box', 'data-testid': 'invite-created', 'data-invite-id': invite.id, 'data-reissued': String(reissued) },
         title,
-        h(
-          'p',
-          { class: 'muted' },
-          `Send this link to ${invite.candidateEmail}. It expires `,
-          timeCell(invite.expiresAt),
-          '. Anyone with the link can start the attempt, so send it to the candidate only.',
-        ),
+        reissued
+          ? h(
+              'p',
+              { class: 'muted' },
+              `Send this link to ${invite.candidateEmail}. The old link, and the browser that used it, no longer open the attempt. `,
+              'It is shown only now: copy it before you leave this page.',
+            )
+          : h(
+              'p',
+              { class: 'muted' },
+              `Send this link to ${invite.candidateEmail}. It expires `,
+              timeCell(invite.expiresAt),
+              '. It is shown only now: copy it before you leave this page. The first browser that starts with it ',
+              'keeps the attempt, so send it to the candidate only.',
+            ),
         h('div', { class: 'copy-row' }, linkField, copy, dismiss),
         copyStatus,
       ),

@@ -1,5 +1,6 @@
 // The invite list on `/manage/invites`: filters by status and exercise (kept in the URL query), and per invite:
-// copy the link again, watch or review the attempt, add time, revoke. It refreshes itself while the page is visible.
+// watch or review the attempt and, for the invite's creator or an admin, reissue the link, add time, revoke. Links
+// are never listed: a reissue shows the new one once. It refreshes itself while the page is visible.
 
 import { isAbort, type ExerciseSummary } from '../api.js';
 import { h, type Scope } from '../dom.js';
@@ -8,8 +9,8 @@ import { errorText } from '../ui/errors.js';
 import { formatMinutes, plural } from '../ui/format.js';
 import { spinner } from '../ui/layout.js';
 import type { Toaster } from '../ui/toast.js';
-import { EXTEND_MINUTES, INVITE_STATUSES, attemptHref, manageApi, type Invite, type InviteStatus } from './api.js';
-import { copyMessage, copyText, inviteStatusBadge, inviteStatusLabel, minutesDialog, timeCell } from './widgets.js';
+import { EXTEND_MINUTES, INVITE_STATUSES, attemptHref, manageApi, type CreatedInvite, type Invite, type InviteStatus } from './api.js';
+import { inviteStatusBadge, inviteStatusLabel, minutesDialog, timeCell } from './widgets.js';
 
 /** How often the list is fetched again while the page is visible (a candidate may start meanwhile). */
 const REFRESH_MS = 15_000;
@@ -55,6 +56,8 @@ export class InviteList {
   constructor(
     private readonly scope: Scope,
     private readonly toaster: Toaster,
+    /** A reissued link arrived: shown once, with a copy button, by the page. */
+    private readonly onReissued: (invite: CreatedInvite) => void,
   ) {
     this.element = h(
       'section',
@@ -83,8 +86,6 @@ export class InviteList {
     scope.listen(this.refreshButton, 'click', () => void this.loadInvites());
     scope.interval(() => {
       if (document.visibilityState !== 'visible' || this.listLoading) return;
-      // A link shown for Ctrl+C stays until it has been copied (the next action or refresh replaces it).
-      if (this.tbody.querySelector('.row-link-field:not([hidden])')) return;
       void this.loadInvites({ quiet: true });
     }, REFRESH_MS);
   }
@@ -171,15 +172,9 @@ export class InviteList {
   private row(invite: Invite): HTMLTableRowElement {
     const nameId = `invite-${invite.id}-name`;
     const actions = h('div', { class: 'row-actions' });
-    const linkField = h('input', {
-      type: 'text',
-      readonly: true,
-      hidden: true,
-      class: 'row-link-field',
-      'aria-label': `Invite link for ${invite.candidateName}`,
-      'data-testid': 'row-link-field',
-    });
     const live = invite.status === 'pending' || invite.status === 'running';
+    // Only the invite's creator and admins may change it (the server says so too, with a 403).
+    const mine = invite.canManage;
 
     const button = (label: string, action: string, handler: (button: HTMLButtonElement) => void): HTMLButtonElement => {
       const el = h(
@@ -191,12 +186,8 @@ export class InviteList {
       return el;
     };
 
-    if (live) {
-      actions.append(
-        button('Copy link', 'copy-link', () => {
-          void copyText(invite.link, linkField).then((outcome) => this.toaster.show(copyMessage(outcome)));
-        }),
-      );
+    if (mine && (live || invite.status === 'failed')) {
+      actions.append(button('Reissue link', 'reissue', (el) => void this.reissue(invite, el)));
     }
     if (invite.status === 'running' && invite.attemptId) {
       actions.append(
@@ -215,7 +206,7 @@ export class InviteList {
         ),
       );
     }
-    if (live) {
+    if (live && mine) {
       actions.append(
         button('Add time', 'extend', (el) => void this.extend(invite, el)),
         button('Revoke', 'revoke', (el) => void this.revoke(invite, el)),
@@ -241,7 +232,7 @@ export class InviteList {
       h('td', {}, invite.createdBy.name),
       h('td', {}, timeCell(invite.createdAt)),
       h('td', {}, invite.status === 'pending' || invite.status === 'expired' ? timeCell(invite.expiresAt) : h('span', { class: 'muted' }, '—')),
-      h('td', { class: 'cell-actions' }, actions, linkField),
+      h('td', { class: 'cell-actions' }, actions),
     );
   }
 
@@ -252,6 +243,38 @@ export class InviteList {
 
   private focusRow(id: string): void {
     this.tbody.querySelector<HTMLElement>(`[data-invite-id="${CSS.escape(id)}"] .candidate-name`)?.focus();
+  }
+
+  private async reissue(invite: Invite, button: HTMLButtonElement): Promise<void> {
+    const started = invite.attemptId !== null && invite.status === 'running';
+    const ok = await confirmDialog({
+      title: `Reissue the link for ${invite.candidateName}?`,
+      body: started
+        ? 'The old link stops working at once, and so does the browser the candidate started in: its terminal closes. ' +
+          'Whoever opens the new link carries on in the same attempt, with the same clock and files. The review shows the change.'
+        : 'The old link stops working at once. The new one is shown once, for you to send.',
+      confirmLabel: 'Reissue link',
+      cancelLabel: 'Keep the old link',
+      signal: this.scope.signal,
+    });
+    if (!ok || this.scope.disposed) {
+      if (!this.scope.disposed) button.focus();
+      return;
+    }
+    button.disabled = true;
+    try {
+      const reissued = await manageApi.reissueInvite(invite.id, this.scope.signal);
+      if (this.scope.disposed) return;
+      const { link: _link, ...view } = reissued;
+      this.replaceInvite(view);
+      this.onReissued(reissued);
+      this.toaster.show(`A new link for ${invite.candidateName} is ready to copy.`);
+    } catch (err) {
+      if (isAbort(err) || this.scope.disposed) return;
+      button.disabled = false;
+      this.toaster.show(errorText(err, 'The link could not be reissued.'), 'error');
+      void this.loadInvites({ quiet: true });
+    }
   }
 
   private async revoke(invite: Invite, button: HTMLButtonElement): Promise<void> {

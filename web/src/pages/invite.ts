@@ -1,11 +1,14 @@
 // `/invite#<token>`: the candidate's landing page. It says who is invited to what, for how long, under which
-// rules and what is recorded; Start (one click) starts the clock and opens the workspace. An invite already
-// started offers Resume; a finished one goes to the done page. The token is read from the fragment and sent
-// only as an Authorization header.
+// rules and what is recorded; Start (one click) starts the clock and opens the workspace. The link is a claim:
+// Start gives this browser the attempt's own credential (an HttpOnly cookie), and from then on the link alone opens
+// nothing. An invite already started offers Resume in the browser that started it (or, after the hiring team
+// reissued the link, in the browser that opens the new one); elsewhere it says so. A finished one goes to the done
+// page. The token is read from the fragment and sent only as an Authorization header.
 
 import { SKILL_TITLES } from '../practice/api.js';
 import '../candidate/candidate.css';
-import { ApiError, isAbort, type AttemptView } from '../api.js';
+import { api, ApiError, isAbort, type AttemptView } from '../api.js';
+import { ERROR_CODES } from '../../../contract/index.js';
 import { getInvite, startInvite, tokenFromHash, type CandidateInvite } from '../candidate/invite-api.js';
 import { candidateHeader, formatSeconds } from '../candidate/layout.js';
 import { rememberEndedView } from '../candidate/last-view.js';
@@ -58,10 +61,39 @@ export default function invitePage({ root, scope, navigate }: PageContext): void
     if (scope.disposed) return;
     main.removeAttribute('aria-busy');
     if (invite.state === 'finished') {
-      await openFinished(invite);
+      openFinished(invite);
       return;
     }
+    if (invite.state === 'running' && invite.claimed && invite.attemptId) {
+      // Started from this link: only the browser that started holds the attempt's cookie.
+      const here = await holdsAttempt(invite.attemptId);
+      if (here === null || scope.disposed) return;
+      if (!here) {
+        showClaimed();
+        return;
+      }
+    }
     render(invite);
+  }
+
+  /** Whether this browser holds the attempt's credential (its cookie); null when the page went away meanwhile. */
+  async function holdsAttempt(attemptId: string): Promise<boolean | null> {
+    try {
+      await api.getAttempt(attemptId, scope.signal);
+      return true;
+    } catch (err) {
+      if (isAbort(err) || scope.disposed) return null;
+      return !(err instanceof ApiError && (err.status === 401 || err.status === 404 || err.status === 410));
+    }
+  }
+
+  function showClaimed(): void {
+    showGone(
+      'This exercise is open in another browser',
+      'It was started from this link in another browser or window, and it can only be continued there. ' +
+        'If you no longer have that browser, ask the person who invited you for a new link.',
+      'claimed',
+    );
   }
 
   /** 404 / 410 / 401: a kind sentence and nothing else. Returns false for other errors. */
@@ -74,6 +106,10 @@ export default function invitePage({ root, scope, navigate }: PageContext): void
           'If you think this is a mistake, please contact the person who invited you.',
         'gone',
       );
+      return true;
+    }
+    if (err.status === 409 && err.code === ERROR_CODES.inviteState) {
+      showClaimed();
       return true;
     }
     if (err.status === 404 || err.status === 401) {
@@ -117,20 +153,10 @@ export default function invitePage({ root, scope, navigate }: PageContext): void
     retry.focus();
   }
 
-  /** A finished invite: pick up the attempt (and its cookie) if the server still gives it, then the done page. */
-  async function openFinished(invite: CandidateInvite): Promise<void> {
-    let attemptId = invite.attemptId;
-    try {
-      const attempt = await startInvite(inviteToken, scope.signal);
-      attemptId = attempt.id;
-      rememberEndedView(attempt);
-    } catch (err) {
-      if (isAbort(err) || scope.disposed) return;
-      if (showInviteGone(err) && !attemptId) return;
-    }
-    if (scope.disposed) return;
-    if (attemptId) {
-      navigate(`/attempts/${encodeURIComponent(attemptId)}/done`, { replace: true });
+  /** A finished invite: the done page (which says what it can without this browser's credential). */
+  function openFinished(invite: CandidateInvite): void {
+    if (invite.attemptId) {
+      navigate(`/attempts/${encodeURIComponent(invite.attemptId)}/done`, { replace: true });
       return;
     }
     showGone('This exercise has ended', 'Your attempt is over; the hiring team reviews it. You can close this page.', 'finished');
@@ -201,7 +227,11 @@ export default function invitePage({ root, scope, navigate }: PageContext): void
       }, SLOW_START_MS);
       let attempt: AttemptView;
       try {
-        attempt = await startInvite(inviteToken, scope.signal);
+        // This browser started it: its cookie opens the attempt, and the link is claimed already.
+        attempt =
+          resuming && invite.claimed && invite.attemptId
+            ? await api.getAttempt(invite.attemptId, scope.signal)
+            : await startInvite(inviteToken, scope.signal);
       } catch (err) {
         cancelSlow();
         if (isAbort(err) || scope.disposed) return;
@@ -279,7 +309,7 @@ export default function invitePage({ root, scope, navigate }: PageContext): void
         { class: 'candidate-list' },
         h('li', {}, `You have ${formatSeconds(invite.timeLimitSeconds)}. The clock starts when you press Start.`),
         h('li', {}, 'The clock runs on our server: it does not stop when you close this tab or lose your connection.'),
-        h('li', {}, 'To come back, open this link again: you continue in the same shell, with your files as you left them.'),
+        h('li', {}, 'To come back, open this link again in this browser: you continue in the same shell, with your files as you left them.'),
         h(
           'li',
           {},

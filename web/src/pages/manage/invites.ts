@@ -1,5 +1,6 @@
-// `/manage/invites`: create an invite for a candidate (the link to send comes back with a copy button) and manage
-// the invites: copy a link again, revoke, add time, open the attempt. Filters live in the URL query.
+// `/manage/invites`: create an invite for a candidate (the link to send comes back once, with a copy button) and
+// manage the invites: reissue a link (shown once too), revoke, add time, open the attempt. Filters live in the URL
+// query.
 
 import '../../manage/invites.css';
 import { h } from '../../dom.js';
@@ -15,8 +16,8 @@ export default async function invitesPage(ctx: PageContext): Promise<void> {
   const { main } = frame;
   const { scope } = ctx;
   const toaster = new Toaster();
-  const list = new InviteList(scope, toaster);
-  const form = new InviteForm({
+  const list = new InviteList(scope, toaster, (invite) => form.showCreated(invite, true));
+  const form: InviteForm = new InviteForm({
     scope,
     onExercises: (exercises) => list.setExercises(exercises),
     onCreated: () => void list.loadInvites({ quiet: true }),
