@@ -1,6 +1,7 @@
 // The candidate's journey in real Chromium against a real server and real sandboxes: an interviewer's invite
 // made through the API, the landing page, Start by keyboard, a command and a progress check in the workspace,
-// the tab closed and the link opened again (same shell, same screen), Submit and the done page. Also: a
+// the tab closed and the link opened again (same shell, same screen; another browser is told the attempt is not
+// theirs), Submit and the done page. Also: a
 // withdrawn invite, an invite without feedback, and the warnings at 10 and 2 minutes left.
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -132,6 +133,20 @@ describe('candidate journey', () => {
     // Nothing typed again: the earlier command and its output come from the server's repaint.
     const repainted = await waitForTerminalText(again, 'candidate-42');
     expect(repainted).toContain('echo candidate-$((6*7))');
+
+    // Another browser (without this one's attempt cookie) opening the same link: it is not theirs to resume.
+    const elsewhere = await rig.browser.newPage();
+    // Its attempt requests get what the server answers a request without this browser's cookie.
+    await elsewhere.route('**/api/attempts/**', async (route) => {
+      const res = await fetch(route.request().url(), { method: route.request().method() });
+      await route.fulfill({ status: res.status, contentType: 'application/json', body: await res.text() });
+    });
+    await elsewhere.goto(invite.url);
+    const claimed = elsewhere.locator('[data-testid="invite-gone"][data-kind="claimed"]');
+    await claimed.waitFor();
+    expect(await claimed.textContent()).toContain('open in another browser');
+    expect(await elsewhere.getByTestId('invite-resume').count()).toBe(0);
+    await elsewhere.close();
 
     // Submit asks first.
     await again.getByTestId('submit-button').click();

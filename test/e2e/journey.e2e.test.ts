@@ -12,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { repoRoot } from '../../server/src/paths.js';
 import { staffSession } from '../helpers/staff.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
+import { attemptCookieToken } from '../helpers/api.js';
 import { launchBrowser, pageRig, screenshot, waitForConnection, waitForTerminalText } from './browser.js';
 
 const UI_EXERCISES = path.join(repoRoot(), 'test', 'fixtures', 'exercises-ui');
@@ -155,10 +156,12 @@ describe('what a reviewer sees of each exercise', () => {
         headers: { ...staff.headers, 'content-type': 'application/json' },
         body: JSON.stringify({ exerciseId, candidateName: `Reviewer view ${exerciseId}`, candidateEmail: 'r@example.test', showFeedback: true }),
       });
-      const token = new URL(((await res.json()) as { invite: { link: string } }).invite.link).hash.slice(1);
-      const started = await fetch(`${url}/api/invite/start`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      const link = new URL(((await res.json()) as { invite: { link: string } }).invite.link).hash.slice(1);
+      const started = await fetch(`${url}/api/invite/start`, { method: 'POST', headers: { authorization: `Bearer ${link}` } });
       expect(started.status).toBe(201);
       const attemptId = ((await started.json()) as { attempt: { id: string } }).attempt.id;
+      // The claim set the attempt's own token as the browser's cookie: that is what opens the attempt.
+      const token = attemptCookieToken(started.headers, attemptId);
       const term = await TestTerminal.connect(url, attemptId, token);
       await term.waitFor(/# /, 30_000);
       for (const [i, line] of lines.entries()) {

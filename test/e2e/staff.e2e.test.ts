@@ -89,7 +89,7 @@ describe('interviewer pages', () => {
 
     // The link to send, with a copy button.
     await page.getByTestId('invite-created').waitFor();
-    const link = await page.getByTestId('created-link').inputValue();
+    let link = await page.getByTestId('created-link').inputValue();
     expect(link).toMatch(/\/invite#[A-Za-z0-9_-]{40,}$/);
     await page.getByTestId('copy-created-link').click();
     await expect.poll(() => page.getByTestId('copy-status').textContent()).toBe('Link copied.');
@@ -123,7 +123,7 @@ describe('interviewer pages', () => {
     await page.locator('[data-testid="invite-row"][data-status="revoked"]').filter({ hasText: 'Bob Revoked' }).waitFor();
     expect(await bob.getByTestId('invite-status').textContent()).toContain('Revoked');
     expect(await bob.getByTestId('revoke').count()).toBe(0);
-    expect(await bob.getByTestId('copy-link').count()).toBe(0);
+    expect(await bob.getByTestId('reissue').count()).toBe(0);
     await page.getByTestId('invite-created').scrollIntoViewIfNeeded();
     await screenshot(page, 'invites');
 
@@ -144,22 +144,32 @@ describe('interviewer pages', () => {
     await page.getByTestId('filter-exercise').selectOption(EXERCISE);
     await expect.poll(() => page.getByTestId('invite-row').count()).toBe(2);
 
-    // Without the Clipboard API, "Copy link" shows the link selected for Ctrl+C.
+    // The list holds no link: a row offers "Reissue link", which shows a new one once (the old one stops working).
+    // Without the Clipboard API, "Copy link" shows it selected for Ctrl+C.
+    expect(await page.getByTestId('copy-link').count()).toBe(0);
+    const oldToken = new URL(link).hash.slice(1);
+    expect(await page.getByTestId('invite-table').innerHTML()).not.toContain(oldToken);
     const bare = await rig.browser.newPage();
     await bare.addInitScript(() => Object.defineProperty(navigator, 'clipboard', { value: undefined }));
     await bare.goto(`${rig.server.url}/manage/invites`);
     const bareAda = row(bare, 'Ada Candidate');
-    await bareAda.getByTestId('copy-link').click();
-    const field = bareAda.getByTestId('row-link-field');
-    await field.waitFor();
-    expect(await field.inputValue()).toBe(link);
+    await bareAda.getByTestId('reissue').click();
+    await bare.getByTestId('confirm-dialog').waitFor();
+    await bare.getByTestId('dialog-confirm').click();
+    await bare.locator('[data-testid="invite-created"][data-reissued="true"]').waitFor();
+    const reissued = await bare.getByTestId('created-link').inputValue();
+    expect(reissued).toMatch(/\/invite#[A-Za-z0-9_-]{40,}$/);
+    expect(reissued).not.toBe(link);
+    await bare.getByTestId('copy-created-link').click();
     expect(
       await bare.evaluate(() => {
         const el = document.activeElement as HTMLInputElement;
         return el.value.slice(el.selectionStart ?? 0, el.selectionEnd ?? 0);
       }),
-    ).toBe(link);
+    ).toBe(reissued);
     await bare.close();
+    expect((await fetch(`${rig.server.url}/api/invite`, { headers: { authorization: `Bearer ${oldToken}` } })).status).toBe(404);
+    link = reissued;
 
     // The candidate opens the link in another browser and starts.
     let candidateBrowser: TestBrowser | null = await launchBrowser();
