@@ -290,6 +290,34 @@ describe('interviewer pages', () => {
     }
     await page.close();
   });
+  test("someone else's invite offers no changes; the review says when a link was reissued", { timeout: 120_000 }, async () => {
+    const owner = await staffSession(rig.server, 'interviewer', 'Olga Owner');
+    const invite = await createInviteByApi(owner, 'Rita Reissued');
+    const started = await fetch(`${rig.server.url}/api/invite/start`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${new URL(invite.link).hash.slice(1)}` },
+    });
+    expect(started.status).toBe(201);
+    const attemptId = ((await started.json()) as { attempt: { id: string } }).attempt.id;
+
+    await signIn('Victor Viewer');
+    const page = await rig.browser.newPage();
+    await page.goto(`${rig.server.url}/manage/invites`);
+    const rita = page.locator('[data-testid="invite-row"][data-status="running"]').filter({ hasText: 'Rita Reissued' });
+    await rita.waitFor();
+    expect(await rita.getByTestId('open-attempt').count()).toBe(1);
+    for (const action of ['reissue', 'extend', 'revoke']) expect(await rita.getByTestId(action).count(), action).toBe(0);
+
+    const reissued = await fetch(`${rig.server.url}/api/manage/invites/${invite.id}/reissue`, { method: 'POST', headers: owner.headers });
+    expect(reissued.status).toBe(200);
+    await page.goto(`${rig.server.url}/manage/attempts/${attemptId}`);
+    const note = page.getByTestId('review-reissued');
+    await note.waitFor();
+    expect(await note.textContent()).toContain('reissued by Olga Owner');
+    await screenshot(page, 'review-reissued');
+    await page.close();
+  });
+
   test('dashboard: pages of 25, sortable headers and the score filter, all in the URL', async () => {
     const paula = await signIn('Paula Pager');
     const page = await rig.browser.newPage();

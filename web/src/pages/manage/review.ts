@@ -243,11 +243,27 @@ function renderHeader(bundle: ReviewBundle, id: string): HTMLElement {
         bundle.candidate ? h('span', { class: 'muted' }, ` · ${bundle.candidate.email}`) : null,
       ),
       bundle.invite?.note ? h('p', { class: 'review-note muted', 'data-testid': 'review-invite-note' }, `Note: ${bundle.invite.note}`) : null,
+      ...handOvers(bundle),
       meta,
       links,
     ),
     score,
   );
+}
+
+/** The attempt changed hands: each reissue of the invite's link (by whom, when), from the attempt's events. */
+function handOvers(bundle: ReviewBundle): HTMLElement[] {
+  return bundle.events
+    .filter((e) => e.kind === 'link-reissued')
+    .map((e) => {
+      const by = (e.detail as { by?: { name?: string } } | null)?.by?.name ?? 'a staff member';
+      const at = new Date(e.at).toLocaleString();
+      return h(
+        'p',
+        { class: 'review-note message message-info', 'data-testid': 'review-reissued' },
+        `The link was reissued by ${by} on ${at}: from then on the attempt continued in another browser (see the “link reissued” marker in the replay).`,
+      );
+    });
 }
 
 function renderChecks(bundle: ReviewBundle, seek: (seconds: number) => void, scope: Scope): HTMLElement {
