@@ -177,15 +177,3 @@ export function instanceId(db: Db): string {
   db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('instance_id', id);
   return id;
 }
-
-/**
- * A random 256-bit secret of this installation, stored in the database: invite links are derived from it, so
- * an interviewer can copy a link again while only the token's hash is used for lookups.
- */
-export function serverSecret(db: Db): Buffer {
-  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('secret') as { value: string } | undefined;
-  if (row) return Buffer.from(row.value, 'hex');
-  const secret = randomBytes(32);
-  db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('secret', secret.toString('hex'));
-  return serverSecret(db);
-}
