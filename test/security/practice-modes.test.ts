@@ -23,7 +23,7 @@ import { launchBrowser } from '../e2e/browser.js';
 import { requireDocker } from '../helpers/docker.js';
 import { figure } from '../helpers/figures.js';
 import { startTestServer, tempDataDir, type TestServer } from '../helpers/server.js';
-import { staffSession } from '../helpers/staff.js';
+import { staffSession, type StaffSession } from '../helpers/staff.js';
 
 const ITEM = '21 practice modes';
 const HIRING = ['ci-triage', 'latency-slo', 'terraform-review'] as const;
@@ -91,8 +91,31 @@ describe('practice modes: interview exercises stay out of practice (real server,
   };
 
   it('by default: absent from the catalog, the progress and every practice route; `all` gives them back', async () => {
+    // The default: the hiring exercises are not practice's.
+    let server = await start();
+    const catalog = await call(server, 'GET', '/api/exercises');
+    expect(catalog.body.exercises.map((e: { id: string }) => e.id)).toEqual(['shell-warmup']);
+    const progress = await call(server, 'GET', '/api/practice');
+    expect(progress.body.exercises.map((e: { exerciseId: string }) => e.exerciseId)).toEqual(['shell-warmup']);
+    figure(ITEM, 'hiring exercises in the default practice catalog', HIRING.filter((id) => catalog.text.includes(id)).length);
+    for (const text of [catalog.text, progress.text]) for (const id of HIRING) expect(text).not.toContain(id);
+
+    const unknownStart = await call(server, 'POST', '/api/attempts', {}, { exerciseId: UNKNOWN });
+    const unknownPage = await call(server, 'GET', `/api/exercises/${UNKNOWN}`);
+    expect([unknownStart.status, unknownPage.status]).toEqual([404, 404]);
+    const attemptsBefore = server.services.db.prepare('SELECT count(*) AS n FROM attempts').get() as { n: number };
+    for (const id of HIRING) {
+      // Word for word what an exercise that does not exist gets: the name is not confirmed.
+      const start = await absent(server, 'POST', '/api/attempts', {}, { exerciseId: id });
+      expect(start.body.error.message).toBe(unknownStart.body.error.message.replace(UNKNOWN, id));
+      const page = await absent(server, 'GET', `/api/exercises/${id}`);
+      expect(page.body.error.message).toBe(unknownPage.body.error.message.replace(UNKNOWN, id));
+    }
+    expect((server.services.db.prepare('SELECT count(*) AS n FROM attempts').get() as { n: number }).n).toBe(attemptsBefore.n);
+
     // The operator allows every exercise in practice: a trainee starts the hiring exercise and reads its material.
-    let server = await start({ OPSLAB_PRACTICE_EXERCISES: 'all' });
+    await server.close();
+    server = await start({ OPSLAB_PRACTICE_EXERCISES: 'all' });
     const listed = (await call(server, 'GET', '/api/exercises')).body.exercises.map((e: { id: string }) => e.id);
     for (const id of HIRING) expect(listed, 'all: listed').toContain(id);
     const started = await call(server, 'POST', '/api/attempts', {}, { exerciseId: PRACTISED });
@@ -112,29 +135,11 @@ describe('practice modes: interview exercises stay out of practice (real server,
     figure(ITEM, `hidden check messages a trainee reads with OPSLAB_PRACTICE_EXERCISES=all (${PRACTISED})`, messages.length);
     await server.close();
 
-    // The default: the hiring exercises are not practice's.
+    // Back to the default: the trainee who practised it while it was allowed gets no further.
     server = await start();
-    const catalog = await call(server, 'GET', '/api/exercises');
-    expect(catalog.body.exercises.map((e: { id: string }) => e.id)).toEqual(['shell-warmup']);
-    const progress = await call(server, 'GET', '/api/practice', trainee);
-    expect(progress.body.exercises.map((e: { exerciseId: string }) => e.exerciseId)).toEqual(['shell-warmup']);
-    for (const text of [catalog.text, progress.text]) for (const id of HIRING) expect(text).not.toContain(id);
-
-    const unknownStart = await call(server, 'POST', '/api/attempts', {}, { exerciseId: UNKNOWN });
-    const unknownPage = await call(server, 'GET', `/api/exercises/${UNKNOWN}`);
-    expect([unknownStart.status, unknownPage.status]).toEqual([404, 404]);
-    const attemptsBefore = server.services.db.prepare('SELECT count(*) AS n FROM attempts').get() as { n: number };
-    for (const id of HIRING) {
-      // Word for word what an exercise that does not exist gets: the name is not confirmed.
-      const start = await absent(server, 'POST', '/api/attempts', {}, { exerciseId: id });
-      expect(start.body.error.message).toBe(unknownStart.body.error.message.replace(UNKNOWN, id));
-      const withToken = await absent(server, 'POST', '/api/attempts', trainee, { exerciseId: id });
-      expect(withToken.body.error.message).toBe(start.body.error.message);
-      const page = await absent(server, 'GET', `/api/exercises/${id}`);
-      expect(page.body.error.message).toBe(unknownPage.body.error.message.replace(UNKNOWN, id));
-    }
-    expect((server.services.db.prepare('SELECT count(*) AS n FROM attempts').get() as { n: number }).n).toBe(attemptsBefore.n);
-
+    const mine = await call(server, 'GET', '/api/practice', trainee);
+    expect(mine.body.exercises.map((e: { exerciseId: string }) => e.exerciseId)).toEqual(['shell-warmup']);
+    await absent(server, 'POST', '/api/attempts', trainee, { exerciseId: PRACTISED });
     // The practice attempt started while it was allowed reveals nothing more, running or ended.
     for (const [method, url] of REVEALING(attemptId)) await absent(server, method, url, trainee);
     // Their own work stays theirs: the attempt, and submitting it.
@@ -197,24 +202,28 @@ describe('practice modes: invites and the landing page (real server, real engine
     if (exercisesDir) fs.rmSync(exercisesDir, { recursive: true, force: true });
   });
 
-  it('invites only for interview exercises; the minimal landing names no exercise, the workspace still has the instructions', async () => {
+  let staff: StaffSession;
+  const invite = (exerciseId: string) =>
+    call(server, 'POST', '/api/manage/invites', staff.headers, {
+      exerciseId,
+      candidateName: 'Casey Candidate',
+      candidateEmail: 'casey@example.test',
+      showFeedback: false,
+    });
+
+  it('invites only for exercises offered in interviews; staff see where each is offered', async () => {
+    staff ??= await staffSession(server, 'interviewer');
     expect(server.services.catalog.get('warmup-drill')?.modes).toEqual(['practice']);
-    const staff = await staffSession(server, 'interviewer');
-    const invite = (exerciseId: string) =>
-      call(server, 'POST', '/api/manage/invites', staff.headers, {
-        exerciseId,
-        candidateName: 'Casey Candidate',
-        candidateEmail: 'casey@example.test',
-        showFeedback: false,
-      });
     const practiceOnly = await invite('warmup-drill');
     expect(practiceOnly.status, practiceOnly.text).toBe(400);
     expect(practiceOnly.body.error.message).toContain('not offered in interviews');
-    // Staff see every exercise and where it is offered; the invite form offers the interview ones.
     const staffList = await call(server, 'GET', '/api/manage/exercises', staff.headers);
     expect(staffList.body.exercises.find((e: { id: string }) => e.id === 'ci-triage')).toMatchObject({ modes: ['interview'], practice: false });
     expect((await call(server, 'GET', '/api/manage/exercises')).status).toBe(401);
+  });
 
+  it('the minimal landing names no exercise; once started, the workspace still has the instructions', async () => {
+    staff ??= await staffSession(server, 'interviewer');
     const browser = await launchBrowser();
     try {
       for (const id of ['ci-triage', 'shell-warmup']) {
