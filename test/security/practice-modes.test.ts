@@ -19,7 +19,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../server/src/config.js';
 import { repoRoot } from '../../server/src/paths.js';
-import { launchBrowser } from '../e2e/browser.js';
+import { launchBrowser, screenshot } from '../e2e/browser.js';
 import { requireDocker } from '../helpers/docker.js';
 import { figure } from '../helpers/figures.js';
 import { startTestServer, tempDataDir, type TestServer } from '../helpers/server.js';
@@ -250,6 +250,7 @@ describe('practice modes: invites and the landing page (real server, real engine
           expect(html, `the landing page's document holds "${secret}"`).not.toContain(secret);
         }
         expect(await page.getByTestId('invite-time-limit').innerText()).toMatch(/\d/);
+        if (id === 'ci-triage') await screenshot(page, 'invite-landing-minimal');
         if (id === 'ci-triage') figure(ITEM, 'minimal landing: exercise id, title or summary shown', secrets.filter((s) => shown.includes(s) || html.includes(s)).length);
         await page.close();
 
