@@ -111,3 +111,13 @@ export const CreateAttemptBody = Type.Object(
   { additionalProperties: false },
 );
 export type CreateAttemptBody = Static<typeof CreateAttemptBody>;
+
+/** Where an exercise is offered (its exercise.yaml `modes`). */
+export type ExerciseMode = 'interview' | 'practice';
+
+/** `GET /api/manage/exercises` (staff): every exercise, with where it is offered. */
+export interface StaffExerciseSummary extends ExerciseSummary {
+  modes: ExerciseMode[];
+  /** Whether practice offers it now (the operator's OPSLAB_PRACTICE_EXERCISES over `modes`). */
+  practice: boolean;
+}

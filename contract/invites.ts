@@ -82,7 +82,8 @@ export type CandidateInviteState = 'pending' | 'running' | 'finished';
 /** `GET /api/invite`: what a candidate is told before they start. */
 export interface CandidateInvite {
   candidateName: string;
-  exercise: { id: string; title: string; summary: string; difficulty: Difficulty; skills: string[] };
+  /** null when the operator's OPSLAB_INVITE_LANDING is `minimal`: the workspace names the exercise once started. */
+  exercise: { id: string; title: string; summary: string; difficulty: Difficulty; skills: string[] } | null;
   timeLimitSeconds: number;
   showFeedback: boolean;
   expiresAt: string | null;

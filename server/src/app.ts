@@ -58,9 +58,9 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   // After the WebSocket plugin, whose own hooks must see refused upgrades to close their sockets.
   await app.register(originCheck, { allowedOrigins: config.allowedOrigins });
 
-  await app.register(catalogRoutes, { catalog, driver, version: VERSION });
-  await app.register(attemptRoutes, { attempts, invites, practice, reviews, secureCookies });
-  await app.register(inviteRoutes, { attempts, invites, secureCookies });
+  await app.register(catalogRoutes, { catalog, practice, auth, driver, version: VERSION });
+  await app.register(attemptRoutes, { attempts, catalog, invites, practice, reviews, secureCookies });
+  await app.register(inviteRoutes, { attempts, invites, secureCookies, landing: config.inviteLanding });
   await app.register(manageRoutes, { auth, attempts, invites, reviews });
   await app.register(authRoutes, { auth, secureCookies });
   await app.register(webUi, { webDir: config.webDir });

@@ -26,7 +26,23 @@ export interface Config {
   practice: PracticeConfig;
   sandbox: SandboxPolicyConfig;
   warmPool: WarmPoolConfig;
+  /** What an invite's landing page tells the candidate before they start (OPSLAB_INVITE_LANDING). */
+  inviteLanding: InviteLanding;
 }
+
+/**
+ * `title`: the exercise's title, summary, difficulty and skills with the time limit; `minimal`: the time limit
+ * only, neither the exercise's name nor its id (the workspace shows the instructions once the clock runs).
+ */
+export type InviteLanding = 'title' | 'minimal';
+export const INVITE_LANDINGS: readonly InviteLanding[] = ['title', 'minimal'];
+
+/**
+ * Which exercises practice offers (OPSLAB_PRACTICE_EXERCISES): `declared`, those whose exercise.yaml lists the
+ * practice mode; `all`, every exercise; or exactly the exercises listed (which may add interview-only ones and leave
+ * out declared ones). The ids are checked against the catalog when the server starts (server/src/practice/offer.ts).
+ */
+export type PracticeExercises = 'declared' | 'all' | string[];
 
 /** Sandboxes kept created, started and set up ahead of time, per exercise (server/src/attempts/warm-pool.ts). */
 export interface WarmPoolConfig {
@@ -46,6 +62,7 @@ export interface PracticeConfig {
   /** Practice attempts one trainee may have running at once. */
   perTrainee: number;
   timeLimitMinutes: number;
+  exercises: PracticeExercises;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +175,26 @@ export function parseWarmPool(raw: string | undefined): { size: number; perExerc
   return result;
 }
 
+/** OPSLAB_PRACTICE_EXERCISES: `declared` (default), `all`, or a comma-separated list of exercise ids. */
+export function parsePracticeExercises(raw: string | undefined): PracticeExercises {
+  const name = 'OPSLAB_PRACTICE_EXERCISES';
+  const expected = 'declared (what each exercise.yaml says), all, or a comma-separated list of exercise ids such as shell-warmup,ci-triage';
+  const text = (raw ?? '').trim();
+  if (text === '' || text.toLowerCase() === 'declared') return 'declared';
+  if (text.toLowerCase() === 'all') return 'all';
+  const ids: string[] = [];
+  for (const part of text.split(',')) {
+    const id = part.trim();
+    if (id === '') throw new ConfigError(name, raw!, `${expected}; an item is empty`);
+    if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(id)) {
+      throw new ConfigError(name, raw!, `${expected}; "${id}" is not an exercise id (lowercase letters, digits, dashes)`);
+    }
+    if (ids.includes(id)) throw new ConfigError(name, raw!, `${expected}; "${id}" is listed twice`);
+    ids.push(id);
+  }
+  return ids;
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const host = str(env, 'OPSLAB_HOST', '127.0.0.1');
   const port = int(env, 'OPSLAB_PORT', 8080, 0, 65535);
@@ -197,6 +234,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxSandboxes: int(env, 'OPSLAB_PRACTICE_MAX_SANDBOXES', Math.max(1, Math.floor(maxSandboxes / 2)), 0, maxSandboxes),
       perTrainee: int(env, 'OPSLAB_PRACTICE_PER_TRAINEE', 1, 1, 10),
       timeLimitMinutes: int(env, 'OPSLAB_PRACTICE_TIME_LIMIT_MINUTES', 240, 5, 1440),
+      exercises: parsePracticeExercises(env.OPSLAB_PRACTICE_EXERCISES),
     },
     sandbox: {
       memoryMb,
@@ -214,6 +252,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       ...parseWarmPool(env.OPSLAB_WARM_POOL),
       idleMs: int(env, 'OPSLAB_WARM_POOL_IDLE_MINUTES', 30, 0, 10080) * 60_000,
     },
+    inviteLanding: inviteLanding(env, 'OPSLAB_INVITE_LANDING'),
   };
 }
 
@@ -227,4 +266,14 @@ function trustProxy(env: NodeJS.ProcessEnv, name: string): false | string[] {
     if (!ip.test(item)) throw new ConfigError(name, raw, 'off, or proxy addresses or CIDR ranges such as 127.0.0.1 or 10.0.0.0/8, comma-separated');
   }
   return items;
+}
+
+/** OPSLAB_INVITE_LANDING: `title` (default) or `minimal`. */
+function inviteLanding(env: Env, name: string): InviteLanding {
+  const raw = str(env, name, 'title');
+  const value = raw.toLowerCase();
+  if (!(INVITE_LANDINGS as readonly string[]).includes(value)) {
+    throw new ConfigError(name, raw, 'title (the exercise\'s title, summary and time limit) or minimal (the time limit only)');
+  }
+  return value as InviteLanding;
 }

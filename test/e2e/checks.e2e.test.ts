@@ -167,7 +167,7 @@ describe('checks and hints in the workspace', () => {
       title: `Check number ${i + 1} looks at one more thing in the sandbox`,
       points: i + 1,
     }));
-    await page.route('**/api/exercises/ui-demo', async (route) => {
+    await page.route('**/api/attempts/*/exercise', async (route) => {
       const response = await route.fetch();
       const body = (await response.json()) as { exercise: Record<string, unknown> };
       await route.fulfill({ response, json: { exercise: { ...body.exercise, checks } } });

@@ -38,6 +38,7 @@ export function adhocExercise(opts: {
     timeLimitMinutes: 10,
     image: opts.image ?? 'base',
     skills: [],
+    modes: ['interview', 'practice'],
     limits: {},
     workspace: '/root/work',
     hints: [],

@@ -26,6 +26,7 @@ import type {
   Exercise,
   ExerciseSummary,
   HintsView,
+  StaffExerciseSummary,
 } from '../../contract/index.js';
 
 /** Server error codes the pages tell apart (a 409 can mean several things). */
@@ -161,9 +162,16 @@ export const api = {
     return body.exercises;
   },
 
-  async getExercise(id: string, signal?: AbortSignal): Promise<Exercise> {
-    const body = await request<{ exercise: Exercise }>(`/api/exercises/${encodeURIComponent(id)}`, { signal });
+  /** The exercise of an attempt the browser holds (its token cookie or the practice token): interview exercises too. */
+  async getAttemptExercise(attemptId: string, signal?: AbortSignal): Promise<Exercise> {
+    const body = await request<{ exercise: Exercise }>(`${attemptPath(attemptId)}/exercise`, { signal });
     return body.exercise;
+  },
+
+  /** Staff: every exercise, with where it is offered. */
+  async listStaffExercises(signal?: AbortSignal): Promise<StaffExerciseSummary[]> {
+    const body = await request<{ exercises: StaffExerciseSummary[] }>('/api/manage/exercises', { signal });
+    return body.exercises;
   },
 
   /** The token in the answer is not kept: the server also sets it as an HttpOnly cookie. */

@@ -19,6 +19,9 @@ export const SKILLS = [
   'observability',
   'communication',
 ] as const;
+/** Where an exercise is offered: interviews (invites) and practice (the public catalog). */
+export const EXERCISE_MODES = ['interview', 'practice'] as const;
+export type ExerciseMode = (typeof EXERCISE_MODES)[number];
 
 export interface CheckSpec {
   id: string;
@@ -74,6 +77,12 @@ export interface Exercise {
   timeLimitMinutes: number;
   image: string;
   skills: (typeof SKILLS)[number][];
+  /**
+   * Where the exercise is offered (exercise.yaml `modes:`, default both). Practice reveals every check message, the
+   * hints and the reference solution, so an exercise used for hiring declares interview only; the operator's
+   * OPSLAB_PRACTICE_EXERCISES decides in the end what practice offers (server/src/practice/offer.ts).
+   */
+  modes: ExerciseMode[];
   limits: LimitOverrides;
   /** Sandbox path where workspace/ is copied. */
   workspace: string;
@@ -229,6 +238,7 @@ export function loadExercise(
       timeLimitMinutes: spec.timeLimitMinutes!,
       image: spec.image,
       skills: spec.skills ?? [],
+      modes: spec.modes ?? [...EXERCISE_MODES],
       limits: spec.limits ?? {},
       workspace,
       hints: spec.hints ?? [],

@@ -88,6 +88,9 @@ export class InviteService {
   create(input: CreateInviteBody, userId: string): { invite: Invite; link: string } {
     const exercise = this.deps.catalog.get(input.exerciseId);
     if (!exercise) throw errors.exerciseNotFound(input.exerciseId);
+    if (!exercise.modes.includes('interview')) {
+      throw errors.badRequest(`"${exercise.id}" is not offered in interviews: its exercise.yaml says modes: [${exercise.modes.join(', ')}].`);
+    }
     const now = Date.now();
     const id = `i_${randomBytes(10).toString('hex')}`;
     const invite: Invite = {

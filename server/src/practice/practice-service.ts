@@ -4,10 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { hashToken, type AttemptService } from '../attempts/attempt-service.js';
 import type { Config } from '../config.js';
 import { errors } from '../errors.js';
-import type { ExerciseCatalog } from '../exercises/catalog.js';
+import type { Exercise, ExerciseCatalog } from '../exercises/catalog.js';
 import type { GradingRepo } from '../store/grading-repo.js';
 import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
 import type { PracticeProgress, Solution } from '../../../contract/practice.js';
+import { practiceOffer } from './offer.js';
 
 export const PRACTICE_COOKIE = 'opslab_practice';
 const PRACTICE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -27,7 +28,13 @@ export interface PracticeServiceDeps {
  * their attempts are kept under its hash, which is all the server knows of them.
  */
 export class PracticeService {
-  constructor(private readonly deps: PracticeServiceDeps) {}
+  /** The exercises practice offers (OPSLAB_PRACTICE_EXERCISES over each exercise's `modes`). */
+  private readonly offer: Set<string>;
+
+  /** Throws a ConfigError when OPSLAB_PRACTICE_EXERCISES names an exercise the catalog does not hold. */
+  constructor(private readonly deps: PracticeServiceDeps) {
+    this.offer = practiceOffer(deps.config.practice.exercises, deps.catalog);
+  }
 
   get enabled(): boolean {
     return this.deps.config.practice.enabled;
@@ -36,6 +43,25 @@ export class PracticeService {
   /** The shortest time a practice attempt gets (longer when the exercise's own limit is longer). */
   get timeLimitMinutes(): number {
     return this.deps.config.practice.timeLimitMinutes;
+  }
+
+  /** Whether practice offers this exercise now (never while practice is off). */
+  offers(exerciseId: string): boolean {
+    return this.enabled && this.offer.has(exerciseId);
+  }
+
+  /** The practice catalog: the exercises practice offers, none while practice is off. */
+  exercises(): Exercise[] {
+    return this.deps.catalog.list().filter((e) => this.offers(e.id));
+  }
+
+  /**
+   * Refuses to reveal an exercise's material (instructions, hints, check messages, the solution) through a practice
+   * attempt of an exercise practice no longer offers (the operator changed OPSLAB_PRACTICE_EXERCISES, or turned
+   * practice off): the same 404 as an unknown exercise. Interview attempts are not practice's to judge.
+   */
+  assertReveals(attempt: Attempt): void {
+    if (attempt.mode === 'practice' && !this.offers(attempt.exerciseId)) throw errors.exerciseNotFound(attempt.exerciseId);
   }
 
   newToken(): string {
@@ -56,7 +82,7 @@ export class PracticeService {
   progress(token: string | undefined): PracticeProgress[] {
     const hash = this.ownerHash(token);
     const mine = hash ? this.deps.repo.listByOwner(hash) : [];
-    return this.deps.catalog.list().map((exercise) => {
+    return this.exercises().map((exercise) => {
       const attempts = mine.filter((a) => a.exerciseId === exercise.id);
       const active = attempts.find((a) => a.state === 'running' || a.state === 'created');
       let bestScore: number | null = null;
@@ -87,7 +113,8 @@ export class PracticeService {
     const { config, catalog, repo, attempts } = this.deps;
     if (!config.practice.enabled) throw errors.practiceOff();
     const exercise = catalog.get(exerciseId);
-    if (!exercise) throw errors.exerciseNotFound(exerciseId);
+    // An exercise practice does not offer answers exactly as one that does not exist: its name is not confirmed.
+    if (!exercise || !this.offers(exerciseId)) throw errors.exerciseNotFound(exerciseId);
     const ownerHash = hashToken(token);
     const running = repo.listByOwner(ownerHash).filter((a) => a.state === 'running' || a.state === 'created');
     if (running.length >= config.practice.perTrainee) {
@@ -103,6 +130,7 @@ export class PracticeService {
   /** The reference solution, once the attempt is over: the walkthrough (solution/README.md) and the script. */
   solution(attempt: Attempt): Solution {
     if (attempt.mode !== 'practice') throw errors.practiceOnly();
+    this.assertReveals(attempt);
     if (attempt.state === 'running' || attempt.state === 'created') throw errors.solutionLocked();
     const exercise = this.deps.catalog.get(attempt.exerciseId);
     if (!exercise) throw errors.exerciseNotFound(attempt.exerciseId);

@@ -2,12 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AttemptParams, CommandPageQuery, CreateAttemptBody } from '../../../contract/index.js';
 import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors } from '../errors.js';
+import type { ExerciseCatalog } from '../exercises/catalog.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import type { InviteService } from '../invites/invite-service.js';
 import type { PracticeService } from '../practice/practice-service.js';
 import type { ReviewService } from '../review/review-service.js';
 import { practiceToken, presentedToken, setAttemptCookie, setPracticeCookie } from './cookies.js';
 import { sendRecording } from './downloads.js';
+import { exerciseView } from './catalog.js';
 import { pageOf } from './pages.js';
 import { terminalRoute } from './terminal-socket.js';
 
@@ -15,6 +17,7 @@ type IdRequest = FastifyRequest<{ Params: AttemptParams }>;
 
 export interface AttemptRoutesOptions {
   attempts: AttemptService;
+  catalog: Pick<ExerciseCatalog, 'get'>;
   invites: InviteService;
   practice: PracticeService;
   reviews: ReviewService;
@@ -48,6 +51,11 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
     request.attempt = attempt;
     return attempt;
   };
+  /**
+   * For routes that reveal the exercise (instructions, hints, check messages, the solution): a practice attempt of an
+   * exercise practice no longer offers gets the same 404 as an unknown exercise.
+   */
+  const reveals = [authorise, async (request: IdRequest) => practice.assertReveals(request.attempt!)];
 
   app.post(
     '/api/attempts',
@@ -72,6 +80,13 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
     attempt: attempts.view(request.attempt!),
   }));
 
+  /** The attempt's exercise as the workspace shows it (instructions, check titles): interview exercises are not public. */
+  app.get('/api/attempts/:id/exercise', { schema: { params: AttemptParams }, preHandler: reveals }, async (request: IdRequest) => {
+    const exercise = opts.catalog.get(request.attempt!.exerciseId);
+    if (!exercise) throw errors.exerciseNotFound(request.attempt!.exerciseId);
+    return { exercise: exerciseView(exercise) };
+  });
+
   app.post('/api/attempts/:id/submit', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => ({
     attempt: attempts.view(await attempts.submit(request.params.id)),
   }));
@@ -84,7 +99,7 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
 
   app.post(
     '/api/attempts/:id/checks',
-    { schema: { params: AttemptParams }, preHandler: authorise },
+    { schema: { params: AttemptParams }, preHandler: reveals },
     async (request: IdRequest) => ({
       results: attempts.candidateResults(await attempts.runChecks(request.params.id), request.attempt!),
     }),
@@ -94,7 +109,7 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
     attempt: attempts.view(await attempts.resetSandbox(request.params.id)),
   }));
 
-  app.get('/api/attempts/:id/solution', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => ({
+  app.get('/api/attempts/:id/solution', { schema: { params: AttemptParams }, preHandler: reveals }, async (request: IdRequest) => ({
     solution: practice.solution(request.attempt!),
   }));
 
@@ -109,18 +124,18 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
   );
 
   /** Practice: the final grading with every check's message; interview candidates are not shown their grade. */
-  app.get('/api/attempts/:id/grading', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => {
+  app.get('/api/attempts/:id/grading', { schema: { params: AttemptParams }, preHandler: reveals }, async (request: IdRequest) => {
     const attempt = request.attempt!;
     if (attempt.mode !== 'practice') throw errors.practiceOnly();
     const run = attempts.finalRun(attempt.id);
     return { grading: run ? attempts.candidateResults(run, attempt) : null };
   });
 
-  app.get('/api/attempts/:id/hints', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => ({
+  app.get('/api/attempts/:id/hints', { schema: { params: AttemptParams }, preHandler: reveals }, async (request: IdRequest) => ({
     hints: attempts.hints(request.attempt!),
   }));
 
-  app.post('/api/attempts/:id/hints', { schema: { params: AttemptParams }, preHandler: authorise }, async (request: IdRequest) => ({
+  app.post('/api/attempts/:id/hints', { schema: { params: AttemptParams }, preHandler: reveals }, async (request: IdRequest) => ({
     hints: attempts.revealHint(request.params.id),
   }));
 

@@ -1,18 +1,48 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ExerciseParams, type Exercise, type ExerciseSummary, type Static } from '../../../contract/index.js';
+import {
+  ExerciseParams,
+  type Exercise,
+  type ExerciseSummary,
+  type StaffExerciseSummary,
+  type Static,
+} from '../../../contract/index.js';
+import type { Auth } from '../auth/index.js';
 import { errors } from '../errors.js';
-import type { ExerciseCatalog } from '../exercises/catalog.js';
+import type { Exercise as CatalogExercise, ExerciseCatalog } from '../exercises/catalog.js';
+import type { PracticeService } from '../practice/practice-service.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
+import { staffGuard } from './staff-guard.js';
 
 export interface CatalogRoutesOptions {
   catalog: ExerciseCatalog;
+  practice: Pick<PracticeService, 'exercises' | 'offers'>;
+  auth: Pick<Auth, 'authenticate'>;
   driver: Pick<JobDriver, 'ping'>;
   version: string;
 }
 
-/** `/api/health` and the exercise catalog: what anyone may see, without a token. */
+export function exerciseSummary(exercise: CatalogExercise): ExerciseSummary {
+  const { id, title, summary, difficulty, timeLimitMinutes, image, skills } = exercise;
+  return { id, title, summary, difficulty, timeLimitMinutes, image, skills };
+}
+
+/** What a person working the exercise reads: never the hints' text, the variants' choices, the reference or wrong answers. */
+export function exerciseView(exercise: CatalogExercise): Exercise {
+  return {
+    ...exerciseSummary(exercise),
+    instructions: exercise.instructions,
+    checks: exercise.checks.map(({ id, title, points }) => ({ id, title, points })),
+    hintCount: exercise.hints.length,
+  };
+}
+
+/**
+ * `/api/health` and the practice catalog: what anyone may see, without a token. The catalog holds only the exercises
+ * practice offers; any other id answers as an unknown one, so the names of interview exercises do not leak. Staff list
+ * every exercise at `/api/manage/exercises`.
+ */
 export async function catalogRoutes(app: FastifyInstance, opts: CatalogRoutesOptions): Promise<void> {
-  const { catalog, driver, version } = opts;
+  const { catalog, practice, driver, version } = opts;
 
   app.get('/api/health', async (_request, reply) => {
     const docker = (await driver.ping()) ? 'ok' : 'unreachable';
@@ -20,15 +50,7 @@ export async function catalogRoutes(app: FastifyInstance, opts: CatalogRoutesOpt
   });
 
   app.get('/api/exercises', async (): Promise<{ exercises: ExerciseSummary[] }> => ({
-    exercises: catalog.list().map(({ id, title, summary, difficulty, timeLimitMinutes, image, skills }) => ({
-      id,
-      title,
-      summary,
-      difficulty,
-      timeLimitMinutes,
-      image,
-      skills,
-    })),
+    exercises: practice.exercises().map(exerciseSummary),
   }));
 
   app.get(
@@ -37,22 +59,16 @@ export async function catalogRoutes(app: FastifyInstance, opts: CatalogRoutesOpt
     async (request: FastifyRequest<{ Params: Static<typeof ExerciseParams> }>): Promise<{ exercise: Exercise }> => {
       const { id } = request.params;
       const exercise = catalog.get(id);
-      if (!exercise) throw errors.exerciseNotFound(id);
-      // What anyone may see: never the hints' text, the variants' choices, the reference or wrong answers.
-      return {
-        exercise: {
-          id: exercise.id,
-          title: exercise.title,
-          summary: exercise.summary,
-          difficulty: exercise.difficulty,
-          timeLimitMinutes: exercise.timeLimitMinutes,
-          image: exercise.image,
-          skills: exercise.skills,
-          instructions: exercise.instructions,
-          checks: exercise.checks.map(({ id, title, points }) => ({ id, title, points })),
-          hintCount: exercise.hints.length,
-        },
-      };
+      if (!exercise || !practice.offers(id)) throw errors.exerciseNotFound(id);
+      return { exercise: exerciseView(exercise) };
     },
+  );
+
+  app.get(
+    '/api/manage/exercises',
+    { preValidation: staffGuard(opts.auth, ['admin', 'interviewer']) },
+    async (): Promise<{ exercises: StaffExerciseSummary[] }> => ({
+      exercises: catalog.list().map((e) => ({ ...exerciseSummary(e), modes: [...e.modes], practice: practice.offers(e.id) })),
+    }),
   );
 }

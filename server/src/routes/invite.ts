@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CandidateInvite } from '../../../contract/index.js';
 import type { AttemptService } from '../attempts/attempt-service.js';
+import type { InviteLanding } from '../config.js';
 import { errors } from '../errors.js';
 import type { InviteService } from '../invites/invite-service.js';
 import { bearerToken, setAttemptCookie } from './cookies.js';
@@ -8,6 +10,13 @@ export interface InviteRoutesOptions {
   invites: InviteService;
   attempts: AttemptService;
   secureCookies: boolean;
+  /** What the landing page may tell before the start (OPSLAB_INVITE_LANDING). */
+  landing: InviteLanding;
+}
+
+/** `minimal`: the time limit and the rules, neither the exercise's name nor its id. */
+export function landingView(view: CandidateInvite, landing: InviteLanding): CandidateInvite {
+  return landing === 'minimal' ? { ...view, exercise: null } : view;
 }
 
 /** The invite token a candidate's browser presents: always the Authorization header, never the URL. */
@@ -27,7 +36,7 @@ export async function inviteRoutes(app: FastifyInstance, opts: InviteRoutesOptio
   });
 
   app.get('/api/invite', async (request: FastifyRequest) => ({
-    invite: invites.candidateView(invites.fromToken(inviteToken(request))),
+    invite: landingView(invites.candidateView(invites.fromToken(inviteToken(request))), opts.landing),
   }));
 
   app.post('/api/invite/start', async (request: FastifyRequest, reply: FastifyReply) => {

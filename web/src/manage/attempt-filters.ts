@@ -139,7 +139,7 @@ export class AttemptFilters {
     const { scope } = this.options;
     let exercises;
     try {
-      exercises = await api.listExercises(scope.signal);
+      exercises = await api.listStaffExercises(scope.signal);
     } catch (err) {
       if (isAbort(err) || scope.disposed) return;
       // The list still works; the filter offers what the URL asked for.

@@ -178,7 +178,7 @@ export class InviteForm {
     select.replaceChildren(h('option', { value: '' }, 'Loading exercises…'));
     select.disabled = true;
     try {
-      this.exercises = await api.listExercises(this.scope.signal);
+      this.exercises = (await api.listStaffExercises(this.scope.signal)).filter((e) => e.modes.includes('interview'));
     } catch (err) {
       if (isAbort(err) || this.scope.disposed) return;
       const retry = h('button', { type: 'button', class: 'button button-small' }, 'Try again');

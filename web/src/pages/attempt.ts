@@ -165,7 +165,7 @@ class Workspace {
       return;
     }
     if (this.scope.disposed) return;
-    void this.instructions.load(attempt.exerciseId);
+    void this.instructions.load(attempt);
 
     if (isAttemptActive(attempt)) {
       rememberAttempt(attempt.id);

@@ -210,7 +210,7 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
       }
       startButtons.length = 0;
       if (exercises.length === 0) {
-        list.replaceChildren(h('li', { class: 'list-placeholder' }, 'No exercises are installed yet.'));
+        list.replaceChildren(h('li', { class: 'list-placeholder' }, 'No exercises are offered for practice yet.'));
         return exercises;
       }
       list.replaceChildren(...exercises.map(card));

@@ -284,21 +284,31 @@ export default function invitePage({ root, scope, navigate }: PageContext): void
 
     button.addEventListener('click', () => void start(), { signal: scope.signal });
 
-    const skills = invite.exercise.skills ?? [];
-    const difficulty = String(invite.exercise.difficulty);
-    const exercise = h(
-      'article',
-      { class: 'candidate-exercise', 'aria-labelledby': 'invite-exercise-title', 'data-testid': 'invite-exercise' },
-      h('h2', { id: 'invite-exercise-title', class: 'candidate-exercise-title' }, invite.exercise.title),
-      h('p', { class: 'candidate-exercise-summary' }, invite.exercise.summary),
-      h(
-        'dl',
-        { class: 'meta candidate-meta' },
-        h('div', {}, h('dt', {}, 'Time limit'), h('dd', { 'data-testid': 'invite-time-limit' }, formatSeconds(invite.timeLimitSeconds))),
-        h('div', {}, h('dt', {}, 'Difficulty'), h('dd', {}, h('span', { class: `badge badge-${cssToken(difficulty)}` }, difficulty))),
-        skills.length > 0 ? h('div', {}, h('dt', {}, 'Skills'), h('dd', {}, skills.map((id) => SKILL_TITLES[id] ?? id).join(', '))) : null,
-      ),
-    );
+    const timeLimit = h('div', {}, h('dt', {}, 'Time limit'), h('dd', { 'data-testid': 'invite-time-limit' }, formatSeconds(invite.timeLimitSeconds)));
+    // Without the exercise (the operator's minimal landing), the time limit only: the workspace names the exercise.
+    const exercise = invite.exercise
+      ? h(
+          'article',
+          { class: 'candidate-exercise', 'aria-labelledby': 'invite-exercise-title', 'data-testid': 'invite-exercise' },
+          h('h2', { id: 'invite-exercise-title', class: 'candidate-exercise-title' }, invite.exercise.title),
+          h('p', { class: 'candidate-exercise-summary' }, invite.exercise.summary),
+          h(
+            'dl',
+            { class: 'meta candidate-meta' },
+            timeLimit,
+            h('div', {}, h('dt', {}, 'Difficulty'), h('dd', {}, h('span', { class: `badge badge-${cssToken(String(invite.exercise.difficulty))}` }, String(invite.exercise.difficulty)))),
+            invite.exercise.skills.length > 0
+              ? h('div', {}, h('dt', {}, 'Skills'), h('dd', {}, invite.exercise.skills.map((id) => SKILL_TITLES[id] ?? id).join(', ')))
+              : null,
+          ),
+        )
+      : h(
+          'article',
+          { class: 'candidate-exercise', 'aria-labelledby': 'invite-exercise-title', 'data-testid': 'invite-exercise', 'data-landing': 'minimal' },
+          h('h2', { id: 'invite-exercise-title', class: 'candidate-exercise-title' }, 'Your exercise'),
+          h('p', { class: 'candidate-exercise-summary' }, 'The instructions are shown when you press Start.'),
+          h('dl', { class: 'meta candidate-meta' }, timeLimit),
+        );
 
     const clock = h(
       'section',

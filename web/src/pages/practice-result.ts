@@ -54,7 +54,7 @@ export default async function practiceResultPage({ root, scope, params }: PageCo
     );
     return;
   }
-  const exercise = await api.getExercise(attempt.exerciseId, scope.signal).catch(() => null);
+  const exercise = await api.getAttemptExercise(attempt.id, scope.signal).catch(() => null);
   if (scope.disposed) return;
   heading.textContent = exercise ? `Your attempt: ${exercise.title}` : 'Your practice attempt';
   setDocumentTitle(heading.textContent);

@@ -27,15 +27,17 @@ export class Instructions {
     this.element.append(h('p', { class: 'muted' }, spinner(), 'Loading instructions…'));
   }
 
-  async load(exerciseId: string): Promise<void> {
+  /** From the attempt's own route: interview exercises are not in the public catalog. */
+  async load(attempt: Pick<AttemptView, 'id' | 'exerciseId'>): Promise<void> {
+    const { exerciseId } = attempt;
     let exercise: Exercise;
     try {
-      exercise = await api.getExercise(exerciseId, this.scope.signal);
+      exercise = await api.getAttemptExercise(attempt.id, this.scope.signal);
     } catch (err) {
       if (isAbort(err) || this.scope.disposed) return;
       this.title.textContent = exerciseId;
       const retry = h('button', { type: 'button', class: 'button' }, 'Try again');
-      retry.addEventListener('click', () => void this.load(exerciseId), { signal: this.scope.signal });
+      retry.addEventListener('click', () => void this.load(attempt), { signal: this.scope.signal });
       this.element.replaceChildren(
         h('p', { class: 'message message-error' }, errorText(err, 'The instructions could not be loaded.')),
         retry,
