@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../server/src/config.js';
 import { repoRoot } from '../../server/src/paths.js';
 import { launchBrowser, screenshot } from '../e2e/browser.js';
+import { attemptCookieToken } from '../helpers/api.js';
 import { requireDocker } from '../helpers/docker.js';
 import { figure } from '../helpers/figures.js';
 import { startTestServer, tempDataDir, type TestServer } from '../helpers/server.js';
@@ -258,7 +259,9 @@ describe('practice modes: invites and the landing page (real server, real engine
           // Once the clock runs, the workspace gets the instructions from the attempt, as before.
           const started = await call(server, 'POST', '/api/invite/start', { authorization: `Bearer ${token}` });
           expect(started.status, started.text).toBe(201);
-          const ex = await call(server, 'GET', `/api/attempts/${started.body.attempt.id}/exercise`, { authorization: `Bearer ${token}` });
+          // The browser that started holds the attempt's own token (its cookie); the link is only a claim.
+          const attemptToken = attemptCookieToken(started.headers, started.body.attempt.id);
+          const ex = await call(server, 'GET', `/api/attempts/${started.body.attempt.id}/exercise`, { authorization: `Bearer ${attemptToken}` });
           expect(ex.status, ex.text).toBe(200);
           expect(ex.body.exercise).toMatchObject({ id, title: exercise.title, instructions: exercise.instructions });
         }
