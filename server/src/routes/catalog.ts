@@ -49,7 +49,7 @@ export async function catalogRoutes(app: FastifyInstance, opts: CatalogRoutesOpt
           image: exercise.image,
           skills: exercise.skills,
           instructions: exercise.instructions,
-          checks: exercise.checks.map(({ id, title, points }) => ({ id, title, points })),
+          checks: exercise.checks.map(({ id, title, points, advisory }) => ({ id, title, points, advisory })),
           hintCount: exercise.hints.length,
         },
       };

@@ -134,6 +134,19 @@ const MIGRATIONS: string[] = [
   ALTER TABLE grading_runs ADD COLUMN source TEXT;
   ALTER TABLE grading_runs ADD COLUMN requested_by TEXT;
   `,
+  `
+  CREATE TABLE check_confirmations (
+    attempt_id     TEXT NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
+    check_id       TEXT NOT NULL,
+    verdict        TEXT NOT NULL,
+    comment        TEXT NOT NULL DEFAULT '',
+    grader_verdict TEXT NOT NULL,
+    grading_run_id INTEGER NOT NULL,
+    confirmed_by   TEXT NOT NULL,
+    confirmed_at   INTEGER NOT NULL,
+    PRIMARY KEY (attempt_id, check_id)
+  );
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {
