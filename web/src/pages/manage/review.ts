@@ -10,7 +10,8 @@ import { confirmDialog } from '../../ui/dialog.js';
 import { errorText } from '../../ui/errors.js';
 import { formatMinutes, plural } from '../../ui/format.js';
 import { setDocumentTitle, spinner } from '../../ui/layout.js';
-import { reviewApi, type ReviewBundle, type ReviewCheck } from '../../review/api.js';
+import { countedVerdict, reviewApi, type ReviewBundle, type ReviewCheck } from '../../review/api.js';
+import { renderAdvisory } from '../../review/advisory.js';
 import { renderDiffView } from '../../review/diff-view.js';
 import { renderGradings } from '../../review/gradings.js';
 import { formatOffset } from '../../review/cast.js';
@@ -122,9 +123,27 @@ export default async function page(ctx: PageContext): Promise<void> {
   const timelineHost = h('div', { class: 'review-timeline-host' }, h('p', { class: 'muted' }, 'Loading the commands…'));
   const diffHost = h('div', { class: 'review-diff-host' }, h('p', { class: 'muted' }, 'Loading the changes…'));
 
+  // A decision on an advisory check changes the grade: the header and the checks are drawn again with it.
+  let header = renderHeader(bundle, id);
+  let checks: HTMLElement;
+  const drawChecks = (): HTMLElement =>
+    section(
+      'review-checks',
+      'Checks',
+      renderChecks(bundle, seek, scope, (grading) => {
+        bundle = { ...bundle, grading };
+        const nextHeader = renderHeader(bundle, id);
+        const nextChecks = drawChecks();
+        header.replaceWith(nextHeader);
+        checks.replaceWith(nextChecks);
+        header = nextHeader;
+        checks = nextChecks;
+      }),
+    );
+  checks = drawChecks();
   loading.replaceWith(
-    renderHeader(bundle, id),
-    section('review-checks', 'Checks', renderChecks(bundle, seek, scope)),
+    header,
+    checks,
     section('review-gradings', 'Gradings', renderGradings(bundle, id, scope, () => ctx.navigate(location.pathname, { replace: true }))),
     section(
       'review-replay',
@@ -208,6 +227,13 @@ function renderHeader(bundle: ReviewBundle, id: string): HTMLElement {
         { class: 'review-score', 'data-testid': 'review-score' },
         h('span', { class: 'review-score-value' }, `${grading.score}/${grading.maxScore}`),
         h('span', { class: 'review-score-label muted' }, 'points'),
+        grading.pendingPoints > 0
+          ? h(
+              'span',
+              { class: 'review-score-pending', 'data-testid': 'review-pending', title: 'Advisory checks count once a reviewer confirms them' },
+              `+${grading.pendingPoints} awaiting review`,
+            )
+          : null,
       )
     : h(
         'div',
@@ -250,7 +276,12 @@ function renderHeader(bundle: ReviewBundle, id: string): HTMLElement {
   );
 }
 
-function renderChecks(bundle: ReviewBundle, seek: (seconds: number) => void, scope: Scope): HTMLElement {
+function renderChecks(
+  bundle: ReviewBundle,
+  seek: (seconds: number) => void,
+  scope: Scope,
+  onGrading: (grading: NonNullable<ReviewBundle['grading']>) => void,
+): HTMLElement {
   const { grading } = bundle;
   const box = h('div', { class: 'review-checks' });
   if (!grading) {
@@ -285,7 +316,8 @@ function renderChecks(bundle: ReviewBundle, seek: (seconds: number) => void, sco
   const list = h('ul', { class: 'check-list review-check-list', 'aria-label': 'Checks', 'data-testid': 'review-check-list' });
   for (const check of grading.checks) {
     const verdict = VERDICTS[check.verdict];
-    const earned = check.verdict === 'pass' ? check.points : 0;
+    const counted = countedVerdict(check, check.confirmation?.verdict);
+    const earned = counted === 'pending' ? '–' : counted === 'pass' ? check.points : 0;
     const passedAt = sinceStart(bundle, check.firstPassedAt);
     let firstPassed: HTMLElement | null = null;
     const endedAt = bundle.attempt.endedAt ? Date.parse(bundle.attempt.endedAt) : null;
@@ -301,13 +333,20 @@ function renderChecks(bundle: ReviewBundle, seek: (seconds: number) => void, sco
     list.append(
       h(
         'li',
-        { class: 'check-row', 'data-verdict': check.verdict, 'data-testid': `review-check-${check.id}` },
+        { class: 'check-row', 'data-verdict': check.verdict, 'data-advisory': check.advisory ? 'true' : null, 'data-testid': `review-check-${check.id}` },
         h('span', { class: 'check-icon', 'aria-hidden': 'true' }, verdict.icon),
         h(
           'div',
           { class: 'check-main' },
           h('span', { class: 'check-title' }, check.title),
           h('span', { class: 'check-verdict', 'data-testid': 'check-verdict' }, verdict.label),
+          check.advisory
+            ? h(
+                'span',
+                { class: 'check-hidden-tag check-advisory-tag', 'data-testid': 'check-advisory' },
+                check.confirmation ? `advisory: counts as ${check.confirmation.verdict}` : 'advisory: not counted until confirmed',
+              )
+            : null,
           check.visible ? null : h('span', { class: 'check-hidden-tag', title: 'The candidate never sees this message' }, 'message hidden from candidate'),
           firstPassed,
           check.message ? h('p', { class: 'check-message', 'data-testid': 'check-message' }, check.message) : null,
@@ -319,6 +358,7 @@ function renderChecks(bundle: ReviewBundle, seek: (seconds: number) => void, sco
                 h('pre', { class: 'check-details-text', 'data-testid': 'check-details' }, check.details),
               )
             : null,
+          check.advisory ? renderAdvisory(check, bundle.attempt.id, scope, onGrading) : null,
         ),
         h('span', { class: 'check-points', title: `ran in ${formatDuration(check.durationMs)}` }, `${earned}/${check.points} pts`),
       ),
