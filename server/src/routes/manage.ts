@@ -185,7 +185,8 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     async (request: FastifyRequest<Confirm & { Body: ConfirmationInput }>) => {
       const { id, checkId } = request.params;
       reviews.advisory.confirm(id, checkId, request.body, userId(request));
-      return { grading: reviews.bundle(id, userId(request)).grading };
+      const { grading, gradings } = reviews.bundle(id, userId(request));
+      return { grading, gradings };
     },
   );
 
@@ -195,7 +196,8 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     async (request: FastifyRequest<Confirm>) => {
       const { id, checkId } = request.params;
       reviews.advisory.withdraw(id, checkId, userId(request));
-      return { grading: reviews.bundle(id, userId(request)).grading };
+      const { grading, gradings } = reviews.bundle(id, userId(request));
+      return { grading, gradings };
     },
   );
 

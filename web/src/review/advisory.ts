@@ -5,16 +5,14 @@
 import { h, type Scope } from '../dom.js';
 import { isAbort } from '../api.js';
 import { errorText } from '../ui/errors.js';
-import { advisoryNote, CONFIRMATION_LIMITS, reviewApi, type ConfirmedVerdict, type ReviewBundle, type ReviewCheck } from './api.js';
-
-type Grading = NonNullable<ReviewBundle['grading']>;
+import { advisoryNote, CONFIRMATION_LIMITS, reviewApi, type ConfirmedVerdict, type GradeAnswer, type ReviewCheck } from './api.js';
 
 /** The advisory block of one check: its state, and the form to confirm, override or withdraw. */
 export function renderAdvisory(
   check: ReviewCheck,
   attemptId: string,
   scope: Scope,
-  onChange: (grading: Grading) => void,
+  onChange: (answer: GradeAnswer) => void,
 ): HTMLElement {
   const c = check.confirmation;
   const id = `advisory-${check.id}`;
@@ -65,13 +63,13 @@ export function renderAdvisory(
     status,
   );
 
-  const send = async (call: () => Promise<Grading | null>, busy: string, failed: string): Promise<void> => {
+  const send = async (call: () => Promise<GradeAnswer>, busy: string, failed: string): Promise<void> => {
     for (const b of [save, withdraw]) if (b) b.disabled = true;
     status.replaceChildren(busy);
     try {
-      const grading = await call();
+      const answer = await call();
       if (scope.disposed) return;
-      if (grading) onChange(grading);
+      onChange(answer);
     } catch (err) {
       if (isAbort(err) || scope.disposed) return;
       for (const b of [save, withdraw]) if (b) b.disabled = false;

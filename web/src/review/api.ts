@@ -42,6 +42,9 @@ export {
   type SnapshotDiffView,
 } from '../../../contract/index.js';
 
+/** What a decision on an advisory check answers: the grade and the grading history as they now count. */
+export type GradeAnswer = Pick<ReviewBundle, 'grading' | 'gradings'>;
+
 export function manageAttemptPath(id: string): string {
   return `/api/manage/attempts/${encodeURIComponent(id)}`;
 }
@@ -71,17 +74,13 @@ export const reviewApi = {
   },
 
   /** Confirms an advisory check's verdict or overrides it; answers with the grade as it now counts. */
-  async confirmCheck(id: string, checkId: string, body: ConfirmationInput, signal?: AbortSignal): Promise<ReviewBundle['grading']> {
-    const path = `${manageAttemptPath(id)}/checks/${encodeURIComponent(checkId)}/confirmation`;
-    const answer = await request<{ grading: ReviewBundle['grading'] }>(path, { method: 'PUT', body, signal });
-    return answer.grading;
+  confirmCheck(id: string, checkId: string, body: ConfirmationInput, signal?: AbortSignal): Promise<GradeAnswer> {
+    return request<GradeAnswer>(`${manageAttemptPath(id)}/checks/${encodeURIComponent(checkId)}/confirmation`, { method: 'PUT', body, signal });
   },
 
   /** Withdraws the decision on an advisory check: its points are pending again. */
-  async withdrawConfirmation(id: string, checkId: string, signal?: AbortSignal): Promise<ReviewBundle['grading']> {
-    const path = `${manageAttemptPath(id)}/checks/${encodeURIComponent(checkId)}/confirmation`;
-    const answer = await request<{ grading: ReviewBundle['grading'] }>(path, { method: 'DELETE', signal });
-    return answer.grading;
+  withdrawConfirmation(id: string, checkId: string, signal?: AbortSignal): Promise<GradeAnswer> {
+    return request<GradeAnswer>(`${manageAttemptPath(id)}/checks/${encodeURIComponent(checkId)}/confirmation`, { method: 'DELETE', signal });
   },
 
   /** Runs the final grading again from the stored snapshot; answers with the grading history, the new one current. */

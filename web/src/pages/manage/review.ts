@@ -10,7 +10,7 @@ import { confirmDialog } from '../../ui/dialog.js';
 import { errorText } from '../../ui/errors.js';
 import { formatMinutes, plural } from '../../ui/format.js';
 import { setDocumentTitle, spinner } from '../../ui/layout.js';
-import { countedVerdict, reviewApi, type ReviewBundle, type ReviewCheck } from '../../review/api.js';
+import { countedVerdict, reviewApi, type GradeAnswer, type ReviewBundle, type ReviewCheck } from '../../review/api.js';
 import { renderAdvisory } from '../../review/advisory.js';
 import { renderDiffView } from '../../review/diff-view.js';
 import { renderGradings } from '../../review/gradings.js';
@@ -123,28 +123,23 @@ export default async function page(ctx: PageContext): Promise<void> {
   const timelineHost = h('div', { class: 'review-timeline-host' }, h('p', { class: 'muted' }, 'Loading the commands…'));
   const diffHost = h('div', { class: 'review-diff-host' }, h('p', { class: 'muted' }, 'Loading the changes…'));
 
-  // A decision on an advisory check changes the grade: the header and the checks are drawn again with it.
-  let header = renderHeader(bundle, id);
-  let checks: HTMLElement;
-  const drawChecks = (): HTMLElement =>
-    section(
-      'review-checks',
-      'Checks',
-      renderChecks(bundle, seek, scope, (grading) => {
-        bundle = { ...bundle, grading };
-        const nextHeader = renderHeader(bundle, id);
-        const nextChecks = drawChecks();
-        header.replaceWith(nextHeader);
-        checks.replaceWith(nextChecks);
-        header = nextHeader;
-        checks = nextChecks;
-      }),
-    );
-  checks = drawChecks();
+  // A decision on an advisory check changes the grade: the header, the checks and the history are drawn again.
+  const reload = (): void => ctx.navigate(location.pathname, { replace: true });
+  const drawGradings = (): HTMLElement => section('review-gradings', 'Gradings', renderGradings(bundle, id, scope, reload));
+  const drawChecks = (): HTMLElement => section('review-checks', 'Checks', renderChecks(bundle, seek, scope, redraw));
+  let drawn = { header: renderHeader(bundle, id), checks: drawChecks(), gradings: drawGradings() };
+  function redraw(answer: GradeAnswer): void {
+    bundle = { ...bundle, ...answer };
+    const next = { header: renderHeader(bundle, id), checks: drawChecks(), gradings: drawGradings() };
+    drawn.header.replaceWith(next.header);
+    drawn.checks.replaceWith(next.checks);
+    drawn.gradings.replaceWith(next.gradings);
+    drawn = next;
+  }
   loading.replaceWith(
-    header,
-    checks,
-    section('review-gradings', 'Gradings', renderGradings(bundle, id, scope, () => ctx.navigate(location.pathname, { replace: true }))),
+    drawn.header,
+    drawn.checks,
+    drawn.gradings,
     section(
       'review-replay',
       'Replay',
@@ -280,7 +275,7 @@ function renderChecks(
   bundle: ReviewBundle,
   seek: (seconds: number) => void,
   scope: Scope,
-  onGrading: (grading: NonNullable<ReviewBundle['grading']>) => void,
+  onGrading: (answer: GradeAnswer) => void,
 ): HTMLElement {
   const { grading } = bundle;
   const box = h('div', { class: 'review-checks' });
@@ -339,7 +334,7 @@ function renderChecks(
           'div',
           { class: 'check-main' },
           h('span', { class: 'check-title' }, check.title),
-          h('span', { class: 'check-verdict', 'data-testid': 'check-verdict' }, verdict.label),
+          h('span', { class: 'check-verdict', 'data-testid': 'check-verdict' }, check.advisory ? `Grader: ${verdict.label}` : verdict.label),
           check.advisory
             ? h(
                 'span',
