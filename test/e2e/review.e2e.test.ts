@@ -228,6 +228,7 @@ describe('review page: advisory checks', () => {
     await page.getByTestId('review-header').waitFor();
     expect(await score()).toBe('5/7');
     expect(await page.getByTestId('review-pending').textContent()).toBe('+3 awaiting review');
+    expect(await page.getByTestId('checks-summary').textContent()).toBe("2 passed, 1 failed. 1 advisory check awaits a reviewer's decision.");
     const plan = page.getByTestId('review-check-plan');
     expect(await plan.getByTestId('check-advisory').textContent()).toBe('advisory: not counted until confirmed');
     expect(await plan.getByTestId('advisory-note').textContent()).toContain("not counted until confirmed (the grader's preliminary verdict: pass)");

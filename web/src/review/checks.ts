@@ -49,6 +49,7 @@ export function renderChecks(
   }
   const counts = { pass: 0, fail: 0, error: 0 };
   for (const check of grading.checks) counts[check.verdict]++;
+  const awaiting = grading.checks.filter((c) => c.advisory && !c.confirmation).length;
   box.append(
     h(
       'p',
@@ -56,6 +57,7 @@ export function renderChecks(
       `${counts.pass} passed, ${counts.fail} failed`,
       counts.error > 0 ? `, ${counts.error} could not be checked (not counted)` : '',
       '.',
+      awaiting > 0 ? ` ${awaiting} advisory ${awaiting === 1 ? 'check awaits' : 'checks await'} a reviewer's decision.` : '',
     ),
   );
 
