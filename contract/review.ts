@@ -230,6 +230,8 @@ export interface AttemptRow {
   endedAt: string | null;
   score: number | null;
   maxScore: number | null;
+  /** Points of advisory checks in the final grading still awaiting a reviewer (null: not graded). */
+  pendingPoints: number | null;
   reviews: number;
 }
 

@@ -61,6 +61,8 @@ describe('advisory checks: confirmations API', () => {
     expect(plan).toMatchObject({ advisory: true, verdict: 'pass', confirmation: null, visible: false });
     expect(before.body.grading.checks.find((c: { id: string }) => c.id === 'hello')).toMatchObject({ advisory: false, confirmation: null });
     expect(before.body.gradings).toEqual([expect.objectContaining({ score: 5, maxScore: 7, pendingPoints: 3, current: true })]);
+    const listed = await manage(staff, 'GET', '/api/manage/attempts?mode=practice&exerciseId=advisory-demo');
+    expect(listed.body.attempts.find((a: { id: string }) => a.id === id)).toMatchObject({ score: 5, maxScore: 7, pendingPoints: 3 });
 
     // The trainee sees the check as advisory, its points pending, never a reviewer's decision.
     const own = await api(server.url, 'GET', `/api/attempts/${id}/grading`, started.token);
@@ -119,7 +121,7 @@ describe('advisory checks: confirmations API', () => {
     const bundle = (await manage(staff, 'GET', `/api/manage/attempts/${id}`)).body;
     expect(bundle.gradings[0]).toMatchObject({ score: 5, maxScore: 10, pendingPoints: 0 });
     const list = await manage(staff, 'GET', '/api/manage/attempts?mode=practice&exerciseId=advisory-demo');
-    expect(list.body.attempts.find((a: { id: string }) => a.id === id)).toMatchObject({ score: 5, maxScore: 10 });
+    expect(list.body.attempts.find((a: { id: string }) => a.id === id)).toMatchObject({ score: 5, maxScore: 10, pendingPoints: 0 });
     // 50 %: inside 50..50; it was 71 % (5/7) before the override.
     const filtered = await manage(staff, 'GET', '/api/manage/attempts?mode=practice&minScore=50&maxScore=50');
     expect(filtered.body.attempts.map((a: { id: string }) => a.id)).toContain(id);

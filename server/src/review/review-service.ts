@@ -75,9 +75,16 @@ export class ReviewService {
         endedAt: iso(r.endedAt),
         score: r.score,
         maxScore: r.maxScore,
+        pendingPoints: r.score === null ? null : this.pendingPoints(r.id),
         reviews: r.reviews,
       })),
     };
+  }
+
+  /** Points of the current grading's advisory checks that no reviewer decided yet. */
+  private pendingPoints(attemptId: string): number {
+    const final = this.deps.grading.final(attemptId);
+    return final ? tallyGrade(final.results, this.advisory.verdicts(attemptId)).pendingPoints : 0;
   }
 
   bundle(attemptId: string, viewerId: string): ReviewBundle {

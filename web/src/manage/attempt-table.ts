@@ -181,6 +181,9 @@ function attemptRow(row: AttemptRow): HTMLTableRowElement {
           { 'data-testid': 'attempt-score' },
           `${formatPoints(row.score)} / ${formatPoints(row.maxScore)}`,
           h('span', { class: 'cell-sub muted' }, row.maxScore > 0 ? `${gradePercent(row.score, row.maxScore)}%` : 'ungraded'),
+          row.pendingPoints
+            ? h('span', { class: 'cell-sub muted', 'data-testid': 'attempt-pending' }, `+${formatPoints(row.pendingPoints)} awaiting review`)
+            : null,
         );
   return h(
     'tr',
