@@ -3,7 +3,7 @@ import { errors } from '../errors.js';
 import type { AttemptsRepo } from '../store/attempts-repo.js';
 import type { StoredConfirmation } from '../store/confirmations-repo.js';
 import type { GradingRepo, StoredRun } from '../store/grading-repo.js';
-import type { CheckConfirmation, ConfirmationInput, ConfirmedVerdict } from '../../../contract/index.js';
+import type { CheckConfirmation, ConfirmationInput, Confirmations } from '../../../contract/index.js';
 
 export interface AdvisoryDeps {
   attemptsRepo: AttemptsRepo;
@@ -78,8 +78,8 @@ export class AdvisoryChecks {
   }
 
   /** The verdicts that count, by check id (for tallyGrade). */
-  verdicts(attemptId: string): Record<string, ConfirmedVerdict> {
-    return Object.fromEntries(this.deps.grading.confirmations.list(attemptId).map((c) => [c.checkId, c.verdict]));
+  verdicts(attemptId: string): Confirmations {
+    return this.deps.grading.confirmations.verdicts(attemptId);
   }
 
   /** The decisions as the review shows them next to a grading's checks, by check id. */
