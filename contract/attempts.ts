@@ -49,6 +49,8 @@ export interface ExerciseCheck {
   id: string;
   title: string;
   points: number;
+  /** Judged by a person: its points count only once a reviewer confirms a verdict (contract/grade.ts). */
+  advisory: boolean;
 }
 
 export interface Exercise extends ExerciseSummary {
@@ -88,6 +90,8 @@ export interface CandidateCheckRun {
   finishedAt: string;
   score: number;
   maxScore: number;
+  /** Points of advisory checks, counted in neither score nor maxScore until a reviewer confirms them. */
+  pendingPoints: number;
   /** Set when the run as a whole could not be carried out. */
   error: string | null;
   checks: CandidateCheckResult[];

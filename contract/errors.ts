@@ -41,6 +41,9 @@ export const ERROR_CODES = {
   upgradeRequired: 'OPSLAB_ERR_UPGRADE_REQUIRED',
   userNotFound: 'OPSLAB_ERR_USER_NOT_FOUND',
   userState: 'OPSLAB_ERR_USER_STATE',
+  checkNotFound: 'OPSLAB_ERR_CHECK_NOT_FOUND',
+  notAdvisory: 'OPSLAB_ERR_NOT_ADVISORY',
+  notGraded: 'OPSLAB_ERR_NOT_GRADED',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

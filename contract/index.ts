@@ -11,3 +11,4 @@ export * from './review.js';
 export * from './scorecard.js';
 export * from './terminal.js';
 export * from './errors.js';
+export * from './grade.js';

@@ -2,6 +2,7 @@
 // the dashboard's attempt list.
 
 import { ATTEMPT_MODES, ATTEMPT_STATES, type AttemptMode, type AttemptState, type AttemptView, type CheckVerdict, type EndReason } from './attempts.js';
+import type { CheckConfirmation } from './grade.js';
 import type { InviteView } from './invites.js';
 import { DIMENSION_IDS, type DimensionId, type ScorecardDimension } from './scorecard.js';
 import { ID_PATTERNS, idParams, intString, stringEnum, Type, type PersonRef, type Static, type TOptional, type TSchema } from './schema.js';
@@ -63,6 +64,10 @@ export interface ReviewCheck {
   details: string;
   durationMs: number;
   firstPassedAt: string | null;
+  /** Judged by a person: `verdict` is the grader's preliminary one, counted only once confirmed. */
+  advisory: boolean;
+  /** The reviewer's decision on an advisory check (null: not confirmed yet, or not advisory). */
+  confirmation: CheckConfirmation | null;
 }
 
 export interface Review {
@@ -84,9 +89,12 @@ export interface ReviewBundle {
   invite: Pick<InviteView, 'id' | 'showFeedback' | 'note' | 'createdBy' | 'createdAt' | 'expiresAt' | 'revokedAt'> | null;
   /** `version`: the exercise's current version (null when it is no longer in the catalog). */
   exercise: { id: string; title: string; summary: string; difficulty: string; skills: string[]; version: string | null };
+  /** score and maxScore count advisory checks only once confirmed (tallyGrade in contract/grade.ts). */
   grading: {
     score: number;
     maxScore: number;
+    /** Points of advisory checks awaiting a reviewer's confirmation. */
+    pendingPoints: number;
     startedAt: string;
     finishedAt: string;
     error: string | null;
@@ -106,8 +114,10 @@ export interface ReviewBundle {
 export interface GradingHistoryEntry {
   id: number;
   finishedAt: string;
+  /** With the reviewers' confirmations of advisory checks, as the current grading. */
   score: number;
   maxScore: number;
+  pendingPoints: number;
   error: string | null;
   /** The exercise version whose checks ran (null for gradings made before versions were kept). */
   exerciseVersion: string | null;
@@ -220,6 +230,8 @@ export interface AttemptRow {
   endedAt: string | null;
   score: number | null;
   maxScore: number | null;
+  /** Points of advisory checks in the final grading still awaiting a reviewer (null: not graded). */
+  pendingPoints: number | null;
   reviews: number;
 }
 

@@ -84,4 +84,13 @@ export const errors = {
   attemptBusy: () =>
     new OpslabError(ERROR_CODES.attemptBusy, 409, 'This attempt is starting or ending right now; try again in a moment.'),
   notRegradable: (why: string) => new OpslabError(ERROR_CODES.notRegradable, 409, `This attempt cannot be graded again: ${why}`),
+  notGraded: (why: string) => new OpslabError(ERROR_CODES.notGraded, 409, `This attempt has no grade to confirm checks of: ${why}`),
+  checkNotFound: (checkId: string) =>
+    new OpslabError(ERROR_CODES.checkNotFound, 404, `The current grading of this attempt has no check "${checkId}".`),
+  notAdvisory: (checkId: string) =>
+    new OpslabError(
+      ERROR_CODES.notAdvisory,
+      409,
+      `The check "${checkId}" is not advisory: the grader's verdict counts as it is, there is nothing to confirm.`,
+    ),
 };

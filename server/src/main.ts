@@ -81,11 +81,12 @@ async function report(args: string[]): Promise<void> {
       // Not stored: where the time went is in the server log of the run.
       phases: { graderStartMs: 0, copyMs: 0, cleanroomMs: 0, checksMs: 0 },
     };
+    const confirmations = new GradingRepo(db).confirmations.verdicts(id);
     const out = args.includes('--junit')
-      ? toJUnitXml(grading, { suiteName: `${attempt.exerciseId} (${id})` })
+      ? toJUnitXml(grading, { suiteName: `${attempt.exerciseId} (${id})`, confirmations })
       : JSON.stringify(
           {
-            ...toJsonReport(grading, { exerciseId: attempt.exerciseId, attemptId: id }),
+            ...toJsonReport(grading, { exerciseId: attempt.exerciseId, attemptId: id, confirmations }),
             error: run.error,
             // When each check first passed over every run of the attempt (the candidate's own checks included).
             firstPassed: Object.fromEntries(

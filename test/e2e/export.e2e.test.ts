@@ -87,10 +87,12 @@ describe('HTML export, offline', () => {
     await page.locator('#replay-speed').selectOption('4');
     await expect.poll(() => seconds(page)).toBeCloseTo(2, 1);
 
-    // Grade, checks (three verdicts, told apart by words) and the diff are on the page.
+    // Grade, checks (three verdicts, told apart by words, and an advisory check awaiting review) and the diff.
     await expect(page.getByTestId('export-score').innerText()).resolves.toContain('5/8');
+    expect(await page.getByTestId('export-pending').innerText()).toBe('+4 awaiting review');
     const checks = page.getByTestId('export-check');
-    expect(await checks.count()).toBe(3);
+    expect(await checks.count()).toBe(4);
+    expect(await checks.nth(3).innerText()).toContain('advisory: not counted until confirmed');
     expect(await checks.nth(0).innerText()).toContain('Pass');
     expect(await checks.nth(1).innerText()).toContain('Fail');
     expect(await checks.nth(2).innerText()).toContain('Error (not counted)');

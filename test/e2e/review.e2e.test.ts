@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
+import { repoRoot } from '../../server/src/paths.js';
 import type { Page } from 'playwright-core';
 import { api, startAttempt } from '../helpers/api.js';
 import { staffSession } from '../helpers/staff.js';
@@ -188,5 +189,92 @@ describe('review page', () => {
     await expect.poll(() => offline.locator('#replay .ap-term').innerText()).toContain('review-42');
     expect(requests).toEqual([]);
     await offline.close();
+  });
+});
+
+// An advisory check (exercise-format.md, `advisory: true`): its points wait for a reviewer. The trainee sees it as
+// advisory; the interviewer overrides the grader's verdict with a comment on the review page, sees the grade
+// change at once and after a reload, and withdraws the decision again.
+describe('review page: advisory checks', () => {
+  const rig = pageRig({ env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test', 'fixtures', 'exercises-advisory') } });
+
+  test('confirm, override with a comment and withdraw through the page', async () => {
+    const { url } = rig.server;
+    const started = await startAttempt(url, 'advisory-demo');
+    const id = started.attempt.id;
+    expect((await api(url, 'POST', `/api/attempts/${id}/submit`, started.token)).status).toBe(200);
+
+    // The trainee's result: the advisory check is marked, its points not counted.
+    await rig.browser.context.addCookies([
+      { name: `opslab_attempt_${id}`, value: started.token, domain: '127.0.0.1', path: `/api/attempts/${id}`, httpOnly: true, sameSite: 'Strict' },
+    ]);
+    const trainee = await rig.browser.newPage();
+    await trainee.goto(`${url}/practice/${id}`);
+    await trainee.getByTestId('practice-score').waitFor({ timeout: 60_000 });
+    expect(await trainee.getByTestId('practice-score').textContent()).toBe(
+      '5 of 7 points (and 3 in advisory checks, which a reviewer would judge)',
+    );
+    expect(await trainee.getByTestId('practice-check').filter({ hasText: 'PLAN.md' }).textContent()).toContain('advisory: not counted');
+    await trainee.close();
+
+    const me = await staffSession(rig.server, 'interviewer', 'Robin Reviewer');
+    const [cookieName, ...rest] = me.cookie.split('=');
+    await rig.browser.context.addCookies([{ name: cookieName!, value: rest.join('='), url }]);
+    const page = await rig.browser.newPage();
+    await page.goto(`${url}/manage/attempts/${id}`);
+    const score = () => page.locator('[data-testid="review-score"] .review-score-value').textContent();
+
+    // Before: 5/7 with 3 points awaiting review; the advisory check says so and offers the grader's verdict.
+    await page.getByTestId('review-header').waitFor();
+    expect(await score()).toBe('5/7');
+    expect(await page.getByTestId('review-pending').textContent()).toBe('+3 awaiting review');
+    expect(await page.getByTestId('checks-summary').textContent()).toBe("2 passed, 1 failed. 1 advisory check awaits a reviewer's decision.");
+    const plan = page.getByTestId('review-check-plan');
+    expect(await plan.getByTestId('check-advisory').textContent()).toBe('advisory: not counted until confirmed');
+    expect(await plan.getByTestId('advisory-note').textContent()).toContain("not counted until confirmed (the grader's preliminary verdict: pass)");
+    expect(await plan.locator('.check-points').textContent()).toBe('–/3 pts');
+    expect(await page.getByTestId('review-check-hello').getByTestId('advisory').count()).toBe(0);
+    expect(await plan.getByTestId('advisory-verdict-pass').isChecked()).toBe(true);
+
+    // Override to fail, with a comment: counted at once, not earned.
+    await plan.getByTestId('advisory-verdict-fail').check();
+    await plan.getByTestId('advisory-comment-input').fill('No canary <b>stage</b>.');
+    await plan.getByTestId('advisory-save').click();
+    await expect.poll(score).toBe('5/10');
+    expect(await page.getByTestId('review-pending').count()).toBe(0);
+    const decided = page.getByTestId('review-check-plan');
+    expect(await decided.getByTestId('advisory-note').textContent()).toContain('advisory: overridden to fail by Robin Reviewer (the grader said pass)');
+    expect(await decided.getByTestId('advisory-comment').textContent()).toBe('“No canary <b>stage</b>.”');
+    expect(await decided.getByTestId('check-advisory').textContent()).toBe('advisory: counts as fail');
+    expect(await decided.locator('.check-points').textContent()).toBe('0/3 pts');
+    expect(await decided.getByTestId('check-verdict').textContent()).toBe('Grader: Pass');
+    expect(await page.getByTestId('grading-entry').locator('strong').textContent()).toBe('5/10');
+    await decided.scrollIntoViewIfNeeded();
+    await screenshot(page, 'review-advisory');
+
+    // Still there after a reload; the grading history counts it too.
+    await page.reload();
+    await page.getByTestId('review-header').waitFor();
+    expect(await score()).toBe('5/10');
+    expect(await page.getByTestId('grading-entry').locator('strong').textContent()).toBe('5/10');
+    expect(await page.getByTestId('review-check-plan').getByTestId('advisory-verdict-fail').isChecked()).toBe(true);
+
+    // Confirm the grader's pass instead, then withdraw: pending again.
+    await page.getByTestId('review-check-plan').getByTestId('advisory-verdict-pass').check();
+    await page.getByTestId('review-check-plan').getByTestId('advisory-save').click();
+    await expect.poll(score).toBe('8/10');
+    expect(await page.getByTestId('review-check-plan').getByTestId('advisory-note').textContent()).toContain('pass confirmed by Robin Reviewer');
+    await page.getByTestId('review-check-plan').getByTestId('advisory-withdraw').click();
+    await expect.poll(score).toBe('5/7');
+    expect(await page.getByTestId('review-pending').textContent()).toBe('+3 awaiting review');
+    expect(await page.getByTestId('review-check-plan').getByTestId('advisory-withdraw').count()).toBe(0);
+    expect(await page.getByTestId('grading-entry').locator('strong').textContent()).toBe('5/7 (+3 awaiting review)');
+    const actions = rig.server.services.auth
+      .auditEntries(100)
+      .filter((e) => e.attemptId === id)
+      .map((e) => e.action)
+      .reverse();
+    expect(actions).toEqual(['check.confirm', 'check.confirmation.change', 'check.confirmation.withdraw']);
+    await page.close();
   });
 });

@@ -201,8 +201,8 @@ export class FakeRunner implements ExerciseRunner {
     score: 5,
     maxScore: 10,
     results: [
-      { id: 'a', title: 'Check A', points: 5, visible: true, verdict: 'pass', message: 'ok', details: 'a-details', durationMs: 1 },
-      { id: 'b', title: 'Check B', points: 5, visible: false, verdict: 'fail', message: 'secret hint', details: 'b-details', durationMs: 1 },
+      { id: 'a', title: 'Check A', points: 5, advisory: false, visible: true, verdict: 'pass', message: 'ok', details: 'a-details', durationMs: 1 },
+      { id: 'b', title: 'Check B', points: 5, advisory: false, visible: false, verdict: 'fail', message: 'secret hint', details: 'b-details', durationMs: 1 },
     ],
     cleanroom: [],
   };

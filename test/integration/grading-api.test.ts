@@ -28,8 +28,8 @@ describe('checks, hints and final grading through the API (real engine, real gra
     expect(first.status).toBe(200);
     expect(first.body.results).toMatchObject({ kind: 'progress', score: 5, maxScore: 10, error: null });
     expect(first.body.results.checks).toEqual([
-      { id: 'a', title: 'Check A', points: 5, verdict: 'pass', message: 'check A passes' },
-      { id: 'b', title: 'Check B', points: 5, verdict: 'fail', message: 'B is not done yet' },
+      { id: 'a', title: 'Check A', points: 5, advisory: false, verdict: 'pass', message: 'check A passes' },
+      { id: 'b', title: 'Check B', points: 5, advisory: false, verdict: 'fail', message: 'B is not done yet' },
     ]);
     expect(first.text).not.toContain('interviewer detail');
     const again = await api(server.url, 'POST', `/api/attempts/${attempt.id}/checks`, token);

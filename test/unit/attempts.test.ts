@@ -278,8 +278,8 @@ describe('grading in the attempt lifecycle (fake driver and runner)', () => {
     const view = service.candidateResults(run, attempt);
     expect(view.score).toBe(5);
     expect(view.checks).toEqual([
-      { id: 'a', title: 'Check A', points: 5, verdict: 'pass', message: 'ok' },
-      { id: 'b', title: 'Check B', points: 5, verdict: 'fail', message: null },
+      { id: 'a', title: 'Check A', points: 5, advisory: false, verdict: 'pass', message: 'ok' },
+      { id: 'b', title: 'Check B', points: 5, advisory: false, verdict: 'fail', message: null },
     ]);
     expect(JSON.stringify(view)).not.toContain('details');
     const err = await service.runChecks(attempt.id).catch((e: unknown) => e);

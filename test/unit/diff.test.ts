@@ -130,9 +130,9 @@ const run: GradingRun = {
   score: 10,
   maxScore: 15,
   results: [
-    { id: 'a', title: 'A passes', points: 10, visible: true, verdict: 'pass', message: '', details: 'fine', durationMs: 100 },
-    { id: 'b', title: 'B <fails>', points: 5, visible: false, verdict: 'fail', message: 'x < y & "z"', details: 'evidence\u0001]]>', durationMs: 200 },
-    { id: 'c', title: "C's error", points: 7, visible: true, verdict: 'error', message: 'crashed', details: '', durationMs: 300 },
+    { id: 'a', title: 'A passes', points: 10, advisory: false, visible: true, verdict: 'pass', message: '', details: 'fine', durationMs: 100 },
+    { id: 'b', title: 'B <fails>', points: 5, advisory: false, visible: false, verdict: 'fail', message: 'x < y & "z"', details: 'evidence\u0001]]>', durationMs: 200 },
+    { id: 'c', title: "C's error", points: 7, advisory: false, visible: true, verdict: 'error', message: 'crashed', details: '', durationMs: 300 },
   ],
   cleanroom: [],
   phases: { graderStartMs: 1, copyMs: 1, cleanroomMs: 0, checksMs: 1 },

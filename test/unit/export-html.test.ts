@@ -86,7 +86,11 @@ describe('renderExportHtml', () => {
 
   it('shows the grade, the checks, the commands with their seek times, the diff and the review', () => {
     expect(html).toMatch(/<span class="score-value">5\/8<\/span>/);
-    expect(html.match(/data-testid="export-check"/g)).toHaveLength(3);
+    expect(html.match(/data-testid="export-check"/g)).toHaveLength(4);
+    // The advisory check: its points awaiting a reviewer, next to the grade and on the check.
+    expect(html).toContain('<span class="muted small" data-testid="export-pending">+4 awaiting review</span>');
+    expect(html).toContain("advisory: not counted until confirmed (the grader&#39;s preliminary verdict: pass)");
+    expect(html).toContain('<span class="points">–/4 pts</span>');
     expect(html).toContain('Error (not counted)');
     expect(html).toContain('message hidden from candidate');
     expect(html).toContain('first passed at 00:45');

@@ -9,6 +9,7 @@ import { BACKSTOP_SLACK_MS, KILL_AFTER_SECONDS } from './limits.js';
 import { sandboxFiles, type FileSource } from './file-source.js';
 import { packDir, packFiles } from '../local-tar.js';
 import type { CheckResult, CheckVerdict } from '../../../contract/attempts.js';
+import { tallyGrade } from '../../../contract/grade.js';
 
 /** A check's result: the shape the store keeps and the review shows (contract/attempts.ts). */
 export type { CheckResult };
@@ -24,12 +25,13 @@ export interface GradingRun {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
-  /** Points of the checks that passed. */
+  /** Points of the checks that passed (advisory checks aside: see maxScore). */
   score: number;
   /**
    * Points of the checks that ended in pass or fail. A check that ended in `error` (the grader broke: a crash, a
    * timeout, an exit code other than 0 or 1) is reported as such but left out of maxScore, so it never counts
-   * against the candidate: the interviewer sees it and can re-run the grading.
+   * against the candidate: the interviewer sees it and can re-run the grading. Advisory checks keep their
+   * verdict but count in neither sum until a reviewer confirms them (tallyGrade, contract/grade.ts).
    */
   maxScore: number;
   results: CheckResult[];
@@ -218,13 +220,13 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     const checksMs = Date.now() - checksStarted;
 
     const finished = Date.now();
-    const counted = results.filter((r) => r.verdict !== 'error');
+    const { score, maxScore } = tallyGrade(results);
     return {
       startedAt: new Date(started).toISOString(),
       finishedAt: new Date(finished).toISOString(),
       durationMs: finished - started,
-      score: counted.filter((r) => r.verdict === 'pass').reduce((sum, r) => sum + r.points, 0),
-      maxScore: counted.reduce((sum, r) => sum + r.points, 0),
+      score,
+      maxScore,
       results,
       cleanroom,
       phases: { graderStartMs, copyMs, cleanroomMs, checksMs },
@@ -349,6 +351,7 @@ async function runCheck(
     id: check.id,
     title: check.title,
     points: check.points,
+    advisory: check.advisory,
     visible: check.visible,
     verdict,
     message: cut(message.trim()),

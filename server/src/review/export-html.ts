@@ -7,7 +7,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import {
+  advisoryNote,
   classifyDiff,
+  countedVerdict,
   formatOffset,
   formatWeightedScore,
   RATING_LABELS,
@@ -123,7 +125,11 @@ function renderHeader(data: ExportData): string {
     ['Progress checks', String(bundle.checkRuns.length)],
   ];
   const score = grading
-    ? `<div class="score" data-testid="export-score"><span class="score-value">${escapeHtml(`${grading.score}/${grading.maxScore}`)}</span><span class="muted">points</span></div>`
+    ? `<div class="score" data-testid="export-score"><span class="score-value">${escapeHtml(`${grading.score}/${grading.maxScore}`)}</span><span class="muted">points</span>${
+        grading.pendingPoints > 0
+          ? `<span class="muted small" data-testid="export-pending">+${grading.pendingPoints} awaiting review</span>`
+          : ''
+      }</div>`
     : `<div class="score" data-testid="export-score"><span class="muted">Not graded</span></div>`;
   const invite = bundle.invite
     ? `<p class="muted">Invited by ${escapeHtml(bundle.invite.createdBy.name)} on ${escapeHtml(formatDateTime(bundle.invite.createdAt))}${
@@ -152,7 +158,8 @@ function renderChecks(bundle: ReviewBundle): string {
   const rows = grading.checks
     .map((check) => {
       const v = VERDICTS[check.verdict];
-      const earned = check.verdict === 'pass' ? check.points : 0;
+      const counted = countedVerdict(check, check.confirmation?.verdict);
+      const earned = counted === 'pending' ? '–' : counted === 'pass' ? check.points : 0;
       const passedAt = sinceStart(bundle, check.firstPassedAt);
       return `<li class="check" data-verdict="${escapeHtml(check.verdict)}" data-testid="export-check">
 <span class="check-icon" aria-hidden="true">${v.icon}</span>
@@ -163,6 +170,8 @@ function renderChecks(bundle: ReviewBundle): string {
           ? ''
           : ` <button type="button" class="link" data-seek="${passedAt}">first passed at ${escapeHtml(formatOffset(passedAt))}</button>`
       }
+${check.advisory ? `<p class="tag advisory" data-testid="export-advisory">${escapeHtml(advisoryNote(check))}</p>` : ''}
+${check.confirmation?.comment ? `<p class="check-message">Reviewer: ${escapeHtml(check.confirmation.comment)}</p>` : ''}
 ${check.message ? `<p class="check-message">${escapeHtml(check.message)}</p>` : ''}
 ${check.details ? `<details><summary>Details</summary><pre class="details">${escapeHtml(check.details)}</pre></details>` : ''}
 </div>

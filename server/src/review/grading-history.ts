@@ -1,12 +1,18 @@
 import type { StoredRun } from '../store/grading-repo.js';
-import type { CheckVerdict, GradingHistoryEntry } from '../../../contract/index.js';
+import { tallyGrade, type CheckVerdict, type Confirmations, type GradingHistoryEntry } from '../../../contract/index.js';
 
 /**
  * The final gradings of an attempt as the review shows them, oldest first: the last is the current one, and
- * each says which checks changed verdict since the one before it (a fixed check, a newer exercise version).
+ * each says which checks changed verdict since the one before it (a fixed check, a newer exercise version). Each
+ * is counted with the reviewers' confirmations of advisory checks, which hold for every grading of the attempt.
  */
-export function gradingHistory(finals: StoredRun[], userName: (id: string) => string | undefined): GradingHistoryEntry[] {
+export function gradingHistory(
+  finals: StoredRun[],
+  confirmations: Confirmations,
+  userName: (id: string) => string | undefined,
+): GradingHistoryEntry[] {
   return finals.map((run, i) => {
+    const tally = tallyGrade(run.results, confirmations);
     const before = i > 0 ? finals[i - 1]! : null;
     const changes: GradingHistoryEntry['changes'] = [];
     if (before) {
@@ -22,8 +28,9 @@ export function gradingHistory(finals: StoredRun[], userName: (id: string) => st
     return {
       id: run.id,
       finishedAt: new Date(run.finishedAt).toISOString(),
-      score: run.score,
-      maxScore: run.maxScore,
+      score: tally.score,
+      maxScore: tally.maxScore,
+      pendingPoints: tally.pendingPoints,
       error: run.error,
       exerciseVersion: run.exerciseVersion ?? null,
       source: run.source ?? null,

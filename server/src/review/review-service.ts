@@ -7,12 +7,14 @@ import type { InviteService } from '../invites/invite-service.js';
 import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
 import type { GradingRepo } from '../store/grading-repo.js';
 import type { AttemptQuery, ReviewsRepo } from '../store/reviews-repo.js';
+import { AdvisoryChecks } from './advisory.js';
 import { CommandTimelines } from './command-timelines.js';
 import { gradingHistory } from './grading-history.js';
 import { renderExportHtml } from './export-html.js';
 import {
   COMMANDS_PAGE,
   scorecardFor,
+  tallyGrade,
   weightedScore,
   type AttemptPage,
   type CommandTimeline,
@@ -39,8 +41,12 @@ export interface ReviewServiceDeps {
 /** What interviewers see of attempts: the dashboard, the review bundle, reviews and the recording's data. */
 export class ReviewService {
   private readonly timelines = new CommandTimelines();
+  /** Reviewers' decisions on advisory checks. */
+  readonly advisory: AdvisoryChecks;
 
-  constructor(private readonly deps: ReviewServiceDeps) {}
+  constructor(private readonly deps: ReviewServiceDeps) {
+    this.advisory = new AdvisoryChecks(deps);
+  }
 
   private attempt(id: string): Attempt {
     const attempt = this.deps.attemptsRepo.get(id);
@@ -69,9 +75,16 @@ export class ReviewService {
         endedAt: iso(r.endedAt),
         score: r.score,
         maxScore: r.maxScore,
+        pendingPoints: r.score === null ? null : this.pendingPoints(r.id),
         reviews: r.reviews,
       })),
     };
+  }
+
+  /** Points of the current grading's advisory checks that no reviewer decided yet. */
+  private pendingPoints(attemptId: string): number {
+    const final = this.deps.grading.final(attemptId);
+    return final ? tallyGrade(final.results, this.advisory.verdicts(attemptId)).pendingPoints : 0;
   }
 
   bundle(attemptId: string, viewerId: string): ReviewBundle {
@@ -81,6 +94,9 @@ export class ReviewService {
     const exercise = catalog.get(attempt.exerciseId);
     const final = grading.final(attemptId);
     const firstPasses = grading.firstPasses(attemptId);
+    const confirmed = this.advisory.verdicts(attemptId);
+    const tally = final ? tallyGrade(final.results, confirmed) : null;
+    const decisions = final ? this.advisory.views(attemptId, final) : {};
     const skills = exercise?.skills ?? [];
     return {
       attempt: attempts.view(attempt),
@@ -106,10 +122,11 @@ export class ReviewService {
         skills: [...skills],
         version: exercise?.version ?? null,
       },
-      grading: final
+      grading: final && tally
         ? {
-            score: final.score,
-            maxScore: final.maxScore,
+            score: tally.score,
+            maxScore: tally.maxScore,
+            pendingPoints: tally.pendingPoints,
             startedAt: iso(final.startedAt)!,
             finishedAt: iso(final.finishedAt)!,
             error: final.error,
@@ -123,10 +140,12 @@ export class ReviewService {
               details: r.details,
               durationMs: r.durationMs,
               firstPassedAt: iso(firstPasses[r.id] ?? null),
+              advisory: r.advisory,
+              confirmation: r.advisory ? (decisions[r.id] ?? null) : null,
             })),
           }
         : null,
-      gradings: gradingHistory(grading.finals(attemptId), (id) => auth.userName(id) ?? undefined),
+      gradings: gradingHistory(grading.finals(attemptId), confirmed, (id) => auth.userName(id) ?? undefined),
       regradeRefusal: attempts.regrader.refusal(attempt),
       checkRuns: grading
         .list(attemptId)

@@ -31,7 +31,7 @@ export function exerciseView(exercise: CatalogExercise): Exercise {
   return {
     ...exerciseSummary(exercise),
     instructions: exercise.instructions,
-    checks: exercise.checks.map(({ id, title, points }) => ({ id, title, points })),
+    checks: exercise.checks.map(({ id, title, points, advisory }) => ({ id, title, points, advisory })),
     hintCount: exercise.hints.length,
   };
 }

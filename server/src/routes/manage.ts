@@ -5,6 +5,8 @@ import {
   ATTEMPT_LIST_LIMITS,
   AttemptListQuery,
   CommandPageQuery,
+  ConfirmationInput,
+  ConfirmationParams,
   CreateInviteBody,
   ExerciseParams,
   ExtendInviteBody,
@@ -184,6 +186,30 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     async (request: FastifyRequest<Id & { Body: ReviewInput }>) => ({
       review: reviews.saveReview(request.params.id, userId(request), request.body),
     }),
+  );
+
+  // ---- advisory checks: a reviewer confirms or overrides the grader's preliminary verdict, or withdraws that ----
+  type Confirm = { Params: ConfirmationParams };
+  app.put(
+    '/api/manage/attempts/:id/checks/:checkId/confirmation',
+    { preValidation: staff, schema: { params: ConfirmationParams, body: ConfirmationInput } },
+    async (request: FastifyRequest<Confirm & { Body: ConfirmationInput }>) => {
+      const { id, checkId } = request.params;
+      reviews.advisory.confirm(id, checkId, request.body, userId(request));
+      const { grading, gradings } = reviews.bundle(id, userId(request));
+      return { grading, gradings };
+    },
+  );
+
+  app.delete(
+    '/api/manage/attempts/:id/checks/:checkId/confirmation',
+    { preValidation: staff, schema: { params: ConfirmationParams } },
+    async (request: FastifyRequest<Confirm>) => {
+      const { id, checkId } = request.params;
+      reviews.advisory.withdraw(id, checkId, userId(request));
+      const { grading, gradings } = reviews.bundle(id, userId(request));
+      return { grading, gradings };
+    },
   );
 
   // ---- regrading: the final grading again, from the stored snapshot, with the exercise's current checks ------

@@ -138,6 +138,19 @@ const MIGRATIONS: string[] = [
   ALTER TABLE invites ADD COLUMN claimed_at INTEGER;
   UPDATE invites SET claimed_at = created_at WHERE attempt_id IS NOT NULL;
   `,
+  `
+  CREATE TABLE check_confirmations (
+    attempt_id     TEXT NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
+    check_id       TEXT NOT NULL,
+    verdict        TEXT NOT NULL,
+    comment        TEXT NOT NULL DEFAULT '',
+    grader_verdict TEXT NOT NULL,
+    grading_run_id INTEGER NOT NULL,
+    confirmed_by   TEXT NOT NULL,
+    confirmed_at   INTEGER NOT NULL,
+    PRIMARY KEY (attempt_id, check_id)
+  );
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {

@@ -1,4 +1,6 @@
 import type { Db } from './db.js';
+import { ConfirmationsRepo, type StoredConfirmation } from './confirmations-repo.js';
+import { tallyGrade } from '../../../contract/grade.js';
 import type { CheckResult } from '../../../contract/attempts.js';
 
 /** A check's result as stored with the attempt: exactly what the grader reported. */
@@ -13,6 +15,10 @@ export interface StoredRun {
   kind: RunKind;
   startedAt: number;
   finishedAt: number;
+  /**
+   * The grade as it counts (tallyGrade, contract/grade.ts): advisory checks only once a reviewer confirmed them, for
+   * final gradings with the confirmations kept for the attempt. Kept up to date when a confirmation changes.
+   */
   score: number;
   maxScore: number;
   results: StoredCheckResult[];
@@ -55,7 +61,8 @@ const fromRow = (r: Row): StoredRun => ({
   finishedAt: r.finished_at,
   score: r.score,
   maxScore: r.max_score,
-  results: JSON.parse(r.results) as StoredCheckResult[],
+  // Gradings made before checks could be advisory have no flag: none was.
+  results: (JSON.parse(r.results) as StoredCheckResult[]).map((c) => ({ ...c, advisory: c.advisory ?? false })),
   cleanroom: JSON.parse(r.cleanroom) as StoredRun['cleanroom'],
   error: r.error,
   exerciseVersion: r.exercise_version,
@@ -64,9 +71,17 @@ const fromRow = (r: Row): StoredRun => ({
 });
 
 export class GradingRepo {
-  constructor(private readonly db: Db) {}
+  /** The reviewers' confirmations of advisory checks, which final gradings are counted with. */
+  readonly confirmations: ConfirmationsRepo;
 
-  insert(run: Omit<StoredRun, 'id'>): StoredRun {
+  constructor(private readonly db: Db) {
+    this.confirmations = new ConfirmationsRepo(db);
+  }
+
+  /** Stores a run; its score and maxScore are counted here (a final one with the attempt's confirmations). */
+  insert(given: Omit<StoredRun, 'id'>): StoredRun {
+    const { score, maxScore } = this.tally(given.attemptId, given.kind, given.results);
+    const run = { ...given, score, maxScore };
     const info = this.db
       .prepare(
         `INSERT INTO grading_runs (attempt_id, kind, started_at, finished_at, score, max_score, results, cleanroom, error,
@@ -88,6 +103,42 @@ export class GradingRepo {
         run.requestedBy ?? null,
       );
     return { ...run, id: Number(info.lastInsertRowid) };
+  }
+
+  /**
+   * Counts every final grading of the attempt again with its current confirmations (after one was set or
+   * withdrawn), so that the dashboard, the practice catalog and the history show the grade as it counts.
+   */
+  recount(attemptId: string): void {
+    const update = this.db.prepare('UPDATE grading_runs SET score = ?, max_score = ? WHERE id = ?');
+    for (const run of this.finals(attemptId)) {
+      const { score, maxScore } = this.tally(attemptId, 'final', run.results);
+      if (score !== run.score || maxScore !== run.maxScore) update.run(score, maxScore, run.id);
+    }
+  }
+
+  /** Sets a confirmation and counts the attempt's final gradings again, in one transaction. */
+  confirm(c: StoredConfirmation): void {
+    this.db.transaction(() => {
+      this.confirmations.put(c);
+      this.recount(c.attemptId);
+    })();
+  }
+
+  /** Withdraws a confirmation and counts the attempt's final gradings again; answers with what was withdrawn. */
+  withdraw(attemptId: string, checkId: string): StoredConfirmation | undefined {
+    return this.db.transaction(() => {
+      const was = this.confirmations.get(attemptId, checkId);
+      if (was) {
+        this.confirmations.delete(attemptId, checkId);
+        this.recount(attemptId);
+      }
+      return was;
+    })();
+  }
+
+  private tally(attemptId: string, kind: RunKind, results: StoredCheckResult[]) {
+    return tallyGrade(results, kind === 'final' ? this.confirmations.verdicts(attemptId) : {});
   }
 
   list(attemptId: string): StoredRun[] {

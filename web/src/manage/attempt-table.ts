@@ -2,6 +2,7 @@
 
 import { h, type Scope } from '../dom.js';
 import { plural } from '../ui/format.js';
+import { gradePercent } from '../../../contract/grade.js';
 import { attemptHref, type AttemptPage, type AttemptRow, type AttemptSort, type SortOrder } from './api.js';
 import { FIRST_ORDER, PAGE_SIZE, formatQuery, hasFilters, type DashboardQuery } from './attempt-query.js';
 import { attemptStateBadge, timeCell } from './widgets.js';
@@ -179,7 +180,10 @@ function attemptRow(row: AttemptRow): HTMLTableRowElement {
           'span',
           { 'data-testid': 'attempt-score' },
           `${formatPoints(row.score)} / ${formatPoints(row.maxScore)}`,
-          h('span', { class: 'cell-sub muted' }, row.maxScore > 0 ? `${Math.round((100 * row.score) / row.maxScore)}%` : 'ungraded'),
+          h('span', { class: 'cell-sub muted' }, row.maxScore > 0 ? `${gradePercent(row.score, row.maxScore)}%` : 'ungraded'),
+          row.pendingPoints
+            ? h('span', { class: 'cell-sub muted', 'data-testid': 'attempt-pending' }, `+${formatPoints(row.pendingPoints)} awaiting review`)
+            : null,
         );
   return h(
     'tr',

@@ -107,7 +107,12 @@ function resultsSection(grading: CheckRun | null): HTMLElement {
     return section;
   }
   section.append(
-    h('p', { class: 'lead', 'data-testid': 'practice-score' }, `${grading.score} of ${grading.maxScore} points`),
+    h(
+      'p',
+      { class: 'lead', 'data-testid': 'practice-score' },
+      `${grading.score} of ${grading.maxScore} points`,
+      grading.pendingPoints ? h('span', { class: 'muted' }, ` (and ${grading.pendingPoints} in advisory checks, which a reviewer would judge)`) : null,
+    ),
     h(
       'ul',
       { class: 'practice-checks' },
@@ -117,7 +122,7 @@ function resultsSection(grading: CheckRun | null): HTMLElement {
           { class: `practice-check verdict-${c.verdict}`, 'data-testid': 'practice-check', 'data-verdict': c.verdict },
           h('strong', {}, `${VERDICT_TEXT[c.verdict]}: `),
           c.title,
-          h('span', { class: 'muted' }, ` (${c.points} points)`),
+          h('span', { class: 'muted' }, ` (${c.points} points${c.advisory ? ', advisory: not counted' : ''})`),
           c.message ? h('pre', {}, c.message) : null,
         ),
       ),

@@ -2,9 +2,21 @@
 // changed, and the caller's own review. The shapes are the contract's (contract/review.ts).
 
 import { ApiError, request } from '../api.js';
-import type { CommandTimeline, GradingHistoryEntry, Review, ReviewBundle, ReviewInput, SnapshotDiffView } from '../../../contract/index.js';
+import type {
+  CommandTimeline,
+  ConfirmationInput,
+  GradingHistoryEntry,
+  Review,
+  ReviewBundle,
+  ReviewInput,
+  SnapshotDiffView,
+} from '../../../contract/index.js';
 
 export {
+  advisoryNote,
+  CONFIRMATION_LIMITS,
+  countedVerdict,
+  formatGrade,
   formatWeightedScore,
   RATING_LABELS,
   RATING_VALUES,
@@ -13,7 +25,10 @@ export {
   REVIEW_LIMITS,
   weightedScore,
   type Command,
+  type CheckConfirmation,
   type CommandTimeline,
+  type ConfirmationInput,
+  type ConfirmedVerdict,
   type GradingHistoryEntry,
   type PersonRef,
   type Rating,
@@ -26,6 +41,9 @@ export {
   type ScorecardDimension,
   type SnapshotDiffView,
 } from '../../../contract/index.js';
+
+/** What a decision on an advisory check answers: the grade and the grading history as they now count. */
+export type GradeAnswer = Pick<ReviewBundle, 'grading' | 'gradings'>;
 
 export function manageAttemptPath(id: string): string {
   return `/api/manage/attempts/${encodeURIComponent(id)}`;
@@ -53,6 +71,16 @@ export const reviewApi = {
   async saveReview(id: string, body: ReviewInput, signal?: AbortSignal): Promise<Review> {
     const answer = await request<{ review: Review }>(`${manageAttemptPath(id)}/review`, { method: 'PUT', body, signal });
     return answer.review;
+  },
+
+  /** Confirms an advisory check's verdict or overrides it; answers with the grade as it now counts. */
+  confirmCheck(id: string, checkId: string, body: ConfirmationInput, signal?: AbortSignal): Promise<GradeAnswer> {
+    return request<GradeAnswer>(`${manageAttemptPath(id)}/checks/${encodeURIComponent(checkId)}/confirmation`, { method: 'PUT', body, signal });
+  },
+
+  /** Withdraws the decision on an advisory check: its points are pending again. */
+  withdrawConfirmation(id: string, checkId: string, signal?: AbortSignal): Promise<GradeAnswer> {
+    return request<GradeAnswer>(`${manageAttemptPath(id)}/checks/${encodeURIComponent(checkId)}/confirmation`, { method: 'DELETE', signal });
   },
 
   /** Runs the final grading again from the stored snapshot; answers with the grading history, the new one current. */

@@ -4,7 +4,7 @@
 import { h, type Scope } from '../dom.js';
 import { isAbort } from '../api.js';
 import { errorText } from '../ui/errors.js';
-import { reviewApi, type GradingHistoryEntry, type ReviewBundle } from './api.js';
+import { formatGrade, reviewApi, type GradingHistoryEntry, type ReviewBundle } from './api.js';
 
 const when = (iso: string) => new Date(iso).toLocaleString();
 
@@ -24,7 +24,7 @@ function entryRow(g: GradingHistoryEntry, currentVersion: string | null): HTMLEl
   return h(
     'li',
     { class: g.current ? 'review-grading review-grading-current' : 'review-grading', 'data-testid': 'grading-entry', 'aria-current': g.current ? 'true' : 'false' },
-    h('strong', {}, g.error ? 'did not finish' : `${g.score}/${g.maxScore}`),
+    h('strong', {}, g.error ? 'did not finish' : formatGrade(g)),
     ' ',
     h('span', { class: 'muted' }, [when(g.finishedAt), who, read, version].filter(Boolean).join(' · ')),
     g.current ? ' ' : '',

@@ -191,9 +191,10 @@ export class CheckSection {
 
   private render(): void {
     const run = this.lastRun;
-    const maxScore = run?.maxScore ?? this.checks.reduce((sum, c) => sum + c.points, 0);
+    // Advisory checks count once a reviewer confirms them: never in the points shown here.
+    const maxScore = run?.maxScore ?? this.checks.reduce((sum, c) => sum + (c.advisory ? 0 : c.points), 0);
     if (run) {
-      this.score.textContent = `${run.score} / ${maxScore} points`;
+      this.score.textContent = `${run.score} / ${maxScore} points${run.pendingPoints ? ` (+${run.pendingPoints} judged by a reviewer)` : ''}`;
       this.score.dataset['score'] = String(run.score);
       this.checkedAt.textContent = `checked at ${formatTime(run.finishedAt)}`;
     } else {
@@ -228,6 +229,9 @@ function checkRow(check: ExerciseCheck, result: CheckResult | null): HTMLElement
       { class: 'check-main' },
       h('span', { class: 'check-title' }, check.title),
       h('span', { class: 'check-verdict', 'data-testid': 'check-verdict' }, label),
+      check.advisory || result?.advisory
+        ? h('span', { class: 'check-advisory', 'data-testid': 'check-advisory', title: 'A reviewer decides whether it counts' }, 'advisory')
+        : null,
       result?.message ? h('p', { class: 'check-message', 'data-testid': 'check-message' }, result.message.trim()) : null,
     ),
     h('span', { class: 'check-points' }, plural(check.points, 'pt')),

@@ -10,13 +10,14 @@ import { confirmDialog } from '../../ui/dialog.js';
 import { errorText } from '../../ui/errors.js';
 import { formatMinutes, plural } from '../../ui/format.js';
 import { setDocumentTitle, spinner } from '../../ui/layout.js';
-import { reviewApi, type ReviewBundle, type ReviewCheck } from '../../review/api.js';
+import { reviewApi, type GradeAnswer, type ReviewBundle } from '../../review/api.js';
+import { renderChecks } from '../../review/checks.js';
 import { renderDiffView } from '../../review/diff-view.js';
 import { renderGradings } from '../../review/gradings.js';
 import { formatOffset } from '../../review/cast.js';
 import { Replay } from '../../review/player.js';
 import { renderOtherReviews, ScorecardForm } from '../../review/scorecard.js';
-import { CommandTimelineView, formatDuration } from '../../review/timeline.js';
+import { CommandTimelineView } from '../../review/timeline.js';
 import '../../review/review.css';
 
 const STATE_LABELS: Record<AttemptState, string> = {
@@ -28,25 +29,12 @@ const STATE_LABELS: Record<AttemptState, string> = {
   failed: 'Failed to start',
 };
 
-const VERDICTS: Record<ReviewCheck['verdict'], { label: string; icon: string }> = {
-  pass: { label: 'Pass', icon: '✓' },
-  fail: { label: 'Fail', icon: '✕' },
-  // The grader broke: shown as such, never counted against the candidate.
-  error: { label: 'Error (not counted)', icon: '!' },
-};
-
 function formatDateTime(iso: string | null): string {
   if (!iso) return '—';
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
 
-/** Seconds from the attempt's start (the recording's clock) to `iso`, or null. */
-function sinceStart(bundle: ReviewBundle, iso: string | null): number | null {
-  if (!iso || !bundle.attempt.startedAt) return null;
-  const t = (Date.parse(iso) - Date.parse(bundle.attempt.startedAt)) / 1000;
-  return Number.isFinite(t) ? Math.max(0, t) : null;
-}
 
 function stateLabel(bundle: ReviewBundle): string {
   const { attempt } = bundle;
@@ -122,10 +110,23 @@ export default async function page(ctx: PageContext): Promise<void> {
   const timelineHost = h('div', { class: 'review-timeline-host' }, h('p', { class: 'muted' }, 'Loading the commands…'));
   const diffHost = h('div', { class: 'review-diff-host' }, h('p', { class: 'muted' }, 'Loading the changes…'));
 
+  // A decision on an advisory check changes the grade: the header, the checks and the history are drawn again.
+  const reload = (): void => ctx.navigate(location.pathname, { replace: true });
+  const drawGradings = (): HTMLElement => section('review-gradings', 'Gradings', renderGradings(bundle, id, scope, reload));
+  const drawChecks = (): HTMLElement => section('review-checks', 'Checks', renderChecks(bundle, seek, scope, redraw));
+  let drawn = { header: renderHeader(bundle, id), checks: drawChecks(), gradings: drawGradings() };
+  function redraw(answer: GradeAnswer): void {
+    bundle = { ...bundle, ...answer };
+    const next = { header: renderHeader(bundle, id), checks: drawChecks(), gradings: drawGradings() };
+    drawn.header.replaceWith(next.header);
+    drawn.checks.replaceWith(next.checks);
+    drawn.gradings.replaceWith(next.gradings);
+    drawn = next;
+  }
   loading.replaceWith(
-    renderHeader(bundle, id),
-    section('review-checks', 'Checks', renderChecks(bundle, seek, scope)),
-    section('review-gradings', 'Gradings', renderGradings(bundle, id, scope, () => ctx.navigate(location.pathname, { replace: true }))),
+    drawn.header,
+    drawn.checks,
+    drawn.gradings,
     section(
       'review-replay',
       'Replay',
@@ -208,6 +209,13 @@ function renderHeader(bundle: ReviewBundle, id: string): HTMLElement {
         { class: 'review-score', 'data-testid': 'review-score' },
         h('span', { class: 'review-score-value' }, `${grading.score}/${grading.maxScore}`),
         h('span', { class: 'review-score-label muted' }, 'points'),
+        grading.pendingPoints > 0
+          ? h(
+              'span',
+              { class: 'review-score-pending', 'data-testid': 'review-pending', title: 'Advisory checks count once a reviewer confirms them' },
+              `+${grading.pendingPoints} awaiting review`,
+            )
+          : null,
       )
     : h(
         'div',
@@ -264,100 +272,6 @@ function handOvers(bundle: ReviewBundle): HTMLElement[] {
         `The link was reissued by ${by} on ${at}: from then on the attempt continued in another browser (see the “link reissued” marker in the replay).`,
       );
     });
-}
-
-function renderChecks(bundle: ReviewBundle, seek: (seconds: number) => void, scope: Scope): HTMLElement {
-  const { grading } = bundle;
-  const box = h('div', { class: 'review-checks' });
-  if (!grading) {
-    box.append(
-      h(
-        'p',
-        { class: 'muted', 'data-testid': 'checks-pending' },
-        bundle.attempt.state === 'running'
-          ? 'The checks run when the attempt ends.'
-          : bundle.attempt.state === 'submitted' || bundle.attempt.state === 'expired'
-            ? 'The attempt just ended: it is being graded. This page updates when the grade is in.'
-            : 'This attempt was not graded.',
-      ),
-    );
-    return box;
-  }
-  if (grading.error) {
-    box.append(h('p', { class: 'message message-error', 'data-testid': 'grading-error' }, `The grading did not finish: ${grading.error}`));
-  }
-  const counts = { pass: 0, fail: 0, error: 0 };
-  for (const check of grading.checks) counts[check.verdict]++;
-  box.append(
-    h(
-      'p',
-      { class: 'review-check-summary', 'data-testid': 'checks-summary' },
-      `${counts.pass} passed, ${counts.fail} failed`,
-      counts.error > 0 ? `, ${counts.error} could not be checked (not counted)` : '',
-      '.',
-    ),
-  );
-
-  const list = h('ul', { class: 'check-list review-check-list', 'aria-label': 'Checks', 'data-testid': 'review-check-list' });
-  for (const check of grading.checks) {
-    const verdict = VERDICTS[check.verdict];
-    const earned = check.verdict === 'pass' ? check.points : 0;
-    const passedAt = sinceStart(bundle, check.firstPassedAt);
-    let firstPassed: HTMLElement | null = null;
-    const endedAt = bundle.attempt.endedAt ? Date.parse(bundle.attempt.endedAt) : null;
-    if (passedAt !== null && endedAt !== null && check.firstPassedAt && Date.parse(check.firstPassedAt) > endedAt) {
-      // Never passed in a progress check during the attempt: the first pass is the final grading's.
-      firstPassed = h('span', { class: 'muted', 'data-testid': 'check-passed-final' }, 'passed at the final grading');
-    } else if (passedAt !== null) {
-      const button = h('button', { type: 'button', class: 'link-button', 'data-testid': 'check-first-passed' }, `first passed at ${formatOffset(passedAt)}`);
-      button.setAttribute('aria-label', `First passed ${formatOffset(passedAt)} after the start: show in the replay`);
-      scope.listen(button, 'click', () => seek(passedAt));
-      firstPassed = button;
-    }
-    list.append(
-      h(
-        'li',
-        { class: 'check-row', 'data-verdict': check.verdict, 'data-testid': `review-check-${check.id}` },
-        h('span', { class: 'check-icon', 'aria-hidden': 'true' }, verdict.icon),
-        h(
-          'div',
-          { class: 'check-main' },
-          h('span', { class: 'check-title' }, check.title),
-          h('span', { class: 'check-verdict', 'data-testid': 'check-verdict' }, verdict.label),
-          check.visible ? null : h('span', { class: 'check-hidden-tag', title: 'The candidate never sees this message' }, 'message hidden from candidate'),
-          firstPassed,
-          check.message ? h('p', { class: 'check-message', 'data-testid': 'check-message' }, check.message) : null,
-          check.details
-            ? h(
-                'details',
-                { class: 'check-details' },
-                h('summary', {}, 'Details'),
-                h('pre', { class: 'check-details-text', 'data-testid': 'check-details' }, check.details),
-              )
-            : null,
-        ),
-        h('span', { class: 'check-points', title: `ran in ${formatDuration(check.durationMs)}` }, `${earned}/${check.points} pts`),
-      ),
-    );
-  }
-  box.append(list);
-
-  if (bundle.checkRuns.length > 0) {
-    const runs = h('ol', { class: 'review-runs', 'aria-label': 'Progress checks the candidate ran', 'data-testid': 'check-runs' });
-    for (const run of bundle.checkRuns) {
-      const at = sinceStart(bundle, run.finishedAt);
-      const label = `${run.score}/${run.maxScore}${at === null ? '' : ` at ${formatOffset(at)}`}`;
-      if (at === null) {
-        runs.append(h('li', {}, label));
-        continue;
-      }
-      const button = h('button', { type: 'button', class: 'link-button' }, label);
-      scope.listen(button, 'click', () => seek(at));
-      runs.append(h('li', {}, button));
-    }
-    box.append(h('div', { class: 'review-runs-row' }, h('span', { class: 'muted' }, 'The candidate checked their progress: '), runs));
-  }
-  return box;
 }
 
 function renderScorecard(bundle: ReviewBundle, id: string, scope: Scope): HTMLElement {
