@@ -3,11 +3,13 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hashToken, type AttemptService } from '../attempts/attempt-service.js';
 import type { Config } from '../config.js';
-import { errors } from '../errors.js';
+import { ERROR_CODES } from '../../../contract/errors.js';
+import { errors, OpslabError } from '../errors.js';
 import type { ExerciseCatalog } from '../exercises/catalog.js';
 import type { GradingRepo } from '../store/grading-repo.js';
 import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
 import type { PracticeProgress, Solution } from '../../../contract/practice.js';
+import { StartLimits } from './start-limits.js';
 
 export const PRACTICE_COOKIE = 'opslab_practice';
 const PRACTICE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -27,7 +29,11 @@ export interface PracticeServiceDeps {
  * their attempts are kept under its hash, which is all the server knows of them.
  */
 export class PracticeService {
-  constructor(private readonly deps: PracticeServiceDeps) {}
+  private readonly limits: StartLimits;
+
+  constructor(private readonly deps: PracticeServiceDeps) {
+    this.limits = new StartLimits(deps.config.practice);
+  }
 
   get enabled(): boolean {
     return this.deps.config.practice.enabled;
@@ -82,22 +88,43 @@ export class PracticeService {
     });
   }
 
-  /** Starts a practice attempt for the token's holder, within the per-trainee limit. */
-  async start(exerciseId: string, token: string): Promise<{ attempt: Attempt; token: string }> {
+  /**
+   * Starts a practice attempt for the holder of `trainee` (a well-formed practice token), or for a new trainee
+   * when it is null: a new token is made and handed to `onNewTrainee` (which sets the cookie). Within the
+   * per-trainee limit, and the client's limits on starts and on new trainees (`client`: its address).
+   */
+  async start(
+    exerciseId: string,
+    trainee: string | null,
+    client: string,
+    onNewTrainee: (token: string) => void = () => undefined,
+  ): Promise<{ attempt: Attempt; token: string }> {
     const { config, catalog, repo, attempts } = this.deps;
     if (!config.practice.enabled) throw errors.practiceOff();
     const exercise = catalog.get(exerciseId);
     if (!exercise) throw errors.exerciseNotFound(exerciseId);
-    const ownerHash = hashToken(token);
-    const running = repo.listByOwner(ownerHash).filter((a) => a.state === 'running' || a.state === 'created');
-    if (running.length >= config.practice.perTrainee) {
-      throw errors.practiceLimit(catalog.get(running[0]!.exerciseId)?.title ?? running[0]!.exerciseId);
+    if (trainee !== null) {
+      const running = repo.listByOwner(hashToken(trainee)).filter((a) => a.state === 'running' || a.state === 'created');
+      if (running.length >= config.practice.perTrainee) {
+        throw errors.practiceLimit(catalog.get(running[0]!.exerciseId)?.title ?? running[0]!.exerciseId);
+      }
     }
-    return attempts.start(exerciseId, {
-      mode: 'practice',
-      ownerHash,
-      timeLimitSeconds: Math.max(exercise.timeLimitMinutes, config.practice.timeLimitMinutes) * 60,
-    });
+    const giveBack = this.limits.reserve(client, trainee === null);
+    if (trainee === null) {
+      trainee = this.newToken();
+      onNewTrainee(trainee);
+    }
+    try {
+      return await attempts.start(exerciseId, {
+        mode: 'practice',
+        ownerHash: hashToken(trainee),
+        timeLimitSeconds: Math.max(exercise.timeLimitMinutes, config.practice.timeLimitMinutes) * 60,
+      });
+    } catch (err) {
+      // Refused for want of room, which the client did not cause: the start does not count against it.
+      if (err instanceof OpslabError && (err.code === ERROR_CODES.capacity || err.code === ERROR_CODES.storageFull)) giveBack();
+      throw err;
+    }
   }
 
   /** The reference solution, once the attempt is over: the walkthrough (solution/README.md) and the script. */
