@@ -156,7 +156,7 @@ export async function diffSnapshotTars(
   const cutAt = b.cutAt ?? a.cutAt;
   if (cutAt !== null) {
     parts.unshift(
-      `Snapshot cut at its size limit (${Math.round(cutAt / MiB)} MiB): files after the limit were kept empty and are not compared.\n`,
+      `Snapshot cut at its size limit (${cutAt >= MiB ? `${Math.round(cutAt / MiB)} MiB` : `${cutAt} bytes`}): files after the limit were kept empty and are not compared.\n`,
     );
   }
   return { changed, diff: parts.filter(Boolean).join('') };
