@@ -62,7 +62,14 @@ export const SETTINGS = {
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 /** Settings of the server under test: room for the density run, practice may use all of it (starts are practice). */
-const SERVER_ENV = { OPSLAB_MAX_SANDBOXES: '400', OPSLAB_PRACTICE_MAX_SANDBOXES: '400' };
+const SERVER_ENV = {
+  OPSLAB_MAX_SANDBOXES: '400',
+  OPSLAB_PRACTICE_MAX_SANDBOXES: '400',
+  // Every bench attempt starts from one client.
+  OPSLAB_PRACTICE_STARTS_PER_MINUTE: '0',
+  OPSLAB_PRACTICE_STARTS_PER_HOUR: '0',
+  OPSLAB_PRACTICE_NEW_TRAINEES_PER_HOUR: '0',
+};
 
 function parseArgs(argv: string[]): { only: Section[]; report: string | null } {
   let only: Section[] = [...SECTIONS];

@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   setupLink: 'OPSLAB_ERR_SETUP_LINK',
   shellRunning: 'OPSLAB_ERR_SHELL_RUNNING',
   solutionLocked: 'OPSLAB_ERR_SOLUTION_LOCKED',
+  startRate: 'OPSLAB_ERR_START_RATE',
+  storageFull: 'OPSLAB_ERR_STORAGE_FULL',
   unauthorized: 'OPSLAB_ERR_UNAUTHORIZED',
   upgradeRequired: 'OPSLAB_ERR_UPGRADE_REQUIRED',
   userNotFound: 'OPSLAB_ERR_USER_NOT_FOUND',

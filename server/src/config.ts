@@ -28,6 +28,17 @@ export interface Config {
   warmPool: WarmPoolConfig;
   /** What an invite's landing page tells the candidate before they start (OPSLAB_INVITE_LANDING). */
   inviteLanding: InviteLanding;
+  /** The most a stored snapshot of an attempt's files keeps in all; past it files are kept empty, with a note. */
+  snapshotMaxBytes: number;
+  dataBudget: DataBudgetConfig;
+}
+
+/** What the data directory (database, recordings, snapshots) may hold (server/src/attempts/data-budget.ts). */
+export interface DataBudgetConfig {
+  /** New attempts are refused past this (0: no budget); running attempts are never cut off. */
+  maxBytes: number;
+  /** Kept for interviews: new practice attempts are refused past `maxBytes - interviewReserveBytes`. */
+  interviewReserveBytes: number;
 }
 
 /**
@@ -63,6 +74,13 @@ export interface PracticeConfig {
   perTrainee: number;
   timeLimitMinutes: number;
   exercises: PracticeExercises;
+  /** Finished practice attempts are deleted this long after they end (at most the interviews' retention). */
+  retentionDays: number;
+  /** Practice starts one client (address) may make per minute and per hour; 0: no limit. */
+  startsPerMinute: number;
+  startsPerHour: number;
+  /** New anonymous trainees (practice tokens) one client may get per hour; 0: no limit. */
+  newTraineesPerHour: number;
 }
 
 export class ConfigError extends Error {
@@ -235,6 +253,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       perTrainee: int(env, 'OPSLAB_PRACTICE_PER_TRAINEE', 1, 1, 10),
       timeLimitMinutes: int(env, 'OPSLAB_PRACTICE_TIME_LIMIT_MINUTES', 240, 5, 1440),
       exercises: parsePracticeExercises(env.OPSLAB_PRACTICE_EXERCISES),
+      retentionDays: int(env, 'OPSLAB_PRACTICE_RETENTION_DAYS', 14, 0, 36500),
+      startsPerMinute: int(env, 'OPSLAB_PRACTICE_STARTS_PER_MINUTE', 6, 0, 10000),
+      startsPerHour: int(env, 'OPSLAB_PRACTICE_STARTS_PER_HOUR', 30, 0, 100000),
+      newTraineesPerHour: int(env, 'OPSLAB_PRACTICE_NEW_TRAINEES_PER_HOUR', 10, 0, 100000),
     },
     sandbox: {
       memoryMb,
@@ -253,7 +275,19 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       idleMs: int(env, 'OPSLAB_WARM_POOL_IDLE_MINUTES', 30, 0, 10080) * 60_000,
     },
     inviteLanding: inviteLanding(env, 'OPSLAB_INVITE_LANDING'),
+    snapshotMaxBytes: int(env, 'OPSLAB_SNAPSHOT_MAX_MB', 128, 1, 4096) * 1024 * 1024,
+    dataBudget: dataBudget(env),
   };
+}
+
+/** OPSLAB_DATA_MAX_MB (0: no budget) and OPSLAB_DATA_INTERVIEW_RESERVE_MB, which must leave practice some room. */
+function dataBudget(env: Env): DataBudgetConfig {
+  const maxMb = int(env, 'OPSLAB_DATA_MAX_MB', 20480, 0, 1_073_741_824);
+  const reserveMb = int(env, 'OPSLAB_DATA_INTERVIEW_RESERVE_MB', Math.floor(maxMb / 10), 0, 1_073_741_824);
+  if (maxMb > 0 && reserveMb >= maxMb) {
+    throw new ConfigError('OPSLAB_DATA_INTERVIEW_RESERVE_MB', String(reserveMb), `less than OPSLAB_DATA_MAX_MB (${maxMb})`);
+  }
+  return { maxBytes: maxMb * 1024 * 1024, interviewReserveBytes: maxMb > 0 ? reserveMb * 1024 * 1024 : 0 };
 }
 
 /** OPSLAB_TRUST_PROXY: unset or `off` for none; else a comma-separated list of IPv4/IPv6 addresses or CIDR ranges. */

@@ -83,6 +83,21 @@ export const errors = {
     new OpslabError(ERROR_CODES.solutionLocked, 409, 'The solution is shown once you submit or give up.'),
   attemptBusy: () =>
     new OpslabError(ERROR_CODES.attemptBusy, 409, 'This attempt is starting or ending right now; try again in a moment.'),
+  startRate: (retryAfterSeconds: number, what: string) =>
+    new OpslabError(
+      ERROR_CODES.startRate,
+      429,
+      `Too many ${what} from your address; try again in ${retryAfterSeconds} s.`,
+      { 'retry-after': String(retryAfterSeconds) },
+    ),
+  storageFull: (mode: 'practice' | 'interview') =>
+    new OpslabError(
+      ERROR_CODES.storageFull,
+      507,
+      mode === 'practice'
+        ? 'This opslab has no room left for new practice attempts: its storage is nearly full. Please try again later.'
+        : 'This opslab has no room left to store a new attempt: its storage is full. Please tell the hiring team.',
+    ),
   notRegradable: (why: string) => new OpslabError(ERROR_CODES.notRegradable, 409, `This attempt cannot be graded again: ${why}`),
   notGraded: (why: string) => new OpslabError(ERROR_CODES.notGraded, 409, `This attempt has no grade to confirm checks of: ${why}`),
   checkNotFound: (checkId: string) =>

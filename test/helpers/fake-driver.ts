@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import type {
   ExecResult,
@@ -223,7 +225,14 @@ export class FakeRunner implements ExerciseRunner {
   async snapshot(sandboxId: string): Promise<Buffer> {
     return Buffer.from(`snapshot of ${sandboxId} at ${this.graded.length}`);
   }
-  async diff(before: Buffer, after: Buffer): Promise<SnapshotDiff> {
-    return { changed: [{ path: '/root/work/x', change: 'modified' }], diff: `${before.toString()}\n${after.toString()}` };
+  async snapshotToFile(sandboxId: string, _paths: string[], file: string): Promise<{ bytes: number; cut: boolean }> {
+    const tar = await this.snapshot(sandboxId);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, tar);
+    return { bytes: tar.length, cut: false };
+  }
+  async diff(beforeFile: string, afterFile: string): Promise<SnapshotDiff> {
+    const [before, after] = [beforeFile, afterFile].map((f) => fs.readFileSync(f, 'utf8'));
+    return { changed: [{ path: '/root/work/x', change: 'modified' }], diff: `${before}\n${after}` };
   }
 }

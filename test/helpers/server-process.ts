@@ -46,6 +46,10 @@ export class ServerProcess {
         OPSLAB_PORT: String(this.port),
         OPSLAB_DATA_DIR: this.dataDir,
         OPSLAB_LOG_LEVEL: 'warn',
+        // Every test starts from the same client: no per-client start limits unless a test sets them.
+        OPSLAB_PRACTICE_STARTS_PER_MINUTE: '0',
+        OPSLAB_PRACTICE_STARTS_PER_HOUR: '0',
+        OPSLAB_PRACTICE_NEW_TRAINEES_PER_HOUR: '0',
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -19,6 +19,13 @@ export interface TestServer {
   destroy(): Promise<void>;
 }
 
+/** Per-client practice start limits off (test/security/growth.test.ts sets its own). */
+export const UNLIMITED_STARTS = {
+  OPSLAB_PRACTICE_STARTS_PER_MINUTE: '0',
+  OPSLAB_PRACTICE_STARTS_PER_HOUR: '0',
+  OPSLAB_PRACTICE_NEW_TRAINEES_PER_HOUR: '0',
+};
+
 export function tempDataDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'opslab-test-'));
 }
@@ -39,6 +46,8 @@ export async function startTestServer(opts: { dataDir?: string; env?: Record<str
       OPSLAB_LOG_LEVEL: process.env.OPSLAB_TEST_LOG_LEVEL ?? 'warn',
       // The security suite's second pass runs every test server's sandboxes under another runtime (gVisor).
       ...(process.env.OPSLAB_SANDBOX_RUNTIME ? { OPSLAB_SANDBOX_RUNTIME: process.env.OPSLAB_SANDBOX_RUNTIME } : {}),
+      // Every test starts from the same client: no per-client start limits unless a test sets them.
+      ...UNLIMITED_STARTS,
       ...opts.env,
     },
     repoRoot(),

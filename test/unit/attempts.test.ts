@@ -132,10 +132,13 @@ describe('attempt lifecycle (fake driver)', () => {
     const invites = db.prepare('SELECT id FROM invites').all() as { id: string }[];
     expect(invites.map((i) => i.id)).toEqual(['i_new']);
 
-    // 0 keeps everything.
-    service = makeService({ retentionDays: 0 });
+    // 0 keeps everything (practice too, when its own retention is 0: as long as interviews).
+    service = makeService({ retentionDays: 0, practice: { ...config.practice, retentionDays: 0 } });
     db.prepare('UPDATE attempts SET ended_at = ? WHERE id = ?').run(Date.now() - 3650 * day, recent.id);
     expect((await service.reconcile()).purged).toEqual([]);
+    // Practice attempts have their own, shorter retention (OPSLAB_PRACTICE_RETENTION_DAYS), even when interviews are kept.
+    service = makeService({ retentionDays: 0, practice: { ...config.practice, retentionDays: 14 } });
+    expect((await service.reconcile()).purged).toEqual([recent.id]);
   });
 
   it('answers 503 with Retry-After when all sandboxes are in use', async () => {

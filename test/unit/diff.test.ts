@@ -1,9 +1,12 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { ArchiveWriter } from '../../server/src/grading/archive.js';
 import { watchEventLoop } from '../helpers/event-loop.js';
-import { diffSnapshots, diffSnapshotTars } from '../../server/src/grading/snapshot.js';
+import { diffSnapshots, diffSnapshotTars, snapshotSandbox } from '../../server/src/grading/snapshot.js';
 import { toJsonReport, toJUnitXml, xmlEscape } from '../../server/src/grading/report.js';
 import type { GradingRun } from '../../server/src/grading/runner.js';
 
@@ -105,6 +108,41 @@ describe('diffSnapshots', () => {
     expect(d.diff).toContain('File /root/work/d modified: not diffed, the diff\'s time budget was spent on other files');
     // Generous bound: reading the tars and three diffs of at most 150 ms each.
     expect(took).toBeLessThan(5_000);
+  });
+
+  it('reads stored snapshots from disk and keeps at most its memory budget of content: past it files are compared by digest, named, not diffed', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opslab-diff-'));
+    try {
+      const before = path.join(dir, 'initial.tar');
+      const after = path.join(dir, 'final.tar');
+      fs.writeFileSync(before, await snapshot([{ name: 'work/a', content: 'a\n'.repeat(400) }, { name: 'work/b', content: 'b\n' }, { name: 'work/same', content: 'x'.repeat(900) }]));
+      fs.writeFileSync(after, await snapshot([{ name: 'work/a', content: 'A\n'.repeat(400) }, { name: 'work/b', content: 'B\n' }, { name: 'work/same', content: 'x'.repeat(900) }]));
+      const d = await diffSnapshots(before, after, { perFileMs: 1000, totalMs: 5000, maxContentBytes: 1000 });
+      // Identical files are still found identical by digest, content kept or not.
+      expect(d.changed).toEqual([
+        { path: '/root/work/a', change: 'modified' },
+        { path: '/root/work/b', change: 'modified' },
+      ]);
+      // The budget went to the files read first: a's new content did not fit, b's did.
+      expect(d.diff).toContain("File /root/work/a modified: not diffed, the diff's memory budget was spent on other files");
+      expect(d.diff).toContain('-b\n+B\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says first when a snapshot was cut at its size limit, and names the files cut by it', async () => {
+    const before = await snapshot([]);
+    const pack = tarStream.pack();
+    pack.entry({ name: 'work', type: 'directory', mode: 0o755 });
+    for (const n of [1, 2, 3]) pack.entry({ name: `work/f${n}`, type: 'file', mode: 0o644, size: 1000 }, Buffer.alloc(1000, 'x'));
+    pack.finalize();
+    const source = { copyOut: async () => Readable.from(pack as unknown as AsyncIterable<Buffer>) };
+    const after = await snapshotSandbox(source, 'sandbox', ['/root/work'], { maxTotalBytes: 2500 });
+    const d = await diffSnapshots(before, after);
+    expect(d.diff.split('\n')[0]).toBe('Snapshot cut at its size limit (2500 bytes): files after the limit were kept empty and are not compared.');
+    expect(d.diff).toContain('File /root/work/f3 added: not compared, the snapshot had reached its size limit');
+    expect(d.changed.map((c) => c.path)).toEqual(['/root/work/f1', '/root/work/f2', '/root/work/f3']);
   });
 
   it('runs off the event loop: timers keep firing while a long diff runs', async () => {

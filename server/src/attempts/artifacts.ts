@@ -2,18 +2,34 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import type { Logger } from '../sandbox/notices.js';
-import type { Attempt } from '../store/attempts-repo.js';
+import { ACTIVE_STATES, type Attempt, type AttemptsRepo } from '../store/attempts-repo.js';
 import { AsciicastRecorder } from '../terminal/recorder.js';
+import { DataBudget } from './data-budget.js';
 import type { SnapshotDiff } from './exercise-runner.js';
 
 type Snapshot = 'initial' | 'final';
 
 /**
  * What an attempt keeps on disk under the data directory: its recording (recordings/<id>.cast), and the snapshots
- * of the exercise's files at the start and at the end with what changed between them (snapshots/<id>/).
+ * of the exercise's files at the start and at the end with what changed between them (snapshots/<id>/). What they
+ * hold in all is counted against the data directory's budget (data-budget.ts).
  */
 export class AttemptArtifacts {
-  constructor(private readonly deps: { config: Pick<Config, 'dataDir' | 'recordingMaxBytes'>; log: Logger }) {}
+  readonly budget: DataBudget;
+
+  constructor(
+    private readonly deps: {
+      config: Pick<Config, 'dataDir' | 'recordingMaxBytes' | 'dataBudget'>;
+      log: Logger;
+      repo: Pick<AttemptsRepo, 'listInStates'>;
+    },
+  ) {
+    this.budget = new DataBudget({
+      dataDir: deps.config.dataDir,
+      budget: deps.config.dataBudget,
+      liveRecordings: () => deps.repo.listInStates(ACTIVE_STATES).map((a) => this.recordingFile(a)),
+    });
+  }
 
   /** Where a new attempt's recording goes. */
   recordingPath(attemptId: string): string {
@@ -44,7 +60,18 @@ export class AttemptArtifacts {
   saveSnapshot(attemptId: string, which: Snapshot, tar: Buffer): void {
     const file = this.snapshotFile(attemptId, `${which}.tar`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, tar);
+    this.budget.track(file, () => fs.writeFileSync(file, tar));
+  }
+
+  /**
+   * Writes a snapshot through `write` (which streams it to the path it is given), and counts it. Resolves to
+   * what `write` resolved to.
+   */
+  async writeSnapshot<T>(attemptId: string, which: Snapshot, write: (file: string) => Promise<T>): Promise<T> {
+    const file = this.snapshotFile(attemptId, `${which}.tar`);
+    const result = await write(file);
+    this.budget.added(file);
+    return result;
   }
 
   /** The stored snapshot's file, or null when there is none. */
@@ -53,16 +80,9 @@ export class AttemptArtifacts {
     return fs.existsSync(file) ? file : null;
   }
 
-  loadSnapshot(attemptId: string, which: Snapshot): Buffer | null {
-    try {
-      return fs.readFileSync(this.snapshotFile(attemptId, `${which}.tar`));
-    } catch {
-      return null;
-    }
-  }
-
   saveDiff(attemptId: string, diff: SnapshotDiff): void {
-    fs.writeFileSync(this.snapshotFile(attemptId, 'diff.json'), JSON.stringify(diff));
+    const file = this.snapshotFile(attemptId, 'diff.json');
+    this.budget.track(file, () => fs.writeFileSync(file, JSON.stringify(diff)));
   }
 
   snapshotDiff(attemptId: string): SnapshotDiff | null {
@@ -75,8 +95,8 @@ export class AttemptArtifacts {
 
   /** Deletes the attempt's recording and snapshots. */
   remove(attempt: Attempt): void {
-    fs.rmSync(this.recordingFile(attempt), { force: true });
-    fs.rmSync(this.snapshotsDir(attempt.id), { recursive: true, force: true });
+    this.budget.remove(this.recordingFile(attempt));
+    this.budget.remove(this.snapshotsDir(attempt.id));
   }
 
   private snapshotsDir(attemptId: string): string {

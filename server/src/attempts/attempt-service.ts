@@ -7,6 +7,7 @@ import type { AttemptTerminal } from '../terminal/attempt-terminal.js';
 import { MARKERS } from '../terminal/recorder.js';
 import { AttemptArtifacts } from './artifacts.js';
 import type { AttemptContext, AttemptServiceDeps } from './context.js';
+import type { DataUsage } from './data-budget.js';
 import { DeadlineTimers } from './deadlines.js';
 import { endAttempt } from './ending.js';
 import type { SnapshotDiff } from './exercise-runner.js';
@@ -24,6 +25,7 @@ import { WarmPool } from './warm-pool.js';
 export type { AttemptServiceDeps, Logger } from './context.js';
 export { CHECK_INTERVAL_MS } from './feedback.js';
 export type { ReconcileReport } from './reconciler.js';
+export type { DataUsage } from './data-budget.js';
 export type { StartOptions } from './starting.js';
 export { hashToken } from './tokens.js';
 export type { AttemptView, CandidateResults } from './view.js';
@@ -80,6 +82,11 @@ export class AttemptService implements AttemptNotices {
   /** Constant-time check of an attempt token. */
   tokenMatches(attempt: Attempt, token: string): boolean {
     return tokenMatches(attempt, token);
+  }
+
+  /** What the data directory holds against its budget. */
+  dataUsage(): DataUsage {
+    return this.ctx.artifacts.budget.usage();
   }
 
   recordingFile(attempt: Attempt): string {

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { provisionExercise, runBoot } from '../exercises/provision.js';
-import { diffSnapshots, gradeSandbox, snapshotFiles, snapshotSandbox } from '../grading/index.js';
+import { diffSnapshots, gradeSandbox, snapshotFiles, snapshotSandbox, snapshotSandboxToFile } from '../grading/index.js';
 import { effectiveLimits } from '../sandbox/policy.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import type { ExerciseRunner } from './exercise-runner.js';
@@ -46,7 +46,9 @@ export function engineRunner(opts: {
         cleanroom: run.cleanroom,
       };
     },
-    snapshot: (sandboxId, paths) => snapshotSandbox(driver, sandboxId, paths),
-    diff: (before, after) => diffSnapshots(before, after),
+    snapshot: (sandboxId, paths) => snapshotSandbox(driver, sandboxId, paths, { maxTotalBytes: config.snapshotMaxBytes }),
+    snapshotToFile: (sandboxId, paths, file) =>
+      snapshotSandboxToFile(driver, sandboxId, paths, file, { maxTotalBytes: config.snapshotMaxBytes }),
+    diff: (beforeFile, afterFile) => diffSnapshots(beforeFile, afterFile),
   };
 }

@@ -35,6 +35,13 @@ export interface ExerciseRunner {
     attemptId: string,
     snapshotFile?: string,
   ): Promise<GradeOutcome>;
+  /** A snapshot in memory: the initial one, of the sandbox as the exercise set it up. */
   snapshot(sandboxId: string, paths: string[]): Promise<Buffer>;
-  diff(before: Buffer, after: Buffer): Promise<SnapshotDiff>;
+  /**
+   * A snapshot streamed to `file` (never held whole in memory), cut at the configured size limit with a note;
+   * resolves to its size and whether it was cut.
+   */
+  snapshotToFile(sandboxId: string, paths: string[], file: string): Promise<{ bytes: number; cut: boolean }>;
+  /** The diff of two stored snapshots, given by path. */
+  diff(beforeFile: string, afterFile: string): Promise<SnapshotDiff>;
 }

@@ -20,23 +20,26 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
   const info = attempt.sandboxId ? await driver.inspect(attempt.sandboxId).catch(() => null) : null;
 
   // 1. The evidence. A final snapshot kept from an interrupted ending (a server restart) is not taken again.
+  // It is streamed to disk, never held whole in memory; past the size limit it is stored cut, with a note the
+  // diff (and so the review) shows.
   let snapshotFile = artifacts.snapshotPath(attempt.id, 'final');
-  let taken: Buffer | null = null;
   if (!snapshotFile && info) {
     try {
-      taken = await runner.snapshot(info.id, evidencePaths(exercise));
-      artifacts.saveSnapshot(attempt.id, 'final', taken);
+      const written = await artifacts.writeSnapshot(attempt.id, 'final', (file) =>
+        runner.snapshotToFile(info.id, evidencePaths(exercise), file),
+      );
       snapshotFile = artifacts.snapshotPath(attempt.id, 'final');
-      repo.addEvent(attempt.id, 'snapshot-kept');
+      repo.addEvent(attempt.id, 'snapshot-kept', written.cut ? { bytes: written.bytes, cut: true } : { bytes: written.bytes });
+      if (written.cut) log.warn({ attemptId: attempt.id, bytes: written.bytes }, 'final snapshot cut at its size limit');
     } catch (err) {
       log.error({ attemptId: attempt.id, err: firstLine((err as Error).message) }, 'final snapshot failed');
     }
   }
   if (snapshotFile && !artifacts.snapshotDiff(attempt.id)) {
-    const initial = artifacts.loadSnapshot(attempt.id, 'initial');
-    const final = taken ?? artifacts.loadSnapshot(attempt.id, 'final');
+    // The diff reads both stored snapshots from disk on its worker thread.
+    const initial = artifacts.snapshotPath(attempt.id, 'initial');
     try {
-      if (initial && final) artifacts.saveDiff(attempt.id, await runner.diff(initial, final));
+      if (initial) artifacts.saveDiff(attempt.id, await runner.diff(initial, snapshotFile));
     } catch (err) {
       log.error({ attemptId: attempt.id, err: firstLine((err as Error).message) }, 'final diff failed');
     }

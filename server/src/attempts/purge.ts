@@ -28,6 +28,27 @@ export async function deleteAttempt(ctx: AttemptContext, id: string, forget: (id
   log.info({ attemptId: id }, 'attempt deleted');
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The retention purge: interviews (and unused invites) OPSLAB_RETENTION_DAYS after they ended, practice attempts
+ * after OPSLAB_PRACTICE_RETENTION_DAYS (never later than interviews; 0: as interviews). Returns the attempts' ids.
+ */
+export async function purgeByRetention(ctx: AttemptContext, now: number, forget: (id: string) => void): Promise<string[]> {
+  const { config, repo } = ctx.deps;
+  const days = config.retentionDays;
+  const practiceDays = config.practice.retentionDays > 0 ? Math.min(config.practice.retentionDays, days || Infinity) : days;
+  const ids: string[] = [];
+  if (practiceDays > 0 && practiceDays !== days) {
+    for (const id of repo.endedBefore(now - practiceDays * DAY_MS, 'practice')) {
+      await deleteAttempt(ctx, id, forget);
+      ids.push(id);
+    }
+  }
+  if (days > 0) ids.push(...(await purgeEndedBefore(ctx, now - days * DAY_MS, forget)));
+  return ids;
+}
+
 /**
  * Retention: deletes attempts that ended (or failed) before `cutoff` (epoch ms), and invites that expired unused
  * before it; returns the attempts' ids.

@@ -6,7 +6,7 @@ import { MARKERS } from '../terminal/recorder.js';
 import type { AttemptContext } from './context.js';
 import { archive, endAttempt } from './ending.js';
 import { finalGrade } from './final-grading.js';
-import { purgeEndedBefore } from './purge.js';
+import { purgeByRetention } from './purge.js';
 
 export interface ReconcileReport {
   adopted: string[];
@@ -97,14 +97,11 @@ export class Reconciler {
     }
     await this.removeOrphans(sandboxes, owned, report);
     report.jobsRemoved = await removeStaleJobs(driver, STALE_JOB_SECONDS);
-    if (config.retentionDays > 0) {
-      const cutoff = Date.now() - config.retentionDays * 86_400_000;
-      report.purged = await purgeEndedBefore(this.ctx, cutoff, this.forget).catch((err: Error) => {
-        log.error({ err: err.message }, 'retention purge failed');
-        return [];
-      });
-      if (report.purged.length > 0) log.info({ attempts: report.purged }, 'deleted attempts past the retention period');
-    }
+    report.purged = await purgeByRetention(this.ctx, Date.now(), this.forget).catch((err: Error) => {
+      log.error({ err: err.message }, 'retention purge failed');
+      return [];
+    });
+    if (report.purged.length > 0) log.info({ attempts: report.purged }, 'deleted attempts past the retention period');
     if (report.jobsRemoved.length > 0) log.info({ jobs: report.jobsRemoved }, 'removed stale grading containers');
     // Room may have come free since the last pass.
     this.ctx.warmPool.fill();

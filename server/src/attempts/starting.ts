@@ -36,6 +36,8 @@ export async function startAttempt(
   const exercise = catalog.get(exerciseId);
   if (!exercise) throw errors.exerciseNotFound(exerciseId);
   const mode = opts.mode ?? 'practice';
+  // No room left in the data directory for what this attempt will keep: refused before anything is made.
+  artifacts.budget.assertRoom(mode);
   // A sandbox from the warm pool, if one is ready: taken now, so no other start can have it.
   const pooled = warmPool.take(exerciseId);
   try {

@@ -270,8 +270,9 @@ export class ArchiveWriter {
           return this.write({ name, type: 'file', mode: (perm | 0o600) & 0o777, size: clean.length, mtime, ...this.owner() }, clean);
         }
         let keep = Math.min(size, this.maxFileBytes);
-        if (this.totalBytes + keep > this.maxTotalBytes) keep = 0;
-        if (keep < size) this.truncated.push(`${sandboxPath} ${size}${keep === 0 && size <= this.maxFileBytes ? ' (total size limit reached)' : ''}`);
+        const atLimit = keep > 0 && this.totalBytes + keep > this.maxTotalBytes;
+        if (atLimit) keep = 0;
+        if (keep < size) this.truncated.push(`${sandboxPath} ${size}${atLimit ? ' (total size limit reached)' : ''}`);
         this.totalBytes += keep;
         this.emitted.set(name, { type: 'file' });
         const header: Header = {

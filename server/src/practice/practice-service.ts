@@ -3,12 +3,14 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hashToken, type AttemptService } from '../attempts/attempt-service.js';
 import type { Config } from '../config.js';
-import { errors } from '../errors.js';
+import { ERROR_CODES } from '../../../contract/errors.js';
+import { errors, OpslabError } from '../errors.js';
 import type { Exercise, ExerciseCatalog } from '../exercises/catalog.js';
 import type { GradingRepo } from '../store/grading-repo.js';
 import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
 import type { PracticeProgress, Solution } from '../../../contract/practice.js';
 import { practiceOffer } from './offer.js';
+import { StartLimits } from './start-limits.js';
 
 export const PRACTICE_COOKIE = 'opslab_practice';
 const PRACTICE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -30,10 +32,12 @@ export interface PracticeServiceDeps {
 export class PracticeService {
   /** The exercises practice offers (OPSLAB_PRACTICE_EXERCISES over each exercise's `modes`). */
   private readonly offer: Set<string>;
+  private readonly limits: StartLimits;
 
   /** Throws a ConfigError when OPSLAB_PRACTICE_EXERCISES names an exercise the catalog does not hold. */
   constructor(private readonly deps: PracticeServiceDeps) {
     this.offer = practiceOffer(deps.config.practice.exercises, deps.catalog);
+    this.limits = new StartLimits(deps.config.practice);
   }
 
   get enabled(): boolean {
@@ -108,23 +112,44 @@ export class PracticeService {
     });
   }
 
-  /** Starts a practice attempt for the token's holder, within the per-trainee limit. */
-  async start(exerciseId: string, token: string): Promise<{ attempt: Attempt; token: string }> {
+  /**
+   * Starts a practice attempt for the holder of `trainee` (a well-formed practice token), or for a new trainee
+   * when it is null: a new token is made and handed to `onNewTrainee` (which sets the cookie). Within the
+   * per-trainee limit, and the client's limits on starts and on new trainees (`client`: its address).
+   */
+  async start(
+    exerciseId: string,
+    trainee: string | null,
+    client: string,
+    onNewTrainee: (token: string) => void = () => undefined,
+  ): Promise<{ attempt: Attempt; token: string }> {
     const { config, catalog, repo, attempts } = this.deps;
     if (!config.practice.enabled) throw errors.practiceOff();
     const exercise = catalog.get(exerciseId);
     // An exercise practice does not offer answers exactly as one that does not exist: its name is not confirmed.
     if (!exercise || !this.offers(exerciseId)) throw errors.exerciseNotFound(exerciseId);
-    const ownerHash = hashToken(token);
-    const running = repo.listByOwner(ownerHash).filter((a) => a.state === 'running' || a.state === 'created');
-    if (running.length >= config.practice.perTrainee) {
-      throw errors.practiceLimit(catalog.get(running[0]!.exerciseId)?.title ?? running[0]!.exerciseId);
+    if (trainee !== null) {
+      const running = repo.listByOwner(hashToken(trainee)).filter((a) => a.state === 'running' || a.state === 'created');
+      if (running.length >= config.practice.perTrainee) {
+        throw errors.practiceLimit(catalog.get(running[0]!.exerciseId)?.title ?? running[0]!.exerciseId);
+      }
     }
-    return attempts.start(exerciseId, {
-      mode: 'practice',
-      ownerHash,
-      timeLimitSeconds: Math.max(exercise.timeLimitMinutes, config.practice.timeLimitMinutes) * 60,
-    });
+    const giveBack = this.limits.reserve(client, trainee === null);
+    if (trainee === null) {
+      trainee = this.newToken();
+      onNewTrainee(trainee);
+    }
+    try {
+      return await attempts.start(exerciseId, {
+        mode: 'practice',
+        ownerHash: hashToken(trainee),
+        timeLimitSeconds: Math.max(exercise.timeLimitMinutes, config.practice.timeLimitMinutes) * 60,
+      });
+    } catch (err) {
+      // Refused for want of room, which the client did not cause: the start does not count against it.
+      if (err instanceof OpslabError && (err.code === ERROR_CODES.capacity || err.code === ERROR_CODES.storageFull)) giveBack();
+      throw err;
+    }
   }
 
   /** The reference solution, once the attempt is over: the walkthrough (solution/README.md) and the script. */

@@ -63,14 +63,15 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
       schema: { body: CreateAttemptBody },
     },
     async (request: FastifyRequest<{ Body: CreateAttemptBody }>, reply: FastifyReply) => {
-      // Trainees have no account: their browser's practice token keeps their attempts together.
-      let trainee = practiceToken(request);
-      if (!practice.ownerHash(trainee)) {
-        if (!practice.enabled) throw errors.practiceOff();
-        trainee = practice.newToken();
-        setPracticeCookie(reply, trainee, opts.secureCookies);
-      }
-      const { attempt, token } = await practice.start(request.body.exerciseId, trainee!);
+      // Trainees have no account: their browser's practice token keeps their attempts together. Without one, a
+      // new trainee (counted against the client's limits); request.ip honours OPSLAB_TRUST_PROXY.
+      const trainee = practiceToken(request);
+      const { attempt, token } = await practice.start(
+        request.body.exerciseId,
+        practice.ownerHash(trainee) ? trainee! : null,
+        request.ip,
+        (fresh) => setPracticeCookie(reply, fresh, opts.secureCookies),
+      );
       setAttemptCookie(reply, attempt, token, opts.secureCookies);
       return reply.code(201).send({ attempt: attempts.view(attempt), token });
     },

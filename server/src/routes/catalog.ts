@@ -10,6 +10,7 @@ import type { Auth } from '../auth/index.js';
 import { errors } from '../errors.js';
 import type { Exercise as CatalogExercise, ExerciseCatalog } from '../exercises/catalog.js';
 import type { PracticeService } from '../practice/practice-service.js';
+import type { DataUsage } from '../attempts/attempt-service.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import { staffGuard } from './staff-guard.js';
 
@@ -17,6 +18,8 @@ export interface CatalogRoutesOptions {
   catalog: ExerciseCatalog;
   practice: Pick<PracticeService, 'exercises' | 'offers'>;
   auth: Pick<Auth, 'authenticate'>;
+  /** What the data directory holds against its budget. */
+  dataUsage: () => DataUsage;
   driver: Pick<JobDriver, 'ping'>;
   version: string;
 }
@@ -46,7 +49,17 @@ export async function catalogRoutes(app: FastifyInstance, opts: CatalogRoutesOpt
 
   app.get('/api/health', async (_request, reply) => {
     const docker = (await driver.ping()) ? 'ok' : 'unreachable';
-    return reply.code(docker === 'ok' ? 200 : 503).send({ status: docker === 'ok' ? 'ok' : 'degraded', docker, version });
+    const usage = opts.dataUsage();
+    const MB = 1024 * 1024;
+    // The data directory against its budget: past budget minus reserve new practice is refused, past it all.
+    const data = {
+      usedMb: Math.round((usage.usedBytes / MB) * 10) / 10,
+      budgetMb: usage.maxBytes / MB,
+      interviewReserveMb: usage.interviewReserveBytes / MB,
+      newPractice: usage.practiceRefused ? 'refused' : 'ok',
+      newInterviews: usage.interviewsRefused ? 'refused' : 'ok',
+    };
+    return reply.code(docker === 'ok' ? 200 : 503).send({ status: docker === 'ok' ? 'ok' : 'degraded', docker, version, data });
   });
 
   app.get('/api/exercises', async (): Promise<{ exercises: ExerciseSummary[] }> => ({

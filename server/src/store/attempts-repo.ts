@@ -222,14 +222,14 @@ export class AttemptsRepo {
     })();
   }
 
-  /** Attempts that are over (archived or failed) and ended before `cutoff`. */
-  endedBefore(cutoff: number): string[] {
+  /** Attempts that are over (archived or failed) and ended before `cutoff` (of one mode, if given). */
+  endedBefore(cutoff: number, mode?: AttemptMode): string[] {
     const rows = this.db
       .prepare(
         `SELECT id FROM attempts WHERE state IN ('archived', 'failed') AND COALESCE(ended_at, created_at) < ?
-           ORDER BY created_at`,
+           AND (? IS NULL OR mode = ?) ORDER BY created_at`,
       )
-      .all(cutoff) as { id: string }[];
+      .all(cutoff, mode ?? null, mode ?? null) as { id: string }[];
     return rows.map((r) => r.id);
   }
 

@@ -92,7 +92,7 @@ export default function exercisesPage({ root, scope, navigate }: PageContext): v
         const message = startErrorMessage(err);
         void load().then(() => showError(message));
       }
-      if (err instanceof ApiError && err.status === 503 && retryAfter !== null && retryAfter > 0) {
+      if (err instanceof ApiError && (err.status === 503 || err.status === 429) && retryAfter !== null && retryAfter > 0) {
         holdButtons(retryAfter);
       } else {
         setButtonsDisabled(false);
@@ -295,6 +295,9 @@ function startErrorMessage(err: unknown): string {
       return 'This exercise is no longer available. Reload the page to see the current list.';
     case 409:
       // One practice sandbox at a time: the message names the exercise still running.
+      return err.message;
+    case 429: // Too many starts from this address: the message says when to try again.
+    case 507: // The server's storage has no room for new practice attempts.
       return err.message;
     default:
       return err.status >= 500 ? 'The server had a problem starting your sandbox. Please try again.' : err.message;

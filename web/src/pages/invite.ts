@@ -394,6 +394,8 @@ function startErrorText(err: unknown, resuming: boolean): string {
     }
     case 502:
       return SANDBOX_FAILED;
+    case 507: // The server's storage is full: the clock has not started.
+      return err.message;
     default:
       return err.status >= 500
         ? 'The server had a problem. Please try again; if it keeps failing, contact the person who invited you.'
