@@ -20,7 +20,7 @@ describe('grading queue', () => {
     let running = 0;
     let most = 0;
     const jobs = Array.from({ length: 12 }, (_, i) =>
-      q.run({ kind: 'practice', attemptId: `a${i}`, containers: 2 }, async () => {
+      q.run({ kind: 'checks', attemptId: `a${i}`, containers: 2 }, async () => {
         running++;
         most = Math.max(most, running);
         await new Promise((r) => setTimeout(r, 2 + (i % 3)));
@@ -35,25 +35,25 @@ describe('grading queue', () => {
     await q.idle();
   });
 
-  it('runs finals first, then regrades, then practice, each in arrival order', async () => {
+  it('runs finals first, then regrades, then check runs, each in arrival order', async () => {
     const q = new GradingQueue({ concurrency: 1, maxQueued: 100 });
     const first = gate();
     const order: string[] = [];
     const job = (kind: GradingKind, id: string) => q.run({ kind, attemptId: id, containers: 1 }, async () => void order.push(id));
-    const blocker = q.run({ kind: 'practice', attemptId: 'blocker', containers: 1 }, () => first.done);
-    const all = [job('practice', 'p1'), job('regrade', 'r1'), job('final', 'f1'), job('practice', 'p2'), job('final', 'f2'), job('regrade', 'r2')];
-    expect(q.stats().queuedByKind).toEqual({ final: 2, regrade: 2, practice: 2 });
+    const blocker = q.run({ kind: 'checks', attemptId: 'blocker', containers: 1 }, () => first.done);
+    const all = [job('checks', 'p1'), job('regrade', 'r1'), job('final', 'f1'), job('checks', 'p2'), job('final', 'f2'), job('regrade', 'r2')];
+    expect(q.stats().queuedByKind).toEqual({ final: 2, regrade: 2, checks: 2 });
     first.open();
     await Promise.all([blocker, ...all]);
     expect(order).toEqual(['f1', 'f2', 'r1', 'r2', 'p1', 'p2']);
   });
 
-  it('refuses practice past maxQueued waiting, never a final or a regrade', async () => {
+  it('refuses check runs past maxQueued waiting, never a final or a regrade', async () => {
     const q = new GradingQueue({ concurrency: 1, maxQueued: 2 });
     const g = gate();
-    const running = q.run({ kind: 'practice', attemptId: 'r', containers: 1 }, () => g.done);
-    const waiting = [1, 2].map((i) => q.run({ kind: 'practice', attemptId: `w${i}`, containers: 1 }, async () => i));
-    await expect(q.run({ kind: 'practice', attemptId: 'x', containers: 1 }, async () => 0)).rejects.toBeInstanceOf(GradingQueueFull);
+    const running = q.run({ kind: 'checks', attemptId: 'r', containers: 1 }, () => g.done);
+    const waiting = [1, 2].map((i) => q.run({ kind: 'checks', attemptId: `w${i}`, containers: 1 }, async () => i));
+    await expect(q.run({ kind: 'checks', attemptId: 'x', containers: 1 }, async () => 0)).rejects.toBeInstanceOf(GradingQueueFull);
     expect(q.stats().queued).toBe(2);
     const finals = Array.from({ length: 5 }, (_, i) => q.run({ kind: 'final', attemptId: `f${i}`, containers: 1 }, async () => i));
     const regrade = q.run({ kind: 'regrade', attemptId: 'rg', containers: 1 }, async () => 'rg');
@@ -66,9 +66,9 @@ describe('grading queue', () => {
     const q = new GradingQueue({ concurrency: 1, maxQueued: 10 });
     const g = gate();
     const seen: GradingPosition[] = [];
-    const blocker = q.run({ kind: 'practice', attemptId: 'b', containers: 1 }, () => g.done);
-    const other = q.run({ kind: 'practice', attemptId: 'o', containers: 1 }, async () => undefined);
-    const mine = q.run({ kind: 'practice', attemptId: 'me', containers: 1, onPosition: (p) => seen.push(p) }, async () => undefined);
+    const blocker = q.run({ kind: 'checks', attemptId: 'b', containers: 1 }, () => g.done);
+    const other = q.run({ kind: 'checks', attemptId: 'o', containers: 1 }, async () => undefined);
+    const mine = q.run({ kind: 'checks', attemptId: 'me', containers: 1, onPosition: (p) => seen.push(p) }, async () => undefined);
     expect(q.position('me')).toEqual({ state: 'queued', ahead: 2 });
     expect(q.position('b')).toEqual({ state: 'running' });
     expect(q.position('nobody')).toBeNull();
@@ -88,7 +88,7 @@ describe('grading queue', () => {
     const q = new GradingQueue({ concurrency: 1, maxQueued: 10, now: () => now });
     const g = gate();
     const a = q.run({ kind: 'final', attemptId: 'a', containers: 1 }, () => g.done);
-    const b = q.run({ kind: 'practice', attemptId: 'b', containers: 1 }, async () => undefined);
+    const b = q.run({ kind: 'checks', attemptId: 'b', containers: 1 }, async () => undefined);
     now = 1000 + 4500;
     expect(q.stats()).toMatchObject({ running: 1, queued: 1, oldestWaitMs: 4500 });
     g.open();
@@ -97,24 +97,24 @@ describe('grading queue', () => {
 
   it('a failing grading frees its place and rejects its caller only', async () => {
     const q = new GradingQueue({ concurrency: 1, maxQueued: 10 });
-    const bad = q.run({ kind: 'practice', attemptId: 'x', containers: 1 }, async () => {
+    const bad = q.run({ kind: 'checks', attemptId: 'x', containers: 1 }, async () => {
       throw new Error('grader broke');
     });
-    const sync = q.run({ kind: 'practice', attemptId: 'y', containers: 1 }, () => {
+    const sync = q.run({ kind: 'checks', attemptId: 'y', containers: 1 }, () => {
       throw new Error('threw at once');
     });
-    const good = q.run({ kind: 'practice', attemptId: 'z', containers: 1 }, async () => 'ok');
+    const good = q.run({ kind: 'checks', attemptId: 'z', containers: 1 }, async () => 'ok');
     await expect(bad).rejects.toThrow('grader broke');
     await expect(sync).rejects.toThrow('threw at once');
     expect(await good).toBe('ok');
     expect(q.stats().running).toBe(0);
   });
 
-  it('holds practice and regrades back while the machine has no room, never a final', async () => {
+  it('holds check runs and regrades back while the machine has no room, never a final', async () => {
     let room = false;
     const q = new GradingQueue({ concurrency: 4, maxQueued: 10, hasRoom: () => room, retryMs: 5 });
     const ran: string[] = [];
-    const p = q.run({ kind: 'practice', attemptId: 'p', containers: 2 }, async () => void ran.push('p'));
+    const p = q.run({ kind: 'checks', attemptId: 'p', containers: 2 }, async () => void ran.push('p'));
     const f = q.run({ kind: 'final', attemptId: 'f', containers: 2 }, async () => void ran.push('f'));
     await f;
     await tick();

@@ -11,6 +11,7 @@ import { DeadlineTimers } from './deadlines.js';
 import { endAttempt } from './ending.js';
 import type { SnapshotDiff } from './exercise-runner.js';
 import { Feedback } from './feedback.js';
+import { GradingQueue, type GradingPosition, type GradingQueueStats } from '../grading/queue.js';
 import { Regrader } from './regrade.js';
 import { deleteAttempt, purgeEndedBefore } from './purge.js';
 import { Reconciler, type ReconcileReport } from './reconciler.js';
@@ -45,13 +46,26 @@ export class AttemptService implements AttemptNotices {
   /** Final gradings again, from the stored snapshots (staff, after a check was fixed). */
   readonly regrader: Regrader;
   private readonly reconciler: Reconciler;
+  /** Every grading of this server waits its turn here (OPSLAB_GRADING_CONCURRENCY, OPSLAB_GRADING_QUEUE_MAX). */
+  private readonly gradingQueue: GradingQueue;
 
   constructor(private readonly deps: AttemptServiceDeps) {
     this.warmPool = new WarmPool({ ...deps, holding: () => deps.repo.countHoldingSandbox() });
     const artifacts = new AttemptArtifacts(deps);
+    // Grader and clean-room containers count against OPSLAB_MAX_SANDBOXES: a check run or a regrade waits while
+    // sandboxes, the warm pool and the gradings running fill the machine (a final grading does not: it frees a
+    // sandbox).
+    const gradingQueue: GradingQueue = new GradingQueue({
+      concurrency: deps.config.grading.concurrency,
+      maxQueued: deps.config.grading.maxQueued,
+      hasRoom: (containers): boolean =>
+        deps.repo.countHoldingSandbox() + this.warmPool.size + gradingQueue.containers + containers <= deps.config.maxSandboxes,
+    });
+    this.gradingQueue = gradingQueue;
     this.ctx = {
       deps,
       warmPool: this.warmPool,
+      gradingQueue,
       artifacts,
       terminals: new TerminalRegistry({
         ...deps,
@@ -70,7 +84,9 @@ export class AttemptService implements AttemptNotices {
   }
 
   view(attempt: Attempt): AttemptView {
-    return attemptView(attempt, this.deps.catalog);
+    // Only while a grading of it waits or runs.
+    const grading = this.gradingQueue.position(attempt.id);
+    return { ...attemptView(attempt, this.deps.catalog), ...(grading ? { grading } : {}) };
   }
 
   get(id: string): Attempt | undefined {
@@ -107,6 +123,16 @@ export class AttemptService implements AttemptNotices {
   /** Runs the checks now, during the attempt (at most one run at a time, CHECK_INTERVAL_MS apart). */
   runChecks(id: string): Promise<StoredRun> {
     return this.feedback.runChecks(id);
+  }
+
+  /** The grading queue's figures (`/api/health`). */
+  gradingStats(): GradingQueueStats {
+    return this.gradingQueue.stats();
+  }
+
+  /** Where the attempt's grading stands in the queue (waiting, with how many ahead, or running); null when none. */
+  gradingPosition(id: string): GradingPosition | null {
+    return this.gradingQueue.position(id);
   }
 
   /** The final grading of an attempt (for reviewers: with details). */

@@ -1,14 +1,14 @@
 /**
  * The one queue every grading of the server goes through: final gradings (at submit or expiry), staff regrades and
- * practice check runs. At most `concurrency` run at once, each with its grader and clean-room containers; the
- * others wait in order of priority (final, then regrade, then practice) and, within one, of arrival. Final gradings
- * and regrades are never refused, only queued; a practice check run is refused when `maxQueued` practice runs
- * already wait. Pure bookkeeping: no engine, no store.
+ * the check runs a candidate or trainee asks for during an attempt (`checks`). At most `concurrency` run at once,
+ * each with its grader and clean-room containers; the others wait in order of priority (final, then regrade, then
+ * checks) and, within one, of arrival. Final gradings and regrades are never refused, only queued; a check run is
+ * refused when `maxQueued` check runs already wait. Pure bookkeeping: no engine, no store.
  */
 
-export type GradingKind = 'final' | 'regrade' | 'practice';
+export type GradingKind = 'final' | 'regrade' | 'checks';
 
-const PRIORITY: Record<GradingKind, number> = { final: 0, regrade: 1, practice: 2 };
+const PRIORITY: Record<GradingKind, number> = { final: 0, regrade: 1, checks: 2 };
 
 export interface GradingTicket {
   kind: GradingKind;
@@ -21,13 +21,18 @@ export interface GradingTicket {
 
 export type GradingPosition = { state: 'queued'; ahead: number } | { state: 'running' };
 
+/** The containers a grading of this exercise holds at most at once: its grader, and one clean room at a time. */
+export function gradingContainers(exercise: { cleanroom: readonly unknown[] }): number {
+  return exercise.cleanroom.length > 0 ? 2 : 1;
+}
+
 export interface GradingQueueOptions {
   concurrency: number;
-  /** Practice check runs that may wait at once; one more is refused (GradingQueueFull). */
+  /** Check runs that may wait at once; one more is refused (GradingQueueFull). */
   maxQueued: number;
   /**
    * Whether `containers` more job containers fit on the machine now (sandboxes and gradings counted against
-   * OPSLAB_MAX_SANDBOXES). Asked for regrades and practice runs only: a final grading is never held back by it
+   * OPSLAB_MAX_SANDBOXES). Asked for regrades and check runs only: a final grading is never held back by it
    * (it ends an attempt and so frees its sandbox). Default: always.
    */
   hasRoom?: (containers: number) => boolean;
@@ -51,7 +56,7 @@ export interface GradingQueueStats {
   peakRunning: number;
 }
 
-/** Refusal of a practice check run: too many wait already. */
+/** Refusal of a check run: too many wait already. */
 export class GradingQueueFull extends Error {
   constructor(readonly waiting: number) {
     super(`the grading queue is full: ${waiting} check runs are waiting`);
@@ -82,13 +87,13 @@ export class GradingQueue {
   }
 
   /**
-   * Runs `work` when the ticket's turn comes; resolves or rejects with it. A practice ticket past `maxQueued`
+   * Runs `work` when the ticket's turn comes; resolves or rejects with it. A check-run ticket past `maxQueued`
    * waiting ones is refused at once with GradingQueueFull (nothing is queued).
    */
   run<T>(ticket: GradingTicket, work: () => Promise<T>): Promise<T> {
-    if (ticket.kind === 'practice') {
-      const waitingPractice = this.waiting.filter((e) => e.ticket.kind === 'practice').length;
-      if (waitingPractice >= this.opts.maxQueued) return Promise.reject(new GradingQueueFull(waitingPractice));
+    if (ticket.kind === 'checks') {
+      const waitingChecks = this.waiting.filter((e) => e.ticket.kind === 'checks').length;
+      if (waitingChecks >= this.opts.maxQueued) return Promise.reject(new GradingQueueFull(waitingChecks));
     }
     return new Promise<T>((resolve, reject) => {
       const entry: Entry = {
@@ -136,7 +141,7 @@ export class GradingQueue {
   }
 
   stats(): GradingQueueStats {
-    const queuedByKind: Record<GradingKind, number> = { final: 0, regrade: 0, practice: 0 };
+    const queuedByKind: Record<GradingKind, number> = { final: 0, regrade: 0, checks: 0 };
     let oldest = Infinity;
     for (const e of this.waiting) {
       queuedByKind[e.ticket.kind]++;
