@@ -2,12 +2,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ExerciseParams, type Exercise, type ExerciseSummary, type Static } from '../../../contract/index.js';
 import { errors } from '../errors.js';
 import type { ExerciseCatalog } from '../exercises/catalog.js';
+import type { GradingQueueStats } from '../grading/queue.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 
 export interface CatalogRoutesOptions {
   catalog: ExerciseCatalog;
   driver: Pick<JobDriver, 'ping'>;
   version: string;
+  /** The grading queue's figures, reported by /api/health. */
+  grading?: () => GradingQueueStats;
 }
 
 /** `/api/health` and the exercise catalog: what anyone may see, without a token. */
@@ -16,7 +19,14 @@ export async function catalogRoutes(app: FastifyInstance, opts: CatalogRoutesOpt
 
   app.get('/api/health', async (_request, reply) => {
     const docker = (await driver.ping()) ? 'ok' : 'unreachable';
-    return reply.code(docker === 'ok' ? 200 : 503).send({ status: docker === 'ok' ? 'ok' : 'degraded', docker, version });
+    const q = opts.grading?.();
+    // Gradings waiting and running: how loaded the graders are, and how long the longest wait is so far.
+    const grading = q
+      ? { running: q.running, queued: q.queued, oldestWaitMs: q.oldestWaitMs, concurrency: q.concurrency, maxQueued: q.maxQueued, containers: q.containers }
+      : undefined;
+    return reply
+      .code(docker === 'ok' ? 200 : 503)
+      .send({ status: docker === 'ok' ? 'ok' : 'degraded', docker, version, ...(grading ? { grading } : {}) });
   });
 
   app.get('/api/exercises', async (): Promise<{ exercises: ExerciseSummary[] }> => ({
