@@ -101,6 +101,8 @@ export default async function page(ctx: PageContext): Promise<void> {
       void reviewApi
         .getBundle(id, scope.signal)
         .then((next) => {
+          const pending = document.querySelector('[data-testid="checks-pending"]');
+          if (pending && !scope.disposed) pending.textContent = pendingText(next);
           if (next.attempt.state === 'submitted' || next.attempt.state === 'expired' || scope.disposed) return;
           poll();
           ctx.navigate(location.pathname, { replace: true });
@@ -183,6 +185,18 @@ function section(id: string, title: string, ...body: HTMLElement[]): HTMLElement
   );
 }
 
+/** What the review says while an attempt has no final grading yet: when it ended, where its grading stands in the queue. */
+function pendingText(bundle: ReviewBundle): string {
+  const { attempt } = bundle;
+  if (attempt.state === 'running') return 'The checks run when the attempt ends.';
+  if (attempt.state !== 'submitted' && attempt.state !== 'expired') return 'This attempt was not graded.';
+  const where =
+    attempt.grading?.state === 'queued'
+      ? `its grading is queued (${attempt.grading.ahead} ahead)`
+      : 'it is being graded';
+  return `The attempt just ended: ${where}. This page updates when the grade is in.`;
+}
+
 function renderHeader(bundle: ReviewBundle, id: string): HTMLElement {
   const { attempt, grading } = bundle;
   const who = bundle.candidate?.name ?? (attempt.mode === 'practice' ? 'Practice attempt' : 'Candidate');
@@ -258,11 +272,7 @@ function renderChecks(bundle: ReviewBundle, seek: (seconds: number) => void, sco
       h(
         'p',
         { class: 'muted', 'data-testid': 'checks-pending' },
-        bundle.attempt.state === 'running'
-          ? 'The checks run when the attempt ends.'
-          : bundle.attempt.state === 'submitted' || bundle.attempt.state === 'expired'
-            ? 'The attempt just ended: it is being graded. This page updates when the grade is in.'
-            : 'This attempt was not graded.',
+        pendingText(bundle),
       ),
     );
     return box;
