@@ -50,16 +50,20 @@ export class AttemptService implements AttemptNotices {
   private readonly gradingQueue: GradingQueue;
 
   constructor(private readonly deps: AttemptServiceDeps) {
-    this.warmPool = new WarmPool({ ...deps, holding: () => deps.repo.countHoldingSandbox() });
+    // The pool grows only into room that attempts and the gradings running leave free.
+    this.warmPool = new WarmPool({ ...deps, holding: () => deps.repo.countHoldingSandbox() + (this.gradingQueue?.containers ?? 0) });
     const artifacts = new AttemptArtifacts(deps);
     // Grader and clean-room containers count against OPSLAB_MAX_SANDBOXES: a check run or a regrade waits while
     // sandboxes, the warm pool and the gradings running fill the machine (a final grading does not: it frees a
-    // sandbox).
+    // sandbox). Pooled sandboxes give way to gradings as they do to starts.
     const gradingQueue: GradingQueue = new GradingQueue({
       concurrency: deps.config.grading.concurrency,
       maxQueued: deps.config.grading.maxQueued,
-      hasRoom: (containers): boolean =>
-        deps.repo.countHoldingSandbox() + this.warmPool.size + gradingQueue.containers + containers <= deps.config.maxSandboxes,
+      hasRoom: (containers): boolean => {
+        const fits = deps.repo.countHoldingSandbox() + this.warmPool.size + gradingQueue.containers + containers <= deps.config.maxSandboxes;
+        if (!fits && this.warmPool.size > 0) void this.warmPool.evictOne().catch(() => undefined);
+        return fits;
+      },
     });
     this.gradingQueue = gradingQueue;
     this.ctx = {
