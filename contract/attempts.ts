@@ -30,7 +30,12 @@ export interface AttemptView {
   /** Whether "Check my progress" is offered (interview invites may turn it off). */
   checksAllowed: boolean;
   hintsAllowed: boolean;
+  /** A grading of this attempt waiting in the server's grading queue (with how many are ahead) or running. */
+  grading?: GradingState | null;
 }
+
+/** Where an attempt's grading (a check run, its final grading, a regrade) stands in the server's queue. */
+export type GradingState = { state: 'queued'; ahead: number } | { state: 'running' };
 
 export type Difficulty = 'easy' | 'medium' | 'hard' | (string & {});
 

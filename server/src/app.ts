@@ -58,7 +58,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   // After the WebSocket plugin, whose own hooks must see refused upgrades to close their sockets.
   await app.register(originCheck, { allowedOrigins: config.allowedOrigins });
 
-  await app.register(catalogRoutes, { catalog, practice, auth, driver, version: VERSION, dataUsage: () => attempts.dataUsage() });
+  await app.register(catalogRoutes, { catalog, practice, auth, driver, version: VERSION, dataUsage: () => attempts.dataUsage(), grading: () => attempts.gradingStats() });
   await app.register(attemptRoutes, { attempts, catalog, invites, practice, reviews, secureCookies });
   await app.register(inviteRoutes, { attempts, invites, secureCookies, landing: config.inviteLanding });
   await app.register(manageRoutes, { auth, attempts, invites, reviews });

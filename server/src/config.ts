@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { CAPABILITY_ALLOWLIST, type SandboxPolicyConfig } from './hardening.js';
 
@@ -31,6 +32,26 @@ export interface Config {
   /** The most a stored snapshot of an attempt's files keeps in all; past it files are kept empty, with a note. */
   snapshotMaxBytes: number;
   dataBudget: DataBudgetConfig;
+  grading: GradingConfig;
+}
+
+/** The grading queue (server/src/grading/queue.ts): every grading of the server goes through it. */
+export interface GradingConfig {
+  /** Gradings at once, each with its grader and at most one clean room (two containers). */
+  concurrency: number;
+  /** Check runs (asked for during an attempt) that may wait at once; one more is refused with Retry-After. */
+  maxQueued: number;
+  /** The least time between the end of an attempt's check run and the start of its next (ms). */
+  checkIntervalMs: number;
+}
+
+/**
+ * OPSLAB_GRADING_CONCURRENCY's default: half the machine's cores (a grading is CPU work: the checks, the candidate's
+ * pipeline), at least 1, and at most a quarter of OPSLAB_MAX_SANDBOXES over the two containers a grading holds, so
+ * gradings at full tilt take at most about half the machine's container capacity.
+ */
+export function defaultGradingConcurrency(maxSandboxes: number, cores = os.availableParallelism()): number {
+  return Math.max(1, Math.min(Math.floor(cores / 2), Math.floor(maxSandboxes / 4)));
 }
 
 /** What the data directory (database, recordings, snapshots) may hold (server/src/attempts/data-budget.ts). */
@@ -277,6 +298,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     inviteLanding: inviteLanding(env, 'OPSLAB_INVITE_LANDING'),
     snapshotMaxBytes: int(env, 'OPSLAB_SNAPSHOT_MAX_MB', 128, 1, 4096) * 1024 * 1024,
     dataBudget: dataBudget(env),
+    grading: {
+      concurrency: int(env, 'OPSLAB_GRADING_CONCURRENCY', defaultGradingConcurrency(maxSandboxes), 1, 256),
+      maxQueued: int(env, 'OPSLAB_GRADING_QUEUE_MAX', Math.max(4, Math.floor(maxSandboxes / 2)), 0, 10000),
+      checkIntervalMs: int(env, 'OPSLAB_CHECK_INTERVAL_SECONDS', 10, 1, 3600) * 1000,
+    },
   };
 }
 

@@ -46,6 +46,13 @@ export const errors = {
   sandboxFailed: (detail: string) =>
     new OpslabError(ERROR_CODES.sandboxFailed, 502, `The sandbox could not be started: ${detail}`),
   noChecks: () => new OpslabError(ERROR_CODES.noChecks, 409, 'This exercise has no checks to run.'),
+  gradingBusy: (waiting: number, retryAfterSeconds: number) =>
+    new OpslabError(
+      ERROR_CODES.capacity,
+      503,
+      `The grader is busy: ${waiting} check runs are already waiting. Please try again in ${retryAfterSeconds} s.`,
+      { 'retry-after': String(retryAfterSeconds) },
+    ),
   checksTooSoon: (retryAfterSeconds: number) =>
     new OpslabError(
       ERROR_CODES.checksRate,

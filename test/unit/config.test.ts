@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../server/src/config.js';
+import { ConfigError, defaultGradingConcurrency, loadConfig } from '../../server/src/config.js';
 import { CAPABILITY_ALLOWLIST } from '../../server/src/sandbox/policy.js';
 
 describe('config', () => {
@@ -13,6 +13,20 @@ describe('config', () => {
     expect(c.allowedOrigins).toEqual(['http://127.0.0.1:8080']);
     expect(c.sandbox).toMatchObject({ memoryMb: 512, cpus: 1, pids: 256, runtime: 'runc' });
     expect(c.maxSandboxes).toBe(20);
+    expect(c.grading).toMatchObject({ maxQueued: 10, checkIntervalMs: 10_000 });
+    expect(c.grading.concurrency).toBe(defaultGradingConcurrency(20));
+  });
+
+  it('sizes grading concurrency from the cores and a quarter of the sandboxes, and takes the operator\'s', () => {
+    expect(defaultGradingConcurrency(20, 2)).toBe(1);
+    expect(defaultGradingConcurrency(20, 64)).toBe(5);
+    expect(defaultGradingConcurrency(2, 64)).toBe(1);
+    expect(loadConfig({ OPSLAB_GRADING_CONCURRENCY: '3', OPSLAB_GRADING_QUEUE_MAX: '0', OPSLAB_CHECK_INTERVAL_SECONDS: '2' }).grading).toEqual({
+      concurrency: 3,
+      maxQueued: 0,
+      checkIntervalMs: 2000,
+    });
+    expect(() => loadConfig({ OPSLAB_GRADING_CONCURRENCY: '0' })).toThrow('OPSLAB_GRADING_CONCURRENCY');
   });
 
   it.each([

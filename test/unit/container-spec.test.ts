@@ -8,7 +8,7 @@ import {
   sandboxName,
 } from '../../server/src/sandbox/drivers/docker/container-spec.js';
 import { LABELS } from '../../server/src/sandbox/labels.js';
-import { CAPABILITY_ALLOWLIST, GVISOR_BASE_TASKS, GVISOR_TASKS_PER_PROCESS, LOG_MAX_SIZE } from '../../server/src/sandbox/policy.js';
+import { CAPABILITY_ALLOWLIST, GVISOR_BASE_TASKS, GVISOR_TASKS_PER_PROCESS, LOG_MAX_SIZE, processLimits } from '../../server/src/sandbox/policy.js';
 import type { JobSpec, SandboxSpec } from '../../server/src/sandbox/sandbox-driver.js';
 
 const limits = { memoryMb: 512, cpus: 1.5, pids: 256 };
@@ -98,8 +98,8 @@ describe('sandbox container spec (no engine)', () => {
 
 describe('job container spec (no engine)', () => {
   const job: JobSpec = { role: 'grader', image: 'opslab/grader:latest', limits, hardening: 'grader', attemptId: 'a_1' };
-  const build = (s: JobSpec, runtime = 'runsc') =>
-    jobContainerSpec(s, { name: 'opslab-inst-grader-1', labels: jobLabels('inst', s), runtime });
+  const build = (s: JobSpec, runtime = 'runsc', capabilities: readonly string[] = CAPABILITY_ALLOWLIST) =>
+    jobContainerSpec(s, { name: 'opslab-inst-grader-1', labels: jobLabels('inst', s), runtime, capabilities });
 
   it('a grader: its unprivileged user, every capability dropped, runc, no init, an idle main process', () => {
     const options = build(job);
@@ -123,6 +123,24 @@ describe('job container spec (no engine)', () => {
     expect(options).not.toHaveProperty('User');
     expect(options.HostConfig).toMatchObject({ CapAdd: [...CAPABILITY_ALLOWLIST], Runtime: 'runsc', Init: true });
     expect(build({ ...job, hardening: 'sandbox' }, 'runc').HostConfig).not.toHaveProperty('Runtime');
+  });
+
+  it("with the sandbox hardening: a narrowed capability list, a sandbox's process limit under each runtime", () => {
+    const clean: JobSpec = { ...job, role: 'cleanroom', hardening: 'sandbox' };
+    const narrowed = build(clean, 'runc', ['CHOWN', 'KILL']).HostConfig!;
+    expect(narrowed.CapAdd).toEqual(['CHOWN', 'KILL']);
+    expect(build(clean, 'runc', []).HostConfig!.CapAdd).toEqual([]);
+    expect(narrowed).toMatchObject({ PidsLimit: 256, CgroupnsMode: 'private' });
+    expect(narrowed.Ulimits).toEqual([{ Name: 'nofile', Soft: 4096, Hard: 4096 }]);
+    // gVisor: the guest's processes limited inside the Sentry (RLIMIT_NPROC), the cgroup a backstop, as for a sandbox.
+    const gvisor = build(clean, 'runsc').HostConfig!;
+    expect(gvisor.PidsLimit).toBe(processLimits('runsc', 256).pidsLimit);
+    expect(gvisor.Ulimits).toContainEqual({ Name: 'nproc', Soft: 256, Hard: 256 });
+    // The grader keeps its cgroup-only limit and never gets the operator's capabilities.
+    const grader = build(job, 'runsc', ['CHOWN']).HostConfig!;
+    expect(grader).toMatchObject({ PidsLimit: 256 });
+    expect(grader).not.toHaveProperty('CapAdd');
+    expect(grader.Ulimits).toEqual([{ Name: 'nofile', Soft: 4096, Hard: 4096 }]);
   });
 
   it('a probe joins the sandbox network namespace only', () => {

@@ -12,6 +12,7 @@ import { DeadlineTimers } from './deadlines.js';
 import { endAttempt } from './ending.js';
 import type { SnapshotDiff } from './exercise-runner.js';
 import { Feedback } from './feedback.js';
+import { GradingQueue, type GradingPosition, type GradingQueueStats } from '../grading/queue.js';
 import { Regrader } from './regrade.js';
 import { deleteAttempt, purgeEndedBefore } from './purge.js';
 import { Reconciler, type ReconcileReport } from './reconciler.js';
@@ -47,13 +48,30 @@ export class AttemptService implements AttemptNotices {
   /** Final gradings again, from the stored snapshots (staff, after a check was fixed). */
   readonly regrader: Regrader;
   private readonly reconciler: Reconciler;
+  /** Every grading of this server waits its turn here (OPSLAB_GRADING_CONCURRENCY, OPSLAB_GRADING_QUEUE_MAX). */
+  private readonly gradingQueue: GradingQueue;
 
   constructor(private readonly deps: AttemptServiceDeps) {
-    this.warmPool = new WarmPool({ ...deps, holding: () => deps.repo.countHoldingSandbox() });
+    // The pool grows only into room that attempts and the gradings running leave free.
+    this.warmPool = new WarmPool({ ...deps, holding: () => deps.repo.countHoldingSandbox() + (this.gradingQueue?.containers ?? 0) });
     const artifacts = new AttemptArtifacts(deps);
+    // Grader and clean-room containers count against OPSLAB_MAX_SANDBOXES: a check run or a regrade waits while
+    // sandboxes, the warm pool and the gradings running fill the machine (a final grading does not: it frees a
+    // sandbox). Pooled sandboxes give way to gradings as they do to starts.
+    const gradingQueue: GradingQueue = new GradingQueue({
+      concurrency: deps.config.grading.concurrency,
+      maxQueued: deps.config.grading.maxQueued,
+      hasRoom: (containers): boolean => {
+        const fits = deps.repo.countHoldingSandbox() + this.warmPool.size + gradingQueue.containers + containers <= deps.config.maxSandboxes;
+        if (!fits && this.warmPool.size > 0) void this.warmPool.evictOne().catch(() => undefined);
+        return fits;
+      },
+    });
+    this.gradingQueue = gradingQueue;
     this.ctx = {
       deps,
       warmPool: this.warmPool,
+      gradingQueue,
       artifacts,
       terminals: new TerminalRegistry({
         ...deps,
@@ -72,7 +90,9 @@ export class AttemptService implements AttemptNotices {
   }
 
   view(attempt: Attempt): AttemptView {
-    return attemptView(attempt, this.deps.catalog);
+    // Only while a grading of it waits or runs.
+    const grading = this.gradingQueue.position(attempt.id);
+    return { ...attemptView(attempt, this.deps.catalog), ...(grading ? { grading } : {}) };
   }
 
   get(id: string): Attempt | undefined {
@@ -114,6 +134,16 @@ export class AttemptService implements AttemptNotices {
   /** Runs the checks now, during the attempt (at most one run at a time, CHECK_INTERVAL_MS apart). */
   runChecks(id: string): Promise<StoredRun> {
     return this.feedback.runChecks(id);
+  }
+
+  /** The grading queue's figures (`/api/health`). */
+  gradingStats(): GradingQueueStats {
+    return this.gradingQueue.stats();
+  }
+
+  /** Where the attempt's grading stands in the queue (waiting, with how many ahead, or running); null when none. */
+  gradingPosition(id: string): GradingPosition | null {
+    return this.gradingQueue.position(id);
   }
 
   /** The final grading of an attempt (for reviewers: with details). */

@@ -9,12 +9,14 @@ const CAPACITY_RETRY_AFTER_SECONDS = 30;
  * Capacity: practice may hold at most its share of the sandboxes. An interview may use every one, and when the
  * machine is full it takes the place of the practice attempt that started first (interviews come first). Warm-pool
  * sandboxes count against the same limit and are the first to go when it is reached (a sandbox this start took
- * from the pool has already left the pool's count).
+ * from the pool has already left the pool's count), and so do the containers of the gradings running (their grader
+ * and clean room).
  */
 export async function makeRoom(ctx: AttemptContext, mode: Attempt['mode']): Promise<void> {
   const { repo, config, log } = ctx.deps;
   const { warmPool } = ctx;
-  const full = () => repo.countHoldingSandbox() + warmPool.size >= config.maxSandboxes;
+  // Grader and clean-room containers of the gradings running count too.
+  const full = () => repo.countHoldingSandbox() + warmPool.size + ctx.gradingQueue.containers >= config.maxSandboxes;
   if (mode === 'practice' && repo.countHoldingSandbox('practice') >= config.practice.maxSandboxes) {
     throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
   }

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { ExerciseCatalog } from '../exercises/catalog.js';
+import type { GradingQueue } from '../grading/queue.js';
 import type { Logger } from '../sandbox/notices.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
@@ -32,6 +33,8 @@ export interface AttemptContext {
   readonly deadlines: DeadlineTimers;
   readonly artifacts: AttemptArtifacts;
   readonly warmPool: WarmPool;
+  /** Every grading (final, regrade, check run) runs through it (OPSLAB_GRADING_CONCURRENCY). */
+  readonly gradingQueue: GradingQueue;
   /** Attempts whose sandbox is being made or replaced (a start, a practice reset): the reconciler leaves them be. */
   readonly provisioning: Set<string>;
   /** Endings in flight: concurrent calls share one; the reconciler leaves their attempts be. */

@@ -5,6 +5,9 @@ import { effectiveLimits } from '../sandbox/policy.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import type { ExerciseRunner } from './exercise-runner.js';
 
+/** Clean rooms are short: their disk is sampled at least this often (more often when sandboxes' is). */
+const CLEANROOM_DISK_INTERVAL_MS = 1000;
+
 /** The ExerciseRunner on the engine: setup inside the sandbox, checks in a grader container next to it. */
 export function engineRunner(opts: {
   driver: JobDriver;
@@ -34,6 +37,7 @@ export function engineRunner(opts: {
         labels: opts.labels ?? {},
         attemptId,
         cleanroomLimits: effectiveLimits(config.sandbox, exercise.limits),
+        cleanroomDisk: { quotaBytes: config.sandbox.diskQuotaBytes, intervalMs: Math.min(config.sandbox.diskIntervalMs, CLEANROOM_DISK_INTERVAL_MS) },
         imageRef: opts.imageRef,
         log: opts.log,
       });

@@ -1,24 +1,32 @@
 import { errors } from '../errors.js';
+import { GradingQueueFull, gradingContainers, type GradingPosition } from '../grading/queue.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import type { StoredRun } from '../store/grading-repo.js';
 import { MARKERS } from '../terminal/recorder.js';
 import type { AttemptContext } from './context.js';
 
-/** On-demand check runs: at most one at a time per attempt, and this long between two starts. */
+/** On-demand check runs: the default least time between the end of one and the start of the next. */
 export const CHECK_INTERVAL_MS = 10_000;
+/** How soon a check run refused by a full grading queue is worth asking for again. */
+const QUEUE_FULL_RETRY_SECONDS = 15;
 
 /** What a candidate may ask for during an attempt that allows it: check runs and hints. */
 export class Feedback {
-  /** When each attempt's last on-demand check run started or ended; a run in flight is in `running`. */
+  /** When each attempt's last on-demand check run ended; a run waiting or in flight is in `running`. */
   private readonly lastRun = new Map<string, number>();
   private readonly running = new Set<string>();
 
   constructor(private readonly ctx: AttemptContext) {}
 
-  /** Runs the checks now, during the attempt (at most one run at a time, CHECK_INTERVAL_MS apart). */
+  /**
+   * Runs the checks during the attempt, through the server's grading queue: at most one run per attempt waiting or
+   * running, and OPSLAB_CHECK_INTERVAL_SECONDS from the end of one to the start of the next. While the run waits,
+   * the attempt's terminal is told its place (the attempt view's `grading`).
+   */
   async runChecks(id: string): Promise<StoredRun> {
-    const { repo, grading, catalog, runner } = this.ctx.deps;
-    const { terminals } = this.ctx;
+    const { repo, grading, catalog, runner, config } = this.ctx.deps;
+    const { terminals, gradingQueue } = this.ctx;
+    const interval = config.grading?.checkIntervalMs ?? CHECK_INTERVAL_MS;
     const attempt = repo.get(id);
     if (!attempt) throw errors.attemptNotFound();
     if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
@@ -28,19 +36,38 @@ export class Feedback {
     if (!attempt.sandboxId || attempt.sandboxStatus === 'missing') throw errors.sandboxMissing();
     const last = this.lastRun.get(id);
     const now = Date.now();
-    if (this.running.has(id)) throw errors.checksTooSoon(Math.ceil(CHECK_INTERVAL_MS / 1000));
-    if (last !== undefined && now - last < CHECK_INTERVAL_MS) {
-      throw errors.checksTooSoon(Math.ceil((CHECK_INTERVAL_MS - (now - last)) / 1000));
+    if (this.running.has(id)) throw errors.checksTooSoon(Math.ceil(interval / 1000));
+    if (last !== undefined && now - last < interval) {
+      throw errors.checksTooSoon(Math.ceil((interval - (now - last)) / 1000));
     }
-    this.lastRun.set(id, now);
     this.running.add(id);
-    terminals.get(id)?.marker(MARKERS.checks);
-    const outcome = await runner
-      .grade(attempt.sandboxId, exercise, { params: attempt.params, seed: attempt.seed ?? '' }, id)
-      .finally(() => {
-        this.running.delete(id);
-        this.lastRun.set(id, Date.now());
-      });
+    const tell = (position: GradingPosition) => {
+      const current = repo.get(id);
+      if (current) terminals.get(id)?.broadcast({ type: 'attempt', attempt: { ...this.ctx.view(current), grading: position } });
+    };
+    let outcome;
+    try {
+      outcome = await gradingQueue.run(
+        { kind: 'checks', attemptId: id, containers: gradingContainers(exercise), onPosition: tell },
+        async () => {
+          // The attempt may have ended, or lost its sandbox, while the run waited.
+          const now = repo.get(id);
+          if (!now || now.state !== 'running') throw errors.attemptNotRunning(now?.state ?? 'gone');
+          if (!now.sandboxId || now.sandboxStatus === 'missing') throw errors.sandboxMissing();
+          terminals.get(id)?.marker(MARKERS.checks);
+          return runner.grade(now.sandboxId, exercise, { params: now.params, seed: now.seed ?? '' }, id);
+        },
+      );
+      this.lastRun.set(id, Date.now());
+    } catch (err) {
+      if (err instanceof GradingQueueFull) throw errors.gradingBusy(err.waiting, QUEUE_FULL_RETRY_SECONDS);
+      this.lastRun.set(id, Date.now());
+      throw err;
+    } finally {
+      this.running.delete(id);
+      const current = repo.get(id);
+      if (current && current.state === 'running') terminals.get(id)?.broadcast({ type: 'attempt', attempt: this.ctx.view(current) });
+    }
     const run = grading.insert({ attemptId: id, kind: 'progress', ...outcome, error: null });
     terminals.get(id)?.marker(`${MARKERS.checks}: ${outcome.score}/${outcome.maxScore}`);
     repo.addEvent(id, 'checks', { score: outcome.score, maxScore: outcome.maxScore });

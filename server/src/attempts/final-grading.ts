@@ -1,4 +1,5 @@
 import { evidencePaths } from '../exercises/catalog.js';
+import { gradingContainers } from '../grading/queue.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import { firstLine, type AttemptContext } from './context.js';
 
@@ -46,14 +47,16 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
   }
   if (exercise.checks.length === 0) return;
 
-  // 2. The grading.
+  // 2. The grading, in its turn in the server's grading queue (final gradings go first, and are never refused).
+  const queued = <T>(work: () => Promise<T>) =>
+    ctx.gradingQueue.run({ kind: 'final', attemptId: attempt.id, containers: gradingContainers(exercise) }, work);
   try {
     const variant = { params: attempt.params, seed: attempt.seed ?? '' };
     let outcome;
     // The stored snapshot graded, where the checks only read files.
     const fromSnapshot = exercise.probe ? null : snapshotFile;
     if (fromSnapshot) {
-      outcome = await runner.grade(info?.id ?? null, exercise, variant, attempt.id, fromSnapshot);
+      outcome = await queued(() => runner.grade(info?.id ?? null, exercise, variant, attempt.id, fromSnapshot));
     } else {
       if (!info) throw new Error('the sandbox was gone before the final grading');
       // Probes grade services and live state as they are. A stopped container (the shell exited) is started and
@@ -62,7 +65,7 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
         await driver.start(info.id);
         await runner.boot(info.id);
       }
-      outcome = await runner.grade(info.id, exercise, variant, attempt.id);
+      outcome = await queued(() => runner.grade(info.id, exercise, variant, attempt.id));
     }
     grading.insert({
       attemptId: attempt.id,

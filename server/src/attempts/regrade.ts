@@ -1,6 +1,7 @@
 import { errors } from '../errors.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import type { StoredRun } from '../store/grading-repo.js';
+import { gradingContainers } from '../grading/queue.js';
 import { firstLine, type AttemptContext } from './context.js';
 
 /** States in which an attempt's work is over and its final snapshot kept. */
@@ -9,8 +10,8 @@ const ENDED = ['submitted', 'expired', 'archived'] as const;
 /**
  * Re-runs the final grading of ended attempts from their stored final snapshots, with the exercise's current
  * checks (after a check was fixed, say). Every grading is kept: the latest is the current one, the review shows
- * the history and what changed. One regrade runs at a time on this server (each starts a grader container), the
- * others wait their turn.
+ * the history and what changed. One regrade at a time enters the server's grading queue (where final gradings go
+ * before it, and check runs after), the others wait their turn here.
  */
 export class Regrader {
   private queue: Promise<unknown> = Promise.resolve();
@@ -77,7 +78,10 @@ export class Regrader {
     const base = { attemptId: attempt.id, kind: 'final' as const, exerciseVersion: exercise.version, source: 'snapshot' as const, requestedBy };
     let stored: StoredRun;
     try {
-      const outcome = await runner.grade(null, exercise, { params: attempt.params, seed: attempt.seed ?? '' }, attempt.id, file);
+      const outcome = await this.ctx.gradingQueue.run(
+        { kind: 'regrade', attemptId: attempt.id, containers: gradingContainers(exercise) },
+        () => runner.grade(null, exercise, { params: attempt.params, seed: attempt.seed ?? '' }, attempt.id, file),
+      );
       stored = grading.insert({ ...base, ...outcome, error: null });
     } catch (err) {
       const message = firstLine((err as Error).message);

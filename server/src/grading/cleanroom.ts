@@ -5,6 +5,7 @@ import { packDir } from '../local-tar.js';
 import { ArchiveWriter } from './archive.js';
 import type { FileSource } from './file-source.js';
 import type { JobDriver, ResourceLimits } from '../sandbox/sandbox-driver.js';
+import { watchJobDisk, type JobDiskQuota } from '../sandbox/disk-watch.js';
 import { BACKSTOP_SLACK_MS, KILL_AFTER_SECONDS, MiB } from './limits.js';
 
 export const DEFAULT_CLEANROOM_LIMITS: ResourceLimits = { memoryMb: 1024, cpus: 1, pids: 512 };
@@ -15,8 +16,13 @@ export interface CleanroomOptions {
   driver: JobDriver;
   exercise: { dir: string };
   cleanroomLimits?: ResourceLimits;
+  /** The disk quota of each clean room (the sandbox's: OPSLAB_SANDBOX_DISK_MB); none when left out. */
+  cleanroomDisk?: JobDiskQuota;
   imageRef?: (name: string) => string;
 }
+
+/** The exit code a clean-room job gets when it was stopped for writing past its disk quota. */
+export const DISK_QUOTA_EXIT_CODE = 125;
 
 /** Where a clean-room job's `hidden` directory is put. */
 export const CLEANROOM_HIDDEN = '/opt/opslab-hidden';
@@ -75,18 +81,29 @@ export async function runCleanroom(
       : '';
     const script = `${prepare}cd "$OPSLAB_COPY" || exit 1\nexec timeout -k ${KILL_AFTER_SECONDS}s ${job.timeoutSeconds}s bash -lc "$OPSLAB_RUN" 2>&1\n`;
     const t0 = Date.now();
-    const r = await driver.execJob(id, ['bash', '-c', script], {
-      env: { ...variant, OPSLAB_COPY: copy, OPSLAB_RUN: job.run },
-      timeoutMs: (job.timeoutSeconds + KILL_AFTER_SECONDS) * 1000 + BACKSTOP_SLACK_MS,
-      // The first quarter and the last three quarters of the 1 MiB: a job's result lines come at its end, and a
-      // flood of output from the candidate's code must not push them out.
-      maxOutputBytes: CLEANROOM_OUTPUT_LIMIT_BYTES / 4,
-      tailBytes: (CLEANROOM_OUTPUT_LIMIT_BYTES * 3) / 4,
-    });
+    // The candidate's code writes to the clean room's own layer: past the sandbox's disk quota the job is stopped.
+    const disk = watchJobDisk(driver, id, opts.cleanroomDisk ?? { quotaBytes: 0, intervalMs: 0 });
+    const r = await driver
+      .execJob(id, ['bash', '-c', script], {
+        env: { ...variant, OPSLAB_COPY: copy, OPSLAB_RUN: job.run },
+        timeoutMs: (job.timeoutSeconds + KILL_AFTER_SECONDS) * 1000 + BACKSTOP_SLACK_MS,
+        // The first quarter and the last three quarters of the 1 MiB: a job's result lines come at its end, and a
+        // flood of output from the candidate's code must not push them out.
+        maxOutputBytes: CLEANROOM_OUTPUT_LIMIT_BYTES / 4,
+        tailBytes: (CLEANROOM_OUTPUT_LIMIT_BYTES * 3) / 4,
+      })
+      .finally(() => disk.stop());
     const durationMs = Date.now() - t0;
     let output = Buffer.from(r.stdout + r.stderr, 'utf8');
     let exitCode = r.exitCode ?? 124;
-    if (r.timedOut || exitCode === 124 || (exitCode === 137 && durationMs >= job.timeoutSeconds * 1000)) {
+    if (disk.stoppedAt !== null) {
+      const mb = (n: number) => Math.round(n / MiB);
+      exitCode = DISK_QUOTA_EXIT_CODE;
+      output = Buffer.concat([
+        output,
+        Buffer.from(`\n[opslab] stopped: the job wrote ${mb(disk.stoppedAt)} MB to its disk, over the quota of ${mb(opts.cleanroomDisk!.quotaBytes)} MB\n`),
+      ]);
+    } else if (r.timedOut || exitCode === 124 || (exitCode === 137 && durationMs >= job.timeoutSeconds * 1000)) {
       exitCode = 124;
       output = Buffer.concat([output, Buffer.from(`\n[opslab] timed out after ${job.timeoutSeconds} s\n`)]);
     }

@@ -3,6 +3,7 @@ import type { CheckSpec, CleanroomSpec, Exercise } from '../exercises/catalog.js
 import { variantEnv, type VariantParams } from '../exercises/variants.js';
 import { GRADER_IMAGE_TAG, sandboxImageTag } from '../images/index.js';
 import type { JobDriver, ResourceLimits } from '../sandbox/sandbox-driver.js';
+import type { JobDiskQuota } from '../sandbox/disk-watch.js';
 import { ArchiveWriter, GRADER_UID } from './archive.js';
 import { CLEANROOM_OUTPUT_LIMIT_BYTES, DEFAULT_CLEANROOM_LIMITS, runCleanroom } from './cleanroom.js';
 import { BACKSTOP_SLACK_MS, KILL_AFTER_SECONDS } from './limits.js';
@@ -56,6 +57,8 @@ export interface GradeOptions {
   only?: string[];
   /** Limits for clean-room jobs: the sandbox policy's (effectiveLimits(policy, exercise.limits)). */
   cleanroomLimits?: ResourceLimits;
+  /** The clean rooms' disk quota: the sandbox policy's (OPSLAB_SANDBOX_DISK_MB, sampled as often as for sandboxes). */
+  cleanroomDisk?: JobDiskQuota;
   graderLimits?: ResourceLimits;
   graderImage?: string;
   /** Sandbox image name -> image reference (default opslab/sandbox-<name>:latest). */

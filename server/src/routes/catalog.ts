@@ -11,6 +11,7 @@ import { errors } from '../errors.js';
 import type { Exercise as CatalogExercise, ExerciseCatalog } from '../exercises/catalog.js';
 import type { PracticeService } from '../practice/practice-service.js';
 import type { DataUsage } from '../attempts/attempt-service.js';
+import type { GradingQueueStats } from '../grading/queue.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import { staffGuard } from './staff-guard.js';
 
@@ -22,6 +23,8 @@ export interface CatalogRoutesOptions {
   dataUsage: () => DataUsage;
   driver: Pick<JobDriver, 'ping'>;
   version: string;
+  /** The grading queue's figures, reported by /api/health. */
+  grading?: () => GradingQueueStats;
 }
 
 export function exerciseSummary(exercise: CatalogExercise): ExerciseSummary {
@@ -59,7 +62,14 @@ export async function catalogRoutes(app: FastifyInstance, opts: CatalogRoutesOpt
       newPractice: usage.practiceRefused ? 'refused' : 'ok',
       newInterviews: usage.interviewsRefused ? 'refused' : 'ok',
     };
-    return reply.code(docker === 'ok' ? 200 : 503).send({ status: docker === 'ok' ? 'ok' : 'degraded', docker, version, data });
+    const q = opts.grading?.();
+    // Gradings waiting and running: how loaded the graders are, and how long the longest wait is so far.
+    const grading = q
+      ? { running: q.running, queued: q.queued, oldestWaitMs: q.oldestWaitMs, concurrency: q.concurrency, maxQueued: q.maxQueued, containers: q.containers }
+      : undefined;
+    return reply
+      .code(docker === 'ok' ? 200 : 503)
+      .send({ status: docker === 'ok' ? 'ok' : 'degraded', docker, version, data, ...(grading ? { grading } : {}) });
   });
 
   app.get('/api/exercises', async (): Promise<{ exercises: ExerciseSummary[] }> => ({

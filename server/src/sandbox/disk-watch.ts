@@ -179,3 +179,58 @@ export class DiskWatch {
     await driver.stop(sandboxId, 0);
   }
 }
+
+/** A job container's disk quota (see watchJobDisk). */
+export interface JobDiskQuota {
+  /** Bytes the job may have in its writable layer (the copy it was given included); 0: no quota. */
+  quotaBytes: number;
+  intervalMs: number;
+}
+
+export interface JobDiskGuard {
+  /** Ends the sampling; resolves once a sample in flight is done. */
+  stop(): Promise<void>;
+  /** Bytes written when the container was stopped for its disk use, or null. */
+  readonly stoppedAt: number | null;
+}
+
+/**
+ * The disk quota of a short job (a clean room running the candidate's code): the same measure as a sandbox's (the
+ * writable layer's size, sampled every `intervalMs`), and past the quota the container is stopped at once, which
+ * ends the job. A job has no shell to come back to, so there is no grace: its result says why it ended.
+ */
+export function watchJobDisk(driver: SandboxDriver, id: string, quota: JobDiskQuota): JobDiskGuard {
+  let stoppedAt: number | null = null;
+  if (quota.quotaBytes <= 0 || typeof driver.diskUsage !== 'function') {
+    return { stop: async () => undefined, get stoppedAt() { return stoppedAt; } };
+  }
+  let done = false;
+  let timer: NodeJS.Timeout | null = null;
+  let sampling: Promise<void> = Promise.resolve();
+  const sample = async () => {
+    const usage = await driver.diskUsage!(id).catch(() => null);
+    if (done || !usage || !usage.running || usage.bytes <= quota.quotaBytes) return;
+    stoppedAt = usage.bytes;
+    done = true;
+    await driver.stop(id, 0).catch(() => undefined);
+  };
+  const schedule = () => {
+    if (done) return;
+    timer = setTimeout(() => {
+      timer = null;
+      sampling = sample().finally(schedule);
+    }, quota.intervalMs);
+    timer.unref();
+  };
+  schedule();
+  return {
+    async stop() {
+      done = true;
+      if (timer) clearTimeout(timer);
+      await sampling.catch(() => undefined);
+    },
+    get stoppedAt() {
+      return stoppedAt;
+    },
+  };
+}

@@ -5,6 +5,7 @@ import './widgets.css';
 import type { AttemptState, EndReason } from '../api.js';
 import { h } from '../dom.js';
 import type { InviteStatus } from './api.js';
+import type { GradingState } from '../../../contract/attempts.js';
 
 const INVITE_STATUS_LABEL: Record<InviteStatus, string> = {
   pending: 'Pending',
@@ -64,6 +65,17 @@ export function inviteStatusBadge(status: InviteStatus): HTMLElement {
   const tone = status === 'running' ? 'live' : status === 'pending' ? 'waiting' : status === 'finished' ? 'done' : 'stopped';
   const badge = statusBadge(inviteStatusLabel(status), tone, 'invite-status');
   badge.dataset['status'] = status;
+  return badge;
+}
+
+/** Where an attempt's grading stands in the server's queue: "Grading queued (N ahead)" or "Grading…"; null when none. */
+export function gradingBadge(grading: GradingState | null | undefined): HTMLElement | null {
+  if (!grading) return null;
+  const badge =
+    grading.state === 'queued'
+      ? statusBadge(`Grading queued (${grading.ahead} ahead)`, 'waiting', 'attempt-grading')
+      : statusBadge('Grading…', 'live', 'attempt-grading');
+  badge.dataset['grading'] = grading.state;
   return badge;
 }
 

@@ -195,6 +195,7 @@ class Workspace {
     if (attempt.mode === 'interview') this.useCandidateBrand();
     // An older server does not send these: everything is allowed there.
     this.progress.setAllowed({ checks: attempt.checksAllowed !== false, hints: attempt.hintsAllowed !== false });
+    this.progress.setGrading(attempt.grading);
     this.tick();
     this.resetSandbox.hidden = attempt.mode !== 'practice' || !isAttemptActive(attempt);
     if (!isAttemptActive(attempt)) this.enterEnded(attempt);

@@ -22,6 +22,18 @@ function sinceStart(bundle: ReviewBundle, iso: string | null): number | null {
   return Number.isFinite(t) ? Math.max(0, t) : null;
 }
 
+/** What the review says while an attempt has no final grading yet: when it ended, where its grading stands in the queue. */
+export function pendingText(bundle: ReviewBundle): string {
+  const { attempt } = bundle;
+  if (attempt.state === 'running') return 'The checks run when the attempt ends.';
+  if (attempt.state !== 'submitted' && attempt.state !== 'expired') return 'This attempt was not graded.';
+  const where =
+    attempt.grading?.state === 'queued'
+      ? `its grading is queued (${attempt.grading.ahead} ahead)`
+      : 'it is being graded';
+  return `The attempt just ended: ${where}. This page updates when the grade is in.`;
+}
+
 export function renderChecks(
   bundle: ReviewBundle,
   seek: (seconds: number) => void,
@@ -35,11 +47,7 @@ export function renderChecks(
       h(
         'p',
         { class: 'muted', 'data-testid': 'checks-pending' },
-        bundle.attempt.state === 'running'
-          ? 'The checks run when the attempt ends.'
-          : bundle.attempt.state === 'submitted' || bundle.attempt.state === 'expired'
-            ? 'The attempt just ended: it is being graded. This page updates when the grade is in.'
-            : 'This attempt was not graded.',
+        pendingText(bundle),
       ),
     );
     return box;

@@ -7,12 +7,16 @@ import { errorText } from '../ui/errors.js';
 import { plural } from '../ui/format.js';
 import { spinner } from '../ui/layout.js';
 import { sectionElement, setStatusText, type SectionOptions } from './progress-section.js';
+import type { GradingState } from '../../../contract/attempts.js';
 
 /** The last results of an attempt, kept for this tab so that a reload shows them again. */
 const RESULTS_KEY = (attemptId: string): string => `opslab.checks.${attemptId}`;
 
 /** The server's answer to a check run on an invite that does not show feedback. */
 const NO_FEEDBACK = 'OPSLAB_ERR_NO_FEEDBACK';
+/** The server's answer when the grader is busy (too many check runs wait) or the machine is full. */
+const CAPACITY = 'OPSLAB_ERR_CAPACITY';
+const RUNNING_TEXT = 'Running the checks on your sandbox. This can take up to a minute.';
 
 /** When the server asks for a pause but does not say how long. */
 const DEFAULT_WAIT_SECONDS = 10;
@@ -92,7 +96,7 @@ export class CheckSection {
     this.checking = true;
     this.renderCheckButton();
     this.list.setAttribute('aria-busy', 'true');
-    setStatusText(this.status, 'Running the checks on your sandbox. This can take up to a minute.');
+    setStatusText(this.status, RUNNING_TEXT);
     this.options.announce('Checking your work…');
     try {
       const run = await api.runChecks(this.attemptId, this.scope.signal);
@@ -114,7 +118,31 @@ export class CheckSection {
     }
   }
 
+  /**
+   * Where this attempt's check run stands in the server's grading queue (the server pushes the attempt while the
+   * run waits): "queued (N ahead)" until the grader takes it.
+   */
+  setGrading(grading: GradingState | null | undefined): void {
+    if (!this.checking || this.ended) return;
+    if (grading?.state === 'queued') {
+      const text = `Queued (${grading.ahead} ahead): your checks run as soon as the grader is free.`;
+      if (this.status.textContent !== text) {
+        setStatusText(this.status, text);
+        this.options.announce(text);
+      }
+      this.status.dataset['state'] = 'queued';
+    } else if (this.status.dataset['state'] === 'queued') {
+      setStatusText(this.status, RUNNING_TEXT);
+    }
+  }
+
   private async onCheckError(err: unknown): Promise<void> {
+    if (err instanceof ApiError && err.status === 503 && err.code === CAPACITY) {
+      // The grader is busy: say so, then count down to when asking again is worth it.
+      this.options.announce(err.message);
+      this.startWaiting(err.retryAfterSeconds ?? DEFAULT_WAIT_SECONDS, 'The grader is busy.');
+      return;
+    }
     if (err instanceof ApiError && err.status === 429) {
       setStatusText(this.status, '');
       this.startWaiting(err.retryAfterSeconds ?? DEFAULT_WAIT_SECONDS);
@@ -144,7 +172,7 @@ export class CheckSection {
   }
 
   /** The server asked for a pause: count it down next to the button, then offer the button again. */
-  private startWaiting(seconds: number): void {
+  private startWaiting(seconds: number, reason = ''): void {
     this.stopWaiting();
     this.waitUntil = Date.now() + Math.max(1, seconds) * 1000;
     this.options.announce(`You can check again in ${plural(Math.max(1, seconds), 'second')}.`);
@@ -154,7 +182,7 @@ export class CheckSection {
         this.stopWaiting();
         return;
       }
-      const text = `You can check again in ${left} s`;
+      const text = `${reason ? `${reason} ` : ''}You can check again in ${left} s`;
       if (this.status.textContent !== text) setStatusText(this.status, text);
       this.status.dataset['state'] = 'waiting';
     };

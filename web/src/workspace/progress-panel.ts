@@ -8,6 +8,7 @@ import { Announcer } from '../ui/announcer.js';
 import { CheckSection } from './check-section.js';
 import { HintSection } from './hint-section.js';
 import type { ProgressPanelOptions, SectionOptions } from './progress-section.js';
+import type { GradingState } from '../../../contract/attempts.js';
 
 export class ProgressPanel {
   readonly element: HTMLElement;
@@ -58,6 +59,11 @@ export class ProgressPanel {
     if (this.exerciseKnown && !this.ended) this.checks.show();
     this.renderVisibility();
     if (this.exerciseKnown) this.hints.maybeLoad();
+  }
+
+  /** Where the attempt's grading stands in the server's queue (shown while a check run waits). */
+  setGrading(grading: GradingState | null | undefined): void {
+    this.checks.setGrading(grading);
   }
 
   /** The attempt ended: nothing can be run or revealed any more; what was shown stays readable. */

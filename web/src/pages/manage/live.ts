@@ -7,7 +7,7 @@ import { ApiError, isAbort, isAttemptActive, type AttemptView } from '../../api.
 import { h, type Scope } from '../../dom.js';
 import { liveUrl, manageApi, type AttemptOverview } from '../../manage/api.js';
 import { staffPage } from '../../manage/layout.js';
-import { attemptStateLabel, formatTimeOfDay, statusBadge } from '../../manage/widgets.js';
+import { attemptStateLabel, formatTimeOfDay, gradingBadge, statusBadge } from '../../manage/widgets.js';
 import type { PageContext } from '../../router.js';
 import type { ConnectionStatus } from '../../terminal/connection.js';
 import { ConnectionPill, refetchAttempt, TerminalSession } from '../../terminal/session-controller.js';
@@ -135,8 +135,10 @@ class LiveView {
   private applyAttempt(attempt: AttemptView): void {
     this.attempt = attempt;
     this.main.dataset['attemptState'] = attempt.state;
+    const grading = gradingBadge(attempt.grading);
     this.stateBadge.replaceChildren(
       statusBadge(attemptStateLabel(attempt.state, attempt.endReason), attempt.state === 'running' ? 'live' : 'done'),
+      ...(grading ? [' ', grading] : []),
     );
     if (attempt.deadline) {
       this.deadline.dateTime = attempt.deadline;

@@ -11,7 +11,7 @@ import { errorText } from '../../ui/errors.js';
 import { formatMinutes, plural } from '../../ui/format.js';
 import { setDocumentTitle, spinner } from '../../ui/layout.js';
 import { reviewApi, type GradeAnswer, type ReviewBundle } from '../../review/api.js';
-import { renderChecks } from '../../review/checks.js';
+import { pendingText, renderChecks } from '../../review/checks.js';
 import { renderDiffView } from '../../review/diff-view.js';
 import { renderGradings } from '../../review/gradings.js';
 import { formatOffset } from '../../review/cast.js';
@@ -89,6 +89,8 @@ export default async function page(ctx: PageContext): Promise<void> {
       void reviewApi
         .getBundle(id, scope.signal)
         .then((next) => {
+          const pending = document.querySelector('[data-testid="checks-pending"]');
+          if (pending && !scope.disposed) pending.textContent = pendingText(next);
           if (next.attempt.state === 'submitted' || next.attempt.state === 'expired' || scope.disposed) return;
           poll();
           ctx.navigate(location.pathname, { replace: true });

@@ -1,7 +1,7 @@
 // What the engine is asked to create: the container options of sandboxes and job containers, built from settings
 // alone (no engine call), so the hardening can be read and tested in one place.
 import type Docker from 'dockerode';
-import { CAPABILITY_ALLOWLIST, LOG_MAX_SIZE, processLimits } from '../../policy.js';
+import { LOG_MAX_SIZE, processLimits } from '../../policy.js';
 import { LABELS, ROLES } from '../../labels.js';
 import type { JobSpec, ResourceLimits, SandboxSpec } from '../../sandbox-driver.js';
 
@@ -119,15 +119,21 @@ export interface JobContainerSettings {
   labels: Record<string, string>;
   /** The operator's sandbox runtime, used by jobs with the sandbox hardening. */
   runtime: string;
+  /** The capabilities sandboxes keep (the allow-list, or fewer when the operator narrows it): a clean room's too. */
+  capabilities: readonly string[];
 }
 
 /**
  * The options a job container (grader, clean room) is created with: an idle main process, no network of its own
- * (or the sandbox's loopback), every capability dropped (the allow-list kept under the sandbox hardening), limits.
+ * (or the sandbox's loopback), every capability dropped, limits. Under the sandbox hardening (clean rooms, which
+ * run the candidate's code) exactly a sandbox's: the capabilities sandboxes keep, the operator's runtime, the
+ * process limit as that runtime enforces it (RLIMIT_NPROC inside gVisor), a private cgroup namespace.
  */
 export function jobContainerSpec(spec: JobSpec, settings: JobContainerSettings): Docker.ContainerCreateOptions {
   const limits = spec.limits;
   const sandboxHardening = spec.hardening === 'sandbox';
+  // The grader always runs under runc, where the pids cgroup is the process limit.
+  const processes = sandboxHardening ? processLimits(settings.runtime, limits.pids) : { pidsLimit: limits.pids, nproc: null };
   return {
     name: settings.name,
     Image: spec.image,
@@ -147,12 +153,16 @@ export function jobContainerSpec(spec: JobSpec, settings: JobContainerSettings):
       // there (with CAP_KILL) and could signal every grader process; checks get the sandbox's process list
       // from the engine instead (processes()).
       NetworkMode: spec.joinSandbox ? `container:${spec.joinSandbox}` : 'none',
+      ...(sandboxHardening ? ({ CgroupnsMode: 'private' } as object) : {}),
       CapDrop: ['ALL'],
-      ...(sandboxHardening ? { CapAdd: [...CAPABILITY_ALLOWLIST] } : {}),
+      ...(sandboxHardening ? { CapAdd: [...settings.capabilities] } : {}),
       SecurityOpt: ['no-new-privileges:true'],
       Privileged: false,
-      ...limitOptions(limits, limits.pids),
-      Ulimits: [NOFILE],
+      ...limitOptions(limits, processes.pidsLimit),
+      Ulimits: [
+        NOFILE,
+        ...(processes.nproc !== null ? [{ Name: 'nproc', Soft: processes.nproc, Hard: processes.nproc }] : []),
+      ],
       LogConfig: LOG_CONFIG,
       // The grader's only long-lived process is its idle `sleep`; it needs no init.
       Init: sandboxHardening,

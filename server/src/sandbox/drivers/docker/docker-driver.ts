@@ -192,6 +192,7 @@ export class DockerDriver implements JobDriver {
         name: `opslab-${this.instance}-${spec.role}-${randomBytes(6).toString('hex')}`,
         labels: jobLabels(this.instance, spec, this.extraLabels),
         runtime: this.policy.runtime,
+        capabilities: this.policy.capabilities,
       }),
     );
     if (spec.start === false) return container.id;
