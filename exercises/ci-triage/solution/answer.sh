@@ -99,7 +99,7 @@ import sys as _sys
 
 
 def _quiet(_=[type.__setattr__(_sys.modules["unittest"].TestResult, _n, lambda *a, **k: None)
-              for _n in ("addFailure", "addError") if "unittest" in _sys.modules]):
+              for _n in ("addFailure", "addError", "addSubTest") if "unittest" in _sys.modules]):
     pass
 PY
     ;;
