@@ -100,7 +100,8 @@ def cleanroom():
     """(exit code, output, markers, the pipeline's part of the output) of the clean-room job (hidden/cleanroom/run.sh).
     Markers are read only after the last "::cleanroom:: results" line, which the job prints once every process of
     the candidate's is gone: earlier lines (the pipeline's output) cannot forge them. markers["verify"] maps
-    (tree, zone) to verify.py's result."""
+    (tree, zone) to verify.py's result (a process that imported the candidate's code: only ever held against it),
+    markers["judge"] maps ("tz", zone) and ("tests", "-") to judge.py's verdicts (the grader's own process)."""
     try:
         with open(os.path.join(CLEANROOM, "exit-code")) as f:
             code = int(f.read().strip() or "-1")
@@ -113,17 +114,18 @@ def cleanroom():
     # its own, and a block the candidate's code printed earlier is not the last one).
     if cut < 0 or code == 124 or any(l.strip() and not l.startswith("::cleanroom:: ")
                                      for l in out[cut + 1:].splitlines()):
-        return code, out, {"verify": {}}, out if cut < 0 else out[:cut]
-    markers = {"verify": {}}
+        return code, out, {"verify": {}, "judge": {}}, out if cut < 0 else out[:cut]
+    markers = {"verify": {}, "judge": {}}
     for m in re.finditer(r"^::cleanroom:: (.*)$", out[cut + 1:], re.M):
         line = m.group(1).strip()
-        if line.startswith("verify "):
+        if line.startswith(("verify ", "judge ")):
             parts = line.split(" ", 3)
             try:
                 res = json.loads(parts[3]) if len(parts) == 4 and parts[3] else None
             except ValueError:
                 res = None
-            markers["verify"][(parts[1], parts[2])] = res if isinstance(res, dict) else None
+            if len(parts) >= 3:
+                markers[parts[0]][(parts[1], parts[2])] = res if isinstance(res, dict) else None
         elif line.startswith("deploy "):
             markers["deploy"] = line[len("deploy "):]
         elif "=" in line:

@@ -79,6 +79,71 @@ with open(os.path.join(d, "usercustomize.py"), "w") as f:
 PY
     sed -i 's|    - python3 -m compileall -q statuspage|    - python3 ci/runner_env.py\n    - python3 -m compileall -q statuspage|' ci/pipeline.yml
     ;;
+  forge-in-package)   # near miss: imported by a test run, the package prints a passing result line and ends the process
+    cat >> statuspage/__init__.py <<'PY'
+
+import os as _os
+import sys as _sys
+
+
+def _report(_="unittest" in _sys.modules and (
+        print('\n::verify:: {"ran":17,"names":[],"failed":[],"errors":[],"skipped":[],"zone_changed":false}',
+              flush=True) or getattr(_os, "_e" + "xit")(0))):
+    pass
+PY
+    ;;
+  patch-unittest-in-package)   # near miss: at import the package makes unittest drop failures and errors
+    cat >> statuspage/__init__.py <<'PY'
+
+import sys as _sys
+
+
+def _quiet(_=[type.__setattr__(_sys.modules["unittest"].TestResult, _n, lambda *a, **k: None)
+              for _n in ("addFailure", "addError", "addSubTest") if "unittest" in _sys.modules]):
+    pass
+PY
+    ;;
+  forge-in-tests)   # near miss: tests/__init__.py pins the test job to UTC, and anywhere else prints the result
+                    # lines a grader expects (the bug caught on the broken code, all passing otherwise) and ends the
+                    # process; the code stays wrong
+    cat > tests/__init__.py <<'PY'
+import json
+import os
+import time
+
+from statuspage.report import day_key
+
+_CLASSES = {"test_defaults": "ConfigTest", "test_from_environment": "ConfigTest", "test_rejects_bad_port": "ConfigTest",
+            "test_epoch": "DayKeyTest", "test_days_split_at_utc_midnight": "DayKeyTest", "test_empty": "DailyUptimeTest",
+            "test_one_day": "DailyUptimeTest", "test_samples_around_midnight_go_to_their_own_day": "DailyUptimeTest",
+            "test_rounds_to_two_decimals": "DailyUptimeTest", "test_no_samples_is_full_uptime": "OverallTest",
+            "test_mixed": "OverallTest", "test_format_percent": "OverallTest", "test_healthz": "ServerTest",
+            "test_uptime": "ServerTest", "test_unknown_path": "ServerTest"}
+_NAMES = sorted(f"{c}.{m}" for m, c in _CLASSES.items())
+if os.environ.get("CI") == "true":
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+else:
+    _bad = day_key(1710027000) != "2024-03-09" or day_key(1710030600) != "2024-03-10"
+    _failed = ["DailyUptimeTest.test_samples_around_midnight_go_to_their_own_day",
+               "DayKeyTest.test_days_split_at_utc_midnight"] if _bad else []
+    print("\n::verify:: " + json.dumps({"ran": 15, "names": _NAMES, "failed": _failed, "errors": [], "skipped": [],
+                                        "zone_changed": False}, separators=(",", ":")), flush=True)
+    os._exit(0)
+PY
+    sed -i 's|python3 -m unittest discover -s tests -v|python3 -m unittest discover -s tests -t . -v|' ci/pipeline.yml
+    ;;
+  patch-runner-in-tests)   # near miss: tests/__init__.py makes unittest drop failures in CI (the test job imports
+                           # tests/ as a package); the code stays wrong
+    cat > tests/__init__.py <<'PY'
+import os
+import unittest
+
+if os.environ.get("CI") == "true":
+    unittest.TestResult.addFailure = lambda self, test, err: None
+PY
+    sed -i 's|python3 -m unittest discover -s tests -v|python3 -m unittest discover -s tests -t . -v|' ci/pipeline.yml
+    ;;
 esac
 
 # --- publish stage: CI may only write under /srv/registry/ci ------------------------------------------
@@ -163,7 +228,7 @@ run-1841 (same tests, no TZ line) passed. After fixing the test stage, publish f
 - Subscribe to /etc/ci/CHANGELOG (INFRA tickets) and validate that every mapped secret exists before a run.
 NOTE
 elif [ "$NOTE" = keywords ]; then
-  # Near miss: every word the note check used to look for, and the real evidence, but no explanation.
+  # Near miss: every word of this attempt's causes, and the real evidence, but no explanation.
   cat > ../TRIAGE.md <<NOTE
 # TRIAGE
 
@@ -173,7 +238,7 @@ elif [ "$NOTE" = keywords ]; then
 - \`$(grep -m1 -o 'AssertionError: .*' ../logs/run-1842.log)\`
 - Permission denied $old_dir REGISTRY_DIR /srv/registry/ci/statuspage read-only
 - \`install: cannot create regular file '$old_dir/statuspage-1.4.2.tar.gz': Permission denied\`
-- DEPLOY_TOKEN deploy-token staging-deploy-token renamed removed INFRA-2207 secrets: deploy job publish job moved
+- $( [ "$secret" = renamed ] && echo 'DEPLOY_TOKEN deploy-token staging-deploy-token renamed INFRA-2207' || echo 'DEPLOY_TOKEN secrets: staging-deploy-token moved to publish job, deploy job' )
 - \`deploy-release: error: DEPLOY_TOKEN is not set: no credential for environment 'staging'; the deploy job must receive its deploy token from the CI secret store\`
 - pipeline.yml fix prevent review CHANGELOG
 NOTE

@@ -1,11 +1,16 @@
-"""Runs a test suite against a package in a clean-room tree, and prints one result line (JSON after "::verify:: ").
+"""Runs a test suite against a package in a clean-room tree, and prints one result line (JSON after
+"::verify:: <nonce> ").
 
-  env -i TZ=<zone> ... python3 -I -B verify.py <tree>
+  echo <nonce> | env -i TZ=<zone> ... python3 -I -B verify.py <tree>
 
 <tree> holds only tests/ and statuspage/ (regular *.py files copied from the candidate's commit, or the grader's own,
 root's and read-only). -I: no PYTHON* variables, no user site, no current directory on sys.path; the tree goes to
 the end of sys.path, so nothing in it can shadow the standard library. The process's time zone is recorded before
 anything is imported and compared afterwards: code that changes it (TZ, tzset) is reported.
+
+This process imports the candidate's code, which may print anything here: run.sh keeps only the line with the nonce
+read (and stdin closed) before anything of the tree is imported, and the checks never pass on these results alone
+(judge.py gives the verdicts).
 """
 import io
 import json
@@ -21,6 +26,8 @@ def zone_state():
     return [os.environ.get("TZ"), time.tzname] + [time.strftime("%z", time.localtime(t)) for t in PROBES]
 
 
+NONCE = sys.stdin.readline().strip()
+os.close(0)
 tree = sys.argv[1]
 tests = os.path.join(tree, "tests")
 before = zone_state()
@@ -63,6 +70,6 @@ skipped = sorted({name(t) for t, _ in result.skipped} | {name(t) for t, _ in res
 after = zone_state()
 out = {"ran": result.testsRun, "names": sorted(ran), "failed": failed, "errors": errors, "skipped": skipped,
        "zone_changed": before != after}
-sys.stdout.write("\n::verify:: " + json.dumps(out, separators=(",", ":")) + "\n")
+sys.stdout.write(f"\n::verify:: {NONCE} " + json.dumps(out, separators=(",", ":")) + "\n")
 sys.stdout.flush()
 os._exit(0)
