@@ -19,7 +19,7 @@ import { repoRoot } from '../../server/src/paths.js';
 import { LABELS } from '../../server/src/sandbox/labels.js';
 import { isGvisor } from '../../server/src/sandbox/policy.js';
 import { DockerDriver } from '../../server/src/sandbox/drivers/docker/docker-driver.js';
-import { api, startAttempt, type StartedAttempt } from '../helpers/api.js';
+import { api, attemptCookieToken, startAttempt, type StartedAttempt } from '../helpers/api.js';
 import { docker, requireDocker, testLabels, TEST_LABEL, TEST_RUN } from '../helpers/docker.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -184,7 +184,8 @@ echo "alive after the bomb"`;
       const token = new URL(((await res.json()) as { invite: { link: string } }).invite.link).hash.slice(1);
       const started = await api(server.url, 'POST', '/api/invite/start', token);
       expect(started.status).toBeLessThan(300);
-      interview = { id: started.body.attempt.id, token };
+      // The link only claims the attempt: the browser that started holds the attempt's own token, in its cookie.
+      interview = { id: started.body.attempt.id, token: attemptCookieToken(started.headers, started.body.attempt.id) };
     });
 
     afterAll(async () => {
