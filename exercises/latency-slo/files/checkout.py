@@ -6,7 +6,9 @@ GET /checkout?cart=<id>  asks the pricing service for the cart's total and answe
 GET /healthz             liveness (not instrumented)
 GET /metrics             Prometheus text format
 
-Configuration: /etc/checkout/checkout.ini (read at start; restart with `svc restart checkout`).
+Configuration: /etc/checkout/checkout.ini (read at start; restart with `svc restart checkout`). The file it
+was started with is in the metric checkout_config_info: its path, the sha256 of its bytes, and the sha256 of the
+settings in use (settings_digest).
 Logs: /var/log/checkout/access.log and /var/log/checkout/error.log.
 """
 import configparser
@@ -32,9 +34,18 @@ BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 def load_config(path):
+    """The settings in `path`, and where they came from (read once: the digests describe what was parsed)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        sys.exit(f"checkout: cannot read {path}: {e}")
     cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
-    if not cp.read(path):
-        sys.exit(f"checkout: cannot read {path}")
+    try:
+        cp.read_string(text, source=path)
+    except configparser.Error as e:
+        sys.exit(f"checkout: cannot parse {path}: {e}")
     host, _, port = cp.get("server", "listen", fallback="127.0.0.1:8080").rpartition(":")
     up = urlsplit(cp.get("upstream", "url", fallback="http://127.0.0.1:8081"))
     cfg = {
@@ -52,7 +63,18 @@ def load_config(path):
         sys.exit("checkout: workers must be 1..256 and queue_size 1..4096")
     if not 1 <= cfg["timeout_ms"] <= 60000 or not 0 <= cfg["retries"] <= 50 or not 0 <= cfg["backoff_ms"] <= 10000:
         sys.exit("checkout: timeout_ms must be 1..60000, retries 0..50, retry_backoff_ms 0..10000")
-    return cfg
+    source = {"path": os.path.abspath(path), "file_sha256": hashlib.sha256(data).hexdigest(),
+              "settings_sha256": settings_digest(cfg)}
+    return cfg, source
+
+
+def settings_digest(cfg):
+    """sha256 of the settings as checkout uses them (canonical JSON): equal files parse to equal digests."""
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def label_value(s):
+    return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 class Log:
@@ -148,6 +170,11 @@ class Metrics:
             out.append("# HELP checkout_build_info Build of the running checkout service.")
             out.append("# TYPE checkout_build_info gauge")
             out.append(f'checkout_build_info{{version="{VERSION}"}} 1')
+            out.append("# HELP checkout_config_info The configuration file checkout was started with: path, sha256 of its bytes, sha256 of the settings in use.")
+            out.append("# TYPE checkout_config_info gauge")
+            src = server.source
+            out.append(f'checkout_config_info{{path="{label_value(src["path"])}",file_sha256="{src["file_sha256"]}",'
+                       f'settings_sha256="{src["settings_sha256"]}"}} 1')
             out.append("# HELP process_start_time_seconds Start time of the process since the epoch.")
             out.append("# TYPE process_start_time_seconds gauge")
             out.append(f"process_start_time_seconds {server.started:.3f}")
@@ -260,8 +287,8 @@ class CheckoutServer(HTTPServer):
     request_queue_size = 256
     allow_reuse_address = True
 
-    def __init__(self, cfg):
-        self.cfg = cfg
+    def __init__(self, cfg, source):
+        self.cfg, self.source = cfg, source
         self.started = time.time()
         self.metrics = Metrics()
         os.makedirs(LOG_DIR, exist_ok=True)
@@ -312,12 +339,13 @@ class CheckoutServer(HTTPServer):
 
 
 def main():
-    cfg = load_config(CONFIG_PATH)
-    srv = CheckoutServer(cfg)
+    cfg, source = load_config(CONFIG_PATH)
+    srv = CheckoutServer(cfg, source)
     srv.errlog.write(
         f"INFO checkout {VERSION} listening on {cfg['host']}:{cfg['port']} workers={cfg['workers']} "
         f"queue_size={cfg['queue_size']} upstream={cfg['upstream_host']}:{cfg['upstream_port']} "
-        f"timeout_ms={cfg['timeout_ms']} retries={cfg['retries']} retry_backoff_ms={cfg['backoff_ms']}"
+        f"timeout_ms={cfg['timeout_ms']} retries={cfg['retries']} retry_backoff_ms={cfg['backoff_ms']} "
+        f"config={source['path']} sha256={source['file_sha256'][:12]}"
     )
     signal.signal(signal.SIGTERM, lambda *_: (srv.errlog.write("INFO stopping (SIGTERM)"), os._exit(0)))
     srv.serve_forever()

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { CheckSpec, CleanroomSpec, Exercise } from '../exercises/catalog.js';
 import { variantEnv, type VariantParams } from '../exercises/variants.js';
 import { GRADER_IMAGE_TAG, sandboxImageTag } from '../images/index.js';
-import type { JobDriver, ResourceLimits } from '../sandbox/sandbox-driver.js';
+import type { JobDriver, ResourceLimits, SandboxProcess } from '../sandbox/sandbox-driver.js';
 import type { JobDiskQuota } from '../sandbox/disk-watch.js';
 import { ArchiveWriter, GRADER_UID } from './archive.js';
 import { CLEANROOM_OUTPUT_LIMIT_BYTES, DEFAULT_CLEANROOM_LIMITS, runCleanroom } from './cleanroom.js';
@@ -272,18 +272,40 @@ async function copySandbox(files: FileSource, driver: JobDriver, graderId: strin
 
 /** Where probe checks find the sandbox's processes (written before each check: see putProcessList). */
 export const PROCESS_LIST_PATH = '/probe/processes';
+/** Where they find those processes' environments (written with the list). */
+export const PROCESS_ENVIRON_PATH = '/probe/environ';
 
 /**
  * The sandbox's processes as the engine sees them, into the grader at PROCESS_LIST_PATH: one line per process,
- * `pid<TAB>ppid<TAB>uid<TAB>stat<TAB>args` (the engine host's process ids). The grader does not share the
- * sandbox's process namespace, so this list is how a check sees what runs there; nothing is run in the sandbox
- * to get it. Root's file, read-only for the checks; empty when the sandbox is not running.
+ * `pid<TAB>ppid<TAB>uid<TAB>stat<TAB>args` (the engine host's process ids), and their environments at
+ * PROCESS_ENVIRON_PATH (see formatEnvironments). The grader does not share the sandbox's process namespace, so
+ * these files are how a check sees what runs there; nothing is run in the sandbox to get them. Root's files,
+ * read-only for the checks; empty when the sandbox is not running.
  */
 async function putProcessList(driver: JobDriver, sandboxId: string, graderId: string): Promise<void> {
   const list = await driver.processes(sandboxId);
   const clean = (s: string) => s.replace(/[\t\n\r]/g, ' ');
   const text = list.map((p) => `${p.pid}\t${p.ppid}\t${p.uid}\t${clean(p.stat)}\t${clean(p.args)}\n`).join('');
-  await driver.copyIn(graderId, '/', packFiles([{ name: PROCESS_LIST_PATH.slice(1), content: text, mode: 0o444 }]));
+  await driver.copyIn(
+    graderId,
+    '/',
+    packFiles([
+      { name: PROCESS_LIST_PATH.slice(1), content: text, mode: 0o444 },
+      { name: PROCESS_ENVIRON_PATH.slice(1), content: formatEnvironments(list), mode: 0o444 },
+    ]),
+  );
+}
+
+/**
+ * One line per process whose environment is known: `pid`, then a TAB before each `NAME=value`, in which `%`, TAB,
+ * LF and CR are written `%25`, `%09`, `%0A` and `%0D` (so a TAB only ever separates and any `%XX` decodes back);
+ * a process with an empty environment has a line with its pid alone, one whose environment is unknown has none.
+ */
+export function formatEnvironments(list: SandboxProcess[]): string {
+  const encode = (s: string) => s.replace(/[%\t\n\r]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return list
+    .flatMap((p) => (p.environ ? [[String(p.pid), ...p.environ.map(encode)].join('\t') + '\n'] : []))
+    .join('');
 }
 
 async function runCheck(

@@ -204,6 +204,11 @@ export interface SandboxProcess {
   stat: string;
   /** The command line, arguments separated by single spaces. */
   args: string;
+  /**
+   * Its environment as ps shows it, `NAME=value` each (see drivers/docker/processes.ts for how values are split);
+   * absent when it could not be read in full.
+   */
+  environ?: string[];
 }
 
 /** The operations grading needs besides a sandbox's own (implemented by the Docker driver). */

@@ -1,8 +1,9 @@
 """The slo clean-room job: the candidate's checkout.ini, the shipped checkout and pricing, the grader's load.
 
 Runs as root in a throwaway container of the pristine observability image, with a copy of the sandbox's
-/etc/checkout as its working directory. It copies checkout.ini, starts the shipped pricing (upstream.py) and
-checkout from /opt/opslab-hidden as `nobody` with an isolated interpreter (env -i, python3 -I -B), then sends
+/etc/checkout as its working directory. It copies checkout.ini, starts the shipped pricing (upstream.py around
+shipped/pricing.py) and checkout (shipped/checkout.py: the exercise's files/, brought pristine under
+/opt/opslab-hidden/shipped) as `nobody` with an isolated interpreter (env -i, python3 -I -B), then sends
 its own load: RATE requests/s (open loop, Poisson arrivals, a fresh cart each) for DURATION seconds, about the
 sandbox's normal load plus a probe. So that a few seconds show what minutes would, it asks pricing for a
 brownout BROWNOUT_AT seconds in (and sends two requests into it at once), and marks 1 cart in STALL_EVERY to meet a stalled first call (upstream.py):
@@ -23,6 +24,7 @@ import threading
 import time
 
 HIDDEN = os.path.dirname(os.path.abspath(__file__))
+SHIPPED = os.path.join(HIDDEN, "shipped")   # the exercise's files/ (exercise.yaml: bring)
 WORK = "/tmp/opslab-slo"
 RATE, DURATION, CLIENT_TIMEOUT, BROWNOUT_AT, STALL_EVERY = 45.0, 5.0, 3.0, 1.0, 20
 P99_LIMIT_MS, ERROR_LIMIT, STARVED_S = 1000, 0.01, 0.02   # the SLO (as slo-met judges it); a starved clean room
@@ -63,9 +65,9 @@ def wait_healthy(port, proc, seconds):
     return False
 
 
-def start(script, env, log):
+def start(program, env, log):
     return subprocess.Popen(NOBODY + ["env", "-i", "PATH=/usr/bin:/bin", "HOME=/nonexistent", "LANG=C.UTF-8", *env,
-                                      "python3", "-I", "-B", os.path.join(HIDDEN, script)],
+                                      "python3", "-I", "-B", program],
                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -171,12 +173,12 @@ def measure():
 
 
 def main():
-    # The fixtures are the shipped programs (the same digests service-genuine holds the sandbox's copies to).
+    # The programs are the shipped ones: the same digests service-genuine holds the sandbox's copies to.
     for line in open(os.path.join(HIDDEN, "code.sha256")):
         digest, name = line.split()
-        path = os.path.join(HIDDEN, name)
-        if os.path.exists(path) and hashlib.sha256(open(path, "rb").read()).hexdigest() != digest:
-            result(kind="error", detail=f"fixture {name} differs from code.sha256")
+        path = os.path.join(SHIPPED, name)
+        if not os.path.exists(path) or hashlib.sha256(open(path, "rb").read()).hexdigest() != digest:
+            result(kind="error", detail=f"shipped {name} is missing or differs from code.sha256")
             return 3
 
     shutil.rmtree(WORK, ignore_errors=True)
@@ -200,8 +202,8 @@ def main():
     log = open(WORK + "/services.log", "w+b")
     # Both at once: checkout calls pricing only when a request comes.
     t_start = time.monotonic()
-    pricing = start("upstream.py", [], log)
-    checkout = start("checkout.py", [f"CHECKOUT_CONFIG={WORK}/checkout.ini", f"CHECKOUT_LOG_DIR={WORK}/log"], log)
+    pricing = start(os.path.join(HIDDEN, "upstream.py"), [], log)
+    checkout = start(os.path.join(SHIPPED, "checkout.py"), [f"CHECKOUT_CONFIG={WORK}/checkout.ini", f"CHECKOUT_LOG_DIR={WORK}/log"], log)
     try:
         if not wait_healthy(8081, pricing, 10):
             result(kind="error", detail="the clean room's pricing did not start")
