@@ -13,19 +13,17 @@ export async function startAttempt(baseUrl: string, exerciseId = 'shell-warmup')
   return (await res.json()) as StartedAttempt;
 }
 
-export async function api(
+/** One HTTP request to the server: the status, the body parsed as JSON (null when it is not JSON), its text and headers. */
+export async function request(
   baseUrl: string,
   method: string,
   path: string,
-  token?: string,
+  headers: Record<string, string> = {},
   body?: unknown,
 ): Promise<{ status: number; body: any; headers: Headers; text: string }> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -36,6 +34,11 @@ export async function api(
     /* not JSON (recordings) */
   }
   return { status: res.status, body: parsed, headers: res.headers, text };
+}
+
+/** A request with an attempt's (or any) Bearer token. */
+export function api(baseUrl: string, method: string, path: string, token?: string, body?: unknown) {
+  return request(baseUrl, method, path, token ? { authorization: `Bearer ${token}` } : {}, body);
 }
 
 /**

@@ -23,26 +23,12 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
 import { figure } from '../helpers/figures.js';
-import { attemptCookieToken } from '../helpers/api.js';
+import { attemptCookieToken, request } from '../helpers/api.js';
 
 const ITEM = '7 access';
 type Headers = Record<string, string>;
 
-async function call(server: TestServer, method: string, url: string, headers: Headers = {}, body?: unknown) {
-  const res = await fetch(`${server.url}${url}`, {
-    method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, body: json, text };
-}
+const call = (server: TestServer, method: string, url: string, headers: Headers = {}, body?: unknown) => request(server.url, method, url, headers, body);
 
 describe('access: refused before anything happens (real server, real engine)', () => {
   let server: TestServer;

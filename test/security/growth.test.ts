@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { request } from '../helpers/api.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
 import { startTestServer, tempDataDir, type TestServer } from '../helpers/server.js';
 import { staffSession } from '../helpers/staff.js';
@@ -20,19 +21,8 @@ interface Answer {
 }
 
 async function call(server: TestServer, method: string, url: string, headers: Record<string, string> = {}, body?: unknown): Promise<Answer> {
-  const res = await fetch(`${server.url}${url}`, {
-    method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, body: json, retryAfter: res.headers.get('retry-after'), cookies: res.headers.getSetCookie() };
+  const r = await request(server.url, method, url, headers, body);
+  return { status: r.status, body: r.body, retryAfter: r.headers.get('retry-after'), cookies: r.headers.getSetCookie() };
 }
 
 /** An anonymous practice start (no practice cookie: a new trainee each time), from `client` behind the proxy. */

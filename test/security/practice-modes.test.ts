@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../server/src/config.js';
 import { repoRoot } from '../../server/src/paths.js';
 import { launchBrowser, screenshot } from '../e2e/browser.js';
-import { attemptCookieToken } from '../helpers/api.js';
+import { attemptCookieToken, request } from '../helpers/api.js';
 import { requireDocker } from '../helpers/docker.js';
 import { figure } from '../helpers/figures.js';
 import { startTestServer, tempDataDir, type TestServer } from '../helpers/server.js';
@@ -34,21 +34,7 @@ const UNKNOWN = 'no-such-exercise';
 
 type Headers = Record<string, string>;
 
-async function call(server: TestServer, method: string, url: string, headers: Headers = {}, body?: unknown) {
-  const res = await fetch(`${server.url}${url}`, {
-    method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, body: json, text, headers: res.headers };
-}
+const call = (server: TestServer, method: string, url: string, headers: Headers = {}, body?: unknown) => request(server.url, method, url, headers, body);
 
 /** The routes through which practice reveals an exercise, for a practice attempt. */
 const REVEALING = (id: string): [string, string][] => [

@@ -247,62 +247,74 @@ export class InviteList {
 
   private async reissue(invite: Invite, button: HTMLButtonElement): Promise<void> {
     const started = invite.attemptId !== null && invite.status === 'running';
-    const ok = await confirmDialog({
-      title: `Reissue the link for ${invite.candidateName}?`,
-      body: started
-        ? 'The old link stops working at once, and so does the browser the candidate started in: its terminal closes. ' +
-          'Whoever opens the new link carries on in the same attempt, with the same clock and files. The review shows the change.'
-        : 'The old link stops working at once. The new one is shown once, for you to send.',
-      confirmLabel: 'Reissue link',
-      cancelLabel: 'Keep the old link',
-      signal: this.scope.signal,
-    });
-    if (!ok || this.scope.disposed) {
-      if (!this.scope.disposed) button.focus();
-      return;
-    }
-    button.disabled = true;
-    try {
-      const reissued = await manageApi.reissueInvite(invite.id, this.scope.signal);
-      if (this.scope.disposed) return;
-      const { link: _link, ...view } = reissued;
-      this.replaceInvite(view);
-      this.onReissued(reissued);
-      this.toaster.show(`A new link for ${invite.candidateName} is ready to copy.`);
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      button.disabled = false;
-      this.toaster.show(errorText(err, 'The link could not be reissued.'), 'error');
-      void this.loadInvites({ quiet: true });
-    }
+    await this.confirmed(
+      button,
+      {
+        title: `Reissue the link for ${invite.candidateName}?`,
+        body: started
+          ? 'The old link stops working at once, and so does the browser the candidate started in: its terminal closes. ' +
+            'Whoever opens the new link carries on in the same attempt, with the same clock and files. The review shows the change.'
+          : 'The old link stops working at once. The new one is shown once, for you to send.',
+        confirmLabel: 'Reissue link',
+        cancelLabel: 'Keep the old link',
+      },
+      async () => {
+        const reissued = await manageApi.reissueInvite(invite.id, this.scope.signal);
+        if (this.scope.disposed) return;
+        const { link: _link, ...view } = reissued;
+        this.replaceInvite(view);
+        this.onReissued(reissued);
+        this.toaster.show(`A new link for ${invite.candidateName} is ready to copy.`);
+      },
+      'The link could not be reissued.',
+    );
   }
 
   private async revoke(invite: Invite, button: HTMLButtonElement): Promise<void> {
     const running = invite.status === 'running';
-    const ok = await confirmDialog({
-      title: `Revoke the invite for ${invite.candidateName}?`,
-      body: running
-        ? 'The link stops working at once and the running attempt ends now. What the candidate did so far is graded and kept.'
-        : 'The link stops working at once. This cannot be undone; create a new invite if they should try again.',
-      confirmLabel: running ? 'Revoke and end the attempt' : 'Revoke',
-      cancelLabel: 'Keep it',
-      signal: this.scope.signal,
-    });
+    await this.confirmed(
+      button,
+      {
+        title: `Revoke the invite for ${invite.candidateName}?`,
+        body: running
+          ? 'The link stops working at once and the running attempt ends now. What the candidate did so far is graded and kept.'
+          : 'The link stops working at once. This cannot be undone; create a new invite if they should try again.',
+        confirmLabel: running ? 'Revoke and end the attempt' : 'Revoke',
+        cancelLabel: 'Keep it',
+      },
+      async () => {
+        const updated = await manageApi.revokeInvite(invite.id, this.scope.signal);
+        if (this.scope.disposed) return;
+        this.replaceInvite(updated);
+        this.focusRow(updated.id);
+        this.toaster.show(`The invite for ${invite.candidateName} is revoked.`);
+      },
+      'The invite could not be revoked.',
+    );
+  }
+
+  /**
+   * Asks first; on yes disables the button and runs `action`. A refusal re-enables it, says why and reloads the
+   * list (the invite may have changed meanwhile); a no gives the focus back to the button.
+   */
+  private async confirmed(
+    button: HTMLButtonElement,
+    dialog: { title: string; body: string; confirmLabel: string; cancelLabel: string },
+    action: () => Promise<void>,
+    failText: string,
+  ): Promise<void> {
+    const ok = await confirmDialog({ ...dialog, signal: this.scope.signal });
     if (!ok || this.scope.disposed) {
       if (!this.scope.disposed) button.focus();
       return;
     }
     button.disabled = true;
     try {
-      const updated = await manageApi.revokeInvite(invite.id, this.scope.signal);
-      if (this.scope.disposed) return;
-      this.replaceInvite(updated);
-      this.focusRow(updated.id);
-      this.toaster.show(`The invite for ${invite.candidateName} is revoked.`);
+      await action();
     } catch (err) {
       if (isAbort(err) || this.scope.disposed) return;
       button.disabled = false;
-      this.toaster.show(errorText(err, 'The invite could not be revoked.'), 'error');
+      this.toaster.show(errorText(err, failText), 'error');
       void this.loadInvites({ quiet: true });
     }
   }
