@@ -69,9 +69,10 @@ function newExercise(dir: string, id: string | undefined, values: { dir?: string
   try {
     created = scaffoldExercise({ exercisesDir: dir, id, image: values.image, title: values.title, imageExists });
   } catch (err) {
-    if (!(err instanceof ScaffoldRefusal)) throw err;
-    process.stderr.write(`new: ${err.message}; nothing was written\n`);
-    return 2;
+    // A refusal is bad input (exit 2); anything else is the file system's (a directory that cannot be written).
+    // Either way the staging directory is gone and the exercises directory is as it was.
+    process.stderr.write(`new: ${(err as Error).message}; nothing was written\n`);
+    return err instanceof ScaffoldRefusal ? 2 : 1;
   }
   console.log(`created  ${created.dir}`);
   for (const f of created.files) console.log(`         ${f}`);
@@ -88,18 +89,26 @@ next: edit the files (each one says what it is for), then
 }
 
 async function main(): Promise<number> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: {
-      seeds: { type: 'string', default: '2' },
-      parallel: { type: 'string', default: '2' },
-      dir: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      image: { type: 'string' },
-      title: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  let args;
+  try {
+    args = parseArgs({
+      allowPositionals: true,
+      options: {
+        seeds: { type: 'string', default: '2' },
+        parallel: { type: 'string', default: '2' },
+        dir: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        image: { type: 'string' },
+        title: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    // An unknown option or one missing its value: say which, not a stack trace.
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { positionals, values } = args;
   const [command, id] = positionals;
   if (values.help || !command) {
     process.stdout.write(USAGE);
