@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Exercise author tooling: `npm run exercise -- validate [id]`, `npm run exercise -- test [id] [--seeds N]`.
+// Exercise author tooling: `npm run exercise -- new <id>`, `npm run exercise -- validate [id]`,
+// `npm run exercise -- test [id] [--seeds N]`.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,10 +10,15 @@ import { ExerciseCatalog, formatProblem, type Exercise } from '../exercises/cata
 import { repoRoot } from '../paths.js';
 import { DockerDriver } from '../sandbox/drivers/docker/docker-driver.js';
 import { selfTest, type SelfTestRun } from '../grading/self-test.js';
+import { ScaffoldRefusal, scaffoldExercise } from './scaffold/scaffold.js';
 
 const USAGE = `usage: npm run exercise -- <command> [options]
 
 commands:
+  new <id> [--image NAME] [--title TEXT]
+                             a new exercise in the exercises directory with every part (exercise.yaml, README.md,
+                             workspace/, setup, checks/, hidden/, solution/, wrong/), commented; it validates and
+                             passes its self-test as it is (image default: base)
   validate [id]              check exercise(s) against the schema and the rules (files, ids, images)
   test [id] [--seeds N]      the self-test on the real engine: untouched, solution/apply, each wrong/*,
                              for N seeds (default 2), every state graded twice
@@ -53,17 +59,56 @@ function printRun(exercise: Exercise, r: SelfTestRun): void {
   );
 }
 
+/** `new <id>`: refusals (nothing written) exit 2; the new exercise is validated at once. */
+function newExercise(dir: string, id: string | undefined, values: { dir?: string; image?: string; title?: string }): number {
+  if (!id) {
+    process.stderr.write('new: which exercise id? usage: npm run exercise -- new <id> [--dir DIR] [--image NAME] [--title TEXT]\n');
+    return 2;
+  }
+  let created;
+  try {
+    created = scaffoldExercise({ exercisesDir: dir, id, image: values.image, title: values.title, imageExists });
+  } catch (err) {
+    // A refusal is bad input (exit 2); anything else is the file system's (a directory that cannot be written).
+    // Either way the staging directory is gone and the exercises directory is as it was.
+    process.stderr.write(`new: ${(err as Error).message}; nothing was written\n`);
+    return err instanceof ScaffoldRefusal ? 2 : 1;
+  }
+  console.log(`created  ${created.dir}`);
+  for (const f of created.files) console.log(`         ${f}`);
+  const { exercises, problems } = load(dir, id);
+  for (const p of problems) console.log(`problem: ${p}`);
+  for (const e of exercises) console.log(`ok       ${e.id} (${e.checks.length} checks, ${e.wrong.length} wrong answers, image ${e.image})`);
+  if (problems.length) return 1;
+  const dirArg = values.dir === undefined ? '' : ` --dir ${values.dir}`;
+  console.log(`
+next: edit the files (each one says what it is for), then
+  npm run exercise -- validate ${id}${dirArg}
+  npm run exercise -- test ${id}${dirArg}`);
+  return 0;
+}
+
 async function main(): Promise<number> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: {
-      seeds: { type: 'string', default: '2' },
-      parallel: { type: 'string', default: '2' },
-      dir: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  let args;
+  try {
+    args = parseArgs({
+      allowPositionals: true,
+      options: {
+        seeds: { type: 'string', default: '2' },
+        parallel: { type: 'string', default: '2' },
+        dir: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        image: { type: 'string' },
+        title: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    // An unknown option or one missing its value: say which, not a stack trace.
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { positionals, values } = args;
   const [command, id] = positionals;
   if (values.help || !command) {
     process.stdout.write(USAGE);
@@ -71,6 +116,7 @@ async function main(): Promise<number> {
   }
   const config = loadConfig();
   const dir = values.dir ? path.resolve(values.dir) : config.exercisesDir;
+  if (command === 'new') return newExercise(dir, id, values);
   const { exercises, problems } = load(dir, id);
 
   if (command === 'validate') {
