@@ -37,7 +37,12 @@ describe('exercise catalog', () => {
   });
 
   it('loads a valid exercise', () => {
-    const catalog = catalogWith({ 'demo-one/exercise.yaml': valid, 'demo-one/README.md': '# Demo\n' });
+    const catalog = catalogWith({
+      'demo-one/exercise.yaml': valid,
+      'demo-one/README.md': '# Demo\n',
+      // A scaffold half written: hidden directories are not exercises.
+      '.demo-two.new-1/exercise.yaml': 'id: [unclosed',
+    });
     expect(catalog.problems).toEqual([]);
     expect(catalog.get('demo-one')).toMatchObject({ timeLimitMinutes: 10, skills: [], limits: {} });
   });

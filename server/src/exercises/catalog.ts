@@ -144,7 +144,10 @@ export class ExerciseCatalog {
     } catch {
       problems.push({ file: exercisesDir, field: '', message: 'the exercises directory cannot be read' });
     }
-    for (const entry of entries.filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+    // Hidden directories are no exercises (an exercise id never starts with a dot): a scaffold being written, an
+    // editor's or a tool's own folder.
+    const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.'));
+    for (const entry of dirs.sort((a, b) => a.name.localeCompare(b.name))) {
       const result = loadExercise(path.join(exercisesDir, entry.name), opts);
       if ('problems' in result) problems.push(...result.problems);
       else byId.set(result.exercise.id, result.exercise);
