@@ -129,11 +129,11 @@ export class AttemptsCsv {
     return rows.map((r): ExportRow => {
       const attempt = attemptsRepo.get(r.id);
       const invite = attempt?.inviteId ? invites.get(attempt.inviteId) : undefined;
-      const final = grading.final(r.id);
+      const final = grading.finalVerdicts(r.id);
       const confirmed = grading.confirmations.verdicts(r.id);
-      const tally = final ? tallyGrade(final.results, confirmed) : null;
+      const tally = final ? tallyGrade(final.checks, confirmed) : null;
       const checks = new Map<string, CheckCell>();
-      for (const c of final?.results ?? []) {
+      for (const c of final?.checks ?? []) {
         const verdict = countedVerdict(c, confirmed[c.id]);
         checks.set(checkKey(r.exerciseId, c.id), verdict === 'pending' ? 'advisory-pending' : verdict);
       }
