@@ -7,12 +7,15 @@ import type { ExerciseCatalog } from '../exercises/catalog.js';
 import type { InviteService } from '../invites/invite-service.js';
 import type { AttemptsRepo } from '../store/attempts-repo.js';
 import type { GradingRepo } from '../store/grading-repo.js';
-import type { AttemptQuery, ReviewsRepo } from '../store/reviews-repo.js';
+import type { AttemptListRow, AttemptQuery, ReviewsRepo } from '../store/reviews-repo.js';
 import { countedVerdict, gradePercent, tallyGrade, weightedScore } from '../../../contract/index.js';
 import { CSV_BOM, csvRow, type CsvCell } from './csv.js';
 
 /** Most attempts one export holds; a filter matching more is refused with a clear error (narrow it). */
 export const CSV_EXPORT_LIMITS = { rows: 5000 } as const;
+
+/** Attempts read between two turns of the event loop. */
+const BATCH = 100;
 
 /** The list's filter and sort; an export has no pages. */
 export type AttemptExportFilter = Omit<AttemptQuery, 'page' | 'pageSize'>;
@@ -79,16 +82,15 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 const checkKey = (exerciseId: string, checkId: string) => `${exerciseId}/${checkId}`;
 
 /**
- * Builds the CSV export of the attempts dashboard. The rows are read in one synchronous pass (nothing else runs on
- * the database in between, so the columns and the rows agree), kept only as the cells they become, and written out
- * a record at a time.
+ * Builds the CSV export of the attempts dashboard. The rows are read first (the columns come from them, so the
+ * two agree), kept only as the cells they become, and written out a record at a time.
  */
 export class AttemptsCsv {
   constructor(private readonly deps: AttemptsCsvDeps) {}
 
   /** The file for a filter, audited as `attempts.export` for `userId`. Refuses a filter past the row limit. */
-  export(filter: AttemptExportFilter, userId: string): AttemptsCsvFile {
-    const rows = this.collect(filter);
+  async export(filter: AttemptExportFilter, userId: string): Promise<AttemptsCsvFile> {
+    const rows = await this.collect(filter);
     const checkColumns = this.checkColumns(rows);
     const reviewerColumns = this.reviewerColumns(rows);
     const header = [
@@ -119,56 +121,68 @@ export class AttemptsCsv {
     return { filename: `opslab-attempts-${stamp(new Date())}.csv`, rows: rows.length, chunks: chunks() };
   }
 
-  private collect(filter: AttemptExportFilter): ExportRow[] {
-    const { attemptsRepo, grading, reviews, invites, catalog, auth, publicUrl } = this.deps;
+  /**
+   * The rows, read a batch at a time with the event loop let go in between: at the limit, with large gradings, the
+   * reading takes over a second, which terminals and other requests must not wait for in one piece.
+   */
+  private async collect(filter: AttemptExportFilter): Promise<ExportRow[]> {
+    const { reviews } = this.deps;
     const max = CSV_EXPORT_LIMITS.rows;
     const { rows, total } = reviews.listAttempts({ ...filter, page: 1, pageSize: max });
     if (total > max) {
       throw errors.badRequest(`The filter matches ${total} attempts; an export holds at most ${max}. Narrow the filter and export again.`);
     }
-    return rows.map((r): ExportRow => {
-      const attempt = attemptsRepo.get(r.id);
-      const invite = attempt?.inviteId ? invites.get(attempt.inviteId) : undefined;
-      const final = grading.finalVerdicts(r.id);
-      const confirmed = grading.confirmations.verdicts(r.id);
-      const tally = final ? tallyGrade(final.checks, confirmed) : null;
-      const checks = new Map<string, CheckCell>();
-      for (const c of final?.checks ?? []) {
-        const verdict = countedVerdict(c, confirmed[c.id]);
-        checks.set(checkKey(r.exerciseId, c.id), verdict === 'pending' ? 'advisory-pending' : verdict);
-      }
-      const byReviewer = new Map<string, ReviewerScore>();
-      for (const review of reviews.list(r.id)) {
-        byReviewer.set(review.reviewerId, { weightedScore: weightedScore(review.ratings), recommendation: review.recommendation });
-      }
-      return {
-        fixed: [
-          r.id,
-          invite?.candidateName ?? null,
-          invite?.candidateEmail ?? null,
-          r.interviewerId ? (auth.userName(r.interviewerId) ?? 'unknown') : null,
-          r.mode,
-          r.exerciseId,
-          catalog.get(r.exerciseId)?.title ?? r.exerciseId,
-          final?.exerciseVersion ?? null,
-          r.state,
-          r.endReason,
-          iso(r.createdAt),
-          iso(r.startedAt),
-          iso(r.endedAt),
-          tally?.score,
-          tally?.maxScore,
-          tally ? gradePercent(tally.score, tally.maxScore) : null,
-          tally?.pendingPoints,
-          final?.error ?? null,
-          byReviewer.size,
-        ],
-        exerciseId: r.exerciseId,
-        checks,
-        reviewers: byReviewer,
-        link: `${publicUrl}/manage/attempts/${encodeURIComponent(r.id)}`,
-      };
-    });
+    const out: ExportRow[] = [];
+    for (let start = 0; start < rows.length; start += BATCH) {
+      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+      for (const r of rows.slice(start, start + BATCH)) out.push(this.row(r));
+    }
+    return out;
+  }
+
+  private row(r: AttemptListRow): ExportRow {
+    const { attemptsRepo, grading, reviews, invites, catalog, auth, publicUrl } = this.deps;
+    const attempt = attemptsRepo.get(r.id);
+    const invite = attempt?.inviteId ? invites.get(attempt.inviteId) : undefined;
+    const final = grading.finalVerdicts(r.id);
+    const confirmed = grading.confirmations.verdicts(r.id);
+    const tally = final ? tallyGrade(final.checks, confirmed) : null;
+    const checks = new Map<string, CheckCell>();
+    for (const c of final?.checks ?? []) {
+      const verdict = countedVerdict(c, confirmed[c.id]);
+      checks.set(checkKey(r.exerciseId, c.id), verdict === 'pending' ? 'advisory-pending' : verdict);
+    }
+    const byReviewer = new Map<string, ReviewerScore>();
+    for (const review of reviews.list(r.id)) {
+      byReviewer.set(review.reviewerId, { weightedScore: weightedScore(review.ratings), recommendation: review.recommendation });
+    }
+    return {
+      fixed: [
+        r.id,
+        invite?.candidateName ?? null,
+        invite?.candidateEmail ?? null,
+        r.interviewerId ? (auth.userName(r.interviewerId) ?? 'unknown') : null,
+        r.mode,
+        r.exerciseId,
+        catalog.get(r.exerciseId)?.title ?? r.exerciseId,
+        final?.exerciseVersion ?? null,
+        r.state,
+        r.endReason,
+        iso(r.createdAt),
+        iso(r.startedAt),
+        iso(r.endedAt),
+        tally?.score,
+        tally?.maxScore,
+        tally ? gradePercent(tally.score, tally.maxScore) : null,
+        tally?.pendingPoints,
+        final?.error ?? null,
+        byReviewer.size,
+      ],
+      exerciseId: r.exerciseId,
+      checks,
+      reviewers: byReviewer,
+      link: `${publicUrl}/manage/attempts/${encodeURIComponent(r.id)}`,
+    };
   }
 
   /**

@@ -144,7 +144,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       const q = request.query;
       listNumber(q.page, 'page', ATTEMPT_LIST_LIMITS.page);
       listNumber(q.pageSize, 'pageSize', ATTEMPT_LIST_LIMITS.pageSize);
-      const file = reviews.csv.export(attemptFilter(q), userId(request));
+      const file = await reviews.csv.export(attemptFilter(q), userId(request));
       return download(reply, 'text/csv; charset=utf-8', file.filename).send(Readable.from(file.chunks, { objectMode: false }));
     },
   );
