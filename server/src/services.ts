@@ -93,6 +93,7 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     invites,
     catalog,
     auth,
+    publicUrl: config.publicUrl,
   });
   const practice = new PracticeService({ config, attempts, repo, grading, catalog });
   const diskWatch = new DiskWatch({

@@ -2,7 +2,8 @@
 // page with its link copied, another revoked from the keyboard, the candidate starting in a second browser, the
 // candidate's output appearing in the live view while keys pressed there go nowhere, time added on the invites
 // page moving the deadline in the live view, the dashboard listing and filtering the attempt, the end of the
-// attempt offering the review.
+// attempt offering the review; the dashboard's Export CSV downloading the current filter.
+import fs from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
@@ -420,6 +421,24 @@ describe('interviewer pages', () => {
     expect(await th('score').getAttribute('aria-sort')).toBe('ascending');
     expect(last().get('minScore')).toBe('50');
     expect(last().get('sort')).toBe('score');
+
+    // Export CSV downloads every attempt of the current filter from the server (which has none of the made-up
+    // sixty): the file has the header row alone, and the audit log has the filter the page sent.
+    const exportLink = page.getByTestId('export-csv');
+    const href = new URL((await exportLink.getAttribute('href'))!, rig.server.url);
+    expect(href.pathname).toBe('/api/manage/attempts/export.csv');
+    expect(Object.fromEntries(href.searchParams)).toEqual({ minScore: '50', maxScore: '90', sort: 'score', order: 'asc' });
+    const [download] = await Promise.all([page.waitForEvent('download'), exportLink.click()]);
+    expect(download.suggestedFilename()).toMatch(/^opslab-attempts-\d{8}-\d{6}Z\.csv$/);
+    const file = await download.path();
+    const csv = fs.readFileSync(file, 'utf8');
+    expect(csv.startsWith('\uFEFFattempt id,candidate name,candidate email,')).toBe(true);
+    expect(csv.endsWith(',review link\r\n')).toBe(true);
+    expect(rig.server.services.auth.auditEntries(1)[0]).toMatchObject({
+      action: 'attempts.export',
+      user: { id: paula.user.id },
+      detail: { rows: 0, filter: { mode: 'interview', minScore: 50, maxScore: 90, sort: 'score', order: 'asc' } },
+    });
     await page.close();
   });
 });

@@ -8,6 +8,7 @@ import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
 import type { GradingRepo } from '../store/grading-repo.js';
 import type { AttemptQuery, ReviewsRepo } from '../store/reviews-repo.js';
 import { AdvisoryChecks } from './advisory.js';
+import { AttemptsCsv } from './attempts-csv.js';
 import { CommandTimelines } from './command-timelines.js';
 import { gradingHistory } from './grading-history.js';
 import { renderExportHtml } from './export-html.js';
@@ -36,6 +37,8 @@ export interface ReviewServiceDeps {
   invites: InviteService;
   catalog: ExerciseCatalog;
   auth: Auth;
+  /** The server's public address, for links in exports. */
+  publicUrl: string;
 }
 
 /** What interviewers see of attempts: the dashboard, the review bundle, reviews and the recording's data. */
@@ -43,9 +46,12 @@ export class ReviewService {
   private readonly timelines = new CommandTimelines();
   /** Reviewers' decisions on advisory checks. */
   readonly advisory: AdvisoryChecks;
+  /** The dashboard's filter as a CSV file. */
+  readonly csv: AttemptsCsv;
 
   constructor(private readonly deps: ReviewServiceDeps) {
     this.advisory = new AdvisoryChecks(deps);
+    this.csv = new AttemptsCsv(deps);
   }
 
   private attempt(id: string): Attempt {

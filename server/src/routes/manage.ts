@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AttemptService } from '../attempts/attempt-service.js';
 import type { Auth } from '../auth/index.js';
@@ -18,6 +19,7 @@ import {
 } from '../../../contract/index.js';
 import { errors } from '../errors.js';
 import type { InviteService } from '../invites/invite-service.js';
+import type { AttemptExportFilter } from '../review/attempts-csv.js';
 import type { ReviewService } from '../review/review-service.js';
 import { download, sendRecording } from './downloads.js';
 import { pageOf } from './pages.js';
@@ -32,6 +34,29 @@ export interface ManageRoutesOptions {
 }
 
 type Id = { Params: IdParams };
+
+/** A number of the attempts list's query (digits, checked by the schema) within its bounds. */
+function listNumber(v: string | undefined, name: string, bounds: { min: number; max: number }): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (n < bounds.min || n > bounds.max) throw errors.badRequest(`${name} must be from ${bounds.min} to ${bounds.max}.`);
+  return n;
+}
+
+/** The attempts list's filter and sort (the dashboard's, and its CSV export's). */
+function attemptFilter(q: AttemptListQuery): AttemptExportFilter {
+  const { score } = ATTEMPT_LIST_LIMITS;
+  return {
+    mode: q.mode ?? 'interview',
+    state: q.state,
+    exerciseId: q.exerciseId,
+    interviewer: q.interviewer,
+    minScore: listNumber(q.minScore, 'minScore', score),
+    maxScore: listNumber(q.maxScore, 'maxScore', score),
+    sort: q.sort ?? 'createdAt',
+    order: q.order ?? 'desc',
+  };
+}
 
 /** Interviewer routes: invites, the dashboard, the review of an attempt, exports, deletion and the live view. */
 export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptions): Promise<void> {
@@ -102,25 +127,25 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     },
     async (request: FastifyRequest<{ Querystring: AttemptListQuery }>) => {
       const q = request.query;
-      const { score, page, pageSize } = ATTEMPT_LIST_LIMITS;
-      const num = (v: string | undefined, name: string, bounds: { min: number; max: number }): number | undefined => {
-        if (v === undefined) return undefined;
-        const n = Number(v);
-        if (n < bounds.min || n > bounds.max) throw errors.badRequest(`${name} must be from ${bounds.min} to ${bounds.max}.`);
-        return n;
-      };
+      const { page, pageSize } = ATTEMPT_LIST_LIMITS;
       return reviews.list({
-        mode: q.mode ?? 'interview',
-        state: q.state,
-        exerciseId: q.exerciseId,
-        interviewer: q.interviewer,
-        minScore: num(q.minScore, 'minScore', score),
-        maxScore: num(q.maxScore, 'maxScore', score),
-        sort: q.sort ?? 'createdAt',
-        order: q.order ?? 'desc',
-        page: num(q.page, 'page', page) ?? 1,
-        pageSize: num(q.pageSize, 'pageSize', pageSize) ?? pageSize.default,
+        ...attemptFilter(q),
+        page: listNumber(q.page, 'page', page) ?? 1,
+        pageSize: listNumber(q.pageSize, 'pageSize', pageSize) ?? pageSize.default,
       });
+    },
+  );
+
+  // Every attempt of the list's filter as one CSV file (no pages; page and pageSize are checked, not used).
+  app.get(
+    '/api/manage/attempts/export.csv',
+    { preValidation: staff, schema: { querystring: AttemptListQuery } },
+    async (request: FastifyRequest<{ Querystring: AttemptListQuery }>, reply: FastifyReply) => {
+      const q = request.query;
+      listNumber(q.page, 'page', ATTEMPT_LIST_LIMITS.page);
+      listNumber(q.pageSize, 'pageSize', ATTEMPT_LIST_LIMITS.pageSize);
+      const file = await reviews.csv.export(attemptFilter(q), userId(request));
+      return download(reply, 'text/csv; charset=utf-8', file.filename).send(Readable.from(file.chunks, { objectMode: false }));
     },
   );
 

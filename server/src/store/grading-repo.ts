@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
 import { ConfirmationsRepo, type StoredConfirmation } from './confirmations-repo.js';
-import { tallyGrade } from '../../../contract/grade.js';
+import { tallyGrade, type GradedCheck } from '../../../contract/grade.js';
 import type { CheckResult } from '../../../contract/attempts.js';
 
 /** A check's result as stored with the attempt: exactly what the grader reported. */
@@ -160,6 +160,27 @@ export class GradingRepo {
       .prepare(`SELECT * FROM grading_runs WHERE attempt_id = ? AND kind = 'final' ORDER BY id DESC LIMIT 1`)
       .get(attemptId) as Row | undefined;
     return row ? fromRow(row) : undefined;
+  }
+
+  /**
+   * The current final grading as far as its points go: each check's id, points, verdict and advisory flag, in order,
+   * without messages or details (picked out by SQLite), for listings of many attempts at once.
+   */
+  finalVerdicts(attemptId: string): { exerciseVersion: string | null; error: string | null; checks: GradedCheck[] } | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT g.exercise_version, g.error,
+           (SELECT json_group_array(json_object('id', json_extract(value, '$.id'), 'points', json_extract(value, '$.points'),
+                     'verdict', json_extract(value, '$.verdict'), 'advisory', json_extract(value, '$.advisory')))
+              FROM (SELECT value FROM json_each(g.results) ORDER BY key)) AS checks
+         FROM grading_runs g WHERE g.attempt_id = ? AND g.kind = 'final' ORDER BY g.id DESC LIMIT 1`,
+      )
+      .get(attemptId) as { exercise_version: string | null; error: string | null; checks: string } | undefined;
+    if (!row) return undefined;
+    const checks = (JSON.parse(row.checks) as { id: string; points: number; verdict: GradedCheck['verdict']; advisory: number | boolean | null }[]).map(
+      (c) => ({ id: c.id, points: c.points, verdict: c.verdict, advisory: Boolean(c.advisory) }),
+    );
+    return { exerciseVersion: row.exercise_version, error: row.error, checks };
   }
 
   /** When each check first passed, over every run of the attempt (epoch ms of the run's end). */

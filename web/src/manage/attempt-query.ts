@@ -100,3 +100,16 @@ export function toApiQuery(query: DashboardQuery): AttemptQuery {
     pageSize: PAGE_SIZE,
   };
 }
+
+/** The CSV export of every attempt of the query's filter, in its sort order (no pages). */
+export function exportCsvHref(query: DashboardQuery): string {
+  const params = new URLSearchParams();
+  if (query.state) params.set('state', query.state);
+  if (query.exercise) params.set('exerciseId', query.exercise);
+  if (query.interviewer) params.set('interviewer', query.interviewer);
+  if (query.minScore) params.set('minScore', query.minScore);
+  if (query.maxScore) params.set('maxScore', query.maxScore);
+  params.set('sort', query.sort);
+  params.set('order', query.order);
+  return `/api/manage/attempts/export.csv?${params.toString()}`;
+}

@@ -6,7 +6,7 @@ import { isAbort } from '../../api.js';
 import { h, type Scope } from '../../dom.js';
 import { manageApi, type AttemptPage } from '../../manage/api.js';
 import { AttemptFilters } from '../../manage/attempt-filters.js';
-import { PAGE_SIZE, formatQuery, parseQuery, toApiQuery, type DashboardQuery } from '../../manage/attempt-query.js';
+import { PAGE_SIZE, exportCsvHref, formatQuery, parseQuery, toApiQuery, type DashboardQuery } from '../../manage/attempt-query.js';
 import { AttemptTable } from '../../manage/attempt-table.js';
 import { staffPage } from '../../manage/layout.js';
 import type { User } from '../../manage/session.js';
@@ -31,6 +31,12 @@ class Dashboard {
   private readonly filters: AttemptFilters;
   private readonly list: AttemptTable;
   private readonly alert = h('div', { class: 'status-area', role: 'alert' });
+  /** Downloads every attempt of the current filter (not only this page) as CSV. */
+  private readonly exportLink = h(
+    'a',
+    { class: 'button', download: '', 'data-testid': 'export-csv', title: 'Every attempt of the current filter, as a spreadsheet file' },
+    'Export CSV',
+  );
 
   constructor(
     private readonly main: HTMLElement,
@@ -52,7 +58,12 @@ class Dashboard {
         'div',
         { class: 'dashboard-head' },
         heading,
-        h('a', { href: '/manage/invites', class: 'button button-primary', 'data-testid': 'new-invite-link' }, 'New invite'),
+        h(
+          'div',
+          { class: 'dashboard-actions' },
+          this.exportLink,
+          h('a', { href: '/manage/invites', class: 'button button-primary', 'data-testid': 'new-invite-link' }, 'New invite'),
+        ),
       ),
       this.filters.element,
       this.alert,
@@ -61,6 +72,7 @@ class Dashboard {
       h('div', { class: 'table-scroll' }, this.list.table),
       this.list.pager,
     );
+    this.exportLink.href = exportCsvHref(this.query);
     heading.focus({ preventScroll: true });
 
     scope.interval(() => {
@@ -78,6 +90,7 @@ class Dashboard {
     const url = `${location.pathname}${formatQuery(query)}`;
     if (url !== location.pathname + location.search) history.replaceState(null, '', url);
     this.filters.sync();
+    this.exportLink.href = exportCsvHref(query);
     this.list.renderHead();
     void this.load();
   }
