@@ -139,7 +139,8 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
   // Every attempt of the list's filter as one CSV file (no pages; page and pageSize are checked, not used).
   app.get(
     '/api/manage/attempts/export.csv',
-    { preValidation: staff, schema: { querystring: AttemptListQuery } },
+    // No HEAD twin: every export is read in full and audited, which a HEAD must not do.
+    { preValidation: staff, schema: { querystring: AttemptListQuery }, exposeHeadRoute: false },
     async (request: FastifyRequest<{ Querystring: AttemptListQuery }>, reply: FastifyReply) => {
       const q = request.query;
       listNumber(q.page, 'page', ATTEMPT_LIST_LIMITS.page);
