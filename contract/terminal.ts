@@ -18,6 +18,8 @@ export const CLOSE_CODES = {
   restarting: 1012,
   /** Another connection (usually another tab) took over this attempt. */
   replaced: 4000,
+  /** The invite's link was reissued: this browser's credential no longer works, the attempt goes on elsewhere. */
+  moved: 4001,
   /** The browser stopped acknowledging output (or a live view fell too far behind). */
   stalled: 4008,
   /** The attempt ended; the close reason says why. */

@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { repoRoot } from '../../server/src/paths.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
-import { LAPTOP_VIEWPORT, pageRig, screenshot, waitForConnection, waitForTerminalText } from './browser.js';
+import { LAPTOP_VIEWPORT, launchBrowser, pageRig, screenshot, waitForConnection, waitForTerminalText } from './browser.js';
 
 /** ui-demo: check `answer` (5 points, message shown), `notes` (3, hidden); two hints. */
 const EXERCISES_DIR = path.join(repoRoot(), 'test', 'fixtures', 'exercises-ui');
@@ -229,6 +229,35 @@ describe('candidate journey', () => {
     await page.goto(`${rig.server.url}/invite`);
     await page.locator('[data-testid="invite-gone"][data-kind="incomplete"]').waitFor();
     expect(await page.getByRole('button').count()).toBe(0);
+    await page.close();
+  }, 120_000);
+
+  test('a reissued link: the browser that started is told the attempt moved, types nothing, and the new link carries on', async () => {
+    const invite = await createInvite({ name: 'Grace Hopper', showFeedback: true, timeLimitMinutes: 30 });
+    const page = await rig.browser.newPage();
+    await page.goto(invite.url);
+    await page.getByTestId('invite-start').click();
+    await page.waitForURL(/\/attempts\/[^/]+$/, { timeout: 60_000 });
+    await waitForConnection(page);
+    await waitForTerminalText(page, /[#$] ?$/m);
+
+    const { invite: reissued } = await manage('POST', `/api/manage/invites/${invite.id}/reissue`);
+    await page.getByTestId('moved-reload').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('connection-banner').textContent()).toContain('continues in another browser');
+    expect(await page.getByTestId('connection-state').getAttribute('data-state')).toBe('moved');
+    await screenshot(page, 'candidate-moved');
+
+    // Whoever has the new link takes the attempt over, in a browser of their own.
+    const other = await launchBrowser();
+    const next = await other.newPage();
+    await next.goto(`${rig.server.url}/invite${new URL(reissued.link as string).hash}`);
+    // The attempt runs already: the new link resumes it.
+    await next.getByTestId('invite-resume').click();
+    await next.waitForURL(page.url(), { timeout: 60_000 });
+    await waitForConnection(next);
+    // The old browser stays out: no reconnect brought it back.
+    expect(await page.getByTestId('connection-state').getAttribute('data-state')).toBe('moved');
+    await other.close();
     await page.close();
   }, 120_000);
 

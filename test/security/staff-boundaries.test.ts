@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLOSE_CODES } from '../../contract/index.js';
 import { repoRoot } from '../../server/src/paths.js';
 import { parseAsciicast } from '../../server/src/terminal/recorder.js';
 import { attemptCookieToken, request } from '../helpers/api.js';
@@ -270,7 +271,7 @@ describe('security 20: staff boundaries (real server, real engine)', () => {
 
     // The old browser: its terminal closes and its token opens nothing; the old link is unknown.
     const closed = await term.closed;
-    expect(closed.code).toBe(4000);
+    expect(closed.code).toBe(CLOSE_CODES.moved);
     const oldBrowser = await call('GET', `/api/attempts/${attemptId}`, bearer(own));
     const oldLink = await call('GET', '/api/invite', bearer(claimToken));
     const oldUpgrade = await TestTerminal.refusedStatus(`${server.url}/api/attempts/${attemptId}/terminal`, bearer(own));

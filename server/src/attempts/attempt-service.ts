@@ -201,7 +201,7 @@ export class AttemptService implements AttemptNotices {
     this.deps.repo.addEvent(id, event.kind, event.detail);
     const terminal = this.ctx.terminals.get(id);
     if (marker) terminal?.marker(marker);
-    terminal?.closeCandidate(CLOSE_CODES.replaced, 'This attempt was moved to another browser.');
+    terminal?.closeCandidate(CLOSE_CODES.moved, 'This attempt was moved to another browser.');
     return updated;
   }
 

@@ -18,6 +18,8 @@ export type ConnectionStatus =
   /** `at` is a Date.now() timestamp of the next try. */
   | { kind: 'reconnecting'; at: number }
   | { kind: 'replaced' }
+  /** The invite's link was reissued: this browser may not come back (no reconnect). */
+  | { kind: 'moved' }
   | { kind: 'ended'; reason: string }
   | { kind: 'closed' };
 
@@ -183,6 +185,10 @@ export class TerminalConnection {
     }
     if (close.code === CLOSE_CODES.replaced) {
       this.setStatus({ kind: 'replaced' });
+      return;
+    }
+    if (close.code === CLOSE_CODES.moved) {
+      this.setStatus({ kind: 'moved' });
       return;
     }
     if (close.code === CLOSE_CODES.normal) {

@@ -72,6 +72,9 @@ export class ConnectionPill {
       case 'replaced':
         text = this.labels.replaced;
         break;
+      case 'moved':
+        text = 'Moved';
+        break;
       case 'ended':
         text = 'Ended';
         break;

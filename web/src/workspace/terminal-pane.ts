@@ -131,6 +131,16 @@ export class TerminalPane {
           action: () => this.reconnect(),
         });
         break;
+      case 'moved':
+        // The invite's link was reissued: this browser's credential is gone, so there is nothing to reconnect to.
+        this.session?.setInputEnabled(false);
+        this.banners.show(
+          'connection',
+          'warn',
+          'This attempt now continues in another browser: its invite link was reissued. If that was not you, tell your interviewer.',
+          { label: 'Reload', testid: 'moved-reload', action: () => location.reload() },
+        );
+        break;
       case 'closed':
         this.session?.setInputEnabled(false);
         void this.onClosedByServer();
