@@ -1,14 +1,10 @@
 import fs from 'node:fs';
-import type { Auth } from '../auth/index.js';
 import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors } from '../errors.js';
-import type { ExerciseCatalog } from '../exercises/catalog.js';
-import type { InviteService } from '../invites/invite-service.js';
-import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
-import type { GradingRepo } from '../store/grading-repo.js';
-import type { AttemptQuery, ReviewsRepo } from '../store/reviews-repo.js';
+import type { Attempt } from '../store/attempts-repo.js';
+import type { AttemptQuery } from '../store/reviews-repo.js';
 import { AdvisoryChecks } from './advisory.js';
-import { AttemptsCsv } from './attempts-csv.js';
+import { AttemptsCsv, type AttemptsCsvDeps } from './attempts-csv.js';
 import { CommandTimelines } from './command-timelines.js';
 import { gradingHistory } from './grading-history.js';
 import { renderExportHtml } from './export-html.js';
@@ -29,16 +25,9 @@ import {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export interface ReviewServiceDeps {
+/** What the CSV export needs (the stores, the catalog, the public address), and the attempt service. */
+export interface ReviewServiceDeps extends AttemptsCsvDeps {
   attempts: AttemptService;
-  attemptsRepo: AttemptsRepo;
-  grading: GradingRepo;
-  reviews: ReviewsRepo;
-  invites: InviteService;
-  catalog: ExerciseCatalog;
-  auth: Auth;
-  /** The server's public address, for links in exports. */
-  publicUrl: string;
 }
 
 /** What interviewers see of attempts: the dashboard, the review bundle, reviews and the recording's data. */
