@@ -3,6 +3,7 @@
 // the abusive attempt is stopped in seconds.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
 import { effectiveLimits, isGvisor, processLimits } from '../../server/src/sandbox/policy.js';
 import { docker, requireDocker } from '../helpers/docker.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
@@ -13,6 +14,8 @@ import { echoTimes, hostCgroup, percentile, shellRun } from '../helpers/sandbox-
 
 const ITEM = '3 fork bomb';
 const ECHOES = 100;
+/** How long the last test waits for the abuser's container to be gone before it reports what it saw. */
+const GONE_WAIT_MS = 90_000;
 /** A generous bound: a person notices about 100 ms; a broken machine takes seconds. Not a performance target. */
 const ECHO_P99_BOUND_MS = 1000;
 const gvisor = isGvisor(SANDBOX_RUNTIME);
@@ -120,7 +123,9 @@ describe(`security 3: fork bomb (${SANDBOX_RUNTIME})`, () => {
     expect(await shellRun(victimTerm, 'echo $((6*7))', 15_000)).toContain('42');
   });
 
-  it('stops the abusive attempt in seconds (submit until its container is gone)', async () => {
+  // The wait below has its own bound (GONE_WAIT_MS), inside a longer test timeout, so that a slow removal fails
+  // with what happened (the attempt's events and the container's state) rather than a bare timeout.
+  it('stops the abusive attempt in seconds (submit until its container is gone)', { timeout: 150_000 }, async () => {
     sampling = false;
     await sampler;
     const t0 = performance.now();
@@ -128,22 +133,26 @@ describe(`security 3: fork bomb (${SANDBOX_RUNTIME})`, () => {
     const submitMs = performance.now() - t0;
     expect(res.status).toBe(200);
     let goneMs = -1;
-    while (performance.now() - t0 < 60_000) {
-      const exists = await docker
+    let lastState = '';
+    while (performance.now() - t0 < GONE_WAIT_MS) {
+      const state = await docker
         .getContainer(abuserSandbox)
         .inspect()
-        .then(() => true)
-        .catch((err: { statusCode?: number }) => err.statusCode !== 404);
-      if (!exists) {
+        .then((info) => info.State.Status)
+        .catch((err: { statusCode?: number }) => (err.statusCode === 404 ? null : `inspect failed: ${String(err)}`));
+      if (state === null) {
         goneMs = performance.now() - t0;
         break;
       }
+      lastState = state;
       await new Promise((r) => setTimeout(r, 100));
     }
     figure(ITEM, 'submit answered after', round(submitMs / 1000), 's');
-    figure(ITEM, 'abuser container gone after', round(goneMs / 1000), 's');
-    expect(goneMs).toBeGreaterThan(0);
-    expect(goneMs).toBeLessThan(30_000);
+    figure(ITEM, 'abuser container gone after', goneMs < 0 ? `not within ${GONE_WAIT_MS / 1000} s` : round(goneMs / 1000), goneMs < 0 ? '' : 's');
+    const events = new AttemptsRepo(server.services.db).events(abuser.attempt.id).map((e) => e.kind);
+    const what = `submit answered after ${Math.round(submitMs)} ms; container ${lastState || 'gone'}; events: ${events.join(', ')}`;
+    expect(goneMs, what).toBeGreaterThan(0);
+    expect(goneMs, what).toBeLessThan(30_000);
     expect(server.services.attempts.get(abuser.attempt.id)!.state).toBe('archived');
   });
 });

@@ -7,6 +7,7 @@ import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
 import { ExerciseCatalog } from '../../server/src/exercises/catalog.js';
 import { AttemptService } from '../../server/src/attempts/attempt-service.js';
 import { OpslabError } from '../../server/src/errors.js';
+import { REMOVAL_RETRY_MS } from '../../server/src/attempts/ending.js';
 import { repoRoot } from '../../server/src/paths.js';
 import { FakeDriver, FakeRunner } from '../helpers/fake-driver.js';
 import { GradingRepo } from '../../server/src/store/grading-repo.js';
@@ -92,6 +93,33 @@ describe('attempt lifecycle (fake driver)', () => {
     const recording = fs.readFileSync(service.recordingFile(done), 'utf8');
     expect(recording).toContain('"m","submitted"');
   });
+
+  it('tries a refused sandbox removal again within seconds, then leaves it to the reconciler', async () => {
+    const { attempt } = await service.start(EXERCISE);
+    const remove = driver.remove.bind(driver);
+    let refusals = 1;
+    driver.remove = async (id: string) => {
+      if (refusals-- > 0) throw new Error('tried to kill container, but did not receive an exit event');
+      return remove(id);
+    };
+    const t0 = Date.now();
+    const done = await service.submit(attempt.id);
+    expect(done.state).toBe('archived');
+    expect(driver.sandboxes.has(attempt.sandboxId!)).toBe(false);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(REMOVAL_RETRY_MS[0]! - 50);
+
+    // Refused every time: the attempt stays submitted after the quick tries, for the reconciler.
+    const second = await service.start(EXERCISE);
+    let tries = 0;
+    driver.remove = async () => {
+      tries++;
+      throw new Error('engine refused');
+    };
+    const left = await service.submit(second.attempt.id);
+    expect(left.state).toBe('submitted');
+    expect(tries).toBe(REMOVAL_RETRY_MS.length + 1);
+    driver.remove = remove;
+  }, 15_000);
 
   it('expires the attempt when its deadline passes, without any client', async () => {
     const { attempt } = await service.start(EXERCISE, { timeLimitSeconds: 1 });

@@ -47,14 +47,29 @@ async function doEnd(ctx: AttemptContext, id: string, reason: EndReason): Promis
   return (await archive(ctx, ended)) ?? repo.get(id)!;
 }
 
-/** Removes an ended attempt's sandbox. Failures are logged; the reconciler tries again. */
+/**
+ * Waits between removal tries of an ended attempt's sandbox. An engine can refuse a removal for a moment (a kill
+ * whose exit event comes late, as with thousands of processes under gVisor): tried again within seconds, so an
+ * ended attempt (an abusive one above all) does not keep running until the reconciler's next pass.
+ */
+export const REMOVAL_RETRY_MS = [1000, 3000];
+
+/** Removes an ended attempt's sandbox. Failures are logged; past the quick retries the reconciler tries again. */
 export async function archive(ctx: AttemptContext, attempt: Attempt): Promise<Attempt | undefined> {
   const { repo, driver, log } = ctx.deps;
-  try {
-    if (attempt.sandboxId) await driver.remove(attempt.sandboxId);
-  } catch (err) {
-    log.error({ attemptId: attempt.id, err: (err as Error).message }, 'sandbox removal failed; will retry');
-    return undefined;
+  for (let tryNo = 0; attempt.sandboxId; tryNo++) {
+    try {
+      await driver.remove(attempt.sandboxId);
+      break;
+    } catch (err) {
+      const last = tryNo >= REMOVAL_RETRY_MS.length;
+      log.error(
+        { attemptId: attempt.id, err: (err as Error).message, try: tryNo + 1 },
+        last ? 'sandbox removal failed; the reconciler will retry' : 'sandbox removal failed; retrying',
+      );
+      if (last) return undefined;
+      await new Promise((r) => setTimeout(r, REMOVAL_RETRY_MS[tryNo]));
+    }
   }
   const archived = repo.update(attempt.id, { state: 'archived', sandboxStatus: 'removed' }, ['submitted', 'expired']);
   if (archived) repo.addEvent(attempt.id, 'archived');
