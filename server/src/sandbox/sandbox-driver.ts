@@ -83,7 +83,8 @@ export interface PathStat {
 }
 
 /**
- * Where sandboxes live. The Docker implementation is the only one today; a Kubernetes one can follow. Only
+ * Where sandboxes live. The Docker implementation is the only one today; test/integration/driver-contract.test.ts
+ * holds the cases every implementation must pass. Only
  * driver files talk to the engine.
  */
 export interface SandboxDriver {
