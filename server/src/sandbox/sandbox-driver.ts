@@ -84,8 +84,7 @@ export interface PathStat {
 
 /**
  * Where sandboxes live. The Docker implementation is the only one today; test/integration/driver-contract.test.ts
- * holds the cases every implementation must pass. Only
- * driver files talk to the engine.
+ * holds the cases every implementation must pass. Only driver files talk to the engine.
  */
 export interface SandboxDriver {
   /** Creates the sandbox (not started) with the platform's hardening policy; returns its id. */
