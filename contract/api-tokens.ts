@@ -5,7 +5,8 @@ import { stringEnum, Type, type Static } from './schema.js';
 
 /**
  * What a token may do:
- * - `invites:write`: create, list, revoke, extend and reissue invites (a creation's or reissue's answer holds the link);
+ * - `invites:write`: the staff's exercise list; create, list, revoke, extend and reissue invites (a creation's or
+ *   reissue's answer holds the link);
  * - `attempts:read`: list attempts, the dashboard's CSV export, one attempt's grade and checks, its recording;
  * - `reviews:read`: one attempt's review bundle (grade, reviews, scorecards), its diff and commands, the HTML, JSON
  *   and JUnit exports.
