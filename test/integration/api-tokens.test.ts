@@ -117,6 +117,19 @@ describe('API tokens (real server, real SQLite file)', () => {
     expect(auditRows('attempt.extend').at(-1)).toMatchObject({ userId: admin.user.id, actor: null });
   });
 
+  it('names the token in the audit log of its own requests only, with requests of both kinds at once', async () => {
+    const { secret } = await createToken('concurrent', ['invites:write']);
+    const viaToken = Array.from({ length: 8 }, () => call('POST', '/api/manage/invites', bearer(secret), inviteBody));
+    const viaSession = Array.from({ length: 8 }, () => call('POST', '/api/manage/invites', admin.headers, inviteBody));
+    const [byToken, bySession] = await Promise.all([Promise.all(viaToken), Promise.all(viaSession)]);
+    const actorOf = (res: { body: { invite: { id: string } } }) =>
+      (server.services.db.prepare("SELECT actor FROM audit_log WHERE action = 'invite.create' AND invite_id = ?").get(res.body.invite.id) as {
+        actor: string | null;
+      }).actor;
+    expect(byToken.map(actorOf)).toEqual(Array(8).fill('token:concurrent'));
+    expect(bySession.map(actorOf)).toEqual(Array(8).fill(null));
+  });
+
   it('refuses routes outside its scopes (403) and every sessions-only route, audited', async () => {
     const { token, secret } = await createToken('reader', ['attempts:read']);
     const ok = await call('GET', '/api/manage/attempts', bearer(secret));
