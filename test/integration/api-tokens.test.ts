@@ -167,6 +167,10 @@ describe('API tokens (real server, real SQLite file)', () => {
     const junkCookie = await call('GET', '/api/manage/attempts', { cookie: 'opslab_session=nothing', ...bearer(secret) });
     expect(junkCookie.status).toBe(400);
 
+    // Another Authorization scheme next to a session (a proxy's Basic sign-in) is not a token: the session decides.
+    const proxied = await call('GET', '/api/manage/attempts', { ...admin.headers, authorization: 'Basic dXNlcjpwYXNz' });
+    expect(proxied.status).toBe(200);
+
     const asCookie = await call('GET', '/api/manage/attempts', { cookie: `opslab_session=${secret}` });
     expect(asCookie.status).toBe(401);
 
