@@ -38,6 +38,8 @@ export interface AuditView {
   at: string;
   user: { id: string; name: string } | null;
   action: string;
+  /** Who acted for the user, when not they in person: `token:<name>` for an API token. */
+  actor: string | null;
   attemptId: string | null;
   inviteId: string | null;
   detail: unknown;

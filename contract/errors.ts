@@ -46,6 +46,8 @@ export const ERROR_CODES = {
   checkNotFound: 'OPSLAB_ERR_CHECK_NOT_FOUND',
   notAdvisory: 'OPSLAB_ERR_NOT_ADVISORY',
   notGraded: 'OPSLAB_ERR_NOT_GRADED',
+  apiTokenNotFound: 'OPSLAB_ERR_API_TOKEN_NOT_FOUND',
+  apiTokenState: 'OPSLAB_ERR_API_TOKEN_STATE',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -6,6 +6,8 @@ import { repoRoot } from './paths.js';
 import { createServices, type ServiceOptions, type Services } from './services.js';
 import { attemptRoutes } from './routes/attempts.js';
 import { authRoutes } from './routes/auth.js';
+import { apiTokenRoutes } from './routes/api-tokens.js';
+import { withActorScope } from './auth/actor.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { inviteRoutes } from './routes/invite.js';
 import { manageRoutes } from './routes/manage.js';
@@ -51,6 +53,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
 
   const secureCookies = new URL(config.publicUrl).protocol === 'https:';
+  // Each request's own audit actor (an API token's name), from after its body was read to its answer.
+  app.addHook('preValidation', (_request, _reply, done) => withActorScope(done));
   await app.register(errorHandling);
   await app.register(securityHeaders);
   await app.register(fastifyCookie);
@@ -63,6 +67,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await app.register(inviteRoutes, { attempts, invites, secureCookies, landing: config.inviteLanding });
   await app.register(manageRoutes, { auth, attempts, invites, reviews });
   await app.register(authRoutes, { auth, secureCookies });
+  await app.register(apiTokenRoutes, { auth, tokens: auth.apiTokens });
   await app.register(webUi, { webDir: config.webDir });
 
   // Shells were detached in the WebSocket plugin's preClose; only the database is left.

@@ -568,7 +568,7 @@ describe('accounts, sessions and CSRF', () => {
       'user.create',
       'setup',
     ]);
-    expect(entries[0]).toEqual({ at: expect.any(String), user: null, action: 'invite.create', attemptId: 'a_1', inviteId: 'i_1', detail: { n: 1 } });
+    expect(entries[0]).toEqual({ at: expect.any(String), user: null, action: 'invite.create', actor: null, attemptId: 'a_1', inviteId: 'i_1', detail: { n: 1 } });
     expect(entries[3]).toMatchObject({ user: { id: setup.body.user.id, name: 'Root' }, detail: { id: created.body.user.id } });
     expect(entries[5]).toMatchObject({ user: { name: 'Ivo' }, detail: { email: 'ivo@example.test', reason: 'wrong-password' } });
     expect(JSON.stringify(entries)).not.toContain('wrong wrong wrong');

@@ -1,3 +1,4 @@
+import type { ApiScope } from '../../../contract/api-tokens.js';
 import type { Role } from '../../../contract/auth.js';
 
 export type { Role };
@@ -18,6 +19,8 @@ export interface Credentials {
   csrfToken: string | undefined;
   /** Whether the request changes something: then the CSRF token must match the session's. */
   changes: boolean;
+  /** An `Authorization: Bearer` value: an API token (auth/api-tokens.ts), never together with a session cookie. */
+  bearer?: string;
 }
 
 export interface AuditEntry {
@@ -26,6 +29,8 @@ export interface AuditEntry {
   attemptId?: string | null;
   inviteId?: string | null;
   detail?: unknown;
+  /** Who acted when not the user in person (`token:<name>`); by default the request's API token, if any. */
+  actor?: string | null;
 }
 
 /**
@@ -33,8 +38,11 @@ export interface AuditEntry {
  * token checked) and the audit log. The HTTP side (cookies, hooks) lives in routes/.
  */
 export interface Auth {
-  /** The staff member behind the credentials; 401 without a valid session, 403 for a role not in `roles` or a bad CSRF token. */
-  authenticate(credentials: Credentials, roles: readonly Role[]): StaffUser;
+  /**
+   * The staff member behind the credentials; 401 without a valid session, 403 for a role not in `roles` or a bad CSRF
+   * token. With a bearer token: the route must allow an API token `scope` it holds (403 otherwise).
+   */
+  authenticate(credentials: Credentials, roles: readonly Role[], scope?: ApiScope): StaffUser;
   audit(entry: AuditEntry): void;
   userName(id: string): string | null;
 }

@@ -3,6 +3,9 @@ import type { Config } from '../config.js';
 import type { Db } from '../store/db.js';
 import { UsersRepo, type SessionRecord, type UserRecord } from '../store/users-repo.js';
 import { AuditRepo } from '../store/audit-repo.js';
+import type { ApiScope } from '../../../contract/api-tokens.js';
+import { currentActor } from './actor.js';
+import { ApiTokenService } from './api-tokens.js';
 import { authErrors } from './errors.js';
 import { LoginLimiter } from './login-limiter.js';
 import { hashPassword, prepareDummyHash, verifyPassword, PASSWORD_MAX, PASSWORD_MIN } from './password.js';
@@ -58,6 +61,7 @@ function checkPassword(password: string): void {
 export class AuthService implements Auth {
   readonly users: UsersRepo;
   readonly auditLog: AuditRepo;
+  readonly apiTokens: ApiTokenService;
   /** Replaceable for tests. */
   now: () => number;
   private readonly limiter: LoginLimiter;
@@ -71,12 +75,15 @@ export class AuthService implements Auth {
     this.auditLog = new AuditRepo(db);
     this.now = options.now ?? Date.now;
     this.limiter = new LoginLimiter(LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS, () => this.now());
+    this.apiTokens = new ApiTokenService({ db, users: this.users, audit: (e) => this.audit(e), now: () => this.now() });
     prepareDummyHash();
   }
 
   // The Auth interface.
 
-  authenticate(credentials: Credentials, roles: readonly Role[]): StaffUser {
+  authenticate(credentials: Credentials, roles: readonly Role[], scope?: ApiScope): StaffUser {
+    const { bearer } = credentials;
+    if (bearer !== undefined) return this.apiTokens.authenticate({ ...credentials, bearer }, scope);
     const found = this.resolveSession(credentials.sessionId);
     if (found === 'none') throw authErrors.signIn();
     if (found === 'ended') throw authErrors.sessionExpired();
@@ -97,6 +104,7 @@ export class AuthService implements Auth {
       attemptId: entry.attemptId ?? null,
       inviteId: entry.inviteId ?? null,
       detail: entry.detail ?? null,
+      actor: entry.actor === undefined ? currentActor() : entry.actor,
     });
   }
 
@@ -299,6 +307,7 @@ export class AuthService implements Auth {
       at: new Date(e.at).toISOString(),
       user: e.userId === null ? null : { id: e.userId, name: e.userName ?? '(deleted)' },
       action: e.action,
+      actor: e.actor,
       attemptId: e.attemptId,
       inviteId: e.inviteId,
       detail: e.detail,

@@ -8,6 +8,7 @@ import { AttemptsCsv, type AttemptsCsvDeps } from './attempts-csv.js';
 import { CommandTimelines } from './command-timelines.js';
 import { gradingHistory } from './grading-history.js';
 import { renderExportHtml } from './export-html.js';
+import { toJUnitXml } from '../grading/report.js';
 import {
   COMMANDS_PAGE,
   scorecardFor,
@@ -212,6 +213,24 @@ export class ReviewService {
 
   async exportHtml(attemptId: string, viewerId: string): Promise<string> {
     return renderExportHtml(await this.exportData(attemptId, viewerId));
+  }
+
+  /** The current final grading as JUnit XML, advisory checks as their reviewers decided; null before one exists. */
+  exportJUnit(attemptId: string): string | null {
+    const attempt = this.attempt(attemptId);
+    const run = this.deps.grading.final(attemptId);
+    if (!run) return null;
+    const grading = {
+      startedAt: iso(run.startedAt)!,
+      finishedAt: iso(run.finishedAt)!,
+      durationMs: run.finishedAt - run.startedAt,
+      score: run.score,
+      maxScore: run.maxScore,
+      results: run.results,
+      cleanroom: run.cleanroom,
+      phases: { graderStartMs: 0, copyMs: 0, cleanroomMs: 0, checksMs: 0 },
+    };
+    return toJUnitXml(grading, { suiteName: `${attempt.exerciseId} (${attempt.id})`, confirmations: this.advisory.verdicts(attemptId) });
   }
 
   /** The recording as text (flushed first while the attempt runs); null when there is none. */

@@ -17,7 +17,8 @@ import {
   ReviewInput,
   type IdParams,
 } from '../../../contract/index.js';
-import { errors } from '../errors.js';
+import { ERROR_CODES } from '../../../contract/errors.js';
+import { errors, OpslabError } from '../errors.js';
 import type { InviteService } from '../invites/invite-service.js';
 import type { AttemptExportFilter } from '../review/attempts-csv.js';
 import type { ReviewService } from '../review/review-service.js';
@@ -62,17 +63,22 @@ function attemptFilter(q: AttemptListQuery): AttemptExportFilter {
 export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptions): Promise<void> {
   const { auth, attempts, invites, reviews } = opts;
   // Before validation, so that a caller without a session learns nothing from the shape of their request.
-  const staff = staffGuard(auth, ['admin', 'interviewer']);
+  // Routes an API token may use name its scope (contract/api-tokens.ts); the others are for sessions only.
+  const STAFF = ['admin', 'interviewer'] as const;
+  const staff = staffGuard(auth, STAFF);
+  const invitesWrite = staffGuard(auth, STAFF, 'invites:write');
+  const attemptsRead = staffGuard(auth, STAFF, 'attempts:read');
+  const reviewsRead = staffGuard(auth, STAFF, 'reviews:read');
   const admin = staffGuard(auth, ['admin']);
   const userId = (request: FastifyRequest) => request.user!.id;
 
-  // ---- invites ---------------------------------------------------------------------------------------------
+  // ---- invites (API tokens: invites:write) --------------------------------------------------------------------
   // The link is in the creation's answer (and a reissue's) only; no other staff answer holds a working token.
   // Revoke, extend and reissue: the invite's creator or an admin (403 otherwise); each is audited.
   app.post(
     '/api/manage/invites',
     {
-      preValidation: staff,
+      preValidation: invitesWrite,
       schema: { body: CreateInviteBody },
     },
     async (request: FastifyRequest<{ Body: CreateInviteBody }>, reply: FastifyReply) => {
@@ -84,7 +90,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
   app.get(
     '/api/manage/invites',
     {
-      preValidation: staff,
+      preValidation: invitesWrite,
       schema: { querystring: InviteListQuery },
     },
     async (request: FastifyRequest<{ Querystring: InviteListQuery }>) => ({
@@ -94,14 +100,14 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
 
   app.post(
     '/api/manage/invites/:id/revoke',
-    { preValidation: staff, schema: { params: InviteParams } },
+    { preValidation: invitesWrite, schema: { params: InviteParams } },
     async (request: FastifyRequest<Id>) => ({ invite: invites.view(await invites.revoke(request.params.id, request.user!), request.user!) }),
   );
 
   app.post(
     '/api/manage/invites/:id/extend',
     {
-      preValidation: staff,
+      preValidation: invitesWrite,
       schema: { params: InviteParams, body: ExtendInviteBody },
     },
     async (request: FastifyRequest<Id & { Body: ExtendInviteBody }>) => ({
@@ -111,18 +117,19 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
 
   app.post(
     '/api/manage/invites/:id/reissue',
-    { preValidation: staff, schema: { params: InviteParams } },
+    { preValidation: invitesWrite, schema: { params: InviteParams } },
     async (request: FastifyRequest<Id>) => {
       const { invite, link } = invites.reissue(request.params.id, request.user!);
       return { invite: invites.created(invite, link, request.user!) };
     },
   );
 
-  // ---- attempts ----------------------------------------------------------------------------------------------
+  // ---- attempts (API tokens: attempts:read for the list, the CSV, the grade and the recording; reviews:read for
+  // ---- the review bundle, diff, commands and exports; changes are for sessions only) ----------------------------
   app.get(
     '/api/manage/attempts',
     {
-      preValidation: staff,
+      preValidation: attemptsRead,
       schema: { querystring: AttemptListQuery },
     },
     async (request: FastifyRequest<{ Querystring: AttemptListQuery }>) => {
@@ -140,7 +147,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
   app.get(
     '/api/manage/attempts/export.csv',
     // No HEAD twin: every export is read in full and audited, which a HEAD must not do.
-    { preValidation: staff, schema: { querystring: AttemptListQuery }, exposeHeadRoute: false },
+    { preValidation: attemptsRead, schema: { querystring: AttemptListQuery }, exposeHeadRoute: false },
     async (request: FastifyRequest<{ Querystring: AttemptListQuery }>, reply: FastifyReply) => {
       const q = request.query;
       listNumber(q.page, 'page', ATTEMPT_LIST_LIMITS.page);
@@ -152,13 +159,23 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
 
   app.get(
     '/api/manage/attempts/:id',
-    { preValidation: staff, schema: { params: ManageAttemptParams } },
+    { preValidation: reviewsRead, schema: { params: ManageAttemptParams } },
     async (request: FastifyRequest<Id>) => reviews.bundle(request.params.id, userId(request)),
+  );
+
+  // The attempt and its current grade with each check: what an applicant-tracking system needs, without the review.
+  app.get(
+    '/api/manage/attempts/:id/grade',
+    { preValidation: attemptsRead, schema: { params: ManageAttemptParams } },
+    async (request: FastifyRequest<Id>) => {
+      const { attempt, candidate, exercise, grading } = reviews.bundle(request.params.id, userId(request));
+      return { attempt, candidate, exercise, grading };
+    },
   );
 
   app.get(
     '/api/manage/attempts/:id/recording',
-    { preValidation: staff, schema: { params: ManageAttemptParams } },
+    { preValidation: attemptsRead, schema: { params: ManageAttemptParams } },
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
       const attempt = attempts.get(request.params.id);
       if (!attempt) throw errors.attemptNotFound();
@@ -168,7 +185,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
 
   app.get(
     '/api/manage/attempts/:id/diff',
-    { preValidation: staff, schema: { params: ManageAttemptParams } },
+    { preValidation: reviewsRead, schema: { params: ManageAttemptParams } },
     async (request: FastifyRequest<Id>) => {
       const diff = reviews.diff(request.params.id);
       if (!diff) throw errors.diffMissing();
@@ -178,14 +195,14 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
 
   app.get(
     '/api/manage/attempts/:id/commands',
-    { preValidation: staff, schema: { params: ManageAttemptParams, querystring: CommandPageQuery } },
+    { preValidation: reviewsRead, schema: { params: ManageAttemptParams, querystring: CommandPageQuery } },
     async (request: FastifyRequest<Id & { Querystring: CommandPageQuery }>) => reviews.commands(request.params.id, pageOf(request.query)),
   );
 
   // Downloads, named after the candidate's attempt.
   app.get(
     '/api/manage/attempts/:id/export.html',
-    { preValidation: staff, schema: { params: ManageAttemptParams } },
+    { preValidation: reviewsRead, schema: { params: ManageAttemptParams } },
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
       const html = await reviews.exportHtml(request.params.id, userId(request));
       return download(reply, 'text/html; charset=utf-8', `opslab-${request.params.id}.html`).send(html);
@@ -194,12 +211,22 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
 
   app.get(
     '/api/manage/attempts/:id/export.json',
-    { preValidation: staff, schema: { params: ManageAttemptParams } },
+    { preValidation: reviewsRead, schema: { params: ManageAttemptParams } },
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
       const data = await reviews.exportData(request.params.id, userId(request));
       return download(reply, 'application/json; charset=utf-8', `opslab-${request.params.id}.json`).send(
         JSON.stringify(data, null, 2),
       );
+    },
+  );
+
+  app.get(
+    '/api/manage/attempts/:id/export.junit.xml',
+    { preValidation: reviewsRead, schema: { params: ManageAttemptParams } },
+    async (request: FastifyRequest<Id>, reply: FastifyReply) => {
+      const xml = reviews.exportJUnit(request.params.id);
+      if (xml === null) throw new OpslabError(ERROR_CODES.notGraded, 409, 'This attempt has no final grading yet.');
+      return download(reply, 'application/xml; charset=utf-8', `opslab-${request.params.id}.junit.xml`).send(xml);
     },
   );
 

@@ -7,6 +7,8 @@ export interface AuditRecord {
   /** The user's name at the time of reading; null for entries without a user or a deleted user. */
   userName: string | null;
   action: string;
+  /** `token:<name>` when an API token acted for the user; null for the user in person. */
+  actor: string | null;
   attemptId: string | null;
   inviteId: string | null;
   detail: unknown;
@@ -18,6 +20,7 @@ interface Row {
   user_id: string | null;
   user_name: string | null;
   action: string;
+  actor: string | null;
   attempt_id: string | null;
   invite_id: string | null;
   detail: string | null;
@@ -34,10 +37,11 @@ export class AuditRepo {
     attemptId: string | null;
     inviteId: string | null;
     detail: unknown;
+    actor?: string | null;
   }): void {
     this.db
       .prepare(
-        'INSERT INTO audit_log (at, user_id, action, attempt_id, invite_id, detail) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO audit_log (at, user_id, action, attempt_id, invite_id, detail, actor) VALUES (?, ?, ?, ?, ?, ?, ?)',
       )
       .run(
         entry.at,
@@ -46,6 +50,7 @@ export class AuditRepo {
         entry.attemptId,
         entry.inviteId,
         entry.detail === undefined || entry.detail === null ? null : JSON.stringify(entry.detail),
+        entry.actor ?? null,
       );
   }
 
@@ -63,6 +68,7 @@ export class AuditRepo {
       userId: row.user_id,
       userName: row.user_name,
       action: row.action,
+      actor: row.actor,
       attemptId: row.attempt_id,
       inviteId: row.invite_id,
       detail: row.detail === null ? null : (JSON.parse(row.detail) as unknown),

@@ -151,6 +151,23 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (attempt_id, check_id)
   );
   `,
+  `
+  CREATE TABLE api_tokens (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    secret_hash  TEXT NOT NULL UNIQUE,
+    prefix       TEXT NOT NULL,
+    scopes       TEXT NOT NULL,
+    created_by   TEXT NOT NULL REFERENCES users(id),
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    last_used_at INTEGER,
+    revoked_at   INTEGER,
+    revoked_by   TEXT
+  );
+  CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_at IS NULL;
+  ALTER TABLE audit_log ADD COLUMN actor TEXT;
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {

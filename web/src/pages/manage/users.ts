@@ -79,6 +79,13 @@ class UsersPage {
           'A new account gets a one-time link with which its owner chooses a password.',
       ),
       h(
+        'p',
+        {},
+        'Scripts (an applicant-tracking system) use ',
+        h('a', { href: '/manage/tokens', 'data-testid': 'tokens-link' }, 'API tokens'),
+        ' instead of an account.',
+      ),
+      h(
         'section',
         { class: 'staff-section staff-panel', 'aria-labelledby': 'user-add-title' },
         h('h2', { id: 'user-add-title', class: 'section-title' }, 'Add a user'),
