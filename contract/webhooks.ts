@@ -144,6 +144,8 @@ export interface WebhookEventData {
     error: string | null;
     checks: { id: string; title: string; points: number; verdict: string; advisory: boolean }[];
     gradedAt: string;
+    /** A staff member's regrade (from the stored snapshot, after a check was fixed), not the end of the attempt. */
+    regrade: boolean;
   };
   'review.completed': WebhookAttemptRef & {
     reviewerId: string;

@@ -139,6 +139,27 @@ describe('webhooks (real server, real engine, real receivers)', () => {
     expect(again.body.id).toBe(first.eventId);
     expect(again.headers['opslab-webhook-id']).toBe(first.eventId);
 
+    // An invite withdrawn while its attempt runs: attempt.expired, reason revoked.
+    const inv2 = await request(server.url, 'POST', '/api/manage/invites', interviewer.headers, {
+      exerciseId: 'graded-demo', candidateName: 'Robin Candidate', candidateEmail: 'robin@example.test', showFeedback: false,
+    });
+    const claim2 = new URL(inv2.body.invite.link).hash.slice(1);
+    const started2 = await request(server.url, 'POST', '/api/invite/start', { authorization: `Bearer ${claim2}` });
+    expect(started2.status, started2.text).toBe(201);
+    expect((await request(server.url, 'POST', `/api/manage/invites/${inv2.body.invite.id}/revoke`, interviewer.headers)).status).toBe(200);
+    const expired = (await receiver.waitFor((all) => all.some((r) => r.body?.type === 'attempt.expired'))).find((r) => r.body.type === 'attempt.expired')!;
+    expect(expired.body.data).toMatchObject({ attemptId: started2.body.attempt.id, inviteId: inv2.body.invite.id, reason: 'revoked' });
+
+    // A staff regrade stores a new final grading: sent too, marked as a regrade.
+    expect(graded.regrade).toBe(false);
+    const regrade = await request(server.url, 'POST', `/api/manage/attempts/${attemptId}/regrade`, admin.headers);
+    expect(regrade.status, regrade.text).toBeLessThan(300);
+    const regraded = (await receiver.waitFor((all) => all.some((r) => r.body?.type === 'attempt.graded' && r.body.data.regrade))).find(
+      (r) => r.body.type === 'attempt.graded' && r.body.data.regrade,
+    )!;
+    expect(regraded.body.data).toMatchObject({ attemptId, maxScore: 10, regrade: true });
+    expect(regraded.body.id).not.toBe(byType('attempt.graded').body.id);
+
     // Disabled: nothing more is stored for it; deleted: gone with its log.
     expect((await request(server.url, 'PATCH', `/api/manage/webhooks/${hook.id}`, admin.headers, { enabled: false })).body.webhook.enabled).toBe(false);
     const count = (await deliveries(server, admin, hook.id)).length;

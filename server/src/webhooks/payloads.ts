@@ -46,6 +46,7 @@ export function webhookEventOf(event: DomainEvent, attemptOf: (id: string) => At
           error: run.error,
           checks: run.results.map((c) => ({ id: c.id, title: c.title, points: c.points, verdict: c.verdict, advisory: c.advisory })),
           gradedAt: new Date(run.finishedAt).toISOString(),
+          regrade: Boolean(run.requestedBy),
         },
       };
     }
