@@ -82,6 +82,19 @@ describe('webhooks page', () => {
     await receiver.waitFor((all) => all.length >= 2);
     expect(receiver.received[1]!.body.id).toBe(first!.body.id);
 
+    // A new secret, shown once; the next deliveries are signed with it.
+    await page.getByTestId('webhook-rotate').click();
+    await page.getByTestId('dialog-confirm').click();
+    await page.getByText('New signing secret').waitFor();
+    const rotated = await page.getByTestId('webhook-created-secret').inputValue();
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(secret);
+    await page.getByTestId('webhook-resend').first().click();
+    await receiver.waitFor((all) => all.length >= 3);
+    const third = receiver.received[2]!;
+    expect(verifyDocumented(rotated, third.raw, third.headers['opslab-signature'] as string)).toBe(true);
+    expect(verifyDocumented(secret, third.raw, third.headers['opslab-signature'] as string)).toBe(false);
+
     // Edit the events: only attempt.graded.
     await page.getByTestId('webhook-edit').click();
     for (const box of await page.getByTestId(/^webhook-edit-wh_.*-event$/).all()) {

@@ -4,6 +4,7 @@ import { checkTarget, parseWebhookUrl, refusedAddressReason, WebhookAddressError
 import { signatureHeader, verifySignature, newWebhookSecret } from '../../server/src/webhooks/signature.js';
 import { MAX_TRIES, retryDelayMs } from '../../server/src/webhooks/worker.js';
 import { DomainEvents, type DomainEvent } from '../../server/src/webhooks/events.js';
+import { sendWebhook } from '../../server/src/webhooks/sender.js';
 
 describe('webhook address rules', () => {
   it.each([
@@ -101,5 +102,21 @@ describe('webhook signatures and retries', () => {
     expect(() => events.publish({ type: 'review.saved', attemptId: 'a_1', reviewerId: 'u_1', review: { ratings: {}, recommendation: null, summary: '' } })).not.toThrow();
     expect(seen).toEqual(['review.saved']);
     expect(failures).toEqual(['broken subscriber']);
+  });
+
+  it('counts a name that does not resolve against the time limit of the try', async () => {
+    const t0 = Date.now();
+    const outcome = await sendWebhook({
+      url: 'https://slow-dns.example.test/hook',
+      body: '{}',
+      headers: {},
+      timeoutMs: 200,
+      allowPrivate: false,
+      maxResponseBytes: 4096,
+      lookup: () => new Promise(() => undefined),
+    });
+    expect(outcome).toMatchObject({ ok: false, status: null, address: null });
+    expect(outcome.error).toMatch(/not resolved within 0.2 s/);
+    expect(Date.now() - t0).toBeLessThan(2000);
   });
 });

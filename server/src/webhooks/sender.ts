@@ -28,6 +28,8 @@ export interface SendOptions {
   lookup?: Lookup;
 }
 
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
 const excerpt = (bytes: Buffer) =>
   bytes
     .toString('utf8')
@@ -46,11 +48,20 @@ export async function sendWebhook(opts: SendOptions): Promise<SendOutcome> {
   const started = Date.now();
   const done = (o: Omit<SendOutcome, 'ms'>): SendOutcome => ({ ...o, ms: Date.now() - started });
   let target;
+  let lookupTimer: NodeJS.Timeout | undefined;
   try {
-    target = await checkTarget(opts.url, { allowPrivate: opts.allowPrivate, lookup: opts.lookup });
+    // The name's resolution counts against the try's time limit too.
+    target = await Promise.race([
+      checkTarget(opts.url, { allowPrivate: opts.allowPrivate, lookup: opts.lookup }),
+      new Promise<never>((_, reject) => {
+        lookupTimer = setTimeout(() => reject(new Error(`the host was not resolved within ${seconds(opts.timeoutMs)} s`)), opts.timeoutMs);
+      }),
+    ]);
   } catch (err) {
     const message = err instanceof WebhookAddressError ? err.message : (err as Error).message;
     return done({ ok: false, status: null, error: message, bytesRead: 0, address: null });
+  } finally {
+    clearTimeout(lookupTimer);
   }
   const { url, hostname, address, family } = target;
   const pinned: LookupFunction = (_host, options, callback) => {
@@ -109,8 +120,8 @@ export async function sendWebhook(opts: SendOptions): Promise<SendOutcome> {
       },
     );
     const timer = setTimeout(
-      () => finish({ ok: false, status: null, error: `no answer within ${Math.round(opts.timeoutMs / 100) / 10} s` }),
-      opts.timeoutMs,
+      () => finish({ ok: false, status: null, error: `no answer within ${seconds(opts.timeoutMs)} s` }),
+      Math.max(0, started + opts.timeoutMs - Date.now()),
     );
     const onAbort = () => finish({ ok: false, status: null, error: 'aborted: the server is stopping' });
     opts.signal?.addEventListener('abort', onAbort);

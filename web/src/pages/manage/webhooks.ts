@@ -43,6 +43,8 @@ const webhooksApi = {
     (await request<{ webhook: CreatedWebhook }>(base, { method: 'POST', body, signal })).webhook,
   update: async (id: string, body: UpdateWebhookBody, signal: AbortSignal) =>
     (await request<{ webhook: WebhookView }>(`${base}/${encodeURIComponent(id)}`, { method: 'PATCH', body, signal })).webhook,
+  rotate: async (id: string, signal: AbortSignal) =>
+    (await request<{ webhook: CreatedWebhook }>(`${base}/${encodeURIComponent(id)}/secret`, { method: 'POST', signal })).webhook,
   remove: (id: string, signal: AbortSignal) => request<null>(`${base}/${encodeURIComponent(id)}`, { method: 'DELETE', signal }),
   deliveries: async (id: string, signal: AbortSignal) =>
     (await request<{ deliveries: WebhookDeliveryView[] }>(`${base}/${encodeURIComponent(id)}/deliveries`, { signal })).deliveries,
@@ -210,11 +212,13 @@ class WebhooksPage {
     const toggle = button(hook.enabled ? 'Disable' : 'Enable', 'webhook-toggle', hook.enabled ? 'Disable' : 'Enable');
     const edit = button('Edit events', 'webhook-edit', 'Edit the events of');
     const logButton = button('Deliveries', 'webhook-deliveries', 'Show the deliveries to');
+    const rotate = button('New secret', 'webhook-rotate', 'Make a new signing secret for');
     const remove = button('Delete', 'webhook-delete', 'Delete');
     const eventsCell = h('td', {}, h('ul', { class: 'plain-list' }, ...hook.events.map((e) => h('li', {}, h('code', {}, e)))));
     this.scope.listen(toggle, 'click', () => void this.update(hook, { enabled: !hook.enabled }, toggle));
     this.scope.listen(edit, 'click', () => this.editEvents(hook, eventsCell, edit));
     this.scope.listen(logButton, 'click', () => void this.showLog(hook, true));
+    this.scope.listen(rotate, 'click', () => void this.rotate(hook, rotate));
     this.scope.listen(remove, 'click', () => void this.remove(hook, remove));
     return h(
       'tr',
@@ -223,7 +227,7 @@ class WebhooksPage {
       eventsCell,
       h('td', {}, hook.enabled ? statusBadge('Enabled', 'live', 'webhook-status') : statusBadge('Disabled', 'stopped', 'webhook-status')),
       h('td', { 'data-testid': 'webhook-counts' }, `${hook.pending} / ${hook.failed}`),
-      h('td', { class: 'col-actions' }, h('div', { class: 'button-row' }, edit, toggle, logButton, remove)),
+      h('td', { class: 'col-actions' }, h('div', { class: 'button-row' }, edit, toggle, logButton, rotate, remove)),
     );
   }
 
@@ -285,11 +289,11 @@ class WebhooksPage {
   }
 
   /** The signing secret, once: the list never shows it again. */
-  private showSecret(hook: CreatedWebhook): void {
+  private showSecret(hook: CreatedWebhook, heading = 'Endpoint registered'): void {
     const field = h('input', { type: 'text', readonly: true, value: hook.secret, 'aria-label': 'Signing secret', 'data-testid': 'webhook-created-secret' });
     const copy = h('button', { type: 'button', class: 'button' }, 'Copy secret');
     const copyStatus = h('p', { class: 'copy-status', role: 'status' });
-    const title = h('h3', { class: 'copy-box-title', tabindex: -1 }, 'Endpoint registered');
+    const title = h('h3', { class: 'copy-box-title', tabindex: -1 }, heading);
     this.scope.listen(copy, 'click', () => {
       void copyText(hook.secret, field).then((outcome) => {
         copyStatus.textContent = outcome === 'copied' ? 'Secret copied.' : 'The secret is selected: press Ctrl+C (or ⌘C) to copy it.';
@@ -323,6 +327,31 @@ class WebhooksPage {
       if (isAbort(err) || this.scope.disposed) return;
       restore();
       this.listAlert.replaceChildren(h('p', { class: 'message message-error' }, errorText(err, 'The endpoint could not be changed.')));
+    }
+  }
+
+  private async rotate(hook: WebhookView, button: HTMLButtonElement): Promise<void> {
+    const ok = await confirmDialog({
+      title: 'Make a new signing secret?',
+      body: `The next deliveries to ${hook.url} are signed with the new secret only: the receiving system must get it at once.`,
+      confirmLabel: 'Make a new secret',
+      signal: this.scope.signal,
+    });
+    if (!ok || this.scope.disposed) {
+      if (!this.scope.disposed) button.focus();
+      return;
+    }
+    const restore = busy(button, 'Making…');
+    try {
+      const rotated = await webhooksApi.rotate(hook.id, this.scope.signal);
+      if (this.scope.disposed) return;
+      restore();
+      this.showSecret(rotated, 'New signing secret');
+      this.created.scrollIntoView({ block: 'center' });
+    } catch (err) {
+      if (isAbort(err) || this.scope.disposed) return;
+      restore();
+      this.listAlert.replaceChildren(h('p', { class: 'message message-error' }, errorText(err, 'The secret could not be changed.')));
     }
   }
 
