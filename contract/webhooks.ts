@@ -151,7 +151,8 @@ export interface WebhookEventData {
     reviewerId: string;
     recommendation: string | null;
     weightedScore: number | null;
-    ratings: Record<string, unknown>;
+    /** Each rated dimension's rating (1 to 4, or null); the notes and summary are not sent. */
+    ratings: Record<string, number | null>;
     updatedAt: string;
   };
 }

@@ -60,7 +60,8 @@ export function webhookEventOf(event: DomainEvent, attemptOf: (id: string) => At
           reviewerId: event.reviewerId,
           recommendation: event.review.recommendation,
           weightedScore: weightedScore(event.review.ratings),
-          ratings: event.review.ratings,
+          // The numbers only: the reviewer's notes and summary stay in opslab.
+          ratings: Object.fromEntries(Object.entries(event.review.ratings).map(([id, r]) => [id, r.rating])),
           updatedAt: new Date().toISOString(),
         },
       };
