@@ -13,3 +13,4 @@ export * from './terminal.js';
 export * from './errors.js';
 export * from './grade.js';
 export * from './api-tokens.js';
+export * from './webhooks.js';

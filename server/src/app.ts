@@ -11,6 +11,7 @@ import { withActorScope } from './auth/actor.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { inviteRoutes } from './routes/invite.js';
 import { manageRoutes } from './routes/manage.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { errorHandling, frameworkErrors } from './routes/plugins/errors.js';
 import { originCheck } from './routes/plugins/origin-check.js';
 import { securityHeaders } from './routes/plugins/security-headers.js';
@@ -46,10 +47,12 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   app.addHook('onReady', async () => {
     diskWatch.start();
     oomWatch.start();
+    services.webhooks.start();
   });
   app.addHook('preClose', async () => {
     oomWatch.stop();
     await diskWatch.stop();
+    await services.webhooks.stop();
   });
 
   const secureCookies = new URL(config.publicUrl).protocol === 'https:';
@@ -68,6 +71,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await app.register(manageRoutes, { auth, attempts, invites, reviews });
   await app.register(authRoutes, { auth, secureCookies });
   await app.register(apiTokenRoutes, { auth, tokens: auth.apiTokens });
+  await app.register(webhookRoutes, { auth, webhooks: services.webhooks });
   await app.register(webUi, { webDir: config.webDir });
 
   // Shells were detached in the WebSocket plugin's preClose; only the database is left.

@@ -33,6 +33,21 @@ export interface Config {
   snapshotMaxBytes: number;
   dataBudget: DataBudgetConfig;
   grading: GradingConfig;
+  webhooks: WebhookConfig;
+}
+
+/** Outgoing webhooks (server/src/webhooks/). */
+export interface WebhookConfig {
+  /** Whether endpoints may be on loopback, link-local, private, unspecified or multicast addresses. */
+  allowPrivate: boolean;
+  /** The time limit of one try, from connecting to the last byte read. */
+  timeoutMs: number;
+  /** The first retry's delay; later ones grow from it (30 s, 2 min, 10 min, 1 h, 3 h, 6 h, 12 h at the default). */
+  retryBaseMs: number;
+  /** Deliveries sent at once. */
+  concurrency: number;
+  /** Delivered and failed deliveries are deleted this many days after they were made. */
+  retentionDays: number;
 }
 
 /** The grading queue (server/src/grading/queue.ts): every grading of the server goes through it. */
@@ -303,6 +318,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxQueued: int(env, 'OPSLAB_GRADING_QUEUE_MAX', Math.max(4, Math.floor(maxSandboxes / 2)), 0, 10000),
       checkIntervalMs: int(env, 'OPSLAB_CHECK_INTERVAL_SECONDS', 10, 1, 3600) * 1000,
     },
+    webhooks: webhookConfig(env),
   };
 }
 
@@ -336,4 +352,19 @@ function inviteLanding(env: Env, name: string): InviteLanding {
     throw new ConfigError(name, raw, 'title (the exercise\'s title, summary and time limit) or minimal (the time limit only)');
   }
   return value as InviteLanding;
+}
+
+/** OPSLAB_WEBHOOK_*: where webhooks may go, how long a try may take, how retries are spaced. */
+function webhookConfig(env: Env): WebhookConfig {
+  const raw = str(env, 'OPSLAB_WEBHOOK_ALLOW_PRIVATE', '0').toLowerCase();
+  if (!['0', '1', 'true', 'false', 'on', 'off'].includes(raw)) {
+    throw new ConfigError('OPSLAB_WEBHOOK_ALLOW_PRIVATE', raw, '1 (allow private and loopback addresses) or 0');
+  }
+  return {
+    allowPrivate: ['1', 'true', 'on'].includes(raw),
+    timeoutMs: Math.round(num(env, 'OPSLAB_WEBHOOK_TIMEOUT_SECONDS', 10, 0.1, 60) * 1000),
+    retryBaseMs: Math.round(num(env, 'OPSLAB_WEBHOOK_RETRY_BASE_SECONDS', 30, 0.05, 3600) * 1000),
+    concurrency: int(env, 'OPSLAB_WEBHOOK_CONCURRENCY', 4, 1, 64),
+    retentionDays: int(env, 'OPSLAB_WEBHOOK_RETENTION_DAYS', 30, 1, 36500),
+  };
 }

@@ -20,6 +20,9 @@ import { PracticeService } from './practice/practice-service.js';
 import { ReviewService } from './review/review-service.js';
 import { AuthService } from './auth/service.js';
 import { repoRoot } from './paths.js';
+import { WebhooksRepo } from './store/webhooks-repo.js';
+import { DomainEvents } from './webhooks/events.js';
+import { WebhookService } from './webhooks/service.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -47,6 +50,8 @@ export interface Services {
   /** Notices sandboxes killed for memory (runs while the app is ready). */
   oomWatch: OomWatch;
   instance: string;
+  /** Signed webhooks: the lifecycle's events, sent in the background (runs while the app is ready). */
+  webhooks: WebhookService;
 }
 
 export const sandboxImageRef = (image: string) => `opslab/sandbox-${image}:latest`;
@@ -76,7 +81,9 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
       labels: opts.sandboxLabels ?? {},
       log: (message, data) => log.info(data ?? {}, message),
     });
-  const attempts = new AttemptService({ config, repo, grading, runner, driver, catalog, log, imageRef });
+  // The lifecycle's events: the services publish, the webhooks subscribe.
+  const events = new DomainEvents((err, event) => log.error({ err: err.message, event: event.type }, 'event listener failed'));
+  const attempts = new AttemptService({ config, repo, grading, runner, driver, catalog, log, imageRef, events });
   const auth = new AuthService(db, config);
   const invites = new InviteService({
     repo: new InvitesRepo(db),
@@ -84,6 +91,7 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     catalog,
     config,
     auth,
+    events,
   });
   const reviews = new ReviewService({
     attempts,
@@ -94,6 +102,7 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     catalog,
     auth,
     publicUrl: config.publicUrl,
+    events,
   });
   const practice = new PracticeService({ config, attempts, repo, grading, catalog });
   const diskWatch = new DiskWatch({
@@ -111,5 +120,6 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     memoryMb: (id) => effectiveLimits(config.sandbox, catalog.get(repo.get(id)?.exerciseId ?? '')?.limits).memoryMb,
     log,
   });
-  return { config, db, driver, catalog, attempts, auth, invites, reviews, practice, diskWatch, oomWatch, instance };
+  const webhooks = new WebhookService({ repo: new WebhooksRepo(db), attempts: repo, config: config.webhooks, auth, events, log });
+  return { config, db, driver, catalog, attempts, auth, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks };
 }

@@ -88,7 +88,7 @@ function isErrorBody(body: unknown): body is ErrorBody {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   body?: unknown;
   signal?: AbortSignal;
   /** Extra headers, such as `authorization: Bearer <invite token>`. */

@@ -19,6 +19,7 @@ startRouter(
     { path: '/manage/invites', load: () => import('./pages/manage/invites.js') },
     { path: '/manage/users', load: () => import('./pages/manage/users.js') },
     { path: '/manage/tokens', load: () => import('./pages/manage/tokens.js') },
+    { path: '/manage/webhooks', load: () => import('./pages/manage/webhooks.js') },
     { path: '/manage/attempts/:id', load: () => import('./pages/manage/review.js') },
     { path: '/manage/attempts/:id/live', load: () => import('./pages/manage/live.js') },
   ],

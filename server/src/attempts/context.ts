@@ -11,6 +11,7 @@ import type { ExerciseRunner } from './exercise-runner.js';
 import type { TerminalRegistry } from './terminals.js';
 import type { AttemptView } from './view.js';
 import type { WarmPool } from './warm-pool.js';
+import type { EventPublisher } from '../webhooks/events.js';
 
 export type { Logger };
 
@@ -24,6 +25,8 @@ export interface AttemptServiceDeps {
   log: Logger;
   /** Maps an exercise's image name to the engine's image reference. */
   imageRef: (image: string) => string;
+  /** Where the lifecycle's events go (attempt ended, graded): the webhooks subscribe. */
+  events?: EventPublisher;
 }
 
 /** What the parts of the attempt lifecycle share; the attempt service makes it and hands it to each part. */

@@ -34,6 +34,7 @@ async function doEnd(ctx: AttemptContext, id: string, reason: EndReason): Promis
   if (!ended) throw errors.attemptNotRunning(before.state);
   ctx.deadlines.clear(id);
   repo.addEvent(id, reason);
+  ctx.deps.events?.publish({ type: 'attempt.ended', attempt: ended });
   log.info({ attemptId: id, reason }, 'attempt ended');
   const terminal = ctx.terminals.take(id);
   if (terminal) {

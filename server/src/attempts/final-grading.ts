@@ -96,4 +96,5 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
       });
     }
   }
+  ctx.deps.events?.publish({ type: 'attempt.graded', attempt, run: grading.final(attempt.id)! });
 }

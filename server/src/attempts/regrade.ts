@@ -88,6 +88,7 @@ export class Regrader {
       log.error({ attemptId: attempt.id, err: message }, 'regrade failed');
       stored = grading.insert({ ...base, startedAt, finishedAt: Date.now(), score: 0, maxScore: 0, results: [], cleanroom: [], error: message });
     }
+    this.ctx.deps.events?.publish({ type: 'attempt.graded', attempt, run: stored });
     repo.addEvent(attempt.id, 'regraded', { score: stored.score, maxScore: stored.maxScore, exerciseVersion: exercise.version, by: requestedBy, error: stored.error });
     log.info({ attemptId: attempt.id, score: stored.score, maxScore: stored.maxScore, by: requestedBy }, 'regrade done');
     return stored;

@@ -8,6 +8,7 @@ import { ERROR_CODES } from '../../../contract/errors.js';
 import type { ExerciseCatalog } from '../exercises/catalog.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import type { Invite, InvitesRepo } from '../store/invites-repo.js';
+import type { EventPublisher } from '../webhooks/events.js';
 import type {
   CandidateInvite,
   CreatedInvite,
@@ -45,6 +46,8 @@ export interface InviteServiceDeps {
   catalog: ExerciseCatalog;
   config: Config;
   auth: Auth;
+  /** Where `invite.started` goes (the webhooks subscribe). */
+  events?: EventPublisher;
 }
 
 /** Who acts on an invite: staff members, by id and role. */
@@ -346,6 +349,7 @@ export class InviteService {
         this.deps.repo.claim(invite.id, invite.tokenHash, Date.now());
       },
     });
+    this.deps.events?.publish({ type: 'invite.started', attempt });
     return { attempt, created: true, token };
   }
 }

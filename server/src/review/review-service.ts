@@ -3,6 +3,7 @@ import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors } from '../errors.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import type { AttemptQuery } from '../store/reviews-repo.js';
+import type { EventPublisher } from '../webhooks/events.js';
 import { AdvisoryChecks } from './advisory.js';
 import { AttemptsCsv, type AttemptsCsvDeps } from './attempts-csv.js';
 import { CommandTimelines } from './command-timelines.js';
@@ -29,6 +30,8 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 /** What the CSV export needs (the stores, the catalog, the public address), and the attempt service. */
 export interface ReviewServiceDeps extends AttemptsCsvDeps {
   attempts: AttemptService;
+  /** Where a saved review goes (the webhooks subscribe). */
+  events?: EventPublisher;
 }
 
 /** What interviewers see of attempts: the dashboard, the review bundle, reviews and the recording's data. */
@@ -173,6 +176,7 @@ export class ReviewService {
     this.attempt(attemptId);
     this.deps.reviews.upsert({ attemptId, reviewerId, ...body });
     this.deps.auth.audit({ userId: reviewerId, action: 'review.save', attemptId, detail: { recommendation: body.recommendation } });
+    this.deps.events?.publish({ type: 'review.saved', attemptId, reviewerId, review: body });
     return this.reviews(attemptId, reviewerId).find((r) => r.mine)!;
   }
 

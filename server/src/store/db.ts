@@ -168,6 +168,36 @@ const MIGRATIONS: string[] = [
   CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_at IS NULL;
   ALTER TABLE audit_log ADD COLUMN actor TEXT;
   `,
+  `
+  CREATE TABLE webhook_endpoints (
+    id          TEXT PRIMARY KEY,
+    url         TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    secret      TEXT NOT NULL,
+    events      TEXT NOT NULL,
+    enabled     INTEGER NOT NULL DEFAULT 1,
+    created_by  TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+  );
+  CREATE TABLE webhook_deliveries (
+    id           TEXT PRIMARY KEY,
+    endpoint_id  TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+    event_id     TEXT NOT NULL,
+    type         TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    tries        INTEGER NOT NULL DEFAULT 0,
+    last_status  INTEGER,
+    last_error   TEXT,
+    created_at   INTEGER NOT NULL,
+    last_try_at  INTEGER,
+    next_try_at  INTEGER,
+    delivered_at INTEGER
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_try_at);
+  CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, created_at);
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {

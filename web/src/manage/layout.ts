@@ -7,7 +7,7 @@ import type { PageContext } from '../router.js';
 import { setDocumentTitle } from '../ui/layout.js';
 import { loadAuthState, logout, type User } from './session.js';
 
-export type StaffSection = 'dashboard' | 'invites' | 'users' | 'review';
+export type StaffSection = 'dashboard' | 'invites' | 'users' | 'review' | 'webhooks';
 
 export interface StaffFrame {
   main: HTMLElement;
@@ -43,6 +43,7 @@ export async function staffPage(ctx: PageContext, title: string, section: StaffS
         link('/manage', 'Attempts', 'dashboard'),
         link('/manage/invites', 'Invites', 'invites'),
         user.role === 'admin' ? link('/manage/users', 'Users', 'users') : null,
+        user.role === 'admin' ? link('/manage/webhooks', 'Webhooks', 'webhooks') : null,
       ),
       h('span', { class: 'staff-user', 'data-testid': 'staff-user' }, `${user.name} (${user.role})`),
       signOut,

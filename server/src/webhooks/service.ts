@@ -1,0 +1,203 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Auth } from '../auth/index.js';
+import type { WebhookConfig } from '../config.js';
+import { errors, OpslabError } from '../errors.js';
+import { ERROR_CODES } from '../../../contract/errors.js';
+import type { Logger } from '../sandbox/notices.js';
+import type { AttemptsRepo } from '../store/attempts-repo.js';
+import type { WebhookDelivery, WebhookEndpoint, WebhooksRepo } from '../store/webhooks-repo.js';
+import {
+  WEBHOOK_LIMITS,
+  type CreatedWebhook,
+  type CreateWebhookBody,
+  type UpdateWebhookBody,
+  type WebhookDeliveryView,
+  type WebhookPayload,
+  type WebhookView,
+} from '../../../contract/webhooks.js';
+import { checkTarget, WebhookAddressError, type Lookup } from './address.js';
+import type { DomainEvent, DomainEvents } from './events.js';
+import { webhookEventOf } from './payloads.js';
+import { newWebhookSecret } from './signature.js';
+import { DeliveryWorker } from './worker.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const newId = (prefix: string) => `${prefix}_${randomBytes(10).toString('hex')}`;
+
+export interface WebhookServiceDeps {
+  repo: WebhooksRepo;
+  attempts: Pick<AttemptsRepo, 'get'>;
+  config: WebhookConfig;
+  auth: Pick<Auth, 'audit' | 'userName'>;
+  events: DomainEvents;
+  log: Logger;
+  lookup?: Lookup;
+}
+
+const notFound = () => new OpslabError(ERROR_CODES.notFound, 404, 'There is no such webhook.');
+const deliveryNotFound = () => new OpslabError(ERROR_CODES.notFound, 404, 'There is no such delivery of this webhook.');
+
+/**
+ * Webhooks: admins register endpoints (a URL, a signing secret, the events it wants); the lifecycle's events are
+ * stored as deliveries, one per subscribed endpoint, the moment they happen, and the delivery worker sends them
+ * signed, in the background, with retries. Storing is all an event costs the request that caused it.
+ */
+export class WebhookService {
+  readonly worker: DeliveryWorker;
+
+  constructor(private readonly deps: WebhookServiceDeps) {
+    this.worker = new DeliveryWorker({ repo: deps.repo, config: deps.config, log: deps.log, lookup: deps.lookup });
+    deps.events.subscribe((event, at) => this.record(event, at));
+  }
+
+  /** Starts sending (pending deliveries of an earlier run first). */
+  start(): void {
+    this.worker.start();
+  }
+
+  /**
+   * Stops sending. Events keep being stored until the database closes (endings still in flight at shutdown): the
+   * next start sends them.
+   */
+  async stop(): Promise<void> {
+    await this.worker.stop();
+  }
+
+  /** Stores the event's deliveries (one per enabled endpoint subscribed to it); the worker sends them. */
+  private record(event: DomainEvent, at: number): void {
+    const hook = webhookEventOf(event, (id) => this.deps.attempts.get(id));
+    if (!hook) return;
+    const endpoints = this.deps.repo.listEndpoints().filter((e) => e.enabled && e.events.includes(hook.type));
+    if (endpoints.length === 0) return;
+    const payload: WebhookPayload = { id: `evt_${randomUUID()}`, type: hook.type, createdAt: new Date(at).toISOString(), data: hook.data };
+    const body = JSON.stringify(payload);
+    this.deps.repo.insertDeliveries(
+      endpoints.map((e) => ({ id: newId('whd'), endpointId: e.id, eventId: payload.id, type: hook.type, body, createdAt: at })),
+    );
+    this.worker.kick();
+  }
+
+  private view(e: WebhookEndpoint, counts = this.deps.repo.counts()): WebhookView {
+    const c = counts.get(e.id) ?? { pending: 0, failed: 0 };
+    return {
+      id: e.id,
+      url: e.url,
+      description: e.description,
+      events: e.events,
+      enabled: e.enabled,
+      createdBy: { id: e.createdBy, name: this.deps.auth.userName(e.createdBy) ?? 'unknown' },
+      createdAt: iso(e.createdAt)!,
+      updatedAt: iso(e.updatedAt)!,
+      pending: c.pending,
+      failed: c.failed,
+    };
+  }
+
+  private endpoint(id: string): WebhookEndpoint {
+    const e = this.deps.repo.getEndpoint(id);
+    if (!e) throw notFound();
+    return e;
+  }
+
+  /** The URL, parsed and its host's addresses checked (400 with the reason otherwise). */
+  private async checkedUrl(raw: string): Promise<string> {
+    try {
+      const { url } = await checkTarget(raw.trim(), { allowPrivate: this.deps.config.allowPrivate, lookup: this.deps.lookup });
+      if (url.href.length > WEBHOOK_LIMITS.url) throw new WebhookAddressError(`The URL is longer than ${WEBHOOK_LIMITS.url} characters.`);
+      return url.href;
+    } catch (err) {
+      if (err instanceof WebhookAddressError) throw errors.badRequest(err.message);
+      throw err;
+    }
+  }
+
+  list(): WebhookView[] {
+    const counts = this.deps.repo.counts();
+    return this.deps.repo.listEndpoints().map((e) => this.view(e, counts));
+  }
+
+  get(id: string): WebhookView {
+    return this.view(this.endpoint(id));
+  }
+
+  async create(body: CreateWebhookBody, userId: string): Promise<CreatedWebhook> {
+    const url = await this.checkedUrl(body.url);
+    const now = Date.now();
+    const endpoint: WebhookEndpoint = {
+      id: newId('wh'),
+      url,
+      description: body.description?.trim() ?? '',
+      secret: body.secret ?? newWebhookSecret(),
+      events: [...body.events],
+      enabled: body.enabled ?? true,
+      createdBy: userId,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.deps.repo.insertEndpoint(endpoint);
+    this.deps.auth.audit({ userId, action: 'webhook.create', detail: { webhookId: endpoint.id, url, events: endpoint.events, secretGiven: body.secret !== undefined } });
+    return { ...this.view(endpoint), secret: endpoint.secret };
+  }
+
+  async update(id: string, body: UpdateWebhookBody, userId: string): Promise<WebhookView> {
+    this.endpoint(id);
+    const url = body.url === undefined ? undefined : await this.checkedUrl(body.url);
+    const updated = this.deps.repo.updateEndpoint(id, {
+      ...(url !== undefined ? { url } : {}),
+      ...(body.events !== undefined ? { events: [...body.events] } : {}),
+      ...(body.description !== undefined ? { description: body.description.trim() } : {}),
+      ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
+    });
+    if (!updated) throw notFound();
+    this.deps.auth.audit({ userId, action: 'webhook.update', detail: { webhookId: id, ...body } });
+    // Enabled again: its pending deliveries are due.
+    this.worker.kick();
+    return this.view(updated);
+  }
+
+  /** A new generated secret, shown once; deliveries from now on are signed with it. */
+  rotateSecret(id: string, userId: string): CreatedWebhook {
+    this.endpoint(id);
+    const updated = this.deps.repo.updateEndpoint(id, { secret: newWebhookSecret() })!;
+    this.deps.auth.audit({ userId, action: 'webhook.rotate-secret', detail: { webhookId: id } });
+    return { ...this.view(updated), secret: updated.secret };
+  }
+
+  delete(id: string, userId: string): void {
+    const e = this.endpoint(id);
+    this.deps.repo.deleteEndpoint(id);
+    this.deps.auth.audit({ userId, action: 'webhook.delete', detail: { webhookId: id, url: e.url } });
+  }
+
+  deliveries(id: string): WebhookDeliveryView[] {
+    this.endpoint(id);
+    return this.deps.repo.listDeliveries(id, WEBHOOK_LIMITS.logPage).map(deliveryView);
+  }
+
+  /** Sends a delivery again (delivered or failed ones too), with the same event id, and its tries from zero. */
+  resend(id: string, deliveryId: string, userId: string): WebhookDeliveryView {
+    this.endpoint(id);
+    const d = this.deps.repo.getDelivery(deliveryId);
+    if (!d || d.endpointId !== id) throw deliveryNotFound();
+    const again = this.deps.repo.resend(deliveryId, Date.now())!;
+    this.deps.auth.audit({ userId, action: 'webhook.resend', detail: { webhookId: id, deliveryId, eventId: d.eventId } });
+    this.worker.kick();
+    return deliveryView(again);
+  }
+}
+
+function deliveryView(d: WebhookDelivery): WebhookDeliveryView {
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    type: d.type,
+    status: d.status,
+    tries: d.tries,
+    lastStatus: d.lastStatus,
+    lastError: d.lastError,
+    createdAt: iso(d.createdAt)!,
+    lastTryAt: iso(d.lastTryAt),
+    nextTryAt: d.status === 'pending' ? iso(d.nextTryAt) : null,
+    deliveredAt: iso(d.deliveredAt),
+  };
+}
