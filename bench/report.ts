@@ -1,6 +1,7 @@
 // The results file's shape and bench/RESULTS.md rendered from it.
 import type { DensityResult } from './density.js';
 import type { GradingExerciseResult } from './grading.js';
+import { gvisorMethod, gvisorText, type GvisorResult } from './gvisor.js';
 import type { MachineInfo } from './machine.js';
 import { fmt, MiB, ratio, type Summary } from './stats.js';
 
@@ -27,6 +28,8 @@ export interface Results {
     densityLimitMs: number;
     gradingRuns: number;
     gradingExercises: string[];
+    gvisorStartRounds?: number;
+    gvisorEchoRounds?: number;
   };
   load: {
     before: [number, number, number];
@@ -49,6 +52,7 @@ export interface Results {
     highWaterMarkSince: string;
     rssAfter: number;
   };
+  gvisor?: GvisorResult;
 }
 
 interface Target {
@@ -165,6 +169,10 @@ export function mainTable(r: Results): string {
       add(`Grading ${g.exerciseId}, full (${g.checks} checks) (ms)`, g.full, 'one grader container', g.baseline);
       add(`Grading ${g.exerciseId}, one check (ms)`, g.single, 'one grader container', g.baseline);
     }
+  }
+  if (r.gvisor?.runc && r.gvisor.runsc) {
+    add('Start → first prompt, cold, gVisor (ms)', r.gvisor.runsc.start, 'the same under runc', r.gvisor.runc.start);
+    add('Keystroke echo, gVisor (ms)', r.gvisor.runsc.echo, 'the same under runc', r.gvisor.runc.echo);
   }
   if (r.flood) {
     add(`Throughput, \`yes\` for ${r.settings.floodSeconds} s (MB/s)`, r.flood.yes.opslab, 'raw attach to the TTY', r.flood.yes.baseline);
@@ -374,6 +382,7 @@ export function renderMarkdown(r: Results): string {
       '',
     );
   }
-  out.push('## How each number is measured', '', method(r), '');
+  if (r.gvisor) out.push('### gVisor', '', gvisorText(r.gvisor), '');
+  out.push('## How each number is measured', '', method(r), ...(r.gvisor ? [gvisorMethod(r.gvisor)] : []), '');
   return out.join('\n');
 }

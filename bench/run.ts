@@ -4,7 +4,7 @@
 // reading, next to the targets.
 //
 //   npm run bench                          every section
-//   npm run bench -- --only start,echo     some sections (start, echo, density, grading, flood); RESULTS.md is
+//   npm run bench -- --only start,echo     some sections (start, echo, density, grading, flood, gvisor); RESULTS.md is
 //                                          only rewritten by a full run
 //   npm run bench -- --report <json>       rewrite RESULTS.md from a results file, measuring nothing
 import fs from 'node:fs';
@@ -23,12 +23,13 @@ import { Baseline } from './baseline.js';
 import { atPrompt, echo, openAttempt, type Shell } from './client.js';
 import { density } from './density.js';
 import { gradingBench } from './grading.js';
+import { gvisorSection } from './gvisor.js';
 import { busyPercent, describeMachine, loadAverage, machineCpu, ServerProcess } from './machine.js';
 import { renderMarkdown, type Results } from './report.js';
 import { BENCH_LABEL } from './protocol.js';
 import { median, summarize, type Summary } from './stats.js';
 
-const SECTIONS = ['start', 'echo', 'density', 'grading', 'flood'] as const;
+const SECTIONS = ['start', 'echo', 'density', 'grading', 'flood', 'gvisor'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const count = (name: string, fallback: number) => {
@@ -57,6 +58,8 @@ export const SETTINGS = {
   densityLimitMs: 50,
   gradingRuns: count('BENCH_N_GRADE', 5),
   gradingExercises: ['ci-triage', 'terraform-review', 'latency-slo'],
+  gvisorStartRounds: count('BENCH_N_GVISOR_START', 20),
+  gvisorEchoRounds: count('BENCH_N_GVISOR_ECHO', 200),
 };
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
@@ -84,7 +87,7 @@ function parseArgs(argv: string[]): { only: Section[]; report: string | null } {
       report = argv[++i] ?? null;
       if (!report) throw new Error('--report needs a results file');
     } else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench [-- --only start,echo,density,grading,flood | --report <results.json>]\n');
+      process.stdout.write('usage: npm run bench [-- --only start,echo,density,grading,flood,gvisor | --report <results.json>]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);
   }
@@ -342,6 +345,16 @@ async function main(): Promise<void> {
           break;
         case 'flood':
           results.flood = await floodSection(baseline);
+          break;
+        case 'gvisor':
+          results.gvisor = await gvisorSection(docker, {
+            exerciseId: SETTINGS.exercise,
+            startRounds: SETTINGS.gvisorStartRounds,
+            echoRounds: SETTINGS.gvisorEchoRounds,
+            echoWarmup: SETTINGS.echoWarmup,
+            server: (env) => ServerProcess.start({ ...SERVER_ENV, ...env }),
+            log,
+          });
           break;
       }
       log(`${section}: done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
