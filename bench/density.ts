@@ -1,9 +1,10 @@
 // Density: N attempts at once, each typed into at human speed; for growing N the echo latency, the server's CPU and
 // its memory per attempt.
 import { performance } from 'node:perf_hooks';
-import { keystroke, openAttempt, sleep, type OpslabAttempt } from './client.js';
+import { openAttempt, sleep, type OpslabAttempt } from './client.js';
 import { busyPercent, loadAverage, machineCpu, type ServerProcess } from './machine.js';
 import { summarize, type Summary } from './stats.js';
+import { typeInto } from './typing.js';
 
 export interface DensityOptions {
   exerciseId: string;
@@ -54,8 +55,6 @@ export interface DensityResult {
   limitMs: number;
 }
 
-const LOST_MS = 10_000;
-const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
 export async function density(server: ServerProcess, opts: DensityOptions): Promise<DensityResult> {
   const { log } = opts;
@@ -100,38 +99,14 @@ export async function density(server: ServerProcess, opts: DensityOptions): Prom
       const mem = await idleMemory();
       log(`density N=${n}: grown in ${(growMs / 1000).toFixed(1)} s; server RSS ${(mem.rss / 2 ** 20).toFixed(1)} MiB`);
 
-      const latencies: number[] = [];
-      let lost = 0;
       const cpu0 = await server.cpu();
       const m0 = machineCpu();
       const w0 = performance.now();
       const end = w0 + opts.seconds * 1000;
-      const interval = 1000 / opts.keysPerSecond;
-      await Promise.all(
-        attempts.map(async (a, i) => {
-          // Staggered starts and jittered gaps, as people do not type in lockstep.
-          let next = performance.now() + Math.random() * interval;
-          // Even k: a letter (a different one per attempt), odd k: a backspace.
-          let k = 2 * i;
-          while (next < end) {
-            await sleep(Math.max(0, next - performance.now()));
-            const letter = LETTERS[k % LETTERS.length]!;
-            // Letters and backspaces in turn, so the line stays short.
-            const [key, test] =
-              k % 2 === 0 ? [letter, (t: string) => t.includes(letter)] : ['\x7f', (t: string) => t.includes('\b')];
-            k++;
-            try {
-              latencies.push(await keystroke(a.shell, key, test, LOST_MS));
-            } catch {
-              lost++;
-              latencies.push(LOST_MS);
-              // Whatever arrives late must not satisfy the next wait: start the line over.
-              a.shell.write('\x15');
-              await sleep(200);
-            }
-            next += interval * (0.5 + Math.random());
-          }
-        }),
+      const { latencies, lost } = await typeInto(
+        attempts.map((a) => a.shell),
+        opts.keysPerSecond,
+        () => performance.now() >= end,
       );
       const wall = performance.now() - w0;
       const cpu1 = await server.cpu();
