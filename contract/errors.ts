@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   checkNotFound: 'OPSLAB_ERR_CHECK_NOT_FOUND',
   notAdvisory: 'OPSLAB_ERR_NOT_ADVISORY',
   notGraded: 'OPSLAB_ERR_NOT_GRADED',
+  exerciseVersionMissing: 'OPSLAB_ERR_EXERCISE_VERSION_MISSING',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

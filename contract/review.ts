@@ -87,8 +87,12 @@ export interface ReviewBundle {
   hintsRevealed: number;
   candidate: { name: string; email: string } | null;
   invite: Pick<InviteView, 'id' | 'showFeedback' | 'note' | 'createdBy' | 'createdAt' | 'expiresAt' | 'revokedAt'> | null;
-  /** `version`: the exercise's current version (null when it is no longer in the catalog). */
-  exercise: { id: string; title: string; summary: string; difficulty: string; skills: string[]; version: string | null };
+  /**
+   * `version`: the exercise's current version (null when it is no longer in the catalog); `takenVersion`: the version
+   * the candidate was given (pinned by the invite, or at a practice start; null for attempts from before versions
+   * were kept). Each grading says which version's checks ran (`gradings[].exerciseVersion`).
+   */
+  exercise: { id: string; title: string; summary: string; difficulty: string; skills: string[]; version: string | null; takenVersion: string | null };
   /** score and maxScore count advisory checks only once confirmed (tallyGrade in contract/grade.ts). */
   grading: {
     score: number;

@@ -151,6 +151,10 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (attempt_id, check_id)
   );
   `,
+  `
+  ALTER TABLE invites ADD COLUMN exercise_version TEXT;
+  ALTER TABLE attempts ADD COLUMN exercise_version TEXT;
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {
