@@ -91,7 +91,7 @@ export async function catalogRoutes(app: FastifyInstance, opts: CatalogRoutesOpt
     '/api/manage/exercises',
     { preValidation: staffGuard(opts.auth, ['admin', 'interviewer']) },
     async (): Promise<{ exercises: StaffExerciseSummary[] }> => ({
-      exercises: catalog.list().map((e) => ({ ...exerciseSummary(e), modes: [...e.modes], practice: practice.offers(e.id) })),
+      exercises: catalog.list().map((e) => ({ ...exerciseSummary(e), modes: [...e.modes], practice: practice.offers(e.id), version: e.version })),
     }),
   );
 }
