@@ -6,6 +6,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExerciseCatalog } from '../../server/src/exercises/catalog.js';
 import { ExerciseChangedError, exerciseVersion, ExerciseVersionStore } from '../../server/src/exercises/versions.js';
+import { pruneExerciseVersions } from '../../server/src/attempts/purge.js';
+import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
+import { openDatabase } from '../../server/src/store/db.js';
+import { InvitesRepo } from '../../server/src/store/invites-repo.js';
 import { tempDataDir } from '../helpers/server.js';
 
 const dirs: string[] = [];
@@ -185,5 +189,46 @@ describe('exercise versions', () => {
     fs.rmSync(store.dir('demo-pin', v1.version), { recursive: true });
     expect(ExerciseCatalog.load(exercises, { versions: store }).at('demo-pin', v1.version)).toBeUndefined();
     expect(third.at('demo-pin', 'f'.repeat(64))).toBeUndefined();
+  });
+
+  it('retention removes the stored versions that are not current and that no invite or attempt names', () => {
+    const exercises = temp();
+    const source = writeExercise(exercises);
+    const store = new ExerciseVersionStore(path.join(temp(), 'exercise-versions'));
+    const db = openDatabase(temp());
+    const attempts = new AttemptsRepo(db);
+    const invites = new InvitesRepo(db);
+    db.prepare(`INSERT INTO users (id, email, name, role, created_at) VALUES ('u_1', 'a@example.test', 'A', 'admin', 0)`).run();
+    // Four versions, one edit after another: the first pinned by an invite, the second by an attempt, the third by
+    // nothing, the fourth current.
+    const versions: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      fs.writeFileSync(path.join(source, 'README.md'), `# Demo\nEdition ${i}.\n`);
+      versions.push(ExerciseCatalog.load(exercises, { versions: store }).get('demo-pin')!.version);
+    }
+    const catalog = ExerciseCatalog.load(exercises, { versions: store });
+    expect(catalog.get('demo-pin')!.version).toBe(versions[3]);
+    invites.insert({
+      id: 'i_1', tokenHash: 'h1', exerciseId: 'demo-pin', candidateName: 'C', candidateEmail: 'c@example.test', timeLimitSeconds: 60,
+      showFeedback: true, note: null, createdBy: 'u_1', createdAt: 0, expiresAt: 1, revokedAt: null, attemptId: null, claimedAt: null,
+      exerciseVersion: versions[0],
+    });
+    attempts.insert({
+      id: 'a_1', exerciseId: 'demo-pin', state: 'archived', tokenHash: 'h2', timeLimitSeconds: 60, createdAt: 0, startedAt: 0, deadline: 60,
+      endedAt: 1, endReason: 'submitted', sandboxId: null, sandboxStatus: 'removed', recordingPath: null, failure: null, seed: null,
+      params: {}, hintsRevealed: 0, mode: 'practice', inviteId: null, feedback: true, ownerHash: null, exerciseVersion: versions[1],
+    });
+    expect(store.list()).toHaveLength(4);
+
+    expect(pruneExerciseVersions({ catalog, repo: attempts })).toEqual([{ id: 'demo-pin', version: versions[2] }]);
+    expect(store.list().map((v) => v.version).sort()).toEqual([versions[0], versions[1], versions[3]].sort());
+    expect(catalog.at('demo-pin', versions[0]!)?.instructions).toContain('Edition 0.');
+
+    // The attempt is purged: its version goes at the next pass; the invite's and the current one stay.
+    attempts.delete('a_1');
+    expect(pruneExerciseVersions({ catalog, repo: attempts })).toEqual([{ id: 'demo-pin', version: versions[1] }]);
+    expect(pruneExerciseVersions({ catalog, repo: attempts })).toEqual([]);
+    expect(store.list().map((v) => v.version).sort()).toEqual([versions[0], versions[3]].sort());
+    db.close();
   });
 });

@@ -243,10 +243,13 @@ export class AttemptsRepo {
     return this.db.prepare('DELETE FROM invites WHERE attempt_id IS NULL AND expires_at < ?').run(cutoff).changes;
   }
 
-  /** Every exercise version an attempt was made with (retention keeps their stored copies). */
-  exerciseVersions(): { exerciseId: string; version: string }[] {
+  /** Every exercise version an attempt or an invite names (retention keeps their stored copies). */
+  exerciseVersionsInUse(): { exerciseId: string; version: string }[] {
     return this.db
-      .prepare('SELECT DISTINCT exercise_id AS exerciseId, exercise_version AS version FROM attempts WHERE exercise_version IS NOT NULL')
+      .prepare(
+        `SELECT exercise_id AS exerciseId, exercise_version AS version FROM attempts WHERE exercise_version IS NOT NULL
+         UNION SELECT exercise_id, exercise_version FROM invites WHERE exercise_version IS NOT NULL`,
+      )
       .all() as { exerciseId: string; version: string }[];
   }
 

@@ -125,13 +125,6 @@ export class InvitesRepo {
     return this.db.prepare('UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes === 1;
   }
 
-  /** Every exercise version an invite names (retention keeps their stored copies). */
-  exerciseVersions(): { exerciseId: string; version: string }[] {
-    return this.db
-      .prepare('SELECT DISTINCT exercise_id AS exerciseId, exercise_version AS version FROM invites WHERE exercise_version IS NOT NULL')
-      .all() as { exerciseId: string; version: string }[];
-  }
-
   setTimeLimit(id: string, seconds: number): void {
     this.db.prepare('UPDATE invites SET time_limit_seconds = ? WHERE id = ?').run(seconds, id);
   }
