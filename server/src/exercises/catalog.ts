@@ -144,8 +144,8 @@ export interface CatalogOptions {
 const PUBLISH_TRIES = 3;
 
 export class ExerciseCatalog {
-  /** Stored versions loaded so far (they never change). */
-  private readonly pinned = new Map<string, Exercise>();
+  /** Stored versions loaded so far (they never change); null: a copy found broken. */
+  private readonly pinned = new Map<string, Exercise | null>();
 
   private constructor(
     private readonly byId: Map<string, Exercise>,
@@ -197,13 +197,14 @@ export class ExerciseCatalog {
     if (current?.version === version) return current;
     const key = `${id}@${version}`;
     const cached = this.pinned.get(key);
-    if (cached) return cached;
+    if (cached !== undefined) return cached ?? undefined;
     if (!this.versions?.has(id, version)) return undefined;
     const dir = this.versions.dir(id, version);
     const result = loadExercise(dir, { id });
-    if ('problems' in result || result.exercise.version !== version) return undefined;
-    this.pinned.set(key, result.exercise);
-    return result.exercise;
+    // A copy that does not load, or no longer hashes to its version, is no version (and is not read again).
+    const exercise = 'problems' in result || result.exercise.version !== version ? null : result.exercise;
+    this.pinned.set(key, exercise);
+    return exercise ?? undefined;
   }
 
   /**
