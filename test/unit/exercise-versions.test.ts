@@ -134,11 +134,17 @@ describe('exercise versions', () => {
     expect(store.list()).toEqual([]);
     expect(fs.readdirSync(path.join(store.root, 'demo-pin'))).toEqual([]);
 
-    // What a killed process leaves (a temporary directory) is no version, and a sweep removes it.
-    fs.mkdirSync(path.join(store.root, 'demo-pin', '.tmp-123-abc', 'checks'), { recursive: true });
+    // What a killed process leaves (a temporary directory) is no version, and a sweep removes it once it is old
+    // (a young one may be another process's publish in progress).
+    const left = path.join(store.root, 'demo-pin', '.tmp-123-abc');
+    const young = path.join(store.root, 'demo-pin', '.tmp-456-def');
+    fs.mkdirSync(path.join(left, 'checks'), { recursive: true });
+    fs.mkdirSync(young);
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    fs.utimesSync(left, twoHoursAgo, twoHoursAgo);
     expect(store.list()).toEqual([]);
-    store.sweep(0);
-    expect(fs.readdirSync(path.join(store.root, 'demo-pin'))).toEqual([]);
+    store.sweep();
+    expect(fs.readdirSync(path.join(store.root, 'demo-pin'))).toEqual(['.tmp-456-def']);
   });
 
   it('refuses ids and versions that could leave the store', () => {
