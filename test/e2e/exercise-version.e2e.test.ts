@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { shortVersion } from '../../contract/invites.js';
+import { EXERCISE_VERSIONS_DIR } from '../../server/src/exercises/versions.js';
 import { repoRoot } from '../../server/src/paths.js';
 import { api, request } from '../helpers/api.js';
 import { startTestServer, tempDataDir, type TestServer } from '../helpers/server.js';
@@ -58,6 +59,8 @@ describe('exercise versions on the staff and candidate pages', () => {
     const created = await staff('POST', '/api/manage/invites', { exerciseId: ID, candidateName: 'Olga Old', candidateEmail: 'olga@example.test', showFeedback: true });
     expect(created.status, created.text).toBe(201);
     const link: string = created.body.invite.link;
+    const lost = await staff('POST', '/api/manage/invites', { exerciseId: ID, candidateName: 'Lou Lost', candidateEmail: 'lou@example.test', showFeedback: true });
+    expect(lost.status, lost.text).toBe(201);
 
     // The exercise changes (instructions and a check), and the server restarts on the same data.
     const dir = path.join(exercisesDir, ID);
@@ -101,5 +104,24 @@ describe('exercise versions on the staff and candidate pages', () => {
     expect(entries[0]).toContain(`checks version ${shortVersion(v1)} (not the current one)`);
     expect(entries[1]).toContain(`checks version ${shortVersion(v2)} (not the version the candidate took)`);
     await screenshot(page, 'review-exercise-versions');
+
+    // The first version's stored copy is lost: the invite that pinned it says so at once, and offers no Start.
+    fs.rmSync(path.join(dataDir, EXERCISE_VERSIONS_DIR, ID, v1), { recursive: true });
+    // The review page's open requests would hold the server's shutdown.
+    await page.goto('about:blank');
+    await server!.close();
+    await start();
+    await page.goto(`${server!.url}/manage/invites`);
+    const lostRow = page.getByTestId('invite-row').filter({ hasText: 'Lou Lost' });
+    expect(await lostRow.getByTestId('invite-version').textContent()).toBe(`version ${shortVersion(v1)} · its stored copy is gone: the invite cannot start`);
+    const landing = await browser.newPage();
+    const url = new URL(lost.body.invite.link as string);
+    await landing.goto(`${server!.url}${url.pathname}${url.hash}`);
+    const gone = landing.getByTestId('invite-gone');
+    await gone.waitFor();
+    expect(await gone.getAttribute('data-kind')).toBe('version-missing');
+    expect(await gone.textContent()).toContain('This invitation cannot be started');
+    expect(await landing.getByTestId('invite-start').count()).toBe(0);
+    await screenshot(landing, 'invite-version-missing');
   });
 });

@@ -165,6 +165,9 @@ describe('exercise version pinning (real server, engine and SQLite, restarts on 
 
     // The invite pinned to the lost version is refused with a clear error, and never given another version.
     expect(await inviteView(lost.id)).toMatchObject({ exerciseVersion: v1, exerciseVersionStatus: 'missing' });
+    const landing = await api(server!.url, 'GET', '/api/invite', lost.token);
+    expect(landing.status).toBe(409);
+    expect(landing.body.error.code).toBe('OPSLAB_ERR_EXERCISE_VERSION_MISSING');
     const refused = await api(server!.url, 'POST', '/api/invite/start', lost.token);
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('OPSLAB_ERR_EXERCISE_VERSION_MISSING');

@@ -301,9 +301,13 @@ export class InviteService {
   }
 
   candidateView(invite: Invite): CandidateInvite {
-    const exercise = this.deps.catalog.forAttempt(invite) ?? this.deps.catalog.get(invite.exerciseId);
+    const exercise = this.deps.catalog.forAttempt(invite);
     const attempt = invite.attemptId ? this.deps.attempts.get(invite.attemptId) : undefined;
     const status = this.status(invite, attempt);
+    // Nothing to start: the version the invite pinned is gone. Said at once, not after the candidate reads the rules.
+    if ((status === 'pending' || status === 'failed') && invite.exerciseVersion && !exercise) {
+      throw errors.exerciseVersionMissing(invite.exerciseId, invite.exerciseVersion);
+    }
     return {
       candidateName: invite.candidateName,
       exercise: {
