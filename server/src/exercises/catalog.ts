@@ -222,9 +222,9 @@ export class ExerciseCatalog {
 }
 
 /**
- * Loads an exercise from its directory, stores that content as a version, and answers with the exercise served from
- * the stored copy (so what runs is exactly what the version names, whatever happens to the directory later). A
- * directory edited while being stored is read again.
+ * Loads an exercise from its directory (problems name its files), stores that content as a version, and answers with
+ * the exercise loaded from the stored copy (so what runs is exactly what the version names, whatever happens to the
+ * directory later). A directory edited while being stored is read again.
  */
 function loadPublished(
   source: string,
@@ -236,7 +236,11 @@ function loadPublished(
     if ('problems' in result) return result;
     try {
       const stored = versions.publish(result.exercise.id, source, result.exercise.version);
-      return { exercise: { ...result.exercise, dir: stored.dir } };
+      // Read back from the copy: every field then comes from exactly the content the version names, even if the
+      // directory changed between its reading and its hashing.
+      const fromCopy = loadExercise(stored.dir, { ...opts, id: result.exercise.id });
+      if ('problems' in fromCopy || fromCopy.exercise.version !== stored.version) throw new ExerciseChangedError(result.exercise.id);
+      return fromCopy;
     } catch (err) {
       if (err instanceof ExerciseChangedError && i + 1 < PUBLISH_TRIES) continue;
       const message = err instanceof ExerciseChangedError ? 'kept changing while it was being stored' : `cannot be stored: ${(err as Error).message}`;
