@@ -129,4 +129,6 @@ export interface StaffExerciseSummary extends ExerciseSummary {
   modes: ExerciseMode[];
   /** Whether practice offers it now (the operator's OPSLAB_PRACTICE_EXERCISES over `modes`). */
   practice: boolean;
+  /** The current version (sha256 of the exercise directory): what a new invite pins. */
+  version: string;
 }

@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   notGraded: 'OPSLAB_ERR_NOT_GRADED',
   apiTokenNotFound: 'OPSLAB_ERR_API_TOKEN_NOT_FOUND',
   apiTokenState: 'OPSLAB_ERR_API_TOKEN_STATE',
+  exerciseVersionMissing: 'OPSLAB_ERR_EXERCISE_VERSION_MISSING',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -6,11 +6,24 @@ import { ID_PATTERNS, idParams, NAME_PATTERN, stringEnum, Type, type PersonRef, 
 export const INVITE_STATUSES = ['pending', 'running', 'finished', 'expired', 'revoked', 'failed'] as const;
 export type InviteStatus = (typeof INVITE_STATUSES)[number];
 
+/**
+ * An invite's exercise version against the catalog: `current`; `older` (the exercise changed since, the candidate
+ * still gets this version from its stored copy); `missing` (the stored copy is gone: the invite cannot start).
+ */
+export const INVITE_VERSION_STATUSES = ['current', 'older', 'missing'] as const;
+export type InviteVersionStatus = (typeof INVITE_VERSION_STATUSES)[number];
+
+/** How staff pages and exports show an exercise version: its first 12 hex digits. */
+export const shortVersion = (version: string): string => version.slice(0, 12);
+
 /** `Invite` of docs/api.md. */
 export interface InviteView {
   id: string;
   exerciseId: string;
   exerciseTitle: string;
+  /** The exercise version the invite was made with and its candidate gets (null: made before versions were kept). */
+  exerciseVersion: string | null;
+  exerciseVersionStatus: InviteVersionStatus;
   candidateName: string;
   candidateEmail: string;
   timeLimitSeconds: number;

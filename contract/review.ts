@@ -3,7 +3,7 @@
 
 import { ATTEMPT_MODES, ATTEMPT_STATES, type AttemptMode, type AttemptState, type AttemptView, type CheckVerdict, type EndReason } from './attempts.js';
 import type { CheckConfirmation } from './grade.js';
-import type { InviteView } from './invites.js';
+import { shortVersion, type InviteView } from './invites.js';
 import { DIMENSION_IDS, type DimensionId, type ScorecardDimension } from './scorecard.js';
 import { ID_PATTERNS, idParams, intString, stringEnum, Type, type PersonRef, type Static, type TOptional, type TSchema } from './schema.js';
 
@@ -87,8 +87,12 @@ export interface ReviewBundle {
   hintsRevealed: number;
   candidate: { name: string; email: string } | null;
   invite: Pick<InviteView, 'id' | 'showFeedback' | 'note' | 'createdBy' | 'createdAt' | 'expiresAt' | 'revokedAt'> | null;
-  /** `version`: the exercise's current version (null when it is no longer in the catalog). */
-  exercise: { id: string; title: string; summary: string; difficulty: string; skills: string[]; version: string | null };
+  /**
+   * `version`: the exercise's current version (null when it is no longer in the catalog); `takenVersion`: the version
+   * the candidate was given (pinned by the invite, or at a practice start; null for attempts from before versions
+   * were kept). Each grading says which version's checks ran (`gradings[].exerciseVersion`).
+   */
+  exercise: { id: string; title: string; summary: string; difficulty: string; skills: string[]; version: string | null; takenVersion: string | null };
   /** score and maxScore count advisory checks only once confirmed (tallyGrade in contract/grade.ts). */
   grading: {
     score: number;
@@ -243,3 +247,28 @@ export interface AttemptPage {
 }
 
 export const ManageAttemptParams = idParams(ID_PATTERNS.attempt);
+
+/**
+ * What the review and its exports say of the exercise version: the one the candidate took (short form), whether the
+ * exercise changed since, and which version the current grading ran where it is another one.
+ */
+export function exerciseVersionText(bundle: Pick<ReviewBundle, 'exercise' | 'gradings'>): string {
+  const { takenVersion: taken, version: current } = bundle.exercise;
+  const graded = bundle.gradings.find((g) => g.current)?.exerciseVersion ?? null;
+  const parts = [taken ? shortVersion(taken) : 'not recorded (the attempt started before versions were kept)'];
+  if (taken && current === null) parts.push('the exercise is no longer in the catalog');
+  else if (taken && current !== taken) parts.push(`the exercise changed since (current ${shortVersion(current!)})`);
+  else if (taken) parts.push('current');
+  if (graded && graded !== taken) parts.push(`graded with version ${shortVersion(graded)}, not the one taken`);
+  return parts.join(' · ');
+}
+
+/** A grading's version as the history shows it, with how it differs from the version taken and the current one. */
+export function gradingVersionText(version: string | null, taken: string | null, current: string | null): string {
+  if (!version) return '';
+  const notes = [
+    taken && version !== taken ? 'not the version the candidate took' : '',
+    current && version !== current ? 'not the current one' : '',
+  ].filter(Boolean);
+  return `checks version ${shortVersion(version)}${notes.length ? ` (${notes.join('; ')})` : ''}`;
+}

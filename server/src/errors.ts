@@ -23,6 +23,14 @@ export const errors = {
     new OpslabError(ERROR_CODES.origin, 403, `Requests from origin ${origin} are not allowed.`),
   exerciseNotFound: (id: string) =>
     new OpslabError(ERROR_CODES.exerciseNotFound, 404, `There is no exercise with id "${id}".`),
+  /** The stored copy of a pinned exercise version is gone (the data directory lost it): never another version. */
+  exerciseVersionMissing: (id: string, version: string) =>
+    new OpslabError(
+      ERROR_CODES.exerciseVersionMissing,
+      409,
+      `The version of exercise "${id}" this was made with (${version.slice(0, 12)}) is no longer stored on this server, ` +
+        'and no other version is used in its place. Ask the person who invited you for a new invite.',
+    ),
   attemptNotFound: () => new OpslabError(ERROR_CODES.attemptNotFound, 404, 'There is no such attempt.'),
   attemptEnded: (state: string) =>
     new OpslabError(ERROR_CODES.attemptEnded, 410, `This attempt has ended (${state}).`),

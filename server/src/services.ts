@@ -10,6 +10,7 @@ import type { ExerciseRunner } from './attempts/exercise-runner.js';
 import { engineRunner } from './attempts/engine-runner.js';
 import { AttemptService, type Logger } from './attempts/attempt-service.js';
 import { ExerciseCatalog, formatProblem } from './exercises/catalog.js';
+import { EXERCISE_VERSIONS_DIR, ExerciseVersionStore } from './exercises/versions.js';
 import type { JobDriver } from './sandbox/sandbox-driver.js';
 import { DockerDriver } from './sandbox/drivers/docker/docker-driver.js';
 import { DiskWatch } from './sandbox/disk-watch.js';
@@ -65,8 +66,12 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     ? opts.driver(instance)
     : new DockerDriver({ instance, policy: config.sandbox, extraLabels: opts.sandboxLabels ?? {} });
   const sandboxesDir = path.join(repoRoot(), 'sandboxes');
+  // Every exercise is served from a stored copy of its current version; invites and attempts keep theirs.
+  const versions = new ExerciseVersionStore(path.join(config.dataDir, EXERCISE_VERSIONS_DIR));
+  versions.sweep();
   const catalog = ExerciseCatalog.load(config.exercisesDir, {
     imageExists: (image) => fs.existsSync(path.join(sandboxesDir, image, 'Dockerfile')),
+    versions,
   });
   for (const problem of catalog.problems) log.error({}, `exercise left out: ${formatProblem(problem)}`);
   const repo = new AttemptsRepo(db);
@@ -117,7 +122,7 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     driver,
     repo,
     attempts,
-    memoryMb: (id) => effectiveLimits(config.sandbox, catalog.get(repo.get(id)?.exerciseId ?? '')?.limits).memoryMb,
+    memoryMb: (id) => effectiveLimits(config.sandbox, catalog.forAttempt(repo.get(id) ?? { exerciseId: '' })?.limits).memoryMb,
     log,
   });
   const webhooks = new WebhookService({ repo: new WebhooksRepo(db), attempts: repo, config: config.webhooks, auth, events, log });

@@ -105,6 +105,26 @@ describe('renderExportHtml', () => {
     expect(html).toContain('data-recommendation="yes">Yes</span>');
   });
 
+  it('says which exercise version the candidate took and which version graded them, where they differ', () => {
+    const taken = 'a'.repeat(64);
+    const current = 'b'.repeat(64);
+    const base = fixtureExportData();
+    const entry = { id: 1, finishedAt: base.exportedAt, score: 1, maxScore: 2, pendingPoints: 0, error: null, source: 'snapshot' as const, requestedBy: null, changes: [] };
+    const render = (exercise: { version: string | null; takenVersion: string | null }, graded: string | null) =>
+      renderExportHtml({
+        ...base,
+        bundle: { ...base.bundle, exercise: { ...base.bundle.exercise, ...exercise }, gradings: graded ? [{ ...entry, exerciseVersion: graded, current: true }] : [] },
+      });
+    const meta = (html: string) => html.match(/<dt>Exercise version<\/dt><dd>([^<]*)<\/dd>/)?.[1];
+    expect(meta(render({ version: taken, takenVersion: taken }, taken))).toBe('aaaaaaaaaaaa · current');
+    expect(meta(render({ version: current, takenVersion: taken }, taken))).toBe('aaaaaaaaaaaa · the exercise changed since (current bbbbbbbbbbbb)');
+    expect(meta(render({ version: current, takenVersion: taken }, current))).toBe(
+      'aaaaaaaaaaaa · the exercise changed since (current bbbbbbbbbbbb) · graded with version bbbbbbbbbbbb, not the one taken',
+    );
+    expect(meta(render({ version: null, takenVersion: taken }, taken))).toBe('aaaaaaaaaaaa · the exercise is no longer in the catalog');
+    expect(meta(render({ version: current, takenVersion: null }, null))).toBe('not recorded (the attempt started before versions were kept)');
+  });
+
   it('renders an attempt without recording, diff, grading or reviews', () => {
     const bare = fixtureExportData({ cast: null, diff: null, commands: { commands: [], source: 'none' } });
     bare.bundle = { ...bare.bundle, grading: null, reviews: [], candidate: null };

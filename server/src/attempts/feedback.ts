@@ -31,7 +31,8 @@ export class Feedback {
     if (!attempt) throw errors.attemptNotFound();
     if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
     if (!attempt.feedback) throw errors.noFeedback();
-    const exercise = catalog.get(attempt.exerciseId);
+    // The version the attempt was provisioned from: its checks fit its files.
+    const exercise = catalog.forAttempt(attempt);
     if (!exercise || exercise.checks.length === 0) throw errors.noChecks();
     if (!attempt.sandboxId || attempt.sandboxStatus === 'missing') throw errors.sandboxMissing();
     const last = this.lastRun.get(id);
@@ -68,7 +69,7 @@ export class Feedback {
       const current = repo.get(id);
       if (current && current.state === 'running') terminals.get(id)?.broadcast({ type: 'attempt', attempt: this.ctx.view(current) });
     }
-    const run = grading.insert({ attemptId: id, kind: 'progress', ...outcome, error: null });
+    const run = grading.insert({ attemptId: id, kind: 'progress', ...outcome, error: null, exerciseVersion: exercise.version });
     terminals.get(id)?.marker(`${MARKERS.checks}: ${outcome.score}/${outcome.maxScore}`);
     repo.addEvent(id, 'checks', { score: outcome.score, maxScore: outcome.maxScore });
     return run;
@@ -81,7 +82,7 @@ export class Feedback {
     if (!attempt) throw errors.attemptNotFound();
     if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
     if (!attempt.feedback) throw errors.noFeedback();
-    const hints = catalog.get(attempt.exerciseId)?.hints ?? [];
+    const hints = catalog.forAttempt(attempt)?.hints ?? [];
     if (attempt.hintsRevealed >= hints.length) throw errors.noMoreHints();
     const n = attempt.hintsRevealed + 1;
     repo.update(id, { hintsRevealed: n }, ['running']);
@@ -92,7 +93,7 @@ export class Feedback {
 
   hints(attempt: Attempt): { revealed: string[]; total: number } {
     if (!attempt.feedback) return { revealed: [], total: 0 };
-    const hints = this.ctx.deps.catalog.get(attempt.exerciseId)?.hints ?? [];
+    const hints = this.ctx.deps.catalog.forAttempt(attempt)?.hints ?? [];
     return { revealed: hints.slice(0, attempt.hintsRevealed), total: hints.length };
   }
 

@@ -15,7 +15,8 @@ import { firstLine, type AttemptContext } from './context.js';
 export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise<void> {
   const { grading, log, driver, runner, catalog, repo } = ctx.deps;
   const { artifacts } = ctx;
-  const exercise = catalog.get(attempt.exerciseId);
+  // The version the attempt was provisioned from (an invite's pinned one): its checks grade it.
+  const exercise = catalog.forAttempt(attempt);
   if (!exercise || grading.final(attempt.id)) return;
   const startedAt = Date.now();
   const info = attempt.sandboxId ? await driver.inspect(attempt.sandboxId).catch(() => null) : null;

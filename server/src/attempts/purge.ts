@@ -1,4 +1,6 @@
 import { errors } from '../errors.js';
+import type { ExerciseCatalog } from '../exercises/catalog.js';
+import type { AttemptsRepo } from '../store/attempts-repo.js';
 import { CLOSE_CODES } from '../terminal/attempt-terminal.js';
 import type { AttemptContext } from './context.js';
 
@@ -46,7 +48,27 @@ export async function purgeByRetention(ctx: AttemptContext, now: number, forget:
     }
   }
   if (days > 0) ids.push(...(await purgeEndedBefore(ctx, now - days * DAY_MS, forget)));
+  if (days > 0 || practiceDays > 0) pruneExerciseVersions(ctx.deps);
   return ids;
+}
+
+/**
+ * Retention of exercise versions: removes the stored copies that are not current and that no invite or attempt
+ * names any more (their attempts purged or deleted). Nothing can name such a version again: new invites and
+ * practice attempts pin the current one. Returns what was removed.
+ */
+export function pruneExerciseVersions(deps: {
+  catalog: Pick<ExerciseCatalog, 'list' | 'store'>;
+  repo: Pick<AttemptsRepo, 'exerciseVersionsInUse'>;
+}): { id: string; version: string }[] {
+  const store = deps.catalog.store;
+  if (!store) return [];
+  const key = (id: string, version: string) => `${id}@${version}`;
+  const keep = new Set(deps.repo.exerciseVersionsInUse().map((v) => key(v.exerciseId, v.version)));
+  for (const e of deps.catalog.list()) keep.add(key(e.id, e.version));
+  const removed = store.list().filter((v) => !keep.has(key(v.id, v.version)));
+  for (const v of removed) store.remove(v.id, v.version);
+  return removed;
 }
 
 /**

@@ -15,8 +15,9 @@ export async function resetSandbox(ctx: AttemptContext, id: string): Promise<Att
   if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
   if (attempt.mode !== 'practice') throw errors.practiceOnly();
   if (ctx.provisioning.has(id) || ctx.ending.has(id)) throw errors.attemptBusy();
-  const exercise = catalog.get(attempt.exerciseId);
-  if (!exercise) throw errors.exerciseNotFound(attempt.exerciseId);
+  // Seeded again from the version the attempt was started with.
+  const exercise = catalog.forAttempt(attempt);
+  if (!exercise) throw attempt.exerciseVersion ? errors.exerciseVersionMissing(attempt.exerciseId, attempt.exerciseVersion) : errors.exerciseNotFound(attempt.exerciseId);
   // While the new container is made, the reconciler must not take it (or the old one) for an orphan.
   ctx.provisioning.add(id);
   let sandboxId = null as string | null;

@@ -23,6 +23,8 @@ export interface StartOptions {
   ownerHash?: string;
   /** Called once the attempt row exists, before provisioning (an invite links to it at once). */
   onCreated?: (attemptId: string) => void;
+  /** The exercise version to provision (an invite's, pinned when it was made); the current one by default. */
+  exerciseVersion?: string | null;
 }
 
 /** Starts an attempt: provisions its sandbox (or claims a pooled one), attaches the shell and starts the clock. */
@@ -33,13 +35,19 @@ export async function startAttempt(
 ): Promise<{ attempt: Attempt; token: string }> {
   const { repo, driver, catalog, runner, config, log } = ctx.deps;
   const { warmPool, terminals, artifacts } = ctx;
-  const exercise = catalog.get(exerciseId);
-  if (!exercise) throw errors.exerciseNotFound(exerciseId);
+  const current = catalog.get(exerciseId);
+  // A pinned version is provisioned from its stored copy, never from another version.
+  const exercise = opts.exerciseVersion ? catalog.at(exerciseId, opts.exerciseVersion) : current;
+  if (!exercise) {
+    if (opts.exerciseVersion) throw errors.exerciseVersionMissing(exerciseId, opts.exerciseVersion);
+    throw errors.exerciseNotFound(exerciseId);
+  }
   const mode = opts.mode ?? 'practice';
   // No room left in the data directory for what this attempt will keep: refused before anything is made.
   artifacts.budget.assertRoom(mode);
-  // A sandbox from the warm pool, if one is ready: taken now, so no other start can have it.
-  const pooled = warmPool.take(exerciseId);
+  // A sandbox from the warm pool, if one is ready: taken now, so no other start can have it. The pool prepares the
+  // current version only.
+  const pooled = exercise === current ? warmPool.take(exerciseId) : null;
   try {
     await makeRoom(ctx, mode);
   } catch (err) {
@@ -76,6 +84,7 @@ export async function startAttempt(
     inviteId: opts.inviteId ?? null,
     feedback: opts.feedback ?? true,
     ownerHash: opts.ownerHash ?? null,
+    exerciseVersion: exercise.version,
   });
   ctx.provisioning.add(id);
   opts.onCreated?.(id);

@@ -10,7 +10,8 @@ export type CandidateResults = CandidateCheckRun;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function attemptView(attempt: Attempt, catalog: Pick<ExerciseCatalog, 'get'>): AttemptView {
+export function attemptView(attempt: Attempt, catalog: Pick<ExerciseCatalog, 'forAttempt'>): AttemptView {
+  const exercise = catalog.forAttempt(attempt);
   return {
     id: attempt.id,
     exerciseId: attempt.exerciseId,
@@ -23,8 +24,8 @@ export function attemptView(attempt: Attempt, catalog: Pick<ExerciseCatalog, 'ge
     sandbox: attempt.sandboxStatus,
     serverTime: new Date().toISOString(),
     mode: attempt.mode,
-    checksAllowed: attempt.feedback && (catalog.get(attempt.exerciseId)?.checks.length ?? 0) > 0,
-    hintsAllowed: attempt.feedback && (catalog.get(attempt.exerciseId)?.hints.length ?? 0) > 0,
+    checksAllowed: attempt.feedback && (exercise?.checks.length ?? 0) > 0,
+    hintsAllowed: attempt.feedback && (exercise?.hints.length ?? 0) > 0,
   };
 }
 

@@ -1,10 +1,12 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import Ajv2020Module, { type ErrorObject } from 'ajv/dist/2020.js';
 import type { LimitOverrides } from '../sandbox/policy.js';
 import { EXERCISE_SCHEMA_FILE } from '../paths.js';
+import { ExerciseChangedError, exerciseVersion, type ExerciseVersionStore } from './versions.js';
+
+export { exerciseVersion } from './versions.js';
 
 const Ajv2020 = Ajv2020Module as unknown as typeof Ajv2020Module.default;
 
@@ -100,8 +102,9 @@ export interface Exercise {
   /** The exercise has an executable `setup`. */
   hasSetup: boolean;
   /**
-   * A hash of what decides a grade (exercise.yaml, checks/, hidden/): kept with every grading, so a review can tell
-   * which version of the checks graded an attempt, and whether a regrade ran a newer one.
+   * The sha256 of the whole exercise directory (versions.ts): what the candidate gets (instructions, workspace/,
+   * setup and the files it reads, variants) and how they are graded (checks/, hidden/, clean-room jobs). An invite
+   * and its attempt keep the version they were made with; every grading keeps the version whose checks ran.
    */
   version: string;
   /** The candidate's instructions (README.md), markdown. */
@@ -128,14 +131,33 @@ export interface ExerciseProblem {
   message: string;
 }
 
+export interface CatalogOptions {
+  imageExists?: (image: string) => boolean;
+  /**
+   * Where each exercise's version is kept (the server's data directory). With it, every exercise loaded is stored
+   * there first and served from its stored copy, and any stored version can be loaded again by (id, version).
+   */
+  versions?: ExerciseVersionStore;
+}
+
+/** Times an exercise directory that changes while it is being stored is read again before it is left out. */
+const PUBLISH_TRIES = 3;
+
 export class ExerciseCatalog {
+  /** Stored versions loaded so far (they never change); null: a copy found broken. */
+  private readonly pinned = new Map<string, Exercise | null>();
+
   private constructor(
     private readonly byId: Map<string, Exercise>,
     readonly problems: ExerciseProblem[],
+    private readonly versions?: ExerciseVersionStore,
   ) {}
 
-  /** Loads every exercises/<id>/exercise.yaml. Invalid exercises are left out and reported in `problems`. */
-  static load(exercisesDir: string, opts: { imageExists?: (image: string) => boolean } = {}): ExerciseCatalog {
+  /**
+   * Loads every exercises/<id>/exercise.yaml. Invalid exercises are left out and reported in `problems`. With a
+   * version store, each exercise is stored as its current version and served from that copy.
+   */
+  static load(exercisesDir: string, opts: CatalogOptions = {}): ExerciseCatalog {
     const byId = new Map<string, Exercise>();
     const problems: ExerciseProblem[] = [];
     let entries: fs.Dirent[] = [];
@@ -148,19 +170,82 @@ export class ExerciseCatalog {
     // editor's or a tool's own folder.
     const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.'));
     for (const entry of dirs.sort((a, b) => a.name.localeCompare(b.name))) {
-      const result = loadExercise(path.join(exercisesDir, entry.name), opts);
+      const result = opts.versions
+        ? loadPublished(path.join(exercisesDir, entry.name), opts.versions, opts)
+        : loadExercise(path.join(exercisesDir, entry.name), opts);
       if ('problems' in result) problems.push(...result.problems);
       else byId.set(result.exercise.id, result.exercise);
     }
-    return new ExerciseCatalog(byId, problems);
+    return new ExerciseCatalog(byId, problems, opts.versions);
   }
 
   list(): Exercise[] {
     return [...this.byId.values()];
   }
 
+  /** The current version of an exercise: what new invites and practice attempts get. */
   get(id: string): Exercise | undefined {
     return this.byId.get(id);
+  }
+
+  /**
+   * A given version of an exercise: the current one, or its stored copy (also of an exercise no longer in the
+   * catalog). Undefined when that version is not stored (or its copy no longer matches its version).
+   */
+  at(id: string, version: string): Exercise | undefined {
+    const current = this.byId.get(id);
+    if (current?.version === version) return current;
+    const key = `${id}@${version}`;
+    const cached = this.pinned.get(key);
+    if (cached !== undefined) return cached ?? undefined;
+    if (!this.versions?.has(id, version)) return undefined;
+    const dir = this.versions.dir(id, version);
+    const result = loadExercise(dir, { id });
+    // A copy that does not load, or no longer hashes to its version, is no version (and is not read again).
+    const exercise = 'problems' in result || result.exercise.version !== version ? null : result.exercise;
+    this.pinned.set(key, exercise);
+    return exercise ?? undefined;
+  }
+
+  /**
+   * The exercise as an attempt (or invite) has it: the version it was made with, or the current one for those made
+   * before versions were kept (null). Undefined when that version is gone.
+   */
+  forAttempt(attempt: { exerciseId: string; exerciseVersion?: string | null }): Exercise | undefined {
+    return attempt.exerciseVersion ? this.at(attempt.exerciseId, attempt.exerciseVersion) : this.get(attempt.exerciseId);
+  }
+
+  /** The version store, when the catalog keeps one (retention prunes it). */
+  get store(): ExerciseVersionStore | undefined {
+    return this.versions;
+  }
+}
+
+/**
+ * Loads an exercise from its directory (problems name its files), stores that content as a version, and answers with
+ * the exercise loaded from the stored copy (so what runs is exactly what the version names, whatever happens to the
+ * directory later). A directory edited while being stored is read again.
+ */
+function loadPublished(
+  source: string,
+  versions: ExerciseVersionStore,
+  opts: { imageExists?: (image: string) => boolean },
+): { exercise: Exercise } | { problems: ExerciseProblem[] } {
+  for (let i = 0; ; i++) {
+    const result = loadExercise(source, opts);
+    if ('problems' in result) return result;
+    try {
+      const stored = versions.publish(result.exercise.id, source, result.exercise.version);
+      // Read back from the copy: every field then comes from exactly the content the version names, even if the
+      // directory changed between its reading and its hashing.
+      const fromCopy = loadExercise(stored.dir, { ...opts, id: result.exercise.id });
+      if ('problems' in fromCopy || fromCopy.exercise.version !== stored.version) throw new ExerciseChangedError(result.exercise.id);
+      return fromCopy;
+    } catch (err) {
+      if (err instanceof ExerciseChangedError && i + 1 < PUBLISH_TRIES) continue;
+      const message = err instanceof ExerciseChangedError ? 'kept changing while it was being stored' : `cannot be stored: ${(err as Error).message}`;
+      return { problems: [{ file: source, field: '', message }] };
+    }
   }
 }
 
@@ -193,7 +278,8 @@ function describe(error: ErrorObject): { field: string; message: string } {
 
 export function loadExercise(
   dir: string,
-  opts: { imageExists?: (image: string) => boolean } = {},
+  /** `id`: the id the exercise must have, when its directory is not named after it (a stored version). */
+  opts: { imageExists?: (image: string) => boolean; id?: string } = {},
 ): { exercise: Exercise } | { problems: ExerciseProblem[] } {
   const file = path.join(dir, 'exercise.yaml');
   const problems: ExerciseProblem[] = [];
@@ -218,8 +304,8 @@ export function loadExercise(
     cleanroom?: (Partial<CleanroomSpec> & { id: string; image: string; copy: string; run: string })[];
   };
   const spec = data as Raw;
-  if (problems.length === 0 && spec.id !== path.basename(dir)) {
-    problems.push({ file, field: 'id', message: `must equal the directory name "${path.basename(dir)}"` });
+  if (problems.length === 0 && spec.id !== (opts.id ?? path.basename(dir))) {
+    problems.push({ file, field: 'id', message: `must equal the directory name "${opts.id ?? path.basename(dir)}"` });
   }
   if (problems.length === 0) problems.push(...crossCheck(dir, file, spec, opts));
   const readme = path.join(dir, 'README.md');
@@ -266,33 +352,11 @@ export function loadExercise(
       wrong: spec.wrong ?? [],
       alternatives: alternativeSolutions(dir),
       hasSetup: isExecutable(path.join(dir, 'setup')),
-      version: exerciseVersion(dir, (spec.cleanroom ?? []).flatMap((c) => (c.bring ?? []).map((b) => b.from))),
+      version: exerciseVersion(dir),
       instructions,
       dir,
     },
   };
-}
-
-/**
- * sha256 (12 hex digits) over exercise.yaml and every file under checks/, hidden/ and the directories clean-room jobs
- * bring (`also`): names, modes, contents.
- */
-export function exerciseVersion(dir: string, also: string[] = []): string {
-  const h = createHash('sha256');
-  const add = (rel: string) => {
-    const abs = path.join(dir, rel);
-    const st = fs.lstatSync(abs, { throwIfNoEntry: false });
-    if (!st) return;
-    if (st.isDirectory()) {
-      for (const name of fs.readdirSync(abs).sort()) add(path.posix.join(rel, name));
-    } else if (st.isSymbolicLink()) {
-      h.update(`l ${rel}\0${fs.readlinkSync(abs)}\0`);
-    } else if (st.isFile()) {
-      h.update(`f ${rel} ${st.mode & 0o111 ? 'x' : '-'}\0`).update(fs.readFileSync(abs)).update('\0');
-    }
-  };
-  for (const rel of ['exercise.yaml', 'checks', 'hidden', ...[...new Set(also)].sort()]) add(rel);
-  return h.digest('hex').slice(0, 12);
 }
 
 /** The executables in `solution-alt/`, sorted, as paths relative to the exercise dir. */

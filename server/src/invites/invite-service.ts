@@ -15,6 +15,7 @@ import type {
   CreateInviteBody,
   InviteListQuery,
   InviteStatus,
+  InviteVersionStatus,
   InviteView,
 } from '../../../contract/invites.js';
 
@@ -111,12 +112,14 @@ export class InviteService {
       revokedAt: null,
       attemptId: null,
       claimedAt: null,
+      // The candidate gets this version (its instructions, files and checks), whatever the exercise becomes.
+      exerciseVersion: exercise.version,
     };
     const token = newClaimToken();
     invite.tokenHash = hashToken(token);
     if (invite.candidateName === '') throw errors.badRequest('The candidate needs a name.');
     this.deps.repo.insert(invite);
-    this.deps.auth.audit({ userId, action: 'invite.create', inviteId: id, detail: { exerciseId: exercise.id } });
+    this.deps.auth.audit({ userId, action: 'invite.create', inviteId: id, detail: { exerciseId: exercise.id, exerciseVersion: exercise.version } });
     return { invite, link: this.link(token) };
   }
 
@@ -177,12 +180,25 @@ export class InviteService {
     return invite.expiresAt <= Date.now() ? 'expired' : 'pending';
   }
 
+  /**
+   * The invite's exercise version against the catalog: the current one, an older one still stored, or one whose
+   * stored copy is gone (the invite cannot start). Invites made before versions were kept get the current one.
+   */
+  versionStatus(invite: Invite): InviteVersionStatus {
+    const current = this.deps.catalog.get(invite.exerciseId)?.version;
+    if (!invite.exerciseVersion || invite.exerciseVersion === current) return 'current';
+    return this.deps.catalog.at(invite.exerciseId, invite.exerciseVersion) ? 'older' : 'missing';
+  }
+
   /** What staff see of an invite: never its link or any token (`canManage`: whether `viewer` may change it). */
   view(invite: Invite, viewer: Actor): InviteView {
+    const exercise = this.deps.catalog.forAttempt(invite) ?? this.deps.catalog.get(invite.exerciseId);
     return {
       id: invite.id,
       exerciseId: invite.exerciseId,
-      exerciseTitle: this.deps.catalog.get(invite.exerciseId)?.title ?? invite.exerciseId,
+      exerciseTitle: exercise?.title ?? invite.exerciseId,
+      exerciseVersion: invite.exerciseVersion,
+      exerciseVersionStatus: this.versionStatus(invite),
       candidateName: invite.candidateName,
       candidateEmail: invite.candidateEmail,
       timeLimitSeconds: invite.timeLimitSeconds,
@@ -288,9 +304,13 @@ export class InviteService {
   }
 
   candidateView(invite: Invite): CandidateInvite {
-    const exercise = this.deps.catalog.get(invite.exerciseId);
+    const exercise = this.deps.catalog.forAttempt(invite);
     const attempt = invite.attemptId ? this.deps.attempts.get(invite.attemptId) : undefined;
     const status = this.status(invite, attempt);
+    // Nothing to start: the version the invite pinned is gone. Said at once, not after the candidate reads the rules.
+    if ((status === 'pending' || status === 'failed') && invite.exerciseVersion && !exercise) {
+      throw errors.exerciseVersionMissing(invite.exerciseId, invite.exerciseVersion);
+    }
     return {
       candidateName: invite.candidateName,
       exercise: {
@@ -336,8 +356,13 @@ export class InviteService {
       const attempt = this.deps.attempts.replaceToken(existing.id, hashToken(token), { kind: 'link-claimed', detail: null }, 'link claimed');
       return { attempt, created: false, token };
     }
+    // The version the invite was made with, or a clear refusal when its stored copy is gone: never another one.
+    if (invite.exerciseVersion && !this.deps.catalog.at(invite.exerciseId, invite.exerciseVersion)) {
+      throw errors.exerciseVersionMissing(invite.exerciseId, invite.exerciseVersion);
+    }
     const token = newAttemptToken();
     const { attempt } = await this.deps.attempts.start(invite.exerciseId, {
+      exerciseVersion: invite.exerciseVersion,
       timeLimitSeconds: invite.timeLimitSeconds,
       mode: 'interview',
       inviteId: invite.id,

@@ -157,7 +157,7 @@ export class PracticeService {
     if (attempt.mode !== 'practice') throw errors.practiceOnly();
     this.assertReveals(attempt);
     if (attempt.state === 'running' || attempt.state === 'created') throw errors.solutionLocked();
-    const exercise = this.deps.catalog.get(attempt.exerciseId);
+    const exercise = this.deps.catalog.forAttempt(attempt);
     if (!exercise) throw errors.exerciseNotFound(attempt.exerciseId);
     const read = (name: string) => {
       try {

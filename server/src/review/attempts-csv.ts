@@ -9,6 +9,7 @@ import type { AttemptsRepo } from '../store/attempts-repo.js';
 import type { GradingRepo } from '../store/grading-repo.js';
 import type { AttemptListRow, AttemptQuery, ReviewsRepo } from '../store/reviews-repo.js';
 import { countedVerdict, gradePercent, tallyGrade, weightedScore } from '../../../contract/index.js';
+import { shortVersion } from '../../../contract/invites.js';
 import { CSV_BOM, csvRow, type CsvCell } from './csv.js';
 
 /** Most attempts one export holds; a filter matching more is refused with a clear error (narrow it). */
@@ -65,6 +66,7 @@ const FIXED_HEADER = [
   'exercise id',
   'exercise title',
   'exercise version',
+  'exercise version taken',
   'state',
   'end reason',
   'created at',
@@ -165,7 +167,8 @@ export class AttemptsCsv {
         r.mode,
         r.exerciseId,
         catalog.get(r.exerciseId)?.title ?? r.exerciseId,
-        final?.exerciseVersion ?? null,
+        final?.exerciseVersion ? shortVersion(final.exerciseVersion) : null,
+        attempt?.exerciseVersion ? shortVersion(attempt.exerciseVersion) : null,
         r.state,
         r.endReason,
         iso(r.createdAt),

@@ -10,6 +10,7 @@ import {
   advisoryNote,
   classifyDiff,
   countedVerdict,
+  exerciseVersionText,
   formatOffset,
   formatWeightedScore,
   RATING_LABELS,
@@ -123,6 +124,7 @@ function renderHeader(data: ExportData): string {
     ['Time limit', formatMinutes(bundle.timeLimitSeconds)],
     ['Hints revealed', String(bundle.hintsRevealed)],
     ['Progress checks', String(bundle.checkRuns.length)],
+    ['Exercise version', exerciseVersionText(bundle)],
   ];
   const score = grading
     ? `<div class="score" data-testid="export-score"><span class="score-value">${escapeHtml(`${grading.score}/${grading.maxScore}`)}</span><span class="muted">points</span>${

@@ -90,7 +90,9 @@ export class ReviewService {
     const { attempts, grading, catalog, auth } = this.deps;
     const attempt = this.attempt(attemptId);
     const invite = attempt.inviteId ? this.deps.invites.get(attempt.inviteId) : undefined;
-    const exercise = catalog.get(attempt.exerciseId);
+    const current = catalog.get(attempt.exerciseId);
+    // Title and skills as the candidate had them (an exercise since removed from the catalog still has them).
+    const exercise = catalog.forAttempt(attempt) ?? current;
     const final = grading.final(attemptId);
     const firstPasses = grading.firstPasses(attemptId);
     const confirmed = this.advisory.verdicts(attemptId);
@@ -119,7 +121,8 @@ export class ReviewService {
         summary: exercise?.summary ?? '',
         difficulty: exercise?.difficulty ?? '',
         skills: [...skills],
-        version: exercise?.version ?? null,
+        version: current?.version ?? null,
+        takenVersion: attempt.exerciseVersion,
       },
       grading: final && tally
         ? {

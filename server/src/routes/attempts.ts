@@ -17,7 +17,7 @@ type IdRequest = FastifyRequest<{ Params: AttemptParams }>;
 
 export interface AttemptRoutesOptions {
   attempts: AttemptService;
-  catalog: Pick<ExerciseCatalog, 'get'>;
+  catalog: Pick<ExerciseCatalog, 'get' | 'forAttempt'>;
   invites: InviteService;
   practice: PracticeService;
   reviews: ReviewService;
@@ -83,8 +83,10 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
 
   /** The attempt's exercise as the workspace shows it (instructions, check titles): interview exercises are not public. */
   app.get('/api/attempts/:id/exercise', { schema: { params: AttemptParams }, preHandler: reveals }, async (request: IdRequest) => {
-    const exercise = opts.catalog.get(request.attempt!.exerciseId);
-    if (!exercise) throw errors.exerciseNotFound(request.attempt!.exerciseId);
+    // The instructions of the version the attempt was started with.
+    const attempt = request.attempt!;
+    const exercise = opts.catalog.forAttempt(attempt);
+    if (!exercise) throw attempt.exerciseVersion ? errors.exerciseVersionMissing(attempt.exerciseId, attempt.exerciseVersion) : errors.exerciseNotFound(attempt.exerciseId);
     return { exercise: exerciseView(exercise) };
   });
 

@@ -92,7 +92,7 @@ export async function catalogRoutes(app: FastifyInstance, opts: CatalogRoutesOpt
     // API tokens with invites:write too: the exercise ids an invite may name.
     { preValidation: staffGuard(opts.auth, ['admin', 'interviewer'], 'invites:write') },
     async (): Promise<{ exercises: StaffExerciseSummary[] }> => ({
-      exercises: catalog.list().map((e) => ({ ...exerciseSummary(e), modes: [...e.modes], practice: practice.offers(e.id) })),
+      exercises: catalog.list().map((e) => ({ ...exerciseSummary(e), modes: [...e.modes], practice: practice.offers(e.id), version: e.version })),
     }),
   );
 }

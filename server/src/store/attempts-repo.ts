@@ -42,6 +42,8 @@ export interface Attempt {
   feedback: boolean;
   /** Practice attempts: the hash of the trainee's anonymous practice token (their progress is kept under it). */
   ownerHash: string | null;
+  /** The exercise version the attempt was provisioned from (null: started before versions were kept). */
+  exerciseVersion: string | null;
   updatedAt: number;
 }
 
@@ -67,6 +69,7 @@ interface Row {
   invite_id: string | null;
   feedback: number;
   owner_hash: string | null;
+  exercise_version: string | null;
   updated_at: number;
 }
 
@@ -93,6 +96,7 @@ function fromRow(row: Row): Attempt {
     inviteId: row.invite_id,
     feedback: row.feedback === 1,
     ownerHash: row.owner_hash,
+    exerciseVersion: row.exercise_version,
     updatedAt: row.updated_at,
   };
 }
@@ -118,6 +122,7 @@ const COLUMNS: Record<keyof Omit<Attempt, 'id'>, string> = {
   inviteId: 'invite_id',
   feedback: 'feedback',
   ownerHash: 'owner_hash',
+  exerciseVersion: 'exercise_version',
   updatedAt: 'updated_at',
 };
 
@@ -126,16 +131,16 @@ export type AttemptPatch = Partial<Omit<Attempt, 'id' | 'updatedAt'>>;
 export class AttemptsRepo {
   constructor(private readonly db: Db) {}
 
-  insert(attempt: Omit<Attempt, 'updatedAt'>): Attempt {
-    const full: Attempt = { ...attempt, updatedAt: Date.now() };
+  insert(attempt: Omit<Attempt, 'updatedAt' | 'exerciseVersion'> & { exerciseVersion?: string | null }): Attempt {
+    const full: Attempt = { ...attempt, exerciseVersion: attempt.exerciseVersion ?? null, updatedAt: Date.now() };
     this.db
       .prepare(
         `INSERT INTO attempts (id, exercise_id, state, token_hash, time_limit_seconds, created_at, started_at, deadline,
            ended_at, end_reason, sandbox_id, sandbox_status, recording_path, failure, seed, params, hints_revealed,
-           mode, invite_id, feedback, owner_hash, updated_at)
+           mode, invite_id, feedback, owner_hash, exercise_version, updated_at)
          VALUES (@id, @exerciseId, @state, @tokenHash, @timeLimitSeconds, @createdAt, @startedAt, @deadline,
            @endedAt, @endReason, @sandboxId, @sandboxStatus, @recordingPath, @failure, @seed, @params, @hintsRevealed,
-           @mode, @inviteId, @feedback, @ownerHash, @updatedAt)`,
+           @mode, @inviteId, @feedback, @ownerHash, @exerciseVersion, @updatedAt)`,
       )
       .run({ ...full, params: JSON.stringify(full.params), feedback: full.feedback ? 1 : 0 });
     return full;
@@ -236,6 +241,16 @@ export class AttemptsRepo {
   /** Deletes invites never started that expired before `cutoff` (the candidate's name and email go with them). */
   purgeUnusedInvites(cutoff: number): number {
     return this.db.prepare('DELETE FROM invites WHERE attempt_id IS NULL AND expires_at < ?').run(cutoff).changes;
+  }
+
+  /** Every exercise version an attempt or an invite names (retention keeps their stored copies). */
+  exerciseVersionsInUse(): { exerciseId: string; version: string }[] {
+    return this.db
+      .prepare(
+        `SELECT exercise_id AS exerciseId, exercise_version AS version FROM attempts WHERE exercise_version IS NOT NULL
+         UNION SELECT exercise_id, exercise_version FROM invites WHERE exercise_version IS NOT NULL`,
+      )
+      .all() as { exerciseId: string; version: string }[];
   }
 
   addEvent(attemptId: string, kind: string, detail?: unknown): void {

@@ -198,6 +198,10 @@ const MIGRATIONS: string[] = [
   CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_try_at);
   CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, created_at);
   `,
+  `
+  ALTER TABLE invites ADD COLUMN exercise_version TEXT;
+  ALTER TABLE attempts ADD COLUMN exercise_version TEXT;
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {

@@ -19,6 +19,8 @@ export interface Invite {
    * opens no attempt: the browser that claimed it holds the attempt's own credential.
    */
   claimedAt: number | null;
+  /** The exercise version the invite was made with, which its attempt gets (null: made before versions were kept). */
+  exerciseVersion: string | null;
 }
 
 interface Row {
@@ -36,6 +38,7 @@ interface Row {
   revoked_at: number | null;
   attempt_id: string | null;
   claimed_at: number | null;
+  exercise_version: string | null;
 }
 
 const fromRow = (r: Row): Invite => ({
@@ -53,21 +56,22 @@ const fromRow = (r: Row): Invite => ({
   revokedAt: r.revoked_at,
   attemptId: r.attempt_id,
   claimedAt: r.claimed_at,
+  exerciseVersion: r.exercise_version,
 });
 
 export class InvitesRepo {
   constructor(private readonly db: Db) {}
 
-  insert(invite: Invite): Invite {
+  insert(invite: Omit<Invite, 'exerciseVersion'> & { exerciseVersion?: string | null }): Invite {
     this.db
       .prepare(
         `INSERT INTO invites (id, token_hash, exercise_id, candidate_name, candidate_email, time_limit_seconds,
-           show_feedback, note, created_by, created_at, expires_at, revoked_at, attempt_id, claimed_at)
+           show_feedback, note, created_by, created_at, expires_at, revoked_at, attempt_id, claimed_at, exercise_version)
          VALUES (@id, @tokenHash, @exerciseId, @candidateName, @candidateEmail, @timeLimitSeconds, @showFeedback,
-           @note, @createdBy, @createdAt, @expiresAt, @revokedAt, @attemptId, @claimedAt)`,
+           @note, @createdBy, @createdAt, @expiresAt, @revokedAt, @attemptId, @claimedAt, @exerciseVersion)`,
       )
-      .run({ ...invite, showFeedback: invite.showFeedback ? 1 : 0 });
-    return invite;
+      .run({ ...invite, exerciseVersion: invite.exerciseVersion ?? null, showFeedback: invite.showFeedback ? 1 : 0 });
+    return { ...invite, exerciseVersion: invite.exerciseVersion ?? null };
   }
 
   get(id: string): Invite | undefined {

@@ -11,6 +11,21 @@ import { spinner } from '../ui/layout.js';
 import type { Toaster } from '../ui/toast.js';
 import { EXTEND_MINUTES, INVITE_STATUSES, attemptHref, manageApi, type CreatedInvite, type Invite, type InviteStatus } from './api.js';
 import { inviteStatusBadge, inviteStatusLabel, minutesDialog, timeCell } from './widgets.js';
+import { shortVersion } from '../../../contract/invites.js';
+
+/**
+ * The exercise version the invite pinned (its candidate gets it, whatever the exercise becomes), and how it stands
+ * against the current one.
+ */
+function versionLine(invite: Invite): HTMLElement | string {
+  if (!invite.exerciseVersion) return '';
+  const note = { current: '', older: ' · older than the current one', missing: ' · its stored copy is gone: the invite cannot start' }[invite.exerciseVersionStatus];
+  return h(
+    'span',
+    { class: `cell-sub ${invite.exerciseVersionStatus === 'missing' ? 'message-error' : 'muted'}`, 'data-testid': 'invite-version', title: invite.exerciseVersion },
+    `version ${shortVersion(invite.exerciseVersion)}${note}`,
+  );
+}
 
 /** How often the list is fetched again while the page is visible (a candidate may start meanwhile). */
 const REFRESH_MS = 15_000;
@@ -227,6 +242,7 @@ export class InviteList {
         {},
         h('span', { 'data-testid': 'invite-exercise' }, invite.exerciseTitle),
         h('span', { class: 'cell-sub muted', 'data-testid': 'invite-time-limit-cell' }, formatMinutes(invite.timeLimitSeconds / 60)),
+        versionLine(invite),
       ),
       h('td', {}, inviteStatusBadge(invite.status)),
       h('td', {}, invite.createdBy.name),

@@ -112,6 +112,15 @@ export default function invitePage({ root, scope, navigate }: PageContext): void
       showClaimed();
       return true;
     }
+    if (err.status === 409 && err.code === ERROR_CODES.exerciseVersionMissing) {
+      showGone(
+        'This invitation cannot be started',
+        'The exercise prepared for this invitation is no longer available on this server. Nothing has started and no ' +
+          'clock is running. Please contact the person who invited you for a new invitation.',
+        'version-missing',
+      );
+      return true;
+    }
     if (err.status === 404 || err.status === 401) {
       showGone(
         'We could not find this invitation',

@@ -5,15 +5,14 @@ import { h, type Scope } from '../dom.js';
 import { isAbort } from '../api.js';
 import { errorText } from '../ui/errors.js';
 import { formatGrade, reviewApi, type GradingHistoryEntry, type ReviewBundle } from './api.js';
+import { gradingVersionText } from '../../../contract/review.js';
 
 const when = (iso: string) => new Date(iso).toLocaleString();
 
-function entryRow(g: GradingHistoryEntry, currentVersion: string | null): HTMLElement {
+function entryRow(g: GradingHistoryEntry, exercise: ReviewBundle['exercise']): HTMLElement {
   const who = g.requestedBy ? `regraded by ${g.requestedBy.name}` : 'at the end of the attempt';
   const read = g.source === 'snapshot' ? 'from the stored snapshot' : g.source === 'sandbox' ? 'from the live sandbox' : '';
-  const version = g.exerciseVersion
-    ? `checks version ${g.exerciseVersion}${currentVersion && g.exerciseVersion !== currentVersion ? ' (older than the current one)' : ''}`
-    : '';
+  const version = gradingVersionText(g.exerciseVersion, exercise.takenVersion, exercise.version);
   const changes = g.changes.length
     ? h(
         'ul',
@@ -36,7 +35,7 @@ function entryRow(g: GradingHistoryEntry, currentVersion: string | null): HTMLEl
 
 /** The history list and, when the attempt can be graded again, the Regrade button (reloads the page after). */
 export function renderGradings(bundle: ReviewBundle, id: string, scope: Scope, reload: () => void): HTMLElement {
-  const list = h('ol', { class: 'review-gradings', 'data-testid': 'grading-history' }, ...bundle.gradings.map((g) => entryRow(g, bundle.exercise.version)));
+  const list = h('ol', { class: 'review-gradings', 'data-testid': 'grading-history' }, ...bundle.gradings.map((g) => entryRow(g, bundle.exercise)));
   const status = h('p', { class: 'status-area', role: 'status', 'data-testid': 'regrade-status' });
   const box = h('div', { class: 'review-gradings-box' }, bundle.gradings.length ? list : h('p', { class: 'muted' }, 'No final grading yet.'));
   if (bundle.regradeRefusal) {

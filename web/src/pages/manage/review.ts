@@ -14,6 +14,7 @@ import { reviewApi, type GradeAnswer, type ReviewBundle } from '../../review/api
 import { pendingText, renderChecks } from '../../review/checks.js';
 import { renderDiffView } from '../../review/diff-view.js';
 import { renderGradings } from '../../review/gradings.js';
+import { exerciseVersionText } from '../../../../contract/review.js';
 import { formatOffset } from '../../review/cast.js';
 import { Replay } from '../../review/player.js';
 import { renderOtherReviews, ScorecardForm } from '../../review/scorecard.js';
@@ -204,6 +205,7 @@ function renderHeader(bundle: ReviewBundle, id: string): HTMLElement {
   item('Time limit', formatMinutes(bundle.timeLimitSeconds / 60), 'review-time-limit');
   item('Hints revealed', String(bundle.hintsRevealed), 'review-hints');
   item('Progress checks', String(bundle.checkRuns.length), 'review-check-runs');
+  item('Exercise version', exerciseVersionText(bundle), 'review-exercise-version');
 
   const score = grading
     ? h(
