@@ -9,6 +9,7 @@ import { authRoutes } from './routes/auth.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { inviteRoutes } from './routes/invite.js';
 import { manageRoutes } from './routes/manage.js';
+import { oidcRoutes } from './routes/oidc.js';
 import { errorHandling, frameworkErrors } from './routes/plugins/errors.js';
 import { originCheck } from './routes/plugins/origin-check.js';
 import { securityHeaders } from './routes/plugins/security-headers.js';
@@ -62,7 +63,12 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await app.register(attemptRoutes, { attempts, catalog, invites, practice, reviews, secureCookies });
   await app.register(inviteRoutes, { attempts, invites, secureCookies, landing: config.inviteLanding });
   await app.register(manageRoutes, { auth, attempts, invites, reviews });
-  await app.register(authRoutes, { auth, secureCookies });
+  await app.register(authRoutes, {
+    auth,
+    secureCookies,
+    signIn: { password: config.passwordLogin, sso: services.oidc ? { name: services.oidc.name } : null },
+  });
+  if (services.oidc) await app.register(oidcRoutes, { oidc: services.oidc, secureCookies });
   await app.register(webUi, { webDir: config.webDir });
 
   // Shells were detached in the WebSocket plugin's preClose; only the database is left.

@@ -19,6 +19,7 @@ import { InviteService } from './invites/invite-service.js';
 import { PracticeService } from './practice/practice-service.js';
 import { ReviewService } from './review/review-service.js';
 import { AuthService } from './auth/service.js';
+import { OidcService } from './auth/oidc.js';
 import { repoRoot } from './paths.js';
 
 export interface ServiceOptions {
@@ -39,6 +40,8 @@ export interface Services {
   catalog: ExerciseCatalog;
   attempts: AttemptService;
   auth: AuthService;
+  /** Single sign-on through an OpenID Connect provider; null when OPSLAB_OIDC_ISSUER is not set. */
+  oidc: OidcService | null;
   invites: InviteService;
   reviews: ReviewService;
   practice: PracticeService;
@@ -78,6 +81,7 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     });
   const attempts = new AttemptService({ config, repo, grading, runner, driver, catalog, log, imageRef });
   const auth = new AuthService(db, config);
+  const oidc = config.oidc ? new OidcService({ config: config.oidc, db, auth, publicUrl: () => config.publicUrl }) : null;
   const invites = new InviteService({
     repo: new InvitesRepo(db),
     attempts,
@@ -111,5 +115,5 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     memoryMb: (id) => effectiveLimits(config.sandbox, catalog.get(repo.get(id)?.exerciseId ?? '')?.limits).memoryMb,
     log,
   });
-  return { config, db, driver, catalog, attempts, auth, invites, reviews, practice, diskWatch, oomWatch, instance };
+  return { config, db, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance };
 }
