@@ -87,13 +87,14 @@ async function readForm(req: http.IncomingMessage): Promise<URLSearchParams> {
 }
 
 /**
- * Starts a provider on 127.0.0.1. `idTokenTtlSeconds` is the ID tokens' lifetime (default 60 s, so a test can
+ * Starts a provider on 127.0.0.1 (named `localhost` in its issuer with `host`). `idTokenTtlSeconds` is the ID tokens' lifetime (default 60 s, so a test can
  * move the relying party's clock past it without waiting).
  */
-export async function startTestProvider(opts: { idTokenTtlSeconds?: number } = {}): Promise<TestProvider> {
+export async function startTestProvider(opts: { idTokenTtlSeconds?: number; host?: 'localhost' } = {}): Promise<TestProvider> {
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // `localhost` makes the provider another site than an opslab on 127.0.0.1, as a real provider is.
+  const issuer = `http://${opts.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
   const store = new Map<string, { payload: AdapterPayload; expiresAt: number }>();
   const accounts = new Map<string, TestAccount>();
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
