@@ -47,6 +47,8 @@ export interface Hop {
   status: number;
   location: string | null;
   body: string;
+  /** The Set-Cookie lines of this answer. */
+  setCookies: string[];
 }
 
 /** One request, no redirect followed, cookies sent and kept. */
@@ -60,7 +62,12 @@ export async function hop(jar: CookieJar, url: string, init: RequestInit = {}): 
   });
   jar.store(target, res);
   const location = res.headers.get('location');
-  return { status: res.status, location: location ? new URL(location, target).href : null, body: await res.text() };
+  return {
+    status: res.status,
+    location: location ? new URL(location, target).href : null,
+    body: await res.text(),
+    setCookies: res.headers.getSetCookie(),
+  };
 }
 
 /**
@@ -95,10 +102,11 @@ export async function signInAtProvider(
   throw new Error('too many redirects at the provider');
 }
 
-/** Visits the callback: where opslab sends the browser and the session cookie it set, if any. */
+/** Visits the callback: where opslab sends the browser and the session cookie this answer set, if any. */
 export async function finishAtOpslab(jar: CookieJar, callbackUrl: string): Promise<{ location: string; session: string | undefined }> {
   const step = await hop(jar, callbackUrl);
   if (step.status !== 302 || !step.location) throw new Error(`callback answered ${step.status}: ${step.body.slice(0, 300)}`);
   const origin = new URL(callbackUrl).origin;
-  return { location: step.location.slice(origin.length), session: jar.get(origin, 'opslab_session') };
+  const line = step.setCookies.find((l) => /^opslab_session=[^;]/.test(l));
+  return { location: step.location.slice(origin.length), session: line ? line.slice('opslab_session='.length).split(';')[0] : undefined };
 }
