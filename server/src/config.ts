@@ -355,11 +355,16 @@ export interface OidcConfig {
   scopes: string[];
   /** Email domains (lowercase) allowed to sign in, or `*` for any; the email must be verified by the provider. */
   allowedDomains: string[] | '*';
+  /**
+   * Whether the email must come with `email_verified: true` (on), or may come without the claim (off: for providers
+   * that only issue addresses of domains they own and do not send it); `email_verified: false` is always refused.
+   */
+  requireVerifiedEmail: boolean;
   /** The claim holding the user's groups (a list of strings, or one string). */
   roleClaim: string;
   adminGroups: string[];
   interviewerGroups: string[];
-  /** The role of an allowed user in none of the groups; null refuses them. */
+  /** The role of a new account whose user is in none of the groups (an existing one keeps its role); null refuses them. */
   defaultRole: 'interviewer' | null;
 }
 
@@ -374,6 +379,7 @@ const OIDC_VARIABLES = [
   'OPSLAB_OIDC_ADMIN_GROUPS',
   'OPSLAB_OIDC_INTERVIEWER_GROUPS',
   'OPSLAB_OIDC_DEFAULT_ROLE',
+  'OPSLAB_OIDC_REQUIRE_VERIFIED_EMAIL',
 ] as const;
 
 const list = (env: Env, name: string): string[] =>
@@ -458,6 +464,10 @@ export function signIn(env: Env): { oidc: OidcConfig | null; passwordLogin: bool
       'a group for admins or interviewers (OPSLAB_OIDC_ADMIN_GROUPS, OPSLAB_OIDC_INTERVIEWER_GROUPS), or OPSLAB_OIDC_DEFAULT_ROLE=interviewer: otherwise nobody could sign in through the provider',
     );
   }
+  const verifiedSwitch = str(env, 'OPSLAB_OIDC_REQUIRE_VERIFIED_EMAIL', 'on').toLowerCase();
+  if (verifiedSwitch !== 'on' && verifiedSwitch !== 'off') {
+    throw new ConfigError('OPSLAB_OIDC_REQUIRE_VERIFIED_EMAIL', verifiedSwitch, 'on or off');
+  }
   const name = str(env, 'OPSLAB_OIDC_NAME', issuer.hostname);
   if (name.length > 60 || /[\u0000-\u001f<>]/.test(name)) throw new ConfigError('OPSLAB_OIDC_NAME', name, 'a short name such as "Acme SSO" (at most 60 characters)');
   return {
@@ -469,6 +479,7 @@ export function signIn(env: Env): { oidc: OidcConfig | null; passwordLogin: bool
       name,
       scopes: [...new Set(scopes)],
       allowedDomains,
+      requireVerifiedEmail: verifiedSwitch === 'on',
       roleClaim,
       adminGroups,
       interviewerGroups,

@@ -214,3 +214,40 @@ describe('password sign-in off', () => {
     expect(location).toBe('/manage');
   });
 });
+
+describe('a default role for users in no group', () => {
+  let idp: TestProvider;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    idp = await startTestProvider();
+    idp.accounts.set('kim', { email: 'kim@example.test', name: 'Kim' });
+    idp.accounts.set('root', { email: 'root@example.test', name: 'Root' });
+    server = await startSsoServer(idp, {
+      OPSLAB_OIDC_ADMIN_GROUPS: '',
+      OPSLAB_OIDC_INTERVIEWER_GROUPS: '',
+      OPSLAB_OIDC_DEFAULT_ROLE: 'interviewer',
+    });
+  });
+  afterAll(async () => {
+    await server.destroy();
+    await idp.close();
+  });
+
+  const signIn = async (account: string) => {
+    const jar = new CookieJar();
+    return finishAtOpslab(jar, await signInAtProvider(jar, server.url, idp.issuer, account));
+  };
+
+  it('gives a new account the default role, and an existing admin keeps theirs', async () => {
+    expect((await signIn('kim')).location).toBe('/manage');
+    // The first admin, made with the setup link, signs in through the provider with the same email.
+    await server.services.auth.createUser({ email: 'root@example.test', name: 'Root', role: 'admin', password: 'a long password 1' });
+    expect((await signIn('root')).location).toBe('/manage');
+    expect(server.services.auth.listUsers().map((u) => [u.email, u.role])).toEqual([
+      ['kim@example.test', 'interviewer'],
+      ['root@example.test', 'admin'],
+    ]);
+    expect(server.services.auth.auditEntries(100).some((e) => e.action === 'user.role')).toBe(false);
+  });
+});

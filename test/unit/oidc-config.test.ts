@@ -35,6 +35,7 @@ describe('single sign-on settings', () => {
         name: 'login.example.com',
         scopes: ['openid', 'email', 'profile'],
         allowedDomains: ['example.com', 'example.org'],
+        requireVerifiedEmail: true,
         roleClaim: 'groups',
         adminGroups: ['ops-admins'],
         interviewerGroups: ['hiring', 'interviewers'],
@@ -66,19 +67,28 @@ describe('single sign-on settings', () => {
     fails({ OPSLAB_PASSWORD_LOGIN: 'maybe' }, /on or off/);
   });
 
-  it('map groups to roles: admin first, then interviewer, then the default role', () => {
+  it('map groups to roles: admin first, then interviewer, then the default role for a new account', () => {
     const oidc = load(BASE).oidc!;
     expect(roleFor(oidc, ['hiring', 'ops-admins'])).toBe('admin');
     expect(roleFor(oidc, ['interviewers'])).toBe('interviewer');
     expect(roleFor(oidc, ['staff'])).toBeNull();
-    expect(roleFor({ ...oidc, defaultRole: 'interviewer' }, [])).toBe('interviewer');
+    const claims = { sub: 's1', email: 'kim@example.com', email_verified: true, groups: ['staff'] };
+    expect(ssoIdentity(oidc, claims)).toBe('role');
+    expect(ssoIdentity({ ...oidc, defaultRole: 'interviewer' }, claims)).toMatchObject({ role: 'interviewer', fromGroups: false });
   });
 
   it('check the claims: verified email, allowed domain, a group', () => {
     const oidc = load(BASE).oidc!;
     const claims = { sub: 's1', email: 'Kim@Example.com', email_verified: true, groups: 'hiring', name: 'Kim\u0007 K' };
-    expect(ssoIdentity(oidc, claims)).toEqual({ subject: 's1', email: 'kim@example.com', name: 'Kim K', role: 'interviewer' });
+    expect(ssoIdentity(oidc, claims)).toEqual({ subject: 's1', email: 'kim@example.com', name: 'Kim K', role: 'interviewer', fromGroups: true });
     expect(ssoIdentity(oidc, { ...claims, email_verified: 'true' })).toBe('email');
+    expect(ssoIdentity(oidc, { ...claims, email_verified: undefined })).toBe('email');
+    // Off: an email without the claim passes; one the provider calls unverified never does.
+    const lax = { ...oidc, requireVerifiedEmail: false };
+    expect(ssoIdentity(lax, { ...claims, email_verified: undefined })).toMatchObject({ email: 'kim@example.com' });
+    expect(ssoIdentity(lax, { ...claims, email_verified: false })).toBe('email');
+    expect(load({ ...BASE, OPSLAB_OIDC_REQUIRE_VERIFIED_EMAIL: 'off' }).oidc?.requireVerifiedEmail).toBe(false);
+    fails({ ...BASE, OPSLAB_OIDC_REQUIRE_VERIFIED_EMAIL: 'sometimes' }, /on or off/);
     expect(ssoIdentity(oidc, { ...claims, email: 'kim@sub.example.com' })).toBe('domain');
     expect(ssoIdentity(oidc, { ...claims, groups: ['staff'] })).toBe('role');
     expect(ssoIdentity(oidc, { ...claims, sub: undefined })).toBe('token');

@@ -18,6 +18,8 @@ export interface SsoIdentity {
   email: string;
   name: string;
   role: Role;
+  /** Whether the role comes from the groups (false: the default role, for a new account only). */
+  fromGroups: boolean;
 }
 
 const NAME_MAX = 100;
@@ -29,11 +31,11 @@ function groupsOf(value: unknown): string[] {
   return [];
 }
 
-/** The role the groups map to: admin before interviewer, then the default role (none: refused). */
+/** The role the groups map to: admin before interviewer; null when they map to none. */
 export function roleFor(config: OidcConfig, groups: readonly string[]): Role | null {
   if (groups.some((g) => config.adminGroups.includes(g))) return 'admin';
   if (groups.some((g) => config.interviewerGroups.includes(g))) return 'interviewer';
-  return config.defaultRole;
+  return null;
 }
 
 function displayName(claims: Record<string, unknown>, email: string): string {
@@ -57,19 +59,24 @@ export function ssoIdentity(config: OidcConfig, claims: Record<string, unknown>)
   if (typeof subject !== 'string' || subject === '') return 'token';
   const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : '';
   const at = email.lastIndexOf('@');
-  if (at <= 0 || at === email.length - 1 || email.length > 254 || claims.email_verified !== true) return 'email';
+  if (at <= 0 || at === email.length - 1 || email.length > 254) return 'email';
+  // Never an email the provider says is unverified; one it says nothing about only when the settings allow it.
+  const verified = claims.email_verified;
+  if (verified === false || verified === 'false' || (verified !== true && config.requireVerifiedEmail)) return 'email';
   const domain = email.slice(at + 1);
   if (config.allowedDomains !== '*' && !config.allowedDomains.includes(domain)) return 'domain';
   const role = roleFor(config, groupsOf(claims[config.roleClaim]));
-  if (!role) return 'role';
-  return { subject, email, name: displayName(claims, email), role };
+  if (role) return { subject, email, name: displayName(claims, email), role, fromGroups: true };
+  if (!config.defaultRole) return 'role';
+  return { subject, email, name: displayName(claims, email), role: config.defaultRole, fromGroups: false };
 }
 
 /**
  * The opslab account of a provider's user: the one linked to their issuer and subject; else the account with
  * their (verified) email, which is linked now unless it is linked to someone else; else a new account (no
- * password). The role follows the provider's groups at every sign-in. A disabled account stays refused. Every
- * creation, link and role change is audited. Runs in one transaction.
+ * password). The role follows the provider's groups at every sign-in; a user in no mapped group gets the default
+ * role for a new account and keeps their role otherwise. A disabled account stays refused. Every creation, link
+ * and role change is audited. Runs in one transaction.
  */
 export function resolveSsoAccount(
   auth: AuthService,
@@ -112,7 +119,8 @@ export function resolveSsoAccount(
       }
     }
     if (user.disabledAt !== null) return 'disabled';
-    if (user.role !== identity.role) {
+    // In no mapped group, with a default role: an existing account keeps the role it has.
+    if (identity.fromGroups && user.role !== identity.role) {
       users.setRole(user.id, identity.role);
       auth.audit({
         userId: null,
