@@ -157,6 +157,17 @@ describe('single sign-on with OpenID Connect', () => {
     expect(sessions()).toBe(0);
   });
 
+  it('an admin made through the provider counts as an admin who can sign in', async () => {
+    idp.accounts.set('ada2', { email: 'ada2@example.test', groups: ['opslab-admins'] });
+    await signIn('ada');
+    await signIn('ada2');
+    const [ada, ada2] = users();
+    // Two admins without passwords: one may disable the other, and the last one is kept.
+    expect(server.services.auth.disableUser({ ...ada!, role: 'admin' }, ada2!.id).disabled).toBe(true);
+    expect(() => server.services.auth.disableUser(null, ada!.id)).toThrow(/last active admin/);
+    idp.accounts.delete('ada2');
+  });
+
   it('links an existing account with the same email; an account linked to someone else is refused', async () => {
     await server.services.auth.createUser({ email: 'ian@example.test', name: 'Ian', role: 'interviewer', password: 'a long password 1' });
     const first = await signIn('ian');

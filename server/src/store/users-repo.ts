@@ -135,11 +135,13 @@ export class UsersRepo {
     this.db.prepare('UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL').run(at, id);
   }
 
-  /** Admins that are not disabled and can sign in (they have a password). */
+  /** Admins that are not disabled and can sign in (they have a password, or are linked to a single sign-on identity). */
   activeAdmins(): UserRecord[] {
     return (
       this.db
-        .prepare("SELECT * FROM users WHERE role = 'admin' AND disabled_at IS NULL AND password_hash IS NOT NULL")
+        .prepare(
+          "SELECT * FROM users WHERE role = 'admin' AND disabled_at IS NULL AND (password_hash IS NOT NULL OR oidc_subject IS NOT NULL)",
+        )
         .all() as UserRow[]
     ).map(userFromRow);
   }
