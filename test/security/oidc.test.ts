@@ -6,6 +6,7 @@ import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
 import { startSsoServer, startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
 import { CookieJar, finishAtOpslab, hop, signInAtProvider } from '../helpers/oidc-flow.js';
 import type { TestServer } from '../helpers/server.js';
+import { OIDC_MAX_PENDING } from '../../server/src/auth/oidc.js';
 
 const ITEM = '25 single sign-on';
 
@@ -158,9 +159,26 @@ describe(`security 25: single sign-on (${SANDBOX_RUNTIME})`, () => {
     const leaks = [auditText, ...locations].filter((text) => /eyJ[\w-]+\.eyJ/.test(text)).length;
     expect(leaks).toBe(0);
     figure(ITEM, 'ID tokens in the audit log or redirects', leaks);
+    // Refusals of a begun sign-in are audited; callbacks with no known state (anyone can send them) are not.
     const failures = server.services.auth.auditEntries(1000).filter((e) => e.action === 'login-failed');
-    expect(failures).toHaveLength(13);
-    figure(ITEM, 'refusals in the audit log', failures.length);
+    expect(failures).toHaveLength(8);
+    figure(ITEM, 'refusals of begun sign-ins in the audit log', `${failures.length} (unknown states: server log)`);
+  });
+
+  it('bounds the sign-ins begun and not finished', async () => {
+    const oidc = server.services.oidc!;
+    const pending = count('oidc_logins');
+    oidc.maxPending = pending + 5;
+    try {
+      const answers: string[] = [];
+      for (let i = 0; i < 8; i++) answers.push((await hop(new CookieJar(), `${server.url}/api/auth/oidc/start`)).location!);
+      expect(answers.filter((l) => l.startsWith(idp.issuer))).toHaveLength(5);
+      expect(answers.slice(5)).toEqual(Array(3).fill(`${server.url}/login?sso=unavailable`));
+      expect(count('oidc_logins')).toBe(pending + 5);
+    } finally {
+      oidc.maxPending = OIDC_MAX_PENDING;
+    }
+    figure(ITEM, 'sign-ins begun and not finished, at most', OIDC_MAX_PENDING);
   });
 
   it('keeps a begun sign-in for at most 10 minutes, and only once', async () => {

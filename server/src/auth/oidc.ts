@@ -11,6 +11,11 @@ export { SsoRefusal } from './oidc-accounts.js';
 
 /** A sign-in that went to the provider must come back within this time. */
 export const OIDC_LOGIN_MS = 10 * 60_000;
+/**
+ * The most sign-ins begun and not finished at once (each lives 10 minutes): anyone can begin one, so this bounds
+ * what a flood of starts can store. Past it a start is refused, as if the provider could not be reached.
+ */
+export const OIDC_MAX_PENDING = 10_000;
 /** Requests to the provider (discovery, keys, token, userinfo) give up after this long. */
 const PROVIDER_TIMEOUT_SECONDS = 10;
 
@@ -50,6 +55,8 @@ export interface OidcSignedIn extends SignedIn {
 export class OidcService {
   readonly logins: OidcLoginsRepo;
   now: () => number;
+  /** Replaceable for tests. */
+  maxPending = OIDC_MAX_PENDING;
   private discovered: Promise<client.Configuration> | null = null;
   private jwksCache: client.ExportedJWKSCache | undefined;
 
@@ -75,6 +82,7 @@ export class OidcService {
     const browserKey = randomBytes(32).toString('base64url');
     const now = this.now();
     this.logins.deleteExpired(now);
+    if (this.logins.count() >= this.maxPending) throw new SsoRefusal('unavailable');
     this.logins.insert({
       stateHash: sha256(state),
       browserHash: sha256(browserKey),
@@ -98,7 +106,8 @@ export class OidcService {
 
   /**
    * Finishes a sign-in from the provider's redirect (its query string) and the browser's binding cookie. The
-   * state is taken before anything else is looked at, so it never works twice, whatever happens next.
+   * state is taken before anything else is looked at, so it never works twice, whatever happens next. A refusal
+   * of a begun sign-in is audited (`login-failed`, with the reason and the check, never a token or a code).
    */
   async finish(query: string, browserKey: string | undefined, ip: string): Promise<OidcSignedIn> {
     const params = new URLSearchParams(query);
@@ -108,7 +117,8 @@ export class OidcService {
     };
     const state = params.get('state');
     const login = state ? this.logins.take(sha256(state)) : null;
-    if (!login) throw fail('state', { check: state ? 'unknown or used state' : 'no state' });
+    // Not audited: anyone can send these, as often as they like (the route logs them).
+    if (!login) throw new SsoRefusal('state');
     if (!browserKey || !sameHash(sha256(browserKey), login.browserHash)) throw fail('state', { check: 'another browser' });
     if (login.expiresAt <= this.now()) throw fail('state', { check: 'expired' });
 

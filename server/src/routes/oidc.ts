@@ -47,7 +47,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRoutesOptions):
       try {
         start = await oidc.begin(safeNext(request.query.next));
       } catch (err) {
-        request.log.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'single sign-on: the provider could not be reached');
+        request.log.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'single sign-on could not begin');
         return backToLogin(reply, 'unavailable');
       }
       reply.setCookie(OIDC_COOKIE, start.browserKey, { ...cookie, maxAge: start.maxAgeSeconds });
@@ -64,7 +64,10 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRoutesOptions):
       setSessionCookie(reply, signedIn.session, secureCookies);
       return reply.code(302).header('cache-control', 'no-store').header('location', signedIn.next).send();
     } catch (err) {
-      if (err instanceof SsoRefusal) return backToLogin(reply, err.reason);
+      if (err instanceof SsoRefusal) {
+        request.log.warn({ reason: err.reason }, 'single sign-on refused');
+        return backToLogin(reply, err.reason);
+      }
       request.log.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'single sign-on failed');
       return backToLogin(reply, 'token');
     }
