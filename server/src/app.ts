@@ -9,7 +9,7 @@ import { authRoutes } from './routes/auth.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { inviteRoutes } from './routes/invite.js';
 import { manageRoutes } from './routes/manage.js';
-import { oidcRoutes } from './routes/oidc.js';
+import { loggedRequest, oidcRoutes } from './routes/oidc.js';
 import { errorHandling, frameworkErrors } from './routes/plugins/errors.js';
 import { originCheck } from './routes/plugins/origin-check.js';
 import { securityHeaders } from './routes/plugins/security-headers.js';
@@ -28,8 +28,10 @@ const VERSION = (JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'
 /** Builds the app without listening (tests use inject or listen on port 0; main.ts owns listen and close). */
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; services: Services }> {
   const { config } = opts;
+  const logger = opts.logger ?? { level: config.logLevel };
   const app = Fastify({
-    logger: opts.logger ?? { level: config.logLevel },
+    // Request lines never carry the provider's authorization code and state (the single sign-on callback's query).
+    logger: typeof logger === 'object' ? { ...logger, serializers: { req: loggedRequest } } : logger,
     bodyLimit: 64 * 1024,
     // The client's address (login limits, audit) comes from X-Forwarded-For only when the peer is a trusted proxy.
     trustProxy: config.trustProxy === false ? false : config.trustProxy,

@@ -230,7 +230,12 @@ export const OPSLAB_CLIENT = { client_id: 'opslab', client_secret: 'opslab-test-
  * An opslab server (real HTTP on a loopback port, its own SQLite file; the fake sandbox driver, as sign-in starts
  * no sandbox) whose single sign-on goes to `idp`, with `opslab` registered there for its callback.
  */
-export async function startSsoServer(idp: TestProvider, env: Record<string, string> = {}): Promise<TestServer> {
+export async function startSsoServer(
+  idp: TestProvider,
+  env: Record<string, string> = {},
+  /** Where the server's log lines go (JSON, level info); none by default. */
+  log?: { write(line: string): void },
+): Promise<TestServer> {
   const dataDir = tempDataDir();
   const config = loadConfig({
     OPSLAB_HOST: '127.0.0.1',
@@ -249,7 +254,12 @@ export async function startSsoServer(idp: TestProvider, env: Record<string, stri
     OPSLAB_OIDC_INTERVIEWER_GROUPS: 'opslab-interviewers,hiring',
     ...env,
   });
-  const { app, services } = await buildApp({ config, logger: false, driver: () => new FakeDriver(), runner: new FakeRunner() });
+  const { app, services } = await buildApp({
+    config,
+    logger: log ? { level: 'info', stream: log } : false,
+    driver: () => new FakeDriver(),
+    runner: new FakeRunner(),
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   config.publicUrl = url;

@@ -181,6 +181,27 @@ describe(`security 25: single sign-on (${SANDBOX_RUNTIME})`, () => {
     figure(ITEM, 'sign-ins begun and not finished, at most', OIDC_MAX_PENDING);
   });
 
+  it('the server log holds no authorization code or state', async () => {
+    const lines: string[] = [];
+    const logged = await startSsoServer(idp, {}, { write: (line) => lines.push(line) });
+    try {
+      const jar = new CookieJar();
+      const callback = new URL(await signInAtProvider(jar, logged.url, idp.issuer, 'ada'));
+      expect((await finishAtOpslab(jar, callback.href)).location).toBe('/manage');
+      // And a refused one (replayed), which the route logs.
+      expect((await finishAtOpslab(jar, callback.href)).location).toBe('/login?sso=state');
+      const secrets = [callback.searchParams.get('code')!, callback.searchParams.get('state')!];
+      const text = lines.join('');
+      expect(text).toContain('/api/auth/oidc/callback?…');
+      expect(text).toContain('single sign-on refused');
+      const leaked = secrets.filter((secret) => text.includes(secret)).length;
+      expect(leaked).toBe(0);
+      figure(ITEM, 'authorization codes and states in the server log', leaked);
+    } finally {
+      await logged.destroy();
+    }
+  });
+
   it('keeps a begun sign-in for at most 10 minutes, and only once', async () => {
     const before = count('oidc_logins');
     const { jar, state } = await begin();

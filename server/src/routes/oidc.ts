@@ -32,6 +32,21 @@ export function safeNext(next: string | undefined): string {
   return url.pathname + url.search + url.hash;
 }
 
+/**
+ * A request as the server's log shows it (Fastify's fields), without the query string of the single sign-on
+ * callback: its `code` and `state` are secrets while the sign-in is under way.
+ */
+export function loggedRequest(request: FastifyRequest): Record<string, unknown> {
+  const url = request.url.startsWith(`${REDIRECT_PATH}?`) ? `${REDIRECT_PATH}?…` : request.url;
+  return {
+    method: request.method,
+    url,
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
 /** GET /api/auth/oidc/start and GET /api/auth/oidc/callback: single sign-on through the OpenID Connect provider. */
 export async function oidcRoutes(app: FastifyInstance, opts: OidcRoutesOptions): Promise<void> {
   const { oidc, secureCookies } = opts;
