@@ -36,7 +36,8 @@ export interface SignInMethods {
  * provider refused or the user cancelled; `unavailable`: the provider could not be reached; `token`: its answer
  * did not pass validation (signature, issuer, audience, nonce); `expired`: its ID token had expired; `email`: no
  * verified email; `domain`: the email's domain is not allowed; `role`: in no group that maps to a role; `disabled`:
- * the opslab account is disabled; `conflict`: the email's account is linked to another identity.
+ * the opslab account is disabled; `conflict`: the email's account is linked to another identity; `rate`: too many
+ * sign-ins begun from this address (20 in 10 minutes), or too many under way on the server.
  */
 export const SSO_FAILURES = [
   'state',
@@ -49,6 +50,7 @@ export const SSO_FAILURES = [
   'role',
   'disabled',
   'conflict',
+  'rate',
 ] as const;
 export type SsoFailure = (typeof SSO_FAILURES)[number];
 

@@ -6,7 +6,8 @@ import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
 import { startSsoServer, startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
 import { CookieJar, finishAtOpslab, hop, signInAtProvider } from '../helpers/oidc-flow.js';
 import type { TestServer } from '../helpers/server.js';
-import { OIDC_MAX_PENDING } from '../../server/src/auth/oidc.js';
+import { OIDC_MAX_PENDING, OIDC_STARTS_PER_CLIENT } from '../../server/src/auth/oidc.js';
+import { LoginLimiter } from '../../server/src/auth/login-limiter.js';
 
 const ITEM = '25 single sign-on';
 
@@ -20,6 +21,8 @@ describe(`security 25: single sign-on (${SANDBOX_RUNTIME})`, () => {
     idp.accounts.set('mallory', { email: 'mallory@example.test', name: 'Mallory', groups: ['hiring'] });
     idp.accounts.set('eve', { email: 'eve@elsewhere.test', name: 'Eve', groups: ['opslab-admins'] });
     server = await startSsoServer(idp);
+    // Every sign-in here comes from one address: the per-client allowance has its own test below.
+    server.services.oidc!.startLimiter = new LoginLimiter(1000, 600_000, Date.now);
   });
   afterAll(async () => {
     await server?.destroy();
@@ -173,7 +176,7 @@ describe(`security 25: single sign-on (${SANDBOX_RUNTIME})`, () => {
       const answers: string[] = [];
       for (let i = 0; i < 8; i++) answers.push((await hop(new CookieJar(), `${server.url}/api/auth/oidc/start`)).location!);
       expect(answers.filter((l) => l.startsWith(idp.issuer))).toHaveLength(5);
-      expect(answers.slice(5)).toEqual(Array(3).fill(`${server.url}/login?sso=unavailable`));
+      expect(answers.slice(5)).toEqual(Array(3).fill(`${server.url}/login?sso=rate`));
       expect(count('oidc_logins')).toBe(pending + 5);
     } finally {
       oidc.maxPending = OIDC_MAX_PENDING;
@@ -199,6 +202,23 @@ describe(`security 25: single sign-on (${SANDBOX_RUNTIME})`, () => {
       figure(ITEM, 'authorization codes and states in the server log', leaked);
     } finally {
       await logged.destroy();
+    }
+  });
+
+  it('limits the sign-ins one client address may begin', async () => {
+    const fresh = await startSsoServer(idp);
+    try {
+      const answers: string[] = [];
+      for (let i = 0; i < OIDC_STARTS_PER_CLIENT + 3; i++) {
+        answers.push((await hop(new CookieJar(), `${fresh.url}/api/auth/oidc/start`)).location!);
+      }
+      const begun = answers.filter((l) => l.startsWith(idp.issuer)).length;
+      expect(begun).toBe(OIDC_STARTS_PER_CLIENT);
+      expect(answers.slice(OIDC_STARTS_PER_CLIENT)).toEqual(Array(3).fill(`${fresh.url}/login?sso=rate`));
+      expect((fresh.services.db.prepare('SELECT COUNT(*) AS n FROM oidc_logins').get() as { n: number }).n).toBe(OIDC_STARTS_PER_CLIENT);
+      figure(ITEM, `starts from one address in 10 min (${OIDC_STARTS_PER_CLIENT + 3} tried)`, `${begun} begun, ${answers.length - begun} refused`);
+    } finally {
+      await fresh.destroy();
     }
   });
 

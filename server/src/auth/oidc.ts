@@ -3,6 +3,7 @@ import * as client from 'openid-client';
 import type { OidcConfig } from '../config.js';
 import type { Db } from '../store/db.js';
 import { OidcLoginsRepo } from '../store/oidc-logins-repo.js';
+import { LoginLimiter } from './login-limiter.js';
 import type { SsoFailure } from '../../../contract/auth.js';
 import { resolveSsoAccount, ssoIdentity, SsoRefusal } from './oidc-accounts.js';
 import type { AuthService, SignedIn } from './service.js';
@@ -13,9 +14,12 @@ export { SsoRefusal } from './oidc-accounts.js';
 export const OIDC_LOGIN_MS = 10 * 60_000;
 /**
  * The most sign-ins begun and not finished at once (each lives 10 minutes): anyone can begin one, so this bounds
- * what a flood of starts can store. Past it a start is refused, as if the provider could not be reached.
+ * what a flood of starts from many addresses can store. Past it a start is refused.
  */
 export const OIDC_MAX_PENDING = 10_000;
+/** Sign-ins one client address may begin in 10 minutes (behind a trusted proxy, the address it forwards). */
+export const OIDC_STARTS_PER_CLIENT = 20;
+const OIDC_STARTS_WINDOW_MS = 10 * 60_000;
 /** Requests to the provider (discovery, keys, token, userinfo) give up after this long. */
 const PROVIDER_TIMEOUT_SECONDS = 10;
 
@@ -57,6 +61,8 @@ export class OidcService {
   now: () => number;
   /** Replaceable for tests. */
   maxPending = OIDC_MAX_PENDING;
+  /** Sign-ins begun per client address; replaceable for tests. */
+  startLimiter = new LoginLimiter(OIDC_STARTS_PER_CLIENT, OIDC_STARTS_WINDOW_MS, () => this.now());
   private discovered: Promise<client.Configuration> | null = null;
   private jwksCache: client.ExportedJWKSCache | undefined;
 
@@ -73,8 +79,13 @@ export class OidcService {
     return `${this.opts.publicUrl()}${REDIRECT_PATH}`;
   }
 
-  /** Begins a sign-in: stores its state, nonce and PKCE verifier and says where the browser goes. */
-  async begin(next: string): Promise<OidcStart> {
+  /**
+   * Begins a sign-in for the browser at `address`: stores its state, nonce and PKCE verifier and says
+   * where the browser goes. Refused past the client's allowance of starts, or when too many are under way.
+   */
+  async begin(next: string, address: string): Promise<OidcStart> {
+    if (this.startLimiter.retryAfterSeconds([address]) > 0) throw new SsoRefusal('rate');
+    this.startLimiter.fail([address]);
     const config = await this.configuration();
     const state = client.randomState();
     const nonce = client.randomNonce();
@@ -82,7 +93,7 @@ export class OidcService {
     const browserKey = randomBytes(32).toString('base64url');
     const now = this.now();
     this.logins.deleteExpired(now);
-    if (this.logins.count() >= this.maxPending) throw new SsoRefusal('unavailable');
+    if (this.logins.count() >= this.maxPending) throw new SsoRefusal('rate');
     this.logins.insert({
       stateHash: sha256(state),
       browserHash: sha256(browserKey),

@@ -60,8 +60,12 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRoutesOptions):
     async (request, reply) => {
       let start;
       try {
-        start = await oidc.begin(safeNext(request.query.next));
+        start = await oidc.begin(safeNext(request.query.next), request.ip);
       } catch (err) {
+        if (err instanceof SsoRefusal) {
+          request.log.warn({ reason: err.reason }, 'single sign-on refused');
+          return backToLogin(reply, err.reason);
+        }
         request.log.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'single sign-on could not begin');
         return backToLogin(reply, 'unavailable');
       }

@@ -127,6 +127,7 @@ function ssoFailureText(reason: string): string {
     role: 'Your account at the sign-in provider is in no group that may use opslab. Ask an admin for access.',
     disabled: 'Your opslab account is disabled. Ask an admin.',
     conflict: 'An opslab account with your email is already linked to another sign-in. Ask an admin.',
+    rate: 'Too many sign-ins were begun from your address. Wait a few minutes and try again.',
   };
   return Object.hasOwn(texts, reason) ? texts[reason as SsoFailure] : 'Single sign-on did not work. Start again.';
 }
