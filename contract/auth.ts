@@ -20,7 +20,39 @@ export interface AuthState {
   setupRequired: boolean;
   user: UserView | null;
   csrfToken: string | null;
+  /** How staff sign in here: with a password, through an OpenID Connect provider, or both. */
+  signIn: SignInMethods;
 }
+
+export interface SignInMethods {
+  password: boolean;
+  /** The provider's display name for "Sign in with <name>", or null without single sign-on. */
+  sso: { name: string } | null;
+}
+
+/**
+ * Why a single sign-on came back refused: `/login?sso=<reason>` (the login page says it in words; details stay
+ * in the audit log). `state`: the sign-in expired, was used already or began in another browser; `provider`: the
+ * provider refused or the user cancelled; `unavailable`: the provider could not be reached; `token`: its answer
+ * did not pass validation (signature, issuer, audience, nonce); `expired`: its ID token had expired; `email`: no
+ * verified email; `domain`: the email's domain is not allowed; `role`: in no group that maps to a role; `disabled`:
+ * the opslab account is disabled; `conflict`: the email's account is linked to another identity; `rate`: too many
+ * sign-ins begun from this address (20 in 10 minutes), or too many under way on the server.
+ */
+export const SSO_FAILURES = [
+  'state',
+  'provider',
+  'unavailable',
+  'token',
+  'expired',
+  'email',
+  'domain',
+  'role',
+  'disabled',
+  'conflict',
+  'rate',
+] as const;
+export type SsoFailure = (typeof SSO_FAILURES)[number];
 
 /** The answer to setup, login and activation (the session itself is an HttpOnly cookie). */
 export interface SignedInBody {
@@ -77,3 +109,10 @@ export const AuditQuery = Type.Object(
   { additionalProperties: false },
 );
 export type AuditQuery = Static<typeof AuditQuery>;
+
+/** `GET /api/auth/oidc/start`: `next`, where to go after signing in (a path under /manage; anything else: /manage). */
+export const OidcStartQuery = Type.Object(
+  { next: Type.Optional(Type.String({ maxLength: 2000 })) },
+  { additionalProperties: false },
+);
+export type OidcStartQuery = Static<typeof OidcStartQuery>;

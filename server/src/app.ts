@@ -12,6 +12,7 @@ import { catalogRoutes } from './routes/catalog.js';
 import { inviteRoutes } from './routes/invite.js';
 import { manageRoutes } from './routes/manage.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { loggedRequest, oidcRoutes } from './routes/oidc.js';
 import { errorHandling, frameworkErrors } from './routes/plugins/errors.js';
 import { originCheck } from './routes/plugins/origin-check.js';
 import { securityHeaders } from './routes/plugins/security-headers.js';
@@ -30,8 +31,10 @@ const VERSION = (JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'
 /** Builds the app without listening (tests use inject or listen on port 0; main.ts owns listen and close). */
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; services: Services }> {
   const { config } = opts;
+  const logger = opts.logger ?? { level: config.logLevel };
   const app = Fastify({
-    logger: opts.logger ?? { level: config.logLevel },
+    // Request lines never carry the provider's authorization code and state (the single sign-on callback's query).
+    logger: typeof logger === 'object' ? { ...logger, serializers: { req: loggedRequest } } : logger,
     bodyLimit: 64 * 1024,
     // The client's address (login limits, audit) comes from X-Forwarded-For only when the peer is a trusted proxy.
     trustProxy: config.trustProxy === false ? false : config.trustProxy,
@@ -69,7 +72,12 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await app.register(attemptRoutes, { attempts, catalog, invites, practice, reviews, secureCookies });
   await app.register(inviteRoutes, { attempts, invites, secureCookies, landing: config.inviteLanding });
   await app.register(manageRoutes, { auth, attempts, invites, reviews });
-  await app.register(authRoutes, { auth, secureCookies });
+  await app.register(authRoutes, {
+    auth,
+    secureCookies,
+    signIn: { password: config.passwordLogin, sso: services.oidc ? { name: services.oidc.name } : null },
+  });
+  if (services.oidc) await app.register(oidcRoutes, { oidc: services.oidc, secureCookies });
   await app.register(apiTokenRoutes, { auth, tokens: auth.apiTokens });
   await app.register(webhookRoutes, { auth, webhooks: services.webhooks });
   await app.register(webUi, { webDir: config.webDir });

@@ -20,6 +20,7 @@ import { InviteService } from './invites/invite-service.js';
 import { PracticeService } from './practice/practice-service.js';
 import { ReviewService } from './review/review-service.js';
 import { AuthService } from './auth/service.js';
+import { OidcService } from './auth/oidc.js';
 import { repoRoot } from './paths.js';
 import { WebhooksRepo } from './store/webhooks-repo.js';
 import { DomainEvents } from './webhooks/events.js';
@@ -43,6 +44,8 @@ export interface Services {
   catalog: ExerciseCatalog;
   attempts: AttemptService;
   auth: AuthService;
+  /** Single sign-on through an OpenID Connect provider; null when OPSLAB_OIDC_ISSUER is not set. */
+  oidc: OidcService | null;
   invites: InviteService;
   reviews: ReviewService;
   practice: PracticeService;
@@ -90,6 +93,7 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
   const events = new DomainEvents((err, event) => log.error({ err: err.message, event: event.type }, 'event listener failed'));
   const attempts = new AttemptService({ config, repo, grading, runner, driver, catalog, log, imageRef, events });
   const auth = new AuthService(db, config);
+  const oidc = config.oidc ? new OidcService({ config: config.oidc, db, auth, publicUrl: () => config.publicUrl }) : null;
   const invites = new InviteService({
     repo: new InvitesRepo(db),
     attempts,
@@ -126,5 +130,5 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     log,
   });
   const webhooks = new WebhookService({ repo: new WebhooksRepo(db), attempts: repo, config: config.webhooks, auth, events, log });
-  return { config, db, driver, catalog, attempts, auth, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks };
+  return { config, db, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks };
 }

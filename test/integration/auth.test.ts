@@ -111,6 +111,7 @@ describe('accounts, sessions and CSRF', () => {
         setupRequired: true,
         user: null,
         csrfToken: null,
+        signIn: { password: true, sso: null },
       });
       const link = server.services.auth.setupLink()!;
       expect(link).toMatch(/^http:\/\/opslab\.test:8080\/setup#[A-Za-z0-9_-]{43}$/);
@@ -129,7 +130,12 @@ describe('accounts, sessions and CSRF', () => {
 
       // The new session works at once.
       const state = await call(server, 'GET', '/api/auth/state', { headers: { cookie: created.cookie! } });
-      expect(state.body).toEqual({ setupRequired: false, user: created.body.user, csrfToken: created.body.csrfToken });
+      expect(state.body).toEqual({
+        setupRequired: false,
+        user: created.body.user,
+        csrfToken: created.body.csrfToken,
+        signIn: { password: true, sso: null },
+      });
 
       // Used: refused, and no second admin.
       const again = await call(server, 'POST', '/api/auth/setup', { body: { ...body, email: 'other@example.test' } });

@@ -21,6 +21,12 @@ export const authErrors = {
       'The request is missing a valid x-csrf-token header. Reload the page and try again.',
     ),
   login: () => new OpslabError(ERROR_CODES.login, 401, 'Wrong email or password.'),
+  passwordLoginOff: () =>
+    new OpslabError(
+      ERROR_CODES.forbidden,
+      403,
+      'Password sign-in is turned off on this server: sign in with your organisation\'s single sign-on.',
+    ),
   loginRate: (retryAfterSeconds: number) =>
     new OpslabError(
       ERROR_CODES.loginRate,

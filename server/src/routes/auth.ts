@@ -9,6 +9,7 @@ import {
   type AuthState,
   type IdParams,
   type SignedInBody,
+  type SignInMethods,
 } from '../../../contract/index.js';
 import type { AuthService, SignedIn } from '../auth/service.js';
 import { clearSessionCookie, sessionId, setSessionCookie } from './cookies.js';
@@ -17,6 +18,8 @@ import { staffGuard } from './staff-guard.js';
 export interface AuthRoutesOptions {
   auth: AuthService;
   secureCookies: boolean;
+  /** How staff sign in here (GET /api/auth/state tells the login page). */
+  signIn: SignInMethods;
 }
 
 /** /api/auth/* and the admin's /api/manage/users and /api/manage/audit. */
@@ -37,7 +40,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
   app.get('/api/auth/state', async (request, reply): Promise<AuthState> => {
     const state = auth.state(sessionId(request));
     reply.header('cache-control', 'no-store');
-    return { setupRequired: auth.setupRequired(), ...state };
+    return { setupRequired: auth.setupRequired(), ...state, signIn: opts.signIn };
   });
 
   app.post(

@@ -202,6 +202,20 @@ const MIGRATIONS: string[] = [
   ALTER TABLE invites ADD COLUMN exercise_version TEXT;
   ALTER TABLE attempts ADD COLUMN exercise_version TEXT;
   `,
+  `
+  ALTER TABLE users ADD COLUMN oidc_issuer TEXT;
+  ALTER TABLE users ADD COLUMN oidc_subject TEXT;
+  CREATE UNIQUE INDEX users_oidc ON users(oidc_issuer, oidc_subject) WHERE oidc_subject IS NOT NULL;
+  CREATE TABLE oidc_logins (
+    state_hash    TEXT PRIMARY KEY,
+    browser_hash  TEXT NOT NULL,
+    nonce         TEXT NOT NULL,
+    code_verifier TEXT NOT NULL,
+    next          TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL
+  );
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {

@@ -135,13 +135,40 @@ export class UsersRepo {
     this.db.prepare('UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL').run(at, id);
   }
 
-  /** Admins that are not disabled and can sign in (they have a password). */
+  /** Admins that are not disabled and can sign in (they have a password, or are linked to a single sign-on identity). */
   activeAdmins(): UserRecord[] {
     return (
       this.db
-        .prepare("SELECT * FROM users WHERE role = 'admin' AND disabled_at IS NULL AND password_hash IS NOT NULL")
+        .prepare(
+          "SELECT * FROM users WHERE role = 'admin' AND disabled_at IS NULL AND (password_hash IS NOT NULL OR oidc_subject IS NOT NULL)",
+        )
         .all() as UserRow[]
     ).map(userFromRow);
+  }
+
+  // Accounts signed in through an OpenID Connect provider: the provider's issuer and subject name the person.
+
+  bySubject(issuer: string, subject: string): UserRecord | null {
+    const row = this.db.prepare('SELECT * FROM users WHERE oidc_issuer = ? AND oidc_subject = ?').get(issuer, subject) as
+      | UserRow
+      | undefined;
+    return row ? userFromRow(row) : null;
+  }
+
+  /** The provider's issuer and subject this account is linked to, or null. */
+  subjectOf(id: string): { issuer: string; subject: string } | null {
+    const row = this.db.prepare('SELECT oidc_issuer, oidc_subject FROM users WHERE id = ?').get(id) as
+      | { oidc_issuer: string | null; oidc_subject: string | null }
+      | undefined;
+    return row?.oidc_issuer && row.oidc_subject ? { issuer: row.oidc_issuer, subject: row.oidc_subject } : null;
+  }
+
+  setSubject(id: string, issuer: string, subject: string): void {
+    this.db.prepare('UPDATE users SET oidc_issuer = ?, oidc_subject = ? WHERE id = ?').run(issuer, subject, id);
+  }
+
+  setRole(id: string, role: UserRole): void {
+    this.db.prepare('UPDATE users SET role = ? WHERE id = ?').run(role, id);
   }
 
   // One-time account tokens.
