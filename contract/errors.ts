@@ -46,6 +46,12 @@ export const ERROR_CODES = {
   checkNotFound: 'OPSLAB_ERR_CHECK_NOT_FOUND',
   notAdvisory: 'OPSLAB_ERR_NOT_ADVISORY',
   notGraded: 'OPSLAB_ERR_NOT_GRADED',
+  editorOff: 'OPSLAB_ERR_EDITOR_OFF',
+  fileConflict: 'OPSLAB_ERR_FILE_CONFLICT',
+  fileNotFound: 'OPSLAB_ERR_FILE_NOT_FOUND',
+  filePath: 'OPSLAB_ERR_FILE_PATH',
+  fileRate: 'OPSLAB_ERR_FILE_RATE',
+  fileUnsupported: 'OPSLAB_ERR_FILE_UNSUPPORTED',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

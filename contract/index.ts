@@ -12,3 +12,4 @@ export * from './scorecard.js';
 export * from './terminal.js';
 export * from './errors.js';
 export * from './grade.js';
+export * from './files.js';

@@ -20,6 +20,7 @@ import { PracticeService } from './practice/practice-service.js';
 import { ReviewService } from './review/review-service.js';
 import { AuthService } from './auth/service.js';
 import { repoRoot } from './paths.js';
+import { FilesService } from './workspace-files/files-service.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -47,6 +48,8 @@ export interface Services {
   /** Notices sandboxes killed for memory (runs while the app is ready). */
   oomWatch: OomWatch;
   instance: string;
+  /** The workspace's editor: files of a running attempt's sandbox. */
+  files: FilesService;
 }
 
 export const sandboxImageRef = (image: string) => `opslab/sandbox-${image}:latest`;
@@ -111,5 +114,12 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     memoryMb: (id) => effectiveLimits(config.sandbox, catalog.get(repo.get(id)?.exerciseId ?? '')?.limits).memoryMb,
     log,
   });
-  return { config, db, driver, catalog, attempts, auth, invites, reviews, practice, diskWatch, oomWatch, instance };
+  const files = new FilesService({
+    driver,
+    attempts,
+    catalog,
+    addEvent: (id, kind, detail) => repo.addEvent(id, kind, detail),
+    mark: (id, label) => attempts.markRecording(id, label),
+  });
+  return { config, db, driver, catalog, attempts, auth, invites, reviews, practice, diskWatch, oomWatch, instance, files };
 }
