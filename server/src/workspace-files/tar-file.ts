@@ -22,10 +22,13 @@ function entryType(type: tarStream.Header['type']): FileEntryType {
   return 'other';
 }
 
-/** Reads a tar stream entry by entry; `onEntry` returns false to stop (the rest of the archive is abandoned). */
+/**
+ * Reads a tar stream entry by entry; `onEntry` returns false to stop, or calls `abandon` (in the middle of a body):
+ * either way the rest of the archive is abandoned, its stream destroyed.
+ */
 function walk(
   archive: Readable,
-  onEntry: (header: tarStream.Header, body: Entry) => Promise<boolean>,
+  onEntry: (header: tarStream.Header, body: Entry, abandon: () => void) => Promise<boolean>,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const extract = tarStream.extract();
@@ -40,7 +43,7 @@ function walk(
       else resolve();
     };
     extract.on('entry', (header, stream, next) => {
-      onEntry(header, Object.assign(stream as unknown as Readable, { header }))
+      onEntry(header, Object.assign(stream as unknown as Readable, { header }), () => finish())
         .then((more) => {
           if (!more) finish();
           else next();
@@ -94,7 +97,7 @@ export async function listTree(
   const archive = await driver.copyOut(sandboxId, root);
   // The archive of /root/work names its entries work/..., work/a/b: rebase them on the root's parent.
   const parent = posix.dirname(root);
-  await walk(archive, async (header, body) => {
+  await walk(archive, async (header, body, abandon) => {
     const name = header.name.replace(/\/+$/, '');
     const full = posix.join(parent, name);
     const relative = posix.relative(root, full);
@@ -115,11 +118,14 @@ export async function listTree(
         });
       }
     }
-    const { dropped } = await readBody(body, 0);
-    budget -= dropped;
-    if (budget < 0) {
-      truncated = true;
-      return false;
+    // The body is read and dropped, within the budget: a sparse terabyte is abandoned, not streamed.
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      budget -= chunk.length;
+      if (budget < 0) {
+        truncated = true;
+        abandon();
+        return false;
+      }
     }
     return true;
   });
