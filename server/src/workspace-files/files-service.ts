@@ -180,11 +180,7 @@ export class FilesService {
       throw fileErrors.unsupported(`The file is ${bytes.length} bytes; the editor saves at most ${FILE_LIMITS.maxFileBytes}.`);
     }
     const dir = posix.dirname(p);
-    await this.checkParents(sandboxId, p, rootOf(p, roots));
-    if (dir !== rootOf(p, roots)) {
-      const parent = await this.deps.driver.statPath(sandboxId, dir);
-      if (parent?.type !== 'directory') throw fileErrors.path(`${dir} does not exist: create the folder in the terminal first.`);
-    }
+    await this.checkParents(sandboxId, p, rootOf(p, roots), true);
     const existing = await readTarFile(this.deps.driver, sandboxId, p, FILE_LIMITS.maxFileBytes);
     const current = existing ? this.content(p, existing) : null;
     if ((current?.version ?? null) !== baseVersion) throw new FileConflict(current);
@@ -214,13 +210,17 @@ export class FilesService {
    * Every directory from the root down to the file's parent must be a directory in the sandbox, not a link: the
    * engine resolves links in a path's parents, so /root/work/etc/shadow with etc -> /etc would name /etc/shadow.
    */
-  private async checkParents(sandboxId: string, p: string, root: string): Promise<void> {
+  private async checkParents(sandboxId: string, p: string, root: string, mustExist = false): Promise<void> {
     const parts = posix.relative(root, posix.dirname(p));
     let dir = root;
     for (const part of ['', ...(parts === '' ? [] : parts.split('/'))]) {
       dir = part === '' ? dir : `${dir}/${part}`;
       const stat = await this.deps.driver.statPath(sandboxId, dir);
-      if (stat === null) return; // missing: the read answers 404, the save "does not exist"
+      if (stat === null) {
+        // A read then answers 404; a save needs the folder.
+        if (mustExist) throw fileErrors.path(`${posix.dirname(p)} does not exist: create the folder in the terminal first.`);
+        return;
+      }
       if (stat.type === 'symlink') throw fileErrors.path(`${dir} is a link (to ${stat.linkTarget ?? 'elsewhere'}): the editor does not follow links.`);
       if (stat.type !== 'directory') throw fileErrors.path(`${dir} is not a folder.`);
     }

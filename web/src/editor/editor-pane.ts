@@ -13,6 +13,9 @@ import type { CodeEditor } from './code-editor.js';
 import { FileTreeView } from './file-tree.js';
 import { FILE_ERROR, filesApi } from './files-api.js';
 
+/** Where the browser remembers whether the candidate unfolded the panel (folded until they do). */
+const OPEN_KEY = 'opslab.editor.open';
+
 /** The panel reads the tree and the open file again on focus at most this often. */
 const REFRESH_MS = 1_000;
 
@@ -64,7 +67,7 @@ export class EditorPane {
     this.body = h('div', { class: 'editor-body', id: 'editor-body' }, this.tree.element, h('div', { class: 'editor-main' }, this.message, this.host));
     this.element = h(
       'section',
-      { class: 'editor-pane', role: 'region', 'aria-label': 'Editor', 'data-testid': 'editor-pane', 'data-state': 'open', hidden: true },
+      { class: 'editor-pane', role: 'region', 'aria-label': 'Editor', 'data-testid': 'editor-pane', hidden: true },
       h(
         'div',
         { class: 'editor-bar' },
@@ -75,7 +78,23 @@ export class EditorPane {
       ),
       this.body,
     );
-    scope.listen(this.toggle, 'click', () => this.setOpen(this.element.dataset['state'] !== 'open'));
+    scope.listen(this.toggle, 'click', () => {
+      const open = this.element.dataset['state'] !== 'open';
+      this.setOpen(open);
+      try {
+        localStorage.setItem(OPEN_KEY, String(open));
+      } catch {
+        // Storage may be off: the panel then starts folded each time.
+      }
+      if (open) void this.refresh(true);
+    });
+    let remembered = false;
+    try {
+      remembered = localStorage.getItem(OPEN_KEY) === 'true';
+    } catch {
+      remembered = false;
+    }
+    this.setOpen(remembered, false);
     scope.listen(this.saveButton, 'click', () => void this.save());
     scope.listen(this.reloadButton, 'click', () => void this.reload(true));
     // Coming back to the panel (from the shell, most likely): what the shell changed shows up.
@@ -144,11 +163,11 @@ export class EditorPane {
     this.options.onToggle();
   }
 
-  private setOpen(open: boolean): void {
+  private setOpen(open: boolean, notify = true): void {
     this.element.dataset['state'] = open ? 'open' : 'closed';
     this.toggle.setAttribute('aria-expanded', String(open));
     this.body.hidden = !open;
-    this.options.onToggle();
+    if (notify) this.options.onToggle();
   }
 
   /** Reads the tree and, when the open file is unchanged here, the file again (at most every REFRESH_MS). */
