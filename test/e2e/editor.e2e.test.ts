@@ -8,6 +8,8 @@ import Docker from 'dockerode';
 import tarStream from 'tar-stream';
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
+import { api, startAttempt } from '../helpers/api.js';
+import { staffSession } from '../helpers/staff.js';
 import { ARTIFACTS_DIR, pageRig, screenshot, startFirstExercise, terminalHasFocus, waitForTerminalText } from './browser.js';
 
 const FILE = '/root/work/pipeline.yml';
@@ -169,6 +171,37 @@ describe('workspace editor', () => {
     fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
     fs.writeFileSync(path.join(ARTIFACTS_DIR, 'editor-save-latency.json'), JSON.stringify({ ...figures, editor, raw }, null, 2));
     console.log(`editor save → file in the sandbox: median ${figures.editorSaveMedianMs} ms; docker cp (putArchive): median ${figures.dockerCpMedianMs} ms (${rounds} each, ${bytes.length} bytes)`);
+    await page.close();
+  });
+  test('the review shows saves from the editor between the commands, with their diff', async () => {
+    const { url } = rig.server;
+    const started = await startAttempt(url, 'shell-warmup');
+    const id = started.attempt.id;
+    const put = (content: string, baseVersion: string | null) =>
+      api(url, 'PUT', `/api/attempts/${id}/file`, started.token, { path: '/root/work/deploy.yml', content, baseVersion });
+    const first = await put('replicas: 1\n', null);
+    expect(first.status, first.text).toBe(200);
+    const second = await put('replicas: 3\nimage: web:2\n', first.body.version);
+    expect(second.status, second.text).toBe(200);
+    expect((await api(url, 'POST', `/api/attempts/${id}/submit`, started.token)).status).toBe(200);
+
+    const me = await staffSession(rig.server, 'interviewer', 'Robin Reviewer');
+    const [cookieName, ...rest] = me.cookie.split('=');
+    await rig.browser.context.addCookies([{ name: cookieName!, value: rest.join('='), url }]);
+    const page = await rig.browser.newPage();
+    await page.goto(`${url}/manage/attempts/${id}`);
+    const saves = page.getByTestId('timeline-save');
+    await saves.first().waitFor({ timeout: 30_000 });
+    expect(await saves.count()).toBe(2);
+    expect(await saves.first().textContent()).toContain('saved /root/work/deploy.yml');
+    expect(await page.getByTestId('timeline-count').textContent()).toContain('2 file saves');
+    const diff = page.locator('.timeline-save-diff').last();
+    await diff.locator('summary').click();
+    const text = await diff.locator('pre').textContent();
+    expect(text).toContain('-replicas: 1');
+    expect(text).toContain('+replicas: 3');
+    expect(text).toContain('+image: web:2');
+    await screenshot(page, 'editor-review-saves');
     await page.close();
   });
 });
