@@ -1,4 +1,5 @@
 // The workspace editor's API on a real server and engine: the tree, reading, saving, conflicts, refusals.
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FILE_LIMITS } from '../../contract/files.js';
 import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
@@ -73,6 +74,10 @@ describe('workspace files API (real server, real engine)', () => {
     expect(detail).toMatchObject({ path: '/root/work/ci.yml', created: false, diffCut: false });
     expect((detail as { diff: string }).diff).toContain('-a: 1');
     expect((detail as { diff: string }).diff).toContain('+a: 2');
+    // ... and a marker in the recording, next to what the shell did.
+    server.services.attempts.flushRecording(a.id);
+    const cast = fs.readFileSync(server.services.attempts.recordingFile(server.services.attempts.get(a.id)!), 'utf8');
+    expect(cast).toContain('"m","file saved /root/work/ci.yml"');
   });
 
   it('creates a new file as root, 0644, and refuses a missing folder', async () => {
