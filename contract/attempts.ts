@@ -65,6 +65,8 @@ export interface Exercise extends ExerciseSummary {
   checks: ExerciseCheck[];
   /** How many hints the exercise has; their text comes one at a time from the attempt. */
   hintCount: number;
+  /** Whether the workspace offers the file editor (exercise.yaml `editor:`); absent from older servers: no editor. */
+  editor?: boolean;
 }
 
 /** `error`: the grader itself broke; never the candidate's failure. */

@@ -49,6 +49,12 @@ export const ERROR_CODES = {
   apiTokenNotFound: 'OPSLAB_ERR_API_TOKEN_NOT_FOUND',
   apiTokenState: 'OPSLAB_ERR_API_TOKEN_STATE',
   exerciseVersionMissing: 'OPSLAB_ERR_EXERCISE_VERSION_MISSING',
+  editorOff: 'OPSLAB_ERR_EDITOR_OFF',
+  fileConflict: 'OPSLAB_ERR_FILE_CONFLICT',
+  fileNotFound: 'OPSLAB_ERR_FILE_NOT_FOUND',
+  filePath: 'OPSLAB_ERR_FILE_PATH',
+  fileRate: 'OPSLAB_ERR_FILE_RATE',
+  fileUnsupported: 'OPSLAB_ERR_FILE_UNSUPPORTED',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

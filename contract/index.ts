@@ -14,3 +14,4 @@ export * from './errors.js';
 export * from './grade.js';
 export * from './api-tokens.js';
 export * from './webhooks.js';
+export * from './files.js';

@@ -46,7 +46,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
 
   const services = createServices(opts, app.log);
-  const { attempts, auth, catalog, db, diskWatch, driver, invites, oomWatch, practice, reviews } = services;
+  const { attempts, auth, catalog, db, diskWatch, driver, files, invites, oomWatch, practice, reviews } = services;
   app.addHook('onReady', async () => {
     diskWatch.start();
     oomWatch.start();
@@ -69,7 +69,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await app.register(originCheck, { allowedOrigins: config.allowedOrigins });
 
   await app.register(catalogRoutes, { catalog, practice, auth, driver, version: VERSION, dataUsage: () => attempts.dataUsage(), grading: () => attempts.gradingStats() });
-  await app.register(attemptRoutes, { attempts, catalog, invites, practice, reviews, secureCookies });
+  await app.register(attemptRoutes, { attempts, catalog, invites, practice, reviews, secureCookies, files });
   await app.register(inviteRoutes, { attempts, invites, secureCookies, landing: config.inviteLanding });
   await app.register(manageRoutes, { auth, attempts, invites, reviews });
   await app.register(authRoutes, {

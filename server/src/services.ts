@@ -25,6 +25,7 @@ import { repoRoot } from './paths.js';
 import { WebhooksRepo } from './store/webhooks-repo.js';
 import { DomainEvents } from './webhooks/events.js';
 import { WebhookService } from './webhooks/service.js';
+import { FilesService } from './workspace-files/files-service.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -56,6 +57,8 @@ export interface Services {
   instance: string;
   /** Signed webhooks: the lifecycle's events, sent in the background (runs while the app is ready). */
   webhooks: WebhookService;
+  /** The workspace's editor: files of a running attempt's sandbox. */
+  files: FilesService;
 }
 
 export const sandboxImageRef = (image: string) => `opslab/sandbox-${image}:latest`;
@@ -130,5 +133,12 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     log,
   });
   const webhooks = new WebhookService({ repo: new WebhooksRepo(db), attempts: repo, config: config.webhooks, auth, events, log });
-  return { config, db, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks };
+  const files = new FilesService({
+    driver,
+    attempts,
+    catalog,
+    addEvent: (id, kind, detail) => repo.addEvent(id, kind, detail),
+    mark: (id, label) => attempts.markRecording(id, label),
+  });
+  return { config, db, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks, files };
 }

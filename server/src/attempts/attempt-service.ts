@@ -258,6 +258,11 @@ export class AttemptService implements AttemptNotices {
     terminal.broadcast({ type: 'notice', ...notice });
   }
 
+  /** Writes a marker into the recording of the attempt's live terminal (none open: nothing is written). */
+  markRecording(id: string, label: string): void {
+    this.ctx.terminals.get(id)?.marker(label);
+  }
+
   /** Makes sure the recording on disk holds everything buffered so far (before a download). */
   flushRecording(id: string): void {
     this.ctx.terminals.get(id)?.flush();

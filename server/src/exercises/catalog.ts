@@ -95,6 +95,8 @@ export interface Exercise {
   collect: string[];
   /** Checks need the sandbox's loopback network and process list. */
   probe: boolean;
+  /** The workspace offers its file editor beside the terminal (exercise.yaml `editor:`; the catalog sets it, absent: true). */
+  editor?: boolean;
   cleanroom: CleanroomSpec[];
   wrong: WrongAnswer[];
   /** Other correct answers (`solution-alt/<name>`, relative to the exercise dir): every check passes after each. */
@@ -343,6 +345,7 @@ export function loadExercise(
       })),
       collect: spec.collect ?? [workspace],
       probe: spec.probe ?? false,
+      editor: spec.editor ?? true,
       cleanroom: (spec.cleanroom ?? []).map((c) => ({
         ...c,
         gitHead: c.gitHead ?? false,

@@ -12,6 +12,8 @@ import { sendRecording } from './downloads.js';
 import { exerciseView } from './catalog.js';
 import { pageOf } from './pages.js';
 import { terminalRoute } from './terminal-socket.js';
+import type { FilesService } from '../workspace-files/files-service.js';
+import { fileRoutes } from './files.js';
 
 type IdRequest = FastifyRequest<{ Params: AttemptParams }>;
 
@@ -22,6 +24,8 @@ export interface AttemptRoutesOptions {
   practice: PracticeService;
   reviews: ReviewService;
   secureCookies: boolean;
+  /** The workspace's editor (its routes are guarded like every attempt route). */
+  files?: FilesService;
 }
 
 export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOptions): Promise<void> {
@@ -149,4 +153,6 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
   );
 
   terminalRoute(app, { url: '/api/attempts/:id/terminal', attempts, readOnly: false, access: authorise });
+
+  if (opts.files) fileRoutes(app, { files: opts.files, authorise });
 }

@@ -39,6 +39,7 @@ export function exerciseView(exercise: CatalogExercise): Exercise {
     instructions: exercise.instructions,
     checks: exercise.checks.map(({ id, title, points, advisory }) => ({ id, title, points, advisory })),
     hintCount: exercise.hints.length,
+    editor: exercise.editor !== false,
   };
 }
 

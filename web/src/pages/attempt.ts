@@ -1,5 +1,5 @@
-// `/attempts/:id`: the workspace. Instructions on the left, the sandbox's shell on the right, a header with
-// the countdown, the connection state and Submit. Under the instructions: checks on demand and hints (when the
+// `/attempts/:id`: the workspace. Instructions on the left, the sandbox's shell on the right (below the file editor
+// when the exercise has it), a header with the countdown, the connection state and Submit. Under the instructions: checks on demand and hints (when the
 // attempt allows them). An interview attempt that ends goes to its done page; a practice attempt shows its end
 // in place. Keyboard: skip links at the top, F6 / Shift+F6 out of the terminal, a "Keyboard" help.
 
@@ -7,6 +7,7 @@ import '../candidate/candidate.css';
 import { api, ApiError, isAbort, isAttemptActive, type AttemptView } from '../api.js';
 import { rememberEndedView } from '../candidate/last-view.js';
 import { h, type Scope } from '../dom.js';
+import { EditorPane } from '../editor/editor-pane.js';
 import { forgetAttempt, rememberAttempt } from '../recent-attempt.js';
 import type { PageContext } from '../router.js';
 import { ConnectionPill, isAccessGone, refetchAttempt } from '../terminal/session-controller.js';
@@ -57,6 +58,9 @@ class Workspace {
   private readonly announcer: Announcer;
   private readonly instructions: Instructions;
   private readonly terminal: TerminalPane;
+  /** The file editor above the terminal (when the exercise has it, while the attempt runs). */
+  private readonly editor: EditorPane;
+  private readonly workPane: HTMLElement;
   private brand: HTMLElement = h('a', { href: '/', class: 'brand' }, 'opslab');
   private readonly progress: ProgressPanel;
 
@@ -104,7 +108,18 @@ class Workspace {
         await this.refreshAttempt();
       },
     });
-    this.instructions = new Instructions(scope, () => this.attempt, (exercise) => this.progress.setExercise(exercise));
+    this.editor = new EditorPane({
+      attemptId,
+      scope,
+      announce: (text) => this.announcer.say(text),
+      onLeave: (direction) => (direction === 'forward' ? this.focusTerminalOr(this.instructions.element) : this.instructions.focus()),
+      onToggle: () => this.placeEditor(),
+    });
+    this.workPane = h('div', { class: 'work-pane', 'data-editor': 'none' }, this.editor.element, this.terminal.element);
+    this.instructions = new Instructions(scope, () => this.attempt, (exercise) => {
+      this.progress.setExercise(exercise);
+      void this.editor.enable(exercise.editor === true && !this.ended && !!this.attempt && isAttemptActive(this.attempt));
+    });
     root.append(
       h(
         'div',
@@ -136,7 +151,7 @@ class Workspace {
             this.keyboardHelp.element,
           ),
         ),
-        h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions.element, this.progress.element), this.terminal.element),
+        h('div', { class: 'workspace-body' }, h('aside', { class: 'instructions-pane' }, this.instructions.element, this.progress.element), this.workPane),
         this.announcer.element,
       ),
       this.warnings.element,
@@ -145,11 +160,14 @@ class Workspace {
 
     scope.add(() => this.dispose());
     scope.listen(this.submit, 'click', () => void this.onSubmit());
-    // F6 from anywhere on the page goes back into the terminal (inside it, the terminal handles F6 itself).
+    // F6 from anywhere on the page goes back into the terminal (inside it, the terminal handles F6 itself); from the
+    // instructions it goes to the editor first, when there is one: instructions → editor → terminal.
     scope.listen(document, 'keydown', (event) => {
       if (event.key !== 'F6' || event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey) return;
       if (!this.terminal.session || this.ended) return;
       event.preventDefault();
+      const inInstructions = event.target instanceof Node && this.instructions.element.parentElement?.contains(event.target);
+      if (inInstructions && !event.shiftKey && this.editor.focus()) return;
       this.terminal.focus();
     });
     scope.interval(() => this.tick(), 500);
@@ -250,6 +268,11 @@ class Workspace {
     if (!this.terminal.focus()) fallback.focus();
   }
 
+  /** The right column gives the editor its share, or only its bar when folded, or nothing. */
+  private placeEditor(): void {
+    this.workPane.dataset['editor'] = this.editor.visible ? (this.editor.element.dataset['state'] ?? 'open') : 'none';
+  }
+
   private leaveTerminal(direction: 'forward' | 'backward'): void {
     if (direction === 'backward') {
       this.instructions.focus();
@@ -317,6 +340,7 @@ class Workspace {
     forgetAttempt(this.attemptId);
     this.terminal.banners.cancelLostBanner();
     this.warnings.stop();
+    this.editor.end();
     this.terminal.session?.stop({ kind: 'ended', reason: attempt.endReason ?? attempt.state });
     if (attempt.mode === 'interview') {
       // The candidate's journey ends on its own page, which says how it ended and what happens next.

@@ -1,13 +1,24 @@
 // The commands the candidate ran, in order, next to the replay: start time on the recording's clock, duration
-// and exit status. Each row is a button: a click (or Enter) moves the replay to that command.
+// and exit status. Each row is a button: a click (or Enter) moves the replay to that command. Files saved from the
+// workspace's editor are rows too, in time order, with their diff folded under them.
 
 import { h, type Scope } from '../dom.js';
 import type { Command, CommandTimeline } from './api.js';
 import { formatOffset } from './cast.js';
 
+/** A save from the workspace's editor (a `file.saved` event), placed on the recording's clock. */
+export interface FileSaveRow {
+  at: number;
+  path: string;
+  bytes: number;
+  diff: string;
+  diffCut: boolean;
+}
+
 export interface TimelineOptions {
   scope: Scope;
   onSeek: (recordingSeconds: number) => void;
+  saves?: FileSaveRow[];
 }
 
 const SOURCE_NOTES: Record<CommandTimeline['source'], string | null> = {
@@ -52,12 +63,15 @@ export class CommandTimelineView {
       note ? h('p', { class: 'timeline-note muted', 'data-testid': 'timeline-note' }, note) : null,
       this.list,
     );
-    if (timeline.commands.length === 0) {
+    const saves = options.saves ?? [];
+    if (timeline.commands.length === 0 && saves.length === 0) {
       this.filter.hidden = true;
       this.list.replaceWith(h('p', { class: 'muted timeline-empty', 'data-testid': 'timeline-empty' }, 'No commands were recorded.'));
     }
     for (const command of timeline.commands) this.addRow(command);
+    for (const save of saves) this.addSave(save);
     this.count.textContent = `${timeline.commands.length} command${timeline.commands.length === 1 ? '' : 's'}`;
+    if (saves.length > 0) this.count.textContent += `, ${saves.length} file save${saves.length === 1 ? '' : 's'}`;
     options.scope.listen(this.filter, 'input', () => this.applyFilter());
   }
 
@@ -101,6 +115,28 @@ export class CommandTimelineView {
     this.list.append(row);
   }
 
+  /** A save's row, placed before the first command that started after it. */
+  private addSave(save: FileSaveRow): void {
+    const button = h(
+      'button',
+      { type: 'button', class: 'timeline-row timeline-save', 'data-testid': 'timeline-save', 'data-seconds': String(save.at) },
+      h('span', { class: 'timeline-time' }, formatOffset(save.at)),
+      h('code', { class: 'timeline-command', title: save.path }, `saved ${save.path}`),
+      h('span', { class: 'timeline-meta' }, `${save.bytes} B`),
+    );
+    button.setAttribute('aria-label', `${formatOffset(save.at)}: saved ${save.path} in the editor. Show in the replay.`);
+    this.options.scope.listen(button, 'click', () => this.options.onSeek(save.at));
+    const diff = h(
+      'details',
+      { class: 'timeline-save-diff' },
+      h('summary', {}, 'Diff'),
+      h('pre', {}, save.diff + (save.diffCut ? '\n… (cut)' : '')),
+    );
+    const row = h('li', { class: 'timeline-item', 'data-path': save.path }, button, diff);
+    const next = this.rows.find((r) => r.command.startedAt > save.at)?.row;
+    this.list.insertBefore(row, next ?? null);
+  }
+
   private applyFilter(): void {
     const needle = this.filter.value.trim().toLowerCase();
     let shown = 0;
@@ -108,6 +144,9 @@ export class CommandTimelineView {
       const match = needle === '' || command.command.toLowerCase().includes(needle);
       row.hidden = !match;
       if (match) shown++;
+    }
+    for (const row of this.list.querySelectorAll<HTMLElement>('li[data-path]')) {
+      row.hidden = needle !== '' && !`saved ${row.dataset['path'] ?? ''}`.toLowerCase().includes(needle);
     }
     const total = this.rows.length;
     this.count.textContent = needle === '' ? `${total} command${total === 1 ? '' : 's'}` : `${shown} of ${total} commands`;

@@ -10,6 +10,7 @@ import { confirmDialog } from '../../ui/dialog.js';
 import { errorText } from '../../ui/errors.js';
 import { formatMinutes, plural } from '../../ui/format.js';
 import { setDocumentTitle, spinner } from '../../ui/layout.js';
+import type { FileSavedEvent } from '../../../../contract/files.js';
 import { reviewApi, type GradeAnswer, type ReviewBundle } from '../../review/api.js';
 import { pendingText, renderChecks } from '../../review/checks.js';
 import { renderDiffView } from '../../review/diff-view.js';
@@ -18,7 +19,7 @@ import { exerciseVersionText } from '../../../../contract/review.js';
 import { formatOffset } from '../../review/cast.js';
 import { Replay } from '../../review/player.js';
 import { renderOtherReviews, ScorecardForm } from '../../review/scorecard.js';
-import { CommandTimelineView } from '../../review/timeline.js';
+import { CommandTimelineView, type FileSaveRow } from '../../review/timeline.js';
 import '../../review/review.css';
 
 const STATE_LABELS: Record<AttemptState, string> = {
@@ -151,7 +152,7 @@ export default async function page(ctx: PageContext): Promise<void> {
   ]);
   if (scope.disposed) return;
   if (commands.status === 'fulfilled') {
-    timeline = new CommandTimelineView(commands.value, { scope, onSeek: seek });
+    timeline = new CommandTimelineView(commands.value, { scope, onSeek: seek, saves: fileSaves(bundle) });
     timelineHost.replaceChildren(timeline.element);
     timeline.setTime(replay.currentTime());
   } else {
@@ -332,4 +333,16 @@ function renderDelete(bundle: ReviewBundle, id: string, who: string, ctx: PageCo
     button,
     status,
   );
+}
+
+/** Saves from the workspace's editor (`file.saved` events), on the recording's clock (it starts with the attempt). */
+function fileSaves(bundle: ReviewBundle): FileSaveRow[] {
+  const start = bundle.attempt.startedAt ? Date.parse(bundle.attempt.startedAt) : NaN;
+  if (!Number.isFinite(start)) return [];
+  return bundle.events
+    .filter((e) => e.kind === 'file.saved')
+    .map((e) => {
+      const d = e.detail as Partial<FileSavedEvent> | null;
+      return { at: Math.max(0, (Date.parse(e.at) - start) / 1000), path: String(d?.path ?? '?'), bytes: Number(d?.bytes ?? 0), diff: String(d?.diff ?? ''), diffCut: d?.diffCut === true };
+    });
 }
