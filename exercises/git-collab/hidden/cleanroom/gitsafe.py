@@ -1,8 +1,9 @@
 """Reading a repository the candidate could edit, without trusting anything in it but its objects and refs.
 
 `Scratch(src)` makes a fresh bare repository in a directory of the grader's own and copies into it, from the
-candidate's repository `src` (a bare repository or a .git directory), only regular files under objects/ (without
-info/alternates), refs/, packed-refs and HEAD. Its configuration, hooks, attributes, grafts, replace refs, reflogs
+candidate's repository `src` (a bare repository or a .git directory), only the loose objects whose content hashes
+to their name, the packs (indexed anew from their content: no .idx, multi-pack index, commit-graph, bitmap or
+alternates of the candidate's), and the regular files of refs/ (without refs/replace), packed-refs and HEAD. Its configuration, hooks, attributes, grafts, replace refs, reflogs
 and everything else are left behind, so no git command run here can be steered by them; git runs with no system or
 global configuration and with every setting that could run a program pinned. Objects are read as stored and their
 hashes verified (`genuine`): an object file replaced under an original name does not count.
@@ -12,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import zlib
 
 ENV = {"GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": "/nonexistent", "GIT_CONFIG_NOSYSTEM": "1",
        "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_ATTR_NOSYSTEM": "1", "HOME": "/nonexistent", "GIT_PAGER": "cat",
@@ -34,11 +36,8 @@ class Scratch:
         self.git_dir = os.path.join(self.dir, "repo.git")
         subprocess.run(["git", "init", "-q", "--bare", self.git_dir], env=ENV, check=True, capture_output=True)
         shutil.rmtree(os.path.join(self.git_dir, "hooks"), ignore_errors=True)
-        for sub in ("objects", "refs"):
-            self._copy_tree(os.path.join(src, sub), os.path.join(self.git_dir, sub))
-        alt = os.path.join(self.git_dir, "objects", "info", "alternates")
-        if os.path.lexists(alt):
-            os.remove(alt)
+        self._copy_tree(os.path.join(src, "refs"), os.path.join(self.git_dir, "refs"))
+        self._copy_objects(os.path.join(src, "objects"), os.path.join(self.git_dir, "objects"))
         shutil.rmtree(os.path.join(self.git_dir, "refs", "replace"), ignore_errors=True)
         for name in ("packed-refs", "HEAD"):
             p = os.path.join(src, name)
@@ -57,6 +56,43 @@ class Scratch:
                 p = os.path.join(root, f)
                 if os.path.isfile(p) and not os.path.islink(p):
                     shutil.copyfile(p, os.path.join(dst, rel, f))
+
+    def _copy_objects(self, src, dst):
+        """Loose objects whose content hashes to their name, and packs indexed anew from their content (a pack's
+        .idx, a multi-pack index, a commit-graph or bitmap could name objects that are not what they claim)."""
+        for d in sorted(os.listdir(src)):
+            p = os.path.join(src, d)
+            if len(d) == 2 and os.path.isdir(p) and not os.path.islink(p):
+                for f in sorted(os.listdir(p)):
+                    q = os.path.join(p, f)
+                    if len(f) != 38 or os.path.islink(q) or not os.path.isfile(q):
+                        continue
+                    try:
+                        with open(q, "rb") as fh:
+                            raw = zlib.decompress(fh.read())
+                    except (OSError, zlib.error):
+                        continue
+                    if hashlib.sha1(raw).hexdigest() == d + f:
+                        os.makedirs(os.path.join(dst, d), exist_ok=True)
+                        shutil.copyfile(q, os.path.join(dst, d, f))
+        packs = os.path.join(src, "pack")
+        if os.path.isdir(packs) and not os.path.islink(packs):
+            os.makedirs(os.path.join(dst, "pack"), exist_ok=True)
+            for f in sorted(os.listdir(packs)):
+                q = os.path.join(packs, f)
+                if not f.endswith(".pack") or os.path.islink(q) or not os.path.isfile(q):
+                    continue
+                tmp = os.path.join(dst, "pack", "incoming.pack")
+                shutil.copyfile(q, tmp)
+                r = subprocess.run(["git", *SAFE, "--git-dir", self.git_dir, "index-pack", tmp], env=ENV,
+                                   capture_output=True, text=True, timeout=120)
+                name = r.stdout.strip().split()[-1] if r.returncode == 0 and r.stdout.strip() else None
+                if name:
+                    os.replace(tmp, os.path.join(dst, "pack", f"pack-{name}.pack"))
+                    os.replace(tmp[:-5] + ".idx", os.path.join(dst, "pack", f"pack-{name}.idx"))
+                for leftover in (tmp, tmp[:-5] + ".idx"):
+                    if os.path.exists(leftover):
+                        os.remove(leftover)
 
     def git(self, *args, check=True, data=None, binary=False):
         r = subprocess.run(["git", *SAFE, "--git-dir", self.git_dir, *args], env=ENV, capture_output=True,
