@@ -2,7 +2,7 @@
 # Runs inside the sandbox as root, cwd = /root/work, with the OPSLAB_VAR_* variables.
 #   MERGE   merge | rebase | ours | markers | edit-tests     how the feature branch reaches main
 #   REVERT  revert | wrong | force | forge                   how the bad commit is undone
-#   TIDY    rebase | reset | fixups-left | blob-kept         what becomes of the private branch
+#   TIDY    rebase | reset | fixups-left | blob-kept | lose-cli   what becomes of the private branch
 #   PR      good | alt | title                               PR.md
 #   STEER   no | yes                                         tools planted to mislead a grader
 SOL="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
@@ -78,6 +78,7 @@ git checkout -q lint-command
 case "$TIDY" in
   rebase) GIT_SEQUENCE_EDITOR="python3 $SOL/todo.py tidy" git rebase -q -i --autosquash "$M0" >/dev/null ;;
   fixups-left) GIT_SEQUENCE_EDITOR="python3 $SOL/todo.py drop-sample" git rebase -q -i "$M0" >/dev/null ;;
+  lose-cli) GIT_SEQUENCE_EDITOR="python3 $SOL/todo.py lose-cli" git rebase -q -i --autosquash "$M0" >/dev/null ;;
   blob-kept) GIT_SEQUENCE_EDITOR="python3 $SOL/todo.py fold-sample" git rebase -q -i --autosquash "$M0" >/dev/null ;;
   reset)
     tip=$(git rev-parse HEAD)

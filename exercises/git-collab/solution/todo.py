@@ -2,7 +2,8 @@
   tidy         3 commits: duplicates (+ its fixup), key names (wip + the real commit + its squash, under the real
                commit's message), the command; the sample's add and remove dropped together
   drop-sample  only the sample's two commits dropped (the fixup!, squash! and wip commits stay)
-  fold-sample  3 commits too, but the sample's add folded into the first and its removal into the second"""
+  fold-sample  3 commits too, but the sample's add folded into the first and its removal into the second
+  lose-cli     the tidy plan without the last commit (the command and its README section are lost)"""
 import re
 import sys
 
@@ -24,6 +25,7 @@ for l in lines:
     by[key] = sha
 plans = {
     "tidy": [("pick", "p1"), ("fixup", "p3"), ("pick", "p2"), ("fixup -C", "p6"), ("fixup", "p7"), ("pick", "p8")],
+    "lose-cli": [("pick", "p1"), ("fixup", "p3"), ("pick", "p2"), ("fixup -C", "p6"), ("fixup", "p7")],
     "drop-sample": [("pick", k) for k in ("p1", "p2", "p3", "p6", "p7", "p8")],
     "fold-sample": [("pick", "p1"), ("fixup", "p3"), ("fixup", "p4"), ("pick", "p2"), ("fixup", "p5"),
                     ("fixup -C", "p6"), ("fixup", "p7"), ("pick", "p8")],
