@@ -46,12 +46,13 @@ describe('exercise modes', () => {
     expect(messages).toContainEqual(expect.stringMatching(/unknown\/exercise\.yaml: modes\.0: must be one of interview, practice/));
   });
 
-  it('ships the hiring exercises for interviews only, and the warm-up for both', () => {
+  it('ships the hiring exercises for interviews only, and the warm-up and git-collab for both', () => {
     const catalog = ExerciseCatalog.load(path.join(repoRoot(), 'exercises'));
     for (const id of HIRING) expect(catalog.get(id)?.modes, id).toEqual(['interview']);
     expect(catalog.get('shell-warmup')?.modes).toEqual(['interview', 'practice']);
-    expect([...practiceOffer('declared', catalog)]).toEqual(['shell-warmup']);
-    expect([...practiceOffer('all', catalog)].sort()).toEqual([...HIRING, 'shell-warmup'].sort());
+    expect(catalog.get('git-collab')?.modes).toEqual(['interview', 'practice']);
+    expect([...practiceOffer('declared', catalog)]).toEqual(['git-collab', 'shell-warmup']);
+    expect([...practiceOffer('all', catalog)].sort()).toEqual([...HIRING, 'git-collab', 'shell-warmup'].sort());
   });
 });
 
