@@ -134,6 +134,7 @@ export class ExercisePublisher {
         fetched = await source.fetch(this.abort.signal);
         Object.assign(state, { commit: fetched.commit, fetchedAt: Date.now(), error: null });
       } catch (err) {
+        if (this.abort.signal.aborted) return;
         Object.assign(state, { fetchedAt: Date.now(), error: (err as Error).message });
         this.deps.log.error({ source: source.label }, `exercises not fetched: ${(err as Error).message}`);
         // What this repository published stays live, and keeps its ids.
@@ -174,7 +175,8 @@ export class ExercisePublisher {
       // No silent shadowing: an id in two sources is refused from the later one, naming both.
       const other = this.deps.localIds.has(id) ? this.deps.localDir : (claims.get(id) ?? this.publishedElsewhere(id, source.label));
       if (other && other !== source.label) {
-        fail('conflict', [`exercise id "${id}" is in both ${other} and ${source.label}: rename one of them`]);
+        // Said once per version, not at every fetch.
+        if (this.deps.repo.failure(id, version)?.stage !== 'conflict') fail('conflict', [`exercise id "${id}" is in both ${other} and ${source.label}: rename one of them`]);
         continue;
       }
       claims.set(id, source.label);
@@ -187,15 +189,20 @@ export class ExercisePublisher {
         fail('validation', loaded.problems.map((p) => formatProblem(p).replace(`${exercisesDir}/`, '')));
         continue;
       }
-      // What is tested is the stored copy: exactly the content the version names, and what is then served.
+      // What is tested is a private copy, checked against the version: exactly the content that is then stored and
+      // served (the version store only gets versions that passed, so retention never prunes one under test).
+      const candidate = path.join(path.dirname(source.dir), 'candidate', id);
       let exercise: Exercise;
       try {
-        const stored = this.deps.versions.publish(id, dir, version);
-        const fromCopy = loadExercise(stored.dir, { imageExists: this.deps.imageExists, id });
+        fs.rmSync(candidate, { recursive: true, force: true });
+        fs.mkdirSync(path.dirname(candidate), { recursive: true });
+        fs.cpSync(dir, candidate, { recursive: true, verbatimSymlinks: true });
+        if (exerciseVersion(candidate) !== version) throw new Error('the checkout changed while it was being copied');
+        const fromCopy = loadExercise(candidate, { imageExists: this.deps.imageExists, id });
         if ('problems' in fromCopy) throw new Error(fromCopy.problems.map(formatProblem).join('; '));
         exercise = fromCopy.exercise;
       } catch (err) {
-        fail('validation', [`cannot be stored: ${(err as Error).message}`]);
+        fail('validation', [`cannot be copied: ${(err as Error).message}`]);
         continue;
       }
       this.states.get(source)!.testing = id;
@@ -207,9 +214,21 @@ export class ExercisePublisher {
         fail('self-test', report.problems.length ? report.problems : ['the self-test did not pass']);
         continue;
       }
+      let published: Exercise;
+      try {
+        const stored = this.deps.versions.publish(id, candidate, version);
+        const fromStore = loadExercise(stored.dir, { imageExists: this.deps.imageExists, id });
+        if ('problems' in fromStore) throw new Error(fromStore.problems.map(formatProblem).join('; '));
+        published = fromStore.exercise;
+      } catch (err) {
+        fail('validation', [`cannot be stored: ${(err as Error).message}`]);
+        continue;
+      } finally {
+        fs.rmSync(candidate, { recursive: true, force: true });
+      }
       const publication: Publication = { exerciseId: id, source: source.label, commit, version, publishedAt: Date.now() };
       this.deps.repo.publish(publication);
-      this.deps.catalog.setCurrent(exercise);
+      this.deps.catalog.setCurrent(published);
       this.deps.log.info({ exercise: id, commit, version }, `published ${id} ${version.slice(0, 12)} from ${source.label} at ${commit.slice(0, 12)}`);
     }
   }
