@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { CAPABILITY_ALLOWLIST, type SandboxPolicyConfig } from './hardening.js';
-import { parseGitSources, type GitSourceSpec } from './exercises/git-url.js';
+import { parseGitSources, type GitSourceSpec } from './git-url.js';
 
 export type { SandboxPolicyConfig } from './hardening.js';
 

@@ -5,9 +5,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { COMMIT_PATTERN, displayGitUrl, gitSourceLabel, type GitSourceSpec } from './git-url.js';
+import { COMMIT_PATTERN, displayGitUrl, gitSourceLabel, type GitSourceSpec } from '../git-url.js';
 
-export { displayGitUrl, gitSourceLabel, parseGitSource, parseGitSources, type GitSourceSpec } from './git-url.js';
+export { displayGitUrl, gitSourceLabel, parseGitSource, parseGitSources, type GitSourceSpec } from '../git-url.js';
 
 /** The directory under the data directory that holds the clones. */
 export const EXERCISE_SOURCES_DIR = 'exercise-sources';

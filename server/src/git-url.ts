@@ -1,5 +1,5 @@
 // OPSLAB_EXERCISES_GIT items: `<url>[#ref]` parsed and checked, and the form staff and logs see (no credentials).
-// Pure: config.ts reads the setting with it; git-source.ts fetches.
+// Pure, at the bottom layer: config.ts reads the setting with it; exercises/git-source.ts fetches.
 import path from 'node:path';
 
 /** One repository the exercises come from: `<url>[#ref]` of OPSLAB_EXERCISES_GIT. */
