@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { CAPABILITY_ALLOWLIST, type SandboxPolicyConfig } from './hardening.js';
-import { parseGitSources, type GitSourceSpec } from './git-url.js';
+import { displayGitUrl, parseGitSources, type GitSourceSpec } from './git-url.js';
 
 export type { SandboxPolicyConfig } from './hardening.js';
 
@@ -546,7 +546,9 @@ export function exercisesGit(env: Env, cwd: string): ExercisesGitConfig {
   try {
     sources = parseGitSources(raw, cwd);
   } catch (err) {
-    throw new ConfigError('OPSLAB_EXERCISES_GIT', raw, `repositories as <url>[#ref], comma- or space-separated: ${(err as Error).message}`);
+    // The value is echoed without credentials, like everywhere repositories are shown.
+    const shown = raw.split(/[\s,]+/).map((item) => displayGitUrl(item)).join(',');
+    throw new ConfigError('OPSLAB_EXERCISES_GIT', shown, `repositories as <url>[#ref], comma- or space-separated: ${(err as Error).message}`);
   }
   return {
     sources,

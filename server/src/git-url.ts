@@ -40,7 +40,7 @@ export function parseGitSource(item: string, cwd = process.cwd()): GitSourceSpec
     if (scheme !== 'file:' && scheme !== 'https:' && scheme !== 'ssh:') {
       throw new Error(`"${displayGitUrl(location)}": only file://, https:// and ssh:// repositories (or a local path) are allowed`);
     }
-    if (scheme === 'file:' && (url.host !== '' || url.username !== '')) throw new Error(`"${location}": a file:// URL names a local path (file:///srv/repo.git)`);
+    if (scheme === 'file:' && (url.host !== '' || url.username !== '')) throw new Error(`"${displayGitUrl(location)}": a file:// URL names a local path (file:///srv/repo.git)`);
     return { url: location, ref };
   }
   if (location.includes('::')) throw new Error(`"${displayGitUrl(location)}": git's transport helpers (<helper>::) are not allowed`);
