@@ -2,6 +2,7 @@
 // repository made here (file://): the ref's commit checked out, hooks not run, the size cap and an unknown ref refused.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -101,5 +102,20 @@ describe('GitSource.fetch (real git, a bare repository served over file://)', ()
     const big = new GitSource(parseGitSource(`file://${bare}`), path.join(tmp, 'data4'), { timeoutMs: 30_000, maxBytes: 1024 });
     await expect(big.fetch()).rejects.toThrow(/is larger than/);
     await expect(new GitSource(parseGitSource(`file://${tmp}/missing.git`), path.join(tmp, 'data5'), limits).fetch()).rejects.toThrow(/missing\.git/);
+  });
+
+  it('stops a fetch past its time limit (a remote that never answers), without a prompt', async () => {
+    // A TCP peer on loopback that accepts and says nothing: ssh waits for its banner until the time limit stops it.
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const src = new GitSource(parseGitSource(`ssh://git@127.0.0.1:${port}/ex.git`), path.join(tmp, 'data6'), { timeoutMs: 1500, maxBytes: 50 * 1024 * 1024 });
+      const t0 = Date.now();
+      await expect(src.fetch()).rejects.toThrow(/ssh:\/\/git@127\.0\.0\.1:\d+\/ex\.git took longer than 2 s/);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      silent.close();
+    }
   });
 });
