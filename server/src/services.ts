@@ -201,6 +201,7 @@ function createPublisher(
       });
       return { ok: report.ok && report.runs.length > 0 && !signal.aborted, problems: report.problems };
     },
+    engineUp: () => driver.ping(),
     sweep: async () => {
       for (const s of await driver.listManaged()) await driver.remove(s.id).catch(() => undefined);
       for (const j of await driver.listJobs()) await driver.remove(j.id).catch(() => undefined);

@@ -118,13 +118,16 @@ describe('exercises from a git repository (real git, engine and SQLite)', () => 
     expect(broken!.lastFailure).toMatchObject({ commit: c2, stage: 'self-test' });
     expect(broken!.lastFailure!.problems.join('\n')).toMatch(/untouched: check service-enabled: expected fail, got pass/);
     expect((await invite('Dan During')).version).toBe(v1);
-    // The same content is not self-tested again at the next fetch.
+    // The same content in a later commit (only the repository's own README changed) is not self-tested again.
     const failedAt = broken!.lastFailure;
+    fs.writeFileSync(path.join(work, 'README.md'), 'Our exercises.\n');
+    const unrelated = push('README');
     await server!.services.publisher!.sync();
+    expect((await listing()).repositories[0]!.commit).toBe(unrelated);
     expect((await mine())!.lastFailure).toEqual(failedAt);
 
     // A good commit: the check restored, the instructions changed. Published; new invites get it, old ones keep v1.
-    git('checkout', '-q', 'HEAD~1', '--', `exercises/${ID}/checks/service-enabled`);
+    git('checkout', '-q', c1, '--', `exercises/${ID}/checks/service-enabled`);
     fs.appendFileSync(path.join(work, 'exercises', ID, 'README.md'), '\nSecond edition of the instructions.\n');
     const c3 = push('Instructions: second edition');
     await server!.services.publisher!.sync();

@@ -27,6 +27,8 @@ export interface PublisherDeps {
   /** Between two rounds of fetches; 0: only at start. */
   intervalMs: number;
   log: Logger;
+  /** Whether the engine answers: while it does not, self-tests wait for a later round (nothing is marked failed). */
+  engineUp?: () => Promise<boolean>;
   /** Removes what self-tests of a server that stopped mid-test left behind (run once, before the first fetch). */
   sweep?: () => Promise<void>;
 }
@@ -141,9 +143,13 @@ export class ExercisePublisher {
         for (const p of this.deps.repo.publications()) if (p.source === source.label) claims.set(p.exerciseId, p.source);
         continue;
       }
+      // A commit handled in full is not looked at again (its claims stand).
+      if (this.processed.get(source) === fetched.commit) {
+        for (const p of this.deps.repo.publications()) if (p.source === source.label) claims.set(p.exerciseId, p.source);
+        continue;
+      }
       try {
-        await this.publishCommit(source, fetched, claims);
-        this.processed.set(source, fetched.commit);
+        if (await this.publishCommit(source, fetched, claims)) this.processed.set(source, fetched.commit);
       } catch (err) {
         this.deps.log.error({ source: source.label }, `exercises of ${fetched.commit.slice(0, 12)} not published: ${(err as Error).message}`);
       } finally {
@@ -152,7 +158,8 @@ export class ExercisePublisher {
     }
   }
 
-  private async publishCommit(source: GitSource, fetched: { commit: string; exercisesDir: string }, claims: Map<string, string>): Promise<void> {
+  /** Publishes what passes of one commit; false when something was left for a later round (engine down, stopping). */
+  private async publishCommit(source: GitSource, fetched: { commit: string; exercisesDir: string }, claims: Map<string, string>): Promise<boolean> {
     const { commit, exercisesDir } = fetched;
     const dirs = exerciseDirs(exercisesDir);
     const ids = new Set(dirs.map((d) => path.basename(d)));
@@ -164,8 +171,9 @@ export class ExercisePublisher {
         this.deps.log.info({ exercise: p.exerciseId }, `exercise ${p.exerciseId} withdrawn: not in ${source.label} at ${commit.slice(0, 12)}`);
       }
     }
+    let complete = true;
     for (const dir of dirs) {
-      if (this.abort.signal.aborted) return;
+      if (this.abort.signal.aborted) return false;
       const id = path.basename(dir);
       const version = exerciseVersion(dir);
       const fail = (stage: PublishFailure['stage'], problems: string[]) => {
@@ -205,11 +213,17 @@ export class ExercisePublisher {
         fail('validation', [`cannot be copied: ${(err as Error).message}`]);
         continue;
       }
+      if (this.deps.engineUp && !(await this.deps.engineUp())) {
+        this.deps.log.error({ exercise: id }, `the Docker engine does not answer: ${id} of ${source.label} waits for the next fetch to be self-tested`);
+        fs.rmSync(candidate, { recursive: true, force: true });
+        complete = false;
+        continue;
+      }
       this.states.get(source)!.testing = id;
       this.deps.log.info({ exercise: id, commit }, `self-testing ${id} of ${source.label} at ${commit.slice(0, 12)}`);
       const report = await this.deps.selfTest(exercise, this.abort.signal).catch((err: Error) => ({ ok: false, problems: [`could not be run: ${err.message}`] }));
       this.states.get(source)!.testing = null;
-      if (this.abort.signal.aborted) return;
+      if (this.abort.signal.aborted) return false;
       if (!report.ok) {
         fail('self-test', report.problems.length ? report.problems : ['the self-test did not pass']);
         continue;
@@ -231,6 +245,7 @@ export class ExercisePublisher {
       this.deps.catalog.setCurrent(published);
       this.deps.log.info({ exercise: id, commit, version }, `published ${id} ${version.slice(0, 12)} from ${source.label} at ${commit.slice(0, 12)}`);
     }
+    return complete;
   }
 
   private publishedElsewhere(id: string, label: string): string | undefined {
