@@ -217,6 +217,22 @@ export class ExerciseCatalog {
     return attempt.exerciseVersion ? this.at(attempt.exerciseId, attempt.exerciseVersion) : this.get(attempt.exerciseId);
   }
 
+  /**
+   * Makes an exercise loaded from its stored copy the current version of its id: what new invites and practice
+   * attempts get from now on (exercises from git, once their self-test passed: publish.ts). Invites and attempts
+   * keep the version they pinned, through at().
+   */
+  setCurrent(exercise: Exercise): void {
+    this.byId.set(exercise.id, exercise);
+  }
+
+  /** No longer offers an exercise (its repository dropped it); pinned versions stay reachable through at(). */
+  withdraw(id: string): void {
+    const current = this.byId.get(id);
+    if (current) this.pinned.set(`${id}@${current.version}`, current);
+    this.byId.delete(id);
+  }
+
   /** The version store, when the catalog keeps one (retention prunes it). */
   get store(): ExerciseVersionStore | undefined {
     return this.versions;
