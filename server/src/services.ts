@@ -25,6 +25,8 @@ import { repoRoot } from './paths.js';
 import { WebhooksRepo } from './store/webhooks-repo.js';
 import { DomainEvents } from './webhooks/events.js';
 import { WebhookService } from './webhooks/service.js';
+import { SignalsService } from './workspace-files/signals.js';
+import { TransferService } from './workspace-files/transfer.js';
 import { FilesService } from './workspace-files/files-service.js';
 
 export interface ServiceOptions {
@@ -59,6 +61,10 @@ export interface Services {
   webhooks: WebhookService;
   /** The workspace's editor: files of a running attempt's sandbox. */
   files: FilesService;
+  /** Uploads into and downloads from a running attempt's sandbox. */
+  transfer: TransferService;
+  /** Pastes and focus changes the workspace's page reports. */
+  signals: SignalsService;
 }
 
 export const sandboxImageRef = (image: string) => `opslab/sandbox-${image}:latest`;
@@ -140,5 +146,17 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     addEvent: (id, kind, detail) => repo.addEvent(id, kind, detail),
     mark: (id, label) => attempts.markRecording(id, label),
   });
-  return { config, db, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks, files };
+  const transfer = new TransferService({
+    driver,
+    attempts,
+    catalog,
+    invite: (id) => invites.forAttempt(id),
+    addEvent: (id, kind, detail) => repo.addEvent(id, kind, detail),
+    mark: (id, label) => attempts.markRecording(id, label),
+  });
+  const signals = new SignalsService({
+    addEvent: (id, kind, detail) => repo.addEvent(id, kind, detail),
+    mark: (id, label) => attempts.markRecording(id, label),
+  });
+  return { config, db, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks, files, transfer, signals };
 }

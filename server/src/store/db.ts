@@ -216,6 +216,10 @@ const MIGRATIONS: string[] = [
     expires_at    INTEGER NOT NULL
   );
   `,
+  `
+  ALTER TABLE invites ADD COLUMN file_upload INTEGER;
+  ALTER TABLE invites ADD COLUMN file_download INTEGER;
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {
