@@ -60,7 +60,7 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
     const res = await fetch(`${server.url}/api/attempts/${id}/upload?path=${encodeURIComponent(p)}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
-      body: bytes,
+      body: new Uint8Array(bytes),
     });
     const text = await res.text();
     let body: any = null;
