@@ -30,7 +30,7 @@ export async function readTarball(gz: Buffer): Promise<Map<string, { type: strin
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
         out.set(header.name.replace(/\/$/, ''), { type: header.type ?? 'file', linkname: header.linkname ?? null, body: Buffer.concat(chunks) });
         next();
