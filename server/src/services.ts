@@ -158,5 +158,9 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     addEvent: (id, kind, detail) => repo.addEvent(id, kind, detail),
     mark: (id, label) => attempts.markRecording(id, label),
   });
+  // An absence still open when the attempt ends is recorded up to the end.
+  events.subscribe((event) => {
+    if (event.type === 'attempt.ended') signals.close(event.attempt.id, 'page away at the end');
+  });
   return { config, db, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks, files, transfer, signals };
 }

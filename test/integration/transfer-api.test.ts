@@ -281,6 +281,18 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
     expect((await api(server.url, 'GET', `/api/manage/attempts/${a.id}/signals`, a.token)).status).toBe(401);
   });
 
+  it('records an absence still open when the attempt ends, up to the end', async () => {
+    const c = await startAttempt(server.url, 'shell-warmup');
+    expect((await signal({ kind: 'away', cause: 'blur' }, c.token, c.attempt.id)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await api(server.url, 'POST', `/api/attempts/${c.attempt.id}/submit`, c.token)).status).toBe(200);
+    const away = events(c.attempt.id, 'signal.away');
+    expect(away).toHaveLength(1);
+    expect((away[0]!.detail as { ms: number; cause: string }).cause).toBe('blur');
+    expect((away[0]!.detail as { ms: number }).ms).toBeGreaterThanOrEqual(250);
+    expect((await signal({ kind: 'back' }, c.token, c.attempt.id)).status).toBe(409);
+  });
+
   it('answers 400 to bad reports and 429 past the rate', async () => {
     for (const body of [
       {},
