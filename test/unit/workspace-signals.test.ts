@@ -1,5 +1,9 @@
 // Idle stretches from a recording's input times, the report's summary, the transfer policy and the review's wording.
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ExerciseCatalog, formatProblem } from '../../server/src/exercises/catalog.js';
+import { tempDataDir } from '../helpers/server.js';
 import { formatStretch, pasteText, SIGNAL_LIMITS } from '../../contract/signals.js';
 import { inputTimes, signalReport, SignalsService } from '../../server/src/workspace-files/signals.js';
 import { transferPolicy } from '../../server/src/workspace-files/transfer.js';
@@ -94,5 +98,37 @@ describe('the review’s wording', () => {
     expect(formatStretch(45_400)).toBe('45 s');
     expect(formatStretch(120_000)).toBe('2 min');
     expect(formatStretch(3_780_000)).toBe('1 h 3 min');
+  });
+});
+
+describe('exercise.yaml `files:`', () => {
+  const valid = `id: demo-files
+title: Demo files
+summary: A demo exercise for the tests.
+difficulty: easy
+timeLimitMinutes: 10
+image: base
+`;
+  const load = (extra: string) => {
+    const root = tempDataDir();
+    try {
+      fs.mkdirSync(path.join(root, 'demo-files'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'demo-files', 'exercise.yaml'), valid + extra);
+      fs.writeFileSync(path.join(root, 'demo-files', 'README.md'), '# Demo\n');
+      return ExerciseCatalog.load(root);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  };
+  it('is read as written, absent as nothing (the attempt’s default)', () => {
+    expect(load('files: {upload: false}\n').get('demo-files')?.files).toEqual({ upload: false });
+    expect(load('').get('demo-files')?.files).toEqual({});
+  });
+  it('leaves the exercise out, naming the field, when it is not booleans', () => {
+    for (const bad of ['files: {upload: yes-please}\n', 'files: {share: true}\n', 'files: true\n']) {
+      const catalog = load(bad);
+      expect(catalog.get('demo-files'), bad).toBeUndefined();
+      expect(catalog.problems.map(formatProblem).join('\n'), bad).toMatch(/files/);
+    }
   });
 });
