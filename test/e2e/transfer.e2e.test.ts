@@ -126,4 +126,46 @@ describe('workspace transfers and signals', () => {
     await review.close();
     await page.close();
   });
+
+  test('an invite allows uploads: the form, the list, the landing page says what is recorded, the workspace offers Upload only', async () => {
+    const me = await staffSession(rig.server, 'interviewer', 'Iris Interviewer');
+    const [cookieName, ...rest] = me.cookie.split('=');
+    await rig.browser.context.addCookies([{ name: cookieName!, value: rest.join('='), url: rig.server.url }]);
+    const staffPage = await rig.browser.newPage();
+    await staffPage.goto(`${rig.server.url}/manage/invites`);
+    await staffPage.getByTestId('invite-exercise').locator('option[value="shell-warmup"]').waitFor({ state: 'attached' });
+    await staffPage.getByTestId('invite-exercise').selectOption('shell-warmup');
+    await staffPage.getByTestId('invite-name').fill('Uma Uploader');
+    await staffPage.getByTestId('invite-email').fill('uma@example.test');
+    expect(await staffPage.getByTestId('invite-upload').isChecked()).toBe(false);
+    expect(await staffPage.getByTestId('invite-download').isChecked()).toBe(false);
+    await staffPage.getByTestId('invite-upload').check();
+    await staffPage.getByTestId('create-invite').click();
+    await staffPage.getByTestId('invite-created').waitFor();
+    const link = await staffPage.getByTestId('created-link').inputValue();
+    const row = staffPage.getByTestId('invite-row').filter({ hasText: 'Uma Uploader' });
+    await row.waitFor();
+    expect(await row.getByTestId('invite-files-cell').textContent()).toBe('Files: uploads allowed');
+    await staffPage.close();
+
+    // The candidate reads what is recorded before starting; the workspace offers Upload and no downloads.
+    const candidate = await rig.browser.newPage();
+    await candidate.goto(link);
+    const recorded = candidate.getByTestId('invite-recorded');
+    await recorded.waitFor();
+    const items = (await recorded.locator('li').allTextContents()).join('\n');
+    expect(items).toContain('pastes of 200 characters or more');
+    expect(items).toContain('hidden or loses focus');
+    await recorded.scrollIntoViewIfNeeded();
+    await screenshot(candidate, 'transfer-invite-landing');
+    await candidate.getByTestId('invite-start').click();
+    await candidate.waitForURL(/\/attempts\/[^/]+$/, { timeout: 60_000 });
+    // The panel remembers (in this browser) that it was unfolded in the test before.
+    await candidate.getByTestId('editor-upload').waitFor();
+    if ((await candidate.getByTestId('editor-pane').getAttribute('data-state')) !== 'open') await candidate.getByTestId('editor-toggle').click();
+    await candidate.getByTestId('file-tree').locator('details').first().waitFor();
+    expect(await candidate.getByTestId('editor-download-all').isHidden()).toBe(true);
+    expect(await candidate.locator('.file-download').count()).toBe(0);
+    await candidate.close();
+  });
 });
