@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ExerciseCatalog, formatProblem } from '../../server/src/exercises/catalog.js';
 import { tempDataDir } from '../helpers/server.js';
 import { formatStretch, pasteText, SIGNAL_LIMITS } from '../../contract/signals.js';
-import { inputTimes, signalReport, SignalsService } from '../../server/src/workspace-files/signals.js';
+import { inputTimes, inputTimesOfFile, signalReport, SignalsService } from '../../server/src/workspace-files/signals.js';
 import { transferPolicy } from '../../server/src/workspace-files/transfer.js';
 import type { Attempt } from '../../server/src/store/attempts-repo.js';
 
@@ -129,6 +129,23 @@ image: base
       const catalog = load(bad);
       expect(catalog.get('demo-files'), bad).toBeUndefined();
       expect(catalog.problems.map(formatProblem).join('\n'), bad).toMatch(/files/);
+    }
+  });
+});
+
+describe('input times of a recording file', () => {
+  it('reads them line by line, as from the text, and again once the file grew', async () => {
+    const dir = tempDataDir();
+    try {
+      const file = path.join(dir, 'a.cast');
+      const text = cast([[0.5, 'o', 'x'.repeat(100_000)], [1.25, 'i', 'l'], [3.5, 'i', 's']]);
+      fs.writeFileSync(file, text);
+      expect(await inputTimesOfFile(file)).toEqual(inputTimes(text));
+      fs.appendFileSync(file, JSON.stringify([9, 'i', '\r']) + '\n');
+      expect((await inputTimesOfFile(file)).at(-1)).toBe(T0 * 1000 + 9000);
+      expect(await inputTimesOfFile(path.join(dir, 'missing.cast'))).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -9,7 +9,7 @@ import { AttemptsCsv, type AttemptsCsvDeps } from './attempts-csv.js';
 import { CommandTimelines } from './command-timelines.js';
 import { gradingHistory } from './grading-history.js';
 import { renderExportHtml } from './export-html.js';
-import { signalReport } from '../workspace-files/signals.js';
+import { inputTimesOfFile, signalReport } from '../workspace-files/signals.js';
 import type { SignalReport } from '../../../contract/signals.js';
 import { toJUnitXml } from '../grading/report.js';
 import {
@@ -243,9 +243,11 @@ export class ReviewService {
   }
 
   /** Pastes, absences and idle stretches (idle computed here from the recording's input times and the events). */
-  signals(attemptId: string): SignalReport {
+  async signals(attemptId: string): Promise<SignalReport> {
     const attempt = this.attempt(attemptId);
-    return signalReport(this.deps.attemptsRepo.events(attemptId), this.castText(attemptId), {
+    this.deps.attempts.flushRecording(attemptId);
+    const times = await inputTimesOfFile(this.deps.attempts.recordingFile(attempt));
+    return signalReport(this.deps.attemptsRepo.events(attemptId), times, {
       startedAt: attempt.startedAt,
       endedAt: attempt.endedAt,
       now: Date.now(),

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import readline from 'node:readline';
 import {
   SIGNAL_EVENTS,
   SIGNAL_LIMITS,
@@ -106,14 +108,55 @@ export function inputTimes(cast: string | null): number[] {
   return times;
 }
 
+const INPUT_LINE = /^\[\s*([0-9.eE+-]+)\s*,\s*"i"/;
+
+/** Input times read from a recording file line by line (it may be far larger than a string can hold). */
+const fileCache = new Map<string, { size: number; mtimeMs: number; times: number[] }>();
+export async function inputTimesOfFile(file: string): Promise<number[]> {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    return [];
+  }
+  const cached = fileCache.get(file);
+  if (cached && cached.size === stat.size && cached.mtimeMs === stat.mtimeMs) return cached.times;
+  const times: number[] = [];
+  let start: number | null = null;
+  const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (start === null) {
+      try {
+        const header = JSON.parse(line) as { timestamp?: unknown };
+        if (typeof header.timestamp !== 'number') break;
+        start = header.timestamp * 1000;
+      } catch {
+        break;
+      }
+      continue;
+    }
+    const m = INPUT_LINE.exec(line);
+    if (m) {
+      const offset = Number(m[1]);
+      if (Number.isFinite(offset)) times.push(start + offset * 1000);
+    }
+  }
+  lines.close();
+  // A few recordings at a time: a review page reads one.
+  if (fileCache.size >= 16) fileCache.delete(fileCache.keys().next().value!);
+  fileCache.set(file, { size: stat.size, mtimeMs: stat.mtimeMs, times });
+  return times;
+}
+
 /**
- * The report reviewers read: each paste and absence as recorded, and the stretches of at least
+ * The report reviewers read (`cast`: the recording's text, or its input times): each paste and absence as recorded,
+ * and the stretches of at least
  * SIGNAL_LIMITS.idleMinutes without input (keystrokes from the recording, saves, uploads, pastes), measured from
  * the start to the end of the attempt (or now, while it runs).
  */
 export function signalReport(
   events: { at: number; kind: string; detail: unknown }[],
-  cast: string | null,
+  cast: string | number[] | null,
   span: { startedAt: number | null; endedAt: number | null; now: number },
 ): SignalReport {
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -134,7 +177,7 @@ export function signalReport(
   if (span.startedAt !== null) {
     const end = span.endedAt ?? span.now;
     const times = [
-      ...inputTimes(cast),
+      ...(Array.isArray(cast) ? cast : inputTimes(cast)),
       ...events.filter((e) => INPUT_EVENTS.has(e.kind)).map((e) => e.at),
     ]
       .filter((t) => t >= span.startedAt! && t <= end)
