@@ -1,5 +1,5 @@
 // Files in and out of the workspace, and the signals reviewers see, in real Chromium against a real server and
-// engine: upload a file from the editor panel and see it with `ls` in the terminal; download the workspace's tarball
+// engine: upload a file from the editor panel (and one dropped onto the tree) and see it with `ls` in the terminal; download the workspace's tarball
 // and read it; paste a long text into the terminal and switch to another tab, then see both on the review page.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -61,6 +61,18 @@ describe('workspace transfers and signals', () => {
     await waitForTerminalText(page, /from-laptop\.txt[\s\S]*uploaded from the browser[\s\S]*listed-42/);
     await screenshot(page, 'transfer-workspace');
 
+    // A file dropped onto the folder in the tree is uploaded there (the browser's drop event with a File).
+    await page.evaluate((folder) => {
+      const target = document.querySelector(`[data-testid="file-tree"] details[data-path="${folder}"] summary`)!;
+      const data = new DataTransfer();
+      data.items.add(new File(['dropped\n'], 'dropped.txt', { type: 'text/plain' }));
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, root);
+    await page.getByTestId(`file-${root}/dropped.txt`).waitFor();
+    const sandboxId = attempt.sandboxId!;
+    expect((await rig.server.services.driver.exec(sandboxId, ['cat', `${root}/dropped.txt`])).stdout).toBe('dropped\n');
+
     // Download the whole workspace and read it.
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('editor-download-all').click()]);
     const saved = path.join(ARTIFACTS_DIR, 'transfer-workspace.tar.gz');
@@ -68,6 +80,7 @@ describe('workspace transfers and signals', () => {
     await download.saveAs(saved);
     const entries = await tarEntries(fs.readFileSync(saved));
     expect(entries.get(`${root.slice(1)}/from-laptop.txt`)).toBe(content);
+    expect(entries.get(`${root.slice(1)}/dropped.txt`)).toBe('dropped\n');
     // Single files have their own links.
     expect(await page.getByTestId(`download-${root}/from-laptop.txt`).getAttribute('href')).toContain('/download?path=');
 
