@@ -71,7 +71,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await app.register(originCheck, { allowedOrigins: config.allowedOrigins });
 
   await app.register(catalogRoutes, { catalog, practice, auth, driver, version: VERSION, dataUsage: () => attempts.dataUsage(), grading: () => attempts.gradingStats(), publisher: services.publisher, exercisesDir: config.exercisesDir });
-  await app.register(attemptRoutes, { attempts, catalog, invites, practice, reviews, secureCookies, files });
+  await app.register(attemptRoutes, { attempts, catalog, invites, practice, reviews, secureCookies, files, transfer: services.transfer, signals: services.signals });
   await app.register(inviteRoutes, { attempts, invites, secureCookies, landing: config.inviteLanding });
   await app.register(manageRoutes, { auth, attempts, invites, reviews });
   await app.register(authRoutes, {

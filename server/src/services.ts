@@ -25,6 +25,8 @@ import { repoRoot } from './paths.js';
 import { WebhooksRepo } from './store/webhooks-repo.js';
 import { DomainEvents } from './webhooks/events.js';
 import { WebhookService } from './webhooks/service.js';
+import { SignalsService } from './workspace-files/signals.js';
+import { TransferService } from './workspace-files/transfer.js';
 import { FilesService } from './workspace-files/files-service.js';
 import { ExerciseSourcesRepo } from './store/exercise-sources-repo.js';
 import { EXERCISE_SOURCES_DIR, GitSource } from './exercises/git-source.js';
@@ -67,6 +69,10 @@ export interface Services {
   publisher: ExercisePublisher | null;
   /** Where each exercise comes from and what failed to publish. */
   exerciseSources: ExerciseSourcesRepo;
+  /** Uploads into and downloads from a running attempt's sandbox. */
+  transfer: TransferService;
+  /** Pastes and focus changes the workspace's page reports. */
+  signals: SignalsService;
 }
 
 export const sandboxImageRef = (image: string) => `opslab/sandbox-${image}:latest`;
@@ -148,7 +154,23 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     addEvent: (id, kind, detail) => repo.addEvent(id, kind, detail),
     mark: (id, label) => attempts.markRecording(id, label),
   });
-  return { config, db, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks, files, publisher, exerciseSources };
+  const transfer = new TransferService({
+    driver,
+    attempts,
+    catalog,
+    invite: (id) => invites.forAttempt(id),
+    addEvent: (id, kind, detail) => repo.addEvent(id, kind, detail),
+    mark: (id, label) => attempts.markRecording(id, label),
+  });
+  const signals = new SignalsService({
+    addEvent: (id, kind, detail) => repo.addEvent(id, kind, detail),
+    mark: (id, label) => attempts.markRecording(id, label),
+  });
+  // An absence still open when the attempt ends is recorded up to the end.
+  events.subscribe((event) => {
+    if (event.type === 'attempt.ended') signals.close(event.attempt.id, 'page away at the end');
+  });
+  return { config, db, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks, files, publisher, exerciseSources, transfer, signals };
 }
 
 /**

@@ -97,6 +97,11 @@ export interface Exercise {
   probe: boolean;
   /** The workspace offers its file editor beside the terminal (exercise.yaml `editor:`; the catalog sets it, absent: true). */
   editor?: boolean;
+  /**
+   * Uploads into and downloads from the workspace (exercise.yaml `files:`): each absent: the attempt's default
+   * (allowed in practice, off in interviews; an invite may choose). `false` is off for every attempt.
+   */
+  files?: { upload?: boolean; download?: boolean };
   cleanroom: CleanroomSpec[];
   wrong: WrongAnswer[];
   /** Other correct answers (`solution-alt/<name>`, relative to the exercise dir): every check passes after each. */
@@ -362,6 +367,7 @@ export function loadExercise(
       collect: spec.collect ?? [workspace],
       probe: spec.probe ?? false,
       editor: spec.editor ?? true,
+      files: spec.files ?? {},
       cleanroom: (spec.cleanroom ?? []).map((c) => ({
         ...c,
         gitHead: c.gitHead ?? false,

@@ -235,6 +235,10 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (exercise_id, version)
   );
   `,
+  `
+  ALTER TABLE invites ADD COLUMN file_upload INTEGER;
+  ALTER TABLE invites ADD COLUMN file_download INTEGER;
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {
