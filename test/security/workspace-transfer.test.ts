@@ -162,7 +162,9 @@ describe(`security 27: files in and out of the workspace, and signals (${SANDBOX
     expect(file.ms).toBeLessThan(10_000);
     expect(tar.ms).toBeLessThan(10_000);
     expect(up.status).toBe(413);
-    expect(await sh('ls /root/work')).not.toContain('big.bin');
+    // Asked by name rather than by listing the folder: under gVisor, listing a folder that holds a 1 TiB sparse file
+    // fails inside the sandbox (EINVAL from gVisor's kernel), which is no finding about opslab.
+    expect(await sh('test -e /root/work/big.bin && echo present || echo absent')).toBe('absent\n');
     await sh('rm /root/work/huge.bin');
   });
 
