@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import { existingRecordings } from '../terminal/terminal-files.js';
+import { mergeTimelines } from './merge-timelines.js';
 import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors } from '../errors.js';
 import type { Attempt } from '../store/attempts-repo.js';
@@ -199,11 +201,19 @@ export class ReviewService {
     return { ...all, commands: all.commands.slice(offset, offset + limit), total: all.commands.length, offset };
   }
 
-  /** The whole command timeline of the attempt's recording (flushed first while the attempt runs). */
+  /**
+   * The whole command timeline of the attempt's recordings (flushed first while the attempt runs): every terminal's
+   * commands in the order they started, those of a further terminal tagged with its number.
+   */
   private async timeline(attemptId: string): Promise<CommandTimeline> {
     const attempt = this.attempt(attemptId);
     this.deps.attempts.flushRecording(attemptId);
-    return (await this.timelines.get(this.deps.attempts.recordingFile(attempt))) ?? { commands: [], source: 'none' };
+    const parts: { terminal: number; timeline: CommandTimeline }[] = [];
+    for (const { terminal, file } of existingRecordings(this.deps.attempts.recordingFile(attempt))) {
+      const timeline = await this.timelines.get(file);
+      if (timeline) parts.push({ terminal, timeline });
+    }
+    return mergeTimelines(parts);
   }
 
   /** Everything of the attempt for the export, as the given interviewer sees it. */
