@@ -38,7 +38,10 @@ export function terminalRoute(app: FastifyInstance, opts: TerminalRouteOptions):
         async (request: IdRequest) => {
           const attempt = await opts.access(request);
           // `?terminal=N`: which of the attempt's terminals (1 when absent), checked like the rest before the upgrade.
-          const n = parseTerminalId((request.query as Record<string, unknown> | undefined)?.terminal);
+          const query = (request.query ?? {}) as Record<string, unknown>;
+          const unknown = Object.keys(query).find((key) => key !== 'terminal');
+          if (unknown !== undefined) throw errors.badRequest(`Unknown query parameter ${JSON.stringify(unknown.slice(0, 40))}: only terminal is taken.`);
+          const n = parseTerminalId(query.terminal);
           if (typeof n !== 'number') throw errors.badRequest(n.error);
           request.terminalId = n;
           if (!request.ws) throw upgradeRequired();
