@@ -57,10 +57,29 @@ function upgradeStatus(base: string, target: string, headers: Record<string, str
   });
 }
 
-/** `bash -l` processes of a sandbox (its main shell and exec'd ones), as the engine lists them. */
+/**
+ * `bash -l` processes of a sandbox (its main shell and exec'd ones), read from its /proc (the engine cannot list a
+ * gVisor sandbox's processes from outside).
+ */
 async function loginShells(sandboxId: string): Promise<number> {
-  const top = await docker.getContainer(sandboxId).top({ ps_args: '-eo pid,args' });
-  return top.Processes.filter((p: string[]) => /^bash -l$/.test(p.at(-1) ?? '')).length;
+  const script = `n=0; for p in /proc/[0-9]*; do [ "$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null)" = 'bash -l ' ] && n=$((n+1)); done; echo $n`;
+  const exec = await docker.getContainer(sandboxId).exec({ Cmd: ['sh', '-c', script], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+  // The multiplexed stream: 8-byte headers before each frame of output.
+  const all = Buffer.concat(chunks);
+  let out = '';
+  for (let off = 0; off + 8 <= all.length; ) {
+    const len = all.readUInt32BE(off + 4);
+    if (all[off] === 1) out += all.subarray(off + 8, off + 8 + len).toString('utf8');
+    off += 8 + len;
+  }
+  return Number(out.trim());
 }
 
 const BAD_IDS = [
