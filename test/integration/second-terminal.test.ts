@@ -189,6 +189,22 @@ describe('a second terminal in the same sandbox (real Docker engine)', () => {
     third.close();
   });
 
+  it('closes both terminals of the candidate when their credential is withdrawn (a reissued link), not the live views', async () => {
+    const { attempt, token } = await startAttempt(server.url);
+    const staff = await staffSession(server, 'interviewer');
+    const one = await open(server.url, attempt.id, token);
+    const two = await open(server.url, attempt.id, token, 2);
+    await two.waitFor(atPrompt(two));
+    const watcher = await TestTerminal.open(`${server.url}/api/manage/attempts/${attempt.id}/live?terminal=2`, { ...staff.headers, origin: server.url });
+    await watcher.waitFor(() => watcher.repaint !== null);
+    server.services.attempts.replaceToken(attempt.id, 'f'.repeat(64), { kind: 'link-reissued', detail: {} });
+    const [c1, c2] = await Promise.all([one.closed, two.closed]);
+    expect([c1.code, c2.code]).toEqual([4001, 4001]);
+    expect(watcher.ws.readyState).toBe(watcher.ws.OPEN);
+    expect(await TestTerminal.refusedStatus(socketUrl(server.url, attempt.id, 2), { authorization: `Bearer ${token}` })).toBe(404);
+    watcher.close();
+  });
+
   it('lets staff watch the second terminal read-only, without starting a shell for it', async () => {
     const { attempt, token } = await startAttempt(server.url);
     const staff = await staffSession(server, 'interviewer');

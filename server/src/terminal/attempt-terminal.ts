@@ -169,7 +169,7 @@ export class AttemptTerminal {
     await this.repaint(client, state);
   }
 
-  /** Closes the candidate's window (not the viewers'): its credential was withdrawn. */
+  /** Closes the candidate's window (not the viewers'), in every terminal of the attempt: its credential was withdrawn. */
   closeCandidate(code: number, reason: string): void {
     for (const [client, state] of [...this.clients]) {
       if (state.viewer) continue;
@@ -177,6 +177,7 @@ export class AttemptTerminal {
       client.close(code, reason);
     }
     this.updateFlow();
+    for (const companion of this.companions) companion.closeCandidate(code, reason);
   }
 
   get viewerCount(): number {
