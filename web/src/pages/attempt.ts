@@ -341,7 +341,7 @@ class Workspace {
     this.terminal.banners.cancelLostBanner();
     this.warnings.stop();
     this.editor.end();
-    this.terminal.stop({ kind: 'ended', reason: attempt.endReason ?? attempt.state });
+    this.terminal.session?.stop({ kind: 'ended', reason: attempt.endReason ?? attempt.state });
     if (attempt.mode === 'interview') {
       // The candidate's journey ends on its own page, which says how it ended and what happens next.
       rememberEndedView(attempt);

@@ -3,6 +3,7 @@
 // command timeline marks its rows from whichever replay is shown, and a click on a command of terminal 2 switches
 // to that replay before seeking.
 
+import './terminal-replays.css';
 import { h, type Scope } from '../dom.js';
 import { TerminalTabs } from '../terminal/terminal-tabs.js';
 import { Replay } from './player.js';

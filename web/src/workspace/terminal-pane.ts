@@ -134,6 +134,8 @@ export class TerminalPane {
 
   /** The attempt is over: the shells stay readable, without input, banners or hint. */
   end(): void {
+    // Terminal 1's connection was stopped by the page; the second stops with it.
+    this.second?.stop(this.session?.status);
     for (const session of [this.session, this.second]) {
       session?.setInputEnabled(false);
       session?.view.term.blur();
