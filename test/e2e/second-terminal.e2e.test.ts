@@ -23,7 +23,7 @@ async function waitForTab(page: Page, n: number, pattern: string | RegExp): Prom
         text = await tabText(page, n).catch(() => '');
         return typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text);
       },
-      { timeout: 20_000, interval: 100 },
+      { timeout: 30_000, interval: 100 },
     )
     .toBe(true);
   return text;
