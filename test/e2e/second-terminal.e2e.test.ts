@@ -29,8 +29,70 @@ async function waitForTab(page: Page, n: number, pattern: string | RegExp): Prom
   return text;
 }
 
+/** The last `stty size` answer ("<rows> <cols>") terminal `n` shows after `label`. */
+async function sizeAfter(page: Page, n: number, label: string): Promise<string> {
+  const text = await waitForTab(page, n, new RegExp(`^${label} \\d+ \\d+$`, 'm'));
+  const found = [...text.matchAll(new RegExp(`^${label} (\\d+ \\d+)$`, 'gm'))];
+  return found[found.length - 1]![1]!;
+}
+
 describe('second terminal tab', () => {
   const rig = pageRig();
+
+  test('a terminal whose tab is hidden keeps its size: its shell and screen are not shrunk meanwhile', async () => {
+    const { url } = rig.server;
+    const started = await startAttempt(url, 'shell-warmup');
+    const id = started.attempt.id;
+    await rig.browser.context.addCookies([
+      { name: `opslab_attempt_${id}`, value: started.token, domain: '127.0.0.1', path: `/api/attempts/${id}`, httpOnly: true, sameSite: 'Strict' },
+    ]);
+    const page = await rig.browser.newPage();
+    // Every resize each terminal's socket sends, by terminal.
+    const resizes: Record<string, { cols: number; rows: number }[]> = {};
+    page.on('websocket', (ws) => {
+      const n = /[?&]terminal=(\d+)/.exec(ws.url())?.[1] ?? '1';
+      ws.on('framesent', ({ payload }) => {
+        if (typeof payload !== 'string') return;
+        const message = JSON.parse(payload) as { type?: string; cols: number; rows: number };
+        if (message.type === 'resize') (resizes[n] ??= []).push({ cols: message.cols, rows: message.rows });
+      });
+    });
+    await page.goto(`${url}/attempts/${id}`);
+    await waitForConnection(page);
+    await waitForTerminalText(page, /[#$] ?$/m);
+    await page.getByTestId('terminal').click();
+    await page.keyboard.type('echo shown-1 $(stty size)');
+    await page.keyboard.press('Enter');
+    const size1 = await sizeAfter(page, 1, 'shown-1');
+
+    // Terminal 1 asks its TTY's size while terminal 2 is shown, and terminal 2 while terminal 1 is (each waits
+    // for a file the other terminal makes once it is shown).
+    await page.keyboard.type('until [ -e /tmp/go1 ]; do sleep 0.1; done; echo hidden-1 $(stty size)');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('terminal-tab-2').click();
+    await waitForTab(page, 2, /[#$] ?$/m);
+    await page.keyboard.type('echo shown-2 $(stty size)');
+    await page.keyboard.press('Enter');
+    const size2 = await sizeAfter(page, 2, 'shown-2');
+    await page.waitForTimeout(500);
+    await page.keyboard.type('touch /tmp/go1; until [ -e /tmp/go2 ]; do sleep 0.1; done; echo hidden-2 $(stty size)');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('terminal-tab-1').click();
+    expect(await sizeAfter(page, 1, 'hidden-1')).toBe(size1);
+    await page.waitForTimeout(500);
+    await page.keyboard.type('touch /tmp/go2');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('terminal-tab-2').click();
+    expect(await sizeAfter(page, 2, 'hidden-2')).toBe(size2);
+
+    // Neither socket sent the size of a hidden box (before: 10x5 from each terminal whose tab was hidden).
+    const tiny = (list: { cols: number; rows: number }[] | undefined) => (list ?? []).filter((s) => s.cols < 40 || s.rows < 10);
+    expect(resizes['1']?.length).toBeGreaterThan(0);
+    expect(tiny(resizes['1'])).toEqual([]);
+    expect(tiny(resizes['2'])).toEqual([]);
+    await page.close();
+    await api(url, 'POST', `/api/attempts/${id}/submit`, started.token);
+  });
 
   test('open the second tab, run a command, switch back; the live view and the review show both', async () => {
     const { url } = rig.server;
