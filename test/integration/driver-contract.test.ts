@@ -169,7 +169,9 @@ describe.each(DRIVERS)('SandboxDriver contract: $name', (d) => {
     first.close();
     expect((await driver.exec(id, ['sh', '-c', `kill -0 ${pid} && echo alive`])).stdout).toBe('alive\n');
     const second = await driver.execTerminal!(id, { name: '2', cols: 80, rows: 24 });
-    const gone = await driver.exec(id, ['sh', '-c', `kill -0 ${pid} 2>/dev/null && echo alive || echo gone`]);
+    // Gone by the time the new shell is there: no /proc entry, or a zombie waiting for the engine to reap it.
+    const state = `sed -n 's/^.*) \\(.\\).*$/\\1/p' /proc/${pid}/stat 2>/dev/null`;
+    const gone = await driver.exec(id, ['sh', '-c', `s=$(${state}); [ -n "$s" ] && [ "$s" != Z ] && echo alive || echo gone`]);
     expect(gone.stdout).toBe('gone\n');
     const works = waitForOutput(second, /second-7/);
     second.write('echo second-$((3+4))\r');

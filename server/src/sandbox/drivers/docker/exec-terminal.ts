@@ -10,15 +10,20 @@ import { MAX_PENDING_INPUT_BYTES } from './terminal-session.js';
 export const TERMINAL_ENV = 'OPSLAB_TERMINAL';
 
 /**
- * Hangs up the exec'd shells an earlier server left behind under this terminal's name. The engine cannot attach
- * to an exec again once its stream is gone, and it does not end the process when the stream closes: a shell whose
- * server restarted would otherwise idle in the sandbox for the rest of the attempt. Best effort, bounded.
+ * Hangs up the exec'd shells an earlier server left behind under this terminal's name, and waits (up to about two
+ * seconds) until they are gone, so the new shell never runs beside the old one. The engine cannot attach to an exec
+ * again once its stream is gone, and it does not end the process when the stream closes: a shell whose server
+ * restarted would otherwise idle in the sandbox for the rest of the attempt. Best effort, bounded.
  */
 async function hangUpEarlier(docker: Docker, id: string, name: string): Promise<void> {
+  // A process counts as gone once its /proc entry is, or it is a zombie (dead, waiting for the engine to reap it).
   const script =
-    `for p in /proc/[0-9]*; do ` +
-    `tr '\\0' '\\n' < "$p/environ" 2>/dev/null | grep -qx '${TERMINAL_ENV}=${name}' && kill -HUP "\${p#/proc/}" 2>/dev/null; ` +
-    `done; exit 0`;
+    `hung=; for p in /proc/[0-9]*; do ` +
+    `tr '\\0' '\\n' < "$p/environ" 2>/dev/null | grep -qx '${TERMINAL_ENV}=${name}' && kill -HUP "\${p#/proc/}" 2>/dev/null && hung="$hung \${p#/proc/}"; ` +
+    `done; ` +
+    `i=0; while [ -n "$hung" ] && [ $i -lt 20 ]; do left=; for q in $hung; do ` +
+    `s=$(sed -n 's/^.*) \\(.\\).*$/\\1/p' "/proc/$q/stat" 2>/dev/null); [ -n "$s" ] && [ "$s" != Z ] && left="$left $q"; ` +
+    `done; hung=$left; [ -n "$hung" ] && sleep 0.1; i=$((i+1)); done; exit 0`;
   try {
     const exec = await docker.getContainer(id).exec({ Cmd: ['sh', '-c', script], AttachStdout: false, AttachStderr: false, User: 'root' });
     const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Duplex;
