@@ -1,11 +1,16 @@
 // The parts of the second terminal that need no engine: which terminal a query names, where each terminal's
-// recording is, one timeline from both, and how the offline export lists a command of the second terminal.
+// recording is, one timeline from both, how the offline export lists a command of the second terminal, and idle
+// stretches counted from both terminals' input.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAX_TERMINALS, parseTerminalId, TERMINAL_IDS } from '../../contract/terminal.js';
 import type { Command, CommandTimeline } from '../../contract/review.js';
 import { renderExportHtml } from '../../server/src/review/export-html.js';
 import { mergeTimelines } from '../../server/src/review/merge-timelines.js';
-import { terminalRecordingFile } from '../../server/src/terminal/terminal-files.js';
+import { existingRecordings, terminalRecordingFile } from '../../server/src/terminal/terminal-files.js';
+import { inputTimesOfFiles, signalReport } from '../../server/src/workspace-files/signals.js';
 import { fixtureExportData } from '../fixtures/review/export-data.js';
 
 const cmd = (command: string, startedAt: number, source: Command['source'] = 'shell'): Command => ({
@@ -75,5 +80,30 @@ describe('the offline export', () => {
     expect(items[1]).toContain('data-terminal="2"');
     expect(items[1]).toContain('echo &lt;two&gt;');
     expect(items[1]).toContain('terminal 2, not in this replay');
+  });
+});
+
+describe('idle stretches', () => {
+  it('count input in either terminal: typing only in terminal 2 is not idle', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opslab-idle-'));
+    try {
+      const start = Date.UTC(2026, 0, 5, 9, 0, 0);
+      const min = 60_000;
+      const cast = (inputsAt: number[]) =>
+        [JSON.stringify({ version: 2, width: 80, height: 24, timestamp: start / 1000 }), ...inputsAt.map((t) => JSON.stringify([t / 1000, 'i', 'l']))].join('\n') + '\n';
+      const main = path.join(dir, 'a_1.cast');
+      fs.writeFileSync(main, cast([0.5 * min]));
+      const span = { startedAt: start, endedAt: start + 12 * min, now: start + 20 * min };
+      // Terminal 1 alone: no input after the first half minute.
+      const alone = await inputTimesOfFiles(existingRecordings(main).map((r) => r.file));
+      expect(signalReport([], alone, span).idle.map((s) => s.ms)).toEqual([11.5 * min]);
+      // Terminal 2 typed at 4, 8 and 11 minutes: no stretch of 5 minutes without input in either.
+      fs.writeFileSync(terminalRecordingFile(main, 2), cast([4 * min, 8 * min, 11 * min]));
+      const both = await inputTimesOfFiles(existingRecordings(main).map((r) => r.file));
+      expect(both).toHaveLength(4);
+      expect(signalReport([], both, span).idle).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -11,7 +11,7 @@ import { AttemptsCsv, type AttemptsCsvDeps } from './attempts-csv.js';
 import { CommandTimelines } from './command-timelines.js';
 import { gradingHistory } from './grading-history.js';
 import { renderExportHtml } from './export-html.js';
-import { inputTimesOfFile, signalReport } from '../workspace-files/signals.js';
+import { inputTimesOfFiles, signalReport } from '../workspace-files/signals.js';
 import type { SignalReport } from '../../../contract/signals.js';
 import { toJUnitXml } from '../grading/report.js';
 import {
@@ -252,11 +252,12 @@ export class ReviewService {
     return toJUnitXml(grading, { suiteName: `${attempt.exerciseId} (${attempt.id})`, confirmations: this.advisory.verdicts(attemptId) });
   }
 
-  /** Pastes, absences and idle stretches (idle computed here from the recording's input times and the events). */
+  /** Pastes, absences and idle stretches (idle computed here from every terminal recording's input times and the events). */
   async signals(attemptId: string): Promise<SignalReport> {
     const attempt = this.attempt(attemptId);
     this.deps.attempts.flushRecording(attemptId);
-    const times = await inputTimesOfFile(this.deps.attempts.recordingFile(attempt));
+    const files = existingRecordings(this.deps.attempts.recordingFile(attempt)).map((r) => r.file);
+    const times = await inputTimesOfFiles(files);
     return signalReport(this.deps.attemptsRepo.events(attemptId), times, {
       startedAt: attempt.startedAt,
       endedAt: attempt.endedAt,
