@@ -1,6 +1,7 @@
 // The review API (docs/api.md, "Review"): the bundle of one attempt, its commands, what changed, reviews and
 // the dashboard's attempt list.
 
+import type { SignalReport } from './signals.js';
 import { ATTEMPT_MODES, ATTEMPT_STATES, type AttemptMode, type AttemptState, type AttemptView, type CheckVerdict, type EndReason } from './attempts.js';
 import type { CheckConfirmation } from './grade.js';
 import { shortVersion, type InviteView } from './invites.js';
@@ -186,6 +187,8 @@ export interface ExportData {
   diff: SnapshotDiffView | null;
   /** The asciicast v2 recording, as text. */
   cast: string | null;
+  /** Pastes, absences and idle stretches (null: they could not be read). */
+  signals: SignalReport | null;
   exportedAt: string;
 }
 

@@ -226,6 +226,7 @@ export class ReviewService {
       commands: await this.timeline(attemptId),
       diff: this.diff(attemptId),
       cast,
+      signals: await this.signals(attemptId).catch(() => null),
       exportedAt: new Date().toISOString(),
     };
   }

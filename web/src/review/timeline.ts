@@ -5,6 +5,7 @@
 import { h, type Scope } from '../dom.js';
 import type { Command, CommandTimeline } from './api.js';
 import { formatOffset } from './cast.js';
+import type { SignalFact } from '../../../contract/signals.js';
 
 /** A save from the workspace's editor (a `file.saved` event), placed on the recording's clock. */
 export interface FileSaveRow {
@@ -16,11 +17,7 @@ export interface FileSaveRow {
 }
 
 /** A fact of the attempt on the recording's clock (a paste, the tab hidden, an idle stretch, an upload): plain text. */
-export interface FactRow {
-  at: number;
-  kind: 'paste' | 'away' | 'idle' | 'transfer';
-  text: string;
-}
+export type FactRow = SignalFact;
 
 export interface TimelineOptions {
   scope: Scope;

@@ -3,11 +3,16 @@
 // candidate's size from each repaint instead of fitting itself, so lines wrap exactly as the candidate sees them.
 // Tabs switch between the attempt's terminals: the view reconnects to the one chosen and is repainted from its
 // screen on the server.
+// Above the terminal, the attempt's signals so far (pastes, time away, idle; the tab away right now), refreshed
+// every few seconds.
 
 import '../../manage/live.css';
 import { ApiError, isAbort, isAttemptActive, type AttemptView } from '../../api.js';
 import { h, type Scope } from '../../dom.js';
 import { liveUrl, manageApi, type AttemptOverview } from '../../manage/api.js';
+import { reviewApi } from '../../review/api.js';
+import { renderSignalSummary } from '../../review/signals.js';
+import type { SignalReport } from '../../../../contract/signals.js';
 import { staffPage } from '../../manage/layout.js';
 import { attemptStateLabel, formatTimeOfDay, gradingBadge, statusBadge } from '../../manage/widgets.js';
 import type { PageContext } from '../../router.js';
@@ -19,6 +24,9 @@ import { errorText } from '../../ui/errors.js';
 import { setDocumentTitle } from '../../ui/layout.js';
 import { ServerClock } from '../../ui/server-clock.js';
 import { Toaster } from '../../ui/toast.js';
+
+/** How often the live view asks for the attempt's signals. */
+const SIGNALS_REFRESH_MS = 10_000;
 
 export default async function livePage(ctx: PageContext): Promise<void> {
   const frame = await staffPage(ctx, 'Live view', 'review');
@@ -33,6 +41,8 @@ class LiveView {
   private attempt: AttemptView | null = null;
   private session: TerminalSession | null = null;
   private ended = false;
+  private signals: SignalReport | null = null;
+  private signalsLoading = false;
 
   private readonly heading = h('h1', { class: 'live-title', tabindex: -1, 'data-testid': 'live-title' }, 'Live view');
   private readonly exercise = h('span', { 'data-testid': 'live-exercise' }, '…');
@@ -42,6 +52,7 @@ class LiveView {
   private readonly deadline = h('time', { class: 'live-deadline', 'data-testid': 'live-deadline' }, '');
   private readonly reviewLink: HTMLAnchorElement;
   private readonly banners = h('div', { class: 'banner-area', 'data-testid': 'live-banners' });
+  private readonly signalsHost = h('section', { class: 'live-signals', 'aria-label': 'Signals so far', 'data-testid': 'live-signals', hidden: true });
   private readonly termHost = h('div', { class: 'terminal-host live-terminal-host', 'data-testid': 'terminal' });
   private readonly termFrame = h('div', { class: 'terminal-frame live-terminal-frame', id: 'live-terminal-frame', role: 'tabpanel' }, this.termHost);
   private readonly tabs: TerminalTabs;
@@ -92,6 +103,7 @@ class LiveView {
           this.reviewLink,
         ),
       ),
+      this.signalsHost,
       this.banners,
       h(
         'section',
@@ -104,6 +116,7 @@ class LiveView {
     );
     scope.add(() => this.dispose());
     scope.interval(() => this.tick(), 500);
+    scope.interval(() => void this.loadSignals(), SIGNALS_REFRESH_MS);
   }
 
   async start(): Promise<void> {
@@ -118,6 +131,7 @@ class LiveView {
     }
     if (this.scope.disposed) return;
     this.applyOverview(overview);
+    void this.loadSignals();
     if (!isAttemptActive(overview.attempt)) {
       this.termFrame.hidden = true;
       this.hint.hidden = true;
@@ -181,6 +195,30 @@ class LiveView {
     const attempt = this.attempt;
     if (!attempt || this.ended) return;
     this.countdown.show(attempt.deadline, this.clock);
+    // "Tab hidden now, for …" counts up between refreshes.
+    if (this.signals?.awayNow) this.renderSignals();
+  }
+
+  // ---- signals -------------------------------------------------------------------------------------------
+
+  private async loadSignals(): Promise<void> {
+    // While the attempt runs, and once more after it ended (the last absence is closed then).
+    if (this.signalsLoading || this.scope.disposed || (this.ended && this.signals && !this.signals.awayNow)) return;
+    this.signalsLoading = true;
+    try {
+      this.signals = await reviewApi.getSignals(this.attemptId, this.scope.signal);
+      this.renderSignals();
+    } catch {
+      // Signals are extra: a failed refresh keeps the last ones shown and tries again later.
+    } finally {
+      this.signalsLoading = false;
+    }
+  }
+
+  private renderSignals(): void {
+    if (!this.signals) return;
+    this.signalsHost.hidden = false;
+    this.signalsHost.replaceChildren(renderSignalSummary(this.signals, this.clock.now()));
   }
 
   // ---- terminal ------------------------------------------------------------------------------------------
