@@ -144,6 +144,8 @@ export interface Command {
   exitCode: number | null;
   /** `shell`: from the shell's OSC 133 marks; `input`: reconstructed from keystrokes when the marks were missing. */
   source: 'shell' | 'input';
+  /** The attempt's terminal it ran in, when not terminal 1 (see MAX_TERMINALS in contract/terminal.ts). */
+  terminal?: number;
 }
 
 /** `04:07`, `1:02:03`: a moment of the recording (a command's startedAt), as the timeline and the export show it. */

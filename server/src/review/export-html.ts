@@ -218,6 +218,11 @@ function renderCommands(commands: Command[], source: string): string {
           ? '<span class="exit" data-exit="unknown">—</span>'
           : `<span class="exit" data-exit="${c.exitCode === 0 ? 'ok' : 'error'}">${c.exitCode === 0 ? '✓ 0' : `✕ ${escapeHtml(c.exitCode)}`}</span>`;
       const seconds = Number.isFinite(c.startedAt) ? c.startedAt : 0;
+      // The export holds terminal 1's replay only: a command of the second terminal is listed, not seekable.
+      if (c.terminal) {
+        return `<li class="cmd-item"><div class="cmd" data-terminal="${escapeHtml(c.terminal)}" data-testid="export-command">
+<span class="cmd-time">${escapeHtml(formatOffset(seconds))}</span><code class="cmd-text" title="${escapeHtml(c.command)}">${escapeHtml(c.command)}</code><span class="cmd-meta">${escapeHtml(formatDuration(c.durationMs))} ${exit}</span><span class="cmd-source">terminal ${escapeHtml(c.terminal)}, not in this replay</span></div></li>`;
+      }
       return `<li class="cmd-item"><button type="button" class="cmd" data-seek="${seconds}" data-testid="export-command">
 <span class="cmd-time">${escapeHtml(formatOffset(seconds))}</span><code class="cmd-text" title="${escapeHtml(c.command)}">${escapeHtml(c.command)}</code><span class="cmd-meta">${escapeHtml(formatDuration(c.durationMs))} ${exit}</span>${
         c.source === 'input' ? '<span class="cmd-source">from keystrokes</span>' : ''

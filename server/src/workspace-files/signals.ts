@@ -166,6 +166,16 @@ export async function inputTimesOfFile(file: string): Promise<number[]> {
 }
 
 /**
+ * The input times of several recordings (an attempt's terminals), together: input in any terminal counts, so a
+ * candidate working in the second terminal is not idle for lack of keystrokes in the first. Not in order.
+ */
+export async function inputTimesOfFiles(files: string[]): Promise<number[]> {
+  let times: number[] = [];
+  for (const file of files) times = times.concat(await inputTimesOfFile(file));
+  return times;
+}
+
+/**
  * The report reviewers read (`cast`: the recording's text, or its input times): each paste and absence as recorded,
  * and the stretches of at least
  * SIGNAL_LIMITS.idleMinutes without input (keystrokes from the recording, saves, uploads, pastes), measured from

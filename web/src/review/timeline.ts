@@ -21,7 +21,8 @@ export type FactRow = SignalFact;
 
 export interface TimelineOptions {
   scope: Scope;
-  onSeek: (recordingSeconds: number) => void;
+  /** `terminal`: the terminal whose replay shows the command (absent: terminal 1). */
+  onSeek: (recordingSeconds: number, terminal?: number) => void;
   saves?: FileSaveRow[];
   facts?: FactRow[];
 }
@@ -112,10 +113,13 @@ export class CommandTimelineView {
       command.source === 'input'
         ? h('span', { class: 'timeline-source', title: 'Reconstructed from the keystrokes' }, 'from keystrokes')
         : null,
+      command.terminal ? h('span', { class: 'timeline-terminal', 'data-testid': 'timeline-terminal', title: `Ran in terminal ${command.terminal}` }, `T${command.terminal}`) : null,
     );
+    if (command.terminal) button.dataset['terminal'] = String(command.terminal);
     const exit = command.exitCode === null ? 'exit status unknown' : `exit status ${command.exitCode}`;
-    button.setAttribute('aria-label', `${formatOffset(command.startedAt)}: ${command.command} (${exit}). Show in the replay.`);
-    this.options.scope.listen(button, 'click', () => this.options.onSeek(command.startedAt));
+    const where = command.terminal ? ` in terminal ${command.terminal}` : '';
+    button.setAttribute('aria-label', `${formatOffset(command.startedAt)}: ${command.command}${where} (${exit}). Show in the replay.`);
+    this.options.scope.listen(button, 'click', () => this.options.onSeek(command.startedAt, command.terminal));
     const row = h('li', { class: 'timeline-item' }, button);
     this.rows.push({ command, row });
     this.list.append(row);

@@ -1,6 +1,8 @@
 // `/manage/attempts/:id/live`: an interviewer watches a running attempt's terminal, read-only. The socket speaks
 // the candidate terminal's protocol (repaint, output, acks); nothing typed here is sent. The terminal takes the
 // candidate's size from each repaint instead of fitting itself, so lines wrap exactly as the candidate sees them.
+// Tabs switch between the attempt's terminals: the view reconnects to the one chosen and is repainted from its
+// screen on the server.
 // Above the terminal, the attempt's signals so far (pastes, time away, idle; the tab away right now), refreshed
 // every few seconds.
 
@@ -16,6 +18,7 @@ import { attemptStateLabel, formatTimeOfDay, gradingBadge, statusBadge } from '.
 import type { PageContext } from '../../router.js';
 import type { ConnectionStatus } from '../../terminal/connection.js';
 import { ConnectionPill, refetchAttempt, TerminalSession } from '../../terminal/session-controller.js';
+import { TerminalTabs } from '../../terminal/terminal-tabs.js';
 import { Countdown } from '../../ui/countdown.js';
 import { errorText } from '../../ui/errors.js';
 import { setDocumentTitle } from '../../ui/layout.js';
@@ -51,7 +54,10 @@ class LiveView {
   private readonly banners = h('div', { class: 'banner-area', 'data-testid': 'live-banners' });
   private readonly signalsHost = h('section', { class: 'live-signals', 'aria-label': 'Signals so far', 'data-testid': 'live-signals', hidden: true });
   private readonly termHost = h('div', { class: 'terminal-host live-terminal-host', 'data-testid': 'terminal' });
-  private readonly termFrame = h('div', { class: 'terminal-frame live-terminal-frame' }, this.termHost);
+  private readonly termFrame = h('div', { class: 'terminal-frame live-terminal-frame', id: 'live-terminal-frame', role: 'tabpanel' }, this.termHost);
+  private readonly tabs: TerminalTabs;
+  /** The terminal watched (1: the candidate's main shell). */
+  private terminal = 1;
   private readonly hint = h(
     'p',
     { class: 'terminal-hint', id: 'live-hint' },
@@ -66,6 +72,7 @@ class LiveView {
     private readonly attemptId: string,
   ) {
     this.main.classList.add('live-page');
+    this.tabs = new TerminalTabs(scope, (n) => this.watch(n), { label: 'Candidate’s terminals', panelId: 'live-terminal-frame' });
     this.reviewLink = h(
       'a',
       { href: `/manage/attempts/${encodeURIComponent(attemptId)}`, class: 'button button-small', 'data-testid': 'review-link' },
@@ -98,7 +105,13 @@ class LiveView {
       ),
       this.signalsHost,
       this.banners,
-      h('section', { class: 'terminal-pane live-terminal-pane', 'aria-label': 'Candidate’s terminal (read-only)' }, this.termFrame, this.hint),
+      h(
+        'section',
+        { class: 'terminal-pane live-terminal-pane', 'aria-label': 'Candidate’s terminal (read-only)' },
+        this.tabs.element,
+        this.termFrame,
+        this.hint,
+      ),
       this.toaster.element,
     );
     scope.add(() => this.dispose());
@@ -210,11 +223,24 @@ class LiveView {
 
   // ---- terminal ------------------------------------------------------------------------------------------
 
+  /** Watches terminal `n` instead: a new connection to it, repainted from its screen. */
+  private watch(n: number): void {
+    if (this.ended) return;
+    this.terminal = n;
+    this.session?.dispose();
+    this.termHost.replaceChildren();
+    this.clearBanner('shell');
+    this.clearBanner('connection');
+    this.openTerminal();
+    this.session?.connect();
+  }
+
   private openTerminal(): void {
+    const n = this.terminal;
     this.session = new TerminalSession({
       scope: this.scope,
       host: this.termHost,
-      url: liveUrl(this.attemptId),
+      url: liveUrl(this.attemptId, window.location, n),
       clock: this.clock,
       pill: this.pill,
       toaster: this.toaster,
@@ -223,7 +249,14 @@ class LiveView {
       readOnly: { frame: this.termFrame },
       onLeave: (direction) => (direction === 'forward' ? this.reviewLink : this.heading).focus(),
       onAttempt: (attempt) => this.applyAttempt(attempt),
-      onShellExited: () => this.showBanner('shell', 'info', 'The candidate’s shell exited. They can restart it from their window.'),
+      onShellExited: () =>
+        this.showBanner(
+          'shell',
+          'info',
+          n === 1
+            ? 'The candidate’s shell exited. They can restart it from their window.'
+            : `No shell runs in terminal ${n}: the candidate has not opened it, or its shell exited.`,
+        ),
       onStatus: (status) => this.onConnectionStatus(status),
       onRepaint: () => {
         if (this.banners.querySelector('[data-banner="shell"]')) this.clearBanner('shell');
