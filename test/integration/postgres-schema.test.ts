@@ -61,7 +61,8 @@ async function postgresShape(client: pg.Pool): Promise<Shape> {
     );
     const columns = cols.map((c) => ({
       name: c.column_name,
-      type: c.data_type === 'bigint' ? 'integer' : c.data_type,
+      // SQLite's INTEGER holds 64 bits (epoch milliseconds need more than 32): only bigint is its equal.
+      type: c.data_type === 'bigint' ? 'integer' : c.data_type === 'integer' ? 'int4 (32-bit)' : c.data_type,
       notNull: c.is_nullable === 'NO',
       default: c.is_identity === 'YES' ? '<next id>' : normDefault(c.column_default),
     }));
