@@ -58,7 +58,8 @@ export const SETTINGS = {
   keysPerSecond: count('BENCH_KEYS_PER_SECOND', 5),
   densityLimitMs: 50,
   gradingRuns: count('BENCH_N_GRADE', 5),
-  gradingExercises: ['ci-triage', 'terraform-review', 'latency-slo'],
+  /** Exercises whose full grading is timed: BENCH_GRADING_EXERCISES, or every exercise with checks. */
+  gradingExercises: (process.env.BENCH_GRADING_EXERCISES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   gvisorStartRounds: count('BENCH_N_GVISOR_START', 20),
   gvisorEchoRounds: count('BENCH_N_GVISOR_ECHO', 200),
   burstAttempts: count('BENCH_BURST_ATTEMPTS', 30),
@@ -204,7 +205,10 @@ async function gradingSection(docker: Docker): Promise<NonNullable<Results['grad
   const config = loadConfig({ OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'exercises') }, repoRoot());
   const catalog = ExerciseCatalog.load(config.exercisesDir);
   const driver = new DockerDriver({ docker, instance: 'bench', policy: config.sandbox, extraLabels: { [BENCH_LABEL]: 'true' } });
-  return gradingBench({ docker, driver, catalog, config, exercises: SETTINGS.gradingExercises, runs: SETTINGS.gradingRuns, log });
+  const exercises = SETTINGS.gradingExercises.length > 0
+    ? SETTINGS.gradingExercises
+    : catalog.list().filter((e) => e.checks.length > 0).map((e) => e.id).sort();
+  return gradingBench({ docker, driver, catalog, config, exercises, runs: SETTINGS.gradingRuns, log });
 }
 
 /** The two floods: `yes` for a while (a line per two bytes: the TTY's line handling sets the pace), and base64. */
