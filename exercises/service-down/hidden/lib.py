@@ -125,7 +125,7 @@ def svcd(command, timeout=60):
             data = b""
             while True:
                 chunk = s.recv(65536)
-                if not chunk:
+                if not chunk or len(data) > 1 << 20:
                     break
                 data += chunk
         return data.decode("utf-8", "replace")
