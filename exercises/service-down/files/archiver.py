@@ -28,11 +28,9 @@ say("INFO", f"archiver starting (pid {os.getpid()}, level {level})")
 if level == "debug":
     # The journal index: one line per archived quote, 20 MiB in all.
     line = "DEBUG index entry seq=%08d sku=XX-000000 segment=quotes-2026-11.log offset=%012d len=000000000184 crc=0x00000000\n"
-    block = "".join(line % (i, i * 184) for i in range(4096))
-    for _ in range(20 * 1024 * 1024 // len(block) + 1):
-        out.write(block)
+    block = "".join(line % (i, i * 184) for i in range(4096)).encode()
     out.flush()
-    os.fsync(out.fileno())
+    os.write(out.fileno(), block * (20 * 1024 * 1024 // len(block) + 1))
 say("INFO", "index loaded; waiting for journal segments")
 while True:
     time.sleep(5)
