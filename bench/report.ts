@@ -1,6 +1,7 @@
 // The results file's shape and bench/RESULTS.md rendered from it.
 import type { DensityResult } from './density.js';
 import type { GradingExerciseResult } from './grading.js';
+import { burstMethod, burstText, type BurstResult } from './burst.js';
 import { gvisorMethod, gvisorText, type GvisorResult } from './gvisor.js';
 import type { MachineInfo } from './machine.js';
 import { fmt, MiB, ratio, type Summary } from './stats.js';
@@ -30,6 +31,10 @@ export interface Results {
     gradingExercises: string[];
     gvisorStartRounds?: number;
     gvisorEchoRounds?: number;
+    burstAttempts?: number;
+    burstTypists?: number;
+    burstConcurrency?: number[];
+    burstExercises?: string[];
   };
   load: {
     before: [number, number, number];
@@ -53,6 +58,7 @@ export interface Results {
     rssAfter: number;
   };
   gvisor?: GvisorResult;
+  burst?: BurstResult;
 }
 
 interface Target {
@@ -383,6 +389,14 @@ export function renderMarkdown(r: Results): string {
     );
   }
   if (r.gvisor) out.push('### gVisor', '', gvisorText(r.gvisor), '');
-  out.push('## How each number is measured', '', method(r), ...(r.gvisor ? [gvisorMethod(r.gvisor)] : []), '');
+  if (r.burst) out.push('### Grading burst', '', burstText(r.burst), '');
+  out.push(
+    '## How each number is measured',
+    '',
+    method(r),
+    ...(r.gvisor ? [gvisorMethod(r.gvisor)] : []),
+    ...(r.burst ? [burstMethod(r.burst)] : []),
+    '',
+  );
   return out.join('\n');
 }

@@ -4,7 +4,7 @@
 // reading, next to the targets.
 //
 //   npm run bench                          every section
-//   npm run bench -- --only start,echo     some sections (start, echo, density, grading, flood, gvisor); RESULTS.md is
+//   npm run bench -- --only start,echo     some sections (start, echo, density, grading, flood, gvisor, burst); RESULTS.md is
 //                                          only rewritten by a full run
 //   npm run bench -- --report <json>       rewrite RESULTS.md from a results file, measuring nothing
 import fs from 'node:fs';
@@ -23,13 +23,14 @@ import { Baseline } from './baseline.js';
 import { atPrompt, echo, openAttempt, type Shell } from './client.js';
 import { density } from './density.js';
 import { gradingBench } from './grading.js';
+import { burstSection } from './burst.js';
 import { gvisorSection } from './gvisor.js';
 import { busyPercent, describeMachine, loadAverage, machineCpu, ServerProcess } from './machine.js';
 import { renderMarkdown, type Results } from './report.js';
 import { BENCH_LABEL } from './protocol.js';
 import { median, summarize, type Summary } from './stats.js';
 
-const SECTIONS = ['start', 'echo', 'density', 'grading', 'flood', 'gvisor'] as const;
+const SECTIONS = ['start', 'echo', 'density', 'grading', 'flood', 'gvisor', 'burst'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const count = (name: string, fallback: number) => {
@@ -60,6 +61,10 @@ export const SETTINGS = {
   gradingExercises: ['ci-triage', 'terraform-review', 'latency-slo'],
   gvisorStartRounds: count('BENCH_N_GVISOR_START', 20),
   gvisorEchoRounds: count('BENCH_N_GVISOR_ECHO', 200),
+  burstAttempts: count('BENCH_BURST_ATTEMPTS', 30),
+  burstTypists: count('BENCH_BURST_TYPISTS', 20),
+  burstConcurrency: list('BENCH_BURST_CONCURRENCY', '1,2,4'),
+  burstExercises: (process.env.BENCH_BURST_EXERCISES ?? 'ci-triage,terraform-review,latency-slo,artifact-retention').split(',').map((s) => s.trim()).filter(Boolean),
 };
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
@@ -87,7 +92,7 @@ function parseArgs(argv: string[]): { only: Section[]; report: string | null } {
       report = argv[++i] ?? null;
       if (!report) throw new Error('--report needs a results file');
     } else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench [-- --only start,echo,density,grading,flood,gvisor | --report <results.json>]\n');
+      process.stdout.write('usage: npm run bench [-- --only start,echo,density,grading,flood,gvisor,burst | --report <results.json>]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);
   }
@@ -352,6 +357,18 @@ async function main(): Promise<void> {
             startRounds: SETTINGS.gvisorStartRounds,
             echoRounds: SETTINGS.gvisorEchoRounds,
             echoWarmup: SETTINGS.echoWarmup,
+            server: (env) => ServerProcess.start({ ...SERVER_ENV, ...env }),
+            log,
+          });
+          break;
+        case 'burst':
+          results.burst = await burstSection({
+            exercises: SETTINGS.burstExercises,
+            attempts: SETTINGS.burstAttempts,
+            typists: SETTINGS.burstTypists,
+            typistExercise: SETTINGS.exercise,
+            concurrencies: SETTINGS.burstConcurrency,
+            keysPerSecond: SETTINGS.keysPerSecond,
             server: (env) => ServerProcess.start({ ...SERVER_ENV, ...env }),
             log,
           });

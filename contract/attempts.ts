@@ -133,4 +133,33 @@ export interface StaffExerciseSummary extends ExerciseSummary {
   practice: boolean;
   /** The current version (sha256 of the exercise directory): what a new invite pins. */
   version: string;
+  /** Where it comes from: the local folder, or a repository (without credentials) and the commit it was published from. */
+  source?: ExerciseSource;
+  /** The last version that failed to publish after the current one was published, if any. */
+  lastFailure?: ExercisePublishFailure;
+}
+
+export type ExerciseSource =
+  | { kind: 'local'; location: string }
+  | { kind: 'git'; location: string; commit: string; publishedAt: string };
+
+/** A version of an exercise from git that was not published, and why. */
+export interface ExercisePublishFailure {
+  exerciseId: string;
+  version: string;
+  source: string;
+  commit: string;
+  stage: 'validation' | 'self-test' | 'conflict';
+  problems: string[];
+  failedAt: string;
+}
+
+/** A repository of exercises (OPSLAB_EXERCISES_GIT) and its last fetch. */
+export interface ExerciseRepositoryState {
+  source: string;
+  commit: string | null;
+  fetchedAt: string | null;
+  error: string | null;
+  /** The exercise being self-tested now. */
+  testing: string | null;
 }

@@ -55,6 +55,9 @@ export const ERROR_CODES = {
   filePath: 'OPSLAB_ERR_FILE_PATH',
   fileRate: 'OPSLAB_ERR_FILE_RATE',
   fileUnsupported: 'OPSLAB_ERR_FILE_UNSUPPORTED',
+  transferOff: 'OPSLAB_ERR_TRANSFER_OFF',
+  transferTooLarge: 'OPSLAB_ERR_TRANSFER_TOO_LARGE',
+  signalRate: 'OPSLAB_ERR_SIGNAL_RATE',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -122,3 +122,73 @@ export function editorLanguage(path: string): EditorLanguage {
       return name === '.bashrc' || name === '.profile' ? 'shell' : 'plain';
   }
 }
+
+/** Files in and out of the workspace (docs/api.md, "Workspace files"): uploads, downloads and their limits. */
+export const TRANSFER_LIMITS = {
+  /** Bytes one upload may hold. */
+  maxUploadBytes: 2 * 1024 * 1024,
+  /** Bytes one downloaded file may hold. */
+  maxFileDownloadBytes: 8 * 1024 * 1024,
+  /** Bytes of files the workspace's tarball may hold (before compression); past it the download is refused. */
+  maxArchiveBytes: 32 * 1024 * 1024,
+  /** Entries the workspace's tarball may hold. */
+  maxArchiveEntries: 5000,
+  /** Uploads one attempt may make in a minute. */
+  uploadsPerMinute: 20,
+  /** Downloads (files and tarballs) one attempt may make in a minute. */
+  downloadsPerMinute: 20,
+} as const;
+
+/**
+ * Whether the candidate may upload files into the workspace and download from it. An exercise's `files:` decides
+ * (absent: allowed in practice, off in interviews); an invite may turn either on or off, unless its exercise says
+ * `false`.
+ */
+export interface TransferPolicy {
+  upload: boolean;
+  download: boolean;
+}
+
+/** An invite's choice (null: the exercise's default). */
+export interface InviteTransferChoice {
+  upload: boolean | null;
+  download: boolean | null;
+}
+
+/** The tree's answer with what the candidate may transfer (the editor hides the buttons otherwise). */
+export interface FileTreeWithTransfer extends FileTree {
+  transfer: TransferPolicy;
+}
+
+/** `PUT /api/attempts/:id/upload?path=`: the body is the file's bytes (application/octet-stream). */
+export const TransferQuery = Type.Object(
+  { path: Type.String({ minLength: 2, maxLength: FILE_LIMITS.maxPathChars }) },
+  { additionalProperties: false },
+);
+export type TransferQuery = Static<typeof TransferQuery>;
+
+/** An uploaded file. */
+export interface FileUploaded {
+  path: string;
+  size: number;
+  sha256: string;
+  /** False when it replaced a file. */
+  created: boolean;
+}
+
+/** The detail of `file.uploaded`, `file.downloaded` and `workspace.downloaded` attempt events. */
+export interface FileTransferEvent {
+  /** The file, or for the workspace's tarball the folders it holds, comma-separated. */
+  path: string;
+  bytes: number;
+  sha256: string;
+  created?: boolean;
+  /** Tarball only: the entries it holds. */
+  entries?: number;
+}
+
+export const TRANSFER_EVENTS = {
+  uploaded: 'file.uploaded',
+  downloaded: 'file.downloaded',
+  workspaceDownloaded: 'workspace.downloaded',
+} as const;

@@ -15,3 +15,4 @@ export * from './grade.js';
 export * from './api-tokens.js';
 export * from './webhooks.js';
 export * from './files.js';
+export * from './signals.js';

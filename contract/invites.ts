@@ -1,6 +1,7 @@
 // Invites: the interviewer's side (docs/api.md, "Invites (interviewers)") and the candidate's ("Candidate access").
 
 import type { Difficulty } from './attempts.js';
+import type { InviteTransferChoice } from './files.js';
 import { ID_PATTERNS, idParams, NAME_PATTERN, stringEnum, Type, type PersonRef, type Static } from './schema.js';
 
 export const INVITE_STATUSES = ['pending', 'running', 'finished', 'expired', 'revoked', 'failed'] as const;
@@ -28,6 +29,8 @@ export interface InviteView {
   candidateEmail: string;
   timeLimitSeconds: number;
   showFeedback: boolean;
+  /** Whether the candidate may upload into and download from the workspace (null: the exercise's default). */
+  files: InviteTransferChoice;
   note: string | null;
   createdBy: PersonRef;
   createdAt: string;
@@ -62,6 +65,13 @@ export const CreateInviteBody = Type.Object(
     /** Leave out to use the exercise's own time limit. */
     timeLimitMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 480 })),
     showFeedback: Type.Boolean(),
+    /** Uploads and downloads in the workspace; each left out: the exercise's default (off in interviews). */
+    files: Type.Optional(
+      Type.Object(
+        { upload: Type.Optional(Type.Boolean()), download: Type.Optional(Type.Boolean()) },
+        { additionalProperties: false },
+      ),
+    ),
     note: Type.Optional(Type.String({ maxLength: 2000 })),
     /** Leave out for the server's default (7 days). */
     expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 90 })),

@@ -51,8 +51,10 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     diskWatch.start();
     oomWatch.start();
     services.webhooks.start();
+    services.publisher?.start();
   });
   app.addHook('preClose', async () => {
+    await services.publisher?.stop();
     oomWatch.stop();
     await diskWatch.stop();
     await services.webhooks.stop();
@@ -68,8 +70,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   // After the WebSocket plugin, whose own hooks must see refused upgrades to close their sockets.
   await app.register(originCheck, { allowedOrigins: config.allowedOrigins });
 
-  await app.register(catalogRoutes, { catalog, practice, auth, driver, version: VERSION, dataUsage: () => attempts.dataUsage(), grading: () => attempts.gradingStats() });
-  await app.register(attemptRoutes, { attempts, catalog, invites, practice, reviews, secureCookies, files });
+  await app.register(catalogRoutes, { catalog, practice, auth, driver, version: VERSION, dataUsage: () => attempts.dataUsage(), grading: () => attempts.gradingStats(), publisher: services.publisher, exercisesDir: config.exercisesDir });
+  await app.register(attemptRoutes, { attempts, catalog, invites, practice, reviews, secureCookies, files, transfer: services.transfer, signals: services.signals });
   await app.register(inviteRoutes, { attempts, invites, secureCookies, landing: config.inviteLanding });
   await app.register(manageRoutes, { auth, attempts, invites, reviews });
   await app.register(authRoutes, {

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { CAPABILITY_ALLOWLIST, type SandboxPolicyConfig } from './hardening.js';
+import { displayGitUrl, parseGitSources, type GitSourceSpec } from './git-url.js';
 
 export type { SandboxPolicyConfig } from './hardening.js';
 
@@ -38,6 +39,23 @@ export interface Config {
   oidc: OidcConfig | null;
   /** Whether staff may sign in with a password (OPSLAB_PASSWORD_LOGIN); the first admin's setup link always works. */
   passwordLogin: boolean;
+  /** Exercises from git repositories (server/src/exercises/git-source.ts, publish.ts). */
+  exercisesGit: ExercisesGitConfig;
+}
+
+/** OPSLAB_EXERCISES_GIT*: the repositories, how often they are fetched, the limits of a fetch, the self-test's size. */
+export interface ExercisesGitConfig {
+  sources: GitSourceSpec[];
+  /** Between two fetches of every repository; 0: only at start. */
+  intervalMs: number;
+  /** A fetch and checkout may take this long. */
+  timeoutMs: number;
+  /** A clone may not grow past this. */
+  maxBytes: number;
+  /** Seeds of the self-test a new version passes before it is published. */
+  selfTestSeeds: number;
+  /** Sandboxes one self-test runs at once (one exercise is self-tested at a time). */
+  selfTestParallel: number;
 }
 
 /** Outgoing webhooks (server/src/webhooks/). */
@@ -324,6 +342,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     webhooks: webhookConfig(env),
     ...signIn(env),
+    exercisesGit: exercisesGit(env, cwd),
   };
 }
 
@@ -517,5 +536,26 @@ export function signIn(env: Env): { oidc: OidcConfig | null; passwordLogin: bool
       defaultRole,
     },
     passwordLogin,
+  };
+}
+
+/** OPSLAB_EXERCISES_GIT and its settings; a bad item stops the server with the item and the reason. */
+export function exercisesGit(env: Env, cwd: string): ExercisesGitConfig {
+  const raw = str(env, 'OPSLAB_EXERCISES_GIT', '');
+  let sources: GitSourceSpec[];
+  try {
+    sources = parseGitSources(raw, cwd);
+  } catch (err) {
+    // The value is echoed without credentials, like everywhere repositories are shown.
+    const shown = raw.split(/[\s,]+/).map((item) => displayGitUrl(item)).join(',');
+    throw new ConfigError('OPSLAB_EXERCISES_GIT', shown, `repositories as <url>[#ref], comma- or space-separated: ${(err as Error).message}`);
+  }
+  return {
+    sources,
+    intervalMs: int(env, 'OPSLAB_EXERCISES_GIT_INTERVAL_SECONDS', 300, 0, 86_400) * 1000,
+    timeoutMs: int(env, 'OPSLAB_EXERCISES_GIT_TIMEOUT_SECONDS', 120, 5, 3600) * 1000,
+    maxBytes: int(env, 'OPSLAB_EXERCISES_GIT_MAX_MB', 200, 1, 100_000) * 1024 * 1024,
+    selfTestSeeds: int(env, 'OPSLAB_EXERCISES_GIT_SELFTEST_SEEDS', 2, 1, 20),
+    selfTestParallel: int(env, 'OPSLAB_EXERCISES_GIT_SELFTEST_PARALLEL', 1, 1, 8),
   };
 }

@@ -25,7 +25,13 @@ import { repoRoot } from './paths.js';
 import { WebhooksRepo } from './store/webhooks-repo.js';
 import { DomainEvents } from './webhooks/events.js';
 import { WebhookService } from './webhooks/service.js';
+import { SignalsService } from './workspace-files/signals.js';
+import { TransferService } from './workspace-files/transfer.js';
 import { FilesService } from './workspace-files/files-service.js';
+import { ExerciseSourcesRepo } from './store/exercise-sources-repo.js';
+import { EXERCISE_SOURCES_DIR, GitSource } from './exercises/git-source.js';
+import { ExercisePublisher } from './exercises/publish.js';
+import { selfTest } from './grading/self-test.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -59,6 +65,14 @@ export interface Services {
   webhooks: WebhookService;
   /** The workspace's editor: files of a running attempt's sandbox. */
   files: FilesService;
+  /** Exercises from git repositories (OPSLAB_EXERCISES_GIT), self-tested before they are published; null without any. */
+  publisher: ExercisePublisher | null;
+  /** Where each exercise comes from and what failed to publish. */
+  exerciseSources: ExerciseSourcesRepo;
+  /** Uploads into and downloads from a running attempt's sandbox. */
+  transfer: TransferService;
+  /** Pastes and focus changes the workspace's page reports. */
+  signals: SignalsService;
 }
 
 export const sandboxImageRef = (image: string) => `opslab/sandbox-${image}:latest`;
@@ -75,14 +89,14 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
   // Every exercise is served from a stored copy of its current version; invites and attempts keep theirs.
   const versions = new ExerciseVersionStore(path.join(config.dataDir, EXERCISE_VERSIONS_DIR));
   versions.sweep();
-  const catalog = ExerciseCatalog.load(config.exercisesDir, {
-    imageExists: (image) => fs.existsSync(path.join(sandboxesDir, image, 'Dockerfile')),
-    versions,
-  });
+  const imageExists = (image: string) => fs.existsSync(path.join(sandboxesDir, image, 'Dockerfile'));
+  const catalog = ExerciseCatalog.load(config.exercisesDir, { imageExists, versions });
   for (const problem of catalog.problems) log.error({}, `exercise left out: ${formatProblem(problem)}`);
+  const imageRef = opts.imageRef ?? sandboxImageRef;
+  const exerciseSources = new ExerciseSourcesRepo(db);
+  const publisher = createPublisher(opts, { instance, catalog, versions, repo: exerciseSources, imageExists, imageRef, log });
   const repo = new AttemptsRepo(db);
   const grading = new GradingRepo(db);
-  const imageRef = opts.imageRef ?? sandboxImageRef;
   const runner: ExerciseRunner =
     opts.runner ??
     engineRunner({
@@ -140,5 +154,81 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     addEvent: (id, kind, detail) => repo.addEvent(id, kind, detail),
     mark: (id, label) => attempts.markRecording(id, label),
   });
-  return { config, db, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks, files };
+  const transfer = new TransferService({
+    driver,
+    attempts,
+    catalog,
+    invite: (id) => invites.forAttempt(id),
+    addEvent: (id, kind, detail) => repo.addEvent(id, kind, detail),
+    mark: (id, label) => attempts.markRecording(id, label),
+  });
+  const signals = new SignalsService({
+    addEvent: (id, kind, detail) => repo.addEvent(id, kind, detail),
+    mark: (id, label) => attempts.markRecording(id, label),
+  });
+  // An absence still open when the attempt ends is recorded up to the end.
+  events.subscribe((event) => {
+    if (event.type === 'attempt.ended') signals.close(event.attempt.id, 'page away at the end');
+  });
+  return { config, db, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks, files, publisher, exerciseSources, transfer, signals };
+}
+
+/**
+ * The publisher of exercises from git, with the catalog's published versions restored. Its self-tests run on a
+ * driver of their own (instance `<instance>-publish`), so the reconciler never takes their sandboxes for orphans,
+ * one exercise at a time with OPSLAB_EXERCISES_GIT_SELFTEST_PARALLEL sandboxes; they are not counted in
+ * OPSLAB_MAX_SANDBOXES.
+ */
+function createPublisher(
+  opts: ServiceOptions,
+  deps: {
+    instance: string;
+    catalog: ExerciseCatalog;
+    versions: ExerciseVersionStore;
+    repo: ExerciseSourcesRepo;
+    imageExists: (image: string) => boolean;
+    imageRef: (image: string) => string;
+    log: Logger;
+  },
+): ExercisePublisher | null {
+  const { config } = opts;
+  const git = config.exercisesGit;
+  if (git.sources.length === 0) return null;
+  const instance = `${deps.instance}-publish`;
+  const driver = opts.driver
+    ? opts.driver(instance)
+    : new DockerDriver({ instance, policy: config.sandbox, extraLabels: opts.sandboxLabels ?? {} });
+  const root = path.join(config.dataDir, EXERCISE_SOURCES_DIR);
+  const publisher = new ExercisePublisher({
+    sources: git.sources.map((s) => new GitSource(s, root, { timeoutMs: git.timeoutMs, maxBytes: git.maxBytes })),
+    catalog: deps.catalog,
+    versions: deps.versions,
+    repo: deps.repo,
+    localDir: config.exercisesDir,
+    localIds: new Set(deps.catalog.list().map((e) => e.id)),
+    imageExists: deps.imageExists,
+    intervalMs: git.intervalMs,
+    log: deps.log,
+    selfTest: async (exercise, signal) => {
+      // As `npm run exercise -- test`: an exercise without checks has nothing to test.
+      if (exercise.checks.length === 0) return { ok: true, problems: [] };
+      const report = await selfTest(exercise, {
+        driver,
+        policy: config.sandbox,
+        seeds: git.selfTestSeeds,
+        parallel: git.selfTestParallel,
+        labels: opts.sandboxLabels ?? {},
+        imageRef: deps.imageRef,
+        signal,
+      });
+      return { ok: report.ok && report.runs.length > 0 && !signal.aborted, problems: report.problems };
+    },
+    engineUp: () => driver.ping(),
+    sweep: async () => {
+      for (const s of await driver.listManaged()) await driver.remove(s.id).catch(() => undefined);
+      for (const j of await driver.listJobs()) await driver.remove(j.id).catch(() => undefined);
+    },
+  });
+  publisher.restore();
+  return publisher;
 }

@@ -193,6 +193,9 @@ describe('access: refused before anything happens (real server, real engine)', (
       ['GET', '/hints'],
       ['POST', '/hints'],
       ['GET', '/recording'],
+      ['GET', '/files'],
+      ['GET', '/download?path=/root/work/x'],
+      ['GET', '/workspace.tar.gz'],
     ];
     const pairs: [string, Headers, string][] = [
       ["A's attempt token on B", { authorization: `Bearer ${a.token}` }, b.id],

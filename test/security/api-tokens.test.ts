@@ -44,6 +44,7 @@ const ROUTES: Route[] = [
   { method: 'GET', url: '/api/manage/attempts/:id', scope: 'reviews:read' },
   { method: 'GET', url: '/api/manage/attempts/:id/diff', scope: 'reviews:read' },
   { method: 'GET', url: '/api/manage/attempts/:id/commands', scope: 'reviews:read' },
+  { method: 'GET', url: '/api/manage/attempts/:id/signals', scope: 'reviews:read' },
   { method: 'GET', url: '/api/manage/attempts/:id/export.html', scope: 'reviews:read' },
   { method: 'GET', url: '/api/manage/attempts/:id/export.json', scope: 'reviews:read' },
   { method: 'GET', url: '/api/manage/attempts/:id/export.junit.xml', scope: 'reviews:read' },

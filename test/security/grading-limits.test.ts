@@ -128,7 +128,8 @@ echo "alive after the bomb"`;
       expect(forked).toBeLessThan(PIDS);
     });
 
-    it('is stopped when it writes past the sandbox disk quota', async () => {
+    // The job's own bound is 120 s: the test waits past it, so that a slow stop fails with the job's result.
+    it('is stopped when it writes past the sandbox disk quota', { timeout: 180_000 }, async () => {
       const t0 = Date.now();
       // To the container's own filesystem (under gVisor /tmp is an in-memory tmpfs, held by the memory limit).
       const r = await clean(job('disk', 'dd if=/dev/zero of=/var/tmp/fill bs=1M count=1536 status=none; echo "wrote it all"', 120));

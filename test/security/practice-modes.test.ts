@@ -80,10 +80,18 @@ describe('practice modes: interview exercises stay out of practice (real server,
   it('by default: absent from the catalog, the progress and every practice route; `all` gives them back', async () => {
     // The default: the hiring exercises are not practice's.
     let server = await start();
+    // Exactly the exercises whose exercise.yaml offers them to practice (shell-warmup, artifact-retention, ...).
+    const declared = server.services.catalog
+      .list()
+      .filter((e) => e.modes.includes('practice'))
+      .map((e) => e.id)
+      .sort();
+    expect(declared).toContain('shell-warmup');
+    for (const id of HIRING) expect(declared).not.toContain(id);
     const catalog = await call(server, 'GET', '/api/exercises');
-    expect(catalog.body.exercises.map((e: { id: string }) => e.id)).toEqual(['shell-warmup']);
+    expect(catalog.body.exercises.map((e: { id: string }) => e.id).sort()).toEqual(declared);
     const progress = await call(server, 'GET', '/api/practice');
-    expect(progress.body.exercises.map((e: { exerciseId: string }) => e.exerciseId)).toEqual(['shell-warmup']);
+    expect(progress.body.exercises.map((e: { exerciseId: string }) => e.exerciseId).sort()).toEqual(declared);
     figure(ITEM, 'hiring exercises in the default practice catalog', HIRING.filter((id) => catalog.text.includes(id)).length);
     for (const text of [catalog.text, progress.text]) for (const id of HIRING) expect(text).not.toContain(id);
 
@@ -125,7 +133,7 @@ describe('practice modes: interview exercises stay out of practice (real server,
     // Back to the default: the trainee who practised it while it was allowed gets no further.
     server = await start();
     const mine = await call(server, 'GET', '/api/practice', trainee);
-    expect(mine.body.exercises.map((e: { exerciseId: string }) => e.exerciseId)).toEqual(['shell-warmup']);
+    expect(mine.body.exercises.map((e: { exerciseId: string }) => e.exerciseId).sort()).toEqual(declared);
     await absent(server, 'POST', '/api/attempts', trainee, { exerciseId: PRACTISED });
     // The practice attempt started while it was allowed reveals nothing more, running or ended.
     for (const [method, url] of REVEALING(attemptId)) await absent(server, method, url, trainee);

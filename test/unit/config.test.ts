@@ -64,3 +64,33 @@ describe('config', () => {
     expect(() => loadConfig({ OPSLAB_SANDBOX_CAPABILITIES: 'KILL,SYS_ADMIN' })).toThrow(/OPSLAB_SANDBOX_CAPABILITIES.*never more/);
   });
 });
+
+describe('OPSLAB_EXERCISES_GIT settings', () => {
+  it('reads the repositories and the defaults', () => {
+    const c = loadConfig({ OPSLAB_EXERCISES_GIT: 'https://git.example.com/a.git#main, ./b.git' }, '/opt/opslab').exercisesGit;
+    expect(c.sources).toEqual([
+      { url: 'https://git.example.com/a.git', ref: 'main' },
+      { url: '/opt/opslab/b.git', ref: null },
+    ]);
+    expect(c).toMatchObject({ intervalMs: 300_000, timeoutMs: 120_000, maxBytes: 200 * 1024 * 1024, selfTestSeeds: 2, selfTestParallel: 1 });
+    expect(loadConfig({}).exercisesGit.sources).toEqual([]);
+    expect(loadConfig({ OPSLAB_EXERCISES_GIT_INTERVAL_SECONDS: '0' }).exercisesGit.intervalMs).toBe(0);
+  });
+
+  it('stops on a bad repository or setting, naming the variable and the reason, never a credential', () => {
+    expect(() => loadConfig({ OPSLAB_EXERCISES_GIT: 'http://git.example.com/a.git' })).toThrow(/OPSLAB_EXERCISES_GIT=.*only file:\/\/, https:\/\/ and ssh:\/\//);
+    expect(() => loadConfig({ OPSLAB_EXERCISES_GIT: '/a.git#-x' })).toThrow(ConfigError);
+    expect(() => loadConfig({ OPSLAB_EXERCISES_GIT_INTERVAL_SECONDS: '-1' })).toThrow('OPSLAB_EXERCISES_GIT_INTERVAL_SECONDS');
+    expect(() => loadConfig({ OPSLAB_EXERCISES_GIT_SELFTEST_PARALLEL: '0' })).toThrow('OPSLAB_EXERCISES_GIT_SELFTEST_PARALLEL');
+    expect(() => loadConfig({ OPSLAB_EXERCISES_GIT_MAX_MB: 'lots' })).toThrow('OPSLAB_EXERCISES_GIT_MAX_MB');
+    let message = '';
+    try {
+      loadConfig({ OPSLAB_EXERCISES_GIT: 'gopher://user:s3cret@git.example.com/a.git' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('OPSLAB_EXERCISES_GIT');
+    expect(message).toContain('gopher://git.example.com/a.git');
+    expect(message).not.toContain('s3cret');
+  });
+});

@@ -46,12 +46,17 @@ describe('exercise modes', () => {
     expect(messages).toContainEqual(expect.stringMatching(/unknown\/exercise\.yaml: modes\.0: must be one of interview, practice/));
   });
 
-  it('ships the hiring exercises for interviews only, and the warm-up for both', () => {
+  it('ships the hiring exercises for interviews only, and the warm-up and the practice ones for both', () => {
     const catalog = ExerciseCatalog.load(path.join(repoRoot(), 'exercises'));
     for (const id of HIRING) expect(catalog.get(id)?.modes, id).toEqual(['interview']);
-    expect(catalog.get('shell-warmup')?.modes).toEqual(['interview', 'practice']);
-    expect([...practiceOffer('declared', catalog)]).toEqual(['shell-warmup']);
-    expect([...practiceOffer('all', catalog)].sort()).toEqual([...HIRING, 'shell-warmup'].sort());
+    for (const id of ['shell-warmup', 'artifact-retention', 'git-collab']) expect(catalog.get(id)?.modes, id).toEqual(['interview', 'practice']);
+    const both = catalog
+      .list()
+      .filter((e) => e.modes.includes('practice'))
+      .map((e) => e.id);
+    expect([...practiceOffer('declared', catalog)].sort()).toEqual(both.sort());
+    for (const id of HIRING) expect(practiceOffer('declared', catalog).has(id), id).toBe(false);
+    expect([...practiceOffer('all', catalog)].sort()).toEqual(catalog.list().map((e) => e.id).sort());
   });
 });
 

@@ -97,6 +97,11 @@ export interface Exercise {
   probe: boolean;
   /** The workspace offers its file editor beside the terminal (exercise.yaml `editor:`; the catalog sets it, absent: true). */
   editor?: boolean;
+  /**
+   * Uploads into and downloads from the workspace (exercise.yaml `files:`): each absent: the attempt's default
+   * (allowed in practice, off in interviews; an invite may choose). `false` is off for every attempt.
+   */
+  files?: { upload?: boolean; download?: boolean };
   cleanroom: CleanroomSpec[];
   wrong: WrongAnswer[];
   /** Other correct answers (`solution-alt/<name>`, relative to the exercise dir): every check passes after each. */
@@ -215,6 +220,22 @@ export class ExerciseCatalog {
    */
   forAttempt(attempt: { exerciseId: string; exerciseVersion?: string | null }): Exercise | undefined {
     return attempt.exerciseVersion ? this.at(attempt.exerciseId, attempt.exerciseVersion) : this.get(attempt.exerciseId);
+  }
+
+  /**
+   * Makes an exercise loaded from its stored copy the current version of its id: what new invites and practice
+   * attempts get from now on (exercises from git, once their self-test passed: publish.ts). Invites and attempts
+   * keep the version they pinned, through at().
+   */
+  setCurrent(exercise: Exercise): void {
+    this.byId.set(exercise.id, exercise);
+  }
+
+  /** No longer offers an exercise (its repository dropped it); pinned versions stay reachable through at(). */
+  withdraw(id: string): void {
+    const current = this.byId.get(id);
+    if (current) this.pinned.set(`${id}@${current.version}`, current);
+    this.byId.delete(id);
   }
 
   /** The version store, when the catalog keeps one (retention prunes it). */
@@ -346,6 +367,7 @@ export function loadExercise(
       collect: spec.collect ?? [workspace],
       probe: spec.probe ?? false,
       editor: spec.editor ?? true,
+      files: spec.files ?? {},
       cleanroom: (spec.cleanroom ?? []).map((c) => ({
         ...c,
         gitHead: c.gitHead ?? false,

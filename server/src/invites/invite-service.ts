@@ -36,6 +36,8 @@ export const RECORDED = [
   'The commands you run, with their exit status.',
   'The files you change in the sandbox.',
   'Each check of your progress and each hint you reveal.',
+  'Files you upload or download, and pastes of 200 characters or more into the terminal or the editor (their size).',
+  'When this tab is hidden or loses focus and for how long, and stretches of several minutes without input.',
 ];
 
 const DAY_MS = 86_400_000;
@@ -114,6 +116,8 @@ export class InviteService {
       claimedAt: null,
       // The candidate gets this version (its instructions, files and checks), whatever the exercise becomes.
       exerciseVersion: exercise.version,
+      fileUpload: input.files?.upload ?? null,
+      fileDownload: input.files?.download ?? null,
     };
     const token = newClaimToken();
     invite.tokenHash = hashToken(token);
@@ -203,6 +207,7 @@ export class InviteService {
       candidateEmail: invite.candidateEmail,
       timeLimitSeconds: invite.timeLimitSeconds,
       showFeedback: invite.showFeedback,
+      files: { upload: invite.fileUpload ?? null, download: invite.fileDownload ?? null },
       note: invite.note,
       createdBy: { id: invite.createdBy, name: this.deps.auth.userName(invite.createdBy) ?? 'unknown' },
       createdAt: iso(invite.createdAt)!,

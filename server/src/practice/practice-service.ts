@@ -51,7 +51,12 @@ export class PracticeService {
 
   /** Whether practice offers this exercise now (never while practice is off). */
   offers(exerciseId: string): boolean {
-    return this.enabled && this.offer.has(exerciseId);
+    if (!this.enabled) return false;
+    // `all` and `declared` follow the catalog as it is now: an exercise published from git later is offered too.
+    const setting = this.deps.config.practice.exercises;
+    if (setting === 'all') return this.deps.catalog.get(exerciseId) !== undefined;
+    if (setting === 'declared') return this.deps.catalog.get(exerciseId)?.modes.includes('practice') ?? false;
+    return this.offer.has(exerciseId);
   }
 
   /** The practice catalog: the exercises practice offers, none while practice is off. */

@@ -9,6 +9,8 @@ import { AttemptsCsv, type AttemptsCsvDeps } from './attempts-csv.js';
 import { CommandTimelines } from './command-timelines.js';
 import { gradingHistory } from './grading-history.js';
 import { renderExportHtml } from './export-html.js';
+import { inputTimesOfFile, signalReport } from '../workspace-files/signals.js';
+import type { SignalReport } from '../../../contract/signals.js';
 import { toJUnitXml } from '../grading/report.js';
 import {
   COMMANDS_PAGE,
@@ -238,6 +240,18 @@ export class ReviewService {
       phases: { graderStartMs: 0, copyMs: 0, cleanroomMs: 0, checksMs: 0 },
     };
     return toJUnitXml(grading, { suiteName: `${attempt.exerciseId} (${attempt.id})`, confirmations: this.advisory.verdicts(attemptId) });
+  }
+
+  /** Pastes, absences and idle stretches (idle computed here from the recording's input times and the events). */
+  async signals(attemptId: string): Promise<SignalReport> {
+    const attempt = this.attempt(attemptId);
+    this.deps.attempts.flushRecording(attemptId);
+    const times = await inputTimesOfFile(this.deps.attempts.recordingFile(attempt));
+    return signalReport(this.deps.attemptsRepo.events(attemptId), times, {
+      startedAt: attempt.startedAt,
+      endedAt: attempt.endedAt,
+      now: Date.now(),
+    });
   }
 
   /** The recording as text (flushed first while the attempt runs); null when there is none. */

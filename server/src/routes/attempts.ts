@@ -13,6 +13,8 @@ import { exerciseView } from './catalog.js';
 import { pageOf } from './pages.js';
 import { terminalRoute } from './terminal-socket.js';
 import type { FilesService } from '../workspace-files/files-service.js';
+import type { SignalsService } from '../workspace-files/signals.js';
+import type { TransferService } from '../workspace-files/transfer.js';
 import { fileRoutes } from './files.js';
 
 type IdRequest = FastifyRequest<{ Params: AttemptParams }>;
@@ -26,6 +28,9 @@ export interface AttemptRoutesOptions {
   secureCookies: boolean;
   /** The workspace's editor (its routes are guarded like every attempt route). */
   files?: FilesService;
+  /** Uploads and downloads, and the page's signals (pastes, focus): with the editor's routes. */
+  transfer?: TransferService;
+  signals?: SignalsService;
 }
 
 export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOptions): Promise<void> {
@@ -154,5 +159,5 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
 
   terminalRoute(app, { url: '/api/attempts/:id/terminal', attempts, readOnly: false, access: authorise });
 
-  if (opts.files) fileRoutes(app, { files: opts.files, authorise });
+  if (opts.files && opts.transfer && opts.signals) fileRoutes(app, { files: opts.files, transfer: opts.transfer, signals: opts.signals, authorise });
 }

@@ -4,6 +4,8 @@ import {
   type Exercise,
   type ExerciseSummary,
   type StaffExerciseSummary,
+  type ExercisePublishFailure,
+  type ExerciseRepositoryState,
   type Static,
 } from '../../../contract/index.js';
 import type { Auth } from '../auth/index.js';
@@ -14,6 +16,8 @@ import type { DataUsage } from '../attempts/attempt-service.js';
 import type { GradingQueueStats } from '../grading/queue.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import { staffGuard } from './staff-guard.js';
+import type { ExercisePublisher } from '../exercises/publish.js';
+import type { PublishFailure } from '../store/exercise-sources-repo.js';
 
 export interface CatalogRoutesOptions {
   catalog: ExerciseCatalog;
@@ -25,6 +29,16 @@ export interface CatalogRoutesOptions {
   version: string;
   /** The grading queue's figures, reported by /api/health. */
   grading?: () => GradingQueueStats;
+  /** Exercises from git: where each comes from, the repositories' last fetch, what failed to publish. */
+  publisher?: Pick<ExercisePublisher, 'origin' | 'failures' | 'sourceStates'> | null;
+  /** The local exercises folder, shown as the source of exercises without a publisher. */
+  exercisesDir?: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function failureView(f: PublishFailure): ExercisePublishFailure {
+  return { ...f, problems: [...f.problems], failedAt: iso(f.failedAt) };
 }
 
 export function exerciseSummary(exercise: CatalogExercise): ExerciseSummary {
@@ -92,8 +106,25 @@ export async function catalogRoutes(app: FastifyInstance, opts: CatalogRoutesOpt
     '/api/manage/exercises',
     // API tokens with invites:write too: the exercise ids an invite may name.
     { preValidation: staffGuard(opts.auth, ['admin', 'interviewer'], 'invites:write') },
-    async (): Promise<{ exercises: StaffExerciseSummary[] }> => ({
-      exercises: catalog.list().map((e) => ({ ...exerciseSummary(e), modes: [...e.modes], practice: practice.offers(e.id), version: e.version })),
-    }),
+    async (): Promise<{ exercises: StaffExerciseSummary[]; repositories: ExerciseRepositoryState[]; unpublished: ExercisePublishFailure[] }> => {
+      const publisher = opts.publisher ?? null;
+      const failures = new Map((publisher?.failures() ?? []).map((f) => [f.exerciseId, failureView(f)]));
+      const exercises = catalog.list().map((e): StaffExerciseSummary => {
+        const origin = publisher?.origin(e.id) ?? { kind: 'local' as const, location: opts.exercisesDir ?? '' };
+        const failure = failures.get(e.id);
+        failures.delete(e.id);
+        return {
+          ...exerciseSummary(e),
+          modes: [...e.modes],
+          practice: practice.offers(e.id),
+          version: e.version,
+          source: origin.kind === 'git' ? { ...origin, publishedAt: iso(origin.publishedAt) } : origin,
+          ...(failure ? { lastFailure: failure } : {}),
+        };
+      });
+      const repositories = (publisher?.sourceStates() ?? []).map((s) => ({ ...s, fetchedAt: s.fetchedAt === null ? null : iso(s.fetchedAt) }));
+      // Exercises of a repository that never passed: shown so that staff see why they are missing.
+      return { exercises, repositories, unpublished: [...failures.values()] };
+    },
   );
 }

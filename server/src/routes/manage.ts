@@ -199,6 +199,12 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     async (request: FastifyRequest<Id & { Querystring: CommandPageQuery }>) => reviews.commands(request.params.id, pageOf(request.query)),
   );
 
+  app.get(
+    '/api/manage/attempts/:id/signals',
+    { preValidation: reviewsRead, schema: { params: ManageAttemptParams } },
+    async (request: FastifyRequest<Id>) => reviews.signals(request.params.id),
+  );
+
   // Downloads, named after the candidate's attempt.
   app.get(
     '/api/manage/attempts/:id/export.html',

@@ -216,6 +216,29 @@ const MIGRATIONS: string[] = [
     expires_at    INTEGER NOT NULL
   );
   `,
+  `
+  CREATE TABLE exercise_publications (
+    exercise_id  TEXT PRIMARY KEY,
+    source       TEXT NOT NULL,
+    commit_sha   TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    published_at INTEGER NOT NULL
+  );
+  CREATE TABLE exercise_publish_failures (
+    exercise_id  TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    commit_sha   TEXT NOT NULL,
+    stage        TEXT NOT NULL,
+    problems     TEXT NOT NULL,
+    failed_at    INTEGER NOT NULL,
+    PRIMARY KEY (exercise_id, version)
+  );
+  `,
+  `
+  ALTER TABLE invites ADD COLUMN file_upload INTEGER;
+  ALTER TABLE invites ADD COLUMN file_download INTEGER;
+  `,
 ];
 
 export function openDatabase(dataDir: string): Db {

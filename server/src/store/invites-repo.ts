@@ -21,6 +21,9 @@ export interface Invite {
   claimedAt: number | null;
   /** The exercise version the invite was made with, which its attempt gets (null: made before versions were kept). */
   exerciseVersion: string | null;
+  /** Uploads and downloads in the workspace (null: the exercise's default). */
+  fileUpload?: boolean | null;
+  fileDownload?: boolean | null;
 }
 
 interface Row {
@@ -39,7 +42,12 @@ interface Row {
   attempt_id: string | null;
   claimed_at: number | null;
   exercise_version: string | null;
+  file_upload: number | null;
+  file_download: number | null;
 }
+
+const flag = (v: number | null | undefined): boolean | null => (v === null || v === undefined ? null : v === 1);
+const column = (v: boolean | null | undefined): number | null => (v === null || v === undefined ? null : v ? 1 : 0);
 
 const fromRow = (r: Row): Invite => ({
   id: r.id,
@@ -57,6 +65,8 @@ const fromRow = (r: Row): Invite => ({
   attemptId: r.attempt_id,
   claimedAt: r.claimed_at,
   exerciseVersion: r.exercise_version,
+  fileUpload: flag(r.file_upload),
+  fileDownload: flag(r.file_download),
 });
 
 export class InvitesRepo {
@@ -66,12 +76,20 @@ export class InvitesRepo {
     this.db
       .prepare(
         `INSERT INTO invites (id, token_hash, exercise_id, candidate_name, candidate_email, time_limit_seconds,
-           show_feedback, note, created_by, created_at, expires_at, revoked_at, attempt_id, claimed_at, exercise_version)
+           show_feedback, note, created_by, created_at, expires_at, revoked_at, attempt_id, claimed_at, exercise_version,
+           file_upload, file_download)
          VALUES (@id, @tokenHash, @exerciseId, @candidateName, @candidateEmail, @timeLimitSeconds, @showFeedback,
-           @note, @createdBy, @createdAt, @expiresAt, @revokedAt, @attemptId, @claimedAt, @exerciseVersion)`,
+           @note, @createdBy, @createdAt, @expiresAt, @revokedAt, @attemptId, @claimedAt, @exerciseVersion,
+           @fileUpload, @fileDownload)`,
       )
-      .run({ ...invite, exerciseVersion: invite.exerciseVersion ?? null, showFeedback: invite.showFeedback ? 1 : 0 });
-    return { ...invite, exerciseVersion: invite.exerciseVersion ?? null };
+      .run({
+        ...invite,
+        exerciseVersion: invite.exerciseVersion ?? null,
+        showFeedback: invite.showFeedback ? 1 : 0,
+        fileUpload: column(invite.fileUpload),
+        fileDownload: column(invite.fileDownload),
+      });
+    return { ...invite, exerciseVersion: invite.exerciseVersion ?? null, fileUpload: invite.fileUpload ?? null, fileDownload: invite.fileDownload ?? null };
   }
 
   get(id: string): Invite | undefined {

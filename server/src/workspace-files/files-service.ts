@@ -85,14 +85,17 @@ function decodeText(bytes: Buffer, p: string): string {
 }
 
 /** Counts requests per attempt in a one-minute window. */
-class MinuteBudget {
+export class MinuteBudget {
   private readonly used = new Map<string, number[]>();
-  constructor(private readonly perMinute: number) {}
+  constructor(
+    private readonly perMinute: number,
+    private readonly refuse: (retryAfterSeconds: number) => Error = fileErrors.rate,
+  ) {}
   take(key: string, now = Date.now()): void {
     const recent = (this.used.get(key) ?? []).filter((t) => now - t < 60_000);
     if (recent.length >= this.perMinute) {
       this.used.set(key, recent);
-      throw fileErrors.rate(Math.max(1, Math.ceil((60_000 - (now - recent[0]!)) / 1000)));
+      throw this.refuse(Math.max(1, Math.ceil((60_000 - (now - recent[0]!)) / 1000)));
     }
     recent.push(now);
     this.used.set(key, recent);
@@ -211,32 +214,12 @@ export class FilesService {
    */
   private async checkedRead(sandboxId: string, p: string, root: string, mustExist: boolean): Promise<TarFile | null> {
     const [checked, read] = await Promise.allSettled([
-      this.checkParents(sandboxId, p, root, mustExist),
+      checkParents(this.deps.driver, sandboxId, p, root, mustExist),
       readTarFile(this.deps.driver, sandboxId, p, FILE_LIMITS.maxFileBytes),
     ]);
     if (checked.status === 'rejected') throw checked.reason;
     if (read.status === 'rejected') throw read.reason;
     return read.value;
-  }
-
-  /**
-   * Every directory from the root down to the file's parent must be a directory in the sandbox, not a link: the
-   * engine resolves links in a path's parents, so /root/work/etc/shadow with etc -> /etc would name /etc/shadow.
-   */
-  private async checkParents(sandboxId: string, p: string, root: string, mustExist = false): Promise<void> {
-    const parts = posix.relative(root, posix.dirname(p));
-    let dir = root;
-    for (const part of ['', ...(parts === '' ? [] : parts.split('/'))]) {
-      dir = part === '' ? dir : `${dir}/${part}`;
-      const stat = await this.deps.driver.statPath(sandboxId, dir);
-      if (stat === null) {
-        // A read then answers 404; a save needs the folder.
-        if (mustExist) throw fileErrors.path(`${posix.dirname(p)} does not exist: create the folder in the terminal first.`);
-        return;
-      }
-      if (stat.type === 'symlink') throw fileErrors.path(`${dir} is a link (to ${stat.linkTarget ?? 'elsewhere'}): the editor does not follow links.`);
-      if (stat.type !== 'directory') throw fileErrors.path(`${dir} is not a folder.`);
-    }
   }
 
   private content(p: string, file: TarFile): FileContent {
@@ -250,6 +233,32 @@ export class FilesService {
       );
     }
     return { path: p, content: decodeText(file.bytes, p), version: versionOf(file.bytes), size: file.size, mode: file.mode };
+  }
+}
+
+/**
+ * Every directory from the root down to the file's parent must be a directory in the sandbox, not a link: the
+ * engine resolves links in a path's parents, so /root/work/etc/shadow with etc -> /etc would name /etc/shadow.
+ */
+export async function checkParents(
+  driver: Pick<SandboxDriver, 'statPath'>,
+  sandboxId: string,
+  p: string,
+  root: string,
+  mustExist = false,
+): Promise<void> {
+  const parts = posix.relative(root, posix.dirname(p));
+  let dir = root;
+  for (const part of ['', ...(parts === '' ? [] : parts.split('/'))]) {
+    dir = part === '' ? dir : `${dir}/${part}`;
+    const stat = await driver.statPath(sandboxId, dir);
+    if (stat === null) {
+      // A read then answers 404; a save needs the folder.
+      if (mustExist) throw fileErrors.path(`${posix.dirname(p)} does not exist: create the folder in the terminal first.`);
+      return;
+    }
+    if (stat.type === 'symlink') throw fileErrors.path(`${dir} is a link (to ${stat.linkTarget ?? 'elsewhere'}): the editor does not follow links.`);
+    if (stat.type !== 'directory') throw fileErrors.path(`${dir} is not a folder.`);
   }
 }
 

@@ -26,7 +26,7 @@ function entryType(type: tarStream.Header['type']): FileEntryType {
  * Reads a tar stream entry by entry; `onEntry` returns false to stop, or calls `abandon` (in the middle of a body):
  * either way the rest of the archive is abandoned, its stream destroyed.
  */
-function walk(
+export function walk(
   archive: Readable,
   onEntry: (header: tarStream.Header, body: Entry, abandon: () => void) => Promise<boolean>,
 ): Promise<void> {
@@ -58,7 +58,7 @@ function walk(
 }
 
 /** Reads at most `max` bytes of an entry's body, draining the rest; `over` says whether there was more. */
-async function readBody(body: Readable, max: number): Promise<{ bytes: Buffer; over: boolean; dropped: number }> {
+export async function readBody(body: Readable, max: number): Promise<{ bytes: Buffer; over: boolean; dropped: number }> {
   const chunks: Buffer[] = [];
   let kept = 0;
   let dropped = 0;

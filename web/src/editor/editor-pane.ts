@@ -2,11 +2,13 @@
 // Saves go through the server to the sandbox (Ctrl/Cmd+S or Save); the file is read again whenever the panel gets
 // the focus, so a change made in the shell shows up; when both changed, the candidate chooses: overwrite or reload.
 // Binary and large files are not opened (the terminal can). The panel folds away to give the terminal the room.
+// When the attempt allows it, Upload puts files into the workspace (or drop them onto a folder of the tree) and the
+// tree offers downloads of single files and of the whole workspace as a .tar.gz; the server checks either way.
 
 import './editor.css';
 import { ApiError, isAbort } from '../api.js';
 import { h, type Scope } from '../dom.js';
-import type { FileContent } from '../../../contract/files.js';
+import { TRANSFER_LIMITS, type FileContent, type TransferPolicy } from '../../../contract/files.js';
 import { confirmDialog } from '../ui/dialog.js';
 import { errorText } from '../ui/errors.js';
 import type { CodeEditor } from './code-editor.js';
@@ -47,6 +49,9 @@ export class EditorPane {
   private readonly modified = h('span', { class: 'editor-modified', 'data-testid': 'editor-modified', hidden: true }, 'Modified');
   private readonly saveButton = h('button', { type: 'button', class: 'button button-small button-primary', 'data-testid': 'editor-save', disabled: true }, 'Save');
   private readonly reloadButton = h('button', { type: 'button', class: 'button button-small', 'data-testid': 'editor-reload', disabled: true }, 'Reload');
+  private readonly uploadInput = h('input', { type: 'file', multiple: true, hidden: true, 'data-testid': 'editor-upload-input' }) as HTMLInputElement;
+  private readonly uploadButton = h('button', { type: 'button', class: 'button button-small', 'data-testid': 'editor-upload', hidden: true }, 'Upload');
+  private readonly downloadAll = h('a', { class: 'button button-small', 'data-testid': 'editor-download-all', hidden: true }, 'Download all') as HTMLAnchorElement;
   private readonly message = h('div', { class: 'editor-message', 'data-testid': 'editor-message', role: 'status' });
   private readonly host = h('div', { class: 'editor-host' });
   private editor: CodeEditor | null = null;
@@ -58,7 +63,13 @@ export class EditorPane {
 
   constructor(private readonly options: EditorPaneOptions) {
     const { scope } = options;
-    this.tree = new FileTreeView(scope, (path) => void this.open(path));
+    this.tree = new FileTreeView(scope, (path) => void this.open(path), {
+      downloadUrl: (path) => filesApi.downloadUrl(options.attemptId, path),
+      onDrop: (folder, files) => void this.upload(folder, files),
+    });
+    this.downloadAll.href = filesApi.workspaceUrl(options.attemptId);
+    this.downloadAll.setAttribute('download', 'workspace.tar.gz');
+    this.downloadAll.title = "Download the exercise's folders as a .tar.gz";
     this.toggle = h(
       'button',
       { type: 'button', class: 'editor-toggle', 'aria-expanded': 'true', 'aria-controls': 'editor-body', 'data-testid': 'editor-toggle' },
@@ -74,7 +85,7 @@ export class EditorPane {
         this.toggle,
         this.fileName,
         this.modified,
-        h('span', { class: 'editor-actions' }, this.reloadButton, this.saveButton),
+        h('span', { class: 'editor-actions' }, this.uploadButton, this.uploadInput, this.downloadAll, this.reloadButton, this.saveButton),
       ),
       this.body,
     );
@@ -96,6 +107,13 @@ export class EditorPane {
     }
     this.setOpen(remembered, false);
     scope.listen(this.saveButton, 'click', () => void this.save());
+    scope.listen(this.uploadButton, 'click', () => this.uploadInput.click());
+    scope.listen(this.uploadInput, 'change', () => {
+      const files = [...(this.uploadInput.files ?? [])];
+      this.uploadInput.value = '';
+      const folder = this.tree.roots()[0];
+      if (folder && files.length > 0) void this.upload(folder, files);
+    });
     scope.listen(this.reloadButton, 'click', () => void this.reload(true));
     // Coming back to the panel (from the shell, most likely): what the shell changed shows up.
     scope.listen(this.element, 'focusin', (event) => {
@@ -158,6 +176,7 @@ export class EditorPane {
     this.editor?.setReadOnly(true);
     this.saveButton.disabled = true;
     this.reloadButton.disabled = true;
+    this.setTransfer({ upload: false, download: false });
     this.element.hidden = true;
     this.enabled = false;
     this.options.onToggle();
@@ -176,7 +195,9 @@ export class EditorPane {
     if (!force && Date.now() - this.lastRefresh < REFRESH_MS) return;
     this.lastRefresh = Date.now();
     try {
-      this.tree.render(await filesApi.tree(this.options.attemptId, this.options.scope.signal));
+      const tree = await filesApi.tree(this.options.attemptId, this.options.scope.signal);
+      this.tree.render(tree);
+      this.setTransfer(tree.transfer ?? { upload: false, download: false });
       this.tree.select(this.file?.path ?? null);
     } catch (err) {
       if (isAbort(err) || this.options.scope.disposed) return;
@@ -184,6 +205,43 @@ export class EditorPane {
       return;
     }
     if (this.file) await this.reload(false);
+  }
+
+  /** Shows Upload and Download all as the attempt allows (the server refuses the others anyway). */
+  private setTransfer(policy: TransferPolicy): void {
+    this.uploadButton.hidden = !policy.upload || this.ended;
+    this.downloadAll.hidden = !policy.download || this.ended;
+  }
+
+  /** Uploads `files` into `folder`, one by one; asks before replacing a file. */
+  private async upload(folder: string, files: File[]): Promise<void> {
+    if (this.ended) return;
+    for (const file of files) {
+      const path = `${folder}/${file.name}`;
+      if (file.size > TRANSFER_LIMITS.maxUploadBytes) {
+        this.showMessage('error', `${file.name} is ${Math.ceil(file.size / 1024)} KiB: an upload holds at most ${TRANSFER_LIMITS.maxUploadBytes / (1024 * 1024)} MiB.`);
+        continue;
+      }
+      if (this.tree.has(path)) {
+        const replace = await confirmDialog({
+          title: 'Replace the file?',
+          body: `${path} is already in the sandbox. Replace it with the file you upload?`,
+          confirmLabel: 'Replace',
+          cancelLabel: 'Keep it',
+          signal: this.options.scope.signal,
+        });
+        if (!replace) continue;
+      }
+      try {
+        const uploaded = await filesApi.upload(this.options.attemptId, path, file, this.options.scope.signal);
+        this.showMessage('info', `Uploaded ${uploaded.path} (${uploaded.size} bytes).`);
+        this.options.announce(`Uploaded ${uploaded.path}.`);
+      } catch (err) {
+        if (isAbort(err) || this.options.scope.disposed) return;
+        this.showMessage('error', errorText(err, `${file.name} could not be uploaded.`));
+      }
+    }
+    await this.refresh(true);
   }
 
   private async open(path: string): Promise<void> {

@@ -1,8 +1,16 @@
 // The editor's file tree: the folders the exercise lets the editor open, as nested lists (folders fold with the
-// native <details>, files are buttons). Links are shown with where they point and are never opened.
+// native <details>, files are buttons). Links are shown with where they point and are never opened. When the attempt
+// may transfer files, each file has a Download link and files dropped onto a folder are uploaded there.
 
 import { h, type Scope } from '../dom.js';
-import type { FileEntry, FileTree } from '../../../contract/files.js';
+import type { FileEntry, FileTree, TransferPolicy } from '../../../contract/files.js';
+
+/** Downloads and drops, when the attempt allows them. */
+export interface TreeTransfer {
+  downloadUrl(path: string): string;
+  /** Files dropped onto `folder`. */
+  onDrop(folder: string, files: File[]): void;
+}
 
 interface TreeNode {
   entry: FileEntry;
@@ -26,11 +34,33 @@ export class FileTreeView {
   private readonly open = new Set<string>();
   private selected: string | null = null;
   private seenRoots = new Set<string>();
+  private policy: TransferPolicy = { upload: false, download: false };
 
   constructor(
     private readonly scope: Scope,
     private readonly onOpen: (path: string) => void,
+    private readonly transfer?: TreeTransfer,
   ) {
+    // Drag and drop from the desktop: onto a folder (its summary or its list), or anywhere else in the tree (the
+    // first folder).
+    const folderOf = (event: DragEvent): string | null => {
+      const details = (event.target as Element | null)?.closest?.('details[data-path]') as HTMLElement | null;
+      return details?.dataset['path'] ?? this.seenRoots.values().next().value ?? null;
+    };
+    scope.listen(this.element, 'dragover', (event) => {
+      if (!this.policy.upload || !event.dataTransfer?.types.includes('Files')) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = 'copy';
+      this.element.classList.add('is-drop-target');
+    });
+    scope.listen(this.element, 'dragleave', () => this.element.classList.remove('is-drop-target'));
+    scope.listen(this.element, 'drop', (event) => {
+      this.element.classList.remove('is-drop-target');
+      if (!this.policy.upload || !event.dataTransfer || event.dataTransfer.files.length === 0) return;
+      event.preventDefault();
+      const folder = folderOf(event);
+      if (folder) this.transfer?.onDrop(folder, [...event.dataTransfer.files]);
+    });
     scope.listen(this.element, 'click', (event) => {
       const button = (event.target as Element).closest<HTMLButtonElement>('button[data-path]');
       if (!button || button.disabled) return;
@@ -50,7 +80,9 @@ export class FileTreeView {
     );
   }
 
-  render(tree: FileTree): void {
+  render(tree: FileTree & { transfer?: TransferPolicy }): void {
+    this.policy = this.transfer && tree.transfer ? tree.transfer : { upload: false, download: false };
+    this.element.dataset['upload'] = String(this.policy.upload);
     const byPath = new Map<string, TreeNode>();
     const tops: TreeNode[] = [];
     for (const root of tree.roots) {
@@ -85,6 +117,16 @@ export class FileTreeView {
     }
   }
 
+  /** The folders of the tree (the first is where an upload goes by default). */
+  roots(): string[] {
+    return [...this.seenRoots];
+  }
+
+  /** Whether a file is listed at `path` (an upload then replaces it). */
+  has(path: string): boolean {
+    return this.element.querySelector(`[data-path="${CSS.escape(path)}"]`) !== null;
+  }
+
   /** The first file's button (keyboard entry into the tree). */
   firstButton(): HTMLButtonElement | null {
     return this.element.querySelector<HTMLButtonElement>('button[data-path]:not([disabled])');
@@ -116,9 +158,24 @@ export class FileTreeView {
       );
     }
     const selected = entry.path === this.selected;
+    const download =
+      this.policy.download && this.transfer && entry.type === 'file'
+        ? h(
+            'a',
+            {
+              class: 'file-download',
+              href: this.transfer.downloadUrl(entry.path),
+              download: name,
+              title: `Download ${entry.path}`,
+              'aria-label': `Download ${name}`,
+              'data-testid': `download-${entry.path}`,
+            },
+            '⤓',
+          )
+        : null;
     return h(
       'li',
-      {},
+      { class: download ? 'file-row' : null },
       h(
         'button',
         {
@@ -132,6 +189,7 @@ export class FileTreeView {
         },
         name,
       ),
+      download,
     );
   }
 }

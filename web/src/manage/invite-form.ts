@@ -89,6 +89,8 @@ export class InviteForm {
     'Not shown to the candidate.',
   );
   private readonly showFeedback = h('input', { type: 'checkbox', id: 'invite-feedback', 'data-testid': 'invite-feedback' });
+  private readonly allowUpload = h('input', { type: 'checkbox', id: 'invite-upload', 'data-testid': 'invite-upload' });
+  private readonly allowDownload = h('input', { type: 'checkbox', id: 'invite-download', 'data-testid': 'invite-download' });
   private readonly createButton = h('button', { type: 'submit', class: 'button button-primary', 'data-testid': 'create-invite' }, 'Create invite');
   private readonly created = h('div', { class: 'invite-created-area', 'data-testid': 'invite-created-area' });
 
@@ -121,6 +123,28 @@ export class InviteForm {
             { for: 'invite-feedback' },
             'Show check feedback to the candidate',
             h('span', { class: 'field-hint' }, 'They can run the checks during the attempt and see which pass.'),
+          ),
+        ),
+        h(
+          'div',
+          { class: 'form-check' },
+          this.allowUpload,
+          h(
+            'label',
+            { for: 'invite-upload' },
+            'Allow uploading files into the workspace',
+            h('span', { class: 'field-hint' }, 'Up to 2 MiB a file; each upload is on the review. Off unless the exercise forbids it anyway.'),
+          ),
+        ),
+        h(
+          'div',
+          { class: 'form-check' },
+          this.allowDownload,
+          h(
+            'label',
+            { for: 'invite-download' },
+            'Allow downloading files from the workspace',
+            h('span', { class: 'field-hint' }, 'Single files or the whole workspace as a .tar.gz; each download is on the review.'),
           ),
         ),
         this.createButton,
@@ -298,6 +322,7 @@ export class InviteForm {
       candidateName: name,
       candidateEmail: email,
       showFeedback: this.showFeedback.checked,
+      files: { upload: this.allowUpload.checked, download: this.allowDownload.checked },
       expiresInDays,
     };
     // Only an override is sent; otherwise the exercise's limit applies.

@@ -243,6 +243,7 @@ export class InviteList {
         h('span', { 'data-testid': 'invite-exercise' }, invite.exerciseTitle),
         h('span', { class: 'cell-sub muted', 'data-testid': 'invite-time-limit-cell' }, formatMinutes(invite.timeLimitSeconds / 60)),
         versionLine(invite),
+        transferLine(invite),
       ),
       h('td', {}, inviteStatusBadge(invite.status)),
       h('td', {}, invite.createdBy.name),
@@ -367,4 +368,11 @@ export class InviteList {
       void this.loadInvites({ quiet: true });
     }
   }
+}
+
+/** Whether the candidate may upload or download files (only said when the invite turned either on). */
+function transferLine(invite: Invite): HTMLElement | null {
+  const on = [invite.files?.upload ? 'uploads' : null, invite.files?.download ? 'downloads' : null].filter(Boolean);
+  if (on.length === 0) return null;
+  return h('span', { class: 'cell-sub muted', 'data-testid': 'invite-files-cell' }, `Files: ${on.join(' and ')} allowed`);
 }

@@ -8,6 +8,7 @@ import { api, ApiError, isAbort, isAttemptActive, type AttemptView } from '../ap
 import { rememberEndedView } from '../candidate/last-view.js';
 import { h, type Scope } from '../dom.js';
 import { EditorPane } from '../editor/editor-pane.js';
+import { startSignalReporter } from '../editor/signals-reporter.js';
 import { forgetAttempt, rememberAttempt } from '../recent-attempt.js';
 import type { PageContext } from '../router.js';
 import { ConnectionPill, isAccessGone, refetchAttempt } from '../terminal/session-controller.js';
@@ -60,6 +61,8 @@ class Workspace {
   private readonly terminal: TerminalPane;
   /** The file editor above the terminal (when the exercise has it, while the attempt runs). */
   private readonly editor: EditorPane;
+  /** Pastes and focus changes, reported while the attempt runs (the page says so in Keyboard). */
+  private readonly signals: { stop(): void };
   private readonly workPane: HTMLElement;
   private brand: HTMLElement = h('a', { href: '/', class: 'brand' }, 'opslab');
   private readonly progress: ProgressPanel;
@@ -115,6 +118,7 @@ class Workspace {
       onLeave: (direction) => (direction === 'forward' ? this.focusTerminalOr(this.instructions.element) : this.instructions.focus()),
       onToggle: () => this.placeEditor(),
     });
+    this.signals = startSignalReporter({ attemptId, scope });
     this.workPane = h('div', { class: 'work-pane', 'data-editor': 'none' }, this.editor.element, this.terminal.element);
     this.instructions = new Instructions(scope, () => this.attempt, (exercise) => {
       this.progress.setExercise(exercise);
@@ -341,6 +345,7 @@ class Workspace {
     this.terminal.banners.cancelLostBanner();
     this.warnings.stop();
     this.editor.end();
+    this.signals.stop();
     this.terminal.session?.stop({ kind: 'ended', reason: attempt.endReason ?? attempt.state });
     if (attempt.mode === 'interview') {
       // The candidate's journey ends on its own page, which says how it ended and what happens next.

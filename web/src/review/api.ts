@@ -1,6 +1,7 @@
 // Typed client for the review routes (docs/api.md, "Review"): the bundle of one attempt, its commands, what
 // changed, and the caller's own review. The shapes are the contract's (contract/review.ts).
 
+import type { SignalReport } from '../../../contract/signals.js';
 import { ApiError, request } from '../api.js';
 import type {
   CommandTimeline,
@@ -56,6 +57,10 @@ export const reviewApi = {
 
   getCommands(id: string, signal?: AbortSignal): Promise<CommandTimeline> {
     return request<CommandTimeline>(`${manageAttemptPath(id)}/commands`, { signal });
+  },
+
+  getSignals(id: string, signal?: AbortSignal): Promise<SignalReport> {
+    return request<SignalReport>(`${manageAttemptPath(id)}/signals`, { signal });
   },
 
   /** null while there is no final snapshot yet (the attempt still runs, or it never started). */

@@ -15,10 +15,18 @@ export interface FileSaveRow {
   diffCut: boolean;
 }
 
+/** A fact of the attempt on the recording's clock (a paste, the tab hidden, an idle stretch, an upload): plain text. */
+export interface FactRow {
+  at: number;
+  kind: 'paste' | 'away' | 'idle' | 'transfer';
+  text: string;
+}
+
 export interface TimelineOptions {
   scope: Scope;
   onSeek: (recordingSeconds: number) => void;
   saves?: FileSaveRow[];
+  facts?: FactRow[];
 }
 
 const SOURCE_NOTES: Record<CommandTimeline['source'], string | null> = {
@@ -64,12 +72,13 @@ export class CommandTimelineView {
       this.list,
     );
     const saves = options.saves ?? [];
-    if (timeline.commands.length === 0 && saves.length === 0) {
+    if (timeline.commands.length === 0 && saves.length === 0 && (options.facts ?? []).length === 0) {
       this.filter.hidden = true;
       this.list.replaceWith(h('p', { class: 'muted timeline-empty', 'data-testid': 'timeline-empty' }, 'No commands were recorded.'));
     }
     for (const command of timeline.commands) this.addRow(command);
     for (const save of saves) this.addSave(save);
+    for (const fact of options.facts ?? []) this.addFact(fact);
     this.count.textContent = `${timeline.commands.length} command${timeline.commands.length === 1 ? '' : 's'}`;
     if (saves.length > 0) this.count.textContent += `, ${saves.length} file save${saves.length === 1 ? '' : 's'}`;
     options.scope.listen(this.filter, 'input', () => this.applyFilter());
@@ -137,6 +146,21 @@ export class CommandTimelineView {
     this.list.insertBefore(row, next ?? null);
   }
 
+  /** A fact's row, placed before the first command that started after it. */
+  private addFact(fact: FactRow): void {
+    const button = h(
+      'button',
+      { type: 'button', class: `timeline-row timeline-fact timeline-fact-${fact.kind}`, 'data-testid': 'timeline-fact', 'data-kind': fact.kind, 'data-seconds': String(fact.at) },
+      h('span', { class: 'timeline-time' }, formatOffset(fact.at)),
+      h('span', { class: 'timeline-command' }, fact.text),
+    );
+    button.setAttribute('aria-label', `${formatOffset(fact.at)}: ${fact.text}. Show in the replay.`);
+    this.options.scope.listen(button, 'click', () => this.options.onSeek(fact.at));
+    const row = h('li', { class: 'timeline-item', 'data-fact': fact.text }, button);
+    const next = this.rows.find((r) => r.command.startedAt > fact.at)?.row;
+    this.list.insertBefore(row, next ?? null);
+  }
+
   private applyFilter(): void {
     const needle = this.filter.value.trim().toLowerCase();
     let shown = 0;
@@ -144,6 +168,9 @@ export class CommandTimelineView {
       const match = needle === '' || command.command.toLowerCase().includes(needle);
       row.hidden = !match;
       if (match) shown++;
+    }
+    for (const row of this.list.querySelectorAll<HTMLElement>('li[data-fact]')) {
+      row.hidden = needle !== '' && !(row.dataset['fact'] ?? '').toLowerCase().includes(needle);
     }
     for (const row of this.list.querySelectorAll<HTMLElement>('li[data-path]')) {
       row.hidden = needle !== '' && !`saved ${row.dataset['path'] ?? ''}`.toLowerCase().includes(needle);

@@ -42,6 +42,13 @@ export class KeyboardHelp {
         kbd('Esc'),
         h('dd', {}, 'Closes this panel.'),
       ),
+      h(
+        'p',
+        { class: 'keyboard-help-recorded', 'data-testid': 'keyboard-help-recorded' },
+        'Recorded with the attempt: everything the terminal shows and you type, saves, uploads and downloads, pastes of 200 ' +
+          'characters or more (their size, not their text), when this tab is hidden or loses focus and for how long, and ' +
+          'stretches of several minutes without input.',
+      ),
     );
     this.panel.hidden = true;
     this.element = h('div', { class: 'keyboard-help-wrap' }, this.button, this.panel);

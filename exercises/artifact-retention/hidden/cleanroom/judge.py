@@ -203,6 +203,15 @@ def run(case_dir, args):
     return res
 
 
+def run_on_tree(top, args):
+    """Hands the case's tree to the candidate's user, runs the script once on it, and returns the tree before (all of
+    `top` but the home directory), the run, and the tree after."""
+    chown_tree(top)
+    before = snapshot(top)
+    res = run(top, args)
+    return before, res, snapshot(top)
+
+
 def shown(args):
     return "retain " + " ".join(json.dumps(a) if (not a or re.search(r"[^\w./=-]", a)) else a for a in args)
 
@@ -315,11 +324,8 @@ def group_hostile():
     for pname in HOSTILE_PROJECTS:
         names = rng.sample(HOSTILE_BUILDS, rng.randint(5, 7))
         removed += [f"{pname}/{b}" for b in build_project(root, pname, names, keep, cross=True)]
-    chown_tree(top)
-    before = snapshot(top)
     args = ["--keep", str(keep), root]
-    res = run(top, args)
-    after = snapshot(top)
+    before, res, after = run_on_tree(top, args)
     ev = [evidence(args, res)]
     if res["exit"] != 0:
         return {"ok": False, "why": f"exited {res['exit']} on a tree with unusual names", "evidence": ev}
@@ -357,11 +363,8 @@ def group_inside():
     # Files (not directories) in ROOT and in a project are neither projects nor builds.
     write(os.path.join(root, "README"), "artifacts of the build farm\n")
     write(os.path.join(root, "payments", "retention.txt"), "keep the latest builds\n")
-    chown_tree(top)
-    before = snapshot(top)
     args = ["--keep", str(keep), root]
-    res = run(top, args)
-    after = snapshot(top)
+    before, res, after = run_on_tree(top, args)
     ev = [evidence(args, res)]
     if res["exit"] != 0:
         return {"ok": False, "why": f"exited {res['exit']} on a tree with links", "evidence": ev}
@@ -419,11 +422,8 @@ def group_dry_run():
     top = new_case("dry-run")
     keep = 2
     root, removed = basic_tree(top, keep, cross=False)
-    chown_tree(top)
-    before = snapshot(top)
     args = ["--dry-run", "--keep", str(keep), root]
-    res = run(top, args)
-    after = snapshot(top)
+    before, res, after = run_on_tree(top, args)
     ev = [evidence(args, res)]
     if res["exit"] != 0:
         return {"ok": False, "why": f"exited {res['exit']} with --dry-run", "evidence": ev}

@@ -6,6 +6,7 @@ import '../../manage/invites.css';
 import { h } from '../../dom.js';
 import { InviteForm } from '../../manage/invite-form.js';
 import { InviteList } from '../../manage/invite-list.js';
+import { ExerciseSources } from '../../manage/exercise-sources.js';
 import { staffPage } from '../../manage/layout.js';
 import type { PageContext } from '../../router.js';
 import { Toaster } from '../../ui/toast.js';
@@ -23,6 +24,8 @@ export default async function invitesPage(ctx: PageContext): Promise<void> {
     onCreated: () => void list.loadInvites({ quiet: true }),
   });
 
+  // Where each exercise comes from, its published version, and what failed to publish.
+  const sources = new ExerciseSources(scope);
   main.classList.add('invites-page');
   const heading = h('h1', { tabindex: -1 }, 'Invites');
   main.append(
@@ -30,9 +33,10 @@ export default async function invitesPage(ctx: PageContext): Promise<void> {
     h('p', { class: 'lead' }, 'Each invite is one candidate’s link to one timed attempt. The clock starts when they press Start.'),
     form.element,
     list.element,
+    sources.element,
     toaster.element,
   );
   scope.add(() => toaster.dispose());
   heading.focus({ preventScroll: true });
-  await Promise.all([form.loadExercises(), list.loadInvites()]);
+  await Promise.all([form.loadExercises(), list.loadInvites(), sources.load()]);
 }

@@ -20,6 +20,7 @@ import { formatOffset } from '../../review/cast.js';
 import { Replay } from '../../review/player.js';
 import { renderOtherReviews, ScorecardForm } from '../../review/scorecard.js';
 import { CommandTimelineView, type FileSaveRow } from '../../review/timeline.js';
+import { renderSignalSummary, signalFacts } from '../../review/signals.js';
 import '../../review/review.css';
 
 const STATE_LABELS: Record<AttemptState, string> = {
@@ -146,14 +147,17 @@ export default async function page(ctx: PageContext): Promise<void> {
     section('review-data', 'Delete', renderDelete(bundle, id, who, ctx)),
   );
 
-  const [commands, diff] = await Promise.allSettled([
+  const [commands, diff, signals] = await Promise.allSettled([
     reviewApi.getCommands(id, scope.signal),
     reviewApi.getDiff(id, scope.signal),
+    reviewApi.getSignals(id, scope.signal),
   ]);
   if (scope.disposed) return;
   if (commands.status === 'fulfilled') {
-    timeline = new CommandTimelineView(commands.value, { scope, onSeek: seek, saves: fileSaves(bundle) });
-    timelineHost.replaceChildren(timeline.element);
+    const report = signals.status === 'fulfilled' ? signals.value : null;
+    const facts = signalFacts(report, bundle.events, bundle.attempt.startedAt);
+    timeline = new CommandTimelineView(commands.value, { scope, onSeek: seek, saves: fileSaves(bundle), facts });
+    timelineHost.replaceChildren(...(report ? [renderSignalSummary(report)] : []), timeline.element);
     timeline.setTime(replay.currentTime());
   } else {
     timelineHost.replaceChildren(

@@ -1,0 +1,269 @@
+// Publishing exercises from git repositories: every exercise of a new commit is validated (the catalog's rules) and
+// self-tested on the real engine (grading/self-test.ts, as `npm run exercise -- test`) before it becomes the current
+// version. One that fails is not published: its previous version stays live and the failure (commit, exercise, what
+// failed) is kept for staff. Invites pin their version (versions.ts), so publishing never changes a pinned invite.
+// One exercise is self-tested at a time, in the background.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../attempts/context.js';
+import type { ExerciseSourcesRepo, PublishFailure, Publication } from '../store/exercise-sources-repo.js';
+import { formatProblem, loadExercise, type Exercise, type ExerciseCatalog } from './catalog.js';
+import type { GitSource } from './git-source.js';
+import { exerciseVersion, type ExerciseVersionStore } from './versions.js';
+
+/** What the self-test found: ok, or the problems (state, seed, check, expected and got). */
+export type SelfTestFn = (exercise: Exercise, signal: AbortSignal) => Promise<{ ok: boolean; problems: string[] }>;
+
+export interface PublisherDeps {
+  sources: GitSource[];
+  catalog: ExerciseCatalog;
+  versions: ExerciseVersionStore;
+  repo: ExerciseSourcesRepo;
+  /** The local exercises folder (OPSLAB_EXERCISES_DIR): an id it holds is refused from a repository. */
+  localDir: string;
+  localIds: ReadonlySet<string>;
+  imageExists: (image: string) => boolean;
+  selfTest: SelfTestFn;
+  /** Between two rounds of fetches; 0: only at start. */
+  intervalMs: number;
+  log: Logger;
+  /** Whether the engine answers: while it does not, self-tests wait for a later round (nothing is marked failed). */
+  engineUp?: () => Promise<boolean>;
+  /** Removes what self-tests of a server that stopped mid-test left behind (run once, before the first fetch). */
+  sweep?: () => Promise<void>;
+}
+
+/** A repository as staff see it: its last fetch. */
+export interface SourceState {
+  source: string;
+  /** The commit last fetched (null: never fetched yet). */
+  commit: string | null;
+  fetchedAt: number | null;
+  /** Why the last fetch failed (the remote down, an unknown ref...); the published versions stay live meanwhile. */
+  error: string | null;
+  /** The exercise being self-tested now. */
+  testing: string | null;
+}
+
+export type ExerciseOrigin =
+  | { kind: 'local'; location: string }
+  | { kind: 'git'; location: string; commit: string; publishedAt: number };
+
+export class ExercisePublisher {
+  private readonly states = new Map<GitSource, SourceState>();
+  private readonly processed = new Map<GitSource, string>();
+  private readonly abort = new AbortController();
+  private timer: NodeJS.Timeout | null = null;
+  private round: Promise<void> | null = null;
+
+  constructor(private readonly deps: PublisherDeps) {
+    for (const s of deps.sources) this.states.set(s, { source: s.label, commit: null, fetchedAt: null, error: null, testing: null });
+  }
+
+  /**
+   * Serves again what was published before a restart, from the version store (before any fetch: the remote may be
+   * down). A publication from a repository no longer configured, or whose id the local folder now holds, is not.
+   */
+  restore(): void {
+    const labels = new Set(this.deps.sources.map((s) => s.label));
+    for (const p of this.deps.repo.publications()) {
+      if (!labels.has(p.source)) continue;
+      if (this.deps.localIds.has(p.exerciseId)) {
+        this.deps.log.error({ exercise: p.exerciseId }, `exercise ${p.exerciseId} is in both ${this.deps.localDir} and ${p.source}: the repository's is not served`);
+        continue;
+      }
+      const exercise = this.deps.catalog.at(p.exerciseId, p.version);
+      if (exercise) this.deps.catalog.setCurrent(exercise);
+      else this.deps.log.error({ exercise: p.exerciseId }, `the published version ${p.version.slice(0, 12)} of ${p.exerciseId} is not in the version store`);
+    }
+  }
+
+  /** Fetches now, then every intervalMs. */
+  start(): void {
+    const sweep = this.deps.sweep?.().catch((err: Error) => this.deps.log.error({ err: err.message }, 'self-test leftovers not removed'));
+    this.round = Promise.resolve(sweep)
+      .then(() => this.syncAll())
+      .finally(() => (this.round = null));
+    if (this.deps.intervalMs > 0) {
+      this.timer = setInterval(() => void this.sync(), this.deps.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Stops the timer and the self-test under way (its sandboxes are removed by the self-test). */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.abort.abort();
+    await this.round?.catch(() => undefined);
+  }
+
+  /** One round over every repository; a round already under way is answered instead of a second. */
+  sync(): Promise<void> {
+    this.round ??= this.syncAll().finally(() => (this.round = null));
+    return this.round;
+  }
+
+  sourceStates(): SourceState[] {
+    return [...this.states.values()].map((s) => ({ ...s }));
+  }
+
+  origin(exerciseId: string): ExerciseOrigin {
+    const p = this.deps.repo.publications().find((x) => x.exerciseId === exerciseId);
+    if (p && !this.deps.localIds.has(exerciseId) && this.deps.sources.some((s) => s.label === p.source)) {
+      return { kind: 'git', location: p.source, commit: p.commit, publishedAt: p.publishedAt };
+    }
+    return { kind: 'local', location: this.deps.localDir };
+  }
+
+  /** The latest failure of each exercise that failed since its current version was published (or never was). */
+  failures(): PublishFailure[] {
+    const published = new Map(this.deps.repo.publications().map((p) => [p.exerciseId, p]));
+    return this.deps.repo.lastFailures().filter((f) => {
+      const p = published.get(f.exerciseId);
+      return !p || f.failedAt >= p.publishedAt;
+    });
+  }
+
+  private async syncAll(): Promise<void> {
+    // Ids seen this round, in the order of OPSLAB_EXERCISES_GIT: the first repository holding an id has it.
+    const claims = new Map<string, string>();
+    for (const source of this.deps.sources) {
+      if (this.abort.signal.aborted) return;
+      const state = this.states.get(source)!;
+      let fetched: { commit: string; exercisesDir: string };
+      try {
+        fetched = await source.fetch(this.abort.signal);
+        Object.assign(state, { commit: fetched.commit, fetchedAt: Date.now(), error: null });
+      } catch (err) {
+        if (this.abort.signal.aborted) return;
+        Object.assign(state, { fetchedAt: Date.now(), error: (err as Error).message });
+        this.deps.log.error({ source: source.label }, `exercises not fetched: ${(err as Error).message}`);
+        // What this repository published stays live, and keeps its ids.
+        for (const p of this.deps.repo.publications()) if (p.source === source.label) claims.set(p.exerciseId, p.source);
+        continue;
+      }
+      // A commit handled in full is not looked at again (its claims stand).
+      if (this.processed.get(source) === fetched.commit) {
+        for (const p of this.deps.repo.publications()) if (p.source === source.label) claims.set(p.exerciseId, p.source);
+        continue;
+      }
+      try {
+        if (await this.publishCommit(source, fetched, claims)) this.processed.set(source, fetched.commit);
+      } catch (err) {
+        this.deps.log.error({ source: source.label }, `exercises of ${fetched.commit.slice(0, 12)} not published: ${(err as Error).message}`);
+      } finally {
+        state.testing = null;
+      }
+    }
+  }
+
+  /** Publishes what passes of one commit; false when something was left for a later round (engine down, stopping). */
+  private async publishCommit(source: GitSource, fetched: { commit: string; exercisesDir: string }, claims: Map<string, string>): Promise<boolean> {
+    const { commit, exercisesDir } = fetched;
+    const dirs = exerciseDirs(exercisesDir);
+    const ids = new Set(dirs.map((d) => path.basename(d)));
+    // An exercise no longer in the repository is no longer offered (invites that pinned it keep their version).
+    for (const p of this.deps.repo.publications()) {
+      if (p.source === source.label && !ids.has(p.exerciseId)) {
+        this.deps.repo.unpublish(p.exerciseId);
+        this.deps.catalog.withdraw(p.exerciseId);
+        this.deps.log.info({ exercise: p.exerciseId }, `exercise ${p.exerciseId} withdrawn: not in ${source.label} at ${commit.slice(0, 12)}`);
+      }
+    }
+    let complete = true;
+    for (const dir of dirs) {
+      if (this.abort.signal.aborted) return false;
+      const id = path.basename(dir);
+      const version = exerciseVersion(dir);
+      const fail = (stage: PublishFailure['stage'], problems: string[]) => {
+        this.deps.repo.recordFailure({ exerciseId: id, version, source: source.label, commit, stage, problems, failedAt: Date.now() });
+        this.deps.log.error({ exercise: id, commit }, `exercise ${id} of ${source.label} at ${commit.slice(0, 12)} not published (${stage}): ${problems.join('; ')}`);
+      };
+      // No silent shadowing: an id in two sources is refused from the later one, naming both.
+      const other = this.deps.localIds.has(id) ? this.deps.localDir : (claims.get(id) ?? this.publishedElsewhere(id, source.label));
+      if (other && other !== source.label) {
+        // Said once per version, not at every fetch.
+        if (this.deps.repo.failure(id, version)?.stage !== 'conflict') fail('conflict', [`exercise id "${id}" is in both ${other} and ${source.label}: rename one of them`]);
+        continue;
+      }
+      claims.set(id, source.label);
+      const current = this.deps.repo.publications().find((p) => p.exerciseId === id);
+      if (current?.version === version && this.deps.catalog.get(id)?.version === version) continue;
+      // A version is tested once: the same content failing again is not run again.
+      if (this.deps.repo.failure(id, version)) continue;
+      const loaded = loadExercise(dir, { imageExists: this.deps.imageExists });
+      if ('problems' in loaded) {
+        fail('validation', loaded.problems.map((p) => formatProblem(p).replace(`${exercisesDir}/`, '')));
+        continue;
+      }
+      // What is tested is a private copy, checked against the version: exactly the content that is then stored and
+      // served (the version store only gets versions that passed, so retention never prunes one under test).
+      const candidate = path.join(path.dirname(source.dir), 'candidate', id);
+      let exercise: Exercise;
+      try {
+        fs.rmSync(candidate, { recursive: true, force: true });
+        fs.mkdirSync(path.dirname(candidate), { recursive: true });
+        fs.cpSync(dir, candidate, { recursive: true, verbatimSymlinks: true });
+        if (exerciseVersion(candidate) !== version) throw new Error('the checkout changed while it was being copied');
+        const fromCopy = loadExercise(candidate, { imageExists: this.deps.imageExists, id });
+        if ('problems' in fromCopy) throw new Error(fromCopy.problems.map(formatProblem).join('; '));
+        exercise = fromCopy.exercise;
+      } catch (err) {
+        fail('validation', [`cannot be copied: ${(err as Error).message}`]);
+        continue;
+      }
+      if (this.deps.engineUp && !(await this.deps.engineUp())) {
+        this.deps.log.error({ exercise: id }, `the Docker engine does not answer: ${id} of ${source.label} waits for the next fetch to be self-tested`);
+        fs.rmSync(candidate, { recursive: true, force: true });
+        complete = false;
+        continue;
+      }
+      this.states.get(source)!.testing = id;
+      this.deps.log.info({ exercise: id, commit }, `self-testing ${id} of ${source.label} at ${commit.slice(0, 12)}`);
+      const report = await this.deps.selfTest(exercise, this.abort.signal).catch((err: Error) => ({ ok: false, problems: [`could not be run: ${err.message}`] }));
+      this.states.get(source)!.testing = null;
+      if (this.abort.signal.aborted) return false;
+      if (!report.ok) {
+        fail('self-test', report.problems.length ? report.problems : ['the self-test did not pass']);
+        continue;
+      }
+      let published: Exercise;
+      try {
+        const stored = this.deps.versions.publish(id, candidate, version);
+        const fromStore = loadExercise(stored.dir, { imageExists: this.deps.imageExists, id });
+        if ('problems' in fromStore) throw new Error(fromStore.problems.map(formatProblem).join('; '));
+        published = fromStore.exercise;
+      } catch (err) {
+        fail('validation', [`cannot be stored: ${(err as Error).message}`]);
+        continue;
+      } finally {
+        fs.rmSync(candidate, { recursive: true, force: true });
+      }
+      const publication: Publication = { exerciseId: id, source: source.label, commit, version, publishedAt: Date.now() };
+      this.deps.repo.publish(publication);
+      this.deps.catalog.setCurrent(published);
+      this.deps.log.info({ exercise: id, commit, version }, `published ${id} ${version.slice(0, 12)} from ${source.label} at ${commit.slice(0, 12)}`);
+    }
+    return complete;
+  }
+
+  private publishedElsewhere(id: string, label: string): string | undefined {
+    const p = this.deps.repo.publications().find((x) => x.exerciseId === id);
+    return p && p.source !== label && this.deps.sources.some((s) => s.label === p.source) ? p.source : undefined;
+  }
+}
+
+/** The exercise directories of a checkout: each directory (not hidden) holding an exercise.yaml. */
+export function exerciseDirs(root: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(root, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && fs.lstatSync(path.join(root, e.name, 'exercise.yaml'), { throwIfNoEntry: false })?.isFile())
+    .map((e) => path.join(root, e.name))
+    .sort();
+}

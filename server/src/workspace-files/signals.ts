@@ -1,0 +1,204 @@
+import fs from 'node:fs';
+import readline from 'node:readline';
+import {
+  SIGNAL_EVENTS,
+  SIGNAL_LIMITS,
+  type AwaySignalEvent,
+  type IdleStretch,
+  type PasteSignalEvent,
+  type SignalBody,
+  type SignalReport,
+} from '../../../contract/signals.js';
+import { TRANSFER_EVENTS } from '../../../contract/files.js';
+import { ERROR_CODES } from '../../../contract/errors.js';
+import { errors, OpslabError } from '../errors.js';
+import type { Attempt } from '../store/attempts-repo.js';
+import { MinuteBudget } from './files-service.js';
+
+export const signalErrors = {
+  rate: (retryAfterSeconds: number) =>
+    new OpslabError(ERROR_CODES.signalRate, 429, `Too many reports; try again in ${retryAfterSeconds} s.`, {
+      'retry-after': String(retryAfterSeconds),
+    }),
+};
+
+export interface SignalsServiceDeps {
+  addEvent(attemptId: string, kind: string, detail: unknown): void;
+  mark(attemptId: string, label: string): void;
+  now?: () => number;
+}
+
+/**
+ * What the workspace's page reports: large pastes, and the page going away and coming back. The times are the
+ * server's (the browser only says what happened); an absence becomes one `signal.away` event when the page comes
+ * back, with its length measured here.
+ */
+export class SignalsService {
+  private readonly budget = new MinuteBudget(SIGNAL_LIMITS.reportsPerMinute, signalErrors.rate);
+  /** Attempts whose page is away: since when, and why. */
+  private readonly away = new Map<string, { since: number; cause: 'hidden' | 'blur' }>();
+
+  constructor(private readonly deps: SignalsServiceDeps) {}
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  report(attempt: Attempt, body: SignalBody): { recorded: boolean } {
+    if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
+    this.budget.take(attempt.id, this.now());
+    switch (body.kind) {
+      case 'paste': {
+        const detail: PasteSignalEvent = { target: body.target, chars: body.chars };
+        this.deps.addEvent(attempt.id, SIGNAL_EVENTS.paste, detail);
+        this.deps.mark(attempt.id, `paste ${body.chars} characters into the ${body.target}`);
+        return { recorded: true };
+      }
+      case 'away': {
+        // The first report of an absence counts (a blur then a hidden tab is one absence).
+        if (this.away.has(attempt.id)) return { recorded: false };
+        this.away.set(attempt.id, { since: this.now(), cause: body.cause });
+        this.deps.mark(attempt.id, `page ${body.cause === 'hidden' ? 'hidden' : 'out of focus'}`);
+        return { recorded: true };
+      }
+      case 'back':
+        return { recorded: this.close(attempt.id, 'page back') };
+    }
+  }
+
+  /** Ends an open absence (the page came back, or the attempt ended): one `signal.away` event. */
+  close(attemptId: string, label = 'page back'): boolean {
+    const open = this.away.get(attemptId);
+    if (!open) return false;
+    this.away.delete(attemptId);
+    const now = this.now();
+    const detail: AwaySignalEvent = { cause: open.cause, from: new Date(open.since).toISOString(), ms: now - open.since };
+    this.deps.addEvent(attemptId, SIGNAL_EVENTS.away, detail);
+    this.deps.mark(attemptId, label);
+    return true;
+  }
+}
+
+/** Event kinds that are the candidate's input besides the terminal's keystrokes. */
+const INPUT_EVENTS = new Set<string>(['file.saved', TRANSFER_EVENTS.uploaded, SIGNAL_EVENTS.paste]);
+
+/**
+ * The input times of a recording: the `i` events of an asciicast v2 text, as epoch milliseconds (the header's
+ * `timestamp` plus each event's offset). Lines that do not parse are skipped.
+ */
+export function inputTimes(cast: string | null): number[] {
+  if (!cast) return [];
+  const newline = cast.indexOf('\n');
+  if (newline < 0) return [];
+  let start: number;
+  try {
+    const header = JSON.parse(cast.slice(0, newline)) as { timestamp?: unknown };
+    if (typeof header.timestamp !== 'number') return [];
+    start = header.timestamp * 1000;
+  } catch {
+    return [];
+  }
+  const times: number[] = [];
+  // Only the input lines are parsed: `[12.5, "i", ...]`.
+  const re = /^\[\s*([0-9.eE+-]+)\s*,\s*"i"/gm;
+  for (const m of cast.slice(newline + 1).matchAll(re)) {
+    const offset = Number(m[1]);
+    if (Number.isFinite(offset)) times.push(start + offset * 1000);
+  }
+  return times;
+}
+
+const INPUT_LINE = /^\[\s*([0-9.eE+-]+)\s*,\s*"i"/;
+
+/** Input times read from a recording file line by line (it may be far larger than a string can hold). */
+const fileCache = new Map<string, { size: number; mtimeMs: number; times: number[] }>();
+export async function inputTimesOfFile(file: string): Promise<number[]> {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    return [];
+  }
+  const cached = fileCache.get(file);
+  if (cached && cached.size === stat.size && cached.mtimeMs === stat.mtimeMs) return cached.times;
+  const times: number[] = [];
+  let start: number | null = null;
+  const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (start === null) {
+      try {
+        const header = JSON.parse(line) as { timestamp?: unknown };
+        if (typeof header.timestamp !== 'number') break;
+        start = header.timestamp * 1000;
+      } catch {
+        break;
+      }
+      continue;
+    }
+    const m = INPUT_LINE.exec(line);
+    if (m) {
+      const offset = Number(m[1]);
+      if (Number.isFinite(offset)) times.push(start + offset * 1000);
+    }
+  }
+  lines.close();
+  // A few recordings at a time: a review page reads one.
+  if (fileCache.size >= 16) fileCache.delete(fileCache.keys().next().value!);
+  fileCache.set(file, { size: stat.size, mtimeMs: stat.mtimeMs, times });
+  return times;
+}
+
+/**
+ * The report reviewers read (`cast`: the recording's text, or its input times): each paste and absence as recorded,
+ * and the stretches of at least
+ * SIGNAL_LIMITS.idleMinutes without input (keystrokes from the recording, saves, uploads, pastes), measured from
+ * the start to the end of the attempt (or now, while it runs).
+ */
+export function signalReport(
+  events: { at: number; kind: string; detail: unknown }[],
+  cast: string | number[] | null,
+  span: { startedAt: number | null; endedAt: number | null; now: number },
+): SignalReport {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const pastes = events
+    .filter((e) => e.kind === SIGNAL_EVENTS.paste)
+    .map((e) => {
+      const d = e.detail as PasteSignalEvent;
+      return { at: iso(e.at), target: d.target, chars: d.chars };
+    });
+  const away = events
+    .filter((e) => e.kind === SIGNAL_EVENTS.away)
+    .map((e) => {
+      const d = e.detail as AwaySignalEvent;
+      return { at: iso(e.at), from: d.from, ms: d.ms, cause: d.cause };
+    });
+  const idle: IdleStretch[] = [];
+  const idleMs = SIGNAL_LIMITS.idleMinutes * 60_000;
+  if (span.startedAt !== null) {
+    const end = span.endedAt ?? span.now;
+    const times = [
+      ...(Array.isArray(cast) ? cast : inputTimes(cast)),
+      ...events.filter((e) => INPUT_EVENTS.has(e.kind)).map((e) => e.at),
+    ]
+      .filter((t) => t >= span.startedAt! && t <= end)
+      .sort((a, b) => a - b);
+    let last = span.startedAt;
+    for (const t of [...times, end]) {
+      if (t - last >= idleMs) idle.push({ from: iso(last), ms: t - last });
+      last = Math.max(last, t);
+    }
+  }
+  return {
+    pastes: pastes.slice(0, SIGNAL_LIMITS.maxListed),
+    away: away.slice(0, SIGNAL_LIMITS.maxListed),
+    idle: idle.slice(0, SIGNAL_LIMITS.maxListed),
+    summary: {
+      pasteCount: pastes.length,
+      pastedChars: pastes.reduce((n, p) => n + p.chars, 0),
+      awayCount: away.length,
+      awayMs: away.reduce((n, a) => n + a.ms, 0),
+      longestIdleMs: idle.reduce((n, s) => Math.max(n, s.ms), 0),
+      idleMinutes: SIGNAL_LIMITS.idleMinutes,
+    },
+  };
+}
