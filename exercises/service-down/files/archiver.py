@@ -3,7 +3,7 @@
 
 Settings: /etc/archiver/archiver.ini ([log] path, level = info | debug). At level debug it writes its whole
 journal index to its log when it starts (for troubleshooting; large), and every step it takes afterwards.
-It opens its log once, at start.
+It opens its log once, at start, and tells svcd it is up (notify) once its index is loaded.
 """
 import configparser
 import os
@@ -20,6 +20,17 @@ out = open(path, "a", buffering=1)
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
 
 
+def say_ready():
+    """Tells svcd (notify = true in the program file) that this program is up: a line on $NOTIFY_FD."""
+    fd = os.environ.get("NOTIFY_FD", "")
+    if fd.isdigit():
+        try:
+            os.write(int(fd), b"READY\n")
+            os.close(int(fd))
+        except OSError:
+            pass
+
+
 def say(lvl, msg):
     out.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {lvl} {msg}\n")
 
@@ -32,6 +43,7 @@ if level == "debug":
     out.flush()
     os.write(out.fileno(), block * (20 * 1024 * 1024 // len(block) + 1))
 say("INFO", "index loaded; waiting for journal segments")
+say_ready()
 while True:
     time.sleep(5)
     if level == "debug":

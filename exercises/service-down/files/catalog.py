@@ -2,6 +2,7 @@
 """catalog: the price list service. GET /price?sku=<sku> -> {"sku": ..., "unit_cents": ...}; GET /healthz."""
 import hashlib
 import json
+import os
 import re
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,7 +44,19 @@ class Handler(BaseHTTPRequestHandler):
         sys.stdout.flush()
 
 
+def say_ready():
+    """Tells svcd (notify = true in the program file) that this program is up: a line on $NOTIFY_FD."""
+    fd = os.environ.get("NOTIFY_FD", "")
+    if fd.isdigit():
+        try:
+            os.write(int(fd), b"READY\n")
+            os.close(int(fd))
+        except OSError:
+            pass
+
+
 if __name__ == "__main__":
     server = ThreadingHTTPServer(LISTEN, Handler)
     print(f"catalog: listening on {LISTEN[0]}:{LISTEN[1]}", flush=True)
+    say_ready()
     server.serve_forever()

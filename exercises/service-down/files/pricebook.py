@@ -105,6 +105,17 @@ def data_dir_report(data_dir):
             "not_owned_examples": foreign[:3], "world_writable": len(world), "world_writable_examples": world[:3]}
 
 
+def say_ready():
+    """Tells svcd (notify = true in the program file) that this program is up: a line on $NOTIFY_FD."""
+    fd = os.environ.get("NOTIFY_FD", "")
+    if fd.isdigit():
+        try:
+            os.write(int(fd), b"READY\n")
+            os.close(int(fd))
+        except OSError:
+            pass
+
+
 def main():
     cfg = load()
     journal_dir = os.path.join(cfg["data_dir"], "journal")
@@ -178,6 +189,7 @@ def main():
     except OSError as e:
         die(5, f"cannot listen on {cfg['listen'][0]}:{cfg['listen'][1]}: {e.strerror}")
     print(f"pricebook: listening on {cfg['listen'][0]}:{cfg['listen'][1]}, upstream {cfg['upstream']}", flush=True)
+    say_ready()
     server.serve_forever()
 
 

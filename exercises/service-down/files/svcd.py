@@ -10,6 +10,10 @@ Programs are INI files in /etc/svcd/programs/<name>.conf, one [program:<name>] s
   autorestart  start it again when it exits after it was up (default false)
   priority     lower starts first; each priority level is up before the next starts (default 50)
   startsecs    how long it must stay up to count as started (default 0.5)
+  notify       the program says itself when it is up (default false): svcd hands it the write end of a pipe,
+               its number in $NOTIFY_FD, and the program counts as started once it writes a line there (it is
+               listening, its data is loaded); startsecs does not apply then. One that has not said so after
+               startwait seconds (default 30) is killed and counted as a failed start.
   startretries quick exits tolerated before it is marked FATAL (default 2)
 
 Output goes to /var/log/svcd/<name>.log. At start (and on `reboot`) svcd runs every executable in
@@ -57,12 +61,15 @@ class Program:
         self.priority = int(section.get("priority", "50"))
         self.startsecs = float(section.get("startsecs", "0.5"))
         self.startretries = int(section.get("startretries", "2"))
+        self.notify = truthy(section.get("notify", "false"))
+        self.startwait = float(section.get("startwait", "30"))
         self.state, self.message = "STOPPED", ""
         self.proc, self.started, self.retries, self.next_try, self.stopping = None, 0.0, 0, 0.0, False
+        self.ready_fd, self.ready, self.gave_up = None, False, False
 
     def settings(self):
         return (self.command, self.user, self.directory, self.autostart, self.autorestart, self.priority,
-                self.startsecs, self.startretries)
+                self.startsecs, self.startretries, self.notify, self.startwait)
 
 
 programs = {}
@@ -102,18 +109,47 @@ def spawn(p):
     os.makedirs(LOG_DIR, exist_ok=True)
     out = open(os.path.join(LOG_DIR, f"{p.name}.log"), "ab")
     env = {"PATH": CLEAN_PATH, "LANG": "C.UTF-8", "HOME": pw.pw_dir, "USER": pw.pw_name, "LOGNAME": pw.pw_name}
+    close_ready(p)
+    p.ready, p.gave_up, pass_fds, write_end = False, False, (), None
+    if p.notify:
+        p.ready_fd, write_end = os.pipe()
+        os.set_blocking(p.ready_fd, False)
+        env["NOTIFY_FD"], pass_fds = str(write_end), (write_end,)
     try:
         p.proc = subprocess.Popen(shlex.split(p.command), cwd=p.directory, env=env, stdin=subprocess.DEVNULL,
                                   stdout=out, stderr=subprocess.STDOUT, user=pw.pw_uid, group=pw.pw_gid,
-                                  extra_groups=[], start_new_session=True)
+                                  extra_groups=[], start_new_session=True, pass_fds=pass_fds)
     except (OSError, ValueError, subprocess.SubprocessError) as e:
+        close_ready(p)
         p.state, p.message = "FATAL", f"spawn error: {e}"
         log(f"{p.name}: {p.message}")
         return
     finally:
         out.close()
+        if write_end is not None:
+            os.close(write_end)
     p.state, p.message, p.started = "STARTING", "", time.time()
     log(f"{p.name}: spawned pid {p.proc.pid} as {p.user}")
+
+
+def close_ready(p):
+    if p.ready_fd is not None:
+        os.close(p.ready_fd)
+        p.ready_fd = None
+
+
+def says_ready(p):
+    """Has a notify program written its line to $NOTIFY_FD yet?"""
+    if not p.ready and p.ready_fd is not None:
+        try:
+            data = os.read(p.ready_fd, 256)
+        except BlockingIOError:
+            return False
+        if b"\n" in data:
+            p.ready = True
+        if data == b"" or p.ready:
+            close_ready(p)
+    return p.ready
 
 
 def tick():
@@ -122,6 +158,7 @@ def tick():
         for p in programs.values():
             if p.proc is not None and p.proc.poll() is not None:
                 code, p.proc = p.proc.returncode, None
+                close_ready(p)
                 if p.stopping:
                     p.state, p.message = "STOPPED", ""
                 elif p.state == "STARTING":
@@ -129,7 +166,7 @@ def tick():
                     if p.retries > p.startretries:
                         p.state, p.message = "FATAL", f"exited too quickly (code {code}), gave up; see {LOG_DIR}/{p.name}.log"
                     else:
-                        p.state, p.message, p.next_try = "BACKOFF", f"exited too quickly (code {code})", now + p.retries * 0.5
+                        p.state, p.message, p.next_try = "BACKOFF", f"exited too quickly (code {code})", now + p.retries * 0.25
                     log(f"{p.name}: {p.message}")
                 elif p.autorestart:
                     log(f"{p.name}: exited (code {code}); restarting")
@@ -138,13 +175,22 @@ def tick():
                 else:
                     p.state, p.message = "EXITED", f"exited (code {code})"
                     log(f"{p.name}: {p.message}")
-            elif p.state == "STARTING" and now - p.started >= p.startsecs:
+            elif p.state == "STARTING" and p.notify and says_ready(p):
+                p.state, p.retries = "RUNNING", 0
+            elif p.state == "STARTING" and p.notify and now - p.started >= p.startwait and not p.gave_up:
+                p.gave_up, p.message = True, f"did not say it was up within {p.startwait:g}s; killed"
+                log(f"{p.name}: {p.message}")
+                try:
+                    os.killpg(p.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            elif p.state == "STARTING" and not p.notify and now - p.started >= p.startsecs:
                 p.state, p.retries = "RUNNING", 0
             elif p.state == "BACKOFF" and now >= p.next_try:
                 spawn(p)
 
 
-def wait_settled(names, timeout=30.0):
+def wait_settled(names, timeout=60.0):
     end = time.time() + timeout
     while time.time() < end:
         with LOCK:

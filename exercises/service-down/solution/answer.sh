@@ -5,6 +5,10 @@ port=${OPSLAB_VAR_PORT:?} stray=${OPSLAB_VAR_STRAY:?} misconfig=${OPSLAB_VAR_MIS
 conf=/etc/svcd/programs/pricebook.conf
 set_key() { sed -i -E "s|^($2[[:space:]]*=).*|\1 $3|" "$1"; }
 archiver_pid() { svcctl status | awk '$1 == "archiver" && $3 == "pid" { print $4 }'; }
+# Waits (bounded: 30 s, then fails loudly) until a command succeeds; returns at once when it already does.
+wait_for() { local what=$1; shift; for _ in $(seq 1 300); do "$@" && return 0; sleep 0.1; done; echo "answer: $what did not happen in 30 s" >&2; return 1; }
+port_free() { [ -z "$(ss -Hltn "sport = :$port")" ]; }
+answers() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz" 2>/dev/null; }
 
 # --- the supervisor's program: a misspelt account or a missing directory, and no autorestart ------------------
 case "$SUPERVISOR" in
@@ -31,8 +35,9 @@ case "$DISK" in
     svcctl restart archiver >/dev/null ;;
   kill)                                                         # another style: svcd restarts it (autorestart)
     sed -i -E 's/^level[[:space:]]*=[[:space:]]*debug/level = info/' /etc/archiver/archiver.ini
-    kill "$(archiver_pid)"
-    for _ in $(seq 1 50); do svcctl status | grep -qE '^archiver +RUNNING' && break; sleep 0.1; done ;;
+    old=$(archiver_pid)
+    kill "$old"
+    wait_for "the archiver's restart" bash -c "[ ! -e /proc/$old ] && svcctl status | grep -qE '^archiver +RUNNING'" ;;
   truncate)                                                     # near miss: empties the deleted file, debug stays on
     pid=$(archiver_pid)
     runuser -u pricebook -- bash -c "for fd in /proc/$pid/fd/*; do case \$(readlink \"\$fd\") in *'(deleted)') : > \"\$fd\";; esac; done" ;;
@@ -43,10 +48,10 @@ esac
 case "$SQUATTER" in
   free)
     if [ "$stray" = supervised ]; then set_key /etc/svcd/programs/docs-preview.conf autostart false
-    else pkill -f "http.server $port"; fi ;;
+    else pkill -f "http.server $port"; wait_for "port $port to be free" port_free; fi ;;
   remove)                                                       # another style: the program file goes
     if [ "$stray" = supervised ]; then rm /etc/svcd/programs/docs-preview.conf
-    else kill $(pgrep -f "^python3 -m http.server $port"); fi ;;
+    else kill $(pgrep -f "^python3 -m http.server $port"); wait_for "port $port to be free" port_free; fi ;;
   move) set_key /etc/pricebook/pricebook.ini listen 127.0.0.1:9090 ;;   # near miss: clients still call $port
   none) ;;
 esac
@@ -74,11 +79,15 @@ PY
   none) ;;
 esac
 
+# svcd restarts the programs whose files changed (pricebook's, when fixed) and answers once they have settled:
+# pricebook (notify) is RUNNING only once it listens, so nothing needs waiting for after it.
 svcctl update >/dev/null
 case "$SUPERVISOR" in
-  fix|none) svcctl start pricebook >/dev/null ;;
+  fix)  ;;
+  none) svcctl start pricebook >/dev/null ;;
   by-hand)  # near miss: started by hand, as root
-    (cd /opt/pricebook && nohup setsid python3 -I /opt/pricebook/pricebook.py >>/var/log/pricebook-manual.log 2>&1 </dev/null &) ;;
+    (cd /opt/pricebook && nohup setsid python3 -I /opt/pricebook/pricebook.py >>/var/log/pricebook-manual.log 2>&1 </dev/null &)
+    wait_for "pricebook started by hand to answer" answers ;;
   fake)     # near miss: a responder of its own on the port, quoting through catalog
     cat > /usr/local/lib/quote-proxy <<PY
 import json, urllib.request
@@ -97,9 +106,9 @@ class H(BaseHTTPRequestHandler):
         self.send_response(200); self.send_header("Content-Length", str(len(data))); self.end_headers(); self.wfile.write(data)
 ThreadingHTTPServer(("127.0.0.1", $port), H).serve_forever()
 PY
-    (nohup setsid python3 /usr/local/lib/quote-proxy >/dev/null 2>&1 </dev/null &) ;;
+    (nohup setsid python3 /usr/local/lib/quote-proxy >/dev/null 2>&1 </dev/null &)
+    wait_for "the responder to answer" answers ;;
 esac
-for _ in $(seq 1 15); do curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$port/healthz" 2>/dev/null && break; sleep 0.2; done
 
 # --- the incident note --------------------------------------------------------------------------------------------
 case "$misconfig" in
