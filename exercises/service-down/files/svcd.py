@@ -163,10 +163,11 @@ def tick():
                     p.state, p.message = "STOPPED", ""
                 elif p.state == "STARTING":
                     p.retries += 1
+                    why = f"did not say it was up within {p.startwait:g}s" if p.gave_up else f"exited too quickly (code {code})"
                     if p.retries > p.startretries:
-                        p.state, p.message = "FATAL", f"exited too quickly (code {code}), gave up; see {LOG_DIR}/{p.name}.log"
+                        p.state, p.message = "FATAL", f"{why}, gave up; see {LOG_DIR}/{p.name}.log"
                     else:
-                        p.state, p.message, p.next_try = "BACKOFF", f"exited too quickly (code {code})", now + p.retries * 0.25
+                        p.state, p.message, p.next_try = "BACKOFF", why, now + p.retries * 0.25
                     log(f"{p.name}: {p.message}")
                 elif p.autorestart:
                     log(f"{p.name}: exited (code {code}); restarting")
