@@ -9,6 +9,9 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 600_000,
+    // expect.poll waits this long by default (vitest's own 1 s is short for a page on two busy cores); a poll that
+    // should finish sooner says so with its own timeout.
+    expect: { poll: { timeout: 10_000 } },
     pool: 'forks',
     // Two cores: integration files run two at a time; tests inside a file run in order.
     maxWorkers: 2,

@@ -1,8 +1,10 @@
-// Density: N attempts at once, each typed into at human speed; for growing N the echo latency, the server's CPU and
-// its memory per attempt.
+// Density: N attempts at once, each typed into at human speed; for growing N the echo latency, the CPU of each part
+// of the machine (server, engine, containerd, sandboxes), memory per attempt for the server and for the whole
+// machine, and file descriptors: where the echo passes its limit, which part saturated first.
 import { performance } from 'node:perf_hooks';
 import { openAttempt, sleep, type OpslabAttempt } from './client.js';
 import { busyPercent, loadAverage, machineCpu, type ServerProcess } from './machine.js';
+import { busiest, cpuBetween, descriptors, PARTS, sampleCpu, sampleMemory, type Descriptors, type MemorySample, type Part } from './saturation.js';
 import { summarize, type Summary } from './stats.js';
 import { typeInto } from './typing.js';
 
@@ -40,6 +42,16 @@ export interface DensityLevel {
   /** Time to grow to N attempts (ms). */
   growMs: number;
   load: [number, number, number];
+  /** CPU of each part of the machine during the typing time, in % of one core (bench/saturation.ts). */
+  cpuByPart: Record<Part, number>;
+  /** The part with the most CPU during the typing time. */
+  busiest: Part;
+  /** With N idle attempts: memory in use on the whole machine, minus the same with none, per attempt (bytes). */
+  machinePerAttempt: number;
+  /** ... and each part's proportional memory (PSS), minus the same with none, per attempt (bytes). */
+  pssPerAttempt: Record<Part, number>;
+  /** Open file descriptors at the end of the typing time, and their limits. */
+  fds: Descriptors;
 }
 
 export interface DensityResult {
@@ -48,6 +60,10 @@ export interface DensityResult {
   /** The largest N measured with echo p99 under the limit (0 if none). */
   largestN: number;
   stoppedEarly: boolean;
+  /** Memory of the machine with no attempt (after one warmed the server up). */
+  machineBaseline: { used: number; pss: Record<Part, number> };
+  /** The first level whose echo p99 passed the limit, and the part with the most CPU there. */
+  saturation: { n: number; busiest: Part; cpuByPart: Record<Part, number>; machineCpuPercent: number | null } | null;
   /** Memory with more idle attempts than the last typing level had (when typing stopped early). */
   idle?: { n: number; rss: number; rssPerAttempt: number; heapPerAttempt: number };
   keysPerSecond: number;
@@ -64,9 +80,13 @@ export async function density(server: ServerProcess, opts: DensityOptions): Prom
   await warm.end();
   await sleep(500);
   const base = await server.gc();
+  const pid = server.child.pid ?? -1;
+  const machineBase: MemorySample = sampleMemory(pid);
   const result: DensityResult = {
     levels: [],
     baseline: { rss: base.rss, heapUsed: base.heapUsed },
+    machineBaseline: { used: machineBase.machineUsed, pss: machineBase.pss },
+    saturation: null,
     largestN: 0,
     stoppedEarly: false,
     keysPerSecond: opts.keysPerSecond,
@@ -97,10 +117,12 @@ export async function density(server: ServerProcess, opts: DensityOptions): Prom
       await grow(n);
       const growMs = performance.now() - t0;
       const mem = await idleMemory();
+      const machineMem = sampleMemory(pid);
       log(`density N=${n}: grown in ${(growMs / 1000).toFixed(1)} s; server RSS ${(mem.rss / 2 ** 20).toFixed(1)} MiB`);
 
       const cpu0 = await server.cpu();
       const m0 = machineCpu();
+      const parts0 = sampleCpu(pid);
       const w0 = performance.now();
       const end = w0 + opts.seconds * 1000;
       const { latencies, lost } = await typeInto(
@@ -111,6 +133,8 @@ export async function density(server: ServerProcess, opts: DensityOptions): Prom
       const wall = performance.now() - w0;
       const cpu1 = await server.cpu();
       const m1 = machineCpu();
+      const cpuByPart = cpuBetween(parts0, sampleCpu(pid));
+      const pssPerAttempt = Object.fromEntries(PARTS.map((p) => [p, (machineMem.pss[p] - machineBase.pss[p]) / n])) as Record<Part, number>;
       const level: DensityLevel = {
         n,
         echo: summarize(latencies),
@@ -123,14 +147,24 @@ export async function density(server: ServerProcess, opts: DensityOptions): Prom
         rss: mem.rss,
         growMs,
         load: loadAverage(),
+        cpuByPart,
+        busiest: busiest(cpuByPart),
+        machinePerAttempt: (machineMem.machineUsed - machineBase.machineUsed) / n,
+        pssPerAttempt,
+        fds: descriptors(pid),
       };
       result.levels.push(level);
       log(
         `density N=${n}: echo p50 ${level.echo.p50.toFixed(2)} ms, p99 ${level.echo.p99.toFixed(2)} ms over ` +
-          `${level.keystrokes} keystrokes (${lost} lost); server CPU ${level.serverCpuPercent.toFixed(0)}% of a core`,
+          `${level.keystrokes} keystrokes (${lost} lost); server CPU ${level.serverCpuPercent.toFixed(0)}% of a core; ` +
+          `busiest ${level.busiest} (${PARTS.map((p) => `${p} ${cpuByPart[p].toFixed(0)}%`).join(', ')}); ` +
+          `machine memory ${(level.machinePerAttempt / 2 ** 20).toFixed(1)} MiB per attempt; fds server ${level.fds.server}, dockerd ${level.fds.dockerd}`,
       );
       if (level.echo.p99 < opts.limitMs) result.largestN = Math.max(result.largestN, n);
-      else if (++over >= opts.stopAfter) {
+      else {
+        result.saturation ??= { n, busiest: level.busiest, cpuByPart, machineCpuPercent: level.machineCpuPercent };
+      }
+      if (level.echo.p99 >= opts.limitMs && ++over >= opts.stopAfter) {
         result.stoppedEarly = n !== opts.levels[opts.levels.length - 1];
         break;
       }

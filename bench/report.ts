@@ -1,5 +1,6 @@
 // The results file's shape and bench/RESULTS.md rendered from it.
 import type { DensityResult } from './density.js';
+import { PARTS } from './saturation.js';
 import type { GradingExerciseResult } from './grading.js';
 import { burstMethod, burstText, type BurstResult } from './burst.js';
 import { gvisorMethod, gvisorText, type GvisorResult } from './gvisor.js';
@@ -192,6 +193,7 @@ function densityTable(d: DensityResult): string {
     row(['N attempts', 'keystrokes', 'echo p50 (ms)', 'echo p99 (ms)', 'lost echoes', 'server CPU (% of a core)', 'machine CPU (% of all cores)', 'server RSS', 'RSS / idle attempt', 'JS heap / idle attempt', 'load (1 min)']),
     row(['--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:']),
   ];
+  const parts = densityPartsTable(d);
   for (const l of d.levels) {
     lines.push(
       row([
@@ -206,6 +208,30 @@ function densityTable(d: DensityResult): string {
         mib(l.rssPerAttempt),
         mib(l.heapPerAttempt),
         fmt(l.load[0]),
+      ]),
+    );
+  }
+  return parts ? `${lines.join('\n')}\n\n${parts}` : lines.join('\n');
+}
+
+/** Where the machine's CPU and memory went at each level (results from before the per-part figures have none). */
+function densityPartsTable(d: DensityResult): string | null {
+  if (!d.levels.every((l) => l.cpuByPart)) return null;
+  const lines = [
+    row(['N attempts', ...PARTS.map((p) => `${p} CPU (% of a core)`), 'busiest', 'machine memory / attempt', 'sandboxes + containerd PSS / attempt', 'fds server / limit', 'fds dockerd / limit']),
+    row(['--:', ...PARTS.map(() => '--:'), ':--', '--:', '--:', '--:', '--:']),
+  ];
+  const fds = (n: number | null, limit: number | null) => `${n ?? '–'} / ${limit === null ? '–' : Number.isFinite(limit) ? limit : 'unlimited'}`;
+  for (const l of d.levels) {
+    lines.push(
+      row([
+        l.n,
+        ...PARTS.map((p) => fmt(l.cpuByPart[p])),
+        l.busiest,
+        mib(l.machinePerAttempt),
+        mib(l.pssPerAttempt.sandboxes + l.pssPerAttempt.containerd),
+        fds(l.fds.server, l.fds.serverLimit),
+        fds(l.fds.dockerd, l.fds.dockerdLimit),
       ]),
     );
   }
@@ -298,7 +324,12 @@ nearest rank: with fewer than 100 samples it is the largest one.
   the typing time (100% = one core); machine CPU = the busy share of all cores from /proc/stat (the engine, the
   shells and the benchmark's own clients included). The run stops after two levels with echo p99 ≥ ${s.densityLimitMs} ms;
   if it stopped with fewer than 100 attempts, idle ones are added up to 100 (or the largest level) and the memory per
-  idle attempt is measured once more, since it does not depend on the echo.
+  idle attempt is measured once more, since it does not depend on the echo. Per part (bench/saturation.ts, from
+  /proc): CPU over the typing time of the server, dockerd, containerd and its shims, the sandboxes' processes (by
+  cgroup), the benchmark's clients and everything else (processes that ended meanwhile are not counted); memory per
+  attempt on the whole machine = (MemTotal − MemAvailable with N idle attempts − the same with none) / N, and each
+  part's proportional set size (PSS) the same way; open file descriptors of the server and of dockerd against
+  their limits.
 - **Grading**: per exercise a sandbox is created and provisioned with a random variant and its reference answer
   (\`solution/apply\`) is applied, so every check runs to its end; then, ${s.gradingRuns} times (after one
   unmeasured round): \`gradeSandbox()\` with every check (grader container, the copy of the candidate's files, the
@@ -371,6 +402,11 @@ export function renderMarkdown(r: Results): string {
           ? ` With ${r.density.idle.n} idle attempts (measured after typing stopped): server RSS ` +
             `${mib(r.density.idle.rss)}, ${mib(r.density.idle.rssPerAttempt)} RSS and ${mib(r.density.idle.heapPerAttempt)} ` +
             'JS heap per attempt.'
+          : '') +
+        (r.density.saturation
+          ? ` The echo p99 first passed ${r.density.limitMs} ms at N=${r.density.saturation.n}, with the machine ` +
+            `${fmt(r.density.saturation.machineCpuPercent)}% busy; the part using the most CPU there: ` +
+            `**${r.density.saturation.busiest}** (${PARTS.map((p) => `${p} ${fmt(r.density!.saturation!.cpuByPart[p])}%`).join(', ')} of a core).`
           : ''),
       '',
       densityTable(r.density),

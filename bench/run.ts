@@ -53,7 +53,7 @@ export const SETTINGS = {
   floodRounds: count('BENCH_N_FLOOD', 5),
   floodSeconds: count('BENCH_FLOOD_SECONDS', 10),
   floodMiB: count('BENCH_FLOOD_MB', 64),
-  densityLevels: list('BENCH_DENSITY_LEVELS', '10,25,50,100,150'),
+  densityLevels: list('BENCH_DENSITY_LEVELS', '10,25,50,100,150,250,350,500'),
   densitySeconds: count('BENCH_DENSITY_SECONDS', 20),
   keysPerSecond: count('BENCH_KEYS_PER_SECOND', 5),
   densityLimitMs: 50,
@@ -71,8 +71,8 @@ const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 /** Settings of the server under test: room for the density run, practice may use all of it (starts are practice). */
 const SERVER_ENV = {
-  OPSLAB_MAX_SANDBOXES: '400',
-  OPSLAB_PRACTICE_MAX_SANDBOXES: '400',
+  OPSLAB_MAX_SANDBOXES: '520',
+  OPSLAB_PRACTICE_MAX_SANDBOXES: '520',
   // Every bench attempt starts from one client.
   OPSLAB_PRACTICE_STARTS_PER_MINUTE: '0',
   OPSLAB_PRACTICE_STARTS_PER_HOUR: '0',

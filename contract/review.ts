@@ -1,6 +1,7 @@
 // The review API (docs/api.md, "Review"): the bundle of one attempt, its commands, what changed, reviews and
 // the dashboard's attempt list.
 
+import type { SignalReport } from './signals.js';
 import { ATTEMPT_MODES, ATTEMPT_STATES, type AttemptMode, type AttemptState, type AttemptView, type CheckVerdict, type EndReason } from './attempts.js';
 import type { CheckConfirmation } from './grade.js';
 import { shortVersion, type InviteView } from './invites.js';
@@ -143,6 +144,8 @@ export interface Command {
   exitCode: number | null;
   /** `shell`: from the shell's OSC 133 marks; `input`: reconstructed from keystrokes when the marks were missing. */
   source: 'shell' | 'input';
+  /** The attempt's terminal it ran in, when not terminal 1 (see MAX_TERMINALS in contract/terminal.ts). */
+  terminal?: number;
 }
 
 /** `04:07`, `1:02:03`: a moment of the recording (a command's startedAt), as the timeline and the export show it. */
@@ -184,6 +187,8 @@ export interface ExportData {
   diff: SnapshotDiffView | null;
   /** The asciicast v2 recording, as text. */
   cast: string | null;
+  /** Pastes, absences and idle stretches (null: they could not be read). */
+  signals: SignalReport | null;
   exportedAt: string;
 }
 

@@ -43,7 +43,8 @@ export function clampSize(cols: number, rows: number): { cols: number; rows: num
 
 export type ServerMessage =
   /** readOnly: an interviewer's live view. */
-  | { type: 'hello'; attempt: AttemptView; readOnly?: boolean }
+  /** terminal: which of the attempt's terminals this connection is (1 when absent). */
+  | { type: 'hello'; attempt: AttemptView; readOnly?: boolean; terminal?: number }
   /** cols/rows: the size the screen that follows was serialised at (a read-only viewer takes it over). */
   | { type: 'repaint'; cols?: number; rows?: number }
   | { type: 'attempt'; attempt: AttemptView }
@@ -51,3 +52,24 @@ export type ServerMessage =
   | { type: 'notice'; level: 'warn' | 'error'; code: string; message: string };
 
 export type ClientMessage = { type: 'resize'; cols: number; rows: number } | { type: 'ack'; bytes: number };
+
+/**
+ * An attempt's terminals: 1 is the sandbox's main shell (its container's TTY, which survives server restarts), the
+ * others are shells started beside it (`?terminal=2` on the WebSocket, the recording and the live view).
+ */
+export const MAX_TERMINALS = 2;
+export const TERMINAL_IDS: readonly number[] = Array.from({ length: MAX_TERMINALS }, (_, i) => i + 1);
+
+/**
+ * The terminal a `terminal` query value names: 1 when absent; an error message when it is not one of
+ * TERMINAL_IDS (a decimal integer, no sign, no padding).
+ */
+export function parseTerminalId(value: unknown): number | { error: string } {
+  if (value === undefined) return 1;
+  if (typeof value !== 'string' || !/^[1-9][0-9]{0,2}$/.test(value)) {
+    return { error: `terminal must be one of ${TERMINAL_IDS.join(', ')}.` };
+  }
+  const n = Number(value);
+  if (n > MAX_TERMINALS) return { error: `An attempt has at most ${MAX_TERMINALS} terminals.` };
+  return n;
+}

@@ -1,16 +1,23 @@
+import path from 'node:path';
 import Docker from 'dockerode';
 import { requireDocker, removeTestContainers } from './helpers/docker.js';
 import { ensureImages } from '../server/src/images/index.js';
 import { DockerImageEngine } from '../server/src/sandbox/drivers/docker/image-engine.js';
 import { repoRoot } from '../server/src/paths.js';
 import { ensureWebBuilt } from './helpers/web-build.js';
+import { POSTGRES_IMAGE } from './helpers/postgres.js';
 
-/** Once per test run: the engine must answer, the sandbox images and the web UI must be built. */
+/** Once per test run: the engine must answer, the sandbox images, the tests' PostgreSQL and the web UI must be built. */
 export async function setup(): Promise<void> {
   await requireDocker();
   await removeTestContainers();
   const started = Date.now();
-  await ensureImages({ engine: new DockerImageEngine(new Docker()), repoRoot: repoRoot(), log: () => undefined });
+  await ensureImages({
+    engine: new DockerImageEngine(new Docker()),
+    repoRoot: repoRoot(),
+    log: () => undefined,
+    extra: [{ name: 'test/postgres', tag: POSTGRES_IMAGE, contextDir: path.join(repoRoot(), 'test/images/postgres') }],
+  });
   process.stdout.write(`[setup] images ready in ${Date.now() - started} ms\n`);
   ensureWebBuilt();
 }

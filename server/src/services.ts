@@ -164,6 +164,7 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
   });
   const signals = new SignalsService({
     addEvent: (id, kind, detail) => repo.addEvent(id, kind, detail),
+    events: (id, kinds) => repo.eventsOfKinds(id, kinds),
     mark: (id, label) => attempts.markRecording(id, label),
   });
   // An absence still open when the attempt ends is recorded up to the end.

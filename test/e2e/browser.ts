@@ -94,6 +94,18 @@ export async function waitForConnection(page: Page, state = 'connected'): Promis
 }
 
 /** Whether keyboard input goes to the terminal (xterm's hidden textarea has the focus). */
+/**
+ * Tells the page its tab was switched away from (`hidden`) or back (`visible`), as a real tab switch does:
+ * headless Chromium keeps every tab visible and focused (bringToFront changes neither).
+ */
+export async function setPageVisibility(page: Page, state: 'hidden' | 'visible'): Promise<void> {
+  await page.evaluate((value) => {
+    Object.defineProperty(document, 'visibilityState', { value, configurable: true });
+    Object.defineProperty(document, 'hidden', { value: value === 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+}
+
 export async function terminalHasFocus(page: Page): Promise<boolean> {
   return page.evaluate(() => document.activeElement?.classList.contains('xterm-helper-textarea') ?? false);
 }

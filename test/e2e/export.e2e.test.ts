@@ -101,6 +101,18 @@ describe('HTML export, offline', () => {
     expect(await page.getByTestId('export-changed').innerText()).toContain(`/root/work/${HOSTILE_SCRIPT}`);
     expect(await page.locator('img, iframe').count()).toBe(0);
 
+    // Signals: the summary, and each fact moves the replay to its moment; a hostile file name stays text.
+    expect(await page.getByTestId('export-signal-pastes').innerText()).toBe('1 (1,240 characters)');
+    expect(await page.getByTestId('export-signal-away').innerText()).toBe('20 s (1×)');
+    const signals = page.getByTestId('export-signal');
+    expect(await signals.allInnerTexts()).toEqual([
+      expect.stringContaining('tab hidden for 20 s'),
+      expect.stringContaining(`uploaded /root/work/${HOSTILE_IMG} (2.0 KiB)`),
+      expect.stringContaining('pasted 1,240 characters into the terminal'),
+    ]);
+    await signals.nth(2).locator('button').click();
+    await expect.poll(() => seconds(page)).toBeCloseTo(31, 1);
+
     await page.getByTestId('export-section-replay').scrollIntoViewIfNeeded();
     await screenshot(page, 'export');
 

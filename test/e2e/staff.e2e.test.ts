@@ -11,6 +11,7 @@ import {
   launchBrowser,
   pageRig,
   screenshot,
+  setPageVisibility,
   terminalText,
   waitForConnection,
   waitForTerminalText,
@@ -242,7 +243,17 @@ describe('interviewer pages', () => {
       const remainingAfter = Number(await page.getByTestId('countdown').getAttribute('data-remaining-ms'));
       expect(remainingAfter).toBeGreaterThan(remainingBefore + 9 * 60_000);
       await invitesTab.close();
+
+      // The candidate's tab goes away: the live view says so within its refresh, and the time away once it is back.
+      const setVisibility = (state: 'hidden' | 'visible') => setPageVisibility(candidate, state);
+      expect(await page.getByTestId('signal-away').textContent({ timeout: 15_000 })).toBe('none');
+      await setVisibility('hidden');
+      await expect.poll(() => page.getByTestId('signal-away-now').count(), { timeout: 20_000 }).toBe(1);
+      expect(await page.getByTestId('signal-away-now').textContent()).toMatch(/^tab hidden now, for [0-9]+ s$/);
       await screenshot(page, 'live');
+      await setVisibility('visible');
+      await expect.poll(() => page.getByTestId('signal-away').textContent(), { timeout: 20_000 }).toMatch(/^[0-9]+ s \(1×\)$/);
+      expect(await page.getByTestId('signal-away-now').count()).toBe(0);
 
       // The dashboard lists the attempt; the state filter keeps it or leaves it out, and lives in the URL.
       const dash = await rig.browser.newPage();

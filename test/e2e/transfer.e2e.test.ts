@@ -9,7 +9,7 @@ import tarStream from 'tar-stream';
 import { describe, expect, test } from 'vitest';
 import { editorRoots } from '../../server/src/workspace-files/files-service.js';
 import { staffSession } from '../helpers/staff.js';
-import { ARTIFACTS_DIR, pageRig, screenshot, startFirstExercise, waitForTerminalText } from './browser.js';
+import { ARTIFACTS_DIR, pageRig, screenshot, setPageVisibility, startFirstExercise, waitForTerminalText } from './browser.js';
 
 async function tarEntries(gz: Buffer): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -101,12 +101,7 @@ describe('workspace transfers and signals', () => {
     const other = await rig.browser.newPage();
     await other.goto('about:blank');
     await other.bringToFront();
-    const setVisibility = (state: 'hidden' | 'visible') =>
-      page.evaluate((value) => {
-        Object.defineProperty(document, 'visibilityState', { value, configurable: true });
-        Object.defineProperty(document, 'hidden', { value: value === 'hidden', configurable: true });
-        document.dispatchEvent(new Event('visibilitychange'));
-      }, state);
+    const setVisibility = (state: 'hidden' | 'visible') => setPageVisibility(page, state);
     await setVisibility('hidden');
     await other.waitForTimeout(2_200);
     await page.bringToFront();
@@ -114,7 +109,7 @@ describe('workspace transfers and signals', () => {
     await page.locator('[data-testid="terminal"] .xterm').click();
     await other.close();
     const deadline = Date.now() + 10_000;
-    const repo = () => rig.server.services.db.prepare("SELECT kind FROM attempt_events WHERE attempt_id = ? AND kind LIKE 'signal.%'").all(attemptId);
+    const repo = () => rig.server.services.db.prepare("SELECT kind FROM attempt_events WHERE attempt_id = ? AND kind IN ('signal.paste', 'signal.away')").all(attemptId);
     while (Date.now() < deadline && repo().length < 2) await page.waitForTimeout(100);
     await rig.server.services.attempts.submit(attemptId);
 

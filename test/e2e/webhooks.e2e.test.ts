@@ -41,7 +41,7 @@ describe('webhooks page', () => {
     // A refused address: the server's reason, nothing registered.
     await page.getByLabel('URL').fill('ftp://example.com/hook');
     await page.getByTestId('webhook-add').click();
-    await expect.poll(() => page.getByText('Enter an http:// or https:// URL.').count()).toBe(1);
+    await expect.poll(() => page.getByText('Enter an http:// or https:// URL.').count(), { timeout: 10_000 }).toBe(1);
 
     await page.getByLabel('URL').fill(receiver.url);
     await page.getByLabel('Description (optional)').fill('ATS');
@@ -73,7 +73,7 @@ describe('webhooks page', () => {
     await expect.poll(async () => {
       await page.getByTestId('webhook-log-refresh').click();
       return page.getByTestId('webhook-delivery').first().getAttribute('data-status');
-    }).toBe('delivered');
+    }, { timeout: 15_000 }).toBe('delivered');
     expect(await page.getByTestId('webhook-log-table').innerText()).toContain('invite.started');
     await screenshot(page, 'webhooks-log');
 
@@ -107,7 +107,7 @@ describe('webhooks page', () => {
 
     // Disable, then delete.
     await page.getByTestId('webhook-toggle').click();
-    await expect.poll(() => page.getByTestId('webhook-row').getAttribute('data-enabled')).toBe('false');
+    await expect.poll(() => page.getByTestId('webhook-row').getAttribute('data-enabled'), { timeout: 10_000 }).toBe('false');
     await page.getByTestId('webhook-delete').click();
     await page.getByTestId('dialog-confirm').click();
     await page.getByTestId('webhook-deleted').waitFor();

@@ -146,6 +146,39 @@ describe.each(DRIVERS)('SandboxDriver contract: $name', (d) => {
     expect(text).toContain('again-contract-42');
   });
 
+  it('starts a further shell beside the main one: its own process and size; a new one of the same name hangs the earlier up', async () => {
+    expect(driver.execTerminal).toBeTypeOf('function');
+    const first = await driver.execTerminal!(id, { name: '2', cols: 90, rows: 20 });
+    const sized = waitForOutput(first, /size 20 90 root pid \d+/);
+    first.write('echo size $(stty size) $(id -un) pid $$; echo $$ > /tmp/contract-shell-pid\r');
+    const firstPid = /size 20 90 root pid (\d+)/.exec(await sized)![1]!;
+    await first.resize(120, 40);
+    const resized = waitForOutput(first, /now 40 120/);
+    first.write('echo now $(stty size)\r');
+    await resized;
+    // The main shell is another process (resizing this one did not resize it).
+    const main = await driver.attachTerminal(id);
+    const mainPid = waitForOutput(main, /main-pid \d+/);
+    main.write('echo main-pid $$\r');
+    const mainText = await mainPid;
+    main.close();
+    expect(/main-pid (\d+)/.exec(mainText)![1]).not.toBe(firstPid);
+    const pid = (await driver.exec(id, ['cat', '/tmp/contract-shell-pid'])).stdout.trim();
+    expect(pid).toBe(firstPid);
+    // Detached, the engine keeps it; the next shell of the same name hangs it up before it starts.
+    first.close();
+    expect((await driver.exec(id, ['sh', '-c', `kill -0 ${pid} && echo alive`])).stdout).toBe('alive\n');
+    const second = await driver.execTerminal!(id, { name: '2', cols: 80, rows: 24 });
+    // Gone by the time the new shell is there: no /proc entry, or a zombie waiting for the engine to reap it.
+    const state = `sed -n 's/^.*) \\(.\\).*$/\\1/p' /proc/${pid}/stat 2>/dev/null`;
+    const gone = await driver.exec(id, ['sh', '-c', `s=$(${state}); [ -n "$s" ] && [ "$s" != Z ] && echo alive || echo gone`]);
+    expect(gone.stdout).toBe('gone\n');
+    const works = waitForOutput(second, /second-7/);
+    second.write('echo second-$((3+4))\r');
+    await works;
+    second.close();
+  });
+
   it('runs a program with its exit status and both streams', async () => {
     const r = await driver.exec(id, ['sh', '-c', 'echo out; echo err >&2; exit 3']);
     expect(r).toMatchObject({ exitCode: 3, stdout: 'out\n', stderr: 'err\n' });

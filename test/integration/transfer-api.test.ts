@@ -264,6 +264,10 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
     expect(events(a.id, 'signal.paste').at(-1)!.detail).toEqual({ target: 'terminal', chars: 1240 });
     expect((await signal({ kind: 'away', cause: 'hidden' })).body).toEqual({ recorded: true });
     expect((await signal({ kind: 'away', cause: 'blur' })).body).toEqual({ recorded: false });
+    // While it lasts, the review (and the live view) see it as away now.
+    const during = await request(server.url, 'GET', `/api/manage/attempts/${a.id}/signals`, staff.headers);
+    expect(during.body.awayNow).toEqual({ from: expect.any(String), cause: 'hidden' });
+    expect(during.body.away).toHaveLength(0);
     await new Promise((r) => setTimeout(r, 1200));
     expect((await signal({ kind: 'back' })).body).toEqual({ recorded: true });
     expect((await signal({ kind: 'back' })).body).toEqual({ recorded: false });
@@ -276,6 +280,7 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
     expect(report.status, report.text).toBe(200);
     expect(report.body.pastes).toEqual([expect.objectContaining({ target: 'terminal', chars: 1240 })]);
     expect(report.body.away).toHaveLength(1);
+    expect(report.body.awayNow).toBeNull();
     expect(report.body.summary).toMatchObject({ pasteCount: 1, pastedChars: 1240, awayCount: 1, idleMinutes: SIGNAL_LIMITS.idleMinutes });
     // A candidate's token does not read the review.
     expect((await api(server.url, 'GET', `/api/manage/attempts/${a.id}/signals`, a.token)).status).toBe(401);

@@ -105,6 +105,19 @@ describe('renderExportHtml', () => {
     expect(html).toContain('data-recommendation="yes">Yes</span>');
   });
 
+  it('lists the signals as facts on the recording’s clock, each a seek button, and a summary', () => {
+    expect(html).toContain('<dd data-testid="export-signal-pastes">1 (1,240 characters)</dd>');
+    expect(html).toContain('<dd data-testid="export-signal-idle">none</dd>');
+    const rows = [...html.matchAll(/<li class="fact-item" data-kind="([a-z]+)"[^>]*><button type="button" class="fact" data-seek="([0-9.]+)">/g)].map((m) => [m[1], Number(m[2])]);
+    expect(rows).toEqual([['away', 5], ['transfer', 10], ['paste', 31]]);
+    expect(html).toContain(`uploaded /root/work/${escapeHtml(HOSTILE_IMG)} (2.0 KiB)`);
+    // Without a recording the facts are plain rows; without a report the section is left out.
+    const noCast = renderExportHtml(fixtureExportData({ cast: null }));
+    expect(noCast).toContain('<span class="fact"><span class="cmd-time">');
+    expect(noCast).not.toContain('class="fact" data-seek');
+    expect(renderExportHtml(fixtureExportData({ signals: null }))).not.toContain('export-section-signals');
+  });
+
   it('says which exercise version the candidate took and which version graded them, where they differ', () => {
     const taken = 'a'.repeat(64);
     const current = 'b'.repeat(64);

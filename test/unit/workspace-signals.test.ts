@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExerciseCatalog, formatProblem } from '../../server/src/exercises/catalog.js';
 import { tempDataDir } from '../helpers/server.js';
-import { formatStretch, pasteText, SIGNAL_LIMITS } from '../../contract/signals.js';
+import { awayNowText, formatStretch, pasteText, SIGNAL_LIMITS, signalFacts, signalSummaryItems } from '../../contract/signals.js';
 import { inputTimes, inputTimesOfFile, signalReport, SignalsService } from '../../server/src/workspace-files/signals.js';
 import { transferPolicy } from '../../server/src/workspace-files/transfer.js';
 import type { Attempt } from '../../server/src/store/attempts-repo.js';
@@ -59,19 +59,82 @@ describe('idle stretches', () => {
 
 describe('signals service', () => {
   const attempt = { id: 'a_1', state: 'running' } as Attempt;
+  /** An event log like the store's, read by kind. */
+  const log = (clock: () => number) => {
+    const events: { at: number; kind: string; detail: unknown }[] = [];
+    return {
+      events,
+      deps: {
+        addEvent: (_id: string, kind: string, detail: unknown) => events.push({ at: clock(), kind, detail }),
+        events: (_id: string, kinds: readonly string[]) => events.filter((e) => kinds.includes(e.kind)),
+        mark: () => undefined,
+        now: clock,
+      },
+    };
+  };
   it('measures an absence on its own clock, once, and refuses past the rate', () => {
     let now = 1_000_000;
-    const events: { kind: string; detail: unknown }[] = [];
-    const service = new SignalsService({ addEvent: (_id, kind, detail) => events.push({ kind, detail }), mark: () => undefined, now: () => now });
+    const { events, deps } = log(() => now);
+    const service = new SignalsService(deps);
     service.report(attempt, { kind: 'away', cause: 'blur' });
     now += 130_000;
     service.report(attempt, { kind: 'away', cause: 'hidden' });
     service.report(attempt, { kind: 'back' });
-    expect(events).toEqual([{ kind: 'signal.away', detail: { cause: 'blur', from: new Date(1_000_000).toISOString(), ms: 130_000 } }]);
+    expect(events.map(({ kind, detail }) => ({ kind, detail }))).toEqual([
+      { kind: 'signal.away.open', detail: { cause: 'blur' } },
+      { kind: 'signal.away', detail: { cause: 'blur', from: new Date(1_000_000).toISOString(), ms: 130_000 } },
+    ]);
     // The first report is past the window: two in it so far.
     for (let i = 2; i < SIGNAL_LIMITS.reportsPerMinute; i++) service.report(attempt, { kind: 'back' });
     expect(() => service.report(attempt, { kind: 'back' })).toThrow(/Too many reports/);
     expect(() => service.report({ ...attempt, state: 'submitted' } as Attempt, { kind: 'back' })).toThrow();
+  });
+
+  it('ends an absence opened before the server restarted, measured from when it began', () => {
+    let now = 5_000_000;
+    const { events, deps } = log(() => now);
+    new SignalsService(deps).report(attempt, { kind: 'away', cause: 'hidden' });
+    now += 90_000;
+    // A new service over the same events: nothing of the old one's memory.
+    const restarted = new SignalsService(deps);
+    expect(restarted.report(attempt, { kind: 'away', cause: 'blur' })).toEqual({ recorded: false });
+    expect(restarted.close(attempt.id, 'page away at the end')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ kind: 'signal.away', detail: { cause: 'hidden', from: new Date(5_000_000).toISOString(), ms: 90_000 } });
+    expect(restarted.close(attempt.id)).toBe(false);
+  });
+
+  it('reports an open absence as away now while the attempt runs, and not once it ended', () => {
+    const at = 7_000_000;
+    const events = [{ at, kind: 'signal.away.open', detail: { cause: 'hidden' } }];
+    const running = signalReport(events, null, { startedAt: at - 1000, endedAt: null, now: at + 5000 });
+    expect(running.awayNow).toEqual({ from: new Date(at).toISOString(), cause: 'hidden' });
+    expect(awayNowText(running.awayNow!, at + 80_000)).toBe('tab hidden now, for 1 min 20 s');
+    expect(signalReport(events, null, { startedAt: at - 1000, endedAt: at + 6000, now: at + 7000 }).awayNow).toBeNull();
+    const back = [...events, { at: at + 100, kind: 'signal.away', detail: { cause: 'hidden', from: new Date(at).toISOString(), ms: 100 } }];
+    expect(signalReport(back, null, { startedAt: at - 1000, endedAt: null, now: at + 5000 }).awayNow).toBeNull();
+  });
+});
+
+describe('signal facts (review timeline and export)', () => {
+  it('places each signal and transfer on the recording’s clock, in order, in plain words', () => {
+    const start = Date.parse('2026-01-01T10:00:00Z');
+    const iso = (s: number) => new Date(start + s * 1000).toISOString();
+    const report = signalReport(
+      [
+        { at: start + 90_000, kind: 'signal.paste', detail: { target: 'editor', chars: 1240 } },
+        { at: start + 200_000, kind: 'signal.away', detail: { cause: 'blur', from: iso(30), ms: 170_000 } },
+      ],
+      null,
+      { startedAt: start, endedAt: start + 240_000, now: 0 },
+    );
+    const facts = signalFacts(report, [{ at: iso(10), kind: 'file.uploaded', detail: { path: '/root/work/a.txt', bytes: 3500 } }], iso(0));
+    expect(facts).toEqual([
+      { at: 10, kind: 'transfer', text: 'uploaded /root/work/a.txt (3.4 KiB)' },
+      { at: 30, kind: 'away', text: 'tab out of focus for 2 min 50 s' },
+      { at: 90, kind: 'paste', text: 'pasted 1,240 characters into the editor' },
+    ]);
+    expect(signalFacts(report, [], null)).toEqual([]);
+    expect(signalSummaryItems(report.summary).map((i) => i.value)).toEqual(['1 (1,240 characters)', '2 min 50 s (1×)', 'none']);
   });
 });
 

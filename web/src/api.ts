@@ -225,10 +225,10 @@ export function attemptPath(id: string): string {
   return `/api/attempts/${encodeURIComponent(id)}`;
 }
 
-/** ws:// or wss:// URL of an attempt's terminal, on the page's own origin. */
-export function terminalUrl(id: string, location: Location = window.location): string {
+/** ws:// or wss:// URL of an attempt's terminal (1 unless `terminal` says otherwise), on the page's own origin. */
+export function terminalUrl(id: string, location: Location = window.location, terminal = 1): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}${attemptPath(id)}/terminal`;
+  return `${scheme}//${location.host}${attemptPath(id)}/terminal${terminal === 1 ? '' : `?terminal=${terminal}`}`;
 }
 
 export function isAttemptActive(attempt: AttemptView): boolean {

@@ -5,6 +5,8 @@ import type { Logger } from '../sandbox/notices.js';
 import { ACTIVE_STATES, type Attempt, type AttemptsRepo } from '../store/attempts-repo.js';
 import { AsciicastRecorder } from '../terminal/recorder.js';
 import { DataBudget } from './data-budget.js';
+import { TERMINAL_IDS } from '../../../contract/terminal.js';
+import { terminalRecordingFile } from '../terminal/terminal-files.js';
 import type { SnapshotDiff } from './exercise-runner.js';
 
 type Snapshot = 'initial' | 'final';
@@ -27,7 +29,8 @@ export class AttemptArtifacts {
     this.budget = new DataBudget({
       dataDir: deps.config.dataDir,
       budget: deps.config.dataBudget,
-      liveRecordings: () => deps.repo.listInStates(ACTIVE_STATES).map((a) => this.recordingFile(a)),
+      liveRecordings: () =>
+        deps.repo.listInStates(ACTIVE_STATES).flatMap((a) => TERMINAL_IDS.map((n) => terminalRecordingFile(this.recordingFile(a), n))),
     });
   }
 
@@ -95,7 +98,7 @@ export class AttemptArtifacts {
 
   /** Deletes the attempt's recording and snapshots. */
   remove(attempt: Attempt): void {
-    this.budget.remove(this.recordingFile(attempt));
+    for (const n of TERMINAL_IDS) this.budget.remove(terminalRecordingFile(this.recordingFile(attempt), n));
     this.budget.remove(this.snapshotsDir(attempt.id));
   }
 

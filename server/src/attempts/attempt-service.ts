@@ -239,11 +239,11 @@ export class AttemptService implements AttemptNotices {
    * while its terminal was being opened gets no terminal: the one just opened is closed again (nothing stays
    * open, recording or attached, for an ended attempt), and the caller is told the attempt ended.
    */
-  async terminalFor(attempt: Attempt): Promise<AttemptTerminal> {
-    const terminal = await this.ctx.terminals.terminalFor(attempt);
+  async terminalFor(attempt: Attempt, n = 1, opts: { startShell?: boolean } = {}): Promise<AttemptTerminal> {
+    const terminal = await this.ctx.terminals.terminalN(attempt, n, opts);
     const now = this.deps.repo.get(attempt.id);
     if (!now || now.state !== 'running' || this.ctx.ending.has(attempt.id) || terminal.isClosed) {
-      if (this.ctx.terminals.get(attempt.id) === terminal && !this.ctx.ending.has(attempt.id)) {
+      if (n === 1 && this.ctx.terminals.get(attempt.id) === terminal && !this.ctx.ending.has(attempt.id)) {
         this.ctx.terminals.take(attempt.id)?.close({ code: CLOSE_CODES.ended, text: 'The attempt has ended.' });
       }
       throw errors.attemptEnded(now?.state ?? 'gone');

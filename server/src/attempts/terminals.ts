@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { CLOSE_CODES } from '../../../contract/terminal.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../sandbox/notices.js';
 import type { SandboxDriver } from '../sandbox/sandbox-driver.js';
@@ -5,6 +7,8 @@ import type { Attempt } from '../store/attempts-repo.js';
 import { AttemptTerminal } from '../terminal/attempt-terminal.js';
 import { MARKERS } from '../terminal/recorder.js';
 import { recoverIntoRecording } from '../terminal/recovery.js';
+import { terminalRecordingFile } from '../terminal/terminal-files.js';
+import { errors } from '../errors.js';
 
 export interface TerminalRegistryDeps {
   config: Pick<Config, 'recordingMaxBytes'>;
@@ -24,6 +28,10 @@ export interface TerminalRegistryDeps {
 export class TerminalRegistry {
   private readonly live = new Map<string, AttemptTerminal>();
   private readonly opening = new Map<string, Promise<AttemptTerminal>>();
+  /** Further terminals (2…), by `<attempt id>#<n>`; each is a companion of its attempt's terminal 1. */
+  private readonly further = new Map<string, AttemptTerminal>();
+  /** Further terminals (by the same key) whose recording already holds a shell. */
+  private readonly shellStarted = new Set<string>();
 
   constructor(private readonly deps: TerminalRegistryDeps) {}
 
@@ -31,10 +39,20 @@ export class TerminalRegistry {
     return this.live.get(attemptId);
   }
 
-  /** Takes the attempt's terminal out of the registry (the caller closes it). */
+  /** The attempt's live terminal `n` (1: the main one). */
+  getTerminal(attemptId: string, n: number): AttemptTerminal | undefined {
+    return n === 1 ? this.live.get(attemptId) : this.further.get(`${attemptId}#${n}`);
+  }
+
+  /**
+   * Takes the attempt's terminal out of the registry (the caller closes it; its further terminals, companions of
+   * it, close with it).
+   */
   take(attemptId: string): AttemptTerminal | undefined {
     const terminal = this.live.get(attemptId);
     this.live.delete(attemptId);
+    for (const key of [...this.further.keys()]) if (key.startsWith(`${attemptId}#`)) this.further.delete(key);
+    for (const key of [...this.shellStarted]) if (key.startsWith(`${attemptId}#`)) this.shellStarted.delete(key);
     return terminal;
   }
 
@@ -73,6 +91,64 @@ export class TerminalRegistry {
   }
 
   /**
+   * The attempt's terminal `n`. Terminal 1 is the sandbox's main shell (terminalFor). A further one is a shell
+   * started beside it through the driver (`bash -l` as root on its own TTY), with its own recording and screen
+   * mirror, bound to terminal 1 (closed with it). Its shell lives as long as this server holds it: a browser
+   * reload or a lost connection finds it again, but after a server restart (or once it exited) the next
+   * connection starts a new shell in the same sandbox, files kept, marked `shell-restarted` in its recording.
+   */
+  async terminalN(attempt: Attempt, n: number, opts: { startShell?: boolean } = {}): Promise<AttemptTerminal> {
+    if (n === 1) return this.terminalFor(attempt);
+    const startShell = opts.startShell ?? true;
+    const key = `${attempt.id}#${n}`;
+    const opening = this.opening.get(key);
+    if (opening) return opening;
+    const promise = (async () => {
+      const main = await this.terminalFor(attempt);
+      let terminal = this.further.get(key);
+      if (terminal?.isClosed) terminal = undefined;
+      if (terminal?.hasShell) return terminal;
+      const { driver } = this.deps;
+      if (!driver.execTerminal) throw errors.badRequest('This sandbox offers one terminal.');
+      if (!attempt.sandboxId) throw errors.sandboxMissing();
+      const file = terminalRecordingFile(this.deps.recordingFile(attempt), n);
+      const fresh = !terminal;
+      if (fresh && fs.existsSync(file)) this.shellStarted.add(key);
+      terminal ??= await AttemptTerminal.open({
+        attemptId: attempt.id,
+        recordingFile: file,
+        startedAt: attempt.startedAt ?? attempt.createdAt,
+        recordingMaxBytes: this.deps.config.recordingMaxBytes,
+        cols: main.size.cols,
+        rows: main.size.rows,
+        // The main shell's exit changes the attempt (its sandbox may have stopped); this one's changes nothing:
+        // its page offers a new shell.
+        onShellExit: () => undefined,
+        log: (msg, extra) => this.deps.log.warn({ attemptId: attempt.id, terminal: n, ...extra }, msg),
+      });
+      if (fresh) {
+        this.further.set(key, terminal);
+        main.addCompanion(terminal);
+      }
+      // A live view watches what there is: it never starts a shell in the candidate's sandbox.
+      if (!startShell) return terminal;
+      const size = terminal.size;
+      const session = await driver.execTerminal(attempt.sandboxId, { name: String(n), cols: size.cols, rows: size.rows });
+      if (main.isClosed || terminal.isClosed) {
+        session.close();
+        terminal.close({ code: CLOSE_CODES.ended, text: 'The attempt has ended.' });
+        return terminal;
+      }
+      terminal.marker(this.shellStarted.has(key) ? MARKERS.shellRestarted : MARKERS.started);
+      this.shellStarted.add(key);
+      terminal.attachSession(session);
+      return terminal;
+    })().finally(() => this.opening.delete(key));
+    this.opening.set(key, promise);
+    return promise;
+  }
+
+  /**
    * Before a shell is adopted again (after a crash or a restart), what it printed meanwhile is taken from the
    * engine's log of it into the recording, so the replay and the repainted screen miss nothing. Never fatal.
    */
@@ -96,5 +172,7 @@ export class TerminalRegistry {
   closeAll(reason: { code: number; text: string }): void {
     for (const terminal of this.live.values()) terminal.close(reason);
     this.live.clear();
+    this.further.clear();
+    this.shellStarted.clear();
   }
 }

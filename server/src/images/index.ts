@@ -25,6 +25,8 @@ export interface EnsureImagesOptions {
   log: (line: string) => void;
   /** Debian mirror for building debian:bookworm-slim offline (default: OPSLAB_DEBIAN_MIRROR, then the host's apt sources). */
   debianMirror?: string;
+  /** Images besides the repository's own, built the same way after them (the tests' PostgreSQL). */
+  extra?: ImageTarget[];
 }
 
 export const DEBIAN_BASE_TAG = 'debian:bookworm-slim';
@@ -41,11 +43,13 @@ export function sandboxImageTag(name: string): string {
   return `opslab/sandbox-${name}:latest`;
 }
 
-interface Target {
+/** An image built from a directory holding its Dockerfile. */
+export interface ImageTarget {
   name: string;
   tag: string;
   contextDir: string;
 }
+type Target = ImageTarget;
 
 /** The images the repository defines, in build order. */
 export function listTargets(repoRoot: string): Target[] {
@@ -185,7 +189,7 @@ export function ensureImages(opts: EnsureImagesOptions): Promise<ImageResult[]> 
 async function ensureImagesLocked(opts: EnsureImagesOptions): Promise<ImageResult[]> {
   const { engine, repoRoot, log } = opts;
   const baseOpts = { log, ...(opts.debianMirror ? { debianMirror: opts.debianMirror } : {}) };
-  const targets = listTargets(repoRoot);
+  const targets = [...listTargets(repoRoot), ...(opts.extra ?? [])];
   const results: ImageResult[] = [];
 
   // Every base FROM any of our Dockerfiles, including the server image's for docker compose.

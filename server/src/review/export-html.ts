@@ -15,6 +15,8 @@ import {
   formatWeightedScore,
   RATING_LABELS,
   RECOMMENDATION_LABELS,
+  signalFacts,
+  signalSummaryItems,
   type Command, type ExportData, type Rating, type Review, type ReviewBundle, type ReviewCheck, type SnapshotDiffView } from '../../../contract/index.js';
 import { APP_SCRIPT, STYLE } from './export-page.js';
 
@@ -216,6 +218,11 @@ function renderCommands(commands: Command[], source: string): string {
           ? '<span class="exit" data-exit="unknown">—</span>'
           : `<span class="exit" data-exit="${c.exitCode === 0 ? 'ok' : 'error'}">${c.exitCode === 0 ? '✓ 0' : `✕ ${escapeHtml(c.exitCode)}`}</span>`;
       const seconds = Number.isFinite(c.startedAt) ? c.startedAt : 0;
+      // The export holds terminal 1's replay only: a command of the second terminal is listed, not seekable.
+      if (c.terminal) {
+        return `<li class="cmd-item"><div class="cmd" data-terminal="${escapeHtml(c.terminal)}" data-testid="export-command">
+<span class="cmd-time">${escapeHtml(formatOffset(seconds))}</span><code class="cmd-text" title="${escapeHtml(c.command)}">${escapeHtml(c.command)}</code><span class="cmd-meta">${escapeHtml(formatDuration(c.durationMs))} ${exit}</span><span class="cmd-source">terminal ${escapeHtml(c.terminal)}, not in this replay</span></div></li>`;
+      }
       return `<li class="cmd-item"><button type="button" class="cmd" data-seek="${seconds}" data-testid="export-command">
 <span class="cmd-time">${escapeHtml(formatOffset(seconds))}</span><code class="cmd-text" title="${escapeHtml(c.command)}">${escapeHtml(c.command)}</code><span class="cmd-meta">${escapeHtml(formatDuration(c.durationMs))} ${exit}</span>${
         c.source === 'input' ? '<span class="cmd-source">from keystrokes</span>' : ''
@@ -297,6 +304,32 @@ ${review.summary.trim() ? `<p class="summary">${escapeHtml(review.summary)}</p>`
   return section('reviews', 'Reviews', `<p class="muted small">Weighted score: ratings 1 Weak to 4 Strong, weighted ${weights}.</p>${cards}`);
 }
 
+function renderSignals(data: ExportData): string {
+  const report = data.signals;
+  if (!report) return '';
+  const summary = signalSummaryItems(report.summary)
+    .map((i) => `<div><dt>${escapeHtml(i.label)}</dt><dd data-testid="export-signal-${i.key}">${escapeHtml(i.value)}</dd></div>`)
+    .join('');
+  const facts = signalFacts(report, data.bundle.events, data.bundle.attempt.startedAt);
+  // Each row moves the replay to its moment, like a command (when there is a replay).
+  const rows = facts
+    .map((f) => {
+      const time = `<span class="cmd-time">${escapeHtml(formatOffset(f.at))}</span>`;
+      const text = `<span class="fact-text">${escapeHtml(f.text)}</span>`;
+      return `<li class="fact-item" data-kind="${f.kind}" data-testid="export-signal">${
+        data.cast ? `<button type="button" class="fact" data-seek="${f.at}">${time}${text}</button>` : `<span class="fact">${time}${text}</span>`
+      }</li>`;
+    })
+    .join('\n');
+  return section(
+    'signals',
+    'Signals',
+    `<p class="muted small">Facts recorded during the attempt, not verdicts: large pastes, the tab hidden or out of focus, stretches of at least ${report.summary.idleMinutes} minutes without input, files moved in or out.</p>
+<dl class="signal-summary">${summary}</dl>
+${facts.length ? `<ol class="facts" aria-label="Signals">${rows}</ol>` : '<p class="muted">Nothing of the kind was recorded.</p>'}`,
+  );
+}
+
 function renderEvents(bundle: ReviewBundle): string {
   if (bundle.events.length === 0) return '';
   const rows = bundle.events
@@ -351,6 +384,7 @@ ${renderHeader(data)}
 ${renderChecks(bundle)}
 ${renderReplay(data)}
 ${renderDiff(data.diff)}
+${renderSignals(data)}
 ${renderReviews(bundle)}
 ${renderEvents(bundle)}
 </main>

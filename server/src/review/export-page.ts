@@ -185,6 +185,12 @@ select{min-height:30px;font:inherit;font-size:14px}
 .notes{display:block;color:#5d6677;white-space:pre-wrap;overflow-wrap:anywhere}
 .summary{margin:8px 0 0;white-space:pre-wrap;overflow-wrap:anywhere}
 .events{margin:0;padding:0;list-style:none;font-size:14px}
+.signal-summary{display:flex;flex-wrap:wrap;gap:6px 28px;margin:0 0 10px}
+.signal-summary dt{font-size:12px;color:#5d6677}.signal-summary dd{margin:0;font-weight:500}
+.facts{margin:0;padding:0;list-style:none;font-size:14px}
+.fact{display:flex;gap:10px;align-items:baseline;width:100%;padding:3px 0;border:none;background:none;color:inherit;font:inherit;text-align:left}
+button.fact{cursor:pointer}button.fact:hover{background:#f3f6fb}
+.fact-text{overflow-wrap:anywhere}
 :focus-visible{outline:3px solid #4c8dff;outline-offset:2px}
 @media (max-width:1000px){.replay-grid{grid-template-columns:minmax(0,1fr)}.head{flex-direction:column-reverse}.score{align-items:flex-start}}
 @media print{.toolbar,.replay-host,.replay-grid>.replay{display:none}.replay-grid{grid-template-columns:1fr}.cmds,.diff{max-height:none;overflow:visible}}

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import { existingRecordings } from '../terminal/terminal-files.js';
+import { mergeTimelines } from './merge-timelines.js';
 import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors } from '../errors.js';
 import type { Attempt } from '../store/attempts-repo.js';
@@ -9,7 +11,7 @@ import { AttemptsCsv, type AttemptsCsvDeps } from './attempts-csv.js';
 import { CommandTimelines } from './command-timelines.js';
 import { gradingHistory } from './grading-history.js';
 import { renderExportHtml } from './export-html.js';
-import { inputTimesOfFile, signalReport } from '../workspace-files/signals.js';
+import { inputTimesOfFiles, signalReport } from '../workspace-files/signals.js';
 import type { SignalReport } from '../../../contract/signals.js';
 import { toJUnitXml } from '../grading/report.js';
 import {
@@ -201,11 +203,19 @@ export class ReviewService {
     return { ...all, commands: all.commands.slice(offset, offset + limit), total: all.commands.length, offset };
   }
 
-  /** The whole command timeline of the attempt's recording (flushed first while the attempt runs). */
+  /**
+   * The whole command timeline of the attempt's recordings (flushed first while the attempt runs): every terminal's
+   * commands in the order they started, those of a further terminal tagged with its number.
+   */
   private async timeline(attemptId: string): Promise<CommandTimeline> {
     const attempt = this.attempt(attemptId);
     this.deps.attempts.flushRecording(attemptId);
-    return (await this.timelines.get(this.deps.attempts.recordingFile(attempt))) ?? { commands: [], source: 'none' };
+    const parts: { terminal: number; timeline: CommandTimeline }[] = [];
+    for (const { terminal, file } of existingRecordings(this.deps.attempts.recordingFile(attempt))) {
+      const timeline = await this.timelines.get(file);
+      if (timeline) parts.push({ terminal, timeline });
+    }
+    return mergeTimelines(parts);
   }
 
   /** Everything of the attempt for the export, as the given interviewer sees it. */
@@ -216,6 +226,7 @@ export class ReviewService {
       commands: await this.timeline(attemptId),
       diff: this.diff(attemptId),
       cast,
+      signals: await this.signals(attemptId).catch(() => null),
       exportedAt: new Date().toISOString(),
     };
   }
@@ -242,11 +253,12 @@ export class ReviewService {
     return toJUnitXml(grading, { suiteName: `${attempt.exerciseId} (${attempt.id})`, confirmations: this.advisory.verdicts(attemptId) });
   }
 
-  /** Pastes, absences and idle stretches (idle computed here from the recording's input times and the events). */
+  /** Pastes, absences and idle stretches (idle computed here from every terminal recording's input times and the events). */
   async signals(attemptId: string): Promise<SignalReport> {
     const attempt = this.attempt(attemptId);
     this.deps.attempts.flushRecording(attemptId);
-    const times = await inputTimesOfFile(this.deps.attempts.recordingFile(attempt));
+    const files = existingRecordings(this.deps.attempts.recordingFile(attempt)).map((r) => r.file);
+    const times = await inputTimesOfFiles(files);
     return signalReport(this.deps.attemptsRepo.events(attemptId), times, {
       startedAt: attempt.startedAt,
       endedAt: attempt.endedAt,

@@ -154,7 +154,7 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
   app.get(
     '/api/attempts/:id/recording',
     { schema: { params: AttemptParams }, preHandler: authorise },
-    async (request: IdRequest, reply: FastifyReply) => sendRecording(reply, attempts, request.attempt!),
+    async (request: IdRequest, reply: FastifyReply) => sendRecording(reply, attempts, request.attempt!, request.query),
   );
 
   terminalRoute(app, { url: '/api/attempts/:id/terminal', attempts, readOnly: false, access: authorise });

@@ -179,7 +179,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
       const attempt = attempts.get(request.params.id);
       if (!attempt) throw errors.attemptNotFound();
-      return sendRecording(reply, attempts, attempt);
+      return sendRecording(reply, attempts, attempt, request.query);
     },
   );
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
-import { AttemptParams, CLOSE_CODES, ERROR_CODES } from '../../../contract/index.js';
+import { AttemptParams, CLOSE_CODES, ERROR_CODES, parseTerminalId } from '../../../contract/index.js';
 import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors, OpslabError } from '../errors.js';
 import type { Attempt } from '../store/attempts-repo.js';
@@ -37,6 +37,13 @@ export function terminalRoute(app: FastifyInstance, opts: TerminalRouteOptions):
         ...(opts.guards ?? []),
         async (request: IdRequest) => {
           const attempt = await opts.access(request);
+          // `?terminal=N`: which of the attempt's terminals (1 when absent), checked like the rest before the upgrade.
+          const query = (request.query ?? {}) as Record<string, unknown>;
+          const unknown = Object.keys(query).find((key) => key !== 'terminal');
+          if (unknown !== undefined) throw errors.badRequest(`Unknown query parameter ${JSON.stringify(unknown.slice(0, 40))}: only terminal is taken.`);
+          const n = parseTerminalId(query.terminal);
+          if (typeof n !== 'number') throw errors.badRequest(n.error);
+          request.terminalId = n;
           if (!request.ws) throw upgradeRequired();
           if (attempt.state !== 'running') throw errors.attemptEnded(attempt.state);
           if (attempt.sandboxStatus === 'missing') throw errors.sandboxMissing();
@@ -48,7 +55,7 @@ export function terminalRoute(app: FastifyInstance, opts: TerminalRouteOptions):
       const attempt = request.attempt!;
       let terminal;
       try {
-        terminal = await attempts.terminalFor(attempt);
+        terminal = await attempts.terminalFor(attempt, request.terminalId ?? 1, { startShell: !readOnly });
       } catch (err) {
         // Ended while the terminal was being opened (a submit, the deadline): closed like any ended attempt's.
         if ((err as { statusCode?: number }).statusCode === 410) {
@@ -56,6 +63,10 @@ export function terminalRoute(app: FastifyInstance, opts: TerminalRouteOptions):
           return;
         }
         const what = readOnly ? 'live view' : 'terminal';
+        if ((err as { statusCode?: number }).statusCode === 400) {
+          socket.close(CLOSE_CODES.policy, (err as Error).message.slice(0, 120));
+          return;
+        }
         request.log.error({ attemptId: attempt.id, err: (err as Error).message }, `${what} could not be opened`);
         socket.close(CLOSE_CODES.serverError, 'The terminal could not be opened.');
         return;
@@ -64,7 +75,7 @@ export function terminalRoute(app: FastifyInstance, opts: TerminalRouteOptions):
       bridgeWebSocket(
         socket,
         terminal,
-        { type: 'hello', attempt: attempts.view(current), ...(readOnly ? { readOnly: true } : {}) },
+        { type: 'hello', attempt: attempts.view(current), terminal: request.terminalId ?? 1, ...(readOnly ? { readOnly: true } : {}) },
         (msg, extra) => request.log.warn({ attemptId: attempt.id, ...extra }, msg),
         { readOnly },
       );
@@ -76,5 +87,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The attempt a request was authorised for (set by the attempt routes' checks). */
     attempt?: Attempt;
+    /** The terminal a terminal WebSocket asked for (`?terminal=`). */
+    terminalId?: number;
   }
 }

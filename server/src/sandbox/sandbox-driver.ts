@@ -26,6 +26,14 @@ export interface SandboxSpec {
 
 export type SandboxRunState = 'created' | 'running' | 'exited' | 'other';
 
+/** A further terminal of a running sandbox (see SandboxDriver.execTerminal). */
+export interface ExecTerminalOptions {
+  /** Which of the attempt's terminals this is ("2"): a new shell of the same name replaces (hangs up) the earlier one. */
+  name: string;
+  cols: number;
+  rows: number;
+}
+
 export interface SandboxInfo {
   id: string;
   attemptId: string | null;
@@ -95,6 +103,12 @@ export interface SandboxDriver {
    * Detaching leaves the shell running; a later attach continues the same shell.
    */
   attachTerminal(id: string): Promise<TerminalSession>;
+  /**
+   * Starts a further shell in the running sandbox (`bash -l` as root on a TTY of its own). Detaching leaves it
+   * running but it cannot be attached again: a later call with the same name hangs the earlier shell up and starts
+   * a new one. Optional: a driver without it offers one terminal per attempt.
+   */
+  execTerminal?(id: string, opts: ExecTerminalOptions): Promise<TerminalSession>;
   /**
    * Runs a program of the sandbox (one the candidate may have replaced): its output is capped and its time bounded
    * (see ExecOptions); rejects with an ExecLimitError when a limit is reached first.

@@ -265,4 +265,13 @@ export class AttemptsRepo {
       .all(attemptId) as { at: number; kind: string; detail: string | null }[];
     return rows.map((r) => ({ at: r.at, kind: r.kind, detail: r.detail === null ? null : JSON.parse(r.detail) }));
   }
+
+  /** The attempt's events of these kinds only, oldest first. */
+  eventsOfKinds(attemptId: string, kinds: readonly string[]): { at: number; kind: string; detail: unknown }[] {
+    if (kinds.length === 0) return [];
+    const rows = this.db
+      .prepare(`SELECT at, kind, detail FROM attempt_events WHERE attempt_id = ? AND kind IN (${kinds.map(() => '?').join(', ')}) ORDER BY id`)
+      .all(attemptId, ...kinds) as { at: number; kind: string; detail: string | null }[];
+    return rows.map((r) => ({ at: r.at, kind: r.kind, detail: r.detail === null ? null : JSON.parse(r.detail) }));
+  }
 }

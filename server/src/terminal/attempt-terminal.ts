@@ -61,6 +61,8 @@ export class AttemptTerminal {
   private resizing: Promise<void> | null = null;
   private connections = 0;
   private readonly stallTimer: NodeJS.Timeout;
+  /** The attempt's further terminals (terminal 2): they hear its broadcasts and close with it. */
+  private readonly companions = new Set<AttemptTerminal>();
 
   private constructor(
     private readonly opts: AttemptTerminalOptions,
@@ -101,9 +103,22 @@ export class AttemptTerminal {
     this.recorder.marker(label);
   }
 
-  /** Writes buffered recording events to disk now. */
+  /** Writes buffered recording events to disk now (its companions' too). */
   flush(): void {
     if (!this.closed) this.recorder.flush();
+    for (const companion of this.companions) companion.flush();
+  }
+
+  /**
+   * Binds a further terminal of the same attempt to this one: it gets this terminal's broadcasts (attempt
+   * updates, notices) and closes with it, with the same reason and marker.
+   */
+  addCompanion(companion: AttemptTerminal): void {
+    if (this.closed) {
+      companion.close({ code: CLOSE_CODES.ended, text: 'The attempt has ended.' });
+      return;
+    }
+    this.companions.add(companion);
   }
 
   /** Connects the shell. Output starts flowing into mirror, recorder and clients. */
@@ -154,7 +169,7 @@ export class AttemptTerminal {
     await this.repaint(client, state);
   }
 
-  /** Closes the candidate's window (not the viewers'): its credential was withdrawn. */
+  /** Closes the candidate's window (not the viewers'), in every terminal of the attempt: its credential was withdrawn. */
   closeCandidate(code: number, reason: string): void {
     for (const [client, state] of [...this.clients]) {
       if (state.viewer) continue;
@@ -162,6 +177,7 @@ export class AttemptTerminal {
       client.close(code, reason);
     }
     this.updateFlow();
+    for (const companion of this.companions) companion.closeCandidate(code, reason);
   }
 
   get viewerCount(): number {
@@ -233,6 +249,7 @@ export class AttemptTerminal {
 
   broadcast(message: Record<string, unknown>): void {
     for (const client of this.clients.keys()) client.sendControl(message);
+    for (const companion of this.companions) companion.broadcast(message);
   }
 
   /** Ends the terminal for good: closes browsers with the reason, detaches the shell, closes the recording. */
@@ -246,6 +263,8 @@ export class AttemptTerminal {
     this.detachSession();
     this.recorder.close();
     this.mirror.dispose();
+    for (const companion of this.companions) companion.close(reason);
+    this.companions.clear();
   }
 
   /** Bytes held in memory on the way to consumers (for tests and the memory bound). */

@@ -3,6 +3,7 @@ import readline from 'node:readline';
 import {
   SIGNAL_EVENTS,
   SIGNAL_LIMITS,
+  type AwayOpenSignalEvent,
   type AwaySignalEvent,
   type IdleStretch,
   type PasteSignalEvent,
@@ -24,19 +25,35 @@ export const signalErrors = {
 
 export interface SignalsServiceDeps {
   addEvent(attemptId: string, kind: string, detail: unknown): void;
+  /** The attempt's events of these kinds, oldest first (`at` in epoch milliseconds). */
+  events(attemptId: string, kinds: readonly string[]): { at: number; kind: string; detail: unknown }[];
   mark(attemptId: string, label: string): void;
   now?: () => number;
 }
 
+/** The events that open and end absences. */
+const ABSENCE_EVENTS = [SIGNAL_EVENTS.awayOpen, SIGNAL_EVENTS.away] as const;
+
+/**
+ * The absence still open in an attempt's events: the last `signal.away.open` with no `signal.away` after it. The
+ * events are the record, so an absence open when the server restarted is ended (and measured) all the same.
+ */
+export function openAbsence(events: { at: number; kind: string; detail: unknown }[]): { since: number; cause: 'hidden' | 'blur' } | null {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    if (e.kind === SIGNAL_EVENTS.away) return null;
+    if (e.kind === SIGNAL_EVENTS.awayOpen) return { since: e.at, cause: (e.detail as AwayOpenSignalEvent).cause === 'hidden' ? 'hidden' : 'blur' };
+  }
+  return null;
+}
+
 /**
  * What the workspace's page reports: large pastes, and the page going away and coming back. The times are the
- * server's (the browser only says what happened); an absence becomes one `signal.away` event when the page comes
- * back, with its length measured here.
+ * server's (the browser only says what happened). An absence is written when it starts (`signal.away.open`) and
+ * becomes one `signal.away` event, measured here, when the page comes back or the attempt ends.
  */
 export class SignalsService {
   private readonly budget = new MinuteBudget(SIGNAL_LIMITS.reportsPerMinute, signalErrors.rate);
-  /** Attempts whose page is away: since when, and why. */
-  private readonly away = new Map<string, { since: number; cause: 'hidden' | 'blur' }>();
 
   constructor(private readonly deps: SignalsServiceDeps) {}
 
@@ -56,8 +73,9 @@ export class SignalsService {
       }
       case 'away': {
         // The first report of an absence counts (a blur then a hidden tab is one absence).
-        if (this.away.has(attempt.id)) return { recorded: false };
-        this.away.set(attempt.id, { since: this.now(), cause: body.cause });
+        if (openAbsence(this.deps.events(attempt.id, ABSENCE_EVENTS))) return { recorded: false };
+        const detail: AwayOpenSignalEvent = { cause: body.cause };
+        this.deps.addEvent(attempt.id, SIGNAL_EVENTS.awayOpen, detail);
         this.deps.mark(attempt.id, `page ${body.cause === 'hidden' ? 'hidden' : 'out of focus'}`);
         return { recorded: true };
       }
@@ -68,10 +86,9 @@ export class SignalsService {
 
   /** Ends an open absence (the page came back, or the attempt ended): one `signal.away` event. */
   close(attemptId: string, label = 'page back'): boolean {
-    const open = this.away.get(attemptId);
+    const open = openAbsence(this.deps.events(attemptId, ABSENCE_EVENTS));
     if (!open) return false;
-    this.away.delete(attemptId);
-    const now = this.now();
+    const now = Math.max(this.now(), open.since);
     const detail: AwaySignalEvent = { cause: open.cause, from: new Date(open.since).toISOString(), ms: now - open.since };
     this.deps.addEvent(attemptId, SIGNAL_EVENTS.away, detail);
     this.deps.mark(attemptId, label);
@@ -149,6 +166,16 @@ export async function inputTimesOfFile(file: string): Promise<number[]> {
 }
 
 /**
+ * The input times of several recordings (an attempt's terminals), together: input in any terminal counts, so a
+ * candidate working in the second terminal is not idle for lack of keystrokes in the first. Not in order.
+ */
+export async function inputTimesOfFiles(files: string[]): Promise<number[]> {
+  let times: number[] = [];
+  for (const file of files) times = times.concat(await inputTimesOfFile(file));
+  return times;
+}
+
+/**
  * The report reviewers read (`cast`: the recording's text, or its input times): each paste and absence as recorded,
  * and the stretches of at least
  * SIGNAL_LIMITS.idleMinutes without input (keystrokes from the recording, saves, uploads, pastes), measured from
@@ -188,10 +215,12 @@ export function signalReport(
       last = Math.max(last, t);
     }
   }
+  const open = span.endedAt === null ? openAbsence(events) : null;
   return {
     pastes: pastes.slice(0, SIGNAL_LIMITS.maxListed),
     away: away.slice(0, SIGNAL_LIMITS.maxListed),
     idle: idle.slice(0, SIGNAL_LIMITS.maxListed),
+    awayNow: open ? { from: iso(open.since), cause: open.cause } : null,
     summary: {
       pasteCount: pastes.length,
       pastedChars: pastes.reduce((n, p) => n + p.chars, 0),

@@ -137,9 +137,10 @@ export const manageApi = {
 };
 
 /** ws:// or wss:// URL of the read-only live view of an attempt's terminal, on the page's own origin. */
-export function liveUrl(attemptId: string, location: Location = window.location): string {
+export function liveUrl(attemptId: string, location: Location = window.location, terminal = 1): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/api/manage/attempts/${encodeURIComponent(attemptId)}/live`;
+  const query = terminal === 1 ? '' : `?terminal=${terminal}`;
+  return `${scheme}//${location.host}/api/manage/attempts/${encodeURIComponent(attemptId)}/live${query}`;
 }
 
 /** Where a staff member goes from an attempt: the live view while it runs, the review page otherwise. */

@@ -1,5 +1,6 @@
 // Small pieces the invites page, the dashboard and the live view share: status badges that carry their text,
-// dates as <time>, copying a link with a fallback, and a dialog that asks for a number of minutes.
+// dates as <time>, copying a link with a fallback, a dialog that asks for a number of minutes, and the frame of the
+// admin pages that add things and list them (users, API tokens, webhooks).
 
 import './widgets.css';
 import type { AttemptState, EndReason } from '../api.js';
@@ -211,4 +212,57 @@ export function minutesDialog(options: MinutesDialogOptions): Promise<number | n
     input.focus();
     input.select();
   });
+}
+
+/** The panel of an admin page where something is added: a titled section with its form and what it created. */
+export function addPanel(id: string, title: string, form: HTMLElement, created: HTMLElement): HTMLElement {
+  return h(
+    'section',
+    { class: 'staff-section staff-panel', 'aria-labelledby': id },
+    h('h2', { id, class: 'section-title' }, title),
+    form,
+    created,
+  );
+}
+
+/**
+ * The list of an admin page: its title (an h2 with an id), the list's alert and status lines, and a table with
+ * these column heads (the last, "Actions", read only by screen readers) around `body`.
+ */
+export function listPanel(opts: {
+  title: HTMLElement;
+  alert: HTMLElement;
+  status: HTMLElement;
+  testid: string;
+  caption: string;
+  columns: string[];
+  body: HTMLElement;
+}): HTMLElement {
+  return h(
+    'section',
+    { class: 'staff-section', 'aria-labelledby': opts.title.id },
+    h('div', { class: 'staff-toolbar' }, opts.title),
+    opts.alert,
+    opts.status,
+    h(
+      'div',
+      { class: 'table-scroll' },
+      h(
+        'table',
+        { class: 'staff-table', 'data-testid': opts.testid },
+        h('caption', { class: 'visually-hidden' }, opts.caption),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ...opts.columns.map((t) => h('th', { scope: 'col' }, t)),
+            h('th', { scope: 'col', class: 'col-actions' }, h('span', { class: 'visually-hidden' }, 'Actions')),
+          ),
+        ),
+        opts.body,
+      ),
+    ),
+  );
 }

@@ -260,7 +260,7 @@ class Workspace {
         return attempt;
       },
       (err) => {
-        this.terminal.session?.stop();
+        this.terminal.stop();
         this.showFatal(err);
       },
     );

@@ -7,7 +7,7 @@ import { api, ApiError, attemptPath, isAbort, request, type AttemptView, type Ch
 import { h } from '../dom.js';
 import { practiceApi, type Solution } from '../practice/api.js';
 import type { CommandTimeline } from '../review/api.js';
-import { Replay } from '../review/player.js';
+import { TerminalReplays } from '../review/terminal-replays.js';
 import { CommandTimelineView } from '../review/timeline.js';
 import type { PageContext } from '../router.js';
 import { errorText } from '../ui/errors.js';
@@ -133,9 +133,9 @@ function resultsSection(grading: CheckRun | null): HTMLElement {
 
 function replaySection(attempt: AttemptView, timeline: CommandTimeline | null, scope: PageContext['scope']): HTMLElement {
   const section = h('section', { 'aria-labelledby': 'replay-title' }, h('h2', { id: 'replay-title' }, 'Replay'));
-  const replay = Replay.load({ url: `${attemptPath(attempt.id)}/recording` }, { scope });
+  const replay = new TerminalReplays({ scope, url: (n) => `${attemptPath(attempt.id)}/recording${n === 1 ? '' : `?terminal=${n}`}` });
   const side = timeline
-    ? new CommandTimelineView(timeline, { scope, onSeek: (t) => void replay.seek(t) }).element
+    ? new CommandTimelineView(timeline, { scope, onSeek: (t, terminal) => void replay.seek(t, terminal) }).element
     : h('p', { class: 'muted' }, 'The commands could not be listed.');
   section.append(h('div', { class: 'practice-replay' }, replay.element, h('div', {}, h('h3', {}, 'Your commands'), side)));
   return section;

@@ -99,7 +99,7 @@ export const reviewApi = {
     await request<void>(manageAttemptPath(id), { method: 'DELETE', signal });
   },
 
-  recordingUrl: (id: string): string => `${manageAttemptPath(id)}/recording`,
+  recordingUrl: (id: string, terminal = 1): string => `${manageAttemptPath(id)}/recording${terminal === 1 ? '' : `?terminal=${terminal}`}`,
   exportHtmlUrl: (id: string): string => `${manageAttemptPath(id)}/export.html`,
   exportJsonUrl: (id: string): string => `${manageAttemptPath(id)}/export.json`,
 };

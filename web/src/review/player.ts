@@ -39,6 +39,8 @@ export class Replay {
   private disposed = false;
   private readonly scope: Scope;
   private readonly onTime: ((t: number) => void) | undefined;
+  /** Settles once the recording was fetched and shown (or found missing). */
+  private loading: Promise<void> = Promise.resolve();
 
   private readonly host = h('div', { class: 'replay-host', 'data-testid': 'replay-player' });
   private readonly status = h('p', { class: 'replay-status muted', role: 'status', 'data-testid': 'replay-status' });
@@ -92,7 +94,7 @@ export class Replay {
   static load(source: ReplaySource, options: ReplayOptions): Replay {
     const replay = new Replay(options);
     replay.status.textContent = 'Loading the recording…';
-    void replay.fetchAndShow(source);
+    replay.loading = replay.fetchAndShow(source).catch(() => undefined);
     return replay;
   }
 
@@ -102,6 +104,11 @@ export class Replay {
 
   get ready(): boolean {
     return this.player !== null;
+  }
+
+  /** Resolves once the recording was loaded (`ready` then says whether it can be played). */
+  loaded(): Promise<void> {
+    return this.loading;
   }
 
   /** The recording time shown now, in seconds. */

@@ -5,6 +5,7 @@
 import { h, type Scope } from '../dom.js';
 import type { Command, CommandTimeline } from './api.js';
 import { formatOffset } from './cast.js';
+import type { SignalFact } from '../../../contract/signals.js';
 
 /** A save from the workspace's editor (a `file.saved` event), placed on the recording's clock. */
 export interface FileSaveRow {
@@ -16,15 +17,12 @@ export interface FileSaveRow {
 }
 
 /** A fact of the attempt on the recording's clock (a paste, the tab hidden, an idle stretch, an upload): plain text. */
-export interface FactRow {
-  at: number;
-  kind: 'paste' | 'away' | 'idle' | 'transfer';
-  text: string;
-}
+export type FactRow = SignalFact;
 
 export interface TimelineOptions {
   scope: Scope;
-  onSeek: (recordingSeconds: number) => void;
+  /** `terminal`: the terminal whose replay shows the command (absent: terminal 1). */
+  onSeek: (recordingSeconds: number, terminal?: number) => void;
   saves?: FileSaveRow[];
   facts?: FactRow[];
 }
@@ -115,10 +113,13 @@ export class CommandTimelineView {
       command.source === 'input'
         ? h('span', { class: 'timeline-source', title: 'Reconstructed from the keystrokes' }, 'from keystrokes')
         : null,
+      command.terminal ? h('span', { class: 'timeline-terminal', 'data-testid': 'timeline-terminal', title: `Ran in terminal ${command.terminal}` }, `T${command.terminal}`) : null,
     );
+    if (command.terminal) button.dataset['terminal'] = String(command.terminal);
     const exit = command.exitCode === null ? 'exit status unknown' : `exit status ${command.exitCode}`;
-    button.setAttribute('aria-label', `${formatOffset(command.startedAt)}: ${command.command} (${exit}). Show in the replay.`);
-    this.options.scope.listen(button, 'click', () => this.options.onSeek(command.startedAt));
+    const where = command.terminal ? ` in terminal ${command.terminal}` : '';
+    button.setAttribute('aria-label', `${formatOffset(command.startedAt)}: ${command.command}${where} (${exit}). Show in the replay.`);
+    this.options.scope.listen(button, 'click', () => this.options.onSeek(command.startedAt, command.terminal));
     const row = h('li', { class: 'timeline-item' }, button);
     this.rows.push({ command, row });
     this.list.append(row);

@@ -136,12 +136,20 @@ export class TerminalView {
 
   /** Fits now (e.g. after the layout changed in a way the observer cannot see yet). */
   fitNow(): void {
-    if (this.disposed) return;
-    // proposeDimensions is undefined while the container is hidden or has no size.
+    if (this.disposed || !this.isShown()) return;
     const dims = this.fit.proposeDimensions();
     if (!dims || !Number.isFinite(dims.cols) || !Number.isFinite(dims.rows)) return;
     if (dims.cols === this.term.cols && dims.rows === this.term.rows) return;
     this.fit.fit();
+  }
+
+  /**
+   * Whether the container is laid out with a size. A hidden one (another terminal's tab is shown) keeps the size
+   * it had: the fit addon would read `width: 100%` of a `display: none` box as 100 pixels and shrink the shell's
+   * TTY to 10x5, rewrapping everything it prints (and the server's screen mirror) until the tab is shown again.
+   */
+  private isShown(): boolean {
+    return this.host.isConnected && this.host.clientWidth > 0 && this.host.clientHeight > 0;
   }
 
   private scheduleFit(): void {

@@ -1,11 +1,13 @@
 // The workspace's right half: the candidate's shell with its banners and keyboard hint. It reacts to the
 // connection (a lasting loss, a close, another tab taking over) and to the shell exiting (restart it), each with a
-// banner whose button mends it.
+// banner whose button mends it. Tabs switch to a second terminal in the same sandbox, opened on first use; both
+// stay connected while the other is shown.
 
 import { api, ApiError, isAbort, terminalUrl, type AttemptView } from '../api.js';
 import { h, type Scope } from '../dom.js';
 import type { ConnectionStatus } from '../terminal/connection.js';
-import { TerminalSession, type ConnectionPill } from '../terminal/session-controller.js';
+import { ConnectionPill, TerminalSession } from '../terminal/session-controller.js';
+import { TerminalTabs } from '../terminal/terminal-tabs.js';
 import { errorText } from '../ui/errors.js';
 import type { ServerClock } from '../ui/server-clock.js';
 import type { Toaster } from '../ui/toast.js';
@@ -34,7 +36,13 @@ export class TerminalPane {
   readonly banners: WorkspaceBanners;
   /** The shell, once opened (only for a running attempt). */
   session: TerminalSession | null = null;
+  /** The second terminal, once its tab was first chosen. */
+  private second: TerminalSession | null = null;
+  /** The second terminal's connection state (its tab shows it; the page's pill follows terminal 1). */
+  private readonly secondPill = new ConnectionPill({ connected: 'Connected', replaced: 'Open in another tab' });
   private readonly host = h('div', { class: 'terminal-host', 'data-testid': 'terminal' });
+  private readonly host2 = h('div', { class: 'terminal-host', 'data-testid': 'terminal-2', hidden: true });
+  private readonly tabs: TerminalTabs;
   private readonly hint = h(
     'p',
     { class: 'terminal-hint', id: 'terminal-hint' },
@@ -49,61 +57,116 @@ export class TerminalPane {
 
   constructor(private readonly options: TerminalPaneOptions) {
     this.banners = new WorkspaceBanners(options.scope);
+    this.tabs = new TerminalTabs(options.scope, (n) => this.show(n), { label: 'Terminals', panelId: 'terminal-frame' });
+    this.tabs.element.hidden = true;
     this.element = h(
       'section',
       { class: 'terminal-pane', 'aria-label': 'Terminal' },
       this.banners.element,
-      h('div', { class: 'terminal-frame' }, this.host),
+      this.tabs.element,
+      h('div', { class: 'terminal-frame', id: 'terminal-frame', role: 'tabpanel' }, this.host, this.host2),
       this.hint,
     );
   }
 
+  /** The terminal shown now. */
+  private get active(): TerminalSession | null {
+    return this.tabs.selected === 1 ? this.session : this.second;
+  }
+
+  /** Shows terminal `n` (the second is opened, and its shell started, the first time). */
+  private show(n: number): void {
+    this.tabs.select(n);
+    this.host.hidden = n !== 1;
+    this.host2.hidden = n !== 2;
+    if (n === 2 && !this.second && !this.options.isEnded()) {
+      this.second = this.openSession(2, this.host2, this.secondPill);
+      this.second.connect();
+    }
+    // Hidden, a terminal cannot measure itself: fit the one shown now to the frame.
+    this.active?.view.fitNow();
+    this.focus();
+  }
+
   /** Opens the shell (connect it once the attempt is applied). */
   open(): TerminalSession {
+    this.session = this.openSession(1, this.host, this.options.pill);
+    this.tabs.element.hidden = false;
+    return this.session;
+  }
+
+  private openSession(n: number, host: HTMLElement, pill: ConnectionPill): TerminalSession {
     const { options } = this;
-    this.session = new TerminalSession({
+    const session: TerminalSession = new TerminalSession({
       scope: options.scope,
-      host: this.host,
-      url: terminalUrl(options.attemptId),
+      host,
+      url: terminalUrl(options.attemptId, window.location, n),
       clock: options.clock,
-      pill: options.pill,
+      pill,
       toaster: options.toaster,
       hintId: 'terminal-hint',
       onLeave: (direction) => options.onLeave(direction),
       onAttempt: (attempt) => options.applyAttempt(attempt),
-      onShellExited: (code) => this.onShellExited(code),
-      onStatus: (status) => this.onStatus(status),
+      onShellExited: (code) => this.onShellExited(code, n, session),
+      onStatus: (status) => {
+        this.tabs.setState(n, status.kind);
+        this.onStatus(status, session);
+      },
       // A refused upgrade (401/403/404/410) looks like any other failed socket here: the attempt says why.
       shouldReconnect: () => options.refreshAttempt(),
     });
-    return this.session;
+    return session;
   }
 
-  /** Focuses the shell; false when there is none to type into. */
+  /** Focuses the shell shown; false when there is none to type into. */
   focus(): boolean {
-    if (!this.session || this.options.isEnded()) return false;
-    this.session.focus();
+    const active = this.active;
+    if (!active || this.options.isEnded()) return false;
+    active.focus();
     return true;
   }
 
-  /** The attempt is over: the shell stays readable, without input, banners or hint. */
+  /** No more reconnects for any of the terminals; the page's pill shows `status`. */
+  stop(status?: ConnectionStatus): void {
+    this.session?.stop(status);
+    this.second?.stop(status);
+  }
+
+  /** The attempt is over: the shells stay readable, without input, banners or hint. */
   end(): void {
-    this.session?.setInputEnabled(false);
-    this.session?.view.term.blur();
+    // Terminal 1's connection was stopped by the page; the second stops with it.
+    this.second?.stop(this.session?.status);
+    for (const session of [this.session, this.second]) {
+      session?.setInputEnabled(false);
+      session?.view.term.blur();
+    }
     this.hint.hidden = true;
     this.banners.clear('shell');
     this.banners.clear('connection');
-    if (!this.session) this.host.classList.add('terminal-empty');
+    if (!this.session) {
+      this.host.classList.add('terminal-empty');
+      this.tabs.element.hidden = true;
+    }
   }
 
   dispose(): void {
     this.banners.cancelLostBanner();
     this.session?.dispose();
+    this.second?.dispose();
     this.session = null;
+    this.second = null;
   }
 
-  private onStatus(status: ConnectionStatus): void {
+  private onStatus(status: ConnectionStatus, session: TerminalSession): void {
     if (this.options.isEnded()) return;
+    // The lost-connection banner follows terminal 1 (both use the same server; the second's tab shows its state).
+    if (session !== this.session) {
+      if (status.kind === 'connected') session.setInputEnabled(true);
+      else if (status.kind === 'ended') this.options.onEndedByServer(status.reason);
+      else if (status.kind === 'replaced' || status.kind === 'moved' || status.kind === 'closed') session.setInputEnabled(false);
+      if (status.kind === 'replaced') this.showReplaced(session);
+      return;
+    }
     if (status.kind === 'reconnecting' || (status.kind === 'connecting' && status.retry)) {
       this.banners.scheduleLostBanner(
         () => {
@@ -124,12 +187,7 @@ export class TerminalPane {
         this.options.onEndedByServer(status.reason);
         break;
       case 'replaced':
-        this.session?.setInputEnabled(false);
-        this.banners.show('connection', 'warn', 'This attempt is open in another tab.', {
-          label: 'Use here',
-          testid: 'use-here',
-          action: () => this.reconnect(),
-        });
+        this.showReplaced(session);
         break;
       case 'moved':
         // The invite's link was reissued: this browser's credential is gone, so there is nothing to reconnect to.
@@ -151,10 +209,21 @@ export class TerminalPane {
     }
   }
 
+  private showReplaced(session: TerminalSession): void {
+    session.setInputEnabled(false);
+    this.banners.show('connection', 'warn', 'This attempt is open in another tab.', {
+      label: 'Use here',
+      testid: 'use-here',
+      action: () => this.reconnect(),
+    });
+  }
+
+  /** Takes the attempt back from another tab: every terminal opened here connects again. */
   private reconnect(): void {
     this.banners.clear('connection');
     this.session?.connect();
-    this.session?.focus();
+    this.second?.connect();
+    this.focus();
   }
 
   /** A normal close from the server: find out whether the attempt ended before offering to reconnect. */
@@ -168,10 +237,25 @@ export class TerminalPane {
     });
   }
 
-  private onShellExited(code: number): void {
+  private onShellExited(code: number, n: number, session: TerminalSession): void {
     if (this.options.isEnded()) return;
-    this.session?.setInputEnabled(false);
+    session.setInputEnabled(false);
     const detail = code >= 0 ? ` (exit status ${code})` : '';
+    if (n !== 1) {
+      this.tabs.setState(n, 'exited');
+      // A further terminal's shell starts again when its socket connects again; the sandbox is untouched.
+      const again = this.banners.show('shell', 'info', `The shell in terminal ${n} exited${detail}.`, {
+        label: 'New shell',
+        testid: 'restart-shell',
+        action: () => {
+          this.banners.clear('shell');
+          session.connect();
+          session.focus();
+        },
+      });
+      if (this.tabs.selected === n) again.focus();
+      return;
+    }
     const restart = this.banners.show('shell', 'info', `The shell exited${detail}.`, {
       label: 'Restart shell',
       testid: 'restart-shell',

@@ -1,21 +1,32 @@
 // `/manage/attempts/:id/live`: an interviewer watches a running attempt's terminal, read-only. The socket speaks
 // the candidate terminal's protocol (repaint, output, acks); nothing typed here is sent. The terminal takes the
 // candidate's size from each repaint instead of fitting itself, so lines wrap exactly as the candidate sees them.
+// Tabs switch between the attempt's terminals: the view reconnects to the one chosen and is repainted from its
+// screen on the server.
+// Above the terminal, the attempt's signals so far (pastes, time away, idle; the tab away right now), refreshed
+// every few seconds.
 
 import '../../manage/live.css';
 import { ApiError, isAbort, isAttemptActive, type AttemptView } from '../../api.js';
 import { h, type Scope } from '../../dom.js';
 import { liveUrl, manageApi, type AttemptOverview } from '../../manage/api.js';
+import { reviewApi } from '../../review/api.js';
+import { renderSignalSummary } from '../../review/signals.js';
+import type { SignalReport } from '../../../../contract/signals.js';
 import { staffPage } from '../../manage/layout.js';
 import { attemptStateLabel, formatTimeOfDay, gradingBadge, statusBadge } from '../../manage/widgets.js';
 import type { PageContext } from '../../router.js';
 import type { ConnectionStatus } from '../../terminal/connection.js';
 import { ConnectionPill, refetchAttempt, TerminalSession } from '../../terminal/session-controller.js';
+import { TerminalTabs } from '../../terminal/terminal-tabs.js';
 import { Countdown } from '../../ui/countdown.js';
 import { errorText } from '../../ui/errors.js';
 import { setDocumentTitle } from '../../ui/layout.js';
 import { ServerClock } from '../../ui/server-clock.js';
 import { Toaster } from '../../ui/toast.js';
+
+/** How often the live view asks for the attempt's signals. */
+const SIGNALS_REFRESH_MS = 10_000;
 
 export default async function livePage(ctx: PageContext): Promise<void> {
   const frame = await staffPage(ctx, 'Live view', 'review');
@@ -30,6 +41,8 @@ class LiveView {
   private attempt: AttemptView | null = null;
   private session: TerminalSession | null = null;
   private ended = false;
+  private signals: SignalReport | null = null;
+  private signalsLoading = false;
 
   private readonly heading = h('h1', { class: 'live-title', tabindex: -1, 'data-testid': 'live-title' }, 'Live view');
   private readonly exercise = h('span', { 'data-testid': 'live-exercise' }, '…');
@@ -39,8 +52,12 @@ class LiveView {
   private readonly deadline = h('time', { class: 'live-deadline', 'data-testid': 'live-deadline' }, '');
   private readonly reviewLink: HTMLAnchorElement;
   private readonly banners = h('div', { class: 'banner-area', 'data-testid': 'live-banners' });
+  private readonly signalsHost = h('section', { class: 'live-signals', 'aria-label': 'Signals so far', 'data-testid': 'live-signals', hidden: true });
   private readonly termHost = h('div', { class: 'terminal-host live-terminal-host', 'data-testid': 'terminal' });
-  private readonly termFrame = h('div', { class: 'terminal-frame live-terminal-frame' }, this.termHost);
+  private readonly termFrame = h('div', { class: 'terminal-frame live-terminal-frame', id: 'live-terminal-frame', role: 'tabpanel' }, this.termHost);
+  private readonly tabs: TerminalTabs;
+  /** The terminal watched (1: the candidate's main shell). */
+  private terminal = 1;
   private readonly hint = h(
     'p',
     { class: 'terminal-hint', id: 'live-hint' },
@@ -55,6 +72,7 @@ class LiveView {
     private readonly attemptId: string,
   ) {
     this.main.classList.add('live-page');
+    this.tabs = new TerminalTabs(scope, (n) => this.watch(n), { label: 'Candidate’s terminals', panelId: 'live-terminal-frame' });
     this.reviewLink = h(
       'a',
       { href: `/manage/attempts/${encodeURIComponent(attemptId)}`, class: 'button button-small', 'data-testid': 'review-link' },
@@ -85,12 +103,20 @@ class LiveView {
           this.reviewLink,
         ),
       ),
+      this.signalsHost,
       this.banners,
-      h('section', { class: 'terminal-pane live-terminal-pane', 'aria-label': 'Candidate’s terminal (read-only)' }, this.termFrame, this.hint),
+      h(
+        'section',
+        { class: 'terminal-pane live-terminal-pane', 'aria-label': 'Candidate’s terminal (read-only)' },
+        this.tabs.element,
+        this.termFrame,
+        this.hint,
+      ),
       this.toaster.element,
     );
     scope.add(() => this.dispose());
     scope.interval(() => this.tick(), 500);
+    scope.interval(() => void this.loadSignals(), SIGNALS_REFRESH_MS);
   }
 
   async start(): Promise<void> {
@@ -105,6 +131,7 @@ class LiveView {
     }
     if (this.scope.disposed) return;
     this.applyOverview(overview);
+    void this.loadSignals();
     if (!isAttemptActive(overview.attempt)) {
       this.termFrame.hidden = true;
       this.hint.hidden = true;
@@ -168,15 +195,52 @@ class LiveView {
     const attempt = this.attempt;
     if (!attempt || this.ended) return;
     this.countdown.show(attempt.deadline, this.clock);
+    // "Tab hidden now, for …" counts up between refreshes.
+    if (this.signals?.awayNow) this.renderSignals();
+  }
+
+  // ---- signals -------------------------------------------------------------------------------------------
+
+  private async loadSignals(): Promise<void> {
+    // While the attempt runs, and once more after it ended (the last absence is closed then).
+    if (this.signalsLoading || this.scope.disposed || (this.ended && this.signals && !this.signals.awayNow)) return;
+    this.signalsLoading = true;
+    try {
+      this.signals = await reviewApi.getSignals(this.attemptId, this.scope.signal);
+      this.renderSignals();
+    } catch {
+      // Signals are extra: a failed refresh keeps the last ones shown and tries again later.
+    } finally {
+      this.signalsLoading = false;
+    }
+  }
+
+  private renderSignals(): void {
+    if (!this.signals) return;
+    this.signalsHost.hidden = false;
+    this.signalsHost.replaceChildren(renderSignalSummary(this.signals, this.clock.now()));
   }
 
   // ---- terminal ------------------------------------------------------------------------------------------
 
+  /** Watches terminal `n` instead: a new connection to it, repainted from its screen. */
+  private watch(n: number): void {
+    if (this.ended) return;
+    this.terminal = n;
+    this.session?.dispose();
+    this.termHost.replaceChildren();
+    this.clearBanner('shell');
+    this.clearBanner('connection');
+    this.openTerminal();
+    this.session?.connect();
+  }
+
   private openTerminal(): void {
+    const n = this.terminal;
     this.session = new TerminalSession({
       scope: this.scope,
       host: this.termHost,
-      url: liveUrl(this.attemptId),
+      url: liveUrl(this.attemptId, window.location, n),
       clock: this.clock,
       pill: this.pill,
       toaster: this.toaster,
@@ -185,7 +249,14 @@ class LiveView {
       readOnly: { frame: this.termFrame },
       onLeave: (direction) => (direction === 'forward' ? this.reviewLink : this.heading).focus(),
       onAttempt: (attempt) => this.applyAttempt(attempt),
-      onShellExited: () => this.showBanner('shell', 'info', 'The candidate’s shell exited. They can restart it from their window.'),
+      onShellExited: () =>
+        this.showBanner(
+          'shell',
+          'info',
+          n === 1
+            ? 'The candidate’s shell exited. They can restart it from their window.'
+            : `No shell runs in terminal ${n}: the candidate has not opened it, or its shell exited.`,
+        ),
       onStatus: (status) => this.onConnectionStatus(status),
       onRepaint: () => {
         if (this.banners.querySelector('[data-banner="shell"]')) this.clearBanner('shell');

@@ -17,7 +17,7 @@ import { renderDiffView } from '../../review/diff-view.js';
 import { renderGradings } from '../../review/gradings.js';
 import { exerciseVersionText } from '../../../../contract/review.js';
 import { formatOffset } from '../../review/cast.js';
-import { Replay } from '../../review/player.js';
+import { TerminalReplays } from '../../review/terminal-replays.js';
 import { renderOtherReviews, ScorecardForm } from '../../review/scorecard.js';
 import { CommandTimelineView, type FileSaveRow } from '../../review/timeline.js';
 import { renderSignalSummary, signalFacts } from '../../review/signals.js';
@@ -106,11 +106,8 @@ export default async function page(ctx: PageContext): Promise<void> {
 
   // The replay and the timeline talk to each other: a click on a command seeks, the replay's time marks a row.
   let timeline: CommandTimelineView | null = null;
-  const replay = Replay.load(
-    { url: reviewApi.recordingUrl(id) },
-    { scope, onTime: (t) => timeline?.setTime(t) },
-  );
-  const seek = (seconds: number): void => void replay.seek(seconds);
+  const replay = new TerminalReplays({ scope, url: (n) => reviewApi.recordingUrl(id, n), onTime: (t) => timeline?.setTime(t) });
+  const seek = (seconds: number, terminal?: number): void => void replay.seek(seconds, terminal);
 
   const timelineHost = h('div', { class: 'review-timeline-host' }, h('p', { class: 'muted' }, 'Loading the commands…'));
   const diffHost = h('div', { class: 'review-diff-host' }, h('p', { class: 'muted' }, 'Loading the changes…'));

@@ -6,7 +6,7 @@ import { isAbort, request } from '../../api.js';
 import { h, type Scope } from '../../dom.js';
 import { busy, formField, setFieldError, type FormField } from '../../manage/account-form.js';
 import { staffPage } from '../../manage/layout.js';
-import { copyText, statusBadge, timeCell } from '../../manage/widgets.js';
+import { addPanel, copyText, listPanel, statusBadge, timeCell } from '../../manage/widgets.js';
 import type { PageContext } from '../../router.js';
 import { confirmDialog } from '../../ui/dialog.js';
 import { errorText } from '../../ui/errors.js';
@@ -129,40 +129,16 @@ class TokensPage {
           'rights, and everything it does is in the audit log under its name. ',
         h('a', { href: '/manage/users' }, 'Back to users'),
       ),
-      h(
-        'section',
-        { class: 'staff-section staff-panel', 'aria-labelledby': 'token-add-title' },
-        h('h2', { id: 'token-add-title', class: 'section-title' }, 'Create a token'),
-        form,
-        this.created,
-      ),
-      h(
-        'section',
-        { class: 'staff-section', 'aria-labelledby': 'token-list-title' },
-        h('div', { class: 'staff-toolbar' }, this.listTitle),
-        this.listAlert,
-        this.listStatus,
-        h(
-          'div',
-          { class: 'table-scroll' },
-          h(
-            'table',
-            { class: 'staff-table', 'data-testid': 'token-table' },
-            h('caption', { class: 'visually-hidden' }, 'API tokens'),
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                ...['Name', 'Scopes', 'Created by', 'Created', 'Expires', 'Last used', 'Status'].map((t) => h('th', { scope: 'col' }, t)),
-                h('th', { scope: 'col', class: 'col-actions' }, h('span', { class: 'visually-hidden' }, 'Actions')),
-              ),
-            ),
-            this.body,
-          ),
-        ),
-      ),
+      addPanel('token-add-title', 'Create a token', form, this.created),
+      listPanel({
+        title: this.listTitle,
+        alert: this.listAlert,
+        status: this.listStatus,
+        testid: 'token-table',
+        caption: 'API tokens',
+        columns: ['Name', 'Scopes', 'Created by', 'Created', 'Expires', 'Last used', 'Status'],
+        body: this.body,
+      }),
     );
     heading.focus({ preventScroll: true });
     scope.listen(form, 'submit', (event) => {

@@ -6,7 +6,7 @@ import { h, type Scope } from '../../dom.js';
 import { busy, formField, setFieldError, type FormField } from '../../manage/account-form.js';
 import { staffPage } from '../../manage/layout.js';
 import { usersApi, type Role, type User } from '../../manage/session.js';
-import { copyMessage, copyText, statusBadge, timeCell } from '../../manage/widgets.js';
+import { addPanel, copyMessage, copyText, listPanel, statusBadge, timeCell } from '../../manage/widgets.js';
 import type { PageContext } from '../../router.js';
 import { confirmDialog } from '../../ui/dialog.js';
 import { errorText } from '../../ui/errors.js';
@@ -85,44 +85,16 @@ class UsersPage {
         h('a', { href: '/manage/tokens', 'data-testid': 'tokens-link' }, 'API tokens'),
         ' instead of an account.',
       ),
-      h(
-        'section',
-        { class: 'staff-section staff-panel', 'aria-labelledby': 'user-add-title' },
-        h('h2', { id: 'user-add-title', class: 'section-title' }, 'Add a user'),
-        form,
-        this.created,
-      ),
-      h(
-        'section',
-        { class: 'staff-section', 'aria-labelledby': 'user-list-title' },
-        h('div', { class: 'staff-toolbar' }, this.listTitle),
-        this.listAlert,
-        this.listStatus,
-        h(
-          'div',
-          { class: 'table-scroll' },
-          h(
-            'table',
-            { class: 'staff-table', 'data-testid': 'user-table' },
-            h('caption', { class: 'visually-hidden' }, 'Accounts'),
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                h('th', { scope: 'col' }, 'Name'),
-                h('th', { scope: 'col' }, 'Email'),
-                h('th', { scope: 'col' }, 'Role'),
-                h('th', { scope: 'col' }, 'Status'),
-                h('th', { scope: 'col' }, 'Added'),
-                h('th', { scope: 'col', class: 'col-actions' }, h('span', { class: 'visually-hidden' }, 'Actions')),
-              ),
-            ),
-            this.body,
-          ),
-        ),
-      ),
+      addPanel('user-add-title', 'Add a user', form, this.created),
+      listPanel({
+        title: this.listTitle,
+        alert: this.listAlert,
+        status: this.listStatus,
+        testid: 'user-table',
+        caption: 'Accounts',
+        columns: ['Name', 'Email', 'Role', 'Status', 'Added'],
+        body: this.body,
+      }),
     );
     heading.focus({ preventScroll: true });
     scope.listen(form, 'submit', (event) => {

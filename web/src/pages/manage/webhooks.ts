@@ -7,7 +7,7 @@ import { isAbort, request } from '../../api.js';
 import { h, type Scope } from '../../dom.js';
 import { busy, formField, setFieldError, type FormField } from '../../manage/account-form.js';
 import { staffPage } from '../../manage/layout.js';
-import { copyText, statusBadge, timeCell } from '../../manage/widgets.js';
+import { addPanel, copyText, listPanel, statusBadge, timeCell } from '../../manage/widgets.js';
 import type { PageContext } from '../../router.js';
 import { confirmDialog } from '../../ui/dialog.js';
 import { errorText } from '../../ui/errors.js';
@@ -135,43 +135,16 @@ class WebhooksPage {
           'about a day; see the API documentation for how to check the signature. Payloads carry ids and results, never ' +
           'links or candidate details.',
       ),
-      h(
-        'section',
-        { class: 'staff-section staff-panel', 'aria-labelledby': 'webhook-add-title' },
-        h('h2', { id: 'webhook-add-title', class: 'section-title' }, 'Register an endpoint'),
-        form,
-        this.created,
-      ),
-      h(
-        'section',
-        { class: 'staff-section', 'aria-labelledby': 'webhook-list-title' },
-        h('div', { class: 'staff-toolbar' }, this.listTitle),
-        this.listAlert,
-        this.listStatus,
-        h(
-          'div',
-          { class: 'table-scroll' },
-          h(
-            'table',
-            { class: 'staff-table', 'data-testid': 'webhook-table' },
-            h('caption', { class: 'visually-hidden' }, 'Webhook endpoints'),
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                h('th', { scope: 'col' }, 'URL'),
-                h('th', { scope: 'col' }, 'Events'),
-                h('th', { scope: 'col' }, 'Status'),
-                h('th', { scope: 'col' }, 'Waiting / failed'),
-                h('th', { scope: 'col', class: 'col-actions' }, h('span', { class: 'visually-hidden' }, 'Actions')),
-              ),
-            ),
-            this.body,
-          ),
-        ),
-      ),
+      addPanel('webhook-add-title', 'Register an endpoint', form, this.created),
+      listPanel({
+        title: this.listTitle,
+        alert: this.listAlert,
+        status: this.listStatus,
+        testid: 'webhook-table',
+        caption: 'Webhook endpoints',
+        columns: ['URL', 'Events', 'Status', 'Waiting / failed'],
+        body: this.body,
+      }),
       this.log,
     );
     heading.focus({ preventScroll: true });

@@ -8,6 +8,7 @@ import { LABELS, ROLES } from '../../labels.js';
 import type {
   ExecOptions,
   ExecResult,
+  ExecTerminalOptions,
   JobDriver,
   JobExecOptions,
   JobExecResult,
@@ -23,6 +24,7 @@ import { jobContainerSpec, jobLabels, sandboxContainerSpec, sandboxLabels, sandb
 import { statusOf } from './errors.js';
 import { watchEvents } from './events.js';
 import { execBounded, execCapped } from './exec.js';
+import { execTty } from './exec-terminal.js';
 import { makeDirs, statPath } from './paths.js';
 import { listProcesses } from './processes.js';
 import { readShellLog } from './shell-log.js';
@@ -102,6 +104,10 @@ export class DockerDriver implements JobDriver {
 
   attachTerminal(id: string): Promise<TerminalSession> {
     return attachTty(this.docker, id);
+  }
+
+  execTerminal(id: string, opts: ExecTerminalOptions): Promise<TerminalSession> {
+    return execTty(this.docker, id, opts);
   }
 
   exec(id: string, cmd: string[], opts: ExecOptions = {}): Promise<ExecResult> {
