@@ -7,6 +7,7 @@ import type {
   JobExecResult,
   PathStat,
   SandboxInfo,
+  SandboxChange,
   SandboxProcess,
   SandboxSpec,
 } from '../../server/src/sandbox/sandbox-driver.js';
@@ -169,6 +170,10 @@ export class FakeDriver implements JobDriver {
 
   async listJobs(): Promise<{ id: string; role: string; ageSeconds: number }[]> {
     return this.jobs;
+  }
+
+  async changes(): Promise<{ changes: SandboxChange[]; truncated: boolean }> {
+    throw new Error('the fake driver runs no jobs: grading is covered on the real engine');
   }
 
   async processes(): Promise<SandboxProcess[]> {

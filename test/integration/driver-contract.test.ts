@@ -240,6 +240,23 @@ describe.each(DRIVERS)('SandboxDriver contract: $name', (d) => {
     expect(list.every((p) => Number.isInteger(p.pid) && p.pid > 0)).toBe(true);
   });
 
+  it('lists what differs from the image, as the engine records it: added, changed, deleted; cut at a byte cap', async () => {
+    const r = await driver.exec(id, ['sh', '-c', 'echo x > /tmp/changed-new.txt && echo y >> /etc/issue && rm /etc/motd']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const { changes, truncated } = await driver.changes(id);
+    expect(truncated).toBe(false);
+    expect(changes).toEqual(expect.arrayContaining([
+      { path: '/tmp/changed-new.txt', kind: 'added' },
+      { path: '/etc/issue', kind: 'changed' },
+      { path: '/etc/motd', kind: 'deleted' },
+    ]));
+    expect(changes.some((c) => c.path === '/etc/passwd')).toBe(false);
+    const cut = await driver.changes(id, { maxBytes: 80 });
+    expect(cut.truncated).toBe(true);
+    expect(cut.changes.length).toBeLessThan(changes.length);
+    expect(changes).toEqual(expect.arrayContaining(cut.changes));
+  });
+
   it('runs a job beside the sandbox: files copied in before it starts, commands as a user with caps', async () => {
     const job = await driver.createJob({ role: 'grader', image: d.jobImage, limits, hardening: 'grader', attemptId, start: false });
     made.push(job);

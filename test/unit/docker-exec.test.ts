@@ -5,6 +5,7 @@ import { CappedOutput, ExecDemuxer, execBounded, execCapped } from '../../server
 import { ExecLimitError } from '../../server/src/sandbox/sandbox-driver.js';
 import { parsePathStat } from '../../server/src/sandbox/drivers/docker/paths.js';
 import { parseTop } from '../../server/src/sandbox/drivers/docker/processes.js';
+import { parseChanges, parsePartial, withoutEngineFiles } from '../../server/src/sandbox/drivers/docker/changes.js';
 
 const feed = (out: CappedOutput, ...chunks: string[]) => chunks.forEach((c) => out.push(Buffer.from(c)));
 
@@ -205,5 +206,33 @@ describe('path stat from the engine (no engine)', () => {
       type: 'directory',
       mode: 0o1777,
     });
+  });
+});
+
+describe('the engine’s record of a sandbox’s changes', () => {
+  it('leaves out the engine’s own init and the folders changed only by it; keeps everything else', () => {
+    const list = parseChanges(
+      JSON.stringify([
+        { Path: '/usr', Kind: 0 },
+        { Path: '/usr/sbin', Kind: 0 },
+        { Path: '/usr/sbin/docker-init', Kind: 1 },
+        { Path: '/tmp', Kind: 0 },
+        { Path: '/tmp/x', Kind: 1 },
+        { Path: '/etc/motd', Kind: 2 },
+      ]),
+    );
+    expect(withoutEngineFiles(list)).toEqual([
+      { path: '/tmp', kind: 'changed' },
+      { path: '/tmp/x', kind: 'added' },
+      { path: '/etc/motd', kind: 'deleted' },
+    ]);
+    const patched = [...list, { path: '/usr/sbin/evil', kind: 'added' as const }];
+    expect(withoutEngineFiles(patched).map((c) => c.path)).toEqual(['/usr', '/usr/sbin', '/tmp', '/tmp/x', '/etc/motd', '/usr/sbin/evil']);
+    expect(parseChanges('null')).toEqual([]);
+  });
+
+  it('reads the complete entries of an answer cut at its cap', () => {
+    const text = JSON.stringify([{ Path: '/a "quoted"', Kind: 1 }, { Path: '/b', Kind: 0 }]).slice(0, 40);
+    expect(parsePartial(text)).toEqual([{ path: '/a "quoted"', kind: 'added' }]);
   });
 });

@@ -134,12 +134,39 @@ def svcd(command, timeout=60):
 
 
 def genuine(p):
-    """Is the copy's file at p the shipped one (hidden/code.sha256)?"""
+    """Is the copy's file at p the shipped one (hidden/code.sha256), run by the image's own interpreter? A program
+    whose report a check trusts must be both: a patched interpreter or library can make the shipped code lie."""
     for line in open(os.path.join(EXERCISE, "hidden/code.sha256")):
         digest, name = line.split()
         if name == p:
-            return sha(p) == digest
+            return sha(p) == digest and runtime_changes() == []
     raise KeyError(p)
+
+
+# Where the box's interpreter, its libraries and the system's programs live. The exercise's own programs are under
+# /opt and /usr/local (checked by their digests); nothing else there may differ from the image.
+RUNTIME_DIRS = ("/usr/", "/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/etc/python3")
+RUNTIME_FILES = ("/etc/ld.so.preload", "/etc/ld.so.conf", "/etc/ld.so.cache")
+
+
+def runtime_changes():
+    """The interpreter's, libraries' and system programs' paths that differ from the image, as the engine records
+    them (/probe/changes.json: nothing in the sandbox can alter that list), e.g. ["added /usr/lib/python3.11/x.py"].
+    A directory counts only through what changed in it. None when the engine's list was cut (too many changes
+    to tell)."""
+    with open("/probe/changes.json") as f:
+        data = json.load(f)
+    if data.get("truncated"):
+        return None
+    paths = {c["path"] for c in data["changes"]}
+    out = []
+    for c in data["changes"]:
+        p = c["path"]
+        if p.startswith("/usr/local/") or p == "/usr/local" or any(q.startswith(p + "/") for q in paths):
+            continue
+        if p in RUNTIME_FILES or p.startswith("/etc/ld.so.conf.d/") or p.startswith(RUNTIME_DIRS):
+            out.append(f"{c['kind']} {p}")
+    return sorted(out)
 
 
 def hosts_map(text):

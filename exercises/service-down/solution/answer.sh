@@ -68,6 +68,16 @@ case "$HOSTS" in
     /etc/svcd/boot.d/10-netinit >/dev/null ;;
   live)       # near miss: /etc/hosts only (netinit rewrites it from the template at boot)
     sed 's/^127\.0\.10\.20/127.0.10.10/' /etc/hosts > /tmp/hosts && cat /tmp/hosts > /etc/hosts ;;
+  patch-runtime) # near miss: the interpreter taught the right address; the template and pricebook.py untouched
+    rm /usr/lib/python3.11/sitecustomize.py
+    cat > /usr/lib/python3.11/sitecustomize.py <<'PY'
+import socket
+_getaddrinfo = socket.getaddrinfo
+def getaddrinfo(host, *args, **kwargs):
+    return _getaddrinfo("127.0.10.10" if host == "catalog.internal" else host, *args, **kwargs)
+socket.getaddrinfo = getaddrinfo
+PY
+    ;;
   patch-code) # near miss: the address written into pricebook.py
     python3 - <<'PY'
 p = "/opt/pricebook/pricebook.py"

@@ -214,6 +214,7 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
 
+    if (exercise.probe) await putChanges(driver, sandboxId!, graderId);
     const checksStarted = Date.now();
     const results: CheckResult[] = [];
     for (const check of checks) {
@@ -268,6 +269,20 @@ async function copySandbox(files: FileSource, driver: JobDriver, graderId: strin
   const [p, c] = await Promise.allSettled([produce, consume]);
   if (p.status === 'rejected') throw p.reason;
   if (c.status === 'rejected') throw c.reason;
+}
+
+/** Where probe checks find what differs in the sandbox from its image (written once before the checks: see putChanges). */
+export const CHANGES_PATH = '/probe/changes.json';
+
+/**
+ * The sandbox's paths that differ from its image, as the engine records them, into the grader at CHANGES_PATH:
+ * `{"truncated": bool, "changes": [{"path", "kind": "added"|"changed"|"deleted"}]}`. A check can tell from it whether
+ * the programs and the interpreter the box runs are the image's, which no file inside the sandbox can. Root's file,
+ * read-only for the checks.
+ */
+async function putChanges(driver: JobDriver, sandboxId: string, graderId: string): Promise<void> {
+  const { changes, truncated } = await driver.changes(sandboxId);
+  await driver.copyIn(graderId, '/', packFiles([{ name: CHANGES_PATH.slice(1), content: JSON.stringify({ truncated, changes }), mode: 0o444 }]));
 }
 
 /** Where probe checks find the sandbox's processes (written before each check: see putProcessList). */

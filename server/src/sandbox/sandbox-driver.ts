@@ -225,6 +225,12 @@ export interface SandboxProcess {
   environ?: string[];
 }
 
+/** A path of a sandbox that differs from its image (the engine's record of its writable layer). */
+export interface SandboxChange {
+  path: string;
+  kind: 'added' | 'changed' | 'deleted';
+}
+
 /** The operations grading needs besides a sandbox's own (implemented by the Docker driver). */
 export interface JobDriver extends SandboxDriver {
   /** Creates and (unless spec.start is false) starts a job container (its main process idles); returns its id. */
@@ -238,4 +244,10 @@ export interface JobDriver extends SandboxDriver {
    * the sandbox's process namespace). An empty list when the sandbox is not running.
    */
   processes(id: string): Promise<SandboxProcess[]>;
+  /**
+   * The paths of a sandbox that differ from its image, as the engine records them (probe checks get them to tell
+   * whether the programs and the interpreter the box runs are the image's). Cut at `maxBytes` of the engine's
+   * answer (`truncated`); empty when the sandbox is gone.
+   */
+  changes(id: string, opts?: { maxBytes?: number; timeoutMs?: number }): Promise<{ changes: SandboxChange[]; truncated: boolean }>;
 }

@@ -6,6 +6,7 @@ import { isGvisor } from '../../policy.js';
 import { packFiles } from '../../../local-tar.js';
 import { LABELS, ROLES } from '../../labels.js';
 import type {
+  SandboxChange,
   ExecOptions,
   ExecResult,
   ExecTerminalOptions,
@@ -27,8 +28,12 @@ import { execBounded, execCapped } from './exec.js';
 import { execTty } from './exec-terminal.js';
 import { makeDirs, statPath } from './paths.js';
 import { listProcesses } from './processes.js';
+import { listChanges } from './changes.js';
 import { readShellLog } from './shell-log.js';
 import { attachTty } from './terminal-session.js';
+
+/** The engine's list of a sandbox's changes is read up to this many bytes (about 80,000 paths). */
+const CHANGES_MAX_BYTES = 8 * 1024 * 1024;
 
 export { MAX_PENDING_INPUT_BYTES } from './terminal-session.js';
 
@@ -213,6 +218,10 @@ export class DockerDriver implements JobDriver {
 
   processes(id: string): Promise<SandboxProcess[]> {
     return listProcesses(this.docker, id);
+  }
+
+  changes(id: string, opts: { maxBytes?: number; timeoutMs?: number } = {}): Promise<{ changes: SandboxChange[]; truncated: boolean }> {
+    return listChanges(this.docker, id, { maxBytes: opts.maxBytes ?? CHANGES_MAX_BYTES, timeoutMs: opts.timeoutMs ?? 30_000 });
   }
 
   execJob(id: string, cmd: string[], opts: JobExecOptions): Promise<JobExecResult> {
