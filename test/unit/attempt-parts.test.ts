@@ -49,7 +49,8 @@ describe('sandbox bring-up', () => {
     expect(driver.steps).toEqual(['create', 'created fake1', 'attach', 'attached', 'start', 'setup', 'snapshot']);
     expect(up.sandboxId).toBe('fake1');
     expect(up.session).not.toBeNull();
-    expect(up.snapshot?.toString()).toBe('tar');
+    expect((await up.snapshot)?.toString()).toBe('tar');
+    expect(Object.keys(up.timings)).toEqual(['create', 'attach', 'start', 'setup']);
     expect(driver.specs[0]).toMatchObject({ attemptId: 'a_1', generation: 2, exerciseId: 'shell-warmup', image: 'test/base' });
     expect(driver.specs[0]!.limits.memoryMb).toBe(128);
   });
@@ -63,6 +64,41 @@ describe('sandbox bring-up', () => {
     const up = await bringUp(steps(selfTest), { exercise, owner: { attemptId: 'selftest-1' }, attach: 'no', setup: async () => {} });
     expect(selfTest.steps).toEqual(['create', 'start']);
     expect(up).toMatchObject({ session: null, snapshot: null });
+  });
+
+  it('returns once setup is done, with the snapshot under way (taken after setup, given up like any step)', async () => {
+    const driver = new StepDriver();
+    let take!: (tar: Buffer) => void;
+    let wanted = true;
+    const up = await bringUp(steps(driver), {
+      exercise,
+      owner: { attemptId: 'a_1' },
+      attach: 'before-start',
+      setup: async () => void driver.steps.push('setup'),
+      snapshot: () => {
+        driver.steps.push('snapshot');
+        return new Promise<Buffer>((resolve) => (take = resolve));
+      },
+      wanted: () => wanted,
+    });
+    // Returned while the snapshot is still being taken.
+    expect(driver.steps).toEqual(['create', 'attach', 'start', 'setup', 'snapshot']);
+    let done = false;
+    void up.snapshot!.then(() => (done = true), () => (done = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(done).toBe(false);
+    take(Buffer.from('tar'));
+    expect((await up.snapshot)!.toString()).toBe('tar');
+    // No longer wanted by the time the snapshot is there: given up like any other step.
+    const again = await bringUp(steps(new StepDriver()), {
+      exercise,
+      owner: { attemptId: '', pool: 'slot' },
+      attach: 'after-start',
+      setup: async () => {},
+      snapshot: async () => ((wanted = false), Buffer.from('tar')),
+      wanted: () => wanted,
+    });
+    await expect(again.snapshot).rejects.toBeInstanceOf(BringUpAbandoned);
   });
 
   it('gives up between steps once the sandbox is no longer wanted, leaving its removal to the owner', async () => {

@@ -81,6 +81,7 @@ export class AttemptService implements AttemptNotices {
       }),
       deadlines: new DeadlineTimers({ load: (id) => deps.repo.get(id), expire: (id) => this.expire(id), log: deps.log }),
       provisioning: new Set(),
+      settling: new Map(),
       ending: new Map(),
       view: (attempt) => this.view(attempt),
     };
@@ -116,6 +117,14 @@ export class AttemptService implements AttemptNotices {
   /** Starts an attempt: provisions its sandbox, attaches the shell and starts the clock. */
   start(exerciseId: string, opts: StartOptions = {}): Promise<{ attempt: Attempt; token: string }> {
     return startAttempt(this.ctx, exerciseId, opts);
+  }
+
+  /**
+   * Resolves once the attempt's start is complete, its initial snapshot stored (at once for any other attempt):
+   * what may change the sandbox's files on the candidate's behalf waits for it.
+   */
+  settled(id: string): Promise<void> {
+    return this.ctx.settling.get(id) ?? Promise.resolve();
   }
 
   submit(id: string): Promise<Attempt> {

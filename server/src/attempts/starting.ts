@@ -90,6 +90,8 @@ export async function startAttempt(
   opts.onCreated?.(id);
   let sandboxId = (pooled?.sandboxId ?? null) as string | null;
   let terminal = null as AttemptTerminal | null;
+  /** The start answered with its snapshot still being taken: `settle` ends the provisioning. */
+  let answered = false;
   try {
     if (pooled) {
       const running = await claim(ctx, id, pooled, timeLimitSeconds);
@@ -118,7 +120,6 @@ export async function startAttempt(
         snapshot: (created) => runner.snapshot(created, evidencePaths(exercise)),
       },
     );
-    artifacts.saveSnapshot(id, 'initial', up.snapshot!);
     // The clock starts once the sandbox is ready, not while it is being seeded.
     const readyAt = Date.now();
     const running = repo.update(
@@ -134,22 +135,64 @@ export async function startAttempt(
     if (!running) throw new Error('the attempt changed state while its sandbox was starting');
     repo.addEvent(id, 'started', { sandboxId });
     ctx.deadlines.arm(running);
-    log.info({ attemptId: id, exerciseId, sandboxId, ms: Date.now() - now }, 'attempt started');
+    // The initial snapshot is being read while the start answers and the shell prints its first prompt (the engine
+    // does one operation of a container at a time: it would otherwise come before them). Until it is stored,
+    // nothing changes the files: the shell's input is held, the file routes and an ending wait (ctx.settling).
+    const settled = settle(ctx, id, up.snapshot!, terminal!);
+    ctx.settling.set(id, settled);
+    terminal!.holdInput(settled);
+    answered = true;
+    log.info({ attemptId: id, exerciseId, sandboxId, ms: Date.now() - now, steps: up.timings }, 'attempt started');
     return { attempt: running, token };
   } catch (err) {
     const message = (err as Error).message;
-    log.error({ attemptId: id, exerciseId, err: message }, 'sandbox could not be started');
     // (A claim opens its terminal itself.)
     const registered = terminals.take(id);
-    (terminal ?? registered)?.close({ code: CLOSE_CODES.ended, text: 'The sandbox could not be started.' });
-    repo.update(id, { state: 'failed', failure: message, sandboxStatus: 'removed' }, ['created']);
-    repo.addEvent(id, 'failed', { error: message });
+    await failStart(ctx, id, message, { terminal: terminal ?? registered ?? null, sandboxId, from: 'created' });
     if (pooled) warmPool.forget(pooled);
-    if (sandboxId) await driver.remove(sandboxId).catch(() => undefined);
     throw errors.sandboxFailed(firstLine(message));
   } finally {
-    ctx.provisioning.delete(id);
+    if (!answered) ctx.provisioning.delete(id);
   }
+}
+
+/**
+ * Stores the initial snapshot once taken; if it cannot be, the attempt fails as a start that could not complete
+ * (its terminal closed with the reason, its sandbox removed). Never rejects.
+ */
+async function settle(ctx: AttemptContext, id: string, snapshot: Promise<Buffer>, terminal: AttemptTerminal): Promise<void> {
+  const t0 = Date.now();
+  try {
+    ctx.artifacts.saveSnapshot(id, 'initial', await snapshot);
+    ctx.deps.log.info({ attemptId: id, ms: Date.now() - t0 }, 'initial snapshot stored');
+  } catch (err) {
+    ctx.deadlines.clear(id);
+    if (ctx.terminals.get(id) === terminal) ctx.terminals.take(id);
+    await failStart(ctx, id, `the initial snapshot failed: ${(err as Error).message}`, {
+      terminal,
+      sandboxId: ctx.deps.repo.get(id)?.sandboxId ?? null,
+      from: 'running',
+    });
+  } finally {
+    ctx.provisioning.delete(id);
+    ctx.settling.delete(id);
+  }
+}
+
+/** A start that could not complete: logged, its terminal closed with the reason, the attempt failed, its sandbox removed. */
+async function failStart(
+  ctx: AttemptContext,
+  id: string,
+  message: string,
+  made: { terminal: AttemptTerminal | null; sandboxId: string | null; from: 'created' | 'running' },
+): Promise<void> {
+  const { repo, driver, log } = ctx.deps;
+  const attempt = repo.get(id);
+  log.error({ attemptId: id, exerciseId: attempt?.exerciseId, err: message }, 'sandbox could not be started');
+  made.terminal?.close({ code: CLOSE_CODES.ended, text: 'The sandbox could not be started.' });
+  const failed = repo.update(id, { state: 'failed', failure: message, sandboxStatus: 'removed' }, [made.from]);
+  if (failed || made.from === 'created') repo.addEvent(id, 'failed', { error: message });
+  if (made.sandboxId) await driver.remove(made.sandboxId).catch(() => undefined);
 }
 
 /**
