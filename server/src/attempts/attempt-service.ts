@@ -141,7 +141,8 @@ export class AttemptService implements AttemptNotices {
   }
 
   /** Runs the checks now, during the attempt (at most one run at a time, CHECK_INTERVAL_MS apart). */
-  runChecks(id: string): Promise<StoredRun> {
+  async runChecks(id: string): Promise<StoredRun> {
+    await this.settled(id);
     return this.feedback.runChecks(id);
   }
 
@@ -234,12 +235,14 @@ export class AttemptService implements AttemptNotices {
    * Practice: puts the sandbox back to its initial state (a new container, seeded with the same variant) under the
    * same attempt, clock and recording. The old container is removed.
    */
-  resetSandbox(id: string): Promise<Attempt> {
+  async resetSandbox(id: string): Promise<Attempt> {
+    await this.settled(id);
     return resetSandbox(this.ctx, id);
   }
 
   /** Starts the shell again in the same container after it exited; files are kept. */
-  restartShell(id: string): Promise<Attempt> {
+  async restartShell(id: string): Promise<Attempt> {
+    await this.settled(id);
     return restartShell(this.ctx, id);
   }
 

@@ -1,7 +1,7 @@
 import { errors } from '../errors.js';
 import { evidencePaths } from '../exercises/catalog.js';
 import { drawVariant, newSeed } from '../exercises/variants.js';
-import { bringUp } from '../sandbox/bring-up.js';
+import { bringUp, type BroughtUp } from '../sandbox/bring-up.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import { CLOSE_CODES, type AttemptTerminal } from '../terminal/attempt-terminal.js';
 import { MARKERS } from '../terminal/recorder.js';
@@ -120,6 +120,9 @@ export async function startAttempt(
         snapshot: (created) => runner.snapshot(created, evidencePaths(exercise)),
       },
     );
+    // A setup script is waited for: its failure (with its output) is the start's answer, and its time is not the
+    // candidate's. The exercise's files alone (an archive call each way) are not: see below.
+    if (exercise.hasSetup) await up.setUp;
     // The clock starts once the sandbox is ready, not while it is being seeded.
     const readyAt = Date.now();
     const running = repo.update(
@@ -135,10 +138,12 @@ export async function startAttempt(
     if (!running) throw new Error('the attempt changed state while its sandbox was starting');
     repo.addEvent(id, 'started', { sandboxId });
     ctx.deadlines.arm(running);
-    // The initial snapshot is being read while the start answers and the shell prints its first prompt (the engine
-    // does one operation of a container at a time: it would otherwise come before them). Until it is stored,
-    // nothing changes the files: the shell's input is held, the file routes and an ending wait (ctx.settling).
-    const settled = settle(ctx, id, up.snapshot!, terminal!);
+    // The exercise's files are copied in (without a setup script) and the initial snapshot read while the start
+    // answers and the shell prints its first prompt: the engine does one operation of a container at a time, each
+    // archive call costing it a process, and they would otherwise come before both. Until the snapshot is stored
+    // nothing reaches the sandbox: the shell's input is held, the attempt's other routes and an ending wait for
+    // ctx.settling, and the reconciler leaves a provisioning attempt be.
+    const settled = settle(ctx, id, up, terminal!);
     ctx.settling.set(id, settled);
     terminal!.holdInput(settled);
     answered = true;
@@ -157,18 +162,17 @@ export async function startAttempt(
 }
 
 /**
- * Stores the initial snapshot once taken; if it cannot be, the attempt fails as a start that could not complete
- * (its terminal closed with the reason, its sandbox removed). Never rejects.
+ * Stores the initial snapshot once the files are in place and it is taken; if either fails, the attempt fails as a
+ * start that could not complete (its terminal closed with the reason, its sandbox removed). Never rejects.
  */
-async function settle(ctx: AttemptContext, id: string, snapshot: Promise<Buffer>, terminal: AttemptTerminal): Promise<void> {
-  const t0 = Date.now();
+async function settle(ctx: AttemptContext, id: string, up: BroughtUp, terminal: AttemptTerminal): Promise<void> {
   try {
-    ctx.artifacts.saveSnapshot(id, 'initial', await snapshot);
-    ctx.deps.log.info({ attemptId: id, ms: Date.now() - t0 }, 'initial snapshot stored');
+    ctx.artifacts.saveSnapshot(id, 'initial', await up.snapshot!);
+    ctx.deps.log.info({ attemptId: id, steps: up.timings }, 'attempt provisioned');
   } catch (err) {
     ctx.deadlines.clear(id);
     if (ctx.terminals.get(id) === terminal) ctx.terminals.take(id);
-    await failStart(ctx, id, `the initial snapshot failed: ${(err as Error).message}`, {
+    await failStart(ctx, id, (err as Error).message, {
       terminal,
       sandboxId: ctx.deps.repo.get(id)?.sandboxId ?? null,
       from: 'running',

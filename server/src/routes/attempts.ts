@@ -159,8 +159,8 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
 
   terminalRoute(app, { url: '/api/attempts/:id/terminal', attempts, readOnly: false, access: authorise });
 
-  // The editor's saves and uploads change the sandbox's files: they wait until the start has stored its initial
-  // snapshot (checked again after the wait, which the attempt may not have survived).
+  // The editor's routes read and change the sandbox's files: they wait until the start has put them in place and
+  // stored its initial snapshot (the access checked again after the wait, which the attempt may not have survived).
   const authoriseSettled = async (request: IdRequest): Promise<Attempt> => {
     await attempts.settled((await authorise(request)).id);
     return authorise(request);

@@ -19,13 +19,9 @@ export interface BringUpPlan {
    * recording); after it; or not at all (nobody uses the shell).
    */
   attach: 'before-start' | 'after-start' | 'no';
-  /** Seeds the running sandbox (the exercise's setup). */
+  /** Seeds the running sandbox (the exercise's files and setup). */
   setup(sandboxId: string): Promise<void>;
-  /**
-   * Takes the snapshot of the exercise's files once set up; none is taken without it. The bring-up returns as soon as
-   * the snapshot is under way (`BroughtUp.snapshot`): until it resolves, the owner lets nothing else change the
-   * sandbox's files (an attempt holds its shell's input and its file routes; the pool offers nothing).
-   */
+  /** Takes the snapshot of the exercise's files once set up; none is taken without it. */
   snapshot?(sandboxId: string): Promise<Buffer>;
   /** Called as soon as the sandbox exists (whoever owns it removes it if a later step fails). */
   onCreated?(sandboxId: string): void;
@@ -42,22 +38,28 @@ export interface BringUpSteps {
   imageRef: (image: string) => string;
 }
 
-/** The steps of a bring-up, in ms each (for the start's log line). */
+/** The steps of a bring-up, in ms each (for the log), each filled in once it is done. */
 export interface BringUpTimings {
   create: number;
   attach: number;
   start: number;
-  setup: number;
+  setup?: number;
+  snapshot?: number;
 }
 
+/**
+ * A sandbox brought up as far as its start: created, started, its shell attached as planned. Setup and the
+ * snapshot are under way, one after the other, and the owner awaits them as far as it needs to before it hands the
+ * sandbox out. Until `snapshot` (or `setUp`, without one) resolves, the owner lets nothing reach the sandbox
+ * (an attempt holds its shell's input and its file routes; the pool offers it to no one). Both reject like a step
+ * would (BringUpAbandoned when no longer wanted), and never unhandled.
+ */
 export interface BroughtUp {
   sandboxId: string;
   session: TerminalSession | null;
-  /**
-   * The snapshot of the exercise's files, taken from the moment setup was done; null without `plan.snapshot`.
-   * Rejects with BringUpAbandoned when the sandbox was no longer wanted once it was taken. Always awaited (or
-   * caught) by the owner; it never rejects unhandled.
-   */
+  /** Setup, started once the sandbox runs (and its shell is attached). */
+  setUp: Promise<void>;
+  /** The snapshot of the exercise's files, taken once setup is done; null without `plan.snapshot`. */
   snapshot: Promise<Buffer> | null;
   timings: BringUpTimings;
 }
@@ -74,9 +76,10 @@ export class BringUpAbandoned extends Error {
  * reset, the warm pool, the exercise self-test): create with the hardening policy and the exercise's limits,
  * attach the shell (before or after the start), start, set up, and take the initial snapshot.
  *
- * Every step waits for the one before (the engine serialises a container's operations anyway), except the
- * snapshot: it starts once setup is done, and the bring-up returns without waiting for it, so that an attempt's
- * start can answer while the engine reads the files and the shell prints its first prompt.
+ * Every step waits for the one before (the engine does one operation of a container at a time anyway). The
+ * bring-up returns once the sandbox runs, with setup and the snapshot under way: each archive call costs the engine
+ * a process, and an attempt's start can answer (and its shell print the first prompt) while they are done, since
+ * nothing reaches the sandbox before they are (see BroughtUp).
  */
 export async function bringUp(steps: BringUpSteps, plan: BringUpPlan): Promise<BroughtUp> {
   const { driver } = steps;
@@ -84,9 +87,9 @@ export async function bringUp(steps: BringUpSteps, plan: BringUpPlan): Promise<B
   const checkpoint = () => {
     if (plan.wanted && !plan.wanted()) throw new BringUpAbandoned();
   };
-  const timings: BringUpTimings = { create: 0, attach: 0, start: 0, setup: 0 };
+  const timings: BringUpTimings = { create: 0, attach: 0, start: 0 };
   let t = Date.now();
-  const lap = (step: keyof BringUpTimings) => {
+  const lap = (step: 'create' | 'attach' | 'start') => {
     const now = Date.now();
     timings[step] += now - t;
     t = now;
@@ -113,18 +116,24 @@ export async function bringUp(steps: BringUpSteps, plan: BringUpPlan): Promise<B
   await driver.start(sandboxId);
   lap('start');
   if (plan.attach === 'after-start') await attach();
-  t = Date.now();
-  await plan.setup(sandboxId);
-  lap('setup');
-  checkpoint();
-  let snapshot: Promise<Buffer> | null = null;
-  if (plan.snapshot) {
-    snapshot = plan.snapshot(sandboxId).then((tar) => {
-      checkpoint();
-      return tar;
-    });
-    // Whoever owns the sandbox awaits it; a rejection is theirs to handle, never an unhandled one.
-    snapshot.catch(() => undefined);
-  }
-  return { sandboxId, session, snapshot, timings };
+  const since = (t0: number) => Date.now() - t0;
+  const setUp = (async () => {
+    const t0 = Date.now();
+    await plan.setup(sandboxId);
+    timings.setup = since(t0);
+    checkpoint();
+  })();
+  const snapshot = plan.snapshot
+    ? setUp.then(async () => {
+        const t0 = Date.now();
+        const tar = await plan.snapshot!(sandboxId);
+        timings.snapshot = since(t0);
+        checkpoint();
+        return tar;
+      })
+    : null;
+  // Whoever owns the sandbox awaits these; a rejection is theirs to handle, never an unhandled one.
+  setUp.catch(() => undefined);
+  snapshot?.catch(() => undefined);
+  return { sandboxId, session, setUp, snapshot, timings };
 }
