@@ -61,7 +61,10 @@ describe('attempt lifecycle (fake driver)', () => {
     const before = Date.now();
     const { attempt, token } = await service.start(EXERCISE);
     expect(attempt.state).toBe('running');
-    expect(attempt.sandboxStatus).toBe('running');
+    // Until its files are in place and the initial snapshot stored.
+    expect(attempt.sandboxStatus).toBe('provisioning');
+    await service.settled(attempt.id);
+    expect(repo.get(attempt.id)!.sandboxStatus).toBe('running');
     expect(attempt.startedAt).toBeGreaterThanOrEqual(before);
     // The clock starts once the sandbox is seeded, a moment after it started.
     expect(attempt.deadline! - attempt.startedAt!).toBeGreaterThanOrEqual(20 * 60 * 1000);
@@ -152,6 +155,18 @@ describe('attempt lifecycle (fake driver)', () => {
     const { attempt } = await service.start(withSetup.id);
     expect(runner.provisioned).toEqual([attempt.sandboxId]);
     expect(attempt.deadline! - withSetup.timeLimitMinutes * 60_000).toBeGreaterThanOrEqual(t0 + 200);
+  });
+
+  it('fails a start that answered but whose files a server that died never put in place, and removes its sandbox', async () => {
+    runner.provision = () => new Promise<void>(() => undefined); // the server dies before this ends
+    const { attempt } = await service.start(EXERCISE);
+    await service.shutdown();
+    runner.provision = FakeRunner.prototype.provision.bind(runner);
+    service = makeService();
+    const report = await service.reconcile();
+    expect(report.failed).toEqual([attempt.id]);
+    expect(repo.get(attempt.id)).toMatchObject({ state: 'failed', failure: 'provisioning was interrupted', sandboxStatus: 'removed' });
+    expect(driver.sandboxes.has(attempt.sandboxId!)).toBe(false);
   });
 
   it('refuses an unknown exercise with a 404', async () => {

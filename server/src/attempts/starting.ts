@@ -131,7 +131,9 @@ export async function startAttempt(
         state: 'running',
         startedAt,
         deadline: readyAt + timeLimitSeconds * 1000,
-        sandboxStatus: 'running',
+        // Until the initial snapshot is stored (settle): a server that dies meanwhile leaves the attempt to the
+        // reconciler as an interrupted start.
+        sandboxStatus: 'provisioning',
       },
       ['created'],
     );
@@ -168,6 +170,10 @@ export async function startAttempt(
 async function settle(ctx: AttemptContext, id: string, up: BroughtUp, terminal: AttemptTerminal): Promise<void> {
   try {
     ctx.artifacts.saveSnapshot(id, 'initial', await up.snapshot!);
+    const { repo } = ctx.deps;
+    // (Unless the shell exited meanwhile, which said so.)
+    const ready = repo.get(id)?.sandboxStatus === 'provisioning' ? repo.update(id, { sandboxStatus: 'running' }, ['running']) : undefined;
+    if (ready) terminal.broadcast({ type: 'attempt', attempt: ctx.view(ready) });
     ctx.deps.log.info({ attemptId: id, steps: up.timings }, 'attempt provisioned');
   } catch (err) {
     ctx.deadlines.clear(id);
