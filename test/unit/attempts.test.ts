@@ -158,10 +158,10 @@ describe('attempt lifecycle (fake driver)', () => {
   });
 
   it('fails a start that answered but whose files a server that died never put in place, and removes its sandbox', async () => {
-    runner.provision = () => new Promise<void>(() => undefined); // the server dies before this ends
     const { attempt } = await service.start(EXERCISE);
     await service.shutdown();
-    runner.provision = FakeRunner.prototype.provision.bind(runner);
+    // What a server that died before its files were in place leaves: the attempt running, its sandbox provisioning.
+    repo.update(attempt.id, { sandboxStatus: 'provisioning' });
     service = makeService();
     const report = await service.reconcile();
     expect(report.failed).toEqual([attempt.id]);

@@ -300,6 +300,8 @@ export class AttemptService implements AttemptNotices {
   async shutdown(): Promise<void> {
     this.ctx.deadlines.stop();
     await this.reconciler.stop();
+    // Starts that answered finish putting their files in place first (their attempts would be failed otherwise).
+    await Promise.allSettled([...this.ctx.settling.values()]);
     await Promise.allSettled([...this.ctx.ending.values()]);
     await this.warmPool.shutdown();
     this.ctx.terminals.closeAll({ code: 1012, text: 'The server is restarting; reconnecting…' });
