@@ -30,8 +30,70 @@ export function packDir(dir: string, opts: PackDirOptions, extra: TarFile[] = []
   const pack = tarStream.pack();
   const uid = opts.uid ?? 0;
   const gid = opts.gid ?? 0;
-  const mask = opts.readOnlyForOthers ? 0o755 : 0o777;
   const join = (rel: string) => (opts.prefix ? path.posix.join(opts.prefix, rel) : rel);
+  try {
+    if (opts.prefix) {
+      const parts = opts.prefix.split('/').filter(Boolean);
+      for (let i = 1; i <= parts.length; i++) {
+        pack.entry({ name: parts.slice(0, i).join('/'), type: 'directory', mode: 0o755, uid, gid });
+      }
+    }
+    addDir(pack, dir, join, opts);
+    for (const f of extra) {
+      const body = Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content);
+      pack.entry({ name: f.name, type: 'file', mode: f.mode ?? 0o644, uid, gid, mtime: new Date() }, body);
+    }
+    pack.finalize();
+  } catch (err) {
+    pack.destroy(err as Error);
+  }
+  return Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
+}
+
+/** One local directory of a tree (packTree): its contents go to `at`, an absolute path in the container. */
+export interface TreePart {
+  dir: string;
+  at: string;
+  /** Relative paths (posix) to leave out; a directory left out takes its contents with it. */
+  exclude?: (rel: string) => boolean;
+  /**
+   * Add an entry for `at` itself (root's, 0755): for a directory that does not exist yet. The engine creates its
+   * missing parents the same way and leaves existing ones as they are; an entry for an existing directory would
+   * reset its mode and owner, so none is added for one.
+   */
+  makeDir?: boolean;
+}
+
+/**
+ * One tar, to extract at the container's `/`, carrying several local directories each to its own place: one
+ * engine call instead of one per directory (and one per directory to create). Entries are root's (uid and gid 0).
+ */
+export function packTree(parts: TreePart[]): Readable {
+  const pack = tarStream.pack();
+  try {
+    for (const part of parts) {
+      const base = path.posix.relative('/', path.posix.resolve('/', part.at));
+      const join = (rel: string) => (base ? path.posix.join(base, rel) : rel);
+      if (part.makeDir && base) pack.entry({ name: base, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date() });
+      addDir(pack, part.dir, join, { exclude: part.exclude });
+    }
+    pack.finalize();
+  } catch (err) {
+    pack.destroy(err as Error);
+  }
+  return Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
+}
+
+/** Adds the contents of a local directory (nothing when it does not exist), each entry named by `join(rel)`. */
+function addDir(
+  pack: tarStream.Pack,
+  dir: string,
+  join: (rel: string) => string,
+  opts: Pick<PackDirOptions, 'exclude' | 'uid' | 'gid' | 'readOnlyForOthers'>,
+): void {
+  const uid = opts.uid ?? 0;
+  const gid = opts.gid ?? 0;
+  const mask = opts.readOnlyForOthers ? 0o755 : 0o777;
   const walk = (rel: string) => {
     const abs = path.join(dir, rel);
     for (const entry of fs.readdirSync(abs, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -50,23 +112,7 @@ export function packDir(dir: string, opts: PackDirOptions, extra: TarFile[] = []
       }
     }
   };
-  try {
-    if (opts.prefix) {
-      const parts = opts.prefix.split('/').filter(Boolean);
-      for (let i = 1; i <= parts.length; i++) {
-        pack.entry({ name: parts.slice(0, i).join('/'), type: 'directory', mode: 0o755, uid, gid });
-      }
-    }
-    if (fs.existsSync(dir)) walk('');
-    for (const f of extra) {
-      const body = Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content);
-      pack.entry({ name: f.name, type: 'file', mode: f.mode ?? 0o644, uid, gid, mtime: new Date() }, body);
-    }
-    pack.finalize();
-  } catch (err) {
-    pack.destroy(err as Error);
-  }
-  return Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
+  if (fs.existsSync(dir)) walk('');
 }
 
 /** A tar of in-memory files (parents created as directories). */

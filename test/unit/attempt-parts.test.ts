@@ -46,10 +46,11 @@ describe('sandbox bring-up', () => {
       setup: async () => void driver.steps.push('setup'),
       snapshot: async () => (driver.steps.push('snapshot'), Buffer.from('tar')),
     });
-    expect(driver.steps).toEqual(['create', 'created fake1', 'attach', 'attached', 'start', 'setup', 'snapshot']);
     expect(up.sandboxId).toBe('fake1');
     expect(up.session).not.toBeNull();
-    expect(up.snapshot?.toString()).toBe('tar');
+    expect((await up.snapshot)?.toString()).toBe('tar');
+    expect(driver.steps).toEqual(['create', 'created fake1', 'attach', 'attached', 'start', 'setup', 'snapshot']);
+    expect(Object.keys(up.timings)).toEqual(['create', 'attach', 'start', 'setup', 'snapshot']);
     expect(driver.specs[0]).toMatchObject({ attemptId: 'a_1', generation: 2, exerciseId: 'shell-warmup', image: 'test/base' });
     expect(driver.specs[0]!.limits.memoryMb).toBe(128);
   });
@@ -63,6 +64,62 @@ describe('sandbox bring-up', () => {
     const up = await bringUp(steps(selfTest), { exercise, owner: { attemptId: 'selftest-1' }, attach: 'no', setup: async () => {} });
     expect(selfTest.steps).toEqual(['create', 'start']);
     expect(up).toMatchObject({ session: null, snapshot: null });
+  });
+
+  it('returns once the sandbox runs, with setup and then the snapshot under way (given up like any step)', async () => {
+    const driver = new StepDriver();
+    let setUp!: () => void;
+    let take!: (tar: Buffer) => void;
+    let wanted = true;
+    const up = await bringUp(steps(driver), {
+      exercise,
+      owner: { attemptId: 'a_1' },
+      attach: 'before-start',
+      setup: () => {
+        driver.steps.push('setup');
+        return new Promise<void>((resolve) => (setUp = resolve));
+      },
+      snapshot: () => {
+        driver.steps.push('snapshot');
+        return new Promise<Buffer>((resolve) => (take = resolve));
+      },
+      wanted: () => wanted,
+    });
+    // Returned while setup runs; the snapshot waits for it.
+    expect(driver.steps).toEqual(['create', 'attach', 'start', 'setup']);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(driver.steps).toEqual(['create', 'attach', 'start', 'setup']);
+    setUp();
+    await up.setUp;
+    await new Promise((r) => setTimeout(r, 0));
+    expect(driver.steps).toEqual(['create', 'attach', 'start', 'setup', 'snapshot']);
+    let done = false;
+    void up.snapshot!.then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(done).toBe(false);
+    take(Buffer.from('tar'));
+    expect((await up.snapshot)!.toString()).toBe('tar');
+    // A setup that fails fails the snapshot with it; no longer wanted once set up: given up like any other step.
+    const failing = await bringUp(steps(new StepDriver()), {
+      exercise,
+      owner: { attemptId: 'a_2' },
+      attach: 'before-start',
+      setup: async () => {
+        throw new Error('setup failed');
+      },
+      snapshot: async () => Buffer.from('tar'),
+    });
+    await expect(failing.setUp).rejects.toThrow('setup failed');
+    await expect(failing.snapshot).rejects.toThrow('setup failed');
+    const again = await bringUp(steps(new StepDriver()), {
+      exercise,
+      owner: { attemptId: '', pool: 'slot' },
+      attach: 'after-start',
+      setup: async () => void (wanted = false),
+      snapshot: async () => Buffer.from('tar'),
+      wanted: () => wanted,
+    });
+    await expect(again.snapshot).rejects.toBeInstanceOf(BringUpAbandoned);
   });
 
   it('gives up between steps once the sandbox is no longer wanted, leaving its removal to the owner', async () => {

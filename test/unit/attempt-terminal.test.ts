@@ -6,6 +6,7 @@ import {
   CLOSE_CODES,
   HIGH_WATERMARK,
   LOW_WATERMARK,
+  MAX_HELD_INPUT_BYTES,
   type TerminalClient,
 } from '../../server/src/terminal/attempt-terminal.js';
 import { parseAsciicast } from '../../server/src/terminal/recorder.js';
@@ -72,6 +73,43 @@ describe('AttemptTerminal', () => {
     expect(codes).toContain('r:100x30');
     expect(codes.at(-1)).toBe('m:submitted');
     expect(session.lastSize).toEqual([100, 30]);
+  });
+
+  it('holds input back until the start completes, then writes and records it in order; output flows meanwhile', async () => {
+    const term = await open();
+    const session = new FakeSession();
+    term.attachSession(session);
+    let release!: () => void;
+    term.holdInput(new Promise<void>((resolve) => (release = resolve)));
+    const client = new RecordingClient();
+    await term.connect(client);
+    session.print('root@sandbox:~# ');
+    term.input(Buffer.from('ec'));
+    term.input(Buffer.from('ho\r'));
+    term.input(Buffer.alloc(MAX_HELD_INPUT_BYTES, 'x')); // past the bound: dropped
+    expect(client.output).toBe('root@sandbox:~# ');
+    expect(session.written).toEqual([]);
+    release();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(session.written).toEqual(['ec', 'ho\r']);
+    term.input(Buffer.from('ls\r'));
+    expect(session.written).toEqual(['ec', 'ho\r', 'ls\r']);
+    term.close({ code: CLOSE_CODES.ended, text: 'done' });
+    const inputs = parseAsciicast(fs.readFileSync(file, 'utf8')).events.filter((e) => e[1] === 'i').map((e) => e[2]);
+    expect(inputs).toEqual(['ec', 'ho\r', 'ls\r']);
+  });
+
+  it('drops held input when the terminal closes first (a start that failed)', async () => {
+    const term = await open();
+    const session = new FakeSession();
+    term.attachSession(session);
+    let release!: () => void;
+    term.holdInput(new Promise<void>((resolve) => (release = resolve)));
+    term.input(Buffer.from('rm -rf /\r'));
+    term.close({ code: CLOSE_CODES.ended, text: 'The sandbox could not be started.' });
+    release();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(session.written).toEqual([]);
   });
 
   it('pauses the shell above the high watermark and resumes below the low one', async () => {

@@ -61,7 +61,10 @@ describe('attempt lifecycle (fake driver)', () => {
     const before = Date.now();
     const { attempt, token } = await service.start(EXERCISE);
     expect(attempt.state).toBe('running');
-    expect(attempt.sandboxStatus).toBe('running');
+    // Until its files are in place and the initial snapshot stored.
+    expect(attempt.sandboxStatus).toBe('provisioning');
+    await service.settled(attempt.id);
+    expect(repo.get(attempt.id)!.sandboxStatus).toBe('running');
     expect(attempt.startedAt).toBeGreaterThanOrEqual(before);
     // The clock starts once the sandbox is seeded, a moment after it started.
     expect(attempt.deadline! - attempt.startedAt!).toBeGreaterThanOrEqual(20 * 60 * 1000);
@@ -76,6 +79,94 @@ describe('attempt lifecycle (fake driver)', () => {
     expect(service.tokenMatches(attempt, token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'))).toBe(false);
     expect(token.length).toBeGreaterThanOrEqual(43); // 256 bits, base64url
     expect(repo.events(attempt.id).map((e) => e.kind)).toEqual(['started']);
+  });
+
+  it('answers before the files are in place; the shell, the checks and an ending wait for the initial snapshot', async () => {
+    let copied!: () => void;
+    runner.provision = async (id: string) => {
+      runner.provisioned.push(id);
+      await new Promise<void>((resolve) => (copied = resolve));
+    };
+    const { attempt } = await service.start(EXERCISE);
+    expect(attempt.state).toBe('running');
+    const terminal = await service.terminalFor(attempt);
+    const session = driver.sessions.at(-1)!;
+    terminal.input(Buffer.from('ls\r'));
+    const checks = service.runChecks(attempt.id).then(() => 'checked', () => 'checked');
+    const ended = service.submit(attempt.id);
+    await new Promise((r) => setTimeout(r, 30));
+    // Nothing reached the sandbox, nothing was graded, and the attempt still runs.
+    expect(session.written).toEqual([]);
+    expect(runner.graded).toEqual([]);
+    expect(repo.get(attempt.id)!.state).toBe('running');
+    const initial = path.join(dataDir, 'snapshots', attempt.id, 'initial.tar');
+    expect(fs.existsSync(initial)).toBe(false);
+    copied();
+    const done = await ended;
+    await checks;
+    expect(session.written).toEqual(['ls\r']);
+    expect(done.state).toBe('archived');
+    // The snapshot was taken once the files were in place, and stored before the final diff read it.
+    expect(fs.readFileSync(initial, 'utf8')).toBe(`snapshot of ${attempt.sandboxId} at 0`);
+    expect(service.snapshotDiff(attempt.id)?.diff).toContain(`snapshot of ${attempt.sandboxId} at 0`);
+  });
+
+  it('fails the attempt, closes its terminal and removes its sandbox when its files cannot be put in place after it answered', async () => {
+    runner.provision = async () => {
+      await new Promise((r) => setTimeout(r, 10));
+      throw new Error('copy failed: no space left on device');
+    };
+    const { attempt } = await service.start(EXERCISE);
+    const terminal = await service.terminalFor(attempt);
+    await service.settled(attempt.id);
+    const failed = repo.get(attempt.id)!;
+    expect(failed).toMatchObject({ state: 'failed', sandboxStatus: 'removed' });
+    expect(failed.failure).toContain('no space left on device');
+    expect(terminal.isClosed).toBe(true);
+    expect(driver.sandboxes.size).toBe(0);
+    expect(repo.events(attempt.id).map((e) => e.kind)).toEqual(['started', 'failed']);
+    await expect(service.submit(attempt.id)).rejects.toMatchObject({ statusCode: 409 });
+    // The snapshot failing does the same.
+    runner.provision = FakeRunner.prototype.provision.bind(runner);
+    runner.snapshot = async () => {
+      throw new Error('archive read failed');
+    };
+    const second = (await service.start(EXERCISE)).attempt;
+    await service.settled(second.id);
+    expect(repo.get(second.id)).toMatchObject({ state: 'failed', failure: 'archive read failed', sandboxStatus: 'removed' });
+    expect(driver.sandboxes.size).toBe(0);
+  });
+
+  it('waits for a setup script before it answers: its failure is the start\'s answer, its time not the candidate\'s', async () => {
+    const withSetup = catalog.list().find((e) => e.hasSetup)!;
+    runner.provision = async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      throw new Error('setup of exercise failed with exit code 3');
+    };
+    const err = await service.start(withSetup.id).catch((e: unknown) => e);
+    expect((err as OpslabError).statusCode).toBe(502);
+    expect((err as OpslabError).message).toContain('exit code 3');
+    expect(driver.sandboxes.size).toBe(0);
+    const t0 = Date.now();
+    runner.provision = async (id: string) => {
+      await new Promise((r) => setTimeout(r, 200));
+      runner.provisioned.push(id);
+    };
+    const { attempt } = await service.start(withSetup.id);
+    expect(runner.provisioned).toEqual([attempt.sandboxId]);
+    expect(attempt.deadline! - withSetup.timeLimitMinutes * 60_000).toBeGreaterThanOrEqual(t0 + 200);
+  });
+
+  it('fails a start that answered but whose files a server that died never put in place, and removes its sandbox', async () => {
+    const { attempt } = await service.start(EXERCISE);
+    await service.shutdown();
+    // What a server that died before its files were in place leaves: the attempt running, its sandbox provisioning.
+    repo.update(attempt.id, { sandboxStatus: 'provisioning' });
+    service = makeService();
+    const report = await service.reconcile();
+    expect(report.failed).toEqual([attempt.id]);
+    expect(repo.get(attempt.id)).toMatchObject({ state: 'failed', failure: 'provisioning was interrupted', sandboxStatus: 'removed' });
+    expect(driver.sandboxes.has(attempt.sandboxId!)).toBe(false);
   });
 
   it('refuses an unknown exercise with a 404', async () => {

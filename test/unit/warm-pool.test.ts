@@ -339,8 +339,11 @@ describe('warm pool (fake driver)', () => {
     await waitUntil(() => warnings.some((w) => w.includes('could not be prepared')));
     await waitUntil(() => driver.sandboxes.size === 0);
     expect(service.warmPool.size).toBe(0);
-    // Still failing: the start is cold (and fails like any start whose setup fails).
-    await expect(service.start(WARMUP)).rejects.toMatchObject({ statusCode: 502 });
+    // Still failing: the start is cold, and fails like any start whose files cannot be put in place (the exercise
+    // has no setup script: after it answered, the attempt failed and its sandbox removed).
+    const { attempt } = await service.start(WARMUP);
+    await service.settled(attempt.id);
+    expect(service.get(attempt.id)).toMatchObject({ state: 'failed', failure: 'setup exited with 3' });
     expect(driver.sandboxes.size).toBe(0);
   });
 

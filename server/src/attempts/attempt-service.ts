@@ -78,9 +78,11 @@ export class AttemptService implements AttemptNotices {
         recordingFile: (attempt) => artifacts.recordingFile(attempt),
         onShellExit: (id) => void onShellExit(this.ctx, id),
         onRecovered: (id, detail) => deps.repo.addEvent(id, 'recovered', detail),
+        settled: (id) => this.settled(id),
       }),
       deadlines: new DeadlineTimers({ load: (id) => deps.repo.get(id), expire: (id) => this.expire(id), log: deps.log }),
       provisioning: new Set(),
+      settling: new Map(),
       ending: new Map(),
       view: (attempt) => this.view(attempt),
     };
@@ -118,6 +120,14 @@ export class AttemptService implements AttemptNotices {
     return startAttempt(this.ctx, exerciseId, opts);
   }
 
+  /**
+   * Resolves once the attempt's start is complete, its initial snapshot stored (at once for any other attempt):
+   * what may change the sandbox's files on the candidate's behalf waits for it.
+   */
+  settled(id: string): Promise<void> {
+    return this.ctx.settling.get(id) ?? Promise.resolve();
+  }
+
   submit(id: string): Promise<Attempt> {
     return this.end(id, 'submitted');
   }
@@ -132,7 +142,8 @@ export class AttemptService implements AttemptNotices {
   }
 
   /** Runs the checks now, during the attempt (at most one run at a time, CHECK_INTERVAL_MS apart). */
-  runChecks(id: string): Promise<StoredRun> {
+  async runChecks(id: string): Promise<StoredRun> {
+    await this.settled(id);
     return this.feedback.runChecks(id);
   }
 
@@ -225,12 +236,14 @@ export class AttemptService implements AttemptNotices {
    * Practice: puts the sandbox back to its initial state (a new container, seeded with the same variant) under the
    * same attempt, clock and recording. The old container is removed.
    */
-  resetSandbox(id: string): Promise<Attempt> {
+  async resetSandbox(id: string): Promise<Attempt> {
+    await this.settled(id);
     return resetSandbox(this.ctx, id);
   }
 
   /** Starts the shell again in the same container after it exited; files are kept. */
-  restartShell(id: string): Promise<Attempt> {
+  async restartShell(id: string): Promise<Attempt> {
+    await this.settled(id);
     return restartShell(this.ctx, id);
   }
 
@@ -288,6 +301,8 @@ export class AttemptService implements AttemptNotices {
   async shutdown(): Promise<void> {
     this.ctx.deadlines.stop();
     await this.reconciler.stop();
+    // Starts that answered finish putting their files in place first (their attempts would be failed otherwise).
+    await Promise.allSettled([...this.ctx.settling.values()]);
     await Promise.allSettled([...this.ctx.ending.values()]);
     await this.warmPool.shutdown();
     this.ctx.terminals.closeAll({ code: 1012, text: 'The server is restarting; reconnecting…' });

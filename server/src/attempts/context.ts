@@ -40,6 +40,12 @@ export interface AttemptContext {
   readonly gradingQueue: GradingQueue;
   /** Attempts whose sandbox is being made or replaced (a start, a practice reset): the reconciler leaves them be. */
   readonly provisioning: Set<string>;
+  /**
+   * Started attempts whose initial snapshot is still being taken (their start answered as soon as the workspace was
+   * in place): resolves, never rejects, once it is stored or the attempt failed for want of it. Until then nothing
+   * changes the sandbox's files: the shell's input is held, the file routes and an ending wait for it.
+   */
+  readonly settling: Map<string, Promise<void>>;
   /** Endings in flight: concurrent calls share one; the reconciler leaves their attempts be. */
   readonly ending: Map<string, Promise<Attempt>>;
   view(attempt: Attempt): AttemptView;

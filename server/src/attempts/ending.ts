@@ -26,6 +26,8 @@ function endText(reason: EndReason): string {
 
 async function doEnd(ctx: AttemptContext, id: string, reason: EndReason): Promise<Attempt> {
   const { repo, log } = ctx.deps;
+  // A start still storing its initial snapshot finishes first: the final diff compares against it.
+  await ctx.settling.get(id);
   const before = repo.get(id);
   if (!before) throw errors.attemptNotFound();
   // A withdrawn invite ends its attempt like the clock would: graded as it stands, the reason kept.

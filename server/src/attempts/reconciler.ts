@@ -124,6 +124,15 @@ export class Reconciler {
         break;
       }
       case 'running':
+        // (Read again: the pass may have waited since it listed the attempts, and a start finished meanwhile.)
+        if (repo.get(attempt.id)?.sandboxStatus === 'provisioning' && !this.busy(attempt.id)) {
+          // The start had answered, but the server died before its files were in place and its initial snapshot
+          // stored: an interrupted start like the above (its sandbox, owned by no one now, is removed as an orphan).
+          repo.update(attempt.id, { state: 'failed', failure: 'provisioning was interrupted', sandboxStatus: 'removed' }, ['running']);
+          repo.addEvent(attempt.id, 'failed', { error: 'provisioning was interrupted' });
+          report.failed.push(attempt.id);
+          break;
+        }
         await this.reconcileRunning(attempt, sandbox, owned, report);
         break;
       case 'submitted':

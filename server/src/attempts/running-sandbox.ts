@@ -24,7 +24,7 @@ export async function resetSandbox(ctx: AttemptContext, id: string): Promise<Att
   try {
     const terminal = await ctx.terminals.terminalFor(attempt);
     const generation = repo.events(id).filter((e) => e.kind === 'reset').length + 1;
-    await bringUp(
+    const up = await bringUp(
       { driver, policy: config.sandbox, imageRef: ctx.deps.imageRef },
       {
         exercise,
@@ -38,6 +38,7 @@ export async function resetSandbox(ctx: AttemptContext, id: string): Promise<Att
         setup: (created) => runner.provision(created, exercise, { params: attempt.params, seed: attempt.seed ?? '' }),
       },
     );
+    await up.setUp;
     const updated = repo.update(id, { sandboxId, sandboxStatus: 'running' }, ['running']);
     if (!updated) throw errors.attemptNotRunning(repo.get(id)?.state ?? 'gone');
     repo.addEvent(id, 'reset', { sandboxId });

@@ -1,7 +1,7 @@
 import { errors } from '../errors.js';
 import { evidencePaths } from '../exercises/catalog.js';
 import { drawVariant, newSeed } from '../exercises/variants.js';
-import { bringUp } from '../sandbox/bring-up.js';
+import { bringUp, type BroughtUp } from '../sandbox/bring-up.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import { CLOSE_CODES, type AttemptTerminal } from '../terminal/attempt-terminal.js';
 import { MARKERS } from '../terminal/recorder.js';
@@ -90,6 +90,8 @@ export async function startAttempt(
   opts.onCreated?.(id);
   let sandboxId = (pooled?.sandboxId ?? null) as string | null;
   let terminal = null as AttemptTerminal | null;
+  /** The start answered with its snapshot still being taken: `settle` ends the provisioning. */
+  let answered = false;
   try {
     if (pooled) {
       const running = await claim(ctx, id, pooled, timeLimitSeconds);
@@ -118,7 +120,9 @@ export async function startAttempt(
         snapshot: (created) => runner.snapshot(created, evidencePaths(exercise)),
       },
     );
-    artifacts.saveSnapshot(id, 'initial', up.snapshot!);
+    // A setup script is waited for: its failure (with its output) is the start's answer, and its time is not the
+    // candidate's. The exercise's files alone (an archive call each way) are not: see below.
+    if (exercise.hasSetup) await up.setUp;
     // The clock starts once the sandbox is ready, not while it is being seeded.
     const readyAt = Date.now();
     const running = repo.update(
@@ -127,29 +131,78 @@ export async function startAttempt(
         state: 'running',
         startedAt,
         deadline: readyAt + timeLimitSeconds * 1000,
-        sandboxStatus: 'running',
+        // Until the initial snapshot is stored (settle): a server that dies meanwhile leaves the attempt to the
+        // reconciler as an interrupted start.
+        sandboxStatus: 'provisioning',
       },
       ['created'],
     );
     if (!running) throw new Error('the attempt changed state while its sandbox was starting');
     repo.addEvent(id, 'started', { sandboxId });
     ctx.deadlines.arm(running);
-    log.info({ attemptId: id, exerciseId, sandboxId, ms: Date.now() - now }, 'attempt started');
+    // The exercise's files are copied in (without a setup script) and the initial snapshot read while the start
+    // answers and the shell prints its first prompt: the engine does one operation of a container at a time, each
+    // archive call costing it a process, and they would otherwise come before both. Until the snapshot is stored
+    // nothing reaches the sandbox: the shell's input is held, the attempt's other routes and an ending wait for
+    // ctx.settling, and the reconciler leaves a provisioning attempt be.
+    const settled = settle(ctx, id, up, terminal!);
+    ctx.settling.set(id, settled);
+    terminal!.holdInput(settled);
+    answered = true;
+    log.info({ attemptId: id, exerciseId, sandboxId, ms: Date.now() - now, steps: up.timings }, 'attempt started');
     return { attempt: running, token };
   } catch (err) {
     const message = (err as Error).message;
-    log.error({ attemptId: id, exerciseId, err: message }, 'sandbox could not be started');
     // (A claim opens its terminal itself.)
     const registered = terminals.take(id);
-    (terminal ?? registered)?.close({ code: CLOSE_CODES.ended, text: 'The sandbox could not be started.' });
-    repo.update(id, { state: 'failed', failure: message, sandboxStatus: 'removed' }, ['created']);
-    repo.addEvent(id, 'failed', { error: message });
+    await failStart(ctx, id, message, { terminal: terminal ?? registered ?? null, sandboxId, from: 'created' });
     if (pooled) warmPool.forget(pooled);
-    if (sandboxId) await driver.remove(sandboxId).catch(() => undefined);
     throw errors.sandboxFailed(firstLine(message));
   } finally {
-    ctx.provisioning.delete(id);
+    if (!answered) ctx.provisioning.delete(id);
   }
+}
+
+/**
+ * Stores the initial snapshot once the files are in place and it is taken; if either fails, the attempt fails as a
+ * start that could not complete (its terminal closed with the reason, its sandbox removed). Never rejects.
+ */
+async function settle(ctx: AttemptContext, id: string, up: BroughtUp, terminal: AttemptTerminal): Promise<void> {
+  try {
+    ctx.artifacts.saveSnapshot(id, 'initial', await up.snapshot!);
+    const { repo } = ctx.deps;
+    // (Unless the shell exited meanwhile, which said so.)
+    const ready = repo.get(id)?.sandboxStatus === 'provisioning' ? repo.update(id, { sandboxStatus: 'running' }, ['running']) : undefined;
+    if (ready) terminal.broadcast({ type: 'attempt', attempt: ctx.view(ready) });
+    ctx.deps.log.info({ attemptId: id, steps: up.timings }, 'attempt provisioned');
+  } catch (err) {
+    ctx.deadlines.clear(id);
+    if (ctx.terminals.get(id) === terminal) ctx.terminals.take(id);
+    await failStart(ctx, id, (err as Error).message, {
+      terminal,
+      sandboxId: ctx.deps.repo.get(id)?.sandboxId ?? null,
+      from: 'running',
+    });
+  } finally {
+    ctx.provisioning.delete(id);
+    ctx.settling.delete(id);
+  }
+}
+
+/** A start that could not complete: logged, its terminal closed with the reason, the attempt failed, its sandbox removed. */
+async function failStart(
+  ctx: AttemptContext,
+  id: string,
+  message: string,
+  made: { terminal: AttemptTerminal | null; sandboxId: string | null; from: 'created' | 'running' },
+): Promise<void> {
+  const { repo, driver, log } = ctx.deps;
+  const attempt = repo.get(id);
+  log.error({ attemptId: id, exerciseId: attempt?.exerciseId, err: message }, 'sandbox could not be started');
+  made.terminal?.close({ code: CLOSE_CODES.ended, text: 'The sandbox could not be started.' });
+  const failed = repo.update(id, { state: 'failed', failure: message, sandboxStatus: 'removed' }, [made.from]);
+  if (failed || made.from === 'created') repo.addEvent(id, 'failed', { error: message });
+  if (made.sandboxId) await driver.remove(made.sandboxId).catch(() => undefined);
 }
 
 /**

@@ -19,6 +19,8 @@ export interface TerminalRegistryDeps {
   onShellExit(attemptId: string): void;
   /** Output the shell made while no server recorded it was added to the recording from the engine's log. */
   onRecovered?(attemptId: string, detail: { chars: number; joinedBy: string }): void;
+  /** Resolves once the attempt's start is complete (its initial snapshot stored): a further shell waits for it. */
+  settled?(attemptId: string): Promise<void>;
 }
 
 /**
@@ -132,6 +134,9 @@ export class TerminalRegistry {
       }
       // A live view watches what there is: it never starts a shell in the candidate's sandbox.
       if (!startShell) return terminal;
+      // Like the main shell's input, nothing typed in a further shell reaches the sandbox before its initial
+      // snapshot is stored.
+      await this.deps.settled?.(attempt.id);
       const size = terminal.size;
       const session = await driver.execTerminal(attempt.sandboxId, { name: String(n), cols: size.cols, rows: size.rows });
       if (main.isClosed || terminal.isClosed) {

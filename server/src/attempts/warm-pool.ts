@@ -328,7 +328,7 @@ export class WarmPool {
           wanted: () => !evicted(),
         },
       );
-      e.snapshot = up.snapshot;
+      e.snapshot = await up.snapshot!;
       e.state = 'ready';
       e.readyAt = Date.now();
       this.backoff.succeeded(exercise.id);

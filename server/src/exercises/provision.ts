@@ -1,4 +1,4 @@
-import { packDir } from '../local-tar.js';
+import { packDir, packTree } from '../local-tar.js';
 import { ExecLimitError, type ExecOptions, type SandboxDriver } from '../sandbox/sandbox-driver.js';
 import type { Exercise } from './catalog.js';
 import { variantEnv, type VariantParams } from './variants.js';
@@ -47,19 +47,24 @@ async function runScript(
   script: string,
   env: Record<string, string>,
   timeoutMs: number,
+  opts: { removeAfter?: string } = {},
 ): Promise<{ exitCode: number; output: string }> {
   const log = `/tmp/.opslab-script-${process.pid}-${Date.now()}.log`;
+  // With `removeAfter`, that path goes as the script ends (however it ends), in the same exec: one engine call
+  // fewer than a removal of its own. Its output is never needed, and its failure only leaves the path there.
+  const removal = opts.removeAfter ? `trap 'rm -rf -- "$4" 2>/dev/null' EXIT; ` : '';
   try {
     const r = await driver.exec(
       sandboxId,
       [
         'sh',
         '-c',
-        'cd "$1" || exit 97; "$2" >"$3" 2>&1 </dev/null; rc=$?; cat "$3"; rm -f "$3"; exit $rc',
+        `${removal}cd "$1" || exit 97; "$2" >"$3" 2>&1 </dev/null; rc=$?; cat "$3"; rm -f "$3"; exit $rc`,
         'opslab',
         cwd,
         script,
         log,
+        ...(opts.removeAfter ? [opts.removeAfter] : []),
       ],
       {
         env,
@@ -89,6 +94,10 @@ async function removeCopy(driver: SandboxDriver, sandboxId: string): Promise<voi
  * Seeds a sandbox (running) for an exercise: workspace/ at `exercise.workspace`, then `setup` (root, cwd the
  * workspace, the variant variables) with the exercise's public files at /tmp/opslab-exercise, removed afterwards.
  * Throws a ProvisionError carrying setup's output when it fails.
+ *
+ * Engine calls: whether the workspace (and the copy's directory) exist, asked together; one archive carrying the
+ * workspace and the exercise's files, with the directories that are missing; one exec running setup and removing
+ * the copy as it ends. (An archive call costs the engine a process of its own: they were four.)
  */
 export async function provisionExercise(
   driver: SandboxDriver,
@@ -99,25 +108,35 @@ export async function provisionExercise(
   const t0 = Date.now();
   const env = variantEnv(opts.params, opts.seed);
   const ws = exercise.workspace;
+  // A directory is made only where none is (as mkdir -p: links followed); anything else there is an error.
+  const missing = async (dir: string, what: string): Promise<boolean> => {
+    const st = await driver.statPath(sandboxId, dir, { follow: true });
+    if (st && st.type !== 'directory') throw new ProvisionError(`cannot create ${what} ${dir}`, `${dir} exists and is not a directory`);
+    return st === null;
+  };
+  const [wsMissing, copyMissing] = await Promise.all([
+    missing(ws, 'the workspace'),
+    exercise.hasSetup ? missing(EXERCISE_COPY_DIR, 'the directory') : false,
+  ]);
+  const tree = packTree([
+    { dir: `${exercise.dir}/workspace`, at: ws, makeDir: wsMissing },
+    ...(exercise.hasSetup
+      ? [{ dir: exercise.dir, at: EXERCISE_COPY_DIR, makeDir: copyMissing, exclude: (rel: string) => PRIVATE_DIRS.test(rel) }]
+      : []),
+  ]);
   try {
-    await driver.makeDirs(sandboxId, ws);
+    await driver.copyIn(sandboxId, '/', tree);
   } catch (err) {
-    throw new ProvisionError(`cannot create the workspace ${ws}`, (err as Error).message);
+    throw new ProvisionError(`cannot copy the exercise's files into ${ws}`, (err as Error).message);
   }
-  await driver.copyIn(sandboxId, ws, packDir(`${exercise.dir}/workspace`, { prefix: '', uid: 0, gid: 0 }));
-  let copyMs = Date.now() - t0;
+  const copyMs = Date.now() - t0;
   let setupMs = 0;
   if (exercise.hasSetup) {
-    await driver.makeDirs(sandboxId, EXERCISE_COPY_DIR);
-    await driver.copyIn(
-      sandboxId,
-      EXERCISE_COPY_DIR,
-      packDir(exercise.dir, { prefix: '', uid: 0, gid: 0, exclude: (rel) => PRIVATE_DIRS.test(rel) }),
-    );
-    copyMs = Date.now() - t0;
     const t1 = Date.now();
     try {
-      const r = await runScript(driver, sandboxId, ws, `${EXERCISE_COPY_DIR}/setup`, env, SETUP_TIMEOUT_MS);
+      const r = await runScript(driver, sandboxId, ws, `${EXERCISE_COPY_DIR}/setup`, env, SETUP_TIMEOUT_MS, {
+        removeAfter: EXERCISE_COPY_DIR,
+      });
       if (r.exitCode !== 0) {
         throw new ProvisionError(`setup of exercise ${exercise.id} failed with exit code ${r.exitCode}`, r.output);
       }
@@ -126,7 +145,10 @@ export async function provisionExercise(
       throw new ProvisionError(`setup of exercise ${exercise.id} did not finish: ${(err as Error).message}`, '');
     } finally {
       setupMs = Date.now() - t1;
-      await removeCopy(driver, sandboxId);
+      // Gone with the script's end, unless its run was cut off at a limit (the script may still run) or the shell
+      // around it was killed: asked of the engine (no process in the sandbox), removed from here if still there.
+      const left = await driver.statPath(sandboxId, EXERCISE_COPY_DIR).catch(() => true);
+      if (left) await removeCopy(driver, sandboxId);
     }
   }
   return { copyMs, setupMs, totalMs: Date.now() - t0 };

@@ -137,6 +137,7 @@ async function runState(
         },
       },
     );
+    await up.setUp;
     if (state.script) {
       const r = await applyAnswer(driver, up.sandboxId, exercise, state.script, { params, seed });
       run.applyMs = r.ms;

@@ -159,5 +159,13 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
 
   terminalRoute(app, { url: '/api/attempts/:id/terminal', attempts, readOnly: false, access: authorise });
 
-  if (opts.files && opts.transfer && opts.signals) fileRoutes(app, { files: opts.files, transfer: opts.transfer, signals: opts.signals, authorise });
+  // The editor's routes read and change the sandbox's files: they wait until the start has put them in place and
+  // stored its initial snapshot (the access checked again after the wait, which the attempt may not have survived).
+  const authoriseSettled = async (request: IdRequest): Promise<Attempt> => {
+    await attempts.settled((await authorise(request)).id);
+    return authorise(request);
+  };
+  if (opts.files && opts.transfer && opts.signals) {
+    fileRoutes(app, { files: opts.files, transfer: opts.transfer, signals: opts.signals, authorise: authoriseSettled });
+  }
 }

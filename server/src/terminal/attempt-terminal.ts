@@ -14,6 +14,8 @@ export const STALLED_CLIENT_MS = 30_000;
  * (its page reconnects and is repainted from the mirror).
  */
 export const VIEWER_MAX_UNACKED = 4 * HIGH_WATERMARK;
+/** Input held back while the start completes (holdInput), beyond which further input is dropped. */
+export const MAX_HELD_INPUT_BYTES = 64 * 1024;
 
 export { CLOSE_CODES } from '../../../contract/terminal.js';
 
@@ -63,6 +65,8 @@ export class AttemptTerminal {
   private readonly stallTimer: NodeJS.Timeout;
   /** The attempt's further terminals (terminal 2): they hear its broadcasts and close with it. */
   private readonly companions = new Set<AttemptTerminal>();
+  /** Input waiting for holdInput's promise, in order. */
+  private held: { chunks: Buffer[]; bytes: number } | null = null;
 
   private constructor(
     private readonly opts: AttemptTerminalOptions,
@@ -204,8 +208,30 @@ export class AttemptTerminal {
     if (this.clients.delete(client)) this.updateFlow();
   }
 
+  /**
+   * Holds the shell's input back until `until` settles, then writes it in order (recorded as it is written); input
+   * beyond MAX_HELD_INPUT_BYTES meanwhile is dropped. Output, resizes and connections go on as usual.
+   */
+  holdInput(until: Promise<unknown>): void {
+    const held = { chunks: [] as Buffer[], bytes: 0 };
+    this.held = held;
+    const release = () => {
+      if (this.held !== held) return;
+      this.held = null;
+      for (const chunk of held.chunks) this.input(chunk);
+    };
+    until.then(release, release);
+  }
+
   input(data: Buffer): void {
     if (!this.session || this.closed) return;
+    if (this.held) {
+      if (this.held.bytes + data.length <= MAX_HELD_INPUT_BYTES) {
+        this.held.chunks.push(data);
+        this.held.bytes += data.length;
+      }
+      return;
+    }
     this.recorder.input(data);
     this.session.write(data);
   }
