@@ -25,7 +25,8 @@ export async function makeRoom(ctx: AttemptContext, mode: Attempt['mode']): Prom
   }
   if (!full()) return;
   if (mode === 'practice') throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
-  const victim = repo.oldestRunningPractice();
+  // Not one another start is already ending: concurrent starts each take a place of their own back.
+  const victim = repo.oldestRunningPractice(new Set(ctx.ending.keys()));
   if (!victim) throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
   log.info({ attemptId: victim.id }, 'stopping a practice attempt to make room for an interview');
   await endAttempt(ctx, victim.id, 'preempted').catch(() => undefined);

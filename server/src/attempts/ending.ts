@@ -26,8 +26,10 @@ function endText(reason: EndReason): string {
 
 async function doEnd(ctx: AttemptContext, id: string, reason: EndReason): Promise<Attempt> {
   const { repo, log } = ctx.deps;
-  // A start still storing its initial snapshot finishes first: the final diff compares against it.
-  await ctx.settling.get(id);
+  // A start still storing its initial snapshot finishes first: the final diff compares against it. (Only then is
+  // there a wait: otherwise the attempt leaves `running` at once, as concurrent starts making room rely on.)
+  const settling = ctx.settling.get(id);
+  if (settling) await settling;
   const before = repo.get(id);
   if (!before) throw errors.attemptNotFound();
   // A withdrawn invite ends its attempt like the clock would: graded as it stands, the reason kept.

@@ -210,12 +210,15 @@ export class AttemptsRepo {
   }
 
   /** The running practice attempt that started first: the one an interview takes the place of when full. */
-  oldestRunningPractice(): Attempt | undefined {
+  /** The running practice attempt that started first, leaving out `except` (attempts already being ended). */
+  oldestRunningPractice(except: ReadonlySet<string> | readonly string[] = []): Attempt | undefined {
+    const skip = [...except];
     const row = this.db
       .prepare(
-        `SELECT * FROM attempts WHERE mode = 'practice' AND state = 'running' ORDER BY started_at, created_at LIMIT 1`,
+        `SELECT * FROM attempts WHERE mode = 'practice' AND state = 'running'
+           ${skip.length ? `AND id NOT IN (${skip.map(() => '?').join(', ')})` : ''} ORDER BY started_at, created_at LIMIT 1`,
       )
-      .get() as Row | undefined;
+      .get(...skip) as Row | undefined;
     return row ? fromRow(row) : undefined;
   }
 
