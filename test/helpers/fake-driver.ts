@@ -110,6 +110,17 @@ export class FakeDriver implements JobDriver {
     return session;
   }
 
+  /** The further shells exec'd, in order (sandbox id and terminal name). */
+  readonly execTerminals: { id: string; name: string }[] = [];
+
+  async execTerminal(id: string, opts: { name: string; cols: number; rows: number }): Promise<TerminalSession> {
+    this.must(id);
+    this.execTerminals.push({ id, name: opts.name });
+    const session = new FakeSession();
+    this.sessions.push(session);
+    return session;
+  }
+
   async exec(): Promise<ExecResult> {
     return { exitCode: 0, stdout: '', stderr: '' };
   }

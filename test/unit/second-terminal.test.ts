@@ -12,6 +12,9 @@ import { mergeTimelines } from '../../server/src/review/merge-timelines.js';
 import { existingRecordings, terminalRecordingFile } from '../../server/src/terminal/terminal-files.js';
 import { inputTimesOfFiles, signalReport } from '../../server/src/workspace-files/signals.js';
 import { fixtureExportData } from '../fixtures/review/export-data.js';
+import { FakeDriver } from '../helpers/fake-driver.js';
+import { TerminalRegistry, type TerminalRegistryDeps } from '../../server/src/attempts/terminals.js';
+import type { Attempt } from '../../server/src/store/attempts-repo.js';
 
 const cmd = (command: string, startedAt: number, source: Command['source'] = 'shell'): Command => ({
   command,
@@ -102,6 +105,41 @@ describe('idle stretches', () => {
       const both = await inputTimesOfFiles(existingRecordings(main).map((r) => r.file));
       expect(both).toHaveLength(4);
       expect(signalReport([], both, span).idle).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a second terminal during a start', () => {
+  it('starts its shell only once the attempt’s start has settled (its initial snapshot stored)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opslab-t2-'));
+    try {
+      const driver = new FakeDriver();
+      const sandboxId = await driver.create({ attemptId: 'a_t2', exerciseId: 'x', image: 'img', limits: { memoryMb: 64, cpus: 1, pids: 64 } });
+      await driver.start(sandboxId);
+      let settle!: () => void;
+      const settled = new Promise<void>((resolve) => (settle = resolve));
+      const registry = new TerminalRegistry({
+        config: { recordingMaxBytes: 1024 * 1024 },
+        driver,
+        log: { warn: () => undefined, info: () => undefined, error: () => undefined } as unknown as TerminalRegistryDeps['log'],
+        recordingFile: () => path.join(dir, 'a_t2.cast'),
+        onShellExit: () => undefined,
+        settled: () => settled,
+      });
+      const now = Date.now();
+      const attempt = { id: 'a_t2', sandboxId, startedAt: now, createdAt: now } as Attempt;
+      const opening = registry.terminalN(attempt, 2);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(driver.execTerminals).toEqual([]);
+      settle();
+      const terminal = await opening;
+      expect(driver.execTerminals).toEqual([{ id: sandboxId, name: '2' }]);
+      expect(terminal.hasShell).toBe(true);
+      const done = { code: 4000, text: 'test over' };
+      terminal.close(done);
+      registry.get('a_t2')?.close(done);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
