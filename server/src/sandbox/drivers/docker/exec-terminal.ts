@@ -3,8 +3,7 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { ExecTerminalOptions } from '../../sandbox-driver.js';
 import type { TerminalSession } from '../../../terminal/terminal-session.js';
-import { statusOf } from './errors.js';
-import { MAX_PENDING_INPUT_BYTES } from './terminal-session.js';
+import { StreamTerminalSession } from './terminal-session.js';
 
 /** The environment variable naming which terminal of the attempt an exec'd shell is (and its children are). */
 export const TERMINAL_ENV = 'OPSLAB_TERMINAL';
@@ -62,64 +61,9 @@ export async function execTty(docker: Docker, id: string, opts: ExecTerminalOpti
     ConsoleSize: [opts.rows, opts.cols],
   } as Docker.ExecCreateOptions);
   const stream = (await exec.start({ hijack: true, stdin: true, Tty: true } as Docker.ExecStartOptions)) as unknown as Duplex;
-  const session = new ExecTerminalSession(exec, stream);
+  // Closing the session lets go of the stream; the engine keeps the shell running (hung up by the next execTty of
+  // the same name).
+  const session = new StreamTerminalSession(stream, (size) => exec.resize(size));
   await session.resize(opts.cols, opts.rows).catch(() => undefined);
   return session;
-}
-
-class ExecTerminalSession implements TerminalSession {
-  readonly ended: Promise<void>;
-  private closed = false;
-
-  constructor(
-    private readonly exec: Docker.Exec,
-    private readonly stream: Duplex,
-  ) {
-    this.ended = new Promise((resolve) => {
-      const done = () => resolve();
-      stream.once('end', done);
-      stream.once('close', done);
-      stream.once('error', done);
-    });
-    stream.on('error', () => {
-      /* surfaced through `ended` */
-    });
-  }
-
-  onData(listener: (chunk: Buffer) => void): () => void {
-    this.stream.on('data', listener);
-    return () => this.stream.off('data', listener);
-  }
-
-  write(data: Buffer | string): void {
-    if (this.closed || this.stream.destroyed || !this.stream.writable) return;
-    // As for the main shell: input a program does not read waits here only up to this much, then is dropped.
-    if (this.stream.writableLength > MAX_PENDING_INPUT_BYTES) return;
-    this.stream.write(data);
-  }
-
-  async resize(cols: number, rows: number): Promise<void> {
-    try {
-      await this.exec.resize({ h: rows, w: cols });
-    } catch (err) {
-      // The shell exited or the sandbox stopped: nothing to resize.
-      if (statusOf(err) === 409 || statusOf(err) === 404) return;
-      throw err;
-    }
-  }
-
-  pause(): void {
-    this.stream.pause();
-  }
-
-  resume(): void {
-    this.stream.resume();
-  }
-
-  /** Lets go of the stream; the engine keeps the shell running (hung up by the next execTty of the same name). */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.stream.destroy();
-  }
 }

@@ -17,16 +17,20 @@ export async function attachTty(docker: Docker, id: string): Promise<TerminalSes
     stderr: true,
     hijack: true,
   })) as unknown as Duplex;
-  return new DockerTerminalSession(container, stream);
+  return new StreamTerminalSession(stream, (size) => container.resize(size));
 }
 
-class DockerTerminalSession implements TerminalSession {
+/**
+ * A shell's TTY as an engine stream carries it, raw (not multiplexed): the main shell's attach stream, or an exec'd
+ * shell's. `resizeTty` is the engine call that resizes that TTY.
+ */
+export class StreamTerminalSession implements TerminalSession {
   readonly ended: Promise<void>;
   private closed = false;
 
   constructor(
-    private readonly container: Docker.Container,
     private readonly stream: Duplex,
+    private readonly resizeTty: (size: { h: number; w: number }) => Promise<unknown>,
   ) {
     this.ended = new Promise((resolve) => {
       const done = () => resolve();
@@ -34,7 +38,6 @@ class DockerTerminalSession implements TerminalSession {
       stream.once('close', done);
       stream.once('error', done);
     });
-    // A TTY attach stream is raw (not multiplexed): bytes are the terminal's output as-is.
     stream.on('error', () => {
       /* surfaced through `ended` */
     });
@@ -57,9 +60,9 @@ class DockerTerminalSession implements TerminalSession {
 
   async resize(cols: number, rows: number): Promise<void> {
     try {
-      await this.container.resize({ h: rows, w: cols });
+      await this.resizeTty({ h: rows, w: cols });
     } catch (err) {
-      // A stopped container cannot be resized; nothing to do.
+      // A stopped container, or a shell that exited, cannot be resized; nothing to do.
       if (statusOf(err) === 409 || statusOf(err) === 404) return;
       throw err;
     }
@@ -73,6 +76,7 @@ class DockerTerminalSession implements TerminalSession {
     this.stream.resume();
   }
 
+  /** Lets go of the stream. The main shell keeps running (a later attach continues it); an exec'd one too (see exec-terminal.ts). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
