@@ -142,6 +142,8 @@ describe('evidence first, and regrading (real server, real engine)', () => {
     const dataDir = tempDataDir();
     const proc = new ServerProcess(await freePort(), dataDir, { OPSLAB_EXERCISES_DIR: exercises });
     let second: TestServer | undefined;
+    // The killed server's grader: its own process carries no test label, so the teardown would not find it.
+    let orphan: string | null = null;
     try {
       await proc.start();
       const { attempt, token } = await startAttempt(proc.url, 'evidence-demo');
@@ -149,7 +151,7 @@ describe('evidence first, and regrading (real server, real engine)', () => {
       await shellRun(term, 'echo 42 > /root/work/answer.txt && echo written');
       term.close();
       const submitting = api(proc.url, 'POST', `/api/attempts/${attempt.id}/submit`, token).catch(() => null);
-      await graderOf(attempt.id);
+      orphan = await graderOf(attempt.id);
       await proc.stop('SIGKILL');
       await submitting;
       // Taken before the grader started: on disk although the grading never finished.
@@ -167,6 +169,7 @@ describe('evidence first, and regrading (real server, real engine)', () => {
     } finally {
       await second?.destroy();
       await proc.destroy();
+      if (orphan) await docker.getContainer(orphan).remove({ force: true }).catch(() => undefined);
     }
   }, 240_000);
 });
