@@ -63,18 +63,44 @@ export function rawUpgrade(url: string, headers: Record<string, string>): Promis
     };
     socket.on('data', onData);
     socket.once('error', reject);
-    socket.once('connect', () => {
-      const lines = [
-        `GET ${u.pathname} HTTP/1.1`,
-        `Host: ${u.host}`,
-        'Upgrade: websocket',
-        'Connection: Upgrade',
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
-        'Sec-WebSocket-Version: 13',
-        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-      ];
-      socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    socket.once('connect', () => sendUpgrade(socket, u.host, u.pathname, headers));
+  });
+}
+
+/** Writes an upgrade request for `target` (the request target exactly as given) with `headers`. */
+function sendUpgrade(socket: net.Socket, host: string, target: string, headers: Record<string, string>): void {
+  const lines = [
+    `GET ${target} HTTP/1.1`,
+    `Host: ${host}`,
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+    'Sec-WebSocket-Version: 13',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+}
+
+/**
+ * An upgrade request to `base`'s host with the request target exactly as given (a query no URL class would keep
+ * as written); resolves with the answer's status code.
+ */
+export function rawUpgradeStatus(base: string, target: string, headers: Record<string, string>): Promise<number> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(u.port), u.hostname);
+    let buf = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      buf += chunk;
+      const m = /^HTTP\/1\.1 (\d{3}) /.exec(buf);
+      if (m) {
+        socket.destroy();
+        resolve(Number(m[1]));
+      }
     });
+    socket.once('error', reject);
+    socket.once('connect', () => sendUpgrade(socket, u.host, target, headers));
   });
 }
 

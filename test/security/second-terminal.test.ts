@@ -9,8 +9,6 @@
 // floods (input, output without acknowledgements, an oversized frame), each with what it left behind: shells in the
 // sandbox, recordings on disk, the server's memory.
 import fs from 'node:fs';
-import net from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HIGH_WATERMARK } from '../../server/src/terminal/attempt-terminal.js';
 import { terminalRecordingFile } from '../../server/src/terminal/terminal-files.js';
@@ -20,42 +18,12 @@ import { staffSession } from '../helpers/staff.js';
 import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 import { startAttempt } from '../helpers/api.js';
 import { figure } from '../helpers/figures.js';
+import { rawUpgradeStatus } from '../helpers/raw-ws.js';
 
 const ITEM = '28 second terminal';
 const MiB = 1024 * 1024;
 const PROMPT = /root@sandbox[^#]*# $/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** An upgrade request with the request target exactly as given; resolves with the answer's status code. */
-function upgradeStatus(base: string, target: string, headers: Record<string, string>): Promise<number> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(u.port), u.hostname);
-    let buf = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      buf += chunk;
-      const m = /^HTTP\/1\.1 (\d{3}) /.exec(buf);
-      if (m) {
-        socket.destroy();
-        resolve(Number(m[1]));
-      }
-    });
-    socket.once('error', reject);
-    socket.once('connect', () => {
-      const lines = [
-        `GET ${target} HTTP/1.1`,
-        `Host: ${u.host}`,
-        'Upgrade: websocket',
-        'Connection: Upgrade',
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
-        'Sec-WebSocket-Version: 13',
-        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-      ];
-      socket.write(`${lines.join('\r\n')}\r\n\r\n`);
-    });
-  });
-}
 
 /**
  * `bash -l` processes of a sandbox (its main shell and exec'd ones), read from its /proc (the engine cannot list a
@@ -124,7 +92,7 @@ describe('the second terminal under hostile input (real server, real engine)', (
         [`/api/attempts/${id}/terminal`, { authorization: `Bearer ${token}` }],
         [`/api/manage/attempts/${id}/live`, { ...staff.headers, origin: server.url }],
       ] as const) {
-        const status = await upgradeStatus(server.url, `${path}?${query}`, headers);
+        const status = await rawUpgradeStatus(server.url, `${path}?${query}`, headers);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
         if (status === 101) upgraded++;
         expect(status, `${path}?${query.slice(0, 60)}`).toBe(400);
