@@ -140,6 +140,13 @@ export function recordTerminalFrames(page: Page): FrameLog {
   return log;
 }
 
+/** Gives the browser an attempt's credential as the start would have set it: the `opslab_attempt_<id>` cookie. */
+export async function holdAttempt(browser: TestBrowser, attemptId: string, token: string): Promise<void> {
+  await browser.context.addCookies([
+    { name: `opslab_attempt_${attemptId}`, value: token, domain: '127.0.0.1', path: `/api/attempts/${attemptId}`, httpOnly: true, sameSite: 'Strict' },
+  ]);
+}
+
 /** Starts the first exercise from the catalog and waits for its terminal to connect; returns the attempt URL. */
 export async function startFirstExercise(page: Page, baseUrl: string): Promise<string> {
   await page.goto(`${baseUrl}/`);

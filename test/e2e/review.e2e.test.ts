@@ -10,7 +10,7 @@ import { repoRoot } from '../../server/src/paths.js';
 import type { Page } from 'playwright-core';
 import { api, startAttempt } from '../helpers/api.js';
 import { staffSession } from '../helpers/staff.js';
-import { pageRig, screenshot, waitForConnection, waitForTerminalText } from './browser.js';
+import { holdAttempt, pageRig, screenshot, waitForConnection, waitForTerminalText } from './browser.js';
 
 describe('review page', () => {
   const rig = pageRig();
@@ -29,9 +29,7 @@ describe('review page', () => {
     // The candidate: a practice attempt of shell-warmup, commands typed in the workspace's terminal.
     const started = await startAttempt(url, 'shell-warmup');
     const id = started.attempt.id;
-    await rig.browser.context.addCookies([
-      { name: `opslab_attempt_${id}`, value: started.token, domain: '127.0.0.1', path: `/api/attempts/${id}`, httpOnly: true, sameSite: 'Strict' },
-    ]);
+    await holdAttempt(rig.browser, id, started.token);
     const candidate = await rig.browser.newPage();
     await candidate.goto(`${url}/attempts/${id}`);
     await waitForConnection(candidate);
@@ -205,9 +203,7 @@ describe('review page: advisory checks', () => {
     expect((await api(url, 'POST', `/api/attempts/${id}/submit`, started.token)).status).toBe(200);
 
     // The trainee's result: the advisory check is marked, its points not counted.
-    await rig.browser.context.addCookies([
-      { name: `opslab_attempt_${id}`, value: started.token, domain: '127.0.0.1', path: `/api/attempts/${id}`, httpOnly: true, sameSite: 'Strict' },
-    ]);
+    await holdAttempt(rig.browser, id, started.token);
     const trainee = await rig.browser.newPage();
     await trainee.goto(`${url}/practice/${id}`);
     await trainee.getByTestId('practice-score').waitFor({ timeout: 60_000 });

@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { api, startAttempt } from '../helpers/api.js';
 import { staffSession } from '../helpers/staff.js';
-import { pageRig, screenshot, terminalHasFocus, waitForConnection, waitForTerminalText } from './browser.js';
+import { holdAttempt, pageRig, screenshot, terminalHasFocus, waitForConnection, waitForTerminalText } from './browser.js';
 
 /** What terminal `n`'s xterm shows (terminal 1 is the page's `terminal`). */
 async function tabText(page: Page, n: number): Promise<string> {
@@ -43,9 +43,7 @@ describe('second terminal tab', () => {
     const { url } = rig.server;
     const started = await startAttempt(url, 'shell-warmup');
     const id = started.attempt.id;
-    await rig.browser.context.addCookies([
-      { name: `opslab_attempt_${id}`, value: started.token, domain: '127.0.0.1', path: `/api/attempts/${id}`, httpOnly: true, sameSite: 'Strict' },
-    ]);
+    await holdAttempt(rig.browser, id, started.token);
     const page = await rig.browser.newPage();
     // Every resize each terminal's socket sends, by terminal.
     const resizes: Record<string, { cols: number; rows: number }[]> = {};
@@ -98,9 +96,7 @@ describe('second terminal tab', () => {
     const { url } = rig.server;
     const started = await startAttempt(url, 'shell-warmup');
     const id = started.attempt.id;
-    await rig.browser.context.addCookies([
-      { name: `opslab_attempt_${id}`, value: started.token, domain: '127.0.0.1', path: `/api/attempts/${id}`, httpOnly: true, sameSite: 'Strict' },
-    ]);
+    await holdAttempt(rig.browser, id, started.token);
     const page = await rig.browser.newPage();
     await page.goto(`${url}/attempts/${id}`);
     await waitForConnection(page);
