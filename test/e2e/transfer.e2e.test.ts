@@ -3,32 +3,14 @@
 // and read it; paste a long text into the terminal and switch to another tab, then see both on the review page.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import zlib from 'node:zlib';
-import tarStream from 'tar-stream';
 import { describe, expect, test } from 'vitest';
 import { editorRoots } from '../../server/src/workspace-files/files-service.js';
 import { staffSession } from '../helpers/staff.js';
 import { ARTIFACTS_DIR, pageRig, screenshot, setPageVisibility, startFirstExercise, waitForTerminalText } from './browser.js';
+import { readTarEntries } from '../helpers/tar.js';
 
 async function tarEntries(gz: Buffer): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const extract = tarStream.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        out.set(header.name, Buffer.concat(chunks).toString('utf8'));
-        next();
-      });
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  Readable.from([zlib.gunzipSync(gz)]).pipe(extract);
-  await done;
-  return out;
+  return new Map((await readTarEntries(gz)).map((e) => [e.name, e.body.toString('utf8')]));
 }
 
 describe('workspace transfers and signals', () => {

@@ -6,8 +6,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/src/config.js';
 import { loadExercise, type Exercise } from '../../server/src/exercises/catalog.js';
@@ -18,6 +16,7 @@ import { api, startAttempt } from '../helpers/api.js';
 import { requireDocker, testLabels } from '../helpers/docker.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
+import { readTarEntries } from '../helpers/tar.js';
 
 const WORKSPACE = { 'answer.txt': 'todo\n', 'notes/plan.md': '# plan\n', 'notes/deep/keep.txt': 'keep\n' };
 
@@ -40,23 +39,7 @@ function writeExercise(root: string, id: string, yaml: string[] = [], setup?: st
 
 /** The files of a snapshot tar: name → content. */
 async function filesOf(tar: Buffer): Promise<Record<string, string>> {
-  const files: Record<string, string> = {};
-  const extract = tarStream.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        if (header.type === 'file') files[header.name] = Buffer.concat(chunks).toString('utf8');
-        next();
-      });
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  Readable.from([tar]).pipe(extract);
-  await done;
-  return files;
+  return Object.fromEntries((await readTarEntries(tar)).filter((e) => e.type === 'file').map((e) => [e.name, e.body.toString('utf8')]));
 }
 
 describe('cold start (real server, real engine)', () => {

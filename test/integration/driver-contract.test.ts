@@ -13,6 +13,7 @@ import { effectiveLimits } from '../../server/src/sandbox/policy.js';
 import { ExecLimitError, type JobDriver } from '../../server/src/sandbox/sandbox-driver.js';
 import type { TerminalSession } from '../../server/src/terminal/terminal-session.js';
 import { docker, requireDocker, testLabels } from '../helpers/docker.js';
+import { readTarEntries } from '../helpers/tar.js';
 
 const policy = loadConfig({}).sandbox;
 const limits = effectiveLimits(policy, {});
@@ -50,28 +51,12 @@ if (!runtimes.includes('runsc')) console.log('[driver contract] the engine has n
 
 /** Reads a tar stream into a map of entry name to {type, content, linkname}. */
 async function readTar(stream: Readable): Promise<Map<string, { type: string; content: string; linkname?: string }>> {
-  const entries = new Map<string, { type: string; content: string; linkname?: string }>();
-  const extract = tarStream.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, body, next) => {
-      const chunks: Buffer[] = [];
-      body.on('data', (c: unknown) => chunks.push(c as Buffer));
-      body.on('end', () => {
-        entries.set(header.name.replace(/\/$/, ''), {
-          type: header.type ?? 'file',
-          content: Buffer.concat(chunks).toString('utf8'),
-          ...(header.linkname ? { linkname: header.linkname } : {}),
-        });
-        next();
-      });
-      body.resume();
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  stream.pipe(extract);
-  await done;
-  return entries;
+  return new Map(
+    (await readTarEntries(stream)).map((e) => [
+      e.name.replace(/\/$/, ''),
+      { type: e.type, content: e.body.toString('utf8'), ...(e.linkname ? { linkname: e.linkname } : {}) },
+    ]),
+  );
 }
 
 /** A tar with a symbolic link in it. */

@@ -2,9 +2,6 @@
 // file and of the tarball, the per-exercise and per-invite switches, refusals, events, bad reports and rate limits.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { Readable } from 'node:stream';
-import zlib from 'node:zlib';
-import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRANSFER_LIMITS } from '../../contract/files.js';
 import { SIGNAL_LIMITS } from '../../contract/signals.js';
@@ -13,6 +10,7 @@ import { api, attemptCookieToken, request, startAttempt } from '../helpers/api.j
 import { requireDocker } from '../helpers/docker.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
+import { readTarEntries } from '../helpers/tar.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -25,23 +23,7 @@ async function fetchBytes(url: string, token?: string): Promise<{ status: number
 
 /** The entries of a gzipped tar: name, type, link target, body. */
 export async function readTarball(gz: Buffer): Promise<Map<string, { type: string; linkname: string | null; body: Buffer }>> {
-  const out = new Map<string, { type: string; linkname: string | null; body: Buffer }>();
-  const extract = tarStream.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        out.set(header.name.replace(/\/$/, ''), { type: header.type ?? 'file', linkname: header.linkname ?? null, body: Buffer.concat(chunks) });
-        next();
-      });
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  Readable.from([zlib.gunzipSync(gz)]).pipe(extract);
-  await done;
-  return out;
+  return new Map((await readTarEntries(gz)).map((e) => [e.name.replace(/\/$/, ''), { type: e.type, linkname: e.linkname, body: e.body }]));
 }
 
 describe('workspace transfers and signals API (real server, real engine)', () => {

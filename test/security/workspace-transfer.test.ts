@@ -2,9 +2,6 @@
 // never leave the exercise's folders, stay within their size caps before reading large bodies, answer only to the
 // attempt's own token, are off in interviews unless the invite allows them, are rate-limited, and the signal
 // reports take only their small, strict shapes.
-import { Readable } from 'node:stream';
-import zlib from 'node:zlib';
-import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRANSFER_LIMITS } from '../../contract/files.js';
 import { SIGNAL_LIMITS } from '../../contract/signals.js';
@@ -13,27 +10,12 @@ import { requireDocker } from '../helpers/docker.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { staffSession } from '../helpers/staff.js';
+import { readTarEntries } from '../helpers/tar.js';
 
 const ITEM = '27 workspace transfer';
 
 async function tarNames(gz: Buffer): Promise<{ name: string; type: string; linkname: string | null; body: string }[]> {
-  const out: { name: string; type: string; linkname: string | null; body: string }[] = [];
-  const extract = tarStream.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        out.push({ name: header.name, type: header.type ?? 'file', linkname: header.linkname ?? null, body: Buffer.concat(chunks).toString('latin1') });
-        next();
-      });
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  Readable.from([zlib.gunzipSync(gz)]).pipe(extract);
-  await done;
-  return out;
+  return (await readTarEntries(gz)).map((e) => ({ name: e.name, type: e.type, linkname: e.linkname, body: e.body.toString('latin1') }));
 }
 
 describe(`security 27: files in and out of the workspace, and signals (${SANDBOX_RUNTIME})`, () => {

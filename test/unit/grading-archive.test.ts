@@ -3,6 +3,7 @@ import tarStream from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { ArchiveWriter, GRADER_UID } from '../../server/src/grading/archive.js';
 import { sanitiseGitConfig } from '../../server/src/grading/git-config.js';
+import { readTarEntries } from '../helpers/tar.js';
 
 type E = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo' | 'character-device'; content?: string | Buffer; linkname?: string; mode?: number };
 
@@ -23,14 +24,8 @@ function tarOf(entries: E[]): Readable {
 
 async function read(tar: Readable) {
   const out = new Map<string, { type: string; linkname: string; content: string; size: number; uid: number; mode: number }>();
-  const extract = tarStream.extract();
-  tar.pipe(extract as unknown as NodeJS.WritableStream);
-  for await (const entry of extract) {
-    const chunks: Buffer[] = [];
-    for await (const c of entry as AsyncIterable<Buffer>) chunks.push(c);
-    const h = entry.header;
-    const body = Buffer.concat(chunks);
-    out.set(h.name, { type: h.type, linkname: h.linkname ?? '', content: body.toString(), size: body.length, uid: h.uid, mode: h.mode });
+  for (const e of await readTarEntries(tar)) {
+    out.set(e.name, { type: e.type, linkname: e.linkname ?? '', content: e.body.toString(), size: e.body.length, uid: e.uid, mode: e.mode });
   }
   return out;
 }
