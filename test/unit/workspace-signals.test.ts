@@ -206,6 +206,13 @@ describe('input times of a recording file', () => {
       expect(await inputTimesOfFile(file)).toEqual(inputTimes(text));
       fs.appendFileSync(file, JSON.stringify([9, 'i', '\r']) + '\n');
       expect((await inputTimesOfFile(file)).at(-1)).toBe(T0 * 1000 + 9000);
+      // A line still being written counts once it can be read, and once only when it is whole.
+      fs.appendFileSync(file, '[10.5, "i", "x');
+      expect((await inputTimesOfFile(file)).at(-1)).toBe(T0 * 1000 + 10_500);
+      fs.appendFileSync(file, '"]\n' + JSON.stringify([12, 'o', 'y']) + '\n');
+      const all = await inputTimesOfFile(file);
+      expect(all).toEqual([...inputTimes(text), T0 * 1000 + 9000, T0 * 1000 + 10_500]);
+      expect(all).toEqual(inputTimes(fs.readFileSync(file, 'utf8')));
       expect(await inputTimesOfFile(path.join(dir, 'missing.cast'))).toEqual([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import readline from 'node:readline';
 import {
   SIGNAL_EVENTS,
   SIGNAL_LIMITS,
@@ -127,8 +126,12 @@ export function inputTimes(cast: string | null): number[] {
 
 const INPUT_LINE = /^\[\s*([0-9.eE+-]+)\s*,\s*"i"/;
 
-/** Input times read from a recording file line by line (it may be far larger than a string can hold). */
-const fileCache = new Map<string, { size: number; mtimeMs: number; times: number[] }>();
+/**
+ * Input times read from a recording file, line by line (it may be far larger than a string can hold). A recording
+ * only grows: what was read is kept, and a later call reads only the lines written since (a live view asks every
+ * few seconds while the attempt runs).
+ */
+const fileCache = new Map<string, { size: number; mtimeMs: number; consumed: number; start: number | null; times: number[] }>();
 export async function inputTimesOfFile(file: string): Promise<number[]> {
   let stat: fs.Stats;
   try {
@@ -138,30 +141,53 @@ export async function inputTimesOfFile(file: string): Promise<number[]> {
   }
   const cached = fileCache.get(file);
   if (cached && cached.size === stat.size && cached.mtimeMs === stat.mtimeMs) return cached.times;
-  const times: number[] = [];
-  let start: number | null = null;
-  const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) {
+  // Read on from the last complete line when the file only grew; from its start otherwise.
+  const resume = cached && cached.start !== null && stat.size >= cached.consumed ? cached : null;
+  let start = resume?.start ?? null;
+  let consumed = resume?.consumed ?? 0;
+  const times = resume ? [...resume.times] : [];
+  let bad = false;
+  /** One line of the recording: its header first, then events. */
+  const line = (text: string): void => {
     if (start === null) {
       try {
-        const header = JSON.parse(line) as { timestamp?: unknown };
-        if (typeof header.timestamp !== 'number') break;
-        start = header.timestamp * 1000;
+        const header = JSON.parse(text) as { timestamp?: unknown };
+        if (typeof header.timestamp === 'number') start = header.timestamp * 1000;
+        else bad = true;
       } catch {
-        break;
+        bad = true;
       }
-      continue;
+      return;
     }
-    const m = INPUT_LINE.exec(line);
+    const m = INPUT_LINE.exec(text);
     if (m) {
       const offset = Number(m[1]);
       if (Number.isFinite(offset)) times.push(start + offset * 1000);
     }
+  };
+  /** Bytes after the last complete line so far; `consumed` is the file offset where they begin. */
+  let rest: Buffer = Buffer.alloc(0);
+  for await (const chunk of fs.createReadStream(file, { start: consumed })) {
+    const buf = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    const end = buf.lastIndexOf(0x0a);
+    if (end < 0) {
+      rest = buf;
+      continue;
+    }
+    for (const text of buf.subarray(0, end).toString('utf8').split('\n')) {
+      if (!bad) line(text.replace(/\r$/, ''));
+    }
+    consumed += end + 1;
+    rest = buf.subarray(end + 1);
+    if (bad) break;
   }
-  lines.close();
+  if (bad) return [];
+  // A last line still being written counts now, and is read again, whole, next time.
+  const whole = [...times];
+  if (rest.length && start !== null) line(rest.toString('utf8'));
   // A few recordings at a time: a review page reads one.
-  if (fileCache.size >= 16) fileCache.delete(fileCache.keys().next().value!);
-  fileCache.set(file, { size: stat.size, mtimeMs: stat.mtimeMs, times });
+  if (!fileCache.has(file) && fileCache.size >= 16) fileCache.delete(fileCache.keys().next().value!);
+  fileCache.set(file, { size: stat.size, mtimeMs: stat.mtimeMs, consumed, start, times: whole });
   return times;
 }
 
