@@ -158,11 +158,15 @@ def runtime_changes():
         data = json.load(f)
     if data.get("truncated"):
         return None
-    paths = {c["path"] for c in data["changes"]}
+    # The folders that hold another changed path (every ancestor of each one), in one pass: the list can be long.
+    holders = set()
+    for c in data["changes"]:
+        parts = c["path"].split("/")
+        holders.update("/".join(parts[:i]) for i in range(2, len(parts)))
     out = []
     for c in data["changes"]:
         p = c["path"]
-        if p.startswith("/usr/local/") or p == "/usr/local" or any(q.startswith(p + "/") for q in paths):
+        if p.startswith("/usr/local/") or p == "/usr/local" or p in holders:
             continue
         if p in RUNTIME_FILES or p.startswith("/etc/ld.so.conf.d/") or p.startswith(RUNTIME_DIRS):
             out.append(f"{c['kind']} {p}")
