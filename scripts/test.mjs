@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { buildImages, buildServer, buildWeb } from './lib/build.mjs';
 import { ensureDeps, nodeVersionProblem } from './lib/deps.mjs';
 import { dockerEndpoint, engineStartProblem, ensureDockerEngine, pingDocker, stopDockerd } from './lib/docker.mjs';
-import { addPhase, closingLine, Phases, readCounts } from './lib/phases.mjs';
+import { addPhase, closingLine, failuresBlock, phaseFailures, Phases, readCounts } from './lib/phases.mjs';
 import { aptInstall, checkSetup, TEST_TOOLS } from './lib/system.mjs';
 import { npmCommand, say } from './lib/util.mjs';
 
@@ -50,6 +50,8 @@ if (own.has('--no-setup') && own.has('--setup-only')) {
 const dataDir = path.resolve(process.env.OPSLAB_DATA_DIR || 'data');
 const phases = new Phases();
 const totals = { passed: 0, failed: 0, skipped: 0 };
+/** What failed, named per phase ("exercises: test/exercises/x.test.ts > ..."), printed above the closing line. */
+const failures = [];
 /** The pid of the dockerd this run started, until it is stopped. */
 let ourDockerd = null;
 /** The child process of the running phase (signals are passed on to it). */
@@ -68,6 +70,8 @@ function finish(code, { closing = true } = {}) {
   phases.end(code === 0 ? '' : 'FAILED');
   stopOurEngine();
   process.stdout.write(`\n${phases.table()}\n`);
+  const block = failuresBlock(failures);
+  if (block) process.stdout.write(`${block}\n`);
   if (closing) process.stdout.write(`${closingLine(totals)}\n`);
   process.exit(code);
 }
@@ -142,6 +146,7 @@ async function setup() {
 function fail(message, code = 1) {
   if (message) process.stderr.write(`opslab: error: ${message}\n`);
   totals.failed += 1;
+  failures.push(`setup: ${message ?? 'see above'}`);
   finish(code);
 }
 
@@ -156,6 +161,7 @@ async function testPhase(name, cmd, args) {
   const counts = readCounts(summaryFile);
   rmSync(summaryFile, { force: true });
   const mine = addPhase(totals, counts, code);
+  failures.push(...phaseFailures(name, counts, code));
   phases.end(code === 0 ? '' : `FAILED, exit ${code}`);
   if (counts.length > 0 || code !== 0) say(`${name}: ${mine.passed} passed, ${mine.failed} failed, ${mine.skipped} skipped`);
   return code === 0;

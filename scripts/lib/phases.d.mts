@@ -4,6 +4,9 @@ export interface Counts {
   failed: number;
   skipped: number;
 }
+export interface SummaryLine extends Partial<Counts> {
+  failures?: string[];
+}
 export class Phases {
   constructor(out?: (line: string) => void, now?: () => number);
   start(name: string): void;
@@ -11,5 +14,7 @@ export class Phases {
   table(): string;
 }
 export function addPhase(totals: Counts, counts: Partial<Counts>[], exitCode: number): Counts;
-export function readCounts(file: string): Partial<Counts>[];
+export function readCounts(file: string): SummaryLine[];
+export function phaseFailures(name: string, counts: SummaryLine[], exitCode: number): string[];
+export function failuresBlock(failures: string[]): string;
 export function closingLine(counts: Counts): string;

@@ -58,6 +58,22 @@ export function addPhase(totals, counts, exitCode) {
   return phase;
 }
 
+/**
+ * The failures a phase's summary lines name (test/helpers/summary-reporter.ts), each under the phase's name:
+ * "exercises: test/exercises/x.test.ts > self-test". A phase that failed without naming any is named itself.
+ */
+export function phaseFailures(name, counts, exitCode) {
+  const named = counts.flatMap((c) => (Array.isArray(c.failures) ? c.failures.filter((f) => typeof f === 'string') : []));
+  if (named.length > 0) return named.map((f) => `${name}: ${f}`);
+  return exitCode === 0 ? [] : [`${name}: exited ${exitCode}`];
+}
+
+/** The lines that name what failed, printed right above the closing line; none when nothing did. */
+export function failuresBlock(failures) {
+  if (failures.length === 0) return '';
+  return ['failed:', ...failures.map((f) => `  ${f}`)].join('\n');
+}
+
 /** The JSON lines of a summary file (none when it is missing; a line cut short is left out). */
 export function readCounts(file) {
   if (!existsSync(file)) return [];

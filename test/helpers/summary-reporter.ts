@@ -11,7 +11,9 @@ import { FIGURES_FILE, type FigureLine } from './figures.js';
  * second security pass under another runtime sets it, so its table shows both runtimes side by side).
  *
  * With OPSLAB_TEST_SUMMARY_FILE set, the counts are also appended to that file as one JSON line
- * (`{"passed":N,"failed":N,"skipped":N}`): scripts/test.mjs adds up the vitest runs of `npm test` from it.
+ * (`{"passed":N,"failed":N,"skipped":N,"failures":["file > test", ...]}`): scripts/test.mjs adds up the vitest runs
+ * of `npm test` from it, and names what failed again next to its closing line, where a reader of the log's tail
+ * finds it.
  */
 export default class SummaryReporter implements Reporter {
   onTestRunStart(specifications: ReadonlyArray<TestSpecification>): void {
@@ -26,11 +28,12 @@ export default class SummaryReporter implements Reporter {
     reason: TestRunEndReason = 'passed',
   ): void {
     const counts = countResults(testModules, unhandledErrors.length, reason);
+    const failures = failedNames(testModules, unhandledErrors, reason);
     const table = figuresTable();
     if (table) process.stdout.write(`\n${table}`);
     process.stdout.write(`\n${closingLine(counts)}\n`);
     const file = process.env.OPSLAB_TEST_SUMMARY_FILE;
-    if (file) fs.appendFileSync(file, `${JSON.stringify(counts)}\n`);
+    if (file) fs.appendFileSync(file, `${JSON.stringify({ ...counts, failures })}\n`);
   }
 }
 
@@ -69,6 +72,35 @@ export function countResults(testModules: ReadonlyArray<TestModule>, unhandledEr
   failed += unhandledErrors;
   if (failed === 0 && reason !== 'passed') failed = 1;
   return { passed, failed, skipped };
+}
+
+/** At most this many failures are named in the summary file; the count says how many there were. */
+const MAX_NAMED_FAILURES = 20;
+
+/**
+ * What failed, one line each: "file > describe > test" for a failed test, "file (setup)" for a file that failed
+ * outside its tests, the first line of each unhandled error, and the run's end reason when nothing else explains a red
+ * run. File paths are relative to the working directory.
+ */
+export function failedNames(
+  testModules: ReadonlyArray<TestModule>,
+  unhandledErrors: ReadonlyArray<Pick<SerializedError, 'message'>> = [],
+  reason: TestRunEndReason = 'passed',
+): string[] {
+  const out: string[] = [];
+  for (const mod of testModules) {
+    const file = path.relative(process.cwd(), mod.moduleId).split(path.sep).join('/');
+    let failedHere = 0;
+    for (const test of mod.children.allTests()) {
+      if (test.result().state !== 'failed') continue;
+      failedHere++;
+      out.push(`${file} > ${test.fullName}`);
+    }
+    if (failedHere === 0 && (mod.state() === 'failed' || mod.errors().length > 0)) out.push(`${file} (setup)`);
+  }
+  for (const err of unhandledErrors) out.push(`unhandled error: ${(err.message ?? '').split('\n')[0]}`);
+  if (out.length === 0 && reason !== 'passed') out.push(`the run ended as ${reason}`);
+  return out.slice(0, MAX_NAMED_FAILURES);
 }
 
 /** This run's figures (and, with OPSLAB_FIGURES_APPEND=1, the earlier ones in the file) as a text table. */

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
 
 describe('summary reporter', () => {
-  it('counts files whose setup failed as failed, on the closing line and in the summary file', { timeout: 60_000 }, () => {
+  it('counts files whose setup failed as failed, on the closing line and in the summary file, which names each failure', { timeout: 60_000 }, () => {
     const root = repoRoot();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opslab-reporter-'));
     const summaryFile = path.join(dir, 'summary.jsonl');
@@ -23,10 +23,18 @@ describe('summary reporter', () => {
         },
       );
       const lines = res.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-      // passing: 1 passed + 1 skipped; before-all-throws: 2 skipped, the file 1 failed; import-fails: the file 1 failed.
-      expect(lines.at(-1), res.stdout + res.stderr).toBe('tests: 1 passed, 2 failed, 3 skipped');
+      // passing: 1 passed + 1 skipped; fails: 1 failed; before-all-throws: 2 skipped, the file 1 failed; import-fails:
+      // the file 1 failed.
+      expect(lines.at(-1), res.stdout + res.stderr).toBe('tests: 1 passed, 3 failed, 3 skipped');
       expect(res.status).not.toBe(0);
-      expect(fs.readFileSync(summaryFile, 'utf8')).toBe('{"passed":1,"failed":2,"skipped":3}\n');
+      const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8'));
+      expect(summary).toMatchObject({ passed: 1, failed: 3, skipped: 3 });
+      // Each failure named by file, the ones outside any test marked as such.
+      expect(summary.failures.sort()).toEqual([
+        'test/fixtures/reporter/before-all-throws.fixture.ts (setup)',
+        'test/fixtures/reporter/fails.fixture.ts > a group > fails',
+        'test/fixtures/reporter/import-fails.fixture.ts (setup)',
+      ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dockerEndpoint, engineStartProblem } from '../../scripts/lib/docker.mjs';
-import { addPhase, closingLine, Phases, readCounts } from '../../scripts/lib/phases.mjs';
+import { addPhase, closingLine, failuresBlock, phaseFailures, Phases, readCounts } from '../../scripts/lib/phases.mjs';
 import { checkSetup, registerRunsc, TEST_TOOLS, type Probe } from '../../scripts/lib/system.mjs';
 
 /** A machine with only the given commands (and files), as root or not, with or without apt-get. */
@@ -102,6 +102,19 @@ describe('npm test: the closing line over every phase', () => {
     addPhase(totals, [{ passed: 3, failed: 0, skipped: 0 }], 1); // vitest crashed after its counts
     addPhase(totals, [], 137); // killed
     expect(closingLine(totals)).toBe('tests: 3 passed, 3 failed, 0 skipped');
+  });
+
+  it('names what failed per phase, and a phase that failed without naming anything', () => {
+    const failures = [
+      ...phaseFailures('vitest', [{ passed: 5, failed: 0, skipped: 0, failures: [] }], 0),
+      ...phaseFailures('exercises', [{ passed: 6, failed: 1, skipped: 0, failures: ['test/exercises/a.test.ts > a > self-test'] }], 1),
+      ...phaseFailures('typecheck', [], 2),
+      ...phaseFailures('old summary line', [{ passed: 1, failed: 0, skipped: 0 }], 0),
+    ];
+    expect(failuresBlock(failures)).toBe(
+      'failed:\n  exercises: test/exercises/a.test.ts > a > self-test\n  typecheck: exited 2',
+    );
+    expect(failuresBlock([])).toBe('');
   });
 
   it('reads the summary file, skipping a line cut short', () => {
