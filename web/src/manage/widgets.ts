@@ -136,8 +136,11 @@ export async function copyText(text: string, field: HTMLInputElement | null): Pr
   return 'selected';
 }
 
-export function copyMessage(outcome: CopyOutcome): string {
-  return outcome === 'copied' ? 'Link copied.' : 'The link is selected: press Ctrl+C (or ⌘C) to copy it.';
+/** The status line after a copy: "Link copied." or how to copy the selected text by hand. */
+export function copyMessage(outcome: CopyOutcome, noun = 'link'): string {
+  return outcome === 'copied'
+    ? `${noun[0]!.toUpperCase()}${noun.slice(1)} copied.`
+    : `The ${noun} is selected: press Ctrl+C (or ⌘C) to copy it.`;
 }
 
 export interface MinutesDialogOptions {

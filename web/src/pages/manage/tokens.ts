@@ -5,10 +5,10 @@ import './tokens.css';
 import { isAbort, request } from '../../api.js';
 import { h, type Scope } from '../../dom.js';
 import { busy, formField, setFieldError, type FormField } from '../../manage/account-form.js';
+import { AdminList } from '../../manage/admin-list.js';
 import { staffPage } from '../../manage/layout.js';
-import { addPanel, copyText, listPanel, statusBadge, timeCell } from '../../manage/widgets.js';
+import { addPanel, statusBadge, timeCell } from '../../manage/widgets.js';
 import type { PageContext } from '../../router.js';
-import { confirmDialog } from '../../ui/dialog.js';
 import { errorText } from '../../ui/errors.js';
 import {
   API_SCOPES,
@@ -76,17 +76,22 @@ class TokensPage {
     { type: 'submit', class: 'button button-primary', 'data-testid': 'token-create' },
     'Create token',
   );
-  private readonly created = h('div', { 'data-testid': 'token-created-area' });
-  private readonly listAlert = h('div', { class: 'status-area', role: 'alert' });
-  private readonly listStatus = h('div', { class: 'status-area', role: 'status' });
-  private readonly body = h('tbody');
-  private readonly listTitle = h('h2', { id: 'token-list-title', class: 'section-title', tabindex: -1 }, 'Tokens');
+  private readonly list: AdminList<ApiTokenView>;
   private creating = false;
 
   constructor(
     private readonly main: HTMLElement,
     private readonly scope: Scope,
   ) {
+    this.list = new AdminList(scope, {
+      prefix: 'token',
+      title: 'Tokens',
+      caption: 'API tokens',
+      columns: ['Name', 'Scopes', 'Created by', 'Created', 'Expires', 'Last used', 'Status'],
+      list: (signal) => tokensApi.list(signal),
+      render: (tokens) => this.render(tokens),
+      loadError: 'The tokens could not be loaded.',
+    });
     this.name = formField(
       'token-name',
       'Name',
@@ -129,16 +134,8 @@ class TokensPage {
           'rights, and everything it does is in the audit log under its name. ',
         h('a', { href: '/manage/users' }, 'Back to users'),
       ),
-      addPanel('token-add-title', 'Create a token', form, this.created),
-      listPanel({
-        title: this.listTitle,
-        alert: this.listAlert,
-        status: this.listStatus,
-        testid: 'token-table',
-        caption: 'API tokens',
-        columns: ['Name', 'Scopes', 'Created by', 'Created', 'Expires', 'Last used', 'Status'],
-        body: this.body,
-      }),
+      addPanel('token-add-title', 'Create a token', form, this.list.created),
+      this.list.panel,
     );
     heading.focus({ preventScroll: true });
     scope.listen(form, 'submit', (event) => {
@@ -148,25 +145,17 @@ class TokensPage {
   }
 
   async load(): Promise<void> {
-    try {
-      const tokens = await tokensApi.list(this.scope.signal);
-      if (this.scope.disposed) return;
-      this.listAlert.replaceChildren();
-      this.render(tokens);
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      this.listAlert.replaceChildren(h('p', { class: 'message message-error' }, errorText(err, 'The tokens could not be loaded.')));
-    }
+    await this.list.load();
   }
 
   private render(tokens: ApiTokenView[]): void {
     if (tokens.length === 0) {
-      this.body.replaceChildren(
+      this.list.body.replaceChildren(
         h('tr', {}, h('td', { colspan: 8, class: 'muted', 'data-testid': 'tokens-empty' }, 'No API tokens yet.')),
       );
       return;
     }
-    this.body.replaceChildren(
+    this.list.body.replaceChildren(
       ...tokens.map((token) => {
         let action: HTMLElement | string = '';
         if (token.status === 'active' || token.status === 'expired') {
@@ -239,66 +228,33 @@ class TokensPage {
 
   /** The secret, once: the server keeps only its hash. */
   private showSecret(token: ApiTokenView, secret: string): void {
-    const field = h('input', {
-      type: 'text',
-      readonly: true,
+    this.list.showOnce({
+      heading: `${token.name} was created`,
+      text:
+        'Copy the token now and store it where the script reads its secrets. It is not shown again: ' +
+        'if it is lost, revoke it and create another.',
       value: secret,
-      class: 'token-secret',
-      'aria-label': `Secret of the token ${token.name}`,
-      'data-testid': 'token-secret',
+      noun: 'token',
+      fieldLabel: `Secret of the token ${token.name}`,
+      fieldTestid: 'token-secret',
+      fieldClass: 'token-secret',
+      copyLabel: 'Copy token',
+      copyTestid: 'token-copy',
+      boxTestid: 'token-created',
     });
-    const copy = h('button', { type: 'button', class: 'button', 'data-testid': 'token-copy' }, 'Copy token');
-    const copyStatus = h('p', { class: 'copy-status', role: 'status' });
-    const title = h('h3', { class: 'copy-box-title', tabindex: -1 }, `${token.name} was created`);
-    this.scope.listen(copy, 'click', () => {
-      void copyText(secret, field).then((outcome) => {
-        copyStatus.textContent =
-          outcome === 'copied' ? 'Token copied.' : 'The token is selected: press Ctrl+C (or ⌘C) to copy it.';
-      });
-    });
-    this.scope.listen(field, 'focus', () => field.select());
-    this.created.replaceChildren(
-      h(
-        'div',
-        { class: 'copy-box', 'data-testid': 'token-created' },
-        title,
-        h(
-          'p',
-          {},
-          'Copy the token now and store it where the script reads its secrets. It is not shown again: ' +
-            'if it is lost, revoke it and create another.',
-        ),
-        h('div', { class: 'copy-row' }, field, copy),
-        copyStatus,
-      ),
-    );
-    title.focus();
   }
 
-  private async revoke(token: ApiTokenView, button: HTMLButtonElement): Promise<void> {
-    const ok = await confirmDialog({
-      title: `Revoke ${token.name}?`,
-      body: `Scripts using ${token.name} are refused from their next request on. This cannot be undone.`,
-      confirmLabel: 'Revoke',
-      signal: this.scope.signal,
+  private revoke(token: ApiTokenView, button: HTMLButtonElement): Promise<void> {
+    return this.list.act(button, {
+      confirm: {
+        title: `Revoke ${token.name}?`,
+        body: `Scripts using ${token.name} are refused from their next request on. This cannot be undone.`,
+        confirmLabel: 'Revoke',
+      },
+      busyLabel: 'Revoking…',
+      run: (signal) => tokensApi.revoke(token.id, signal),
+      then: () => this.list.done(`${token.name} is revoked.`, 'token-revoked-note'),
+      error: 'The token could not be revoked.',
     });
-    if (!ok || this.scope.disposed) {
-      if (!this.scope.disposed) button.focus();
-      return;
-    }
-    const restore = busy(button, 'Revoking…');
-    try {
-      await tokensApi.revoke(token.id, this.scope.signal);
-      if (this.scope.disposed) return;
-      this.listStatus.replaceChildren(
-        h('p', { class: 'message message-info', 'data-testid': 'token-revoked-note' }, `${token.name} is revoked.`),
-      );
-      await this.load();
-      this.listTitle.focus();
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      restore();
-      this.listAlert.replaceChildren(h('p', { class: 'message message-error' }, errorText(err, 'The token could not be revoked.')));
-    }
   }
 }

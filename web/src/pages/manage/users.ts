@@ -4,11 +4,11 @@
 import { isAbort } from '../../api.js';
 import { h, type Scope } from '../../dom.js';
 import { busy, formField, setFieldError, type FormField } from '../../manage/account-form.js';
+import { AdminList } from '../../manage/admin-list.js';
 import { staffPage } from '../../manage/layout.js';
 import { usersApi, type Role, type User } from '../../manage/session.js';
-import { addPanel, copyMessage, copyText, listPanel, statusBadge, timeCell } from '../../manage/widgets.js';
+import { addPanel, statusBadge, timeCell } from '../../manage/widgets.js';
 import type { PageContext } from '../../router.js';
-import { confirmDialog } from '../../ui/dialog.js';
 import { errorText } from '../../ui/errors.js';
 
 const ROLE_LABEL: Record<Role, string> = { admin: 'Admin', interviewer: 'Interviewer' };
@@ -42,11 +42,7 @@ class UsersPage {
     { type: 'submit', class: 'button button-primary', 'data-testid': 'user-add' },
     'Add user',
   );
-  private readonly created = h('div', { 'data-testid': 'user-created-area' });
-  private readonly listAlert = h('div', { class: 'status-area', role: 'alert' });
-  private readonly listStatus = h('div', { class: 'status-area', role: 'status' });
-  private readonly body = h('tbody');
-  private readonly listTitle = h('h2', { id: 'user-list-title', class: 'section-title', tabindex: -1 }, 'Accounts');
+  private readonly list: AdminList<User>;
   private adding = false;
 
   constructor(
@@ -54,6 +50,15 @@ class UsersPage {
     private readonly scope: Scope,
     private readonly me: User,
   ) {
+    this.list = new AdminList(scope, {
+      prefix: 'user',
+      title: 'Accounts',
+      caption: 'Accounts',
+      columns: ['Name', 'Email', 'Role', 'Status', 'Added'],
+      list: (signal) => usersApi.list(signal),
+      render: (users) => this.render(users),
+      loadError: 'The accounts could not be loaded.',
+    });
     this.name = formField('user-name', 'Name', { type: 'text', autocomplete: 'off', required: true, maxlength: 100 });
     this.email = formField('user-email', 'Email', { type: 'email', autocomplete: 'off', required: true, maxlength: 254 });
     const form = h(
@@ -85,16 +90,8 @@ class UsersPage {
         h('a', { href: '/manage/tokens', 'data-testid': 'tokens-link' }, 'API tokens'),
         ' instead of an account.',
       ),
-      addPanel('user-add-title', 'Add a user', form, this.created),
-      listPanel({
-        title: this.listTitle,
-        alert: this.listAlert,
-        status: this.listStatus,
-        testid: 'user-table',
-        caption: 'Accounts',
-        columns: ['Name', 'Email', 'Role', 'Status', 'Added'],
-        body: this.body,
-      }),
+      addPanel('user-add-title', 'Add a user', form, this.list.created),
+      this.list.panel,
     );
     heading.focus({ preventScroll: true });
     scope.listen(form, 'submit', (event) => {
@@ -104,21 +101,11 @@ class UsersPage {
   }
 
   async load(): Promise<void> {
-    try {
-      const users = await usersApi.list(this.scope.signal);
-      if (this.scope.disposed) return;
-      this.listAlert.replaceChildren();
-      this.render(users);
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      this.listAlert.replaceChildren(
-        h('p', { class: 'message message-error' }, errorText(err, 'The accounts could not be loaded.')),
-      );
-    }
+    await this.list.load();
   }
 
   private render(users: User[]): void {
-    this.body.replaceChildren(
+    this.list.body.replaceChildren(
       ...users.map((user) => {
         const self = user.id === this.me.id;
         let action: HTMLElement | string = '';
@@ -185,65 +172,32 @@ class UsersPage {
 
   /** The activation link, once: the server keeps only its hash. */
   private showLink(user: User, url: string): void {
-    const field = h('input', {
-      type: 'text',
-      readonly: true,
+    this.list.showOnce({
+      heading: `${user.name} was added`,
+      text:
+        `Send this link to ${user.email}. It lets them choose a password, works once and expires in 7 days. ` +
+        'It is not shown again.',
       value: url,
-      'aria-label': `Activation link for ${user.name}`,
-      'data-testid': 'activation-link',
+      noun: 'link',
+      fieldLabel: `Activation link for ${user.name}`,
+      fieldTestid: 'activation-link',
+      copyLabel: 'Copy link',
+      copyTestid: 'activation-copy',
+      boxTestid: 'user-created',
     });
-    const copy = h('button', { type: 'button', class: 'button', 'data-testid': 'activation-copy' }, 'Copy link');
-    const copyStatus = h('p', { class: 'copy-status', role: 'status' });
-    const title = h('h3', { class: 'copy-box-title', tabindex: -1 }, `${user.name} was added`);
-    this.scope.listen(copy, 'click', () => {
-      void copyText(url, field).then((outcome) => {
-        copyStatus.textContent = copyMessage(outcome);
-      });
-    });
-    this.scope.listen(field, 'focus', () => field.select());
-    this.created.replaceChildren(
-      h(
-        'div',
-        { class: 'copy-box', 'data-testid': 'user-created' },
-        title,
-        h(
-          'p',
-          {},
-          `Send this link to ${user.email}. It lets them choose a password, works once and expires in 7 days. ` +
-            'It is not shown again.',
-        ),
-        h('div', { class: 'copy-row' }, field, copy),
-        copyStatus,
-      ),
-    );
-    title.focus();
   }
 
-  private async disable(user: User, button: HTMLButtonElement): Promise<void> {
-    const ok = await confirmDialog({
-      title: `Disable ${user.name}?`,
-      body: `${user.name} (${user.email}) is signed out at once and can no longer sign in. Their invites and reviews stay.`,
-      confirmLabel: 'Disable',
-      signal: this.scope.signal,
+  private disable(user: User, button: HTMLButtonElement): Promise<void> {
+    return this.list.act(button, {
+      confirm: {
+        title: `Disable ${user.name}?`,
+        body: `${user.name} (${user.email}) is signed out at once and can no longer sign in. Their invites and reviews stay.`,
+        confirmLabel: 'Disable',
+      },
+      busyLabel: 'Disabling…',
+      run: (signal) => usersApi.disable(user.id, signal),
+      then: () => this.list.done(`${user.name} is disabled.`, 'user-disabled-note'),
+      error: 'The account could not be disabled.',
     });
-    if (!ok || this.scope.disposed) {
-      if (!this.scope.disposed) button.focus();
-      return;
-    }
-    const restore = busy(button, 'Disabling…');
-    try {
-      await usersApi.disable(user.id, this.scope.signal);
-      if (this.scope.disposed) return;
-      this.listStatus.replaceChildren(
-        h('p', { class: 'message message-info', 'data-testid': 'user-disabled-note' }, `${user.name} is disabled.`),
-      );
-      await this.load();
-      // The button is gone with the old row: keep the focus near the list.
-      this.listTitle.focus();
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      restore();
-      this.listAlert.replaceChildren(h('p', { class: 'message message-error' }, errorText(err, 'The account could not be disabled.')));
-    }
   }
 }

@@ -6,17 +6,17 @@ import '../../manage/webhooks.css';
 import { isAbort, request } from '../../api.js';
 import { h, type Scope } from '../../dom.js';
 import { busy, formField, setFieldError, type FormField } from '../../manage/account-form.js';
+import { AdminList } from '../../manage/admin-list.js';
 import { staffPage } from '../../manage/layout.js';
-import { addPanel, copyText, listPanel, statusBadge, timeCell } from '../../manage/widgets.js';
+import { DeliveryLog } from '../../manage/webhook-log.js';
+import { addPanel, statusBadge } from '../../manage/widgets.js';
 import type { PageContext } from '../../router.js';
-import { confirmDialog } from '../../ui/dialog.js';
 import { errorText } from '../../ui/errors.js';
 import {
   WEBHOOK_EVENT_TYPES,
   type CreatedWebhook,
   type CreateWebhookBody,
   type UpdateWebhookBody,
-  type WebhookDeliveryStatus,
   type WebhookDeliveryView,
   type WebhookEventType,
   type WebhookView,
@@ -28,12 +28,6 @@ const EVENT_LABEL: Record<WebhookEventType, string> = {
   'attempt.expired': 'An attempt ran out of time (or its invite was withdrawn)',
   'attempt.graded': 'An attempt was graded',
   'review.completed': 'A reviewer saved a scorecard',
-};
-
-const DELIVERY_TONE: Record<WebhookDeliveryStatus, 'live' | 'waiting' | 'stopped'> = {
-  delivered: 'live',
-  pending: 'waiting',
-  failed: 'stopped',
 };
 
 const base = '/api/manage/webhooks';
@@ -99,19 +93,24 @@ class WebhooksPage {
   private readonly secret: FormField;
   private readonly events = eventChoices('webhook-new');
   private readonly addButton = h('button', { type: 'submit', class: 'button button-primary', 'data-testid': 'webhook-add' }, 'Register');
-  private readonly created = h('div', { 'data-testid': 'webhook-created-area' });
-  private readonly listAlert = h('div', { class: 'status-area', role: 'alert' });
-  private readonly listStatus = h('div', { class: 'status-area', role: 'status' });
-  private readonly body = h('tbody');
-  private readonly listTitle = h('h2', { id: 'webhook-list-title', class: 'section-title', tabindex: -1 }, 'Endpoints');
-  private readonly log = h('section', { class: 'staff-section', 'aria-live': 'polite', 'data-testid': 'webhook-log' });
+  private readonly list: AdminList<WebhookView>;
+  private readonly log: DeliveryLog;
   private adding = false;
-  private logFor: WebhookView | null = null;
 
   constructor(
     private readonly main: HTMLElement,
     private readonly scope: Scope,
   ) {
+    this.list = new AdminList(scope, {
+      prefix: 'webhook',
+      title: 'Endpoints',
+      caption: 'Webhook endpoints',
+      columns: ['URL', 'Events', 'Status', 'Waiting / failed'],
+      list: (signal) => webhooksApi.list(signal),
+      render: (hooks) => this.render(hooks),
+      loadError: 'The webhooks could not be loaded.',
+    });
+    this.log = new DeliveryLog(scope, webhooksApi);
     this.url = formField('webhook-url', 'URL', { type: 'url', autocomplete: 'off', required: true, maxlength: 2000, placeholder: 'https://ats.example.com/hooks/opslab' });
     this.description = formField('webhook-description', 'Description (optional)', { type: 'text', autocomplete: 'off', maxlength: 200 });
     this.secret = formField('webhook-secret', 'Signing secret (optional: leave empty to have one generated)', { type: 'text', autocomplete: 'off', maxlength: 200 });
@@ -135,17 +134,9 @@ class WebhooksPage {
           'about a day; see the API documentation for how to check the signature. Payloads carry ids and results, never ' +
           'links or candidate details.',
       ),
-      addPanel('webhook-add-title', 'Register an endpoint', form, this.created),
-      listPanel({
-        title: this.listTitle,
-        alert: this.listAlert,
-        status: this.listStatus,
-        testid: 'webhook-table',
-        caption: 'Webhook endpoints',
-        columns: ['URL', 'Events', 'Status', 'Waiting / failed'],
-        body: this.body,
-      }),
-      this.log,
+      addPanel('webhook-add-title', 'Register an endpoint', form, this.list.created),
+      this.list.panel,
+      this.log.element,
     );
     heading.focus({ preventScroll: true });
     scope.listen(form, 'submit', (event) => {
@@ -155,28 +146,16 @@ class WebhooksPage {
   }
 
   async load(): Promise<void> {
-    try {
-      const hooks = await webhooksApi.list(this.scope.signal);
-      if (this.scope.disposed) return;
-      this.listAlert.replaceChildren();
-      this.render(hooks);
-      if (this.logFor) {
-        const current = hooks.find((w) => w.id === this.logFor!.id);
-        if (current) await this.showLog(current, false);
-        else this.closeLog();
-      }
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      this.listAlert.replaceChildren(h('p', { class: 'message message-error' }, errorText(err, 'The webhooks could not be loaded.')));
-    }
+    const hooks = await this.list.load();
+    if (hooks) await this.log.follow(hooks);
   }
 
   private render(hooks: WebhookView[]): void {
     if (hooks.length === 0) {
-      this.body.replaceChildren(h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No endpoint is registered.')));
+      this.list.body.replaceChildren(h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No endpoint is registered.')));
       return;
     }
-    this.body.replaceChildren(...hooks.map((hook) => this.row(hook)));
+    this.list.body.replaceChildren(...hooks.map((hook) => this.row(hook)));
   }
 
   private row(hook: WebhookView): HTMLElement {
@@ -190,7 +169,7 @@ class WebhooksPage {
     const eventsCell = h('td', {}, h('ul', { class: 'plain-list' }, ...hook.events.map((e) => h('li', {}, h('code', {}, e)))));
     this.scope.listen(toggle, 'click', () => void this.update(hook, { enabled: !hook.enabled }, toggle));
     this.scope.listen(edit, 'click', () => this.editEvents(hook, eventsCell, edit));
-    this.scope.listen(logButton, 'click', () => void this.showLog(hook, true));
+    this.scope.listen(logButton, 'click', () => void this.log.show(hook, true));
     this.scope.listen(rotate, 'click', () => void this.rotate(hook, rotate));
     this.scope.listen(remove, 'click', () => void this.remove(hook, remove));
     return h(
@@ -263,173 +242,57 @@ class WebhooksPage {
 
   /** The signing secret, once: the list never shows it again. */
   private showSecret(hook: CreatedWebhook, heading = 'Endpoint registered'): void {
-    const field = h('input', { type: 'text', readonly: true, value: hook.secret, 'aria-label': 'Signing secret', 'data-testid': 'webhook-created-secret' });
-    const copy = h('button', { type: 'button', class: 'button' }, 'Copy secret');
-    const copyStatus = h('p', { class: 'copy-status', role: 'status' });
-    const title = h('h3', { class: 'copy-box-title', tabindex: -1 }, heading);
-    this.scope.listen(copy, 'click', () => {
-      void copyText(hook.secret, field).then((outcome) => {
-        copyStatus.textContent = outcome === 'copied' ? 'Secret copied.' : 'The secret is selected: press Ctrl+C (or ⌘C) to copy it.';
-      });
+    this.list.showOnce({
+      heading,
+      text: `Deliveries to ${hook.url} are signed with this secret. Give it to the receiving system now: it is not shown again.`,
+      value: hook.secret,
+      noun: 'secret',
+      fieldLabel: 'Signing secret',
+      fieldTestid: 'webhook-created-secret',
+      copyLabel: 'Copy secret',
+      boxTestid: 'webhook-created',
     });
-    this.scope.listen(field, 'focus', () => field.select());
-    this.created.replaceChildren(
-      h(
-        'div',
-        { class: 'copy-box', 'data-testid': 'webhook-created' },
-        title,
-        h('p', {}, `Deliveries to ${hook.url} are signed with this secret. Give it to the receiving system now: it is not shown again.`),
-        h('div', { class: 'copy-row' }, field, copy),
-        copyStatus,
-      ),
-    );
-    title.focus();
   }
 
-  private async update(hook: WebhookView, body: UpdateWebhookBody, button: HTMLButtonElement): Promise<void> {
-    const restore = busy(button, 'Saving…');
-    try {
-      const updated = await webhooksApi.update(hook.id, body, this.scope.signal);
-      if (this.scope.disposed) return;
-      this.listStatus.replaceChildren(
-        h('p', { class: 'message message-info', 'data-testid': 'webhook-updated' }, `${updated.url}: ${updated.enabled ? 'enabled' : 'disabled'}, ${updated.events.length} event(s).`),
-      );
-      await this.load();
-      this.listTitle.focus();
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      restore();
-      this.listAlert.replaceChildren(h('p', { class: 'message message-error' }, errorText(err, 'The endpoint could not be changed.')));
-    }
-  }
-
-  private async rotate(hook: WebhookView, button: HTMLButtonElement): Promise<void> {
-    const ok = await confirmDialog({
-      title: 'Make a new signing secret?',
-      body: `The next deliveries to ${hook.url} are signed with the new secret only: the receiving system must get it at once.`,
-      confirmLabel: 'Make a new secret',
-      signal: this.scope.signal,
+  private update(hook: WebhookView, body: UpdateWebhookBody, button: HTMLButtonElement): Promise<void> {
+    return this.list.act(button, {
+      busyLabel: 'Saving…',
+      run: (signal) => webhooksApi.update(hook.id, body, signal),
+      then: (updated) =>
+        this.list.done(`${updated.url}: ${updated.enabled ? 'enabled' : 'disabled'}, ${updated.events.length} event(s).`, 'webhook-updated'),
+      error: 'The endpoint could not be changed.',
     });
-    if (!ok || this.scope.disposed) {
-      if (!this.scope.disposed) button.focus();
-      return;
-    }
-    const restore = busy(button, 'Making…');
-    try {
-      const rotated = await webhooksApi.rotate(hook.id, this.scope.signal);
-      if (this.scope.disposed) return;
-      restore();
-      this.showSecret(rotated, 'New signing secret');
-      this.created.scrollIntoView({ block: 'center' });
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      restore();
-      this.listAlert.replaceChildren(h('p', { class: 'message message-error' }, errorText(err, 'The secret could not be changed.')));
-    }
   }
 
-  private async remove(hook: WebhookView, button: HTMLButtonElement): Promise<void> {
-    const ok = await confirmDialog({
-      title: 'Delete this endpoint?',
-      body: `Nothing more is sent to ${hook.url}, and its delivery log is deleted with it.`,
-      confirmLabel: 'Delete',
-      signal: this.scope.signal,
+  private rotate(hook: WebhookView, button: HTMLButtonElement): Promise<void> {
+    return this.list.act(button, {
+      confirm: {
+        title: 'Make a new signing secret?',
+        body: `The next deliveries to ${hook.url} are signed with the new secret only: the receiving system must get it at once.`,
+        confirmLabel: 'Make a new secret',
+      },
+      busyLabel: 'Making…',
+      run: (signal) => webhooksApi.rotate(hook.id, signal),
+      then: (rotated, restore) => {
+        restore();
+        this.showSecret(rotated, 'New signing secret');
+        this.list.created.scrollIntoView({ block: 'center' });
+      },
+      error: 'The secret could not be changed.',
     });
-    if (!ok || this.scope.disposed) {
-      if (!this.scope.disposed) button.focus();
-      return;
-    }
-    const restore = busy(button, 'Deleting…');
-    try {
-      await webhooksApi.remove(hook.id, this.scope.signal);
-      if (this.scope.disposed) return;
-      this.listStatus.replaceChildren(h('p', { class: 'message message-info', 'data-testid': 'webhook-deleted' }, `${hook.url} was deleted.`));
-      await this.load();
-      this.listTitle.focus();
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      restore();
-      this.listAlert.replaceChildren(h('p', { class: 'message message-error' }, errorText(err, 'The endpoint could not be deleted.')));
-    }
   }
 
-  private closeLog(): void {
-    this.logFor = null;
-    this.log.replaceChildren();
-  }
-
-  /** The endpoint's delivery log (the newest 100), with a re-send button on each. */
-  private async showLog(hook: WebhookView, focus: boolean): Promise<void> {
-    this.logFor = hook;
-    const title = h('h2', { class: 'section-title', tabindex: -1, id: 'webhook-log-title' }, `Deliveries to ${hook.url}`);
-    const alert = h('div', { class: 'status-area', role: 'alert' });
-    const refresh = h('button', { type: 'button', class: 'button button-small', 'data-testid': 'webhook-log-refresh' }, 'Refresh');
-    this.scope.listen(refresh, 'click', () => void this.showLog(hook, false));
-    let rows: WebhookDeliveryView[];
-    try {
-      rows = await webhooksApi.deliveries(hook.id, this.scope.signal);
-    } catch (err) {
-      if (isAbort(err) || this.scope.disposed) return;
-      this.log.replaceChildren(title, h('p', { class: 'message message-error' }, errorText(err, 'The delivery log could not be loaded.')));
-      return;
-    }
-    if (this.scope.disposed || this.logFor?.id !== hook.id) return;
-    const body = h(
-      'tbody',
-      {},
-      ...(rows.length === 0
-        ? [h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'Nothing was sent to this endpoint yet.'))]
-        : rows.map((d) => {
-            const resend = h('button', { type: 'button', class: 'button button-small', 'data-testid': 'webhook-resend', 'aria-label': `Send ${d.type} ${d.eventId} again` }, 'Re-send');
-            this.scope.listen(resend, 'click', () => {
-              const restore = busy(resend, 'Sending…');
-              webhooksApi
-                .resend(hook.id, d.id, this.scope.signal)
-                .then(() => (this.scope.disposed ? undefined : this.showLog(hook, false)))
-                .catch((err: unknown) => {
-                  if (isAbort(err) || this.scope.disposed) return;
-                  restore();
-                  alert.replaceChildren(h('p', { class: 'message message-error' }, errorText(err, 'The delivery could not be sent again.')));
-                });
-            });
-            return h(
-              'tr',
-              { 'data-testid': 'webhook-delivery', 'data-status': d.status, 'data-tries': String(d.tries) },
-              h('td', {}, h('code', {}, d.type), h('div', { class: 'muted' }, d.eventId)),
-              h('td', {}, statusBadge(d.status[0]!.toUpperCase() + d.status.slice(1), DELIVERY_TONE[d.status], 'webhook-delivery-status')),
-              h('td', {}, String(d.tries)),
-              h('td', {}, d.lastStatus === null ? '—' : String(d.lastStatus)),
-              h('td', { class: 'webhook-error' }, d.lastError ?? '—'),
-              h('td', {}, timeCell(d.nextTryAt)),
-              h('td', {}, timeCell(d.createdAt)),
-              h('td', { class: 'col-actions' }, resend),
-            );
-          })),
-    );
-    this.log.replaceChildren(
-      h('div', { class: 'staff-toolbar' }, title, refresh),
-      alert,
-      h(
-        'div',
-        { class: 'table-scroll' },
-        h(
-          'table',
-          { class: 'staff-table', 'data-testid': 'webhook-log-table' },
-          h('caption', { class: 'visually-hidden' }, `Deliveries to ${hook.url}`),
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              ...['Event', 'Status', 'Tries', 'Last answer', 'Last error', 'Next try', 'Made'].map((t) => h('th', { scope: 'col' }, t)),
-              h('th', { scope: 'col', class: 'col-actions' }, h('span', { class: 'visually-hidden' }, 'Actions')),
-            ),
-          ),
-          body,
-        ),
-      ),
-    );
-    if (focus) title.focus();
+  private remove(hook: WebhookView, button: HTMLButtonElement): Promise<void> {
+    return this.list.act(button, {
+      confirm: {
+        title: 'Delete this endpoint?',
+        body: `Nothing more is sent to ${hook.url}, and its delivery log is deleted with it.`,
+        confirmLabel: 'Delete',
+      },
+      busyLabel: 'Deleting…',
+      run: (signal) => webhooksApi.remove(hook.id, signal),
+      then: () => this.list.done(`${hook.url} was deleted.`, 'webhook-deleted'),
+      error: 'The endpoint could not be deleted.',
+    });
   }
 }
