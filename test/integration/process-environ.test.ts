@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/src/config.js';
 import { DockerDriver } from '../../server/src/sandbox/drivers/docker/docker-driver.js';
 import { effectiveLimits } from '../../server/src/sandbox/policy.js';
-import { formatEnvironments } from '../../server/src/grading/runner.js';
+import { formatEnvironments } from '../../server/src/grading/grader-inputs.js';
 import { requireDocker, testLabels } from '../helpers/docker.js';
 
 const policy = loadConfig({}).sandbox;

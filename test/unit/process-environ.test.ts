@@ -6,7 +6,7 @@ import {
   splitEnvironment,
   type TopResult,
 } from '../../server/src/sandbox/drivers/docker/processes.js';
-import { formatEnvironments } from '../../server/src/grading/runner.js';
+import { formatEnvironments } from '../../server/src/grading/grader-inputs.js';
 
 // What the engine answers for `ps -o pid,ppid,uid,stat,args` and `ps -o pid,args e` (procps 4, runc), as seen on
 // the real engine: the environment follows the command line, blanks made single, a TAB printed as `?`.
