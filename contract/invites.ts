@@ -56,14 +56,30 @@ export interface CreatedInvite extends InviteView {
 /** Minutes an extension may add. */
 export const EXTEND_MINUTES = { min: 1, max: 240 } as const;
 
+/** What an invite's fields may hold: the schema below checks them, and the invite form says them before sending. */
+export const INVITE_LIMITS = {
+  nameMax: 200,
+  emailMax: 254,
+  noteMax: 2000,
+  timeLimitMinutes: { min: 1, max: 8 * 60 },
+  expiresInDays: { min: 1, max: 90 },
+  /** Used when an invite is created without `expiresInDays`. */
+  defaultExpiresInDays: 7,
+} as const;
+
+/** An email address as invites accept it: something@something.tld, no spaces. */
+export const INVITE_EMAIL_PATTERN = '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$';
+
 /** `POST /api/manage/invites`. */
 export const CreateInviteBody = Type.Object(
   {
     exerciseId: Type.String({ pattern: ID_PATTERNS.exercise }),
-    candidateName: Type.String({ minLength: 1, maxLength: 200, pattern: NAME_PATTERN }),
-    candidateEmail: Type.String({ maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$' }),
+    candidateName: Type.String({ minLength: 1, maxLength: INVITE_LIMITS.nameMax, pattern: NAME_PATTERN }),
+    candidateEmail: Type.String({ maxLength: INVITE_LIMITS.emailMax, pattern: INVITE_EMAIL_PATTERN }),
     /** Leave out to use the exercise's own time limit. */
-    timeLimitMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 480 })),
+    timeLimitMinutes: Type.Optional(
+      Type.Integer({ minimum: INVITE_LIMITS.timeLimitMinutes.min, maximum: INVITE_LIMITS.timeLimitMinutes.max }),
+    ),
     showFeedback: Type.Boolean(),
     /** Uploads and downloads in the workspace; each left out: the exercise's default (off in interviews). */
     files: Type.Optional(
@@ -72,9 +88,11 @@ export const CreateInviteBody = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    note: Type.Optional(Type.String({ maxLength: 2000 })),
-    /** Leave out for the server's default (7 days). */
-    expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 90 })),
+    note: Type.Optional(Type.String({ maxLength: INVITE_LIMITS.noteMax })),
+    /** Leave out for the server's default (INVITE_LIMITS.defaultExpiresInDays). */
+    expiresInDays: Type.Optional(
+      Type.Integer({ minimum: INVITE_LIMITS.expiresInDays.min, maximum: INVITE_LIMITS.expiresInDays.max }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -18,6 +18,7 @@ import type {
   InviteVersionStatus,
   InviteView,
 } from '../../../contract/invites.js';
+import { INVITE_LIMITS } from '../../../contract/invites.js';
 
 export { INVITE_STATUSES, type InviteStatus, type InviteView } from '../../../contract/invites.js';
 
@@ -110,7 +111,7 @@ export class InviteService {
       note: input.note?.trim() || null,
       createdBy: userId,
       createdAt: now,
-      expiresAt: now + (input.expiresInDays ?? 7) * DAY_MS,
+      expiresAt: now + (input.expiresInDays ?? INVITE_LIMITS.defaultExpiresInDays) * DAY_MS,
       revokedAt: null,
       attemptId: null,
       claimedAt: null,

@@ -8,17 +8,9 @@ import { formatMinutes } from '../ui/format.js';
 import { spinner } from '../ui/layout.js';
 import { setFieldError } from './account-form.js';
 import { manageApi, type CreatedInvite, type CreateInviteBody, type Invite } from './api.js';
+import { checkInvite, INVITE_FIELDS, type InviteField } from './invite-check.js';
+import { INVITE_LIMITS } from '../../../contract/invites.js';
 import { copyMessage, copyText, timeCell } from './widgets.js';
-
-/** Limits the form checks before sending; the server checks them again. */
-export const INVITE_LIMITS = {
-  nameMax: 200,
-  emailMax: 254,
-  noteMax: 2000,
-  timeLimitMinutes: { min: 1, max: 8 * 60 },
-  expiresInDays: { min: 1, max: 90 },
-  defaultExpiresInDays: 7,
-} as const;
 
 interface Field<E extends HTMLElement> {
   input: E;
@@ -245,57 +237,30 @@ export class InviteForm {
 
   /** Checks the form; shows a message at each wrong field. Returns the body to send, or null. */
   private validate(focus: boolean): CreateInviteBody | null {
-    const problems: Field<HTMLElement>[] = [];
-    const check = (field: Field<HTMLElement>, message: string | null): void => {
-      setFieldError(field, message);
-      if (message) problems.push(field);
+    const { body, problems: byField } = checkInvite({
+      exercise: this.selectedExercise(),
+      candidateName: this.candidateName.input.value,
+      candidateEmail: this.candidateEmail.input.value,
+      timeLimitMinutes: this.timeLimit.input.value,
+      expiresInDays: this.expires.input.value,
+      note: this.note.input.value,
+      showFeedback: this.showFeedback.checked,
+      upload: this.allowUpload.checked,
+      download: this.allowDownload.checked,
+    });
+    const fields: Record<InviteField, Field<HTMLElement>> = {
+      exercise: this.exercise,
+      candidateName: this.candidateName,
+      candidateEmail: this.candidateEmail,
+      timeLimit: this.timeLimit,
+      expires: this.expires,
+      note: this.note,
     };
-
-    const exercise = this.selectedExercise();
-    check(this.exercise, exercise ? null : 'Choose the exercise the candidate will work on.');
-
-    const name = this.candidateName.input.value.trim();
-    check(
-      this.candidateName,
-      name === ''
-        ? 'Enter the candidate’s name.'
-        : name.length > INVITE_LIMITS.nameMax
-          ? `The name can be at most ${INVITE_LIMITS.nameMax} characters.`
-          : null,
-    );
-
-    const email = this.candidateEmail.input.value.trim();
-    check(
-      this.candidateEmail,
-      email === ''
-        ? 'Enter the candidate’s email address.'
-        : !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > INVITE_LIMITS.emailMax
-          ? 'Enter an email address like name@example.com.'
-          : null,
-    );
-
-    const limits = INVITE_LIMITS.timeLimitMinutes;
-    const minutesText = this.timeLimit.input.value.trim();
-    const minutes = Number(minutesText);
-    check(
-      this.timeLimit,
-      minutesText === '' || !Number.isInteger(minutes) || minutes < limits.min || minutes > limits.max
-        ? `Enter the time limit in whole minutes, from ${limits.min} to ${limits.max} (${formatMinutes(limits.max)}).`
-        : null,
-    );
-
-    const days = INVITE_LIMITS.expiresInDays;
-    const daysText = this.expires.input.value.trim();
-    const expiresInDays = Number(daysText);
-    check(
-      this.expires,
-      daysText === '' || !Number.isInteger(expiresInDays) || expiresInDays < days.min || expiresInDays > days.max
-        ? `Enter a whole number of days from ${days.min} to ${days.max}.`
-        : null,
-    );
-
-    const note = this.note.input.value.trim();
-    check(this.note, note.length > INVITE_LIMITS.noteMax ? `The note can be at most ${INVITE_LIMITS.noteMax} characters.` : null);
+    const problems: Field<HTMLElement>[] = [];
+    for (const name of INVITE_FIELDS) {
+      setFieldError(fields[name], byField[name] ?? null);
+      if (byField[name]) problems.push(fields[name]);
+    }
 
     const summary = (): HTMLElement =>
       h(
@@ -317,17 +282,6 @@ export class InviteForm {
       return null;
     }
     if (focus || shown) this.formAlert.replaceChildren();
-    const body: CreateInviteBody = {
-      exerciseId: exercise!.id,
-      candidateName: name,
-      candidateEmail: email,
-      showFeedback: this.showFeedback.checked,
-      files: { upload: this.allowUpload.checked, download: this.allowDownload.checked },
-      expiresInDays,
-    };
-    // Only an override is sent; otherwise the exercise's limit applies.
-    if (minutes !== exercise!.timeLimitMinutes) body.timeLimitMinutes = minutes;
-    if (note !== '') body.note = note;
     return body;
   }
 
