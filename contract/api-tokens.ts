@@ -47,12 +47,14 @@ export interface CreatedApiToken {
 
 // ---- requests ---------------------------------------------------------------------------------------------
 
+/** A token's name is at most this many characters. */
+export const API_TOKEN_NAME_MAX = 64;
 /** A token's name: what the audit log shows (`token:<name>`), so letters, digits, space, dot, dash and underscore. */
-export const API_TOKEN_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$';
+export const API_TOKEN_NAME_PATTERN = `^[A-Za-z0-9][A-Za-z0-9 ._-]{0,${API_TOKEN_NAME_MAX - 1}}$`;
 
 export const CreateApiTokenBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 64, pattern: API_TOKEN_NAME_PATTERN }),
+    name: Type.String({ minLength: 1, maxLength: API_TOKEN_NAME_MAX, pattern: API_TOKEN_NAME_PATTERN }),
     scopes: Type.Array(stringEnum(API_SCOPES), { minItems: 1, maxItems: API_SCOPES.length, uniqueItems: true }),
     expiresInDays: Type.Optional(
       Type.Integer({ minimum: API_TOKEN_LIMITS.expiresInDays.min, maximum: API_TOKEN_LIMITS.expiresInDays.max }),

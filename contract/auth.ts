@@ -80,12 +80,15 @@ export interface AuditView {
 /** Passwords: the server refuses anything outside this range (counted in characters). */
 export const PASSWORD_LENGTH = { min: 12, max: 200 } as const;
 
+/** An account's name and email address, at most this many characters (the forms say so before sending). */
+export const ACCOUNT_LIMITS = { nameMax: 100, emailMax: 254 } as const;
+
 // ---- requests ---------------------------------------------------------------------------------------------
 
 /** A secret from a link: 256 bits in base64url (43 characters); a little room, nothing more. */
 const linkToken = Type.String({ minLength: 1, maxLength: 100 });
-const email = Type.String({ minLength: 3, maxLength: 254, pattern: '^\\s*[^\\s@]+@[^\\s@]+\\s*$' });
-const name = Type.String({ minLength: 1, maxLength: 100, pattern: NAME_PATTERN });
+const email = Type.String({ minLength: 3, maxLength: ACCOUNT_LIMITS.emailMax, pattern: '^\\s*[^\\s@]+@[^\\s@]+\\s*$' });
+const name = Type.String({ minLength: 1, maxLength: ACCOUNT_LIMITS.nameMax, pattern: NAME_PATTERN });
 /** The length rule is checked by the server with a readable message; the schema only bounds the body. */
 const password = Type.String({ maxLength: 1000 });
 

@@ -24,6 +24,9 @@ export const WEBHOOK_LIMITS = {
   logPage: 100,
 } as const;
 
+/** A signing secret is printable ASCII without spaces (its length within WEBHOOK_LIMITS.secret). */
+export const WEBHOOK_SECRET_PATTERN = '^[\\x21-\\x7e]+$';
+
 /** Ids as they appear in paths. */
 export const WEBHOOK_ID_PATTERNS = {
   endpoint: '^wh_[0-9a-f]{20}$',
@@ -76,7 +79,7 @@ export const CreateWebhookBody = Type.Object(
     events: Type.Array(stringEnum(WEBHOOK_EVENT_TYPES), { minItems: 1, maxItems: WEBHOOK_EVENT_TYPES.length, uniqueItems: true }),
     /** Leave out to have the server generate one (shown once, in the answer). */
     secret: Type.Optional(
-      Type.String({ minLength: WEBHOOK_LIMITS.secret.min, maxLength: WEBHOOK_LIMITS.secret.max, pattern: '^[\\x21-\\x7e]+$' }),
+      Type.String({ minLength: WEBHOOK_LIMITS.secret.min, maxLength: WEBHOOK_LIMITS.secret.max, pattern: WEBHOOK_SECRET_PATTERN }),
     ),
     description: Type.Optional(Type.String({ maxLength: WEBHOOK_LIMITS.description, pattern: '^[^\\u0000-\\u001f\\u007f]*$' })),
     enabled: Type.Optional(Type.Boolean()),

@@ -14,6 +14,7 @@ import {
   setFieldError,
 } from '../manage/account-form.js';
 import { loadAuthState, setupFirstAdmin, type AuthState } from '../manage/session.js';
+import { ACCOUNT_LIMITS } from '../../../contract/auth.js';
 import type { PageContext } from '../router.js';
 import { errorText } from '../ui/errors.js';
 import { setDocumentTitle } from '../ui/layout.js';
@@ -57,8 +58,8 @@ export default async function setupPage({ root, scope, navigate }: PageContext):
     return;
   }
 
-  const name = formField('setup-name', 'Your name', { type: 'text', autocomplete: 'name', required: true, maxlength: 100 });
-  const email = formField('setup-email', 'Email', { type: 'email', autocomplete: 'username', required: true, maxlength: 254 });
+  const name = formField('setup-name', 'Your name', { type: 'text', autocomplete: 'name', required: true, maxlength: ACCOUNT_LIMITS.nameMax });
+  const email = formField('setup-email', 'Email', { type: 'email', autocomplete: 'username', required: true, maxlength: ACCOUNT_LIMITS.emailMax });
   const passwords = passwordFields('setup');
   const { alert, form } = accountForm({
     scope,

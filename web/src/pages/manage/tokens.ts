@@ -12,6 +12,7 @@ import type { PageContext } from '../../router.js';
 import { errorText } from '../../ui/errors.js';
 import {
   API_SCOPES,
+  API_TOKEN_NAME_MAX,
   API_TOKEN_NAME_PATTERN,
   type ApiScope,
   type ApiTokenView,
@@ -95,7 +96,7 @@ class TokensPage {
     this.name = formField(
       'token-name',
       'Name',
-      { type: 'text', autocomplete: 'off', required: true, maxlength: 64 },
+      { type: 'text', autocomplete: 'off', required: true, maxlength: API_TOKEN_NAME_MAX },
       'What uses it, e.g. ats-sync; the audit log shows it',
     );
     const scopeBoxes = API_SCOPES.map((s) => {
@@ -198,7 +199,7 @@ class TokensPage {
         ? 'Enter a name.'
         : new RegExp(API_TOKEN_NAME_PATTERN).test(name)
           ? null
-          : 'Use letters, digits, spaces, dots, dashes and underscores (at most 64), starting with a letter or digit.',
+          : `Use letters, digits, spaces, dots, dashes and underscores (at most ${API_TOKEN_NAME_MAX}), starting with a letter or digit.`,
     );
     this.scopesError.textContent = scopes.length === 0 ? 'Choose at least one scope.' : '';
     if (!okName) return this.name.input.focus();

@@ -7,6 +7,7 @@ import { busy, formField, setFieldError, type FormField } from '../../manage/acc
 import { AdminList } from '../../manage/admin-list.js';
 import { staffPage } from '../../manage/layout.js';
 import { usersApi, type Role, type User } from '../../manage/session.js';
+import { ACCOUNT_LIMITS } from '../../../../contract/auth.js';
 import { addPanel, statusBadge, timeCell } from '../../manage/widgets.js';
 import type { PageContext } from '../../router.js';
 import { errorText } from '../../ui/errors.js';
@@ -59,8 +60,8 @@ class UsersPage {
       render: (users) => this.render(users),
       loadError: 'The accounts could not be loaded.',
     });
-    this.name = formField('user-name', 'Name', { type: 'text', autocomplete: 'off', required: true, maxlength: 100 });
-    this.email = formField('user-email', 'Email', { type: 'email', autocomplete: 'off', required: true, maxlength: 254 });
+    this.name = formField('user-name', 'Name', { type: 'text', autocomplete: 'off', required: true, maxlength: ACCOUNT_LIMITS.nameMax });
+    this.email = formField('user-email', 'Email', { type: 'email', autocomplete: 'off', required: true, maxlength: ACCOUNT_LIMITS.emailMax });
     const form = h(
       'form',
       { class: 'staff-form', novalidate: true, 'aria-labelledby': 'user-add-title', 'data-testid': 'user-form' },

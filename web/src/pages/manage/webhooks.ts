@@ -14,6 +14,8 @@ import type { PageContext } from '../../router.js';
 import { errorText } from '../../ui/errors.js';
 import {
   WEBHOOK_EVENT_TYPES,
+  WEBHOOK_LIMITS,
+  WEBHOOK_SECRET_PATTERN,
   type CreatedWebhook,
   type CreateWebhookBody,
   type UpdateWebhookBody,
@@ -111,9 +113,9 @@ class WebhooksPage {
       loadError: 'The webhooks could not be loaded.',
     });
     this.log = new DeliveryLog(scope, webhooksApi);
-    this.url = formField('webhook-url', 'URL', { type: 'url', autocomplete: 'off', required: true, maxlength: 2000, placeholder: 'https://ats.example.com/hooks/opslab' });
-    this.description = formField('webhook-description', 'Description (optional)', { type: 'text', autocomplete: 'off', maxlength: 200 });
-    this.secret = formField('webhook-secret', 'Signing secret (optional: leave empty to have one generated)', { type: 'text', autocomplete: 'off', maxlength: 200 });
+    this.url = formField('webhook-url', 'URL', { type: 'url', autocomplete: 'off', required: true, maxlength: WEBHOOK_LIMITS.url, placeholder: 'https://ats.example.com/hooks/opslab' });
+    this.description = formField('webhook-description', 'Description (optional)', { type: 'text', autocomplete: 'off', maxlength: WEBHOOK_LIMITS.description });
+    this.secret = formField('webhook-secret', 'Signing secret (optional: leave empty to have one generated)', { type: 'text', autocomplete: 'off', maxlength: WEBHOOK_LIMITS.secret.max });
     const form = h(
       'form',
       { class: 'staff-form', novalidate: true, 'aria-labelledby': 'webhook-add-title', 'data-testid': 'webhook-form' },
@@ -209,7 +211,9 @@ class WebhooksPage {
     const secret = this.secret.input.value.trim();
     const events = this.events.selected();
     const okUrl = setFieldError(this.url, /^https?:\/\/\S+$/i.test(url) ? null : 'Enter an http:// or https:// URL.');
-    const okSecret = setFieldError(this.secret, secret === '' || /^[\x21-\x7e]{16,200}$/.test(secret) ? null : 'A secret is 16 to 200 characters, without spaces.');
+    const { min, max } = WEBHOOK_LIMITS.secret;
+    const secretOk = secret === '' || (new RegExp(WEBHOOK_SECRET_PATTERN).test(secret) && secret.length >= min && secret.length <= max);
+    const okSecret = setFieldError(this.secret, secretOk ? null : `A secret is ${min} to ${max} characters, without spaces.`);
     if (!okUrl) return this.url.input.focus();
     if (!okSecret) return this.secret.input.focus();
     if (events.length === 0) {
