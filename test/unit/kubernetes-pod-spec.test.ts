@@ -19,6 +19,7 @@ import {
   sandboxPodName,
   type Pod,
 } from '../../server/src/sandbox/drivers/kubernetes/pod-spec.js';
+import { jobContainerSpec, sandboxContainerSpec } from '../../server/src/sandbox/drivers/docker/container-spec.js';
 import { BASELINE_CAPABILITIES, selects, validateObject, type K8sObject } from '../helpers/kubernetes.js';
 
 const MI = 1024 * 1024;
@@ -290,6 +291,48 @@ describe('Kubernetes pods and policy (no cluster)', () => {
         expect(property.holds(c, copy), c.label).toBe(false);
       }
     });
+  });
+
+  // The same inputs through both drivers' builders: what the Docker driver sets and the pod must say alike.
+  it.each(POLICIES)("says what the Docker driver's containers say, under $name", (c) => {
+    const { policy } = c;
+    const limits = effectiveLimits(policy, c.overrides);
+    const spec: SandboxSpec = { attemptId: 'a_0123456789abcdef0123', exerciseId: 'ci-triage', image: 'opslab/sandbox-ci:latest', limits, env: { EXTRA: '1' } };
+    const common = { image: spec.image, env: spec.env, labels: sandboxLabels(INSTANCE, spec), limits, runtime: policy.runtime, capabilities: policy.capabilities };
+    const docker = sandboxContainerSpec(common);
+    const pod = sandboxPod({ ...common, name: sandboxPodName(INSTANCE, spec), namespace: NS, diskQuotaBytes: policy.diskQuotaBytes });
+    const sandboxC = container(pod);
+    expect(pod.metadata.labels).toEqual(docker.Labels);
+    expect(sandboxC.env.map((e) => `${e.name}=${e.value}`)).toEqual(docker.Env);
+    expect(sandboxC.securityContext.capabilities.add ?? []).toEqual(docker.HostConfig!.CapAdd);
+    expect(docker.HostConfig!.CapDrop).toEqual(['ALL']);
+    expect(`${docker.HostConfig!.Memory! / MI}Mi`).toBe(sandboxC.resources.limits.memory);
+    expect(`${docker.HostConfig!.NanoCpus! / 1e6}m`).toBe(sandboxC.resources.limits.cpu);
+    expect({ Hostname: docker.Hostname, Tty: docker.Tty, OpenStdin: docker.OpenStdin, StdinOnce: docker.StdinOnce }).toEqual({
+      Hostname: pod.spec.hostname,
+      Tty: sandboxC.tty,
+      OpenStdin: sandboxC.stdin,
+      StdinOnce: sandboxC.stdinOnce,
+    });
+    expect(pod.spec.runtimeClassName).toBe((docker.HostConfig as { Runtime?: string }).Runtime);
+
+    for (const js of [
+      { role: 'grader', image: 'opslab/grader:latest', limits: { memoryMb: 768, cpus: 1, pids: 256 }, hardening: 'grader', attemptId: spec.attemptId },
+      { role: 'cleanroom', image: spec.image, limits, hardening: 'sandbox', attemptId: spec.attemptId },
+    ] satisfies JobSpec[]) {
+      const settings = { name: `opslab-${INSTANCE}-${js.role}-1`, labels: jobLabels(INSTANCE, js), runtime: policy.runtime, capabilities: policy.capabilities };
+      const dockerJob = jobContainerSpec(js, settings);
+      const job = jobPod(js, { ...settings, namespace: NS, diskQuotaBytes: policy.diskQuotaBytes });
+      const jobC = container(job);
+      expect(job.metadata.labels, js.role).toEqual(dockerJob.Labels);
+      expect(jobC.command, js.role).toEqual(dockerJob.Cmd);
+      expect(jobC.env.map((e) => `${e.name}=${e.value}`), js.role).toEqual(dockerJob.Env);
+      expect(jobC.securityContext.capabilities.add ?? [], js.role).toEqual(dockerJob.HostConfig!.CapAdd ?? []);
+      const user = jobC.securityContext.runAsUser === undefined ? undefined : `${jobC.securityContext.runAsUser}:${jobC.securityContext.runAsGroup}`;
+      expect(user, js.role).toBe(dockerJob.User);
+      expect(job.spec.runtimeClassName, js.role).toBe((dockerJob.HostConfig as { Runtime?: string }).Runtime);
+      expect(`${dockerJob.HostConfig!.Memory! / MI}Mi`, js.role).toBe(jobC.resources.limits.memory);
+    }
   });
 
   it('adds only capabilities that Pod Security "baseline" allows, and the grader passes "restricted"', () => {
