@@ -17,6 +17,7 @@ import {
   sandboxLabels,
   sandboxPod,
   sandboxPodName,
+  STOP_GRACE_SECONDS,
   type Pod,
 } from '../../server/src/sandbox/drivers/kubernetes/pod-spec.js';
 import { jobContainerSpec, sandboxContainerSpec } from '../../server/src/sandbox/drivers/docker/container-spec.js';
@@ -255,6 +256,11 @@ const PROPERTIES: Property[] = [
     remove: (p) => (p.metadata.labels[LABELS.role] = 'something-else'),
   },
   { name: 'never restarted', holds: (_c, p) => p.spec.restartPolicy === 'Never', remove: (p) => (p.spec.restartPolicy = 'Always') },
+  {
+    name: 'killed a few seconds after its deletion (its PID 1 ignores SIGTERM), as `docker stop` does',
+    holds: (_c, p) => p.spec.terminationGracePeriodSeconds === STOP_GRACE_SECONDS,
+    remove: (p) => delete p.spec.terminationGracePeriodSeconds,
+  },
   {
     name: 'DNS on its own loopback only (nothing of the cluster named inside)',
     holds: (_c, p) => p.spec.dnsPolicy === 'None' && same(p.spec.dnsConfig, { nameservers: ['127.0.0.1'] }),

@@ -47,6 +47,7 @@ export interface Container {
 export interface PodSpec {
   containers: [Container];
   restartPolicy: 'Never';
+  terminationGracePeriodSeconds: number;
   hostname?: string;
   hostNetwork: false;
   hostPID: false;

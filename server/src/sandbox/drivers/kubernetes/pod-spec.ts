@@ -51,6 +51,9 @@ export const ISOLATION_POLICY_NAME = 'opslab-sandbox-isolation';
 /** Where a cluster that follows deploy/kubernetes/ keeps sandboxes and jobs. */
 export const SANDBOX_NAMESPACE = 'opslab-sandboxes';
 
+/** Seconds between a pod's deletion and the kill of what still runs in it (the Docker driver's stop timeout). */
+export const STOP_GRACE_SECONDS = 5;
+
 /** Names Kubernetes accepts for a pod (a DNS-1123 subdomain). */
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** A label's name part, and any label value that is not empty. */
@@ -152,6 +155,9 @@ export function kubeletPodPidsLimit(runtime: string, maxPids: number): number {
 function podBase(): Omit<PodSpec, 'containers' | 'hostname' | 'runtimeClassName'> {
   return {
     restartPolicy: 'Never',
+    // PID 1 (an interactive bash, an idle sleep) ignores SIGTERM: the kubelet kills it after this, as `docker stop`
+    // does after the Docker driver's stop timeout.
+    terminationGracePeriodSeconds: STOP_GRACE_SECONDS,
     hostNetwork: false,
     hostPID: false,
     hostIPC: false,
