@@ -11,22 +11,34 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { RuntimeClass } from 'kubernetes-models/node.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { validate as deploymentSchema } from 'kubernetes-models/_schemas/IoK8sApiAppsV1Deployment';
+import { validate as configMapSchema } from 'kubernetes-models/_schemas/IoK8sApiCoreV1ConfigMap';
+import { validate as namespaceSchema } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Namespace';
+import { validate as podSchema } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Pod';
+import { validate as serviceSchema } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Service';
+import { validate as serviceAccountSchema } from 'kubernetes-models/_schemas/IoK8sApiCoreV1ServiceAccount';
+import { validate as networkPolicySchema } from 'kubernetes-models/_schemas/IoK8sApiNetworkingV1NetworkPolicy';
+import { validate as runtimeClassSchema } from 'kubernetes-models/_schemas/IoK8sApiNodeV1RuntimeClass';
+import { validate as pdbSchema } from 'kubernetes-models/_schemas/IoK8sApiPolicyV1PodDisruptionBudget';
+import { validate as roleSchema } from 'kubernetes-models/_schemas/IoK8sApiRbacV1Role';
+import { validate as roleBindingSchema } from 'kubernetes-models/_schemas/IoK8sApiRbacV1RoleBinding';
 
 type Model = new (data: any) => { validate(): void };
+type Schema = (data: unknown) => boolean;
 
-/** The kinds opslab's manifests and builders use, each with its schema. */
-const MODELS: Record<string, Model> = {
-  'v1/Namespace': Namespace,
-  'v1/ServiceAccount': ServiceAccount,
-  'v1/ConfigMap': ConfigMap,
-  'v1/Service': Service,
-  'v1/Pod': Pod,
-  'apps/v1/Deployment': Deployment,
-  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
-  'node.k8s.io/v1/RuntimeClass': RuntimeClass,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
-  'rbac.authorization.k8s.io/v1/Role': Role,
-  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+/** The kinds opslab's manifests and builders use, each with its model (readable errors) and its schema function. */
+const MODELS: Record<string, [Model, Schema]> = {
+  'v1/Namespace': [Namespace, namespaceSchema],
+  'v1/ServiceAccount': [ServiceAccount, serviceAccountSchema],
+  'v1/ConfigMap': [ConfigMap, configMapSchema],
+  'v1/Service': [Service, serviceSchema],
+  'v1/Pod': [Pod, podSchema],
+  'apps/v1/Deployment': [Deployment, deploymentSchema],
+  'networking.k8s.io/v1/NetworkPolicy': [NetworkPolicy, networkPolicySchema],
+  'node.k8s.io/v1/RuntimeClass': [RuntimeClass, runtimeClassSchema],
+  'policy/v1/PodDisruptionBudget': [PodDisruptionBudget, pdbSchema],
+  'rbac.authorization.k8s.io/v1/Role': [Role, roleSchema],
+  'rbac.authorization.k8s.io/v1/RoleBinding': [RoleBinding, roleBindingSchema],
 };
 
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: any };
@@ -34,17 +46,56 @@ export type K8sObject = { apiVersion: string; kind: string; metadata: { name: st
 export const objectKey = (o: K8sObject): string => `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 /**
- * Throws with every schema error of the object (or because its kind has no schema here). The schemas check types,
- * enums, formats and required fields; they do not refuse unknown fields, so tests assert each field they rely on.
+ * The fields of `object` its schema does not know (a misspelt `readOnlyRootFilesytem` would otherwise pass: the
+ * schemas do not refuse unknown fields). The schema function is run on a proxy that records every field it reads;
+ * it reads every field its schema names, and every key of a map (labels, data), so a field it never read is unknown.
+ */
+export function unknownFields(schema: Schema, object: unknown): string[] {
+  const read = new Set<string>();
+  const wrap = (value: unknown, at: string): unknown => {
+    if (value === null || typeof value !== 'object') return value;
+    return new Proxy(value, {
+      get(target, key, receiver) {
+        const v = Reflect.get(target, key, receiver);
+        if (typeof key !== 'string' || !Object.hasOwn(target, key)) return v;
+        read.add(`${at}/${key}`);
+        return wrap(v, `${at}/${key}`);
+      },
+      ownKeys(target) {
+        for (const key of Reflect.ownKeys(target)) if (typeof key === 'string') read.add(`${at}/${key}`);
+        return Reflect.ownKeys(target);
+      },
+    });
+  };
+  schema(wrap(object, ''));
+  const unknown: string[] = [];
+  const walk = (value: unknown, at: string) => {
+    if (value === null || typeof value !== 'object') return;
+    for (const [key, child] of Object.entries(value)) {
+      const here = `${at}/${key}`;
+      if (!read.has(here)) unknown.push(here);
+      else walk(child, here);
+    }
+  };
+  walk(object, '');
+  return unknown;
+}
+
+/**
+ * Throws with every schema error of the object (types, enums, formats, required fields), or the fields its schema
+ * does not know, or because its kind has no schema here.
  */
 export function validateObject(object: K8sObject): void {
-  const model = MODELS[`${object.apiVersion}/${object.kind}`];
-  if (!model) throw new Error(`no schema for ${object.apiVersion} ${object.kind} in test/helpers/kubernetes.ts`);
+  const entry = MODELS[`${object.apiVersion}/${object.kind}`];
+  if (!entry) throw new Error(`no schema for ${object.apiVersion} ${object.kind} in test/helpers/kubernetes.ts`);
+  const [model, schema] = entry;
   try {
     new model(structuredClone(object)).validate();
   } catch (err) {
     throw new Error(`${object.kind} ${object.metadata?.name}: ${(err as Error).message}`);
   }
+  const unknown = unknownFields(schema, object);
+  if (unknown.length > 0) throw new Error(`${object.kind} ${object.metadata?.name}: fields Kubernetes does not know: ${unknown.join(', ')}`);
 }
 
 /** Every object of a YAML file (several documents), in order; empty documents (a trailing `---`) left out. */

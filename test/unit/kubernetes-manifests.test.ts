@@ -120,6 +120,10 @@ describe('deploy/kubernetes (no cluster)', () => {
     const optional = readdirSync(path.join(DIR, 'optional')).filter((f) => f.endsWith('.yaml'));
     expect(optional.length).toBeGreaterThan(0);
     for (const file of optional) for (const object of readYamlObjects(path.join(DIR, 'optional', file))) validateObject(object);
+    // A misspelt field is refused too: the hand-written files get no type check of their own.
+    const misspelt = structuredClone(deployment);
+    serverOf(misspelt).securityContext.readOnlyRootFilesytem = true;
+    expect(() => validateObject(misspelt)).toThrow(/does not know: .*readOnlyRootFilesytem/);
   });
 
   it('holds what was asked for: two namespaces, the server, its service, settings, RBAC, policies and a disruption budget', () => {

@@ -277,13 +277,19 @@ describe('Kubernetes pods and policy (no cluster)', () => {
     validateObject(isolationPolicy(NS) as K8sObject);
   });
 
-  it('the schema validation refuses a broken object (it is no rubber stamp)', () => {
+  it('the schema validation refuses a broken object and a misspelt field (it is no rubber stamp)', () => {
     const pod: Loose = structuredClone(CASES[0]!.pod);
     pod.spec.containers[0].tty = 'yes';
     expect(() => validateObject(pod)).toThrow(/tty must be boolean/);
     const noImage: Loose = structuredClone(CASES[0]!.pod);
     noImage.spec.containers[0].securityContext.seccompProfile = { type: 'Unconfined-ish' };
     expect(() => validateObject(noImage)).toThrow(/seccompProfile/);
+    const misspelt: Loose = structuredClone(CASES[0]!.pod);
+    misspelt.spec.containers[0].securityContext.allowPrivilegeEscalaton = false;
+    misspelt.spec.automountServiceAcountToken = false;
+    expect(() => validateObject(misspelt)).toThrow(
+      'fields Kubernetes does not know: /spec/containers/0/securityContext/allowPrivilegeEscalaton, /spec/automountServiceAcountToken',
+    );
   });
 
   describe.each(PROPERTIES)('$name', (property) => {
