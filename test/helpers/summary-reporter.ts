@@ -78,9 +78,9 @@ export function countResults(testModules: ReadonlyArray<TestModule>, unhandledEr
 const MAX_NAMED_FAILURES = 20;
 
 /**
- * What failed, one line each: "file > describe > test" for a failed test, "file (setup)" for a file that failed
- * outside its tests, the first line of each unhandled error, and the run's end reason when nothing else explains a red
- * run. File paths are relative to the working directory.
+ * What failed, one line each: "file > describe > test: <first line of its error>" for a failed test, "file (setup):
+ * <error>" for a file that failed outside its tests, each unhandled error, and the run's end reason when nothing else
+ * explains a red run. File paths are relative to the working directory.
  */
 export function failedNames(
   testModules: ReadonlyArray<TestModule>,
@@ -92,16 +92,27 @@ export function failedNames(
     const file = path.relative(process.cwd(), mod.moduleId).split(path.sep).join('/');
     let failedHere = 0;
     for (const test of mod.children.allTests()) {
-      if (test.result().state !== 'failed') continue;
+      const result = test.result();
+      if (result.state !== 'failed') continue;
       failedHere++;
-      out.push(`${file} > ${test.fullName}`);
+      out.push(`${file} > ${test.fullName}${because(result.errors?.[0])}`);
     }
-    if (failedHere === 0 && (mod.state() === 'failed' || mod.errors().length > 0)) out.push(`${file} (setup)`);
+    if (failedHere === 0 && (mod.state() === 'failed' || mod.errors().length > 0)) out.push(`${file} (setup)${because(mod.errors()[0])}`);
   }
-  for (const err of unhandledErrors) out.push(`unhandled error: ${(err.message ?? '').split('\n')[0]}`);
+  for (const err of unhandledErrors) out.push(`unhandled error${because(err)}`);
   if (out.length === 0 && reason !== 'passed') out.push(`the run ended as ${reason}`);
   return out.slice(0, MAX_NAMED_FAILURES);
 }
+
+/** ": <the error's first line>", cut to MAX_REASON characters; empty without an error. */
+function because(err: Pick<SerializedError, 'message'> | undefined): string {
+  const line = (err?.message ?? '').split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  if (!line) return '';
+  return `: ${line.length > MAX_REASON ? `${line.slice(0, MAX_REASON - 1)}…` : line}`;
+}
+
+/** Characters of an error's first line kept beside a failure's name. */
+const MAX_REASON = 240;
 
 /** This run's figures (and, with OPSLAB_FIGURES_APPEND=1, the earlier ones in the file) as a text table. */
 export function figuresTable(): string | null {

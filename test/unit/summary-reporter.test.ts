@@ -29,11 +29,11 @@ describe('summary reporter', () => {
       expect(res.status).not.toBe(0);
       const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8'));
       expect(summary).toMatchObject({ passed: 1, failed: 3, skipped: 3 });
-      // Each failure named by file, the ones outside any test marked as such.
+      // Each failure named by file and test (the ones outside any test marked as such), with its error's first line.
       expect(summary.failures.sort()).toEqual([
-        'test/fixtures/reporter/before-all-throws.fixture.ts (setup)',
-        'test/fixtures/reporter/fails.fixture.ts > a group > fails',
-        'test/fixtures/reporter/import-fails.fixture.ts (setup)',
+        'test/fixtures/reporter/before-all-throws.fixture.ts (setup): setup failed on purpose',
+        'test/fixtures/reporter/fails.fixture.ts > a group > fails: expected 2 to be 3 // Object.is equality',
+        'test/fixtures/reporter/import-fails.fixture.ts (setup): broken at import on purpose',
       ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
