@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type Config } from '../../server/src/config.js';
 import { buildApp, type Services } from '../../server/src/app.js';
 import { repoRoot } from '../../server/src/paths.js';
-import { testLabels } from './docker.js';
+import { requireDocker, testLabels } from './docker.js';
 
 export interface TestServer {
   url: string;
@@ -79,5 +80,44 @@ export async function startTestServer(opts: { dataDir?: string; env?: Record<str
       await Promise.all(sandboxes.map((s) => services.driver.remove(s.id).catch(() => undefined)));
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * The server a describe block shares: started in a beforeAll registered where this is called (so the block's own
+ * beforeAll hooks, registered after it, find it running) and destroyed in an afterAll. The returned object stands for
+ * the server: reading it before the start throws.
+ */
+export function useTestServer(opts: Parameters<typeof startTestServer>[0] = {}): TestServer {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    await requireDocker();
+    server = await startTestServer(opts);
+  });
+  afterAll(async () => {
+    await server?.destroy();
+  });
+  const started = (): TestServer => {
+    if (!server) throw new Error('the test server starts in beforeAll');
+    return server;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    get app() {
+      return started().app;
+    },
+    get services() {
+      return started().services;
+    },
+    get config() {
+      return started().config;
+    },
+    get dataDir() {
+      return started().dataDir;
+    },
+    close: () => started().close(),
+    destroy: () => started().destroy(),
   };
 }

@@ -3,30 +3,25 @@
 // shown (review bundle, history, dashboard, reports), each change is in the audit log, bad requests are refused
 // with clear errors, and a confirmation outlives a regrade, which says so when the grader's verdict changed.
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
 import { GradingRepo } from '../../server/src/store/grading-repo.js';
 import { toJUnitXml } from '../../server/src/grading/report.js';
 import { api, startAttempt } from '../helpers/api.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
 const FIXTURES = path.join(repoRoot(), 'test', 'fixtures', 'exercises-advisory');
 
 describe('advisory checks: confirmations API', () => {
-  let server: TestServer;
+  const server = useTestServer({ env: { OPSLAB_EXERCISES_DIR: FIXTURES } });
   let staff: StaffSession;
   let other: StaffSession;
 
   beforeAll(async () => {
-    server = await startTestServer({ env: { OPSLAB_EXERCISES_DIR: FIXTURES } });
     staff = await staffSession(server, 'interviewer', 'Robin Reviewer');
     other = await staffSession(server, 'interviewer', 'Casey Colleague');
   }, 60_000);
-  afterAll(async () => {
-    await server?.destroy();
-  });
-
   const manage = async (who: StaffSession | null, method: string, url: string, body?: unknown) => {
     const res = await fetch(`${server.url}${url}`, {
       method,

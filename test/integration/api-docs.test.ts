@@ -10,8 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
 import { attemptCookieToken, request } from '../helpers/api.js';
-import { requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 
 const run = promisify(execFile);
@@ -27,7 +26,7 @@ function automationExamples(): string[] {
 }
 
 describe('docs/api.md: the Automation examples, run with curl against a real server', () => {
-  let server: TestServer;
+  const server = useTestServer({ env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') } });
   let admin: StaffSession;
   let token = '';
   let cwd = '';
@@ -48,8 +47,6 @@ describe('docs/api.md: the Automation examples, run with curl against a real ser
   };
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer({ env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') } });
     admin = await staffSession(server, 'admin', 'Ada Admin');
     const created = await request(server.url, 'POST', '/api/manage/tokens', admin.headers, {
       name: 'docs-examples',
@@ -60,7 +57,6 @@ describe('docs/api.md: the Automation examples, run with curl against a real ser
     cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'opslab-docs-'));
   });
   afterAll(async () => {
-    await server?.destroy();
     if (cwd) fs.rmSync(cwd, { recursive: true, force: true });
   });
 

@@ -4,17 +4,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
 import { attemptCookieToken, request } from '../helpers/api.js';
-import { requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 describe('API tokens (real server, real SQLite file)', () => {
-  let server: TestServer;
+  const server = useTestServer({ env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') } });
   let admin: StaffSession;
   let interviewer: StaffSession;
 
@@ -35,13 +34,8 @@ describe('API tokens (real server, real SQLite file)', () => {
     }[];
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer({ env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') } });
     admin = await staffSession(server, 'admin', 'Ada Admin');
     interviewer = await staffSession(server, 'interviewer', 'Ivan Interviewer');
-  });
-  afterAll(async () => {
-    await server?.destroy();
   });
 
   it('shows the secret once, lists the token without it, and stores only its SHA-256', async () => {

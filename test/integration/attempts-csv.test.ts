@@ -3,13 +3,12 @@
 // per attempt, the grade as it counts with the points pending, each check, each reviewer, hostile names made inert,
 // the export in the audit log, and refusals without a session, with a bad filter and past the row limit.
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
 import { CSV_EXPORT_LIMITS } from '../../server/src/review/attempts-csv.js';
 import { parseCsv } from '../../server/src/review/csv.js';
 import { api, attemptCookieToken, startAttempt } from '../helpers/api.js';
-import { requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 
 const FIXTURES = path.join(repoRoot(), 'test', 'fixtures', 'exercises-advisory');
@@ -22,20 +21,14 @@ const COMMA_NAME = 'Smith, "Jo" Zoë 张伟';
 const REVIEWER_NAME = '@Robin "Rev", Lead';
 
 describe('attempts export as CSV (real server, engine and SQLite)', () => {
-  let server: TestServer;
+  const server = useTestServer({ env: { OPSLAB_EXERCISES_DIR: FIXTURES, OPSLAB_PUBLIC_URL: PUBLIC_URL } });
   let alice: StaffSession;
   let robin: StaffSession;
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer({ env: { OPSLAB_EXERCISES_DIR: FIXTURES, OPSLAB_PUBLIC_URL: PUBLIC_URL } });
     alice = await staffSession(server, 'interviewer', 'Alice Interviewer');
     robin = await staffSession(server, 'interviewer', REVIEWER_NAME);
   }, 60_000);
-  afterAll(async () => {
-    await server?.destroy();
-  });
-
   const call = async (who: StaffSession | null, method: string, url: string, body?: unknown) => {
     const res = await fetch(`${server.url}${url}`, {
       method,

@@ -2,11 +2,10 @@
 // terminal WebSocket, the recording read back after submit. The marks the shell sends must never show on screen.
 import fs from 'node:fs';
 import xtermHeadless from '@xterm/headless';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseCommands } from '../../server/src/review/commands.js';
 import { parseAsciicast } from '../../server/src/terminal/recorder.js';
-import { requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt } from '../helpers/api.js';
 
@@ -35,15 +34,7 @@ async function render(output: string): Promise<string[]> {
 }
 
 describe('command timeline of a real attempt (real Docker engine)', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer();
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = useTestServer();
 
   it('reads the commands typed in a sandbox from its recording; the marks stay invisible', async () => {
     const { attempt, token } = await startAttempt(server.url, 'shell-warmup');

@@ -1,15 +1,14 @@
 // The workspace editor's API on a real server and engine: the tree, reading, saving, conflicts, refusals.
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FILE_LIMITS } from '../../contract/files.js';
 import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
 import { versionOf } from '../../server/src/workspace-files/files-service.js';
 import { api, request, startAttempt } from '../helpers/api.js';
-import { requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
 describe('workspace files API (real server, real engine)', () => {
-  let server: TestServer;
+  const server = useTestServer();
   let a: { id: string; token: string };
   let b: { id: string; token: string };
 
@@ -27,8 +26,6 @@ describe('workspace files API (real server, real engine)', () => {
     api(server.url, 'PUT', `/api/attempts/${id}/file`, token, { path, content, baseVersion });
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer();
     const sa = await startAttempt(server.url, 'shell-warmup');
     const sb = await startAttempt(server.url, 'shell-warmup');
     a = { id: sa.attempt.id, token: sa.token };
@@ -38,9 +35,6 @@ describe('workspace files API (real server, real engine)', () => {
         'printf "a: 1\\n" > /root/work/ci.yml && chmod 0600 /root/work/ci.yml && chown 1000:1000 /root/work/ci.yml && ' +
         'ln -s /etc/passwd /root/work/passwd-link',
     );
-  });
-  afterAll(async () => {
-    await server?.destroy();
   });
 
   it('lists the tree under the workspace, links shown as links', async () => {

@@ -1,23 +1,14 @@
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
-import { requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt } from '../helpers/api.js';
 
 describe('checks, hints and final grading through the API (real engine, real grader)', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer({
-      env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') },
-    });
-  });
-  afterAll(async () => {
-    await server?.destroy();
+  const server = useTestServer({
+    env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') },
   });
 
   // Interviews hide the messages of checks marked hidden (test/integration/journeys-api.test.ts); practice,

@@ -1,10 +1,9 @@
 // Invites, candidate access and the interviewer's review API on a real server and engine: who may do what.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
-import { requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { type TestServer, useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 import { TestTerminal, stripAnsi } from '../helpers/terminal-client.js';
 import { api, attemptCookieToken } from '../helpers/api.js';
@@ -40,7 +39,9 @@ async function call(
 const tokenOf = (link: string) => new URL(link).hash.slice(1);
 
 describe('invites, candidate access and review (real server, real engine)', () => {
-  let server: TestServer;
+  const server = useTestServer({
+    env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') },
+  });
   let alice: StaffSession;
   let bob: StaffSession;
 
@@ -55,15 +56,8 @@ describe('invites, candidate access and review (real server, real engine)', () =
   const start = async (token: string) => call(server, 'POST', '/api/invite/start', { headers: { authorization: `Bearer ${token}` } });
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer({
-      env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') },
-    });
     alice = await staffSession(server, 'interviewer', 'Alice Interviewer');
     bob = await staffSession(server, 'interviewer', 'Bob Interviewer');
-  });
-  afterAll(async () => {
-    await server?.destroy();
   });
 
   it('takes a candidate from invite link to a graded attempt, with the token good for that attempt only', async () => {

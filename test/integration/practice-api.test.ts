@@ -1,10 +1,9 @@
 // Practice mode on a real server and engine: the anonymous practice token, its scope, reset, solution, and how
 // practice shares the machine with interviews.
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
-import { requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer, useTestServer } from '../helpers/server.js';
 import { staffSession } from '../helpers/staff.js';
 import { TestTerminal, stripAnsi } from '../helpers/terminal-client.js';
 
@@ -41,15 +40,7 @@ async function practiceStart(server: TestServer, exerciseId: string, cookie?: st
 }
 
 describe('practice mode (real server, real engine)', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer({ env: { OPSLAB_EXERCISES_DIR: FIXTURES } });
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = useTestServer({ env: { OPSLAB_EXERCISES_DIR: FIXTURES } });
 
   it('keeps a trainee\'s progress under an anonymous token that opens their attempts only', async () => {
     const empty = await call(server, 'GET', '/api/practice');

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CAPABILITY_ALLOWLIST } from '../../server/src/sandbox/policy.js';
-import { docker, requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { docker } from '../helpers/docker.js';
+import { useTestServer } from '../helpers/server.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
 import { startAttempt } from '../helpers/api.js';
 
@@ -18,19 +18,13 @@ const CAP_NUMBERS: Record<string, number> = {
 };
 
 describe('sandbox posture (real engine)', () => {
-  let server: TestServer;
+  const server = useTestServer();
   let sandboxId: string;
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer();
     const { attempt } = await startAttempt(server.url);
     sandboxId = server.services.attempts.get(attempt.id)!.sandboxId!;
   });
-  afterAll(async () => {
-    await server?.destroy();
-  });
-
   const sh = (script: string) => server.services.driver.exec(sandboxId, ['bash', '-c', script], { timeoutMs: 20_000 });
 
   it('is created with the hardening policy', async () => {

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_TERMINALS } from '../../contract/terminal.js';
 import { parseAsciicast } from '../../server/src/terminal/recorder.js';
-import { docker, requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { docker } from '../helpers/docker.js';
+import { useTestServer } from '../helpers/server.js';
 import { staffSession } from '../helpers/staff.js';
 import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt } from '../helpers/api.js';
@@ -29,15 +29,7 @@ async function loginShells(sandboxId: string): Promise<number> {
 }
 
 describe('a second terminal in the same sandbox (real Docker engine)', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer();
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = useTestServer();
 
   it('runs commands independently of the first, shares its files, records its own commands, and closes at submit', async () => {
     const { attempt, token } = await startAttempt(server.url);

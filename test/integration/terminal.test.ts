@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseAsciicast } from '../../server/src/terminal/recorder.js';
 import { HIGH_WATERMARK } from '../../server/src/terminal/attempt-terminal.js';
-import { docker, requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { docker } from '../helpers/docker.js';
+import { useTestServer } from '../helpers/server.js';
 import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt } from '../helpers/api.js';
 
@@ -11,15 +11,7 @@ const PROMPT = /root@sandbox[^#]*# $/;
 const endsWithPrompt = (t: TestTerminal, from = 0) => () => PROMPT.test(stripAnsi(t.text.slice(from)));
 
 describe('terminal over WebSocket (real Docker engine)', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer();
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = useTestServer();
 
   it('starts an attempt and runs a command typed over the WebSocket', async () => {
     const started = Date.now();

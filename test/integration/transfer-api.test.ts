@@ -2,13 +2,12 @@
 // file and of the tarball, the per-exercise and per-invite switches, refusals, events, bad reports and rate limits.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TRANSFER_LIMITS } from '../../contract/files.js';
 import { SIGNAL_LIMITS } from '../../contract/signals.js';
 import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
 import { api, attemptCookieToken, request, startAttempt } from '../helpers/api.js';
-import { requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 import { readTarEntries } from '../helpers/tar.js';
 
@@ -27,7 +26,7 @@ export async function readTarball(gz: Buffer): Promise<Map<string, { type: strin
 }
 
 describe('workspace transfers and signals API (real server, real engine)', () => {
-  let server: TestServer;
+  const server = useTestServer();
   let staff: StaffSession;
   let a: { id: string; token: string };
   let b: { id: string; token: string };
@@ -78,17 +77,12 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
   };
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer();
     staff = await staffSession(server, 'interviewer');
     const sa = await startAttempt(server.url, 'shell-warmup');
     const sb = await startAttempt(server.url, 'shell-warmup');
     a = { id: sa.attempt.id, token: sa.token };
     b = { id: sb.attempt.id, token: sb.token };
     await sh('mkdir -p /root/work/sub && printf "hello\\n" > /root/work/sub/hello.txt && ln -s /etc/passwd /root/work/passwd-link && ln -s /etc /root/work/etc-link');
-  });
-  afterAll(async () => {
-    await server?.destroy();
   });
 
   it('practice allows both: the tree says so, an upload lands byte for byte and is an event with a marker', async () => {

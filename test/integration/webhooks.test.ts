@@ -4,8 +4,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
-import { requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer, useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 import { api, attemptCookieToken, request } from '../helpers/api.js';
 import { startReceiver, verifyDocumented, type Receiver } from '../helpers/webhook-receiver.js';
@@ -44,22 +43,19 @@ const saveReview = (server: TestServer, who: StaffSession, attemptId: string, re
   });
 
 describe('webhooks (real server, real engine, real receivers)', () => {
-  let server: TestServer;
+  const server = useTestServer({ env: ENV });
   let admin: StaffSession;
   let interviewer: StaffSession;
   let receiver: Receiver;
   let attemptId: string;
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer({ env: ENV });
     admin = await staffSession(server, 'admin');
     interviewer = await staffSession(server, 'interviewer');
     receiver = await startReceiver();
   });
   afterAll(async () => {
     await receiver?.close();
-    await server?.destroy();
   });
 
   it('is for admins only', async () => {

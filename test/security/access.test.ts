@@ -15,11 +15,10 @@
 // Each WebSocket refusal is a plain HTTP answer, and the terminal behind it sees no connection at all.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAsciicast } from '../../server/src/terminal/recorder.js';
 import { repoRoot } from '../../server/src/paths.js';
-import { requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { type TestServer, useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
 import { figure } from '../helpers/figures.js';
@@ -31,7 +30,7 @@ type Headers = Record<string, string>;
 const call = (server: TestServer, method: string, url: string, headers: Headers = {}, body?: unknown) => request(server.url, method, url, headers, body);
 
 describe('access: refused before anything happens (real server, real engine)', () => {
-  let server: TestServer;
+  const server = useTestServer({ env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') } });
   let alice: StaffSession;
   // Two interview attempts (candidates A and B), one practice attempt (trainee P), all running.
   // token: the attempt's own (the browser's cookie after the claim); inviteToken: the invite link's claim token.
@@ -80,8 +79,6 @@ describe('access: refused before anything happens (real server, real engine)', (
   };
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer({ env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') } });
     alice = await staffSession(server, 'interviewer', 'Alice');
     a = await invite();
     b = await invite();
@@ -102,9 +99,6 @@ describe('access: refused before anything happens (real server, real engine)', (
     const t = await TestTerminal.open(`${server.url}/api/attempts/${p.id}/terminal`, { cookie: p.cookie });
     t.close();
     await t.closed;
-  });
-  afterAll(async () => {
-    await server?.destroy();
   });
 
   it('no credential but a staff session opens an interviewer route or the live view', async () => {

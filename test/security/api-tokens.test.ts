@@ -7,13 +7,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { API_SCOPES, type ApiScope } from '../../contract/index.js';
 import { repoRoot } from '../../server/src/paths.js';
 import { attemptCookieToken, request } from '../helpers/api.js';
-import { requireDocker } from '../helpers/docker.js';
 import { figure } from '../helpers/figures.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 
 const ITEM = '23 API tokens';
@@ -67,7 +66,7 @@ const ROUTES: Route[] = [
 ];
 
 describe('security 23: API tokens (real server, real SQLite file)', () => {
-  let server: TestServer;
+  const server = useTestServer({ env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') } });
   let admin: StaffSession;
   let attemptId = '';
   let own = '';
@@ -86,8 +85,6 @@ describe('security 23: API tokens (real server, real SQLite file)', () => {
   };
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer({ env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') } });
     admin = await staffSession(server, 'admin', 'Ada Admin');
     for (const scope of API_SCOPES) await make(scope.replace(':', '-'), [scope]);
     await make('all', API_SCOPES);
@@ -99,9 +96,6 @@ describe('security 23: API tokens (real server, real SQLite file)', () => {
     own = attemptCookieToken(started.headers, attemptId);
     const done = await call('POST', `/api/attempts/${attemptId}/submit`, bearer(own));
     expect(done.status, done.text).toBe(200);
-  });
-  afterAll(async () => {
-    await server?.destroy();
   });
 
   it('every staff route: accepted within the scopes, 403 outside them, never a CSRF header needed', async () => {

@@ -9,8 +9,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
-import { docker, requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { docker } from '../helpers/docker.js';
+import { useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 import { figure } from '../helpers/figures.js';
@@ -29,7 +29,13 @@ interface Answer {
 }
 
 describe('capacity (real server, real engine)', () => {
-  let server: TestServer;
+  const server = useTestServer({
+    env: {
+      OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises'),
+      OPSLAB_MAX_SANDBOXES: String(MAX),
+      OPSLAB_PRACTICE_MAX_SANDBOXES: String(PRACTICE_MAX),
+    },
+  });
   let staff: StaffSession;
   let term: TestTerminal;
   let running: { id: string; token: string };
@@ -90,14 +96,6 @@ describe('capacity (real server, real engine)', () => {
   const rows = () => (server.services.db.prepare('SELECT COUNT(*) AS n FROM attempts').get() as { n: number }).n;
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer({
-      env: {
-        OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises'),
-        OPSLAB_MAX_SANDBOXES: String(MAX),
-        OPSLAB_PRACTICE_MAX_SANDBOXES: String(PRACTICE_MAX),
-      },
-    });
     staff = await staffSession(server, 'interviewer');
     const token = await newInvite();
     const started = await inviteStart(token);
@@ -109,7 +107,6 @@ describe('capacity (real server, real engine)', () => {
   });
   afterAll(async () => {
     term?.close();
-    await server?.destroy();
   });
 
   it(`a burst of 8 practice starts with room for ${PRACTICE_MAX}: exactly ${PRACTICE_MAX} start, the rest hear "full, try again"`, async () => {

@@ -4,13 +4,13 @@
 // what a spreadsheet runs (`=`, `+`, `-`, `@`, tab, CR, also after whitespace), every payload must be there whole
 // behind its `'`, and CR/LF inside a cell must not break a row.
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
 import { parseCsv } from '../../server/src/review/csv.js';
 import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
 import { GradingRepo } from '../../server/src/store/grading-repo.js';
 import { figure } from '../helpers/figures.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 
 const ITEM = '22 csv injection';
@@ -33,19 +33,14 @@ const GRADING_ERROR = '\t=1+1\r\n=2+2, "quoted"\n@x';
 const LIVE = /^(?:[\t\r]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20])/;
 
 describe('item 22: formula injection in the attempts CSV export', () => {
-  let server: TestServer;
+  const server = useTestServer({ env: { OPSLAB_EXERCISES_DIR: FIXTURES } });
   let interviewer: StaffSession;
   let reviewer: StaffSession;
 
   beforeAll(async () => {
-    server = await startTestServer({ env: { OPSLAB_EXERCISES_DIR: FIXTURES } });
     interviewer = await staffSession(server, 'interviewer', STAFF.interviewer);
     reviewer = await staffSession(server, 'interviewer', STAFF.reviewer);
   }, 60_000);
-  afterAll(async () => {
-    await server?.destroy();
-  });
-
   it('writes every hostile text as inert text, whole, without breaking a row', async () => {
     const db = server.services.db;
     const attempts = new AttemptsRepo(db);

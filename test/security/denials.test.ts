@@ -3,9 +3,9 @@
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGvisor } from '../../server/src/sandbox/policy.js';
-import { docker, requireDocker } from '../helpers/docker.js';
+import { docker } from '../helpers/docker.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
 import { startAttempt } from '../helpers/api.js';
 import { putProbe, runProbe, shellRun, type Denial } from '../helpers/sandbox-probe.js';
@@ -18,7 +18,7 @@ const summary = (d: Denial) =>
   [...new Set(d.detail.split(', ').map((part) => part.slice(part.lastIndexOf(': ') + 2)))].join('/');
 
 describe(`security 2: denials (${SANDBOX_RUNTIME})`, () => {
-  let server: TestServer;
+  const server = useTestServer();
   let a: TestTerminal;
   let b: TestTerminal;
   let results: Record<string, Denial>;
@@ -28,8 +28,6 @@ describe(`security 2: denials (${SANDBOX_RUNTIME})`, () => {
   const otherPort = 18000 + (process.pid % 1000);
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer();
     const first = await startAttempt(server.url);
     const second = await startAttempt(server.url);
     sandboxA = server.services.attempts.get(first.attempt.id)!.sandboxId!;
@@ -61,7 +59,6 @@ describe(`security 2: denials (${SANDBOX_RUNTIME})`, () => {
   afterAll(async () => {
     a?.close();
     b?.close();
-    await server?.destroy();
   });
 
   const token = (s: { token: string }) => s.token;

@@ -1,16 +1,17 @@
 // Item 26, the workspace editor: reading and saving through the server never follows a candidate's link, never
 // leaves the exercise's folders, refuses binary and oversized files, and stays bounded (rate, bytes read).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FILE_LIMITS } from '../../contract/files.js';
 import { api, startAttempt } from '../helpers/api.js';
-import { requireDocker } from '../helpers/docker.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
 const ITEM = '26 editor files';
 
 describe(`security 26: the editor's file access (${SANDBOX_RUNTIME})`, () => {
-  let server: TestServer;
+  // The disk quota's watch counts a sparse file at its full size and would stop the sandbox under the listing test
+  // (disk.test.ts proves the quota): off here.
+  const server = useTestServer({ env: { OPSLAB_SANDBOX_DISK_MB: '0' } });
   let a: { id: string; token: string };
   let sandboxId: string;
 
@@ -24,17 +25,10 @@ describe(`security 26: the editor's file access (${SANDBOX_RUNTIME})`, () => {
     api(server.url, 'PUT', `/api/attempts/${a.id}/file`, a.token, { path: p, content, baseVersion });
 
   beforeAll(async () => {
-    await requireDocker();
-    // The disk quota's watch counts a sparse file at its full size and would stop the sandbox under the listing test
-    // (disk.test.ts proves the quota): off here.
-    server = await startTestServer({ env: { OPSLAB_SANDBOX_DISK_MB: '0' } });
     const started = await startAttempt(server.url, 'shell-warmup');
     a = { id: started.attempt.id, token: started.token };
     sandboxId = server.services.attempts.get(a.id)!.sandboxId!;
     await sh('mkdir -p /root/work && echo "ROOTSECRET:x:1:0:99999:7:::" >> /etc/shadow');
-  });
-  afterAll(async () => {
-    await server?.destroy();
   });
 
   it('never reads or writes through a link, a linked parent, `..` or a path outside the roots', async () => {

@@ -12,7 +12,7 @@ import { repoRoot } from '../../server/src/paths.js';
 import { DockerDriver } from '../../server/src/sandbox/drivers/docker/docker-driver.js';
 import type { FastifyInstance } from 'fastify';
 import { docker, requireDocker, testLabels } from '../helpers/docker.js';
-import { startTestServer, tempDataDir, type TestServer } from '../helpers/server.js';
+import { tempDataDir, useTestServer } from '../helpers/server.js';
 import { staffSession } from '../helpers/staff.js';
 import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt } from '../helpers/api.js';
@@ -25,19 +25,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sandboxOf = (c: { type: string; attempt?: unknown }) => (c.attempt as { sandbox?: string } | undefined)?.sandbox;
 
 describe('a sandbox removed or killed outside opslab (real server, real engine)', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer({
-      env: {
-        OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises'),
-        OPSLAB_RECONCILE_INTERVAL_SECONDS: String(RECONCILE_SECONDS),
-      },
-    });
-  });
-  afterAll(async () => {
-    await server?.destroy();
+  const server = useTestServer({
+    env: {
+      OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises'),
+      OPSLAB_RECONCILE_INTERVAL_SECONDS: String(RECONCILE_SECONDS),
+    },
   });
 
   it('removed (docker rm -f): the attempt says missing within a reconcile pass, refuses a terminal, and is submitted with a grading error', async () => {

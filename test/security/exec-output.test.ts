@@ -5,9 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGvisor } from '../../server/src/sandbox/policy.js';
 import { ExecLimitError } from '../../server/src/sandbox/sandbox-driver.js';
-import { requireDocker } from '../helpers/docker.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt, type StartedAttempt } from '../helpers/api.js';
 import { echoTimes, percentile, shellRun } from '../helpers/sandbox-probe.js';
@@ -53,7 +52,7 @@ function echoLoop(term: TestTerminal) {
 }
 
 describe(`security 13: exec output (${SANDBOX_RUNTIME})`, () => {
-  let server: TestServer;
+  const server = useTestServer();
   let flooder: StartedAttempt;
   let other: StartedAttempt;
   let term: TestTerminal;
@@ -61,8 +60,6 @@ describe(`security 13: exec output (${SANDBOX_RUNTIME})`, () => {
   let sandboxId: string;
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer();
     flooder = await startAttempt(server.url);
     other = await startAttempt(server.url);
     sandboxId = server.services.attempts.get(flooder.attempt.id)!.sandboxId!;
@@ -74,7 +71,6 @@ describe(`security 13: exec output (${SANDBOX_RUNTIME})`, () => {
   afterAll(async () => {
     term?.close();
     otherTerm?.close();
-    await server?.destroy();
   });
 
   it('cuts off an exec whose program prints forever, keeping its head and tail', async () => {

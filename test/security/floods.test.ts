@@ -7,11 +7,10 @@
 //
 // Added here: binary output, a 10 MB paste, a resize storm, malformed frames at the byte level, and the
 // recording's size cap under all of it; each with the server's peak memory growth.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseAsciicast, truncationMarker } from '../../server/src/terminal/recorder.js';
 import { HIGH_WATERMARK } from '../../server/src/terminal/attempt-terminal.js';
-import { requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt } from '../helpers/api.js';
 import { figure } from '../helpers/figures.js';
@@ -41,15 +40,7 @@ function rssSampler() {
 }
 
 describe('terminal floods and bad frames (real server, real engine)', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer({ env: { OPSLAB_RECORDING_MAX_MB: String(RECORDING_CAP_MB) } });
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = useTestServer({ env: { OPSLAB_RECORDING_MAX_MB: String(RECORDING_CAP_MB) } });
 
   const trimmers: NodeJS.Timeout[] = [];
   afterAll(() => trimmers.forEach((t) => clearInterval(t)));

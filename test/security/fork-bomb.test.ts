@@ -5,9 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
 import { effectiveLimits, isGvisor, processLimits } from '../../server/src/sandbox/policy.js';
-import { docker, requireDocker } from '../helpers/docker.js';
+import { docker } from '../helpers/docker.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt, type StartedAttempt } from '../helpers/api.js';
 import { echoTimes, hostCgroup, percentile, shellRun } from '../helpers/sandbox-probe.js';
@@ -23,7 +23,7 @@ const gvisor = isGvisor(SANDBOX_RUNTIME);
 const round = (n: number) => Math.round(n * 100) / 100;
 
 describe(`security 3: fork bomb (${SANDBOX_RUNTIME})`, () => {
-  let server: TestServer;
+  const server = useTestServer();
   let abuser: StartedAttempt;
   let victim: StartedAttempt;
   let abuserSandbox: string;
@@ -36,8 +36,6 @@ describe(`security 3: fork bomb (${SANDBOX_RUNTIME})`, () => {
   let sampler: Promise<void> = Promise.resolve();
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer();
     abuser = await startAttempt(server.url);
     victim = await startAttempt(server.url);
     abuserSandbox = server.services.attempts.get(abuser.attempt.id)!.sandboxId!;
@@ -53,7 +51,6 @@ describe(`security 3: fork bomb (${SANDBOX_RUNTIME})`, () => {
     await sampler;
     abuserTerm?.close();
     victimTerm?.close();
-    await server?.destroy();
   });
 
   it("measures the other attempt's echo with no bomb (baseline)", async () => {

@@ -10,10 +10,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
-import { requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 import { figure } from '../helpers/figures.js';
 import { attemptCookieToken } from '../helpers/api.js';
@@ -99,7 +98,7 @@ function wrongTypes(v: unknown): unknown[] {
 }
 
 describe('fuzzing every route (real server, real engine)', () => {
-  let server: TestServer;
+  const server = useTestServer({ env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') } });
   let admin: StaffSession;
   let interviewer: StaffSession;
   let victim: StaffSession;
@@ -110,8 +109,6 @@ describe('fuzzing every route (real server, real engine)', () => {
   let requests = 0;
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer({ env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') } });
     admin = await staffSession(server, 'admin');
     interviewer = await staffSession(server, 'interviewer');
     victim = await staffSession(server, 'interviewer', 'Not To Be Disabled');
@@ -138,10 +135,6 @@ describe('fuzzing every route (real server, real engine)', () => {
     // Let both shells print their first prompt, so the recordings do not grow during the comparison.
     await new Promise((r) => setTimeout(r, 1500));
   });
-  afterAll(async () => {
-    await server?.destroy();
-  });
-
   /** Everything persistent: each table's rows (digest) and every file of the data directory (name and size). */
   function state(): { tables: Record<string, string>; files: Record<string, number> } {
     for (const id of [candidate.attemptId, practice.attemptId]) server.services.attempts.flushRecording(id);

@@ -22,7 +22,7 @@ import { DockerDriver } from '../../server/src/sandbox/drivers/docker/docker-dri
 import { api, attemptCookieToken, startAttempt, type StartedAttempt } from '../helpers/api.js';
 import { docker, requireDocker, testLabels, TEST_LABEL, TEST_RUN } from '../helpers/docker.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 
 const ITEM = '19 grading limits';
@@ -150,7 +150,15 @@ echo "alive after the bomb"`;
     const CONCURRENCY = 2;
     const QUEUE_MAX = 3;
     const PRACTICE = 6;
-    let server: TestServer;
+    const server = useTestServer({
+      env: {
+        OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/grading-limits'),
+        OPSLAB_MAX_SANDBOXES: '14',
+        OPSLAB_PRACTICE_MAX_SANDBOXES: String(PRACTICE),
+        OPSLAB_GRADING_CONCURRENCY: String(CONCURRENCY),
+        OPSLAB_GRADING_QUEUE_MAX: String(QUEUE_MAX),
+      },
+    });
     let staff: StaffSession;
     const attempts: StartedAttempt[] = [];
     let interview: { id: string; token: string };
@@ -164,16 +172,6 @@ echo "alive after the bomb"`;
     };
 
     beforeAll(async () => {
-      await requireDocker();
-      server = await startTestServer({
-        env: {
-          OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/grading-limits'),
-          OPSLAB_MAX_SANDBOXES: '14',
-          OPSLAB_PRACTICE_MAX_SANDBOXES: String(PRACTICE),
-          OPSLAB_GRADING_CONCURRENCY: String(CONCURRENCY),
-          OPSLAB_GRADING_QUEUE_MAX: String(QUEUE_MAX),
-        },
-      });
       staff = await staffSession(server, 'interviewer');
       for (let i = 0; i < PRACTICE; i++) attempts.push(await startAttempt(server.url, 'queue-demo'));
       const res = await fetch(`${server.url}/api/manage/invites`, {
@@ -187,10 +185,6 @@ echo "alive after the bomb"`;
       expect(started.status).toBeLessThan(300);
       // The link only claims the attempt: the browser that started holds the attempt's own token, in its cookie.
       interview = { id: started.body.attempt.id, token: attemptCookieToken(started.headers, started.body.attempt.id) };
-    });
-
-    afterAll(async () => {
-      await server?.destroy();
     });
 
     it('never runs more gradings than the concurrency, shows the queue, refuses past it, and grades a final first', async () => {

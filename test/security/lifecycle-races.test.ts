@@ -1,11 +1,11 @@
 // Item 16, lifecycle races: a submit racing a shell restart or a terminal reconnect never reopens the ended
 // attempt: no 5xx, the sandbox is removed, and nothing is recorded for the attempt after its end.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseAsciicast } from '../../server/src/terminal/recorder.js';
 import { api, startAttempt } from '../helpers/api.js';
-import { docker, requireDocker } from '../helpers/docker.js';
+import { docker } from '../helpers/docker.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { shellRun } from '../helpers/sandbox-probe.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
 
@@ -13,15 +13,7 @@ const ITEM = '16 lifecycle races';
 const ROUNDS = 3;
 
 describe(`security 16: lifecycle races (${SANDBOX_RUNTIME})`, () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer();
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = useTestServer();
 
   /** The recording's events after the end marker: none may come from a reopened terminal. */
   const afterEnd = async (attemptId: string, token: string) => {

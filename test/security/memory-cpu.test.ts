@@ -1,13 +1,13 @@
 // Item 4: a memory bomb is OOM-killed in its own sandbox only and the attempt shows why; a CPU burn is held at its
 // quota (measured from the engine's statistics).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { effectiveLimits, isGvisor } from '../../server/src/sandbox/policy.js';
 import type { ResourceLimits } from '../../server/src/sandbox/sandbox-driver.js';
 import { OOM_EVENT, OOM_NOTICE } from '../../server/src/sandbox/oom-watch.js';
 import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
-import { docker, requireDocker } from '../helpers/docker.js';
+import { docker } from '../helpers/docker.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, useTestServer } from '../helpers/server.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt, type StartedAttempt } from '../helpers/api.js';
 import { hostCgroup, shellRun } from '../helpers/sandbox-probe.js';
@@ -26,19 +26,14 @@ async function oomKills(id: string): Promise<number> {
 }
 
 describe(`security 4: memory bomb and CPU burn (${SANDBOX_RUNTIME})`, () => {
-  let server: TestServer;
+  const server = useTestServer();
   let repo: AttemptsRepo;
   let limits: ResourceLimits;
   const sandbox = (a: StartedAttempt) => server.services.attempts.get(a.attempt.id)!.sandboxId!;
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer();
     repo = new AttemptsRepo(server.services.db);
     limits = effectiveLimits(server.config.sandbox, server.services.catalog.get('shell-warmup')!.limits);
-  });
-  afterAll(async () => {
-    await server?.destroy();
   });
 
   it('OOM-kills only the memory bomb, and the attempt shows why', async () => {

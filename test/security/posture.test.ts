@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPABILITY_ALLOWLIST, effectiveLimits, isGvisor, processLimits } from '../../server/src/sandbox/policy.js';
 import { loadConfig } from '../../server/src/config.js';
 import type { ResourceLimits } from '../../server/src/sandbox/sandbox-driver.js';
-import { docker, requireDocker } from '../helpers/docker.js';
+import { docker } from '../helpers/docker.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, useTestServer } from '../helpers/server.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
 import { startAttempt } from '../helpers/api.js';
 import { hostCgroup, putProbe, runProbe } from '../helpers/sandbox-probe.js';
@@ -48,15 +48,13 @@ interface Posture {
 }
 
 describe(`security 1: posture (${SANDBOX_RUNTIME})`, () => {
-  let server: TestServer;
+  const server = useTestServer();
   let sandboxId: string;
   let term: TestTerminal;
   let limits: ResourceLimits;
   let posture: Posture;
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer();
     const { attempt, token } = await startAttempt(server.url);
     sandboxId = server.services.attempts.get(attempt.id)!.sandboxId!;
     limits = effectiveLimits(server.config.sandbox, server.services.catalog.get('shell-warmup')!.limits);
@@ -66,7 +64,6 @@ describe(`security 1: posture (${SANDBOX_RUNTIME})`, () => {
   });
   afterAll(async () => {
     term?.close();
-    await server?.destroy();
   });
 
   it('is created with the hardening policy and the configured runtime (engine inspect)', async () => {

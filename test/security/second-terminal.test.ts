@@ -9,11 +9,11 @@
 // floods (input, output without acknowledgements, an oversized frame), each with what it left behind: shells in the
 // sandbox, recordings on disk, the server's memory.
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HIGH_WATERMARK } from '../../server/src/terminal/attempt-terminal.js';
 import { terminalRecordingFile } from '../../server/src/terminal/terminal-files.js';
-import { docker, requireDocker } from '../helpers/docker.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { docker } from '../helpers/docker.js';
+import { useTestServer } from '../helpers/server.js';
 import { staffSession } from '../helpers/staff.js';
 import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 import { startAttempt } from '../helpers/api.js';
@@ -65,15 +65,7 @@ const BAD_QUERIES = [
 ];
 
 describe('the second terminal under hostile input (real server, real engine)', () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer();
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = useTestServer();
 
   async function ready() {
     const { attempt, token } = await startAttempt(server.url);

@@ -2,10 +2,9 @@
 // works on it. The final diff of many large files of distinct lines is the costliest case (a line diff is
 // quadratic there); every other attempt's terminal must keep answering meanwhile.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireDocker } from '../helpers/docker.js';
 import { watchEventLoop } from '../helpers/event-loop.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
 import { api, startAttempt, type StartedAttempt } from '../helpers/api.js';
 import { shellRun } from '../helpers/sandbox-probe.js';
@@ -16,20 +15,17 @@ const FILES = 12;
 const LINES = 55_000;
 
 describe(`security 17: server CPU held by a candidate's files (${SANDBOX_RUNTIME})`, () => {
-  let server: TestServer;
+  const server = useTestServer();
   let attempt: StartedAttempt;
   let term: TestTerminal;
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer();
     attempt = await startAttempt(server.url);
     term = await TestTerminal.connect(server.url, attempt.attempt.id, attempt.token);
     await shellRun(term, 'true');
   });
   afterAll(async () => {
     term?.close();
-    await server?.destroy();
   });
 
   it('keeps the event loop answering while the final diff of large distinct files is made', async () => {

@@ -11,9 +11,8 @@ import { CLOSE_CODES } from '../../contract/index.js';
 import { repoRoot } from '../../server/src/paths.js';
 import { parseAsciicast } from '../../server/src/terminal/recorder.js';
 import { attemptCookieToken, request } from '../helpers/api.js';
-import { requireDocker } from '../helpers/docker.js';
 import { figure } from '../helpers/figures.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
 
@@ -41,7 +40,7 @@ function candidateTokens(value: unknown): Set<string> {
 }
 
 describe('security 20: staff boundaries (real server, real engine)', () => {
-  let server: TestServer;
+  const server = useTestServer({ env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') } });
   let alice: StaffSession; // creates the invites
   let mallory: StaffSession; // another interviewer
   let admin: StaffSession;
@@ -74,8 +73,6 @@ describe('security 20: staff boundaries (real server, real engine)', () => {
       .all(action, invite) as { userId: string; action: string; inviteId: string; detail: string | null }[];
 
   beforeAll(async () => {
-    await requireDocker();
-    server = await startTestServer({ env: { OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'test/fixtures/unit-exercises') } });
     alice = await staffSession(server, 'interviewer', 'Alice Owner');
     mallory = await staffSession(server, 'interviewer', 'Mallory Other');
     admin = await staffSession(server, 'admin', 'Ada Admin');
@@ -94,7 +91,6 @@ describe('security 20: staff boundaries (real server, real engine)', () => {
   afterAll(async () => {
     candidate?.close();
     live?.close();
-    await server?.destroy();
   });
 
   it("another interviewer cannot revoke, extend, reissue or delete someone else's invite; each refusal is audited", async () => {

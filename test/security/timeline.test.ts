@@ -1,12 +1,12 @@
 // Item 15, command timeline: a recording full of shell marks (what a candidate can produce in an attempt) is
 // parsed off the event loop, once while it is unchanged, and answered a page at a time.
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS_PAGE } from '../../contract/review.js';
 import { api, startAttempt, type StartedAttempt } from '../helpers/api.js';
 import { watchEventLoop } from '../helpers/event-loop.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
 const ITEM = '15 command timeline';
 const COMMANDS = 120_000;
@@ -24,19 +24,15 @@ function hugeCast(): string {
 }
 
 describe(`security 15: command timeline of a huge recording (${SANDBOX_RUNTIME})`, () => {
-  let server: TestServer;
+  const server = useTestServer();
   let attempt: StartedAttempt;
 
   beforeAll(async () => {
-    server = await startTestServer();
     attempt = await startAttempt(server.url);
     expect((await api(server.url, 'POST', `/api/attempts/${attempt.attempt.id}/submit`, attempt.token)).status).toBe(200);
     const file = server.services.attempts.recordingFile(server.services.attempts.get(attempt.attempt.id)!);
     fs.writeFileSync(file, hugeCast());
     figure(ITEM, 'recording', `${Math.round(fs.statSync(file).size / 1e6)} MB, ${COMMANDS} commands`);
-  });
-  afterAll(async () => {
-    await server?.destroy();
   });
 
   it('never stalls the event loop, answers a page, and parses once while the recording is unchanged', async () => {

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/src/config.js';
 import { repoRoot } from '../../server/src/paths.js';
 import { openDatabase } from '../../server/src/store/db.js';
@@ -15,9 +15,8 @@ import { refusedAddressReason } from '../../server/src/webhooks/address.js';
 import { sendWebhook } from '../../server/src/webhooks/sender.js';
 import { DeliveryWorker, MAX_RESPONSE_BYTES } from '../../server/src/webhooks/worker.js';
 import { api, attemptCookieToken, request } from '../helpers/api.js';
-import { requireDocker } from '../helpers/docker.js';
 import { figure } from '../helpers/figures.js';
-import { startTestServer, tempDataDir, type TestServer } from '../helpers/server.js';
+import { startTestServer, tempDataDir, type TestServer, useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 
@@ -57,17 +56,12 @@ const send = (url: string, extra: Partial<Parameters<typeof sendWebhook>[0]> = {
   sendWebhook({ url, body: '{"id":"evt_x"}', headers: {}, timeoutMs: 10_000, allowPrivate: true, maxResponseBytes: MAX_RESPONSE_BYTES, ...extra });
 
 describe('item 24: webhooks cannot reach private addresses, read without bound, or slow an attempt down', () => {
-  let server: TestServer;
+  // The operator's default: private addresses refused.
+  const server = useTestServer({ env: { OPSLAB_EXERCISES_DIR: EXERCISES } });
   let admin: StaffSession;
 
   beforeAll(async () => {
-    await requireDocker();
-    // The operator's default: private addresses refused.
-    server = await startTestServer({ env: { OPSLAB_EXERCISES_DIR: EXERCISES } });
     admin = await staffSession(server, 'admin');
-  });
-  afterAll(async () => {
-    await server?.destroy();
   });
 
   it('refuses loopback, private, link-local, metadata, unspecified and multicast endpoints at registration with a clear 400', async () => {

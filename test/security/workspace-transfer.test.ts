@@ -2,13 +2,12 @@
 // never leave the exercise's folders, stay within their size caps before reading large bodies, answer only to the
 // attempt's own token, are off in interviews unless the invite allows them, are rate-limited, and the signal
 // reports take only their small, strict shapes.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TRANSFER_LIMITS } from '../../contract/files.js';
 import { SIGNAL_LIMITS } from '../../contract/signals.js';
 import { api, attemptCookieToken, request, startAttempt } from '../helpers/api.js';
-import { requireDocker } from '../helpers/docker.js';
 import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { staffSession } from '../helpers/staff.js';
 import { readTarEntries } from '../helpers/tar.js';
 
@@ -19,7 +18,8 @@ async function tarNames(gz: Buffer): Promise<{ name: string; type: string; linkn
 }
 
 describe(`security 27: files in and out of the workspace, and signals (${SANDBOX_RUNTIME})`, () => {
-  let server: TestServer;
+  // Sparse files would trip the disk quota's watch (disk.test.ts proves it): off here.
+  const server = useTestServer({ env: { OPSLAB_SANDBOX_DISK_MB: '0' } });
   let a: { id: string; token: string };
   let other: { id: string; token: string };
   let sandboxId: string;
@@ -46,9 +46,6 @@ describe(`security 27: files in and out of the workspace, and signals (${SANDBOX
   const download = (p: string, token = a.token, id = a.id) => get(`/api/attempts/${id}/download?path=${encodeURIComponent(p)}`, token);
 
   beforeAll(async () => {
-    await requireDocker();
-    // Sparse files would trip the disk quota's watch (disk.test.ts proves it): off here.
-    server = await startTestServer({ env: { OPSLAB_SANDBOX_DISK_MB: '0' } });
     const started = await startAttempt(server.url, 'shell-warmup');
     a = { id: started.attempt.id, token: started.token };
     const second = await startAttempt(server.url, 'shell-warmup');
@@ -56,9 +53,6 @@ describe(`security 27: files in and out of the workspace, and signals (${SANDBOX
     sandboxId = server.services.attempts.get(a.id)!.sandboxId!;
     await sh('mkdir -p /root/work && echo "ROOTSECRET:x:1:0:99999:7:::" >> /etc/shadow');
     await sh('mkdir -p /root/work && echo OTHER-ATTEMPT-SECRET > /root/work/mine.txt', server.services.attempts.get(other.id)!.sandboxId!);
-  });
-  afterAll(async () => {
-    await server?.destroy();
   });
 
   it('never uploads or downloads through a link, a linked parent, `..` or outside the roots; the tarball keeps links as links', async () => {
