@@ -33,6 +33,7 @@ export async function readContext(input: Readable | Buffer, maxBytes: number, wh
     size = input.length;
     chunks.push(input);
   } else {
+    if (typeof (input as Partial<Readable> | undefined)?.pipe !== 'function') throw new TypeError(`${what} must be a tar in a Buffer or a stream`);
     for await (const c of input as AsyncIterable<Buffer>) {
       size += c.length;
       if (size > maxBytes) break;

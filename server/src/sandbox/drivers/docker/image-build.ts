@@ -8,7 +8,8 @@
 //   sandbox hardening: the capability allow-list, no-new-privileges, memory/CPU/pids limits, the operator's runtime
 //   so gVisor applies, no network at all), its command as the entrypoint, then committed. The whole build has one
 //   time limit; a step's output is kept up to a cap (head and tail) and a step that writes more than 64 times that
-//   is stopped; with a disk quota, a step's writable layer is sampled every second and the step stopped past it.
+//   is stopped; with a disk quota, no file can grow past it (RLIMIT_FSIZE) and a step's writable layer is sampled
+//   every 250 ms and the step stopped past it.
 // - COPY/ADD: the files come only from the context tar the caller gives (read into memory up to a cap, links kept
 //   as links, `..` refused: build-context.ts) or from an earlier stage's image through the archive API; they are put
 //   into a created (never started) container of the previous image through the archive API, which the engine
@@ -40,8 +41,11 @@ import { statPath } from './paths.js';
 export const BUILD_ROLE: JobRole = 'build';
 /** The label every container and image of one build carries (its value: the build's id). */
 export const BUILD_LABEL = 'opslab.build';
-/** How often a RUN step's writable layer is sampled against the disk quota. */
-const DISK_SAMPLE_MS = 1000;
+/**
+ * How often a RUN step's writable layer is sampled against the disk quota (the engine walks the layer for it: about
+ * a millisecond for a few large files). A single file is bounded exactly by RLIMIT_FSIZE at the quota.
+ */
+const DISK_SAMPLE_MS = 250;
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
 export interface ImageBuildDeps {
@@ -299,7 +303,7 @@ class ImageBuild {
   }
 
   /** A container of `image` with the sandbox hardening, labelled; not started. */
-  private async createContainer(image: string, overrides: Docker.ContainerCreateOptions): Promise<Docker.Container> {
+  private async createContainer(image: string, overrides: Docker.ContainerCreateOptions, ulimits: { Name: string; Soft: number; Hard: number }[] = []): Promise<Docker.Container> {
     const base = jobContainerSpec(
       { role: BUILD_ROLE, image, limits: this.spec.limits, hardening: 'sandbox' },
       {
@@ -310,7 +314,8 @@ class ImageBuild {
       },
     );
     // No init: the engine's init binary would be mounted into the image's filesystem and end up in the commit.
-    return this.deps.docker.createContainer({ ...base, Hostname: 'build', ...overrides, HostConfig: { ...base.HostConfig, Init: false } });
+    const hostConfig = { ...base.HostConfig, Init: false, Ulimits: [...(base.HostConfig?.Ulimits ?? []), ...ulimits] };
+    return this.deps.docker.createContainer({ ...base, Hostname: 'build', ...overrides, HostConfig: hostConfig });
   }
 
   private async commit(container: Docker.Container, stage: Stage): Promise<number> {
@@ -339,6 +344,7 @@ class ImageBuild {
       const prefix = args.length && POSIX_SHELL.test(shell[0]!) ? `export ${args.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}\n` : '';
       argv = [...shell, prefix + cmd.shell];
     }
+    const quota = this.spec.diskQuotaBytes;
     const container = await this.createContainer(stage.image, {
       Entrypoint: argv,
       Cmd: undefined,
@@ -347,7 +353,7 @@ class ImageBuild {
       WorkingDir: c.WorkingDir || undefined,
       AttachStdout: true,
       AttachStderr: true,
-    });
+    }, quota > 0 ? [{ Name: 'fsize', Soft: quota, Hard: quota }] : []);
     try {
       const output = new CappedOutput(Math.floor(this.spec.maxStepOutputBytes / 4), Math.ceil((this.spec.maxStepOutputBytes * 3) / 4));
       const maxRead = this.spec.maxStepOutputBytes * 64;
@@ -374,7 +380,6 @@ class ImageBuild {
       const waited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
       await container.start();
       const timer = setTimeout(() => stop(new StepFailure('timeout', `the build took longer than ${this.spec.timeoutMs} ms: stopped`)), Math.max(0, this.deadline - Date.now()));
-      const quota = this.spec.diskQuotaBytes;
       let sampling = false;
       const sampler =
         quota > 0
