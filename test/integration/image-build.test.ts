@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/src/config.js';
 import { parseDockerfile } from '../../server/src/grading/dockerfile.js';
+import { removeStaleJobs } from '../../server/src/grading/runner.js';
 import { DEFAULT_CLEANROOM_LIMITS } from '../../server/src/grading/cleanroom.js';
 import { packFiles } from '../../server/src/local-tar.js';
 import { DockerDriver } from '../../server/src/sandbox/drivers/docker/docker-driver.js';
@@ -170,6 +171,27 @@ describe('image build (docker)', () => {
     expect(r.log).toContain('step one');
     expect(r.log).toContain('about to fail');
     expect(r.log).not.toContain('never\n');
+    expect(await leftovers()).toEqual({ containers: 0, images: 0 });
+  });
+
+  it("the stale job sweep removes a build's container mid-step and a built image nobody removed", async () => {
+    const kept = await driver.buildImage(spec(`FROM ${BASE}\nRUN echo kept > /kept.txt`));
+    if (!kept.ok) throw new Error(kept.message);
+    const running = driver.buildImage(spec(`FROM ${BASE}\nRUN sleep 60`));
+    const deadline = Date.now() + 20_000;
+    while ((await driver.listJobs()).every((j) => j.role !== 'build') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const build = (await driver.listJobs()).find((j) => j.role === 'build');
+    expect(build).toBeDefined();
+    // As the reconciler does after a server died mid-build (with no age threshold here).
+    const removed = await removeStaleJobs(driver, 0);
+    expect(removed).toContain(build!.id);
+    expect(removed).toContain(kept.imageId);
+    // The interrupted build ends (the engine lost its container), and cleans up after itself.
+    const outcome = await running.then(
+      (r) => (r.ok ? 'built' : r.reason),
+      (err: Error) => `engine error: ${err.message.slice(0, 60)}`,
+    );
+    expect(outcome).not.toBe('built');
     expect(await leftovers()).toEqual({ containers: 0, images: 0 });
   });
 });

@@ -378,6 +378,8 @@ class ImageBuild {
       });
       // 'next-exit', asked before the start: the default ('not-running') answers at once for a created container.
       const waited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
+      // Handled here too: a step stopped at a limit (or whose start failed) never awaits it.
+      waited.catch(() => undefined);
       await container.start();
       const timer = setTimeout(() => stop(new StepFailure('timeout', `the build took longer than ${this.spec.timeoutMs} ms: stopped`)), Math.max(0, this.deadline - Date.now()));
       let sampling = false;
