@@ -262,6 +262,15 @@ describe(`security 29: image builds (${SANDBOX_RUNTIME})`, () => {
     expect(size, one.log).toBeLessThanOrEqual(quota);
     figure(ITEM, `disk fill, one file: its size when the kernel refused (quota ${quota / MiB} MiB)`, Math.round(size / MiB), 'MiB');
 
+    // The quota is the build's, not each step's: two steps of 40 MiB each do not fit in 64 MiB.
+    const twoSteps = await driver.buildImage(
+      await spec(`FROM ${BASE}\nRUN for i in $(seq 1 10); do head -c 4M /dev/zero > /a.$i; done\nRUN for i in $(seq 1 10); do head -c 4M /dev/zero > /b.$i; done`, {
+        diskQuotaBytes: quota,
+      }),
+    );
+    expect(twoSteps).toMatchObject({ ok: false, reason: 'disk', line: 3 });
+    figure(ITEM, 'two RUN steps of 40 MiB each under a 64 MiB quota: the second stopped', twoSteps.ok ? 'no' : 'yes');
+
     t = Date.now();
     const slow = await driver.buildImage(await spec(`FROM ${BASE}\nRUN sleep 600`, { timeoutMs: 4000 }));
     const slowMs = Date.now() - t;

@@ -8,8 +8,9 @@
 //   sandbox hardening: the capability allow-list, no-new-privileges, memory/CPU/pids limits, the operator's runtime
 //   so gVisor applies, no network at all), its command as the entrypoint, then committed. The whole build has one
 //   time limit; a step's output is kept up to a cap (head and tail) and a step that writes more than 64 times that
-//   is stopped; with a disk quota, no file can grow past it (RLIMIT_FSIZE) and a step's writable layer is sampled
-//   every 250 ms and the step stopped past it.
+//   is stopped (run-bounded.ts). With a disk quota, it is the whole build's: the layers made so far count against
+//   it, no file of a RUN can grow past what is left (RLIMIT_FSIZE), and a RUN's writable layer is sampled every
+//   250 ms and the step stopped past it.
 // - COPY/ADD: the files come only from the context tar the caller gives (read into memory up to a cap, links kept
 //   as links, `..` refused: build-context.ts) or from an earlier stage's image through the archive API; they are put
 //   into a created (never started) container of the previous image through the archive API, which the engine
@@ -33,20 +34,16 @@ import { expandWord, normalizeImageRef, WordError, type DockerfileInstruction, t
 import type { JobRole } from '../../sandbox-driver.js';
 import { BuildRefusal, copyItems, looksLikeArchive, packItems, readContext, resolveSource, type BuildContext, type ContextEntry } from './build-context.js';
 import { jobContainerSpec } from './container-spec.js';
+import { applyMetadata, configFromImage, emptyConfig, runArgv, stageVars, type StageState } from './image-config.js';
 import { statusOf } from './errors.js';
-import { CappedOutput, ExecDemuxer } from './exec.js';
+import { CappedOutput } from './exec.js';
 import { readProgress } from './image-engine.js';
 import { statPath } from './paths.js';
+import { runBounded } from './run-bounded.js';
 
 export const BUILD_ROLE: JobRole = 'build';
 /** The label every container and image of one build carries (its value: the build's id). */
 export const BUILD_LABEL = 'opslab.build';
-/**
- * How often a RUN step's writable layer is sampled against the disk quota (the engine walks the layer for it: about
- * a millisecond for a few large files). A single file is bounded exactly by RLIMIT_FSIZE at the quota.
- */
-const DISK_SAMPLE_MS = 250;
-const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
 export interface ImageBuildDeps {
   docker: Docker;
@@ -54,28 +51,6 @@ export interface ImageBuildDeps {
   runtime: string;
   capabilities: readonly string[];
   extraLabels: Record<string, string>;
-}
-
-interface ImageConfig {
-  Env: string[];
-  Cmd: string[] | null;
-  Entrypoint: string[] | null;
-  User: string;
-  WorkingDir: string;
-  ExposedPorts: Record<string, object>;
-  Labels: Record<string, string>;
-  Volumes: Record<string, object>;
-  Healthcheck?: Record<string, unknown>;
-  StopSignal?: string;
-  Shell?: string[];
-}
-
-interface Stage {
-  image: string | null;
-  size: number;
-  config: ImageConfig;
-  args: Map<string, string>;
-  cmdSet: boolean;
 }
 
 class StepFailure extends Error {
@@ -86,11 +61,6 @@ class StepFailure extends Error {
     super(message);
   }
 }
-
-const envMap = (env: string[]) =>
-  new Map(env.map((e) => (e.includes('=') ? [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)] : [e, ''])));
-const shellQuote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
-const POSIX_SHELL = /(^|\/)(sh|bash|dash|ash|zsh|ksh|mksh)$/;
 
 /** The image's repository name for this installation (`opslab-build/<instance>`). */
 export function buildRepository(instance: string): string {
@@ -106,11 +76,13 @@ class ImageBuild {
   private readonly log: CappedOutput;
   private readonly history: ImageBuildStep[] = [];
   private readonly images: string[] = [];
-  private readonly stages: Stage[] = [];
+  private readonly stages: StageState[] = [];
   private readonly t0 = Date.now();
   private readonly deadline: number;
   private context: BuildContext = new Map();
   private line: number | null = null;
+  /** Bytes the build's layers added so far (every stage), counted against the disk quota. */
+  private written = 0;
 
   constructor(
     private readonly deps: ImageBuildDeps,
@@ -177,10 +149,6 @@ class ImageBuild {
     }
   }
 
-  private vars(stage: Stage): Record<string, string> {
-    return { ...Object.fromEntries(stage.args), ...Object.fromEntries(envMap(stage.config.Env)) };
-  }
-
   private async step(ins: DockerfileInstruction): Promise<void> {
     if (ins.kind === 'FROM') {
       if (this.stages.length > 0) await this.seal(this.stages.length - 1);
@@ -190,87 +158,17 @@ class ImageBuild {
       return;
     }
     const stage = this.stages[this.stages.length - 1]!;
-    const c = stage.config;
-    const x = (w: string) => expandWord(w, this.vars(stage));
     const t = Date.now();
     let layerBytes = 0;
     this.say(`#${this.history.length + 1} ${ins.text}\n`);
-    switch (ins.kind) {
-      case 'RUN':
-        layerBytes = await this.runStep(stage, ins.form === 'exec' ? { exec: ins.argv } : { shell: ins.command });
-        break;
-      case 'COPY':
-        layerBytes = await this.copyStep(stage, ins);
-        break;
-      case 'ENV': {
-        const env = envMap(c.Env);
-        for (const [k, v] of ins.pairs) env.set(x(k), x(v));
-        c.Env = [...env].map(([k, v]) => `${k}=${v}`);
-        break;
-      }
-      case 'LABEL':
-        for (const [k, v] of ins.pairs) c.Labels[x(k)] = x(v);
-        break;
-      case 'ARG': {
-        const value = this.spec.buildArgs?.[ins.name] ?? (ins.value !== null ? x(ins.value) : null);
-        if (value !== null) stage.args.set(ins.name, value);
-        break;
-      }
-      case 'WORKDIR':
-        c.WorkingDir = path.posix.resolve('/', c.WorkingDir || '/', x(ins.value));
-        break;
-      case 'USER':
-        c.User = x(ins.value);
-        break;
-      case 'STOPSIGNAL':
-        c.StopSignal = x(ins.value);
-        break;
-      case 'EXPOSE':
-        for (const raw of ins.values) {
-          const p = x(raw);
-          if (!/^\d{1,5}(\/(tcp|udp|sctp))?$/i.test(p)) throw new BuildRefusal(`EXPOSE ${p}: not a port (8080 or 8080/tcp)`);
-          c.ExposedPorts[p.includes('/') ? p.toLowerCase() : `${p}/tcp`] = {};
-        }
-        break;
-      case 'VOLUME':
-        for (const raw of ins.values) c.Volumes[path.posix.resolve('/', x(raw))] = {};
-        break;
-      case 'HEALTHCHECK': {
-        const h = ins.check;
-        const test = h.test[0] === 'CMD-SHELL' && c.Shell ? ['CMD', ...c.Shell, h.test[1]!] : h.test;
-        c.Healthcheck = {
-          Test: test,
-          ...(h.intervalNs !== undefined ? { Interval: h.intervalNs } : {}),
-          ...(h.timeoutNs !== undefined ? { Timeout: h.timeoutNs } : {}),
-          ...(h.startPeriodNs !== undefined ? { StartPeriod: h.startPeriodNs } : {}),
-          ...(h.startIntervalNs !== undefined ? { StartInterval: h.startIntervalNs } : {}),
-          ...(h.retries !== undefined ? { Retries: h.retries } : {}),
-        };
-        break;
-      }
-      case 'CMD':
-      case 'ENTRYPOINT': {
-        const argv = ins.form === 'exec' ? ins.argv : [...(c.Shell ?? DEFAULT_SHELL), ins.command];
-        if (ins.kind === 'CMD') {
-          c.Cmd = argv;
-          stage.cmdSet = true;
-        } else {
-          c.Entrypoint = argv;
-          // As the engine's builder does: an ENTRYPOINT drops a CMD inherited from the base image.
-          if (!stage.cmdSet) c.Cmd = null;
-        }
-        break;
-      }
-      case 'SHELL':
-        c.Shell = ins.argv;
-        break;
-    }
+    if (ins.kind === 'RUN') layerBytes = await this.runStep(stage, runArgv(stage, ins));
+    else if (ins.kind === 'COPY') layerBytes = await this.copyStep(stage, ins);
+    else applyMetadata(stage, ins, this.spec.buildArgs);
     this.history.push({ line: ins.line, instruction: ins.text, layerBytes, durationMs: Date.now() - t });
   }
 
-  private async startStage(base: StageBase): Promise<Stage> {
-    const empty: ImageConfig = { Env: [], Cmd: null, Entrypoint: null, User: '', WorkingDir: '', ExposedPorts: {}, Labels: {}, Volumes: {} };
-    if (base.kind === 'scratch') return { image: null, size: 0, config: empty, args: new Map(), cmdSet: false };
+  private async startStage(base: StageBase): Promise<StageState> {
+    if (base.kind === 'scratch') return { image: null, size: 0, config: emptyConfig(), args: new Map(), cmdSet: false };
     let ref: string;
     if (base.kind === 'stage') {
       const earlier = this.stages[base.index];
@@ -284,21 +182,7 @@ class ImageBuild {
       if (statusOf(err) === 404) throw new BuildRefusal(`the base image ${ref} is not on the engine (nothing is pulled)`);
       throw err;
     }
-    const ic = info.Config as Docker.ImageInspectInfo['Config'] & { Healthcheck?: Record<string, unknown>; StopSignal?: string; Shell?: string[] };
-    const config: ImageConfig = {
-      Env: [...(ic.Env ?? [])],
-      Cmd: ic.Cmd && ic.Cmd.length ? [...ic.Cmd] : null,
-      Entrypoint: ic.Entrypoint && (ic.Entrypoint as string[]).length ? [...(ic.Entrypoint as string[])] : null,
-      User: ic.User ?? '',
-      WorkingDir: ic.WorkingDir ?? '',
-      ExposedPorts: { ...(ic.ExposedPorts ?? {}) },
-      // The platform's own labels of an earlier stage are not the candidate's.
-      Labels: Object.fromEntries(Object.entries(ic.Labels ?? {}).filter(([k]) => !k.startsWith('opslab.'))),
-      Volumes: { ...((ic.Volumes as Record<string, object> | null) ?? {}) },
-      ...(ic.Healthcheck ? { Healthcheck: ic.Healthcheck } : {}),
-      ...(ic.StopSignal ? { StopSignal: ic.StopSignal } : {}),
-      ...(ic.Shell ? { Shell: ic.Shell } : {}),
-    };
+    const config = configFromImage(info.Config as Parameters<typeof configFromImage>[0]);
     return { image: info.Id, size: info.Size, config, args: new Map(), cmdSet: false };
   }
 
@@ -318,101 +202,46 @@ class ImageBuild {
     return this.deps.docker.createContainer({ ...base, Hostname: 'build', ...overrides, HostConfig: hostConfig });
   }
 
-  private async commit(container: Docker.Container, stage: Stage): Promise<number> {
+  private async commit(container: Docker.Container, stage: StageState): Promise<number> {
     const r = (await container.commit({ pause: false })) as { Id: string };
     this.images.push(r.Id);
     const size = (await this.deps.docker.getImage(r.Id).inspect()).Size;
     const layer = Math.max(0, size - stage.size);
     stage.image = r.Id;
     stage.size = size;
+    this.addWritten(layer);
     return layer;
+  }
+
+  /** Counts a new layer against the build's disk quota. */
+  private addWritten(bytes: number): void {
+    this.written += bytes;
+    const quota = this.spec.diskQuotaBytes;
+    if (quota > 0 && this.written > quota) throw new StepFailure('disk', `the build's layers hold ${this.written} bytes, over the quota of ${quota}`);
   }
 
   private async remove(container: Docker.Container): Promise<void> {
     await container.remove({ force: true, v: true }).catch(() => undefined);
   }
 
-  private async runStep(stage: Stage, cmd: { exec: string[] } | { shell: string }): Promise<number> {
+  private async runStep(stage: StageState, argv: string[]): Promise<number> {
     if (!stage.image) throw new BuildRefusal('RUN in an empty (scratch) stage: there is nothing to run');
     const c = stage.config;
-    let argv: string[];
-    if ('exec' in cmd) argv = cmd.exec;
-    else {
-      const shell = c.Shell ?? DEFAULT_SHELL;
-      const env = envMap(c.Env);
-      const args = [...stage.args].filter(([k]) => !env.has(k));
-      const prefix = args.length && POSIX_SHELL.test(shell[0]!) ? `export ${args.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}\n` : '';
-      argv = [...shell, prefix + cmd.shell];
-    }
+    // The quota is the whole build's: what earlier steps' layers hold is taken off it.
     const quota = this.spec.diskQuotaBytes;
-    const container = await this.createContainer(stage.image, {
-      Entrypoint: argv,
-      Cmd: undefined,
-      Env: c.Env,
-      User: c.User,
-      WorkingDir: c.WorkingDir || undefined,
-      AttachStdout: true,
-      AttachStderr: true,
-    }, quota > 0 ? [{ Name: 'fsize', Soft: quota, Hard: quota }] : []);
+    const left = quota - this.written;
+    if (quota > 0 && left <= 0) throw new StepFailure('disk', `the build's layers hold ${this.written} bytes, the whole quota of ${quota}`);
+    const container = await this.createContainer(
+      stage.image,
+      { Entrypoint: argv, Cmd: undefined, Env: c.Env, User: c.User, WorkingDir: c.WorkingDir || undefined, AttachStdout: true, AttachStderr: true },
+      quota > 0 ? [{ Name: 'fsize', Soft: left, Hard: left }] : [],
+    );
     try {
-      const output = new CappedOutput(Math.floor(this.spec.maxStepOutputBytes / 4), Math.ceil((this.spec.maxStepOutputBytes * 3) / 4));
-      const maxRead = this.spec.maxStepOutputBytes * 64;
-      let read = 0;
-      let stopped: StepFailure | null = null;
-      let wake!: () => void;
-      const limitHit = new Promise<void>((resolve) => (wake = resolve));
-      const stop = (f: StepFailure) => {
-        if (stopped) return;
-        stopped = f;
-        wake();
-      };
-      const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-      const demux = new ExecDemuxer(
-        (b) => output.push(b),
-        (b) => output.push(b),
-      );
-      stream.on('data', (b: Buffer) => {
-        read += b.length;
-        if (read > maxRead) stop(new StepFailure('output', `the step wrote more than ${maxRead} bytes of output: stopped`));
-        else demux.push(b);
-      });
-      // 'next-exit', asked before the start: the default ('not-running') answers at once for a created container.
-      const waited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
-      // Handled here too: a step stopped at a limit (or whose start failed) never awaits it.
-      waited.catch(() => undefined);
-      await container.start();
-      const timer = setTimeout(() => stop(new StepFailure('timeout', `the build took longer than ${this.spec.timeoutMs} ms: stopped`)), Math.max(0, this.deadline - Date.now()));
-      let sampling = false;
-      const sampler =
-        quota > 0
-          ? setInterval(() => {
-              if (sampling) return;
-              sampling = true;
-              container
-                .inspect({ size: true } as Docker.ContainerInspectOptions)
-                .then((i: Docker.ContainerInspectInfo & { SizeRw?: number }) => {
-                  if ((i.SizeRw ?? 0) > quota) stop(new StepFailure('disk', `the step wrote ${i.SizeRw} bytes to its disk, over the quota of ${quota}: stopped`));
-                })
-                .catch(() => undefined)
-                .finally(() => (sampling = false));
-            }, DISK_SAMPLE_MS)
-          : null;
       const t = Date.now();
-      const exit = await Promise.race([waited, limitHit.then(() => null)]).finally(() => {
-        clearTimeout(timer);
-        if (sampler) clearInterval(sampler);
-      });
-      if (exit === null) await container.kill().catch(() => undefined);
-      await new Promise((r) => setImmediate(r));
-      (stream as unknown as Readable).destroy?.();
-      const text = output.text();
-      this.say(text + (text && !text.endsWith('\n') ? '\n' : ''));
-      if (stopped) throw stopped;
-      const code = exit!.StatusCode;
-      if (code !== 0) {
-        const oom = code === 137 && (await container.inspect()).State.OOMKilled;
-        throw new StepFailure('failed', `RUN exited with code ${code}${oom ? ' (out of memory)' : ''}`);
-      }
+      const r = await runBounded(container, { deadline: this.deadline, maxOutputBytes: this.spec.maxStepOutputBytes, quotaBytes: quota > 0 ? left : 0 });
+      this.say(r.output + (r.output && !r.output.endsWith('\n') ? '\n' : ''));
+      if (r.stopped) throw new StepFailure(r.stopped.limit, r.stopped.limit === 'timeout' ? `the build took longer than ${this.spec.timeoutMs} ms: stopped` : r.stopped.message);
+      if (r.exitCode !== 0) throw new StepFailure('failed', `RUN exited with code ${r.exitCode}${r.oomKilled ? ' (out of memory)' : ''}`);
       const layer = await this.commit(container, stage);
       this.say(`--> ${((Date.now() - t) / 1000).toFixed(1)} s, ${layer} bytes\n`);
       return layer;
@@ -421,8 +250,8 @@ class ImageBuild {
     }
   }
 
-  private async copyStep(stage: Stage, ins: DockerfileInstruction & { kind: 'COPY' }): Promise<number> {
-    const vars = this.vars(stage);
+  private async copyStep(stage: StageState, ins: DockerfileInstruction & { kind: 'COPY' }): Promise<number> {
+    const vars = stageVars(stage);
     const sources = ins.sources.map((s) => expandWord(s, vars));
     const rawDest = expandWord(ins.dest, vars);
     const dest = path.posix.resolve('/', stage.config.WorkingDir || '/', rawDest);
@@ -478,7 +307,7 @@ class ImageBuild {
   }
 
   /** A scratch stage's first files: an image imported from their tar. */
-  private async importLayer(stage: Stage, tar: Readable): Promise<number> {
+  private async importLayer(stage: StageState, tar: Readable): Promise<number> {
     const changes = Object.entries(this.labels()).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`);
     const events = await readProgress(await this.deps.docker.importImage(tar as unknown as NodeJS.ReadableStream, { changes } as object));
     const id = events.map((e) => e.status ?? '').find((s) => /^sha256:[0-9a-f]{64}$/.test(s));
@@ -486,6 +315,7 @@ class ImageBuild {
     this.images.push(id);
     stage.image = id;
     stage.size = (await this.deps.docker.getImage(id).inspect()).Size;
+    this.addWritten(stage.size);
     return stage.size;
   }
 
