@@ -164,7 +164,10 @@ export interface CopyItem {
 export function copyItems(ctx: BuildContext, sources: ContextEntry[], dest: string, destIsDir: boolean): CopyItem[] {
   const items: CopyItem[] = [];
   const root = dest.replace(/^\/+/, '');
-  const join = (...p: string[]) => path.posix.join(...p).replace(/^\/+/, '').replace(/\/+$/, '');
+  const join = (...p: string[]) => {
+    const j = path.posix.join(...p).replace(/^\/+/, '').replace(/\/+$/, '');
+    return j === '.' ? '' : j;
+  };
   for (const src of sources) {
     if (src.type === 'directory') {
       const prefix = src.path === '' ? '' : `${src.path}/`;
