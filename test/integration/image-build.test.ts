@@ -161,6 +161,20 @@ describe('image build (docker)', () => {
     expect(await leftovers()).toEqual({ containers: 0, images: 0 });
   });
 
+  it('builds a scratch stage of metadata only, and refuses a stage past the layer limit before it starts', async () => {
+    const meta = await driver.buildImage(spec('FROM scratch\nLABEL only=metadata\nCMD ["/nothing"]'));
+    if (!meta.ok) throw new Error(`${meta.message}\n${meta.log}`);
+    const info = await docker.getImage(meta.imageId).inspect();
+    expect(info.Config.Labels.only).toBe('metadata');
+    expect(info.Config.Cmd).toEqual(['/nothing']);
+    await driver.removeImage(meta.tag);
+    const deep = await driver.buildImage(spec([`FROM ${BASE}`, ...Array.from({ length: 130 }, (_, i) => `RUN echo ${i}`)].join('\n')));
+    expect(deep).toMatchObject({ ok: false, reason: 'refused', line: 1 });
+    expect(deep.ok ? '' : deep.message).toMatch(/layers, over the engine's limit of 125/);
+    expect(deep.log).not.toContain('#2 RUN');
+    expect(await leftovers()).toEqual({ containers: 0, images: 0 });
+  });
+
   it('reports a failing RUN with its line and log, and leaves nothing behind', async () => {
     const r = await driver.buildImage(spec(`FROM ${BASE}\nRUN echo step one\nRUN echo about to fail >&2; exit 3\nRUN echo never`));
     expect(r.ok).toBe(false);

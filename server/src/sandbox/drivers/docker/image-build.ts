@@ -44,6 +44,8 @@ import { runBounded } from './run-bounded.js';
 export const BUILD_ROLE: JobRole = 'build';
 /** The label every container and image of one build carries (its value: the build's id). */
 export const BUILD_LABEL = 'opslab.build';
+/** Layers overlay2 stacks at most (the engine refuses a deeper image with "max depth exceeded"). */
+export const MAX_LAYERS = 125;
 
 export interface ImageBuildDeps {
   docker: Docker;
@@ -168,7 +170,11 @@ class ImageBuild {
   }
 
   private async startStage(base: StageBase): Promise<StageState> {
-    if (base.kind === 'scratch') return { image: null, size: 0, config: emptyConfig(), args: new Map(), cmdSet: false };
+    if (base.kind === 'scratch') {
+      const layers = this.layerSteps(this.stages.length);
+      if (layers > MAX_LAYERS) throw new BuildRefusal(`the stage would have ${layers} layers, over the engine's limit of ${MAX_LAYERS}: combine steps`);
+      return { image: null, size: 0, config: emptyConfig(), args: new Map(), cmdSet: false };
+    }
     let ref: string;
     if (base.kind === 'stage') {
       const earlier = this.stages[base.index];
@@ -182,8 +188,22 @@ class ImageBuild {
       if (statusOf(err) === 404) throw new BuildRefusal(`the base image ${ref} is not on the engine (nothing is pulled)`);
       throw err;
     }
+    // The engine stacks at most MAX_LAYERS layers (overlay2's limit): a build past it is refused before it starts.
+    const layers = (info.RootFS?.Layers?.length ?? 0) + this.layerSteps(this.stages.length);
+    if (layers > MAX_LAYERS) throw new BuildRefusal(`the stage would have ${layers} layers, over the engine's limit of ${MAX_LAYERS}: combine RUN steps`);
     const config = configFromImage(info.Config as Parameters<typeof configFromImage>[0]);
     return { image: info.Id, size: info.Size, config, args: new Map(), cmdSet: false };
+  }
+
+  /** RUN and COPY steps (each a layer) of stage `index` (an earlier stage it starts from has its own in its image). */
+  private layerSteps(index: number): number {
+    let stage = -1;
+    let count = 0;
+    for (const ins of this.spec.instructions) {
+      if (ins.kind === 'FROM') stage++;
+      else if (stage === index && (ins.kind === 'RUN' || ins.kind === 'COPY')) count++;
+    }
+    return count;
   }
 
   /** A container of `image` with the sandbox hardening, labelled; not started. */
@@ -233,7 +253,17 @@ class ImageBuild {
     if (quota > 0 && left <= 0) throw new StepFailure('disk', `the build's layers hold ${this.written} bytes, the whole quota of ${quota}`);
     const container = await this.createContainer(
       stage.image,
-      { Entrypoint: argv, Cmd: undefined, Env: c.Env, User: c.User, WorkingDir: c.WorkingDir || undefined, AttachStdout: true, AttachStderr: true },
+      {
+        Entrypoint: argv,
+        Cmd: undefined,
+        Env: c.Env,
+        User: c.User,
+        WorkingDir: c.WorkingDir || undefined,
+        AttachStdout: true,
+        AttachStderr: true,
+        // No health probes run in a build step (the stage's own check is put back when the stage is sealed).
+        ...(c.Healthcheck ? { Healthcheck: { Test: ['NONE'] } } : {}),
+      },
       quota > 0 ? [{ Name: 'fsize', Soft: left, Hard: left }] : [],
     );
     try {
