@@ -73,6 +73,7 @@ describe('image build (docker)', () => {
       '    PATH=/srv/app/bin:$PATH',
       'WORKDIR $APP_HOME',
       'COPY --from=build /src/artifact.txt ./artifact.txt',
+      'COPY --from=build /src/server.sh /src/config.yaml /opt/from-build/',
       'COPY --chown=nobody:nogroup --chmod=0755 app/server.sh bin/',
       'COPY secret.env /tmp/secret.env',
       'RUN . /tmp/secret.env && echo "key length ${#API_KEY}" > keylen.txt && rm /tmp/secret.env',
@@ -87,10 +88,10 @@ describe('image build (docker)', () => {
     const r = await driver.buildImage(spec(dockerfile));
     if (!r.ok) throw new Error(`${r.message}\n${r.log}`);
     expect(r.tag).toMatch(new RegExp(`^opslab-build/${instance}:[0-9a-f]{16}$`));
-    expect(r.history.map((h) => h.line)).toEqual([1, 2, 3, 4, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]);
+    expect(r.history.map((h) => h.line)).toEqual([1, 2, 3, 4, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22]);
     const layer = (line: number) => r.history.find((h) => h.line === line)!.layerBytes;
-    expect(layer(13)).toBeGreaterThan(0); // the secret's COPY
-    expect(layer(16)).toBe(0); // USER: metadata only
+    expect(layer(14)).toBeGreaterThan(0); // the secret's COPY
+    expect(layer(17)).toBe(0); // USER: metadata only
     expect(r.log).toContain('#4 RUN echo');
 
     const info = await docker.getImage(r.imageId).inspect();
@@ -124,7 +125,7 @@ describe('image build (docker)', () => {
     // It runs as a clean-room job: the image's user, working directory and files.
     const job = await driver.createJob({ role: 'cleanroom', image: r.tag, limits: DEFAULT_CLEANROOM_LIMITS, hardening: 'sandbox', labels: testLabels() });
     try {
-      const out = await driver.execJob(job, ['sh', '-c', 'id -u; pwd; cat greeting.txt artifact.txt keylen.txt; stat -c "%U %a" bin/server.sh; server.sh; test -e /tmp/secret.env || echo gone'], {
+      const out = await driver.execJob(job, ['sh', '-c', 'id -u; pwd; cat greeting.txt artifact.txt keylen.txt; stat -c "%U %a" bin/server.sh; server.sh; test -e /tmp/secret.env || echo gone; ls /opt/from-build'], {
         timeoutMs: 30_000,
         maxOutputBytes: 64 * 1024,
       });
@@ -138,6 +139,8 @@ describe('image build (docker)', () => {
         'nobody 755',
         'serving',
         'gone',
+        'config.yaml',
+        'server.sh',
         '',
       ]);
     } finally {
@@ -154,6 +157,7 @@ describe('image build (docker)', () => {
     const info = await docker.getImage(r.imageId).inspect();
     expect(info.Config.Entrypoint).toEqual(['/app/server.sh']);
     expect(info.Config.WorkingDir).toBe('/data');
+    expect(info.Config.Labels[BUILD_LABEL]).toMatch(/^[0-9a-f]{12}$/); // an imported image is labelled too
     const saved = await readTarEntries((await docker.getImage(r.imageId).get()) as unknown as import('node:stream').Readable);
     const files = (await Promise.all(saved.filter((e) => e.name.endsWith('/layer.tar')).map((l) => readTarEntries(l.body)))).flat().map((e) => e.name);
     expect(files).toEqual(expect.arrayContaining(['app/server.sh', 'app/config.yaml', 'data/']));

@@ -66,7 +66,10 @@ export interface ImageBuildSpec {
   maxStepOutputBytes: number;
   /** The whole build log kept (head and tail). */
   maxLogBytes: number;
-  /** Bytes one RUN step may write to its container's layer before it is stopped; 0: no quota. */
+  /**
+   * Bytes the build's layers may hold in all (what its steps added to the base images); a RUN past what is left is
+   * stopped. 0: no quota.
+   */
   diskQuotaBytes: number;
   /** Values for the Dockerfile's ARGs (an ARG it does not declare is ignored, as the engine's builder does). */
   buildArgs?: Record<string, string>;

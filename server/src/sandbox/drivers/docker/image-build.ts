@@ -285,15 +285,14 @@ class ImageBuild {
     const sources = ins.sources.map((s) => expandWord(s, vars));
     const rawDest = expandWord(ins.dest, vars);
     const dest = path.posix.resolve('/', stage.config.WorkingDir || '/', rawDest);
-    let entries: ContextEntry[] = [];
-    let ctx: BuildContext = this.context;
+    // Each source with the files it was found in (the context, or its own archive of the earlier stage).
+    const groups: { ctx: BuildContext; entries: ContextEntry[] }[] = [];
     if (ins.from !== null) {
       const from = this.stages[ins.from];
       if (!from?.image) throw new BuildRefusal(`COPY --from=${ins.from}: that stage has no files`);
       // The stage's files through the archive API of a created (never started) container of its image.
       const holder = await this.createContainer(from.image, { Cmd: ['true'] });
       try {
-        ctx = new Map();
         for (const s of sources) {
           const abs = path.posix.resolve('/', s);
           let tar: Readable;
@@ -304,30 +303,32 @@ class ImageBuild {
             throw err;
           }
           const part = await readContext(tar, this.spec.maxContextBytes, `${abs} of stage ${ins.from}`);
-          const top = path.posix.basename(abs) || '';
-          for (const [k, v] of part) ctx.set(k, v);
-          entries.push(...resolveSource(part, top, `stage ${ins.from}`));
+          groups.push({ ctx: part, entries: resolveSource(part, path.posix.basename(abs), `stage ${ins.from}`) });
         }
       } finally {
         await this.remove(holder);
       }
     } else {
-      for (const s of sources) entries.push(...resolveSource(ctx, s));
+      const seen = new Set<string>();
+      const entries = sources.flatMap((s) => resolveSource(this.context, s)).filter((e) => !seen.has(e.path) && seen.add(e.path));
+      groups.push({ ctx: this.context, entries });
     }
     if (ins.add) {
-      for (const e of entries) {
-        const files = e.type === 'file' ? [e] : [...ctx.values()].filter((f) => f.type === 'file' && f.path.startsWith(e.path === '' ? '' : `${e.path}/`));
-        const archive = files.find((f) => looksLikeArchive(f.body));
-        if (archive) throw new BuildRefusal(`ADD ${archive.path}: an archive (the engine's builder would extract it): use COPY and RUN tar`);
+      for (const { ctx, entries } of groups) {
+        for (const e of entries) {
+          const files = e.type === 'file' ? [e] : [...ctx.values()].filter((f) => f.type === 'file' && f.path.startsWith(e.path === '' ? '' : `${e.path}/`));
+          const archive = files.find((f) => looksLikeArchive(f.body));
+          if (archive) throw new BuildRefusal(`ADD ${archive.path}: an archive (the engine's builder would extract it): use COPY and RUN tar`);
+        }
       }
     }
-    entries = [...new Map(entries.map((e) => [e.path, e])).values()];
-    let destIsDir = rawDest.endsWith('/') || entries.length > 1;
+    let destIsDir = rawDest.endsWith('/') || groups.reduce((n, g) => n + g.entries.length, 0) > 1;
     const container = stage.image ? await this.createContainer(stage.image, { Cmd: ['true'] }) : null;
     try {
       if (container && !destIsDir) destIsDir = (await statPath(this.deps.docker, container.id, dest, true))?.type === 'directory';
       const owner = ins.chown ? await this.owner(container, expandWord(ins.chown, vars)) : { uid: 0, gid: 0 };
-      const tar = packItems(copyItems(ctx, entries, dest, destIsDir), owner, ins.chmod);
+      const items = groups.flatMap((g) => copyItems(g.ctx, g.entries, dest, destIsDir)).sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+      const tar = packItems(items, owner, ins.chmod);
       if (!container) return await this.importLayer(stage, tar);
       await container.putArchive(tar, { path: '/' });
       return await this.commit(container, stage);
