@@ -113,7 +113,8 @@ describe(`security 29: image builds (${SANDBOX_RUNTIME})`, () => {
         await spec(
           `FROM ${BASE}\nRUN (echo x > /dev/tcp/${gateway}/${port}) 2>&1 && echo "TCP-REACHED-$((40+2))"; ` +
             `curl -sS -m 5 http://${gateway}:${port}/ 2>&1 && echo "HTTP-REACHED-$((40+2))"; ` +
-            `curl -sS -m 5 http://example.com/ 2>&1 && echo "NET-REACHED-$((40+2))"; ip -o addr | grep -v ' lo ' || echo "only-loopback-$((40+2))"`,
+            `curl -sS -m 5 http://example.com/ 2>&1 && echo "NET-REACHED-$((40+2))"; ip -o addr | grep -v ' lo ' || echo "only-loopback-$((40+2))"; ` +
+            `grep -E '^(CapEff|CapBnd|NoNewPrivs):' /proc/self/status`,
         ),
       );
       if (!r.ok) throw new Error(r.message + r.log);
@@ -122,6 +123,13 @@ describe(`security 29: image builds (${SANDBOX_RUNTIME})`, () => {
       expect(r.log).toContain('only-loopback-42');
       expect(r.log).toMatch(/Network is unreachable|Could not resolve|Couldn't connect/);
       expect(connections - controlConnections).toBe(0);
+      // The step's posture: a sandbox's capabilities (CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID
+      // NET_BIND_SERVICE: 0x4fb), no-new-privileges where the kernel reports it.
+      expect(/CapEff:\s+([0-9a-f]+)/.exec(r.log)?.[1]).toBe('00000000000004fb');
+      expect(/CapBnd:\s+([0-9a-f]+)/.exec(r.log)?.[1]).toBe('00000000000004fb');
+      const nnp = /NoNewPrivs:\s+(\d)/.exec(r.log)?.[1];
+      if (nnp !== undefined) expect(nnp).toBe('1');
+      figure(ITEM, 'RUN step effective capabilities / no_new_privs', `${/CapEff:\s+([0-9a-f]+)/.exec(r.log)?.[1]} / ${nnp ?? 'not reported'}`);
       figure(ITEM, `connections to ${gateway}:<port> from a RUN (control from the host: ${controlConnections})`, connections - controlConnections);
     } finally {
       server.close();
