@@ -156,8 +156,8 @@ export interface SandboxDriver {
   ping(): Promise<boolean>;
 }
 
-/** Throwaway containers the platform runs next to a sandbox: the grader, clean-room jobs and image build steps. */
-export type JobRole = 'grader' | 'cleanroom' | 'build';
+/** Throwaway containers the platform runs next to a sandbox: the grader and clean-room jobs. */
+export type JobRole = 'grader' | 'cleanroom';
 
 export interface JobSpec {
   role: JobRole;

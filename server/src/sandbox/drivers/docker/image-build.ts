@@ -31,7 +31,6 @@ import type Docker from 'dockerode';
 import tarStream from 'tar-stream';
 import { LABELS } from '../../labels.js';
 import { expandWord, normalizeImageRef, WordError, type DockerfileInstruction, type ImageBuildFailure, type ImageBuildResult, type ImageBuildSpec, type ImageBuildStep, type StageBase } from '../../image-build-spec.js';
-import type { JobRole } from '../../sandbox-driver.js';
 import { BuildRefusal, copyItems, looksLikeArchive, packItems, readContext, resolveSource, type BuildContext, type ContextEntry } from './build-context.js';
 import { jobContainerSpec } from './container-spec.js';
 import { applyMetadata, configFromImage, emptyConfig, runArgv, stageVars, type StageState } from './image-config.js';
@@ -41,7 +40,8 @@ import { readProgress } from './image-engine.js';
 import { statPath } from './paths.js';
 import { runBounded } from './run-bounded.js';
 
-export const BUILD_ROLE: JobRole = 'build';
+/** The `opslab.role` label of a build's containers and images (listJobs() reports them with it). */
+export const BUILD_ROLE = 'build';
 /** The label every container and image of one build carries (its value: the build's id). */
 export const BUILD_LABEL = 'opslab.build';
 /** Layers overlay2 stacks at most (the engine refuses a deeper image with "max depth exceeded"). */
@@ -208,8 +208,9 @@ class ImageBuild {
 
   /** A container of `image` with the sandbox hardening, labelled; not started. */
   private async createContainer(image: string, overrides: Docker.ContainerCreateOptions, ulimits: { Name: string; Soft: number; Hard: number }[] = []): Promise<Docker.Container> {
+    // A build step is hardened exactly as a clean room (its labels are the build's own).
     const base = jobContainerSpec(
-      { role: BUILD_ROLE, image, limits: this.spec.limits, hardening: 'sandbox' },
+      { role: 'cleanroom', image, limits: this.spec.limits, hardening: 'sandbox' },
       {
         name: `opslab-${this.deps.instance}-build-${this.id}-${randomBytes(3).toString('hex')}`,
         labels: this.labels(),
