@@ -321,12 +321,16 @@ async function runCheck(
 const note = (text: string, line: string) => (text.trim() ? `${text.trim()}\n${line}` : line);
 
 /**
- * Removes grader and clean-room containers older than `olderThanSeconds` (left behind when a server died in the
- * middle of a grading; a live grading removes its own). Returns the ids removed.
+ * Removes grader, clean-room and image build containers older than `olderThanSeconds` (left behind when a server
+ * died in the middle of a grading; a live grading removes its own), and built images as old. Returns the ids removed.
  */
 export async function removeStaleJobs(driver: JobDriver, olderThanSeconds = 2 * 3600): Promise<string[]> {
   const stale = (await driver.listJobs()).filter((j) => j.ageSeconds >= olderThanSeconds);
   await Promise.all(stale.map((j) => driver.remove(j.id).catch(() => undefined)));
-  return stale.map((j) => j.id);
+  // Built images left behind too, newest first (a step's image goes before the one it was built on).
+  const images = (await driver.listBuildImages?.().catch(() => [])) ?? [];
+  const staleImages = images.filter((i) => i.ageSeconds >= olderThanSeconds);
+  for (const i of staleImages) await driver.removeImage?.(i.id).catch(() => undefined);
+  return [...stale.map((j) => j.id), ...staleImages.map((i) => i.id)];
 }
 

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ShellLogEntry, TerminalSession } from '../terminal/terminal-session.js';
+import type { ImageBuildResult, ImageBuildSpec } from './image-build-spec.js';
 
 export type { ShellLogEntry };
 
@@ -250,4 +251,16 @@ export interface JobDriver extends SandboxDriver {
    * answer (`truncated`); empty when the sandbox is gone.
    */
   changes(id: string, opts?: { maxBytes?: number; timeoutMs?: number }): Promise<{ changes: SandboxChange[]; truncated: boolean }>;
+  /**
+   * Builds an image from a parsed Dockerfile step by step, each RUN in a job container with the sandbox hardening
+   * and no network (drivers/docker/image-build.ts says how and why). Resolves with the image (tagged
+   * `opslab-build/<instance>:<random>`, the caller removes it with removeImage) or with why the build failed; both
+   * with the per-step history and the build log. Rejects only when the engine fails. Optional: a driver without it
+   * builds nothing.
+   */
+  buildImage?(spec: ImageBuildSpec): Promise<ImageBuildResult>;
+  /** Removes a built image (id or tag); a missing one is success. */
+  removeImage?(ref: string): Promise<void>;
+  /** Built images of this installation (results and leftovers of a dead server), newest first, with their age. */
+  listBuildImages?(): Promise<{ id: string; ageSeconds: number }[]>;
 }

@@ -29,6 +29,8 @@ import { execTty } from './exec-terminal.js';
 import { makeDirs, statPath } from './paths.js';
 import { listProcesses } from './processes.js';
 import { listChanges } from './changes.js';
+import { buildImage, listBuildImages, removeBuildImage } from './image-build.js';
+import type { ImageBuildResult, ImageBuildSpec } from '../../image-build-spec.js';
 import { readShellLog } from './shell-log.js';
 import { attachTty } from './terminal-session.js';
 
@@ -237,6 +239,19 @@ export class DockerDriver implements JobDriver {
     return list
       .filter((c) => c.Labels[LABELS.role] !== ROLES.sandbox)
       .map((c) => ({ id: c.Id, role: c.Labels[LABELS.role] ?? '', ageSeconds: Math.max(0, Math.round(now - c.Created)) }));
+  }
+
+  buildImage(spec: ImageBuildSpec): Promise<ImageBuildResult> {
+    const { docker, instance, extraLabels } = this;
+    return buildImage({ docker, instance, extraLabels, runtime: this.policy.runtime, capabilities: this.policy.capabilities }, spec);
+  }
+
+  removeImage(ref: string): Promise<void> {
+    return removeBuildImage(this.docker, ref);
+  }
+
+  listBuildImages(): Promise<{ id: string; ageSeconds: number }[]> {
+    return listBuildImages(this.docker, this.instance);
   }
 
   async listManaged(): Promise<SandboxInfo[]> {
