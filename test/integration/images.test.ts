@@ -1,12 +1,14 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  buildOrder,
   CONTENT_HASH_LABEL,
   contextHash,
   dockerfileBases,
   ensureImages,
+  listTargets,
   sandboxImageTag,
   type ImageResult,
 } from '../../server/src/images/index.js';
@@ -153,6 +155,23 @@ describe('image helpers', () => {
   it('dockerfileBases skips build stages and scratch', () => {
     const df = 'FROM node:20-bookworm-slim AS build\nRUN x\nFROM build AS more\nFROM --platform=linux/amd64 debian:bookworm-slim\nFROM scratch\n';
     expect(dockerfileBases(df)).toEqual(['node:20-bookworm-slim', 'debian:bookworm-slim']);
+  });
+
+  it('buildOrder builds an image before those FROM it, keeps the given order otherwise, and names a circle', () => {
+    const t = (name: string) => ({ name, tag: `opslab/sandbox-${name}:latest`, contextDir: `/x/${name}` });
+    const from: Record<string, string[]> = {
+      ci: ['opslab/sandbox-base:latest'],
+      base: ['debian:bookworm-slim'],
+      terraform: ['node:20-bookworm-slim', 'opslab/sandbox-base:latest'],
+      grader: ['debian:bookworm-slim'],
+    };
+    const order = buildOrder([t('ci'), t('grader'), t('terraform'), t('base')], (x) => from[x.name]!);
+    expect(order.map((x) => x.name)).toEqual(['base', 'ci', 'grader', 'terraform']);
+    const circle: Record<string, string[]> = { a: ['opslab/sandbox-b:latest'], b: ['opslab/sandbox-a:latest'] };
+    expect(() => buildOrder([t('a'), t('b')], (x) => circle[x.name]!)).toThrow('a -> b -> a');
+    // The shipped images: the base first, every other sandbox after it.
+    const shipped = buildOrder(listTargets(repoRoot()), (x) => dockerfileBases(readFileSync(path.join(x.contextDir, 'Dockerfile'), 'utf8')));
+    expect(shipped[0]!.name).toBe('sandbox/base');
   });
 
   it('sandboxImageTag names the image and refuses odd names', () => {

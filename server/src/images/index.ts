@@ -51,7 +51,7 @@ export interface ImageTarget {
 }
 type Target = ImageTarget;
 
-/** The images the repository defines, in build order. */
+/** The images the repository defines (ensureImages builds them in buildOrder). */
 export function listTargets(repoRoot: string): Target[] {
   const targets: Target[] = [];
   const sandboxesDir = path.join(repoRoot, 'sandboxes');
@@ -68,6 +68,30 @@ export function listTargets(repoRoot: string): Target[] {
     targets.push({ name: 'grader', tag: GRADER_IMAGE_TAG, contextDir: path.join(repoRoot, 'graders') });
   }
   return targets;
+}
+
+/**
+ * The targets in an order that builds every image before those that start FROM it (sandboxes/ci starts FROM
+ * opslab/sandbox-base:latest); otherwise in the given order. A cycle is an error naming it.
+ */
+export function buildOrder(targets: ImageTarget[], basesOf: (t: ImageTarget) => string[]): ImageTarget[] {
+  const byTag = new Map(targets.map((t) => [t.tag, t]));
+  const out: ImageTarget[] = [];
+  const state = new Map<ImageTarget, 'visiting' | 'done'>();
+  const visit = (t: ImageTarget, path: string[]): void => {
+    const seen = state.get(t);
+    if (seen === 'done') return;
+    if (seen === 'visiting') throw new Error(`images start FROM each other in a circle: ${[...path, t.name].join(' -> ')}`);
+    state.set(t, 'visiting');
+    for (const base of basesOf(t)) {
+      const dep = byTag.get(base);
+      if (dep) visit(dep, [...path, t.name]);
+    }
+    state.set(t, 'done');
+    out.push(t);
+  };
+  for (const t of targets) visit(t, []);
+  return out;
 }
 
 /** The external images a Dockerfile starts FROM (build stages it names itself are left out). */
@@ -189,16 +213,19 @@ export function ensureImages(opts: EnsureImagesOptions): Promise<ImageResult[]> 
 async function ensureImagesLocked(opts: EnsureImagesOptions): Promise<ImageResult[]> {
   const { engine, repoRoot, log } = opts;
   const baseOpts = { log, ...(opts.debianMirror ? { debianMirror: opts.debianMirror } : {}) };
-  const targets = [...listTargets(repoRoot), ...(opts.extra ?? [])];
+  const basesOf = (t: ImageTarget) => dockerfileBases(readFileSync(path.join(t.contextDir, 'Dockerfile'), 'utf8'));
+  const targets = buildOrder([...listTargets(repoRoot), ...(opts.extra ?? [])], basesOf);
+  const ours = new Set(targets.map((t) => t.tag));
   const results: ImageResult[] = [];
 
-  // Every base FROM any of our Dockerfiles, including the server image's for docker compose.
+  // Every base FROM any of our Dockerfiles, including the server image's for docker compose; an image this
+  // repository builds itself (opslab/sandbox-base) is built in its turn below, never pulled.
   const dockerfiles = targets.map((t) => path.join(t.contextDir, 'Dockerfile'));
   const serverDockerfile = path.join(repoRoot, 'server/Dockerfile');
   if (existsSync(serverDockerfile)) dockerfiles.push(serverDockerfile);
-  const bases = [...new Set(dockerfiles.flatMap((f) => dockerfileBases(readFileSync(f, 'utf8'))))].sort(
-    (a, b) => baseOrder(a) - baseOrder(b) || a.localeCompare(b),
-  );
+  const bases = [...new Set(dockerfiles.flatMap((f) => dockerfileBases(readFileSync(f, 'utf8'))))]
+    .filter((tag) => !ours.has(tag))
+    .sort((a, b) => baseOrder(a) - baseOrder(b) || a.localeCompare(b));
   for (const tag of bases) {
     const t0 = performance.now();
     const built = await ensureBaseImageLocked(engine, tag, baseOpts);
@@ -207,9 +234,9 @@ async function ensureImagesLocked(opts: EnsureImagesOptions): Promise<ImageResul
 
   for (const target of targets) {
     const t0 = performance.now();
-    const text = readFileSync(path.join(target.contextDir, 'Dockerfile'), 'utf8');
     const baseIds: string[] = [];
-    for (const base of dockerfileBases(text)) {
+    // A base built above has its new id here, so an image FROM it is rebuilt whenever it is.
+    for (const base of basesOf(target)) {
       const info = await engine.inspectImage(base);
       if (!info) throw new Error(`${target.name}: base image ${base} is missing`);
       baseIds.push(info.id);
