@@ -25,6 +25,41 @@ function limitOptions(limits: ResourceLimits, pidsLimit: number) {
   };
 }
 
+/**
+ * What candidate code runs under: the capabilities sandboxes keep and the operator's runtime (sandboxes, clean
+ * rooms, image build steps); or the grader's: every capability dropped, runc.
+ */
+type Hardening = { capabilities: readonly string[]; runtime: string } | 'grader';
+
+/**
+ * The host configuration every container of the platform gets, sandbox or job: the network given, every capability
+ * dropped but the kept ones, no-new-privileges, never privileged, memory/CPU/pids limits, open files capped, the
+ * engine's log capped, no restart. Under the sandbox hardening also a private cgroup namespace (cgroup v1 engines
+ * default to the host's: /proc/self/cgroup would show host paths), the operator's runtime, and the process limit as
+ * that runtime enforces it (RLIMIT_NPROC inside gVisor, the pids cgroup a backstop: see policy.ts).
+ */
+function hardenedHostConfig(o: { networkMode: string; limits: ResourceLimits; hardening: Hardening; init: boolean }) {
+  const sandboxLike = o.hardening === 'grader' ? null : o.hardening;
+  // The grader always runs under runc, where the pids cgroup is the process limit.
+  const processes = sandboxLike ? processLimits(sandboxLike.runtime, o.limits.pids) : { pidsLimit: o.limits.pids, nproc: null };
+  return {
+    NetworkMode: o.networkMode,
+    ...(sandboxLike ? ({ CgroupnsMode: 'private' } as object) : {}),
+    CapDrop: ['ALL'],
+    ...(sandboxLike ? { CapAdd: [...sandboxLike.capabilities] } : {}),
+    // No seccomp option: the engine's default profile applies (never seccomp=unconfined).
+    SecurityOpt: ['no-new-privileges:true'],
+    Privileged: false,
+    ...limitOptions(o.limits, processes.pidsLimit),
+    Ulimits: [NOFILE, ...(processes.nproc !== null ? [{ Name: 'nproc', Soft: processes.nproc, Hard: processes.nproc }] : [])],
+    LogConfig: LOG_CONFIG,
+    Init: o.init,
+    RestartPolicy: { Name: 'no' },
+    AutoRemove: false,
+    ...(sandboxLike && sandboxLike.runtime !== 'runc' ? { Runtime: sandboxLike.runtime } : {}),
+  };
+}
+
 export interface SandboxContainerSettings {
   /** The container's name; the engine makes one up when it is left out. */
   name?: string;
@@ -61,8 +96,6 @@ export function sandboxLabels(instance: string, spec: SandboxSpec, extra: Record
 export function sandboxContainerSpec(settings: SandboxContainerSettings): Docker.ContainerCreateOptions {
   const env = { TERM: 'xterm-256color', LANG: 'C.UTF-8', ...settings.env };
   const { limits, runtime } = settings;
-  // Under gVisor the process limit is RLIMIT_NPROC inside the Sentry, the pids cgroup a backstop (see policy.ts).
-  const processes = processLimits(runtime, limits.pids);
   return {
     ...(settings.name !== undefined ? { name: settings.name } : {}),
     Image: settings.image,
@@ -76,27 +109,8 @@ export function sandboxContainerSpec(settings: SandboxContainerSettings): Docker
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: settings.labels,
     NetworkDisabled: false,
-    HostConfig: {
-      // No network at all: the candidate talks to the sandbox only through the engine's API.
-      NetworkMode: 'none',
-      // Its own cgroup namespace (cgroup v1 engines default to the host's): /proc/self/cgroup shows no host paths.
-      ...({ CgroupnsMode: 'private' } as object),
-      CapDrop: ['ALL'],
-      CapAdd: [...settings.capabilities],
-      // No seccomp option: the engine's default profile applies (never seccomp=unconfined).
-      SecurityOpt: ['no-new-privileges:true'],
-      Privileged: false,
-      ...limitOptions(limits, processes.pidsLimit),
-      Ulimits: [
-        NOFILE,
-        ...(processes.nproc !== null ? [{ Name: 'nproc', Soft: processes.nproc, Hard: processes.nproc }] : []),
-      ],
-      LogConfig: LOG_CONFIG,
-      Init: true,
-      RestartPolicy: { Name: 'no' },
-      AutoRemove: false,
-      ...(runtime !== 'runc' ? { Runtime: runtime } : {}),
-    },
+    // No network at all: the candidate talks to the sandbox only through the engine's API.
+    HostConfig: hardenedHostConfig({ networkMode: 'none', limits, hardening: { capabilities: settings.capabilities, runtime }, init: true }),
   };
 }
 
@@ -130,10 +144,7 @@ export interface JobContainerSettings {
  * process limit as that runtime enforces it (RLIMIT_NPROC inside gVisor), a private cgroup namespace.
  */
 export function jobContainerSpec(spec: JobSpec, settings: JobContainerSettings): Docker.ContainerCreateOptions {
-  const limits = spec.limits;
   const sandboxHardening = spec.hardening === 'sandbox';
-  // The grader always runs under runc, where the pids cgroup is the process limit.
-  const processes = sandboxHardening ? processLimits(settings.runtime, limits.pids) : { pidsLimit: limits.pids, nproc: null };
   return {
     name: settings.name,
     Image: spec.image,
@@ -148,27 +159,14 @@ export function jobContainerSpec(spec: JobSpec, settings: JobContainerSettings):
     Env: ['LANG=C.UTF-8', 'LC_ALL=C.UTF-8'],
     Labels: settings.labels,
     NetworkDisabled: false,
-    HostConfig: {
-      // A probe joins the sandbox's network namespace only. Never its process namespace: the candidate is root
-      // there (with CAP_KILL) and could signal every grader process; checks get the sandbox's process list
-      // from the engine instead (processes()).
-      NetworkMode: spec.joinSandbox ? `container:${spec.joinSandbox}` : 'none',
-      ...(sandboxHardening ? ({ CgroupnsMode: 'private' } as object) : {}),
-      CapDrop: ['ALL'],
-      ...(sandboxHardening ? { CapAdd: [...settings.capabilities] } : {}),
-      SecurityOpt: ['no-new-privileges:true'],
-      Privileged: false,
-      ...limitOptions(limits, processes.pidsLimit),
-      Ulimits: [
-        NOFILE,
-        ...(processes.nproc !== null ? [{ Name: 'nproc', Soft: processes.nproc, Hard: processes.nproc }] : []),
-      ],
-      LogConfig: LOG_CONFIG,
-      // The grader's only long-lived process is its idle `sleep`; it needs no init.
-      Init: sandboxHardening,
-      RestartPolicy: { Name: 'no' },
-      AutoRemove: false,
-      ...(sandboxHardening && settings.runtime !== 'runc' ? { Runtime: settings.runtime } : {}),
-    },
+    // A probe joins the sandbox's network namespace only. Never its process namespace: the candidate is root there
+    // (with CAP_KILL) and could signal every grader process; checks get the sandbox's process list from the engine
+    // instead (processes()). The grader's only long-lived process is its idle `sleep`; it needs no init.
+    HostConfig: hardenedHostConfig({
+      networkMode: spec.joinSandbox ? `container:${spec.joinSandbox}` : 'none',
+      limits: spec.limits,
+      hardening: sandboxHardening ? { capabilities: settings.capabilities, runtime: settings.runtime } : 'grader',
+      init: sandboxHardening,
+    }),
   };
 }
