@@ -10,6 +10,26 @@ import { stripAnsi, type TestTerminal } from './terminal-client.js';
  * process does not get the OCI seccomp filter that the shell has: probing through exec would not be the truth.)
  */
 export const PROBE_DIR = '/usr/local/share/opslab-probe';
+
+/** Linux capability numbers (include/uapi/linux/capability.h) of the allow-list. */
+const CAP_NUMBERS: Record<string, number> = {
+  CHOWN: 0,
+  DAC_OVERRIDE: 1,
+  FOWNER: 3,
+  FSETID: 4,
+  KILL: 5,
+  SETGID: 6,
+  SETUID: 7,
+  NET_BIND_SERVICE: 10,
+};
+
+/** The capability mask (as /proc/<pid>/status shows CapEff) of these capabilities of the allow-list. */
+export const capabilityMask = (caps: readonly string[]): bigint =>
+  caps.reduce((mask, cap) => {
+    const n = CAP_NUMBERS[cap];
+    if (n === undefined) throw new Error(`no capability number for ${cap}`);
+    return mask | (1n << BigInt(n));
+  }, 0n);
 export const PROBE = `${PROBE_DIR}/probe.py`;
 
 const PROBE_PY = String.raw`

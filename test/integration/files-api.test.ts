@@ -5,7 +5,7 @@ import { FILE_LIMITS } from '../../contract/files.js';
 import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
 import { versionOf } from '../../server/src/workspace-files/files-service.js';
 import { api, request, startAttempt } from '../helpers/api.js';
-import { useTestServer } from '../helpers/server.js';
+import { sandboxSh, useTestServer } from '../helpers/server.js';
 
 describe('workspace files API (real server, real engine)', () => {
   const server = useTestServer();
@@ -13,12 +13,7 @@ describe('workspace files API (real server, real engine)', () => {
   let b: { id: string; token: string };
 
   /** Runs a shell command in attempt `a`'s sandbox, as the candidate's shell would. */
-  const sh = async (cmd: string, attemptId = a.id) => {
-    const sandboxId = server.services.attempts.get(attemptId)!.sandboxId!;
-    const res = await server.services.driver.exec(sandboxId, ['sh', '-c', cmd]);
-    expect(res.exitCode, res.stderr).toBe(0);
-    return res.stdout;
-  };
+  const sh = (cmd: string, attemptId = a.id) => sandboxSh(server, attemptId, cmd);
   const files = (token = a.token, id = a.id) => api(server.url, 'GET', `/api/attempts/${id}/files`, token);
   const read = (path: string, token = a.token, id = a.id) =>
     api(server.url, 'GET', `/api/attempts/${id}/file?path=${encodeURIComponent(path)}`, token);

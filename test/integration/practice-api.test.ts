@@ -5,32 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/src/paths.js';
 import { startTestServer, type TestServer, useTestServer } from '../helpers/server.js';
 import { staffSession } from '../helpers/staff.js';
+import { request } from '../helpers/api.js';
 import { TestTerminal, stripAnsi } from '../helpers/terminal-client.js';
 
 const FIXTURES = path.join(repoRoot(), 'test/fixtures/unit-exercises');
 
-interface Call {
-  status: number;
-  body: any;
-  text: string;
-  headers: Headers;
-}
+type Call = Awaited<ReturnType<typeof request>>;
 
-async function call(server: TestServer, method: string, url: string, headers: Record<string, string> = {}, body?: unknown): Promise<Call> {
-  const res = await fetch(`${server.url}${url}`, {
-    method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed: unknown = null;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, body: parsed, text, headers: res.headers };
-}
+const call = (server: TestServer, method: string, url: string, headers: Record<string, string> = {}, body?: unknown): Promise<Call> =>
+  request(server.url, method, url, headers, body);
 
 /** Starts a practice attempt; returns it with the practice cookie (new, or the one given). */
 async function practiceStart(server: TestServer, exerciseId: string, cookie?: string) {

@@ -4,18 +4,7 @@ import { docker } from '../helpers/docker.js';
 import { useTestServer } from '../helpers/server.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
 import { startAttempt } from '../helpers/api.js';
-
-/** Linux capability numbers of the allow-list (include/uapi/linux/capability.h). */
-const CAP_NUMBERS: Record<string, number> = {
-  CHOWN: 0,
-  DAC_OVERRIDE: 1,
-  FOWNER: 3,
-  FSETID: 4,
-  KILL: 5,
-  SETGID: 6,
-  SETUID: 7,
-  NET_BIND_SERVICE: 10,
-};
+import { capabilityMask } from '../helpers/sandbox-probe.js';
 
 describe('sandbox posture (real engine)', () => {
   const server = useTestServer();
@@ -50,7 +39,7 @@ describe('sandbox posture (real engine)', () => {
   it('reads back the policy from inside: capabilities, no_new_privs, seccomp, limits, no network', async () => {
     const status = (await sh('cat /proc/self/status')).stdout;
     const capEff = BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(status)![1]}`);
-    const expected = CAPABILITY_ALLOWLIST.reduce((mask, cap) => mask | (1n << BigInt(CAP_NUMBERS[cap]!)), 0n);
+    const expected = capabilityMask(CAPABILITY_ALLOWLIST);
     expect(capEff.toString(16)).toBe(expected.toString(16));
     expect(status).toMatch(/NoNewPrivs:\s*1/);
     expect(status).toMatch(/Seccomp:\s*2/);

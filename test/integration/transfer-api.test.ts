@@ -7,7 +7,7 @@ import { TRANSFER_LIMITS } from '../../contract/files.js';
 import { SIGNAL_LIMITS } from '../../contract/signals.js';
 import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
 import { api, attemptCookieToken, request, startAttempt } from '../helpers/api.js';
-import { useTestServer } from '../helpers/server.js';
+import { sandboxSh, useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 import { readTarEntries } from '../helpers/tar.js';
 
@@ -31,12 +31,7 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
   let a: { id: string; token: string };
   let b: { id: string; token: string };
 
-  const sh = async (cmd: string, attemptId = a.id) => {
-    const sandboxId = server.services.attempts.get(attemptId)!.sandboxId!;
-    const res = await server.services.driver.exec(sandboxId, ['sh', '-c', cmd]);
-    expect(res.exitCode, res.stderr).toBe(0);
-    return res.stdout;
-  };
+  const sh = (cmd: string, attemptId = a.id) => sandboxSh(server, attemptId, cmd);
   const uploadRaw = async (p: string, bytes: Buffer, token: string, id: string) => {
     const res = await fetch(`${server.url}/api/attempts/${id}/upload?path=${encodeURIComponent(p)}`, {
       method: 'PUT',

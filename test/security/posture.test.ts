@@ -10,24 +10,13 @@ import { figure, SANDBOX_RUNTIME } from '../helpers/figures.js';
 import { startTestServer, useTestServer } from '../helpers/server.js';
 import { TestTerminal } from '../helpers/terminal-client.js';
 import { startAttempt } from '../helpers/api.js';
-import { hostCgroup, putProbe, runProbe } from '../helpers/sandbox-probe.js';
+import { capabilityMask, hostCgroup, putProbe, runProbe } from '../helpers/sandbox-probe.js';
 
 const ITEM = '1 posture';
 const MiB = 1024 * 1024;
 const gvisor = isGvisor(SANDBOX_RUNTIME);
 
-/** Linux capability numbers (include/uapi/linux/capability.h) of the allow-list. */
-const CAP_NUMBERS: Record<string, number> = {
-  CHOWN: 0,
-  DAC_OVERRIDE: 1,
-  FOWNER: 3,
-  FSETID: 4,
-  KILL: 5,
-  SETGID: 6,
-  SETUID: 7,
-  NET_BIND_SERVICE: 10,
-};
-const maskOf = (caps: readonly string[]) => caps.reduce((mask, cap) => mask | (1n << BigInt(CAP_NUMBERS[cap]!)), 0n);
+const maskOf = capabilityMask;
 const ALLOWLIST_MASK = maskOf(CAPABILITY_ALLOWLIST);
 
 interface Posture {
