@@ -6,11 +6,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from '../../server/src/config.js';
-import { buildApp } from '../../server/src/app.js';
 import { repoRoot } from '../../server/src/paths.js';
-import { FakeDriver, FakeRunner } from './fake-driver.js';
-import { tempDataDir, type TestServer } from './server.js';
+import { startTestServer, type TestServer } from './server.js';
 import Provider, { type Adapter, type AdapterPayload, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 
 /** What the provider knows about a person: the claims it releases (scopes email, profile, groups). */
@@ -227,8 +224,8 @@ export async function startTestProvider(opts: { idTokenTtlSeconds?: number; host
 export const OPSLAB_CLIENT = { client_id: 'opslab', client_secret: 'opslab-test-secret-0123456789abcdef' };
 
 /**
- * An opslab server (real HTTP on a loopback port, its own SQLite file; the fake sandbox driver, as sign-in starts
- * no sandbox) whose single sign-on goes to `idp`, with `opslab` registered there for its callback.
+ * An opslab server (startTestServer: real HTTP on a loopback port, the real engine, its own SQLite file) whose single
+ * sign-on goes to `idp`, with `opslab` registered there for its callback.
  */
 export async function startSsoServer(
   idp: TestProvider,
@@ -236,48 +233,20 @@ export async function startSsoServer(
   /** Where the server's log lines go (JSON, level info); none by default. */
   log?: { write(line: string): void },
 ): Promise<TestServer> {
-  const dataDir = tempDataDir();
-  const config = loadConfig({
-    OPSLAB_HOST: '127.0.0.1',
-    OPSLAB_PORT: '0',
-    OPSLAB_DATA_DIR: dataDir,
-    OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'exercises'),
-    OPSLAB_WEB_DIR: path.join(repoRoot(), 'dist', 'web'),
-    OPSLAB_LOG_LEVEL: process.env.OPSLAB_TEST_LOG_LEVEL ?? 'warn',
-    OPSLAB_OIDC_ISSUER: idp.issuer,
-    OPSLAB_OIDC_CLIENT_ID: OPSLAB_CLIENT.client_id,
-    OPSLAB_OIDC_CLIENT_SECRET: OPSLAB_CLIENT.client_secret,
-    OPSLAB_OIDC_NAME: 'Test SSO',
-    OPSLAB_OIDC_SCOPES: 'openid email profile groups',
-    OPSLAB_OIDC_ALLOWED_DOMAINS: 'example.test',
-    OPSLAB_OIDC_ADMIN_GROUPS: 'opslab-admins',
-    OPSLAB_OIDC_INTERVIEWER_GROUPS: 'opslab-interviewers,hiring',
-    ...env,
-  });
-  const { app, services } = await buildApp({
-    config,
-    logger: log ? { level: 'info', stream: log } : false,
-    driver: () => new FakeDriver(),
-    runner: new FakeRunner(),
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  config.publicUrl = url;
-  idp.addClient({ ...OPSLAB_CLIENT, redirect_uris: [`${url}/api/auth/oidc/callback`] });
-  const close = async () => {
-    await services.attempts.shutdown();
-    await app.close();
-  };
-  return {
-    url,
-    app,
-    services,
-    config,
-    dataDir,
-    close,
-    async destroy() {
-      await close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+  const server = await startTestServer({
+    env: {
+      OPSLAB_OIDC_ISSUER: idp.issuer,
+      OPSLAB_OIDC_CLIENT_ID: OPSLAB_CLIENT.client_id,
+      OPSLAB_OIDC_CLIENT_SECRET: OPSLAB_CLIENT.client_secret,
+      OPSLAB_OIDC_NAME: 'Test SSO',
+      OPSLAB_OIDC_SCOPES: 'openid email profile groups',
+      OPSLAB_OIDC_ALLOWED_DOMAINS: 'example.test',
+      OPSLAB_OIDC_ADMIN_GROUPS: 'opslab-admins',
+      OPSLAB_OIDC_INTERVIEWER_GROUPS: 'opslab-interviewers,hiring',
+      ...env,
     },
-  };
+    ...(log ? { log } : {}),
+  });
+  idp.addClient({ ...OPSLAB_CLIENT, redirect_uris: [`${server.url}/api/auth/oidc/callback`] });
+  return server;
 }

@@ -33,9 +33,11 @@ export function tempDataDir(): string {
 
 /**
  * A real opslab server on a random loopback port, on the real Docker engine, with its own SQLite file, serving
- * the built web UI. Pass `dataDir` to start it again on the data of an earlier one.
+ * the built web UI. Pass `dataDir` to start it again on the data of an earlier one, `log` to read its log lines.
  */
-export async function startTestServer(opts: { dataDir?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { dataDir?: string; env?: Record<string, string>; log?: { write(line: string): void } } = {},
+): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const config = loadConfig(
     {
@@ -53,7 +55,12 @@ export async function startTestServer(opts: { dataDir?: string; env?: Record<str
     },
     repoRoot(),
   );
-  const { app, services } = await buildApp({ config, sandboxLabels: testLabels() });
+  const { app, services } = await buildApp({
+    config,
+    sandboxLabels: testLabels(),
+    // `log`: the server's log lines as JSON, at level info (tests that read what the server logs).
+    ...(opts.log ? { logger: { level: 'info', stream: opts.log } } : {}),
+  });
   await services.attempts.startBackground();
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -1,7 +1,7 @@
-// Accounts, sessions and CSRF over real HTTP: a real server on a loopback port with its own SQLite file (the
-// sandbox driver is the fake one: nothing here starts a sandbox, except the attempt whose token is tried on the
-// staff routes).
+// Accounts, sessions and CSRF over real HTTP: a real server on a loopback port with its own SQLite file, on the real
+// engine (nothing here starts a sandbox, except the attempt whose token is tried on the staff routes).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -11,51 +11,21 @@ import { repoRoot } from '../../server/src/paths.js';
 import { SESSION_IDLE_MS, SESSION_MAX_MS } from '../../server/src/auth/service.js';
 import { staffGuard } from '../../server/src/routes/staff-guard.js';
 import { verifyPassword } from '../../server/src/auth/password.js';
-import { FakeDriver, FakeRunner } from '../helpers/fake-driver.js';
-import { tempDataDir, type TestServer } from '../helpers/server.js';
+import { testLabels } from '../helpers/docker.js';
+import { startTestServer, tempDataDir, type TestServer } from '../helpers/server.js';
 import { injectStaffSession, staffSession, type StaffSession } from '../helpers/staff.js';
 
 const PASSWORD = 'correct horse battery';
 
-/** A listening app on the fake driver, shaped like startTestServer's, with a clock the test moves. */
+/** A test server (startTestServer: the real engine, its own SQLite file) with a clock the test moves. */
 async function startAuthServer(): Promise<TestServer & { clock: { now: number } }> {
-  const dataDir = tempDataDir();
-  const config = loadConfig({
-    OPSLAB_HOST: '127.0.0.1',
-    OPSLAB_PORT: '0',
-    OPSLAB_DATA_DIR: dataDir,
-    OPSLAB_PUBLIC_URL: 'http://opslab.test:8080',
-    OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'exercises'),
-    OPSLAB_WEB_DIR: path.join(dataDir, 'no-web'),
-  });
-  const { app, services } = await buildApp({
-    config,
-    logger: false,
-    driver: () => new FakeDriver(),
-    runner: new FakeRunner(),
-  });
+  // No web UI: the routes alone.
+  const server = await startTestServer({ env: { OPSLAB_WEB_DIR: path.join(os.tmpdir(), 'opslab-auth-test-no-web') } });
+  // Links the server hands out (setup, activation) follow the configured public address, not the port it listens on.
+  server.config.publicUrl = 'http://opslab.test:8080';
   const clock = { now: Date.parse('2030-01-01T09:00:00Z') };
-  services.auth.now = () => clock.now;
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  if (!address || typeof address === 'string') throw new Error('no TCP address');
-  const close = async () => {
-    await services.attempts.shutdown();
-    await app.close();
-  };
-  return {
-    url: `http://127.0.0.1:${address.port}`,
-    app,
-    services,
-    config,
-    dataDir,
-    clock,
-    close,
-    async destroy() {
-      await close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  server.services.auth.now = () => clock.now;
+  return Object.assign(server, { clock });
 }
 
 interface Answer {
@@ -227,7 +197,7 @@ describe('accounts, sessions and CSRF', () => {
     it('marks the cookie Secure when the public URL is https', async () => {
       const dataDir = tempDataDir();
       const config = loadConfig({ OPSLAB_DATA_DIR: dataDir, OPSLAB_PUBLIC_URL: 'https://lab.example.test' });
-      const { app, services } = await buildApp({ config, logger: false, driver: () => new FakeDriver(), runner: new FakeRunner() });
+      const { app, services } = await buildApp({ config, logger: false, sandboxLabels: testLabels() });
       try {
         const session = await injectStaffSession(app, services, 'admin');
         expect(session.user.role).toBe('admin');
