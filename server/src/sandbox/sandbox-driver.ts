@@ -263,4 +263,10 @@ export interface JobDriver extends SandboxDriver {
   removeImage?(ref: string): Promise<void>;
   /** Built images of this installation (results and leftovers of a dead server), newest first, with their age. */
   listBuildImages?(): Promise<{ id: string; ageSeconds: number }[]>;
+  /**
+   * A built image as the engine saves it (`docker save`: a tar holding manifest.json, the image's configuration and
+   * one uncompressed tar per layer): grading reads the layers a candidate's Dockerfile made from it. Only an image
+   * of this installation's builds (labelled so) is exported; another is refused. Optional, like buildImage.
+   */
+  exportImage?(ref: string): Promise<Readable>;
 }

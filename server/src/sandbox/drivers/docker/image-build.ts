@@ -421,3 +421,14 @@ export async function removeBuildImage(docker: Docker, ref: string): Promise<voi
     throw err;
   }
 }
+
+/**
+ * A tar of a built image as `docker save` writes it. Refused (rejects) for an image that is not one of this
+ * installation's builds: nothing else on the engine is read this way.
+ */
+export async function exportBuildImage(docker: Docker, instance: string, ref: string): Promise<Readable> {
+  const image = docker.getImage(ref);
+  const labels = (await image.inspect()).Config?.Labels ?? {};
+  if (labels[LABELS.instance] !== instance || labels[LABELS.role] !== BUILD_ROLE) throw new Error(`${ref} is not an image this installation built`);
+  return (await image.get()) as unknown as Readable;
+}
