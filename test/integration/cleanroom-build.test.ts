@@ -94,6 +94,8 @@ describe('clean-room build job (docker)', () => {
     expect(verdicts(arg).built).toBe('fail');
     expect(message(arg, 'built')).toMatch(/^the Dockerfile did not build: Dockerfile line \d: /);
     expect(await leftovers()).toEqual({ containers: 0, images: 0 });
+    // The export reads only images this installation built.
+    await expect(driver.exportImage('opslab/sandbox-base:latest')).rejects.toThrow(/is not an image this installation built/);
   }, 60_000);
 
   it('bounds a RUN that never ends by the job\'s time limit, and the grading completes', async () => {

@@ -253,9 +253,7 @@ function buildJobProblems(
   }
   const dotted = (p: string) => p.split('/').some((part) => part === '..' || part === '.');
   if (dotted(build.context)) problems.push({ file, field: `${field}.build.context`, message: `must be a plain absolute path, without . or .. (${build.context})` });
-  if (build.dockerfile !== undefined && dotted(build.dockerfile)) {
-    problems.push({ file, field: `${field}.build.dockerfile`, message: `must be a path inside the context, without . or .. (${build.dockerfile})` });
-  }
+  // build.dockerfile: its pattern already refuses . and .. parts.
   build.from.forEach((name, j) => {
     if (opts.imageExists && !opts.imageExists(name)) {
       problems.push({ file, field: `${field}.build.from.${j}`, message: `names no sandbox image (sandboxes/${name}/Dockerfile)` });
