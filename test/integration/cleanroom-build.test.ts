@@ -76,7 +76,7 @@ describe('clean-room build job (docker)', () => {
     expect(await leftovers()).toEqual({ containers: 0, images: 0 });
 
     // The fixed Dockerfile: no layer holds the secret any more.
-    await writeDockerfile(['FROM opslab/sandbox-base:latest', 'RUN useradd -u 10010 -m app', 'COPY server.sh /app/server.sh', 'USER app', 'HEALTHCHECK CMD true', ''].join('\n'));
+    await writeDockerfile(['FROM opslab/sandbox-base:latest', 'RUN useradd -l -u 10010 -m app', 'COPY server.sh /app/server.sh', 'USER app', 'HEALTHCHECK CMD true', ''].join('\n'));
     const fixed = await grade();
     expect(verdicts(fixed)).toEqual({ built: 'pass', 'non-root': 'pass', healthcheck: 'pass', 'no-secret': 'pass', runs: 'pass' });
     expect(await leftovers()).toEqual({ containers: 0, images: 0 });

@@ -1,12 +1,13 @@
 // Build jobs without the engine: exercise.yaml's `build:` validated with errors naming the field, and the image
 // export read into build.json's layers (the step that made each, whiteouts, bounded file lists and contents).
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatProblem, loadExercise } from '../../server/src/exercises/catalog.js';
 import { evidencePaths } from '../../server/src/exercises/exercise-spec.js';
-import { buildChain, globToRegExp, MAX_INSPECT_FILE_BYTES, readImageExport } from '../../server/src/grading/cleanroom-layers.js';
+import { buildChain, globToRegExp, MAX_INSPECT_FILE_BYTES, MAX_INSPECT_FILES, readImageExport } from '../../server/src/grading/cleanroom-layers.js';
 import { parseDockerfile } from '../../server/src/grading/dockerfile.js';
 import { packFiles } from '../../server/src/local-tar.js';
 import { tempDataDir } from '../helpers/server.js';
@@ -154,6 +155,28 @@ describe('reading a built image', () => {
       [1, '/tmp/big.env', MAX_INSPECT_FILE_BYTES],
     ]);
     expect(r.inspectTruncated).toBe(true);
+  });
+
+  it('gives back what a base image\'s layer took of the caps', async () => {
+    const { instructions } = parseDockerfile('FROM base:latest\nCOPY a.pem /a.pem\n', { allowedBaseImages: ['base:latest'] });
+    const baseLayer = Buffer.concat(await Readable.from(packFiles(Array.from({ length: MAX_INSPECT_FILES + 1 }, (_, i) => ({ name: `etc/${i}.pem`, content: 'x' })))).toArray());
+    const ownLayer = Buffer.concat(await Readable.from(packFiles([{ name: 'a.pem', content: 'mine' }])).toArray());
+    const config = { config: {}, history: [{ created_by: 'base' }, { created_by: 'copy' }, { created_by: 'seal', empty_layer: true }] };
+    const exported = () =>
+      packFiles([
+        { name: 'aaa/layer.tar', content: baseLayer },
+        { name: 'bbb/layer.tar', content: ownLayer },
+        { name: `${'c'.repeat(64)}.json`, content: JSON.stringify(config) },
+        { name: 'manifest.json', content: JSON.stringify([{ Config: `${'c'.repeat(64)}.json`, Layers: ['aaa/layer.tar', 'bbb/layer.tar'] }]) },
+      ]);
+    // Not known as the base's: its files use up the caps, and the Dockerfile's own file is missing.
+    const unknown = await readImageExport(exported(), instructions, ['/**']);
+    expect(unknown.inspected).toEqual([]);
+    expect(unknown.inspectTruncated).toBe(true);
+    const digest = `sha256:${createHash('sha256').update(baseLayer).digest('hex')}`;
+    const known = await readImageExport(exported(), instructions, ['/**'], new Set([digest]));
+    expect(known.inspected.map((f) => [f.layer, f.path, f.content.toString()])).toEqual([[1, '/a.pem', 'mine']]);
+    expect(known.inspectTruncated).toBe(false);
   });
 
   it('says so when the export is not an image', async () => {

@@ -116,7 +116,10 @@ export async function runBuildJob(
   });
   if (!built.ok) return failed(built.reason, built.message, built.log, built.history);
   try {
-    const read = await readImageExport(await driver.exportImage(built.tag), instructions, build.inspect);
+    // The base images' layers (by diff id): their files are not the candidate's, and take nothing of the caps.
+    const baseLayers = new Set<string>();
+    for (const ref of allowed) for (const id of (await driver.imageLayers?.(ref)) ?? []) baseLayers.add(id);
+    const read = await readImageExport(await driver.exportImage(built.tag), instructions, build.inspect, baseLayers);
     const report: BuildReport = {
       ok: true,
       error: null,

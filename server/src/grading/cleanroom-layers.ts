@@ -4,6 +4,7 @@
 // files (a bounded list), and the contents of the files the exercise names (`inspect` globs) in the layers the
 // Dockerfile made, up to a per-file and a total cap. Every cap that was reached is said so (`truncated`).
 // Pure apart from the stream: no engine, no driver.
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
@@ -126,6 +127,8 @@ type Entry = Readable & { header: tarStream.Header };
 
 /** Everything read of one layer tar of the export, by its name there. */
 interface LayerScan {
+  /** `sha256:<hex>` of the layer tar: its diff id. */
+  digest: string;
   sizeBytes: number;
   files: LayerFile[];
   truncated: boolean;
@@ -138,7 +141,13 @@ const TYPES: Record<string, LayerFile['type']> = { file: 'file', directory: 'dir
  * Reads an image export. `instructions`: the Dockerfile as parsed (to name each layer's step); `inspect`: absolute
  * globs of the files whose contents are wanted from the layers the Dockerfile made.
  */
-export async function readImageExport(tar: Readable, instructions: readonly DockerfileInstruction[], inspect: readonly string[]): Promise<ImageReport> {
+export async function readImageExport(
+  tar: Readable,
+  instructions: readonly DockerfileInstruction[],
+  inspect: readonly string[],
+  /** Diff ids (`sha256:…`) of the base images' layers: their files are neither listed nor counted against the caps. */
+  baseLayers: ReadonlySet<string> = new Set(),
+): Promise<ImageReport> {
   const globs = inspect.map(globToRegExp);
   const json = new Map<string, Buffer>();
   const scans = new Map<string, LayerScan>();
@@ -150,7 +159,18 @@ export async function readImageExport(tar: Readable, instructions: readonly Dock
     const entry = raw as unknown as Entry;
     const name = entry.header.name.replace(/^\.\//, '');
     const head = await firstBytes(entry, 512);
-    if (entry.header.type === 'file' && isTar(head.bytes)) scans.set(name, await scanLayer(head.bytes, head.rest, globs, budget));
+    if (entry.header.type === 'file' && isTar(head.bytes)) {
+      // A layer is known to be the base image's only once read (by its digest): what it took of the caps is given back.
+      const before = { ...budget };
+      const scan = await scanLayer(head.bytes, head.rest, globs, budget);
+      if (baseLayers.has(scan.digest)) {
+        Object.assign(budget, before);
+        scan.files = [];
+        scan.inspected = [];
+        scan.truncated = false;
+      }
+      scans.set(name, scan);
+    }
     else if (entry.header.type === 'file' && (entry.header.size ?? 0) <= MAX_JSON_BYTES && /(^manifest\.json$|^[0-9a-f]{64}\.json$|^blobs\/)/.test(name)) {
       json.set(name, Buffer.concat([head.bytes, ...(await collect(head.rest))]));
     } else await drain(head.rest);
@@ -171,14 +191,14 @@ export async function readImageExport(tar: Readable, instructions: readonly Dock
     if (h.empty_layer) return;
     labels.push(i < baseCount ? { instruction: chain.base ?? '(base image)', line: null } : own[i - baseCount]!);
   });
-  const baseLayers = history.slice(0, baseCount).filter((h) => !h.empty_layer).length;
+  const baseCountLayers = history.slice(0, baseCount).filter((h) => !h.empty_layer).length;
 
   const layers: BuildLayer[] = [];
   const inspected: InspectedFile[] = [];
   first.Layers.forEach((layerName, n) => {
     const scan = scans.get(layerName);
     if (!scan) throw new Error(`the image export lacks its layer ${layerName}`);
-    const base = n < baseLayers;
+    const base = n < baseCountLayers;
     const label = labels[n] ?? { instruction: '(unknown step)', line: null };
     layers.push({ instruction: label.instruction, line: label.line, base, sizeBytes: scan.sizeBytes, files: base ? [] : scan.files, truncated: base ? false : scan.truncated });
     if (!base) for (const f of scan.inspected) inspected.push({ layer: n, path: f.path, content: f.content });
@@ -280,12 +300,17 @@ async function drain(it: AsyncIterator<Buffer>): Promise<void> {
 
 /** One layer tar: its files (listed up to MAX_LAYER_FILES) and the inspected files' contents within the budget. */
 async function scanLayer(head: Buffer, rest: AsyncIterator<Buffer>, globs: RegExp[], budget: { files: number; bytes: number; truncated: boolean }): Promise<LayerScan> {
-  const scan: LayerScan = { sizeBytes: 0, files: [], truncated: false, inspected: [] };
+  const scan: LayerScan = { digest: '', sizeBytes: 0, files: [], truncated: false, inspected: [] };
   const inner = tarStream.extract();
+  const hash = createHash('sha256');
   const source = Readable.from(
     (async function* () {
+      hash.update(head);
       yield head;
-      for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
+      for (let r = await rest.next(); !r.done; r = await rest.next()) {
+        hash.update(r.value);
+        yield r.value;
+      }
     })(),
   );
   source.on('error', (err: Error) => inner.destroy(err));
@@ -327,5 +352,6 @@ async function scanLayer(head: Buffer, rest: AsyncIterator<Buffer>, globs: RegEx
     if (scan.files.length < MAX_LAYER_FILES) scan.files.push(file);
     else scan.truncated = true;
   }
+  scan.digest = `sha256:${hash.digest('hex')}`;
   return scan;
 }

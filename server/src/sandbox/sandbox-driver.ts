@@ -269,4 +269,6 @@ export interface JobDriver extends SandboxDriver {
    * of this installation's builds (labelled so) is exported; another is refused. Optional, like buildImage.
    */
   exportImage?(ref: string): Promise<Readable>;
+  /** The diff ids (`sha256:…`) of an image's layers, base first; null when the engine does not have it. Optional. */
+  imageLayers?(ref: string): Promise<string[] | null>;
 }

@@ -258,6 +258,15 @@ export class DockerDriver implements JobDriver {
     return exportBuildImage(this.docker, this.instance, ref);
   }
 
+  async imageLayers(ref: string): Promise<string[] | null> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).RootFS?.Layers ?? [];
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
   async listManaged(): Promise<SandboxInfo[]> {
     const list = await this.docker.listContainers({
       all: true,
