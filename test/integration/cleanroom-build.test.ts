@@ -75,10 +75,12 @@ describe('clean-room build job (docker)', () => {
     expect(run.cleanroom).toEqual([{ id: 'image', exitCode: 0, durationMs: expect.any(Number) }]);
     expect(await leftovers()).toEqual({ containers: 0, images: 0 });
 
-    // The fixed Dockerfile: no layer holds the secret any more.
-    await writeDockerfile(['FROM opslab/sandbox-base:latest', 'RUN useradd -l -u 10010 -m app', 'COPY server.sh /app/server.sh', 'USER app', 'HEALTHCHECK CMD true', ''].join('\n'));
+    // The fixed Dockerfile: no layer holds the secret any more (and `COPY x .` goes into the WORKDIR, as with the
+    // engine's builder).
+    await writeDockerfile(['FROM opslab/sandbox-base:latest', 'RUN useradd -l -u 10010 -m app', 'WORKDIR /app', 'COPY server.sh .', 'USER app', 'HEALTHCHECK CMD true', ''].join('\n'));
     const fixed = await grade();
     expect(verdicts(fixed)).toEqual({ built: 'pass', 'non-root': 'pass', healthcheck: 'pass', 'no-secret': 'pass', runs: 'pass' });
+    expect(message(fixed, 'runs')).toBe('app server-ok secret-absent');
     expect(await leftovers()).toEqual({ containers: 0, images: 0 });
   }, 90_000);
 

@@ -323,7 +323,10 @@ class ImageBuild {
         }
       }
     }
-    let destIsDir = rawDest.endsWith('/') || groups.reduce((n, g) => n + g.entries.length, 0) > 1;
+    // `.` (and `dir/.`) is a directory, and so is the WORKDIR: the engine's builder makes it at WORKDIR, this build
+    // only when the stage is sealed, so `WORKDIR /app` then `COPY a.txt .` must not make a file named /app.
+    let destIsDir =
+      rawDest.endsWith('/') || rawDest === '.' || rawDest.endsWith('/.') || (!!stage.config.WorkingDir && dest === path.posix.resolve('/', stage.config.WorkingDir)) || groups.reduce((n, g) => n + g.entries.length, 0) > 1;
     const container = stage.image ? await this.createContainer(stage.image, { Cmd: ['true'] }) : null;
     try {
       if (container && !destIsDir) destIsDir = (await statPath(this.deps.docker, container.id, dest, true))?.type === 'directory';
