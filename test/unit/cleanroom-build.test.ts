@@ -179,6 +179,22 @@ describe('reading a built image', () => {
     expect(known.inspectTruncated).toBe(false);
   });
 
+  it('reads an empty layer (a tar of zeros) as a layer without files', async () => {
+    const { instructions } = parseDockerfile('FROM scratch\nENV A=1\n', { allowedBaseImages: [] });
+    const config = { config: { Env: ['A=1'] }, history: [{ created_by: 'import' }, { created_by: 'seal', empty_layer: true }] };
+    const r = await readImageExport(
+      packFiles([
+        { name: 'aaa/layer.tar', content: Buffer.alloc(1024) },
+        { name: `${'d'.repeat(64)}.json`, content: JSON.stringify(config) },
+        { name: 'manifest.json', content: JSON.stringify([{ Config: `${'d'.repeat(64)}.json`, Layers: ['aaa/layer.tar'] }]) },
+      ]),
+      instructions,
+      ['/**'],
+    );
+    expect(r.layers).toEqual([{ instruction: 'FROM scratch', line: 1, base: false, sizeBytes: 0, files: [], truncated: false }]);
+    expect(r.image.env).toEqual(['A=1']);
+  });
+
   it('says so when the export is not an image', async () => {
     await expect(readImageExport(packFiles([{ name: 'x', content: 'y' }]), [], [])).rejects.toThrow(/lacks manifest\.json/);
   });

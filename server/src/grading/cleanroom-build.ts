@@ -189,7 +189,12 @@ async function copyContext(files: FileSource, root: string, dockerfile: string):
       await new Promise<void>((resolve, reject) => pack.entry({ ...entry.header, name: rel }, data, (err) => (err ? reject(err) : resolve())));
     }
     pack.finalize();
-  })();
+  })().catch((err: Error) => {
+    // Neither side may wait for the other any more.
+    writer.pack.destroy(err);
+    pack.destroy(err);
+    throw err;
+  });
   const settled = await Promise.allSettled([produce, consume, packed]);
   const bad = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (bad) throw bad.reason;

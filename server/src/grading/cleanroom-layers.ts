@@ -159,7 +159,10 @@ export async function readImageExport(
     const entry = raw as unknown as Entry;
     const name = entry.header.name.replace(/^\.\//, '');
     const head = await firstBytes(entry, 512);
-    if (entry.header.type === 'file' && isTar(head.bytes)) {
+    // A layer by its name (`<id>/layer.tar`) or, in the OCI layout's blobs, by its first header; an empty layer
+    // (a step that added nothing) is a tar of zeros.
+    const layer = name.endsWith('/layer.tar') || isTar(head.bytes) || (name.startsWith('blobs/') && head.bytes.length === 512 && head.bytes.every((b) => b === 0));
+    if (entry.header.type === 'file' && layer) {
       // A layer is known to be the base image's only once read (by its digest): what it took of the caps is given back.
       const before = { ...budget };
       const scan = await scanLayer(head.bytes, head.rest, globs, budget);
