@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatProblem, loadExercise } from '../../server/src/exercises/catalog.js';
 import { evidencePaths } from '../../server/src/exercises/exercise-spec.js';
-import { buildChain, globToRegExp, MAX_INSPECT_FILE_BYTES, MAX_INSPECT_FILES, readImageExport } from '../../server/src/grading/cleanroom-layers.js';
+import { buildChain, globToRegExp, MAX_INSPECT_FILE_BYTES, MAX_INSPECT_FILES, MAX_LAYER_FILES, readImageExport } from '../../server/src/grading/cleanroom-layers.js';
 import { parseDockerfile } from '../../server/src/grading/dockerfile.js';
 import { packFiles } from '../../server/src/local-tar.js';
 import { tempDataDir } from '../helpers/server.js';
@@ -193,6 +193,23 @@ describe('reading a built image', () => {
     );
     expect(r.layers).toEqual([{ instruction: 'FROM scratch', line: 1, base: false, sizeBytes: 0, files: [], truncated: false }]);
     expect(r.image.env).toEqual(['A=1']);
+  });
+
+  it('lists at most MAX_LAYER_FILES files of a layer and says it stopped', async () => {
+    const { instructions } = parseDockerfile('FROM scratch\nCOPY . /\n', { allowedBaseImages: [] });
+    const layerTar = Buffer.concat(await Readable.from(packFiles(Array.from({ length: MAX_LAYER_FILES + 5 }, (_, i) => ({ name: `f${i}`, content: '' })))).toArray());
+    const config = { config: {}, history: [{ created_by: 'copy' }, { created_by: 'seal', empty_layer: true }] };
+    const r = await readImageExport(
+      packFiles([
+        { name: 'aaa/layer.tar', content: layerTar },
+        { name: `${'e'.repeat(64)}.json`, content: JSON.stringify(config) },
+        { name: 'manifest.json', content: JSON.stringify([{ Config: `${'e'.repeat(64)}.json`, Layers: ['aaa/layer.tar'] }]) },
+      ]),
+      instructions,
+      [],
+    );
+    expect(r.layers[0]).toMatchObject({ instruction: 'COPY . /', line: 2, truncated: true });
+    expect(r.layers[0]!.files.length).toBe(MAX_LAYER_FILES);
   });
 
   it('says so when the export is not an image', async () => {
