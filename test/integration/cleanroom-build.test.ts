@@ -1,7 +1,9 @@
 // A build job graded through the real grading path: the candidate's Dockerfile in a live sandbox is built by the
 // bounded build, the fixture's checks read build.json, the layers' files and the run's output in the grader; a
-// Dockerfile the reader refuses and a RUN that never ends are failed checks (not errors) and the grading completes;
+// bounded build, the fixture's checks read build.json, the layers' files and the run's output in the grader, also when graded
+// from the stored snapshot; a
 // no image or container of the build is left after any case.
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/src/config.js';
@@ -9,11 +11,15 @@ import { loadExercise, type Exercise } from '../../server/src/exercises/catalog.
 import { provisionExercise } from '../../server/src/exercises/provision.js';
 import { drawVariant, newSeed } from '../../server/src/exercises/variants.js';
 import { gradeSandbox, type GradingRun } from '../../server/src/grading/runner.js';
+import { evidencePaths } from '../../server/src/exercises/exercise-spec.js';
+import { snapshotFiles } from '../../server/src/grading/file-source.js';
+import { snapshotSandbox } from '../../server/src/grading/snapshot.js';
 import { DockerDriver } from '../../server/src/sandbox/drivers/docker/docker-driver.js';
 import { BUILD_LABEL } from '../../server/src/sandbox/drivers/docker/image-build.js';
 import { LABELS } from '../../server/src/sandbox/labels.js';
 import { effectiveLimits } from '../../server/src/sandbox/policy.js';
 import { docker, requireDocker, testLabels } from '../helpers/docker.js';
+import { tempDataDir } from '../helpers/server.js';
 
 const FIXTURE = path.join(import.meta.dirname, '..', 'fixtures', 'exercises-build', 'fixture-build');
 const policy = loadConfig({}).sandbox;
@@ -81,6 +87,14 @@ describe('clean-room build job (docker)', () => {
     const fixed = await grade();
     expect(verdicts(fixed)).toEqual({ built: 'pass', 'non-root': 'pass', healthcheck: 'pass', 'no-secret': 'pass', runs: 'pass' });
     expect(message(fixed, 'runs')).toBe('app server-ok secret-absent');
+    expect(await leftovers()).toEqual({ containers: 0, images: 0 });
+
+    // The context is evidence: a grading from the stored snapshot (a regrade) builds the same image.
+    const file = path.join(tempDataDir(), 'final.tar');
+    fs.writeFileSync(file, await snapshotSandbox(driver, sandbox.id, evidencePaths(exercise)));
+    const stored = await gradeSandbox({ driver, sandboxId: null, files: snapshotFiles(file), exercise, params: sandbox.params, seed: sandbox.seed, labels: testLabels() });
+    expect(stored.results.map((r) => [r.id, r.verdict, r.message])).toEqual(fixed.results.map((r) => [r.id, r.verdict, r.message]));
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
     expect(await leftovers()).toEqual({ containers: 0, images: 0 });
   }, 90_000);
 
