@@ -1,8 +1,7 @@
 // A build job graded through the real grading path: the candidate's Dockerfile in a live sandbox is built by the
-// bounded build, the fixture's checks read build.json, the layers' files and the run's output in the grader; a
-// bounded build, the fixture's checks read build.json, the layers' files and the run's output in the grader, also when graded
-// from the stored snapshot; a
-// no image or container of the build is left after any case.
+// bounded build, the fixture's checks read build.json, the layers' files and the run's output in the grader, also when
+// graded from the stored snapshot; a Dockerfile the reader refuses and a RUN that never ends are failed checks (not
+// errors) and the grading completes; no image or container of the build is left after any case.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
