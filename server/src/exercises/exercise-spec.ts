@@ -41,10 +41,26 @@ export interface VariantSpec {
   choices: string[];
 }
 
+/** A clean-room job that builds the candidate's Dockerfile (exercise.yaml `cleanroom[].build`). */
+export interface CleanroomBuildSpec {
+  /** The sandbox directory copied (through the clean-room sanitiser) as the build context. */
+  context: string;
+  /** The Dockerfile's path inside the context. */
+  dockerfile: string;
+  /** Sandbox image names (opslab/sandbox-<name>:latest) a FROM may name; nothing else can be. */
+  from: string[];
+  /** Absolute globs of paths whose contents are extracted from every layer the Dockerfile made (bounded). */
+  inspect: string[];
+}
+
 export interface CleanroomSpec {
   id: string;
+  /** The sandbox image the job runs in; for a build job, the first of build.from (its run uses the built image). */
   image: string;
+  /** The sandbox path copied in; for a build job, its context (so snapshots keep it). */
   copy: string;
+  /** Build the candidate's Dockerfile; `run` (may be empty) then runs in a container of the built image. */
+  build?: CleanroomBuildSpec;
   gitHead: boolean;
   /**
    * A directory of the exercise's `hidden/` copied into the clean room at /opt/opslab-hidden, root's and read-only,

@@ -13,6 +13,7 @@ import {
   DEFAULT_WORKSPACE,
   EXERCISE_MODES,
   type CheckSpec,
+  type CleanroomBuildSpec,
   type CleanroomSpec,
   type Exercise,
   type ExerciseProblem,
@@ -73,7 +74,7 @@ export function loadExercise(
     id: string;
     image: string;
     checks?: (Partial<CheckSpec> & { id: string; title: string; points: number })[];
-    cleanroom?: (Partial<CleanroomSpec> & { id: string; image: string; copy: string; run: string })[];
+    cleanroom?: RawCleanroom[];
   };
   const spec = data as Raw;
   if (problems.length === 0 && spec.id !== (opts.id ?? path.basename(dir))) {
@@ -117,12 +118,7 @@ export function loadExercise(
       probe: spec.probe ?? false,
       editor: spec.editor ?? true,
       files: spec.files ?? {},
-      cleanroom: (spec.cleanroom ?? []).map((c) => ({
-        ...c,
-        gitHead: c.gitHead ?? false,
-        bring: c.bring ?? [],
-        timeoutSeconds: c.timeoutSeconds ?? 300,
-      })),
+      cleanroom: (spec.cleanroom ?? []).map(cleanroomJob),
       wrong: spec.wrong ?? [],
       alternatives: alternativeSolutions(dir),
       hasSetup: isExecutable(path.join(dir, 'setup')),
@@ -131,6 +127,16 @@ export function loadExercise(
       dir,
     },
   };
+}
+
+type RawCleanroom = Omit<Partial<CleanroomSpec>, 'build'> & { id: string; build?: Partial<CleanroomBuildSpec> & { context: string; from: string[] } };
+
+/** A clean-room job with its defaults; a build job copies its context and names its first FROM image. */
+function cleanroomJob(c: RawCleanroom): CleanroomSpec {
+  const common = { gitHead: c.gitHead ?? false, bring: c.bring ?? [], timeoutSeconds: c.timeoutSeconds ?? 300 };
+  if (!c.build) return { ...c, build: undefined, image: c.image!, copy: c.copy!, run: c.run!, ...common };
+  const build = { context: c.build.context, dockerfile: c.build.dockerfile ?? 'Dockerfile', from: c.build.from, inspect: c.build.inspect ?? [] };
+  return { ...c, ...common, image: build.from[0]!, copy: build.context, run: c.run ?? '', build };
 }
 
 /** The executables in `solution-alt/`, sorted, as paths relative to the exercise dir. */
@@ -165,7 +171,7 @@ function crossCheck(
     checks?: { id: string }[];
     variants?: { name: string }[];
     wrong?: WrongAnswer[];
-    cleanroom?: { id: string; image: string; hidden?: string; bring?: { from: string; to: string }[] }[];
+    cleanroom?: { id: string; image?: string; copy?: string; gitHead?: boolean; hidden?: string; bring?: { from: string; to: string }[]; build?: { context: string; dockerfile?: string; from: string[]; inspect?: string[] } }[];
   },
   opts: { imageExists?: (image: string) => boolean },
 ): ExerciseProblem[] {
@@ -220,13 +226,42 @@ function crossCheck(
       }
       targets.push(to);
     });
-    if (opts.imageExists && !opts.imageExists(c.image)) {
+    if (c.image !== undefined && opts.imageExists && !opts.imageExists(c.image)) {
       problems.push({ file, field: `cleanroom.${i}.image`, message: `names no sandbox image (sandboxes/${c.image}/Dockerfile)` });
     }
+    if (c.build) problems.push(...buildJobProblems(file, `cleanroom.${i}`, c, opts));
   });
   for (const id of duplicates((spec.cleanroom ?? []).map((c) => c.id))) {
     problems.push({ file, field: 'cleanroom', message: `clean-room job id "${id}" is used twice` });
   }
+  return problems;
+}
+
+/** What a build job may not hold or name: the fields of a plain job, `..`, images that do not exist. */
+function buildJobProblems(
+  file: string,
+  field: string,
+  c: { image?: string; copy?: string; gitHead?: boolean; bring?: unknown[]; build?: { context: string; dockerfile?: string; from: string[]; inspect?: string[] } },
+  opts: { imageExists?: (image: string) => boolean },
+): ExerciseProblem[] {
+  const problems: ExerciseProblem[] = [];
+  const build = c.build!;
+  for (const key of ['image', 'copy', 'gitHead', 'bring'] as const) {
+    if (c[key] !== undefined) {
+      problems.push({ file, field: `${field}.${key}`, message: 'is not used by a build job (it copies build.context and runs in the image it built): leave it out' });
+    }
+  }
+  const dotted = (p: string) => p.split('/').some((part) => part === '..' || part === '.');
+  if (dotted(build.context)) problems.push({ file, field: `${field}.build.context`, message: `must be a plain absolute path, without . or .. (${build.context})` });
+  // build.dockerfile: its pattern already refuses . and .. parts.
+  build.from.forEach((name, j) => {
+    if (opts.imageExists && !opts.imageExists(name)) {
+      problems.push({ file, field: `${field}.build.from.${j}`, message: `names no sandbox image (sandboxes/${name}/Dockerfile)` });
+    }
+  });
+  (build.inspect ?? []).forEach((glob, j) => {
+    if (dotted(glob.slice(1)) || glob.includes('//')) problems.push({ file, field: `${field}.build.inspect.${j}`, message: `must be a plain absolute glob, without . or .. or // (${glob})` });
+  });
   return problems;
 }
 

@@ -6,6 +6,7 @@ import type { JobDriver, ResourceLimits } from '../sandbox/sandbox-driver.js';
 import type { JobDiskQuota } from '../sandbox/disk-watch.js';
 import { GRADER_UID } from './archive.js';
 import { CLEANROOM_OUTPUT_LIMIT_BYTES, DEFAULT_CLEANROOM_LIMITS, runCleanroom } from './cleanroom.js';
+import { runBuildJob } from './cleanroom-build.js';
 import { BACKSTOP_SLACK_MS, KILL_AFTER_SECONDS } from './limits.js';
 import { sandboxFiles, type FileSource } from './file-source.js';
 import { copySandbox, putChanges, putProcessList } from './grader-inputs.js';
@@ -199,6 +200,14 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
         const t0 = Date.now();
         const results: { name: string; content: string | Buffer }[] = [];
         for (const job of exercise.cleanroom) {
+          if (job.build) {
+            // A build job hands the checks its own files (build.json, build.log, layers/, and the run's).
+            const b = await runBuildJob(opts, files, job, env, jobCommon);
+            log('clean-room build job finished', { job: job.id, exitCode: b.exitCode, ms: b.durationMs });
+            cleanroom.push({ id: job.id, exitCode: b.exitCode, durationMs: b.durationMs });
+            results.push(...b.files.map((f) => ({ name: `cleanroom/${job.id}/${f.name}`, content: f.content })));
+            continue;
+          }
           const r = await runCleanroom(opts, files, job, env, jobCommon);
           log('clean-room job finished', { job: job.id, exitCode: r.exitCode, ms: r.durationMs });
           cleanroom.push({ id: job.id, exitCode: r.exitCode, durationMs: r.durationMs });

@@ -263,4 +263,12 @@ export interface JobDriver extends SandboxDriver {
   removeImage?(ref: string): Promise<void>;
   /** Built images of this installation (results and leftovers of a dead server), newest first, with their age. */
   listBuildImages?(): Promise<{ id: string; ageSeconds: number }[]>;
+  /**
+   * A built image as the engine saves it (`docker save`: a tar holding manifest.json, the image's configuration and
+   * one uncompressed tar per layer): grading reads the layers a candidate's Dockerfile made from it. Only an image
+   * of this installation's builds (labelled so) is exported; another is refused. Optional, like buildImage.
+   */
+  exportImage?(ref: string): Promise<Readable>;
+  /** The diff ids (`sha256:…`) of an image's layers, base first; null when the engine does not have it. Optional. */
+  imageLayers?(ref: string): Promise<string[] | null>;
 }

@@ -29,7 +29,7 @@ import { execTty } from './exec-terminal.js';
 import { makeDirs, statPath } from './paths.js';
 import { listProcesses } from './processes.js';
 import { listChanges } from './changes.js';
-import { buildImage, listBuildImages, removeBuildImage } from './image-build.js';
+import { buildImage, exportBuildImage, listBuildImages, removeBuildImage } from './image-build.js';
 import type { ImageBuildResult, ImageBuildSpec } from '../../image-build-spec.js';
 import { readShellLog } from './shell-log.js';
 import { attachTty } from './terminal-session.js';
@@ -252,6 +252,19 @@ export class DockerDriver implements JobDriver {
 
   listBuildImages(): Promise<{ id: string; ageSeconds: number }[]> {
     return listBuildImages(this.docker, this.instance);
+  }
+
+  exportImage(ref: string): Promise<Readable> {
+    return exportBuildImage(this.docker, this.instance, ref);
+  }
+
+  async imageLayers(ref: string): Promise<string[] | null> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).RootFS?.Layers ?? [];
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
   }
 
   async listManaged(): Promise<SandboxInfo[]> {

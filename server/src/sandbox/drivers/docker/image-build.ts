@@ -323,7 +323,10 @@ class ImageBuild {
         }
       }
     }
-    let destIsDir = rawDest.endsWith('/') || groups.reduce((n, g) => n + g.entries.length, 0) > 1;
+    // `.` (and `dir/.`) is a directory, and so is the WORKDIR: the engine's builder makes it at WORKDIR, this build
+    // only when the stage is sealed, so `WORKDIR /app` then `COPY a.txt .` must not make a file named /app.
+    let destIsDir =
+      rawDest.endsWith('/') || rawDest === '.' || rawDest.endsWith('/.') || (!!stage.config.WorkingDir && dest === path.posix.resolve('/', stage.config.WorkingDir)) || groups.reduce((n, g) => n + g.entries.length, 0) > 1;
     const container = stage.image ? await this.createContainer(stage.image, { Cmd: ['true'] }) : null;
     try {
       if (container && !destIsDir) destIsDir = (await statPath(this.deps.docker, container.id, dest, true))?.type === 'directory';
@@ -420,4 +423,15 @@ export async function removeBuildImage(docker: Docker, ref: string): Promise<voi
     if (statusOf(err) === 404) return;
     throw err;
   }
+}
+
+/**
+ * A tar of a built image as `docker save` writes it. Refused (rejects) for an image that is not one of this
+ * installation's builds: nothing else on the engine is read this way.
+ */
+export async function exportBuildImage(docker: Docker, instance: string, ref: string): Promise<Readable> {
+  const image = docker.getImage(ref);
+  const labels = (await image.inspect()).Config?.Labels ?? {};
+  if (labels[LABELS.instance] !== instance || labels[LABELS.role] !== BUILD_ROLE) throw new Error(`${ref} is not an image this installation built`);
+  return (await image.get()) as unknown as Readable;
 }
