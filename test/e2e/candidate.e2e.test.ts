@@ -316,10 +316,13 @@ describe('candidate journey', () => {
     const invite = await createInvite({ name: 'Edsger Dijkstra', showFeedback: false, timeLimitMinutes: 30 });
     const page = await rig.browser.newPage();
     // The terminal socket passes through here, so that the test can cut it as a broken network would.
-    let cut = false;
+    let network: 'up' | 'down' = 'up';
+    /** How many terminal connections the page tried. */
+    let tries = 0;
     const live: { close(): Promise<void> }[] = [];
     await page.routeWebSocket(/\/terminal$/, (ws) => {
-      if (cut) {
+      tries++;
+      if (network === 'down') {
         void ws.close({ code: 4008, reason: 'network down' });
         return;
       }
@@ -372,15 +375,21 @@ describe('candidate journey', () => {
     await page.keyboard.type('echo before-$((4*4))');
     await page.keyboard.press('Enter');
     await waitForTerminalText(page, 'before-16');
-    cut = true;
+    network = 'down';
     await live[live.length - 1]!.close();
     const lost = page.locator('[data-testid="connection-banner"][data-kind="lost"]');
     await lost.waitFor();
     expect(await lost.textContent()).toContain('Your shell keeps running and the clock does not stop.');
     expect(await page.getByTestId('connection-state').getAttribute('data-state')).toMatch(/^(reconnecting|connecting)$/);
     await screenshot(page, 'candidate-connection-lost');
-    cut = false;
+    // "Reconnect now" tries at once; pressed while the network is still down, its try is refused and the banner (with
+    // the button) stays, so no automatic retry can take the button away under the click.
+    const beforeClick = tries;
     await page.getByTestId('reconnect-now').click();
+    await expect.poll(() => tries, { timeout: 5_000 }).toBeGreaterThan(beforeClick);
+    await lost.waitFor();
+    // The network comes back: the terminal reconnects by itself and the banner goes.
+    network = 'up';
     await waitForConnection(page);
     await lost.waitFor({ state: 'detached' });
     await waitForTerminalText(page, 'before-16');

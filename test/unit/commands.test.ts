@@ -442,18 +442,18 @@ describe('parseCommands: hostile and broken recordings', () => {
 });
 
 describe('sandbox shell setup', () => {
-  it('is the same in every sandbox image', () => {
+  it('is the same in every sandbox image: the base installs it, every other image starts from the base', () => {
     const dir = path.join(repoRoot(), 'sandboxes');
     const base = fs.readFileSync(path.join(dir, 'base', 'bashrc'), 'utf8');
     expect(base).toContain('133;C');
-    for (const image of fs.readdirSync(dir)) {
-      for (const file of ['bashrc', 'profile', 'inputrc']) {
-        expect(fs.readFileSync(path.join(dir, image, file), 'utf8'), `${image}/${file}`).toBe(
-          fs.readFileSync(path.join(dir, 'base', file), 'utf8'),
-        );
-      }
+    expect(fs.readFileSync(path.join(dir, 'base', 'Dockerfile'), 'utf8')).toContain('COPY bashrc /root/.bashrc');
+    for (const image of fs.readdirSync(dir).filter((d) => d !== 'base')) {
+      // The last FROM is the image's own stage: it must be the base, and nothing may install another shell setup.
       const dockerfile = fs.readFileSync(path.join(dir, image, 'Dockerfile'), 'utf8');
-      expect(dockerfile, image).toContain('COPY bashrc /root/.bashrc');
+      const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)/gim)].map((m) => m[1]);
+      expect(froms.at(-1), image).toBe('opslab/sandbox-base:latest');
+      expect(dockerfile, image).not.toMatch(/\/root\/\.(bashrc|profile)|inputrc/);
+      for (const file of ['bashrc', 'profile', 'inputrc', 'vimrc']) expect(fs.existsSync(path.join(dir, image, file)), `${image}/${file}`).toBe(false);
     }
   });
 });
