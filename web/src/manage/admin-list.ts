@@ -21,6 +21,8 @@ export interface AdminListOptions<T> {
   list(signal: AbortSignal): Promise<T[]>;
   /** Fills `body` with the rows. */
   render(items: T[]): void;
+  /** After each load that rendered (e.g. the webhooks page's delivery log follows its endpoint). */
+  loaded?(items: T[]): void | Promise<void>;
   /** What the alert says when the list cannot be loaded. */
   loadError: string;
 }
@@ -85,6 +87,7 @@ export class AdminList<T> {
       if (this.scope.disposed) return null;
       this.alert.replaceChildren();
       this.opts.render(items);
+      await this.opts.loaded?.(items);
       return items;
     } catch (err) {
       if (isAbort(err) || this.scope.disposed) return null;
@@ -93,10 +96,14 @@ export class AdminList<T> {
     }
   }
 
-  /** Says what was done above the list, loads it again and keeps the focus near it. */
+  /**
+   * Loads the list again, then says what was done above it and keeps the focus near it: the note and the list that
+   * shows it appear together (a note over the old list would say "deleted" beside the deleted row).
+   */
   async done(text: string, testid: string): Promise<void> {
-    this.status.replaceChildren(h('p', { class: 'message message-info', 'data-testid': testid }, text));
     await this.load();
+    if (this.scope.disposed) return;
+    this.status.replaceChildren(h('p', { class: 'message message-info', 'data-testid': testid }, text));
     this.title.focus();
   }
 

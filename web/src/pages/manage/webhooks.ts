@@ -110,6 +110,7 @@ class WebhooksPage {
       columns: ['URL', 'Events', 'Status', 'Waiting / failed'],
       list: (signal) => webhooksApi.list(signal),
       render: (hooks) => this.render(hooks),
+      loaded: (hooks) => this.log.follow(hooks),
       loadError: 'The webhooks could not be loaded.',
     });
     this.log = new DeliveryLog(scope, webhooksApi);
@@ -148,8 +149,7 @@ class WebhooksPage {
   }
 
   async load(): Promise<void> {
-    const hooks = await this.list.load();
-    if (hooks) await this.log.follow(hooks);
+    await this.list.load();
   }
 
   private render(hooks: WebhookView[]): void {

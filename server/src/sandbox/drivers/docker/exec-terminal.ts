@@ -9,7 +9,7 @@ import { StreamTerminalSession } from './terminal-session.js';
 export const TERMINAL_ENV = 'OPSLAB_TERMINAL';
 
 /**
- * Hangs up the exec'd shells an earlier server left behind under this terminal's name, and waits (up to about two
+ * Hangs up the exec'd shells an earlier server left behind under this terminal's name, and waits (up to about five
  * seconds) until they are gone, so the new shell never runs beside the old one. The engine cannot attach to an exec
  * again once its stream is gone, and it does not end the process when the stream closes: a shell whose server
  * restarted would otherwise idle in the sandbox for the rest of the attempt. Best effort, bounded.
@@ -20,17 +20,19 @@ async function hangUpEarlier(docker: Docker, id: string, name: string): Promise<
     `hung=; for p in /proc/[0-9]*; do ` +
     `tr '\\0' '\\n' < "$p/environ" 2>/dev/null | grep -qx '${TERMINAL_ENV}=${name}' && kill -HUP "\${p#/proc/}" 2>/dev/null && hung="$hung \${p#/proc/}"; ` +
     `done; ` +
-    `i=0; while [ -n "$hung" ] && [ $i -lt 20 ]; do left=; for q in $hung; do ` +
+    `i=0; while [ -n "$hung" ] && [ $i -lt 50 ]; do left=; for q in $hung; do ` +
     `s=$(sed -n 's/^.*) \\(.\\).*$/\\1/p' "/proc/$q/stat" 2>/dev/null); [ -n "$s" ] && [ "$s" != Z ] && left="$left $q"; ` +
     `done; hung=$left; [ -n "$hung" ] && sleep 0.1; i=$((i+1)); done; exit 0`;
   try {
-    const exec = await docker.getContainer(id).exec({ Cmd: ['sh', '-c', script], AttachStdout: false, AttachStderr: false, User: 'root' });
+    // Its output is attached (and read) so that the stream ends when the script does: an exec with nothing attached
+    // may hand back a stream that ends at once, before the earlier shell is gone.
+    const exec = await docker.getContainer(id).exec({ Cmd: ['sh', '-c', script], AttachStdout: true, AttachStderr: true, User: 'root' });
     const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Duplex;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         stream.destroy();
         resolve();
-      }, 5_000);
+      }, 8_000);
       const done = () => {
         clearTimeout(timer);
         resolve();
