@@ -5,7 +5,7 @@
 // One exercise is self-tested at a time, in the background.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../attempts/context.js';
+import type { Logger } from '../sandbox/notices.js';
 import type { ExerciseSourcesRepo, PublishFailure, Publication } from '../store/exercise-sources-repo.js';
 import { formatProblem, loadExercise, type Exercise, type ExerciseCatalog } from './catalog.js';
 import type { GitSource } from './git-source.js';

@@ -2,7 +2,7 @@
 // the parser (grading/dockerfile.ts) and the driver need: a word's quotes and variables, which can only be resolved
 // at build time (a base image's ENV is known only then). Pure: no engine, nothing else of the server.
 import type { Readable } from 'node:stream';
-import type { ResourceLimits } from './sandbox-driver.js';
+import type { ResourceLimits } from './resource-limits.js';
 
 /** Where a stage starts: an allowed image, an earlier stage (by index), or nothing. */
 export type StageBase = { kind: 'image'; ref: string } | { kind: 'stage'; index: number } | { kind: 'scratch' };

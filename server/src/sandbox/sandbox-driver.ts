@@ -1,14 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { ShellLogEntry, TerminalSession } from '../terminal/terminal-session.js';
 import type { ImageBuildResult, ImageBuildSpec } from './image-build-spec.js';
+import type { ResourceLimits } from './resource-limits.js';
 
-export type { ShellLogEntry };
-
-export interface ResourceLimits {
-  memoryMb: number;
-  cpus: number;
-  pids: number;
-}
+export type { ResourceLimits, ShellLogEntry };
 
 export interface SandboxSpec {
   attemptId: string;
