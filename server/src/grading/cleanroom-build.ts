@@ -13,12 +13,11 @@ import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
 import type { CleanroomSpec } from '../exercises/catalog.js';
 import { sandboxImageTag } from '../images/index.js';
-import { packDir } from '../local-tar.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import type { ImageBuildStep } from '../sandbox/image-build-spec.js';
 import { watchJobDisk } from '../sandbox/disk-watch.js';
 import { ArchiveWriter } from './archive.js';
-import { CLEANROOM_HIDDEN, CLEANROOM_OUTPUT_LIMIT_BYTES, DEFAULT_CLEANROOM_LIMITS, DISK_QUOTA_EXIT_CODE, type CleanroomOptions } from './cleanroom.js';
+import { CLEANROOM_OUTPUT_CAPS, DEFAULT_CLEANROOM_LIMITS, jobResult, putGraderMaterial, type CleanroomOptions } from './cleanroom.js';
 import { readImageExport, type BuildLayer, type ImageSummary } from './cleanroom-layers.js';
 import { DockerfileError, parseDockerfile } from './dockerfile.js';
 import type { FileSource } from './file-source.js';
@@ -221,9 +220,7 @@ async function runInImage(
     return { exitCode: 127, output: Buffer.from(`[opslab] the built image could not be started: ${(err as Error).message}\n`), durationMs: Date.now() - t0 };
   }
   try {
-    if (job.hidden) {
-      await driver.copyIn(id, '/', packDir(path.join(opts.exercise.dir, job.hidden), { prefix: CLEANROOM_HIDDEN.slice(1), uid: 0, gid: 0, readOnlyForOthers: true }));
-    }
+    if (job.hidden) await putGraderMaterial(driver, id, opts.exercise.dir, [{ from: job.hidden, to: '' }]);
     const disk = watchJobDisk(driver, id, opts.cleanroomDisk ?? { quotaBytes: 0, intervalMs: 0 });
     const started = Date.now();
     const r = await driver
@@ -232,21 +229,17 @@ async function runInImage(
         env: variant,
         // No `timeout` is assumed in the candidate's image: the exec is abandoned at the limit and the container removed.
         timeoutMs: job.timeoutSeconds * 1000,
-        maxOutputBytes: CLEANROOM_OUTPUT_LIMIT_BYTES / 4,
-        tailBytes: (CLEANROOM_OUTPUT_LIMIT_BYTES * 3) / 4,
+        ...CLEANROOM_OUTPUT_CAPS,
       })
       .catch((err: Error) => ({ exitCode: 126 as number | null, stdout: '', stderr: `[opslab] the run could not be started in the built image: ${err.message}\n`, timedOut: false, truncated: false }))
       .finally(() => disk.stop());
     const durationMs = Date.now() - started;
-    let output = Buffer.from(r.stdout + r.stderr, 'utf8');
-    let exitCode = r.exitCode ?? 124;
-    if (disk.stoppedAt !== null) {
-      exitCode = DISK_QUOTA_EXIT_CODE;
-      output = Buffer.concat([output, Buffer.from(`\n[opslab] stopped: the job wrote ${Math.round(disk.stoppedAt / MiB)} MB to its disk, over the quota of ${Math.round(opts.cleanroomDisk!.quotaBytes / MiB)} MB\n`)]);
-    } else if (r.timedOut || r.exitCode === null) {
-      exitCode = 124;
-      output = Buffer.concat([output, Buffer.from(`\n[opslab] timed out after ${job.timeoutSeconds} s\n`)]);
-    }
+    const { exitCode, output } = jobResult(r, {
+      diskStoppedAt: disk.stoppedAt,
+      quotaBytes: opts.cleanroomDisk?.quotaBytes ?? 0,
+      timedOut: r.timedOut || r.exitCode === null,
+      timeoutSeconds: job.timeoutSeconds,
+    });
     return { exitCode, output, durationMs };
   } finally {
     await driver.remove(id).catch(() => undefined);

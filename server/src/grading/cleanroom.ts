@@ -4,7 +4,7 @@ import { sandboxImageTag } from '../images/index.js';
 import { packDir } from '../local-tar.js';
 import { ArchiveWriter } from './archive.js';
 import type { FileSource } from './file-source.js';
-import type { JobDriver, ResourceLimits } from '../sandbox/sandbox-driver.js';
+import type { JobDriver, JobExecResult, ResourceLimits } from '../sandbox/sandbox-driver.js';
 import { watchJobDisk, type JobDiskQuota } from '../sandbox/disk-watch.js';
 import { BACKSTOP_SLACK_MS, KILL_AFTER_SECONDS, MiB } from './limits.js';
 
@@ -26,6 +26,40 @@ export const DISK_QUOTA_EXIT_CODE = 125;
 
 /** Where a clean-room job's `hidden` directory is put. */
 export const CLEANROOM_HIDDEN = '/opt/opslab-hidden';
+
+/**
+ * How much of a job's output is kept: the first quarter and the last three quarters of the 1 MiB. A job's result
+ * lines come at its end, and a flood of output from the candidate's code must not push them out.
+ */
+export const CLEANROOM_OUTPUT_CAPS = { maxOutputBytes: CLEANROOM_OUTPUT_LIMIT_BYTES / 4, tailBytes: (CLEANROOM_OUTPUT_LIMIT_BYTES * 3) / 4 };
+
+/**
+ * The grader's own material into a job under CLEANROOM_HIDDEN/<to>: root's and not writable by others, so the
+ * candidate's code, run as another user, can neither change nor replace it.
+ */
+export async function putGraderMaterial(driver: JobDriver, id: string, exerciseDir: string, entries: { from: string; to: string }[]): Promise<void> {
+  for (const e of entries) {
+    const prefix = path.posix.join(CLEANROOM_HIDDEN, e.to).slice(1);
+    await driver.copyIn(id, '/', packDir(path.join(exerciseDir, e.from), { prefix, uid: 0, gid: 0, readOnlyForOthers: true }));
+  }
+}
+
+/** A finished job's exit code and output, with the platform's last line when it stopped the job (disk quota, time limit). */
+export function jobResult(
+  r: Pick<JobExecResult, 'exitCode' | 'stdout' | 'stderr'>,
+  stop: { diskStoppedAt: number | null; quotaBytes: number; timedOut: boolean; timeoutSeconds: number },
+): { exitCode: number; output: Buffer } {
+  const output = Buffer.from(r.stdout + r.stderr, 'utf8');
+  if (stop.diskStoppedAt !== null) {
+    const mb = (n: number) => Math.round(n / MiB);
+    const line = `\n[opslab] stopped: the job wrote ${mb(stop.diskStoppedAt)} MB to its disk, over the quota of ${mb(stop.quotaBytes)} MB\n`;
+    return { exitCode: DISK_QUOTA_EXIT_CODE, output: Buffer.concat([output, Buffer.from(line)]) };
+  }
+  if (stop.timedOut) {
+    return { exitCode: 124, output: Buffer.concat([output, Buffer.from(`\n[opslab] timed out after ${stop.timeoutSeconds} s\n`)]) };
+  }
+  return { exitCode: r.exitCode ?? 124, output };
+}
 
 /** One clean-room job: a throwaway container of a pristine sandbox image with a copy of `copy`. */
 export async function runCleanroom(
@@ -63,16 +97,11 @@ export async function runCleanroom(
     const [p, c] = await Promise.allSettled([produce, driver.copyIn(id, '/', writer.stream())]);
     if (p.status === 'rejected') throw p.reason;
     if (c.status === 'rejected') throw c.reason;
-    // Root's and not writable by others: the candidate's code, run as another user, can neither change nor replace
-    // the grader's own material (its hidden directory, and the pristine exercise directories it brings).
-    const grader = [
+    // The grader's own material: its hidden directory, and the pristine exercise directories it brings.
+    await putGraderMaterial(driver, id, opts.exercise.dir, [
       ...(job.hidden ? [{ from: job.hidden, to: '' }] : []),
       ...job.bring.map((b) => ({ from: b.from, to: path.posix.normalize(b.to) })),
-    ];
-    for (const g of grader) {
-      const prefix = path.posix.join(CLEANROOM_HIDDEN, g.to).slice(1);
-      await driver.copyIn(id, '/', packDir(path.join(opts.exercise.dir, g.from), { prefix, uid: 0, gid: 0, readOnlyForOthers: true }));
-    }
+    ]);
 
     // gitHead: replace the copy with a fresh clone of its committed HEAD (the clean room is disposable, so git may
     // read the candidate's configuration here). A failing clone is the job's result, like any other failure.
@@ -87,26 +116,19 @@ export async function runCleanroom(
       .execJob(id, ['bash', '-c', script], {
         env: { ...variant, OPSLAB_COPY: copy, OPSLAB_RUN: job.run },
         timeoutMs: (job.timeoutSeconds + KILL_AFTER_SECONDS) * 1000 + BACKSTOP_SLACK_MS,
-        // The first quarter and the last three quarters of the 1 MiB: a job's result lines come at its end, and a
-        // flood of output from the candidate's code must not push them out.
-        maxOutputBytes: CLEANROOM_OUTPUT_LIMIT_BYTES / 4,
-        tailBytes: (CLEANROOM_OUTPUT_LIMIT_BYTES * 3) / 4,
+        ...CLEANROOM_OUTPUT_CAPS,
       })
       .finally(() => disk.stop());
     const durationMs = Date.now() - t0;
-    let output = Buffer.from(r.stdout + r.stderr, 'utf8');
-    let exitCode = r.exitCode ?? 124;
-    if (disk.stoppedAt !== null) {
-      const mb = (n: number) => Math.round(n / MiB);
-      exitCode = DISK_QUOTA_EXIT_CODE;
-      output = Buffer.concat([
-        output,
-        Buffer.from(`\n[opslab] stopped: the job wrote ${mb(disk.stoppedAt)} MB to its disk, over the quota of ${mb(opts.cleanroomDisk!.quotaBytes)} MB\n`),
-      ]);
-    } else if (r.timedOut || exitCode === 124 || (exitCode === 137 && durationMs >= job.timeoutSeconds * 1000)) {
-      exitCode = 124;
-      output = Buffer.concat([output, Buffer.from(`\n[opslab] timed out after ${job.timeoutSeconds} s\n`)]);
-    }
+    // `timeout` ends a job past its time with 124, or with 137 when it had to kill it.
+    const code = r.exitCode ?? 124;
+    const timedOut = r.timedOut || code === 124 || (code === 137 && durationMs >= job.timeoutSeconds * 1000);
+    const { exitCode, output } = jobResult(r, {
+      diskStoppedAt: disk.stoppedAt,
+      quotaBytes: opts.cleanroomDisk?.quotaBytes ?? 0,
+      timedOut,
+      timeoutSeconds: job.timeoutSeconds,
+    });
     return { exitCode, output, durationMs };
   } finally {
     await driver.remove(id).catch(() => undefined);
