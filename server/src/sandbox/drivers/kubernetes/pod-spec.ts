@@ -31,7 +31,7 @@ import { processLimits } from '../../policy.js';
 import { LABELS, ROLES } from '../../labels.js';
 import type { JobRole, JobSpec, ResourceLimits, SandboxSpec } from '../../sandbox-driver.js';
 import { GRADER_USER, sandboxName } from '../docker/container-spec.js';
-import type { Container, NetworkPolicy, Pod, PodSpec, ResourceList, SecurityContext } from './objects.js';
+import type { Container, NetworkPolicy, Pod, ResourceList, SecurityContext } from './objects.js';
 
 export { jobLabels, sandboxLabels } from '../docker/container-spec.js';
 export type { Container, NetworkPolicy, Pod } from './objects.js';
@@ -151,21 +151,37 @@ export function kubeletPodPidsLimit(runtime: string, maxPids: number): number {
   return processLimits(runtime, maxPids).pidsLimit;
 }
 
-/** What holds for every pod: no host namespaces, no service account token, no service links, loopback DNS. */
-function podBase(): Omit<PodSpec, 'containers' | 'hostname' | 'runtimeClassName'> {
+/**
+ * A pod of its one container: what holds for every pod (no host namespaces, no service account token, no service
+ * links, loopback DNS, no restart) around the role's hostname, container and RuntimeClass.
+ */
+function pod(
+  meta: { name: string; namespace: string; labels: Record<string, string> },
+  hostname: string,
+  container: Container,
+  runtimeClass: string | null,
+): Pod {
   return {
-    restartPolicy: 'Never',
-    // PID 1 (an interactive bash, an idle sleep) ignores SIGTERM: the kubelet kills it after this, as `docker stop`
-    // does after the Docker driver's stop timeout.
-    terminationGracePeriodSeconds: STOP_GRACE_SECONDS,
-    hostNetwork: false,
-    hostPID: false,
-    hostIPC: false,
-    shareProcessNamespace: false,
-    automountServiceAccountToken: false,
-    enableServiceLinks: false,
-    dnsPolicy: 'None',
-    dnsConfig: { nameservers: ['127.0.0.1'] },
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: podName(meta.name), namespace: meta.namespace, labels: checkLabels(meta.labels) },
+    spec: {
+      restartPolicy: 'Never',
+      // PID 1 (an interactive bash, an idle sleep) ignores SIGTERM: the kubelet kills it after this, as `docker stop`
+      // does after the Docker driver's stop timeout.
+      terminationGracePeriodSeconds: STOP_GRACE_SECONDS,
+      hostNetwork: false,
+      hostPID: false,
+      hostIPC: false,
+      shareProcessNamespace: false,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      dnsPolicy: 'None',
+      dnsConfig: { nameservers: ['127.0.0.1'] },
+      hostname,
+      containers: [container],
+      ...(runtimeClass !== null ? { runtimeClassName: runtimeClass } : {}),
+    },
   };
 }
 
@@ -204,17 +220,7 @@ export function sandboxPod(settings: SandboxPodSettings): Pod {
     resources: resources(settings.limits, settings.diskQuotaBytes),
     securityContext: securityContext(settings.capabilities),
   };
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: podName(settings.name), namespace: settings.namespace, labels: checkLabels(settings.labels) },
-    spec: {
-      ...podBase(),
-      hostname: 'sandbox',
-      containers: [container],
-      ...(runtimeClass !== null ? { runtimeClassName: runtimeClass } : {}),
-    },
-  };
+  return pod(settings, 'sandbox', container, runtimeClass);
 }
 
 export interface JobPodSettings {
@@ -260,17 +266,7 @@ export function jobPod(spec: JobSpec, settings: JobPodSettings): Pod {
     resources: resources(spec.limits, sandboxHardening ? settings.diskQuotaBytes : 0),
     securityContext: sandboxHardening ? securityContext(settings.capabilities) : securityContext([], graderUser()),
   };
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: podName(settings.name), namespace: settings.namespace, labels: checkLabels(settings.labels) },
-    spec: {
-      ...podBase(),
-      hostname: spec.role,
-      containers: [container],
-      ...(runtimeClass !== null ? { runtimeClassName: runtimeClass } : {}),
-    },
-  };
+  return pod(settings, spec.role, container, runtimeClass);
 }
 
 /**
