@@ -213,17 +213,22 @@ export function ensureImages(opts: EnsureImagesOptions): Promise<ImageResult[]> 
 async function ensureImagesLocked(opts: EnsureImagesOptions): Promise<ImageResult[]> {
   const { engine, repoRoot, log } = opts;
   const baseOpts = { log, ...(opts.debianMirror ? { debianMirror: opts.debianMirror } : {}) };
-  const basesOf = (t: ImageTarget) => dockerfileBases(readFileSync(path.join(t.contextDir, 'Dockerfile'), 'utf8'));
+  // Each Dockerfile is read once: its FROM lines order the builds, name the bases and go into the content hashes.
+  const fromLines = new Map<ImageTarget, string[]>();
+  const basesOf = (t: ImageTarget): string[] => {
+    let bases = fromLines.get(t);
+    if (!bases) fromLines.set(t, (bases = dockerfileBases(readFileSync(path.join(t.contextDir, 'Dockerfile'), 'utf8'))));
+    return bases;
+  };
   const targets = buildOrder([...listTargets(repoRoot), ...(opts.extra ?? [])], basesOf);
   const ours = new Set(targets.map((t) => t.tag));
   const results: ImageResult[] = [];
 
   // Every base FROM any of our Dockerfiles, including the server image's for docker compose; an image this
   // repository builds itself (opslab/sandbox-base) is built in its turn below, never pulled.
-  const dockerfiles = targets.map((t) => path.join(t.contextDir, 'Dockerfile'));
   const serverDockerfile = path.join(repoRoot, 'server/Dockerfile');
-  if (existsSync(serverDockerfile)) dockerfiles.push(serverDockerfile);
-  const bases = [...new Set(dockerfiles.flatMap((f) => dockerfileBases(readFileSync(f, 'utf8'))))]
+  const serverBases = existsSync(serverDockerfile) ? dockerfileBases(readFileSync(serverDockerfile, 'utf8')) : [];
+  const bases = [...new Set([...targets.flatMap(basesOf), ...serverBases])]
     .filter((tag) => !ours.has(tag))
     .sort((a, b) => baseOrder(a) - baseOrder(b) || a.localeCompare(b));
   for (const tag of bases) {
