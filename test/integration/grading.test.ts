@@ -11,6 +11,7 @@ import { toJUnitXml } from '../../server/src/grading/report.js';
 import { LABELS } from '../../server/src/sandbox/labels.js';
 import { DockerDriver } from '../../server/src/sandbox/drivers/docker/docker-driver.js';
 import { effectiveLimits } from '../../server/src/sandbox/policy.js';
+import { adhocExercise } from '../helpers/adhoc-exercise.js';
 import { docker, requireDocker, testLabels, TEST_LABEL, TEST_RUN } from '../helpers/docker.js';
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'exercises');
@@ -265,6 +266,51 @@ describe('grading on the real engine', () => {
     ]);
     const final = await snapshotSandbox(driver, s.id, exercise.collect);
     expect((await diffSnapshots(after, final)).changed).toEqual([]);
+  }, 60_000);
+
+  it('runs clean-room jobs side by side, and each check once the jobs it needs have ended', async () => {
+    const s = await sandboxFor(fixture('fixture-basic'));
+    // Each job prints when it started and ended; the checks see the jobs' files only once those have ended.
+    const timed = 'date +%s.%N; sleep 2; date +%s.%N';
+    const exercise = adhocExercise({
+      id: 'side-by-side',
+      checks: {
+        'reads-a': { script: '#!/bin/bash\ntest -s /cleanroom/a/output.log || { echo "no result of a"; exit 1; }\n' },
+        // Listed second, ready first: it reads no job, so it runs while both still run.
+        early: { script: '#!/bin/bash\nls /cleanroom 2>/dev/null; test ! -e /cleanroom/a && test ! -e /cleanroom/b\n' },
+        overlap: {
+          script: [
+            '#!/bin/bash',
+            'read -r a0 a1 <<<"$(tr "\\n" " " </cleanroom/a/output.log)"',
+            'read -r b0 b1 <<<"$(tr "\\n" " " </cleanroom/b/output.log)"',
+            'echo "a $a0..$a1 b $b0..$b1"',
+            'awk -v a0="$a0" -v a1="$a1" -v b0="$b0" -v b1="$b1" \'BEGIN { exit !(a0 < b1 && b0 < a1) }\'',
+            '',
+          ].join('\n'),
+        },
+      },
+    });
+    try {
+      const sideBySide: Exercise = {
+        ...exercise,
+        checks: exercise.checks.map((c) => ({ ...c, needs: { 'reads-a': ['a'], early: [] as string[] }[c.id] })),
+        cleanroom: ['a', 'b'].map((id) => ({ id, image: 'base', copy: '/root/work', gitHead: false, bring: [], run: timed, timeoutSeconds: 20 })),
+      };
+      const r = await grade(sideBySide, s);
+      expect(r.results.map((c) => [c.id, c.verdict])).toEqual([
+        ['reads-a', 'pass'],
+        ['early', 'pass'],
+        ['overlap', 'pass'],
+      ]);
+      expect(r.cleanroom.map((c) => [c.id, c.exitCode])).toEqual([
+        ['a', 0],
+        ['b', 0],
+      ]);
+      expect(r.results[2]!.message).toMatch(/^a [0-9.]+\.\.[0-9.]+ b /);
+    } finally {
+      exercise.remove();
+    }
+    expect(await jobContainers()).toEqual([]);
   }, 60_000);
 
   it('removes the grader and clean-room containers when a grading fails half-way', async () => {

@@ -34,6 +34,8 @@ describe('exercise catalog', () => {
     expect(catalog.problems.map(formatProblem)).toEqual([]);
     expect(catalog.list().length).toBeGreaterThan(0);
     expect(catalog.get('shell-warmup')?.instructions).toContain('# Shell warm-up');
+    // latency-slo's checks each wait only for the clean room they read.
+    expect(catalog.get('latency-slo')?.checks.map((c) => [c.id, c.needs])).toContainEqual(['slo-met', ['slo']]);
   });
 
   it('loads a valid exercise', () => {
@@ -115,5 +117,20 @@ cleanroom:
     expect(ex.cleanroom[0]!.bring).toEqual([{ from: 'files', to: 'original' }]);
     fs.writeFileSync(path.join(root, 'demo-one/files/a.txt'), 'changed\n');
     expect(ExerciseCatalog.load(root).get('demo-one')!.version).not.toBe(ex.version);
+  });
+
+  it('checks that a check needs only clean-room jobs the exercise declares', () => {
+    const yaml = (needs: string) => `${valid}checks:
+  - { id: one, title: The one check, points: 1, needs: ${needs} }
+  - { id: two, title: The other check, points: 1 }
+cleanroom:
+  - { id: job, image: base, copy: /root/work, run: "true" }
+`;
+    const load = (needs: string) =>
+      catalogWith({ 'demo-one/exercise.yaml': yaml(needs), 'demo-one/README.md': '# Demo\n' });
+    expect(load('[job]').problems.map(formatProblem).filter((p) => p.includes('needs'))).toEqual([]);
+    expect(load('[job, nope]').problems.map(formatProblem)).toContainEqual(expect.stringMatching(/checks\.0\.needs: names no clean-room job "nope"/));
+    expect(load('[job, job]').problems.map(formatProblem)).toContainEqual(expect.stringMatching(/checks\.0\.needs: must NOT have duplicate items/));
+    expect(load('[Job]').problems.map(formatProblem)).toContainEqual(expect.stringMatching(/checks\.0\.needs\.0: must match pattern/));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GradingQueue, GradingQueueFull, type GradingKind, type GradingPosition } from '../../server/src/grading/queue.js';
+import { GradingQueue, GradingQueueFull, gradingContainers, type GradingKind, type GradingPosition } from '../../server/src/grading/queue.js';
 
 /** A piece of work the test ends when it wants. */
 function gate() {
@@ -15,6 +15,12 @@ function gate() {
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('grading queue', () => {
+  it('counts a grading as its grader and every clean room, which run side by side', () => {
+    expect(gradingContainers({ cleanroom: [] })).toBe(1);
+    expect(gradingContainers({ cleanroom: ['pipeline'] })).toBe(2);
+    expect(gradingContainers({ cleanroom: ['slo', 'alerts'] })).toBe(3);
+  });
+
   it('never runs more than its concurrency, and runs everything in the end', async () => {
     const q = new GradingQueue({ concurrency: 2, maxQueued: 100 });
     let running = 0;

@@ -34,6 +34,11 @@ export interface CheckSpec {
    * confirms or overrides it.
    */
   advisory: boolean;
+  /**
+   * The clean-room jobs whose results the check reads (/cleanroom/<id>/): it runs as soon as they have ended.
+   * Left out: every job. An empty list: the check reads none and runs while the jobs do.
+   */
+  needs?: string[];
 }
 
 export interface VariantSpec {

@@ -113,6 +113,7 @@ export function loadExercise(
         timeoutSeconds: c.timeoutSeconds ?? DEFAULT_CHECK_TIMEOUT_SECONDS,
         initially: c.initially ?? 'fail',
         advisory: c.advisory ?? false,
+        ...(c.needs ? { needs: c.needs } : {}),
       })),
       collect: spec.collect ?? [workspace],
       probe: spec.probe ?? false,
@@ -168,7 +169,7 @@ function crossCheck(
   file: string,
   spec: {
     image: string;
-    checks?: { id: string }[];
+    checks?: { id: string; needs?: string[] }[];
     variants?: { name: string }[];
     wrong?: WrongAnswer[];
     cleanroom?: { id: string; image?: string; copy?: string; gitHead?: boolean; hidden?: string; bring?: { from: string; to: string }[]; build?: { context: string; dockerfile?: string; from: string[]; inspect?: string[] } }[];
@@ -234,6 +235,12 @@ function crossCheck(
   for (const id of duplicates((spec.cleanroom ?? []).map((c) => c.id))) {
     problems.push({ file, field: 'cleanroom', message: `clean-room job id "${id}" is used twice` });
   }
+  const jobIds = new Set((spec.cleanroom ?? []).map((c) => c.id));
+  checks.forEach((check, i) => {
+    for (const id of check.needs ?? []) {
+      if (!jobIds.has(id)) problems.push({ file, field: `checks.${i}.needs`, message: `names no clean-room job "${id}"` });
+    }
+  });
   return problems;
 }
 

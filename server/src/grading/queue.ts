@@ -21,9 +21,12 @@ export interface GradingTicket {
 
 export type GradingPosition = { state: 'queued'; ahead: number } | { state: 'running' };
 
-/** The containers a grading of this exercise holds at most at once: its grader, and one clean room at a time. */
+/**
+ * The containers a grading of this exercise holds at most at once: its grader, and each clean-room job's (they run
+ * side by side; a build job holds one container at a time, its step's or its run's).
+ */
 export function gradingContainers(exercise: { cleanroom: readonly unknown[] }): number {
-  return exercise.cleanroom.length > 0 ? 2 : 1;
+  return 1 + exercise.cleanroom.length;
 }
 
 export interface GradingQueueOptions {

@@ -1,28 +1,20 @@
-import path from 'node:path';
-import type { CheckSpec, CleanroomSpec, Exercise } from '../exercises/catalog.js';
+import type { CheckSpec, Exercise } from '../exercises/catalog.js';
 import { variantEnv, type VariantParams } from '../exercises/variants.js';
-import { GRADER_IMAGE_TAG, sandboxImageTag } from '../images/index.js';
+import { GRADER_IMAGE_TAG } from '../images/index.js';
 import type { JobDriver, ResourceLimits } from '../sandbox/sandbox-driver.js';
 import type { JobDiskQuota } from '../sandbox/disk-watch.js';
 import { GRADER_UID } from './archive.js';
-import { CLEANROOM_OUTPUT_LIMIT_BYTES, DEFAULT_CLEANROOM_LIMITS, runCleanroom } from './cleanroom.js';
-import { runBuildJob } from './cleanroom-build.js';
+import { JobSet, runJob, type CleanroomResult } from './cleanroom-jobs.js';
 import { BACKSTOP_SLACK_MS, KILL_AFTER_SECONDS } from './limits.js';
 import { sandboxFiles, type FileSource } from './file-source.js';
 import { copySandbox, putChanges, putProcessList } from './grader-inputs.js';
-import { packDir, packFiles } from '../local-tar.js';
+import { packDir } from '../local-tar.js';
 import type { CheckResult, CheckVerdict } from '../../../contract/attempts.js';
 import { tallyGrade } from '../../../contract/grade.js';
 
 /** A check's result: the shape the store keeps and the review shows (contract/attempts.ts). */
-export type { CheckResult };
+export type { CheckResult, CleanroomResult };
 export type Verdict = CheckVerdict;
-
-export interface CleanroomResult {
-  id: string;
-  exitCode: number;
-  durationMs: number;
-}
 
 export interface GradingRun {
   startedAt: string;
@@ -182,6 +174,13 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     let copyMs = 0;
     let cleanroomMs = 0;
     const cleanroom: CleanroomResult[] = [];
+    // The clean-room jobs run side by side from the start; each one's files go into the grader as it ends.
+    const jobs = new JobSet(
+      exercise.cleanroom.map((job, i) => ({
+        id: job.id,
+        run: async () => void (cleanroom[i] = await runJob(opts, files, job, env, jobCommon, graderId)),
+      })),
+    );
     const settled = await Promise.allSettled([
       driver.start(graderId).then(() => (graderStartMs = Date.now() - started)),
       copySandbox(files, driver, graderId, exercise.collect).then(() => (copyMs = Date.now() - copyStarted)),
@@ -196,41 +195,39 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
           readOnlyForOthers: true,
         }),
       ),
-      (async () => {
-        const t0 = Date.now();
-        const results: { name: string; content: string | Buffer }[] = [];
-        for (const job of exercise.cleanroom) {
-          if (job.build) {
-            // A build job hands the checks its own files (build.json, build.log, layers/, and the run's).
-            const b = await runBuildJob(opts, files, job, env, jobCommon);
-            log('clean-room build job finished', { job: job.id, exitCode: b.exitCode, ms: b.durationMs });
-            cleanroom.push({ id: job.id, exitCode: b.exitCode, durationMs: b.durationMs });
-            results.push(...b.files.map((f) => ({ name: `cleanroom/${job.id}/${f.name}`, content: f.content })));
-            continue;
-          }
-          const r = await runCleanroom(opts, files, job, env, jobCommon);
-          log('clean-room job finished', { job: job.id, exitCode: r.exitCode, ms: r.durationMs });
-          cleanroom.push({ id: job.id, exitCode: r.exitCode, durationMs: r.durationMs });
-          results.push(
-            { name: `cleanroom/${job.id}/exit-code`, content: `${r.exitCode}\n` },
-            { name: `cleanroom/${job.id}/output.log`, content: r.output },
-            { name: `cleanroom/${job.id}/ms`, content: `${r.durationMs}\n` },
-          );
-        }
-        if (results.length) await driver.copyIn(graderId, '/', packFiles(results));
-        cleanroomMs = Date.now() - t0;
-      })(),
     ]);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
+    if (failed) {
+      await jobs.all();
+      throw failed.reason;
+    }
 
     if (exercise.probe) await putChanges(driver, sandboxId!, graderId);
+    // Each check runs once the jobs it reads (`needs`, default all) have ended, the first ready one in the
+    // exercise's order first: the checks that read no clean room run while the jobs still do.
     const checksStarted = Date.now();
-    const results: CheckResult[] = [];
-    for (const check of checks) {
+    const byId = new Map<string, CheckResult>();
+    const pending = checks.map((c) => ({ check: c, needs: c.needs ?? jobs.ids }));
+    while (pending.length > 0) {
+      // A job that failed (the engine, not the candidate's code) fails the grading.
+      const broken = jobs.failure();
+      if (broken) {
+        await jobs.all();
+        throw broken;
+      }
+      const i = pending.findIndex((p) => p.needs.every((id) => jobs.ended(id)));
+      if (i < 0) {
+        await jobs.next(pending.flatMap((p) => p.needs));
+        continue;
+      }
+      const { check } = pending.splice(i, 1)[0]!;
       const before = exercise.probe ? () => putProcessList(driver, sandboxId!, graderId) : undefined;
-      results.push(await runCheck(driver, graderId, exercise, check, env, before));
+      byId.set(check.id, await runCheck(driver, graderId, exercise, check, env, before));
     }
+    await jobs.all();
+    if (jobs.failure()) throw jobs.failure();
+    cleanroomMs = jobs.durationMs;
+    const results = checks.map((c) => byId.get(c.id)!);
     const checksMs = Date.now() - checksStarted;
 
     const finished = Date.now();
