@@ -1,12 +1,9 @@
 // A real OpenID provider for tests: oidc-provider (a certified implementation) on a loopback port, with its own
 // RSA signing key, clients the test registers, accounts the test defines, and a small sign-in page (the
 // "interaction") that asks which account signs in; the test fills it in, over HTTP or in the browser.
-import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { repoRoot } from '../../server/src/paths.js';
 import { startTestServer, type TestServer } from './server.js';
 import Provider, { type Adapter, type AdapterPayload, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 

@@ -7,7 +7,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { loadConfig } from '../../server/src/config.js';
 import { buildApp } from '../../server/src/app.js';
-import { repoRoot } from '../../server/src/paths.js';
 import { SESSION_IDLE_MS, SESSION_MAX_MS } from '../../server/src/auth/service.js';
 import { staffGuard } from '../../server/src/routes/staff-guard.js';
 import { verifyPassword } from '../../server/src/auth/password.js';

@@ -17,7 +17,6 @@ import { DISK_QUOTA_EXIT_CODE, runCleanroom } from '../../server/src/grading/cle
 import type { FileSource } from '../../server/src/grading/file-source.js';
 import { repoRoot } from '../../server/src/paths.js';
 import { LABELS } from '../../server/src/sandbox/labels.js';
-import { isGvisor } from '../../server/src/sandbox/policy.js';
 import { DockerDriver } from '../../server/src/sandbox/drivers/docker/docker-driver.js';
 import { api, attemptCookieToken, startAttempt, type StartedAttempt } from '../helpers/api.js';
 import { docker, requireDocker, testLabels, TEST_LABEL, TEST_RUN } from '../helpers/docker.js';
@@ -26,7 +25,6 @@ import { useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
 
 const ITEM = '19 grading limits';
-const gvisor = isGvisor(SANDBOX_RUNTIME);
 const MiB = 1024 * 1024;
 
 /** The operator narrows sandboxes to two capabilities: CHOWN (bit 0) and KILL (bit 5). */

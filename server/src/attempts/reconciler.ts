@@ -69,7 +69,7 @@ export class Reconciler {
   }
 
   private async pass(): Promise<ReconcileReport> {
-    const { repo, driver, log, config } = this.ctx.deps;
+    const { repo, driver, log } = this.ctx.deps;
     const report: ReconcileReport = {
       adopted: [],
       expired: [],

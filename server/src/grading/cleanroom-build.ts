@@ -13,7 +13,6 @@ import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
 import type { CleanroomSpec } from '../exercises/catalog.js';
 import { sandboxImageTag } from '../images/index.js';
-import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import type { ImageBuildStep } from '../sandbox/image-build-spec.js';
 import { watchJobDisk } from '../sandbox/disk-watch.js';
 import { ArchiveWriter } from './archive.js';

@@ -37,7 +37,7 @@ export class FileTreeView {
   private policy: TransferPolicy = { upload: false, download: false };
 
   constructor(
-    private readonly scope: Scope,
+    scope: Scope,
     private readonly onOpen: (path: string) => void,
     private readonly transfer?: TreeTransfer,
   ) {

@@ -8,7 +8,7 @@ export class KeyboardHelp {
   private readonly button: HTMLButtonElement;
   private readonly panel: HTMLElement;
 
-  constructor(private readonly scope: Scope) {
+  constructor(scope: Scope) {
     const kbd = (...keys: string[]): HTMLElement =>
       h('dt', {}, ...keys.flatMap((key, i) => (i === 0 ? [h('kbd', {}, key)] : ['+', h('kbd', {}, key)])));
     this.button = h(
