@@ -4,6 +4,7 @@ import { PARTS } from './saturation.js';
 import type { GradingExerciseResult } from './grading.js';
 import { burstMethod, burstText, type BurstResult } from './burst.js';
 import { gvisorMethod, gvisorText, type GvisorResult } from './gvisor.js';
+import { sloMethod, sloRates, sloText, type SloProbeResult } from './slo-probe.js';
 import type { MachineInfo } from './machine.js';
 import { fmt, MiB, ratio, type Summary } from './stats.js';
 
@@ -36,6 +37,8 @@ export interface Results {
     burstTypists?: number;
     burstConcurrency?: number[];
     burstExercises?: string[];
+    sloRuns?: number;
+    sloBaselineRef?: string | null;
   };
   load: {
     before: [number, number, number];
@@ -60,6 +63,7 @@ export interface Results {
   };
   gvisor?: GvisorResult;
   burst?: BurstResult;
+  slo?: SloProbeResult & { baselineRef: string | null };
 }
 
 interface Target {
@@ -127,6 +131,15 @@ export function targets(r: Results): Target[] {
     goal: '< 5 s',
     measured: g ? g.map((x) => `${x.exerciseId} ${fmt(x.full.p50 / 1000)} s`).join(', ') : '–',
     met: g ? g.every((x) => x.full.p50 < 5000) : null,
+  });
+  const slo = r.slo ? sloRates(r.slo, 'current') : null;
+  out.push({
+    what: "latency-slo's SLO measurement",
+    goal: 'no false fail or false pass',
+    measured: slo
+      ? `false fails ${slo.falseFail[0]} of ${slo.falseFail[1]} references, false passes ${slo.falsePass[0]} of ${slo.falsePass[1]} faults and wrong knobs`
+      : '–',
+    met: slo ? slo.falseFail[0] === 0 && slo.falsePass[0] === 0 : null,
   });
   return out;
 }
@@ -428,12 +441,14 @@ export function renderMarkdown(r: Results): string {
   }
   if (r.gvisor) out.push('### gVisor', '', gvisorText(r.gvisor), '');
   if (r.burst) out.push('### Grading burst', '', burstText(r.burst), '');
+  if (r.slo) out.push("### latency-slo's SLO measurement", '', sloText(r.slo), '');
   out.push(
     '## How each number is measured',
     '',
     method(r),
     ...(r.gvisor ? [gvisorMethod(r.gvisor)] : []),
     ...(r.burst ? [burstMethod(r.burst)] : []),
+    ...(r.slo ? [sloMethod(r.slo)] : []),
     '',
   );
   return out.join('\n');

@@ -4,7 +4,7 @@
 // reading, next to the targets.
 //
 //   npm run bench                          every section
-//   npm run bench -- --only start,echo     some sections (start, echo, density, grading, flood, gvisor, burst); RESULTS.md is
+//   npm run bench -- --only start,echo     some sections (start, echo, density, grading, flood, gvisor, burst, slo); RESULTS.md is
 //                                          only rewritten by a full run
 //   npm run bench -- --report <json>       rewrite RESULTS.md from a results file, measuring nothing
 import fs from 'node:fs';
@@ -25,12 +25,13 @@ import { density } from './density.js';
 import { gradingBench } from './grading.js';
 import { burstSection } from './burst.js';
 import { gvisorSection } from './gvisor.js';
+import { sloSection } from './slo-probe.js';
 import { busyPercent, describeMachine, loadAverage, machineCpu, ServerProcess } from './machine.js';
 import { renderMarkdown, type Results } from './report.js';
 import { BENCH_LABEL } from './protocol.js';
 import { median, summarize, type Summary } from './stats.js';
 
-const SECTIONS = ['start', 'echo', 'density', 'grading', 'flood', 'gvisor', 'burst'] as const;
+const SECTIONS = ['start', 'echo', 'density', 'grading', 'flood', 'gvisor', 'burst', 'slo'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const count = (name: string, fallback: number) => {
@@ -66,6 +67,9 @@ export const SETTINGS = {
   burstTypists: count('BENCH_BURST_TYPISTS', 20),
   burstConcurrency: list('BENCH_BURST_CONCURRENCY', '1,2,4'),
   burstExercises: (process.env.BENCH_BURST_EXERCISES ?? 'ci-triage,terraform-review,latency-slo,artifact-retention').split(',').map((s) => s.trim()).filter(Boolean),
+  sloRuns: count('BENCH_N_SLO', 20),
+  /** A commit whose latency-slo measurement is studied beside the current one. */
+  sloBaselineRef: process.env.BENCH_SLO_BASELINE_REF?.trim() || null,
 };
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
@@ -93,7 +97,7 @@ function parseArgs(argv: string[]): { only: Section[]; report: string | null } {
       report = argv[++i] ?? null;
       if (!report) throw new Error('--report needs a results file');
     } else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench [-- --only start,echo,density,grading,flood,gvisor,burst | --report <results.json>]\n');
+      process.stdout.write('usage: npm run bench [-- --only start,echo,density,grading,flood,gvisor,burst,slo | --report <results.json>]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);
   }
@@ -209,6 +213,15 @@ async function gradingSection(docker: Docker): Promise<NonNullable<Results['grad
     ? SETTINGS.gradingExercises
     : catalog.list().filter((e) => e.checks.length > 0).map((e) => e.id).sort();
   return gradingBench({ docker, driver, catalog, config, exercises, runs: SETTINGS.gradingRuns, log });
+}
+
+/** 8. latency-slo's SLO measurement: false fails and false passes, quiet and busy. */
+async function sloSectionRun(docker: Docker): Promise<NonNullable<Results['slo']>> {
+  const config = loadConfig({ OPSLAB_EXERCISES_DIR: path.join(repoRoot(), 'exercises') }, repoRoot());
+  const exercise = ExerciseCatalog.load(config.exercisesDir).get('latency-slo');
+  if (!exercise) throw new Error('latency-slo is not in the catalog');
+  const driver = new DockerDriver({ docker, instance: 'bench', policy: config.sandbox, extraLabels: { [BENCH_LABEL]: 'true' } });
+  return sloSection({ driver, exercise, runs: SETTINGS.sloRuns, baselineRef: SETTINGS.sloBaselineRef, log });
 }
 
 /** The two floods: `yes` for a while (a line per two bytes: the TTY's line handling sets the pace), and base64. */
@@ -376,6 +389,9 @@ async function main(): Promise<void> {
             server: (env) => ServerProcess.start({ ...SERVER_ENV, ...env }),
             log,
           });
+          break;
+        case 'slo':
+          results.slo = await sloSectionRun(docker);
           break;
       }
       log(`${section}: done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
