@@ -21,7 +21,7 @@ const graded = catalog.list().filter((e) => e.checks.length > 0);
 describe('exercise self-tests (real engine)', () => {
   it('every shipped exercise is valid', () => {
     expect(catalog.problems.map(formatProblem)).toEqual([]);
-    expect(graded.map((e) => e.id).sort()).toEqual(['artifact-retention', 'ci-triage', 'git-collab', 'latency-slo', 'service-down', 'terraform-review']);
+    expect(graded.map((e) => e.id).sort()).toEqual(['artifact-retention', 'ci-triage', 'container-hardening', 'git-collab', 'latency-slo', 'service-down', 'terraform-review']);
   });
 
   it.each(graded.map((e) => [e.id, e] as const))(

@@ -49,7 +49,7 @@ describe('exercise modes', () => {
   it('ships the hiring exercises for interviews only, and the warm-up and the practice ones for both', () => {
     const catalog = ExerciseCatalog.load(path.join(repoRoot(), 'exercises'));
     for (const id of HIRING) expect(catalog.get(id)?.modes, id).toEqual(['interview']);
-    for (const id of ['shell-warmup', 'artifact-retention', 'git-collab']) expect(catalog.get(id)?.modes, id).toEqual(['interview', 'practice']);
+    for (const id of ['shell-warmup', 'artifact-retention', 'git-collab', 'container-hardening']) expect(catalog.get(id)?.modes, id).toEqual(['interview', 'practice']);
     const both = catalog
       .list()
       .filter((e) => e.modes.includes('practice'))

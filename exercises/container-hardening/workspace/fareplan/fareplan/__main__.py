@@ -1,0 +1,3 @@
+from fareplan.server import main
+
+main()
