@@ -85,6 +85,9 @@ export interface SloRun {
   measurements: number;
   p99Ms: number | null;
   errorRate: number | null;
+  /** Failed requests of the last measurement, and how many it sent. */
+  failed: number | null;
+  requests: number | null;
   jobMs: number;
   detail: string;
 }
@@ -103,13 +106,15 @@ export function judge(output: string): Omit<SloRun, 'jobMs'> {
     });
   const slos = lines.filter((l) => l.kind === 'slo');
   const last = slos.at(-1);
-  if (!last || !last.started) return { verdict: 'error', measurements: slos.length, p99Ms: null, errorRate: null, detail: output.slice(-400) };
+  if (!last || !last.started) {
+    return { verdict: 'error', measurements: slos.length, p99Ms: null, errorRate: null, failed: null, requests: null, detail: output.slice(-400) };
+  }
   const n = Number(last.n);
   const errorRate = Number(last.errors) / n;
   const p99Ms = Number(last.p99_ms);
   const pass = p99Ms < 1000 && errorRate < 0.01;
   const detail = slos.map((s) => `p99 ${s.p99_ms} ms, errors ${String(s.errors)}/${String(s.n)} ${JSON.stringify(s.bad)}, lag ${JSON.stringify(s.lag ?? s.healthz_p90_ms)}`).join(' | ');
-  return { verdict: pass ? 'pass' : 'fail', measurements: slos.length, p99Ms, errorRate, detail };
+  return { verdict: pass ? 'pass' : 'fail', measurements: slos.length, p99Ms, errorRate, failed: Number(last.errors), requests: n, detail };
 }
 
 /** The exercise directory as it was at `ref` (its hidden/ and files/: what the slo job uses), in a temporary directory. */
@@ -120,12 +125,27 @@ export function exerciseAt(ref: string, exerciseId: string): string {
   return dir;
 }
 
+const spread = (xs: number[]) => (xs.length ? { fewest: Math.min(...xs), most: Math.max(...xs) } : null);
+
 export interface SloProbeResult {
   runs: number;
   probes: {
     probe: string;
     condition: string;
-    cases: { name: string; expect: 'pass' | 'fail'; passed: number; failed: number; errors: number; remeasured: number; p99Ms: Summary; jobMs: Summary; wrong: string[] }[];
+    cases: {
+      name: string;
+      expect: 'pass' | 'fail';
+      passed: number;
+      failed: number;
+      errors: number;
+      remeasured: number;
+      p99Ms: Summary;
+      /** Failed requests per measurement, fewest and most, and the requests of a measurement (median). */
+      failedRequests: { fewest: number; most: number } | null;
+      requests: number | null;
+      jobMs: Summary;
+      wrong: string[];
+    }[];
   }[];
 }
 
@@ -187,6 +207,8 @@ export async function sloProbeBench(opts: {
           errors: runs.filter((r) => r.verdict === 'error').length,
           remeasured: runs.filter((r) => r.measurements > 1).length,
           p99Ms: summarize(runs.flatMap((r) => (r.p99Ms === null ? [] : [r.p99Ms]))),
+          failedRequests: spread(runs.flatMap((r) => (r.failed === null ? [] : [r.failed]))),
+          requests: summarize(runs.flatMap((r) => (r.requests === null ? [] : [r.requests]))).p50 || null,
           jobMs: summarize(runs.map((r) => r.jobMs)),
           wrong: runs.filter((r) => r.verdict !== c.expect).map((r) => r.detail),
         })),
@@ -249,12 +271,16 @@ export function sloRates(r: SloProbeResult, probe: string): { falseFail: [number
 }
 
 export function sloText(r: SloProbeResult & { baselineRef?: string | null }): string {
-  const head = ['| probe | condition | checkout.ini | should | pass / fail / error | measured again | p99 median (max) | job median |', '|---|---|---|---|---|---|---|---|'];
+  const head = [
+    '| probe | condition | checkout.ini | should | pass / fail / error | measured again | failed requests, fewest–most (of) | p99 median (max) | job median |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
   const rows = r.probes.flatMap((p) =>
     p.cases.map(
       (c) =>
         `| ${p.probe} | ${p.condition} | ${c.name} | ${c.expect} | ${c.passed} / ${c.failed} / ${c.errors}${wrongOf(c) ? ' **' + String(wrongOf(c)) + ' wrong**' : ''} | ` +
-        `${c.remeasured} | ${fmt(c.p99Ms.p50)} (${fmt(c.p99Ms.max)}) ms | ${fmt(c.jobMs.p50)} ms |`,
+        `${c.remeasured} | ${c.failedRequests ? `${c.failedRequests.fewest}–${c.failedRequests.most} (${c.requests ?? '–'})` : '–'} | ` +
+        `${fmt(c.p99Ms.p50)} (${fmt(c.p99Ms.max)}) ms | ${fmt(c.jobMs.p50)} ms |`,
     ),
   );
   const probes = [...new Set(r.probes.map((p) => p.probe))];

@@ -4,11 +4,13 @@ Runs as root in a throwaway container of the pristine observability image, with 
 /etc/checkout as its working directory. It copies checkout.ini, starts the shipped pricing (upstream.py around
 shipped/pricing.py) and checkout (shipped/checkout.py: the exercise's files/, brought pristine under
 /opt/opslab-hidden/shipped) as `nobody` with an isolated interpreter (env -i, python3 -I -B), then sends
-its own load: RATE requests/s (open loop, Poisson arrivals, a fresh cart each) for DURATION seconds, about the
-sandbox's normal load plus a probe. So that a few seconds show what minutes would, it asks pricing for a
-brownout BROWNOUT_AT seconds in (and sends two requests into it at once), and marks 1 cart in STALL_EVERY to meet a stalled first call (upstream.py):
-retries, backoff and timeouts are always exercised. A request is good when it answers 200 with the right total and receipt for its
-cart within CLIENT_TIMEOUT. Result lines start with "::cleanroom::"; slo-met reads the last `slo` line.
+its own load: RATE requests/s for DURATION seconds (open loop, RATE * DURATION arrivals spread as a Poisson
+process's, a fresh cart each), about the sandbox's normal load plus a probe. So that a few seconds show what
+minutes would, it asks pricing for a brownout BROWNOUT_AT seconds in (and sends two requests into it at once),
+and marks 1 cart in STALL_EVERY to meet a stalled first call (upstream.py): retries, backoff and timeouts are
+always exercised, and pricing has no rare event of its own, so a sound configuration meets the same few hurdles
+in every measurement and a fault fails by the path it always fails by. A request is good when it answers 200 with the right total and receipt for its cart
+within CLIENT_TIMEOUT. Result lines start with "::cleanroom::"; slo-met reads the last `slo` line.
 """
 import hashlib
 import http.client
@@ -119,14 +121,15 @@ def measure():
 
     prober = threading.Thread(target=side_probe, daemon=True)
     prober.start()
+    # Exactly RATE * DURATION requests at the moments of a Poisson process given that count (uniform, sorted): the
+    # bursts of a real load, without measuring a lighter or heavier one by chance (a pool too small for 45/s may
+    # cope with the 39/s a short window can draw).
+    offsets = sorted(rng.uniform(0, DURATION) for _ in range(round(RATE * DURATION)))
     start_t = time.monotonic()
-    send_at = start_t
     brownout_sent = False
-    while True:
-        send_at += rng.expovariate(RATE)
-        if send_at - start_t >= DURATION:
-            break
-        if not brownout_sent and send_at - start_t >= BROWNOUT_AT:
+    for offset in offsets:
+        send_at = start_t + offset
+        if not brownout_sent and offset >= BROWNOUT_AT:
             # A brownout, and two requests sent into it at once: every measurement meets one.
             try:
                 get(8081, "/opslab/brownout", 2)
