@@ -307,6 +307,9 @@ describe('grading on the real engine', () => {
         ['b', 0],
       ]);
       expect(r.results[2]!.message).toMatch(/^a [0-9.]+\.\.[0-9.]+ b /);
+      // A check waiting for a job the exercise does not run would wait forever: refused before anything starts.
+      const waitsForNothing = { ...sideBySide, checks: sideBySide.checks.map((c) => ({ ...c, needs: ['nope'] })) };
+      await expect(grade(waitsForNothing, s)).rejects.toThrow(/needs clean-room job "nope", which the exercise does not declare/);
     } finally {
       exercise.remove();
     }

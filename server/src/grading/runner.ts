@@ -152,6 +152,12 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
       phases: { graderStartMs: 0, copyMs: 0, cleanroomMs: 0, checksMs: 0 },
     };
   }
+  // The loader refuses these; an Exercise built in code must not leave a check waiting for a job that never runs.
+  const jobIds = new Set(exercise.cleanroom.map((j) => j.id));
+  for (const c of checks) {
+    const unknown = (c.needs ?? []).find((id) => !jobIds.has(id));
+    if (unknown) throw new Error(`check ${c.id} of ${exercise.id} needs clean-room job "${unknown}", which the exercise does not declare`);
+  }
   if (exercise.probe) {
     if (info?.runState !== 'running') {
       throw new Error(`exercise ${exercise.id} has probe: true and its checks need the sandbox running (it is ${info?.runState ?? 'gone'})`);
