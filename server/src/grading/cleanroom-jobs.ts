@@ -92,7 +92,14 @@ export class JobSet {
     if (waiting.length) await Promise.race(waiting);
   }
 
+  /** Until every job has ended, whatever happened to each. */
   async all(): Promise<void> {
     await Promise.all(this.done.values());
+  }
+
+  /** Until every job has ended; then the first failure, if any, is thrown. */
+  async settled(): Promise<void> {
+    await this.all();
+    if (this.error) throw this.error;
   }
 }

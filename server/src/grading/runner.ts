@@ -178,7 +178,6 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     // The candidate's files, the exercise's checks, and the clean-room jobs: independent, so at the same time.
     const copyStarted = Date.now();
     let copyMs = 0;
-    let cleanroomMs = 0;
     const cleanroom: CleanroomResult[] = [];
     // The clean-room jobs run side by side from the start; each one's files go into the grader as it ends.
     const jobs = new JobSet(
@@ -216,11 +215,7 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     const pending = checks.map((c) => ({ check: c, needs: c.needs ?? jobs.ids }));
     while (pending.length > 0) {
       // A job that failed (the engine, not the candidate's code) fails the grading.
-      const broken = jobs.failure();
-      if (broken) {
-        await jobs.all();
-        throw broken;
-      }
+      if (jobs.failure()) await jobs.settled();
       const i = pending.findIndex((p) => p.needs.every((id) => jobs.ended(id)));
       if (i < 0) {
         await jobs.next(pending.flatMap((p) => p.needs));
@@ -230,9 +225,7 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
       const before = exercise.probe ? () => putProcessList(driver, sandboxId!, graderId) : undefined;
       byId.set(check.id, await runCheck(driver, graderId, exercise, check, env, before));
     }
-    await jobs.all();
-    if (jobs.failure()) throw jobs.failure();
-    cleanroomMs = jobs.durationMs;
+    await jobs.settled();
     const results = checks.map((c) => byId.get(c.id)!);
     const checksMs = Date.now() - checksStarted;
 
@@ -246,7 +239,7 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
       maxScore,
       results,
       cleanroom,
-      phases: { graderStartMs, copyMs, cleanroomMs, checksMs },
+      phases: { graderStartMs, copyMs, cleanroomMs: jobs.durationMs, checksMs },
     };
   } finally {
     await driver.remove(graderId).catch((err: Error) => log('grader container removal failed', { err: err.message }));
