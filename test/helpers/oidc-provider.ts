@@ -170,7 +170,7 @@ export async function startTestProvider(opts: { idTokenTtlSeconds?: number; host
     const url = new URL(req.url ?? '/', issuer);
     const match = /^\/interaction\/([\w-]+)(\/login)?$/.exec(url.pathname);
     if (!match) {
-      callback(req, res);
+      void callback(req, res);
       return;
     }
     void (async () => {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MigrationTranslationError, postgresMigrations, toPostgres } from '../../server/src/store/postgres-schema.js';
 import { MIGRATIONS } from '../../server/src/store/migrations.js';
+import { numberPlaceholders } from '../../server/src/store/sql.js';
 
 describe('toPostgres', () => {
   it('makes integers 64-bit, an autoincrement key an identity, and NOCASE the case-insensitive collation', () => {
@@ -47,5 +48,14 @@ describe('toPostgres', () => {
 
   it('translates the whole history', () => {
     expect(postgresMigrations()).toHaveLength(MIGRATIONS.length);
+  });
+});
+
+describe('numberPlaceholders', () => {
+  it('numbers each ? in order and leaves those in literals, quoted names and comments', () => {
+    expect(numberPlaceholders("SELECT ?, '?', \"a?\", ? -- why?\nFROM t WHERE x = ? AND y = 'it''s ?'")).toBe(
+      "SELECT $1, '?', \"a?\", $2 -- why?\nFROM t WHERE x = $3 AND y = 'it''s ?'",
+    );
+    expect(numberPlaceholders('SELECT 1')).toBe('SELECT 1');
   });
 });

@@ -136,7 +136,7 @@ export class AttemptTerminal {
     this.paused = false;
     this.unsubscribe = session.onData((chunk) => this.onOutput(chunk));
     void session.resize(this.mirror.cols, this.mirror.rows).catch(() => undefined);
-    session.ended.then(() => {
+    void session.ended.then(() => {
       if (this.session !== session) return;
       this.detachSession();
       if (this.closed) return;

@@ -1,0 +1,64 @@
+// Part of `npm run typecheck`: finds promises dropped on the floor. A statement that calls something returning a
+// promise and neither awaits it, returns it, hands it on, marks it `void` (started on purpose, its errors handled
+// inside) nor ends it with `.catch(handler)` loses the result's order and its errors: a database write that lands
+// after the code that depends on it, a rejection that takes the process down. TypeScript does not report these.
+import path from 'node:path';
+import ts from 'typescript';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+function program(configPath) {
+  const parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } });
+  return ts.createProgram({ rootNames: parsed.fileNames, options: { ...parsed.options, noEmit: true } });
+}
+
+/**
+ * Whether a value of `type` is a promise (or a union with one in it). Other thenables (Fastify's reply, which is
+ * awaited only to send it) are not counted.
+ */
+function isThenable(checker, type) {
+  if (type.isUnion()) return type.types.some((t) => isThenable(checker, t));
+  const name = type.getSymbol()?.getName();
+  return name === 'Promise' || name === 'PromiseLike';
+}
+
+/** `p.catch(handler)` and `p.then(onFulfilled, onRejected)` handle the rejection themselves. */
+function handlesRejection(expr) {
+  if (!ts.isCallExpression(expr) || !ts.isPropertyAccessExpression(expr.expression)) return false;
+  const name = expr.expression.name.text;
+  return (name === 'catch' && expr.arguments.length >= 1) || (name === 'then' && expr.arguments.length >= 2) || (name === 'finally' && handlesRejection(expr.expression.expression));
+}
+
+export function floatingPromises(configPath) {
+  const prog = program(configPath);
+  const checker = prog.getTypeChecker();
+  const found = [];
+  for (const file of prog.getSourceFiles()) {
+    if (file.isDeclarationFile || !path.resolve(file.fileName).startsWith(root) || file.fileName.includes('node_modules')) continue;
+    const visit = (node) => {
+      if (ts.isExpressionStatement(node)) {
+        let expr = node.expression;
+        while (ts.isParenthesizedExpression(expr)) expr = expr.expression;
+        if (ts.isCallExpression(expr) || ts.isNewExpression(expr)) {
+          if (!handlesRejection(expr) && isThenable(checker, checker.getTypeAtLocation(expr))) {
+            const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
+            found.push(`${path.relative(root, file.fileName)}:${line + 1}: ${node.getText(file).split('\n')[0].slice(0, 120)}`);
+          }
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(file);
+  }
+  return found;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const configs = process.argv.slice(2).length ? process.argv.slice(2) : ['tsconfig.json', 'web/tsconfig.json'];
+  const found = configs.flatMap((c) => floatingPromises(path.resolve(root, c)));
+  for (const line of found) console.error(line);
+  if (found.length) {
+    console.error(`\n${found.length} promise(s) neither awaited nor handled: await them, or mark a deliberate background start with \`void\` (its errors handled inside).`);
+    process.exit(1);
+  }
+}
