@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.js';
 import { openDatabase, instanceId, type Db } from './store/db.js';
+import type { Database } from './store/sql.js';
+import { sqliteSql } from './store/sqlite-sql.js';
 import { AttemptsRepo } from './store/attempts-repo.js';
 import { GradingRepo } from './store/grading-repo.js';
 import { InvitesRepo } from './store/invites-repo.js';
@@ -47,6 +49,8 @@ export interface ServiceOptions {
 export interface Services {
   config: Config;
   db: Db;
+  /** The same database through the asynchronous calls every repository is moving to (store/sql.ts). */
+  sql: Database;
   driver: JobDriver;
   catalog: ExerciseCatalog;
   attempts: AttemptService;
@@ -81,6 +85,7 @@ export const sandboxImageRef = (image: string) => `opslab/sandbox-${image}:lates
 export function createServices(opts: ServiceOptions, log: Logger): Services {
   const { config } = opts;
   const db = openDatabase(config.dataDir);
+  const sql = sqliteSql(db);
   const instance = instanceId(db);
   const driver = opts.driver
     ? opts.driver(instance)
@@ -171,7 +176,7 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
   events.subscribe((event) => {
     if (event.type === 'attempt.ended') signals.close(event.attempt.id, 'page away at the end');
   });
-  return { config, db, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks, files, publisher, exerciseSources, transfer, signals };
+  return { config, db, sql, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks, files, publisher, exerciseSources, transfer, signals };
 }
 
 /**
