@@ -1,7 +1,8 @@
 // Part of `npm run typecheck`: finds promises dropped on the floor. A statement that calls something returning a
 // promise and neither awaits it, returns it, hands it on, marks it `void` (started on purpose, its errors handled
 // inside) nor ends it with `.catch(handler)` loses the result's order and its errors: a database write that lands
-// after the code that depends on it, a rejection that takes the process down. TypeScript does not report these.
+// after the code that depends on it, a rejection that takes the process down. Also a filter/some/find callback that
+// answers with a promise (always truthy), and expect(promise) without .resolves/.rejects. TypeScript reports none.
 import path from 'node:path';
 import ts from 'typescript';
 
@@ -22,6 +23,22 @@ function isThenable(checker, type) {
   return name === 'Promise' || name === 'PromiseLike';
 }
 
+/** A promise, never undefined or null beside it. */
+function isAlwaysPromise(checker, type) {
+  if (type.isUnion() && type.types.some((t) => t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null))) return false;
+  return isThenable(checker, type);
+}
+
+/** Array methods whose callback answers yes or no (or a sort order). */
+const PREDICATES = new Set(['filter', 'some', 'every', 'find', 'findIndex', 'findLast', 'findLastIndex', 'sort', 'toSorted']);
+
+const EQUALITY = new Set([
+  ts.SyntaxKind.EqualsEqualsEqualsToken,
+  ts.SyntaxKind.ExclamationEqualsEqualsToken,
+  ts.SyntaxKind.EqualsEqualsToken,
+  ts.SyntaxKind.ExclamationEqualsToken,
+]);
+
 /** `p.catch(handler)` and `p.then(onFulfilled, onRejected)` handle the rejection themselves. */
 function handlesRejection(expr) {
   if (!ts.isCallExpression(expr) || !ts.isPropertyAccessExpression(expr.expression)) return false;
@@ -36,6 +53,36 @@ export function floatingPromises(configPath) {
   for (const file of prog.getSourceFiles()) {
     if (file.isDeclarationFile || !path.resolve(file.fileName).startsWith(root) || file.fileName.includes('node_modules')) continue;
     const visit = (node) => {
+      // A predicate that answers with a promise: every element passes (a promise is truthy).
+      if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && PREDICATES.has(node.expression.name.text)) {
+        const fn = node.arguments[0];
+        if (fn && (ts.isArrowFunction(fn) || ts.isFunctionExpression(fn))) {
+          const signature = checker.getSignatureFromDeclaration(fn);
+          if (signature && isThenable(checker, checker.getReturnTypeOfSignature(signature))) {
+            const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
+            found.push(`${path.relative(root, file.fileName)}:${line + 1}: a promise as the answer of ${node.expression.name.text}(): ${node.getText(file).split('\n')[0].slice(0, 100)}`);
+          }
+        }
+      }
+      // expect(promise).toEqual(…): compares the promise object, not what it resolves to.
+      if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'expect' && node.arguments[0]) {
+        const matcher = ts.isPropertyAccessExpression(node.parent) ? node.parent.name.text : '';
+        if (matcher !== 'resolves' && matcher !== 'rejects' && isThenable(checker, checker.getTypeAtLocation(node.arguments[0]))) {
+          const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
+          found.push(`${path.relative(root, file.fileName)}:${line + 1}: expect() of a promise: ${node.getText(file).split('\n')[0].slice(0, 100)}`);
+        }
+      }
+      // promise === x, promise ?? x, !promise: always the same answer. Only a promise that is always there counts:
+      // `!pending` and `map.get(k) ?? x` test whether one is, and two promises compared are compared on purpose.
+      let operands = [];
+      if (ts.isBinaryExpression(node) && EQUALITY.has(node.operatorToken.kind)) operands = [node.left, node.right];
+      else if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken) operands = [node.left];
+      else if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.ExclamationToken) operands = [node.operand];
+      const types = operands.map((o) => checker.getTypeAtLocation(o));
+      if (types.filter((t) => isThenable(checker, t)).length === 1 && types.some((t) => isAlwaysPromise(checker, t))) {
+        const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
+        found.push(`${path.relative(root, file.fileName)}:${line + 1}: a promise tested or compared: ${node.getText(file).split('\n')[0].slice(0, 100)}`);
+      }
       if (ts.isExpressionStatement(node)) {
         let expr = node.expression;
         while (ts.isParenthesizedExpression(expr)) expr = expr.expression;

@@ -56,6 +56,7 @@ async function report(args: string[]): Promise<void> {
   const { openDatabase } = await import('./store/db.js');
   const { GradingRepo } = await import('./store/grading-repo.js');
   const { AttemptsRepo } = await import('./store/attempts-repo.js');
+  const { sqliteSql } = await import('./store/sqlite-sql.js');
   const { toJsonReport, toJUnitXml } = await import('./grading/index.js');
   const id = args.find((a) => !a.startsWith('--'));
   if (!id || !/^a_[0-9a-f]{20}$/.test(id)) {
@@ -63,9 +64,10 @@ async function report(args: string[]): Promise<void> {
     process.exit(2);
   }
   const db = openDatabase(loadConfig().dataDir);
+  const sql = sqliteSql(db);
   try {
-    const attempt = new AttemptsRepo(db).get(id);
-    const run = new GradingRepo(db).final(id);
+    const attempt = await new AttemptsRepo(sql).get(id);
+    const run = await new GradingRepo(sql).final(id);
     if (!attempt || !run) {
       process.stderr.write(`attempt ${id} has no final grading${attempt ? ` (it is ${attempt.state})` : ' (unknown attempt)'}\n`);
       process.exit(1);
@@ -81,7 +83,7 @@ async function report(args: string[]): Promise<void> {
       // Not stored: where the time went is in the server log of the run.
       phases: { graderStartMs: 0, copyMs: 0, cleanroomMs: 0, checksMs: 0 },
     };
-    const confirmations = new GradingRepo(db).confirmations.verdicts(id);
+    const confirmations = await new GradingRepo(sql).confirmations.verdicts(id);
     const out = args.includes('--junit')
       ? toJUnitXml(grading, { suiteName: `${attempt.exerciseId} (${id})`, confirmations })
       : JSON.stringify(
@@ -90,7 +92,7 @@ async function report(args: string[]): Promise<void> {
             error: run.error,
             // When each check first passed over every run of the attempt (the candidate's own checks included).
             firstPassed: Object.fromEntries(
-              Object.entries(new GradingRepo(db).firstPasses(id)).map(([check, at]) => [check, new Date(at).toISOString()]),
+              Object.entries(await new GradingRepo(sql).firstPasses(id)).map(([check, at]) => [check, new Date(at).toISOString()]),
             ),
           },
           null,

@@ -100,8 +100,8 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
   const imageRef = opts.imageRef ?? sandboxImageRef;
   const exerciseSources = new ExerciseSourcesRepo(db);
   const publisher = createPublisher(opts, { instance, catalog, versions, repo: exerciseSources, imageExists, imageRef, log });
-  const repo = new AttemptsRepo(db);
-  const grading = new GradingRepo(db);
+  const repo = new AttemptsRepo(sql);
+  const grading = new GradingRepo(sql);
   const runner: ExerciseRunner =
     opts.runner ??
     engineRunner({
@@ -117,7 +117,7 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
   const auth = new AuthService(db, config);
   const oidc = config.oidc ? new OidcService({ config: config.oidc, db, auth, publicUrl: () => config.publicUrl }) : null;
   const invites = new InviteService({
-    repo: new InvitesRepo(db),
+    repo: new InvitesRepo(sql),
     attempts,
     catalog,
     config,
@@ -128,7 +128,7 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     attempts,
     attemptsRepo: repo,
     grading,
-    reviews: new ReviewsRepo(db),
+    reviews: new ReviewsRepo(sql),
     invites,
     catalog,
     auth,
@@ -148,10 +148,10 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     driver,
     repo,
     attempts,
-    memoryMb: (id) => effectiveLimits(config.sandbox, catalog.forAttempt(repo.get(id) ?? { exerciseId: '' })?.limits).memoryMb,
+    memoryMb: async (id) => effectiveLimits(config.sandbox, catalog.forAttempt((await repo.get(id)) ?? { exerciseId: '' })?.limits).memoryMb,
     log,
   });
-  const webhooks = new WebhookService({ repo: new WebhooksRepo(db), attempts: repo, config: config.webhooks, auth, events, log });
+  const webhooks = new WebhookService({ repo: new WebhooksRepo(db), config: config.webhooks, auth, events, log });
   const files = new FilesService({
     driver,
     attempts,
@@ -173,8 +173,8 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     mark: (id, label) => attempts.markRecording(id, label),
   });
   // An absence still open when the attempt ends is recorded up to the end.
-  events.subscribe((event) => {
-    if (event.type === 'attempt.ended') signals.close(event.attempt.id, 'page away at the end');
+  events.subscribe(async (event) => {
+    if (event.type === 'attempt.ended') await signals.close(event.attempt.id, 'page away at the end');
   });
   return { config, db, sql, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks, files, publisher, exerciseSources, transfer, signals };
 }

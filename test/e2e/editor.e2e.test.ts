@@ -50,7 +50,7 @@ describe('workspace editor', () => {
     await page.setViewportSize({ width: 1280, height: 800 });
     const url = await startFirstExercise(page, rig.server.url);
     const attemptId = url.split('/').pop()!;
-    const sandboxId = rig.server.services.attempts.get(attemptId)!.sandboxId!;
+    const sandboxId = (await rig.server.services.attempts.get(attemptId))!.sandboxId!;
     const inSandbox = async (cmd: string) => (await rig.server.services.driver.exec(sandboxId, ['sh', '-c', cmd])).stdout;
 
     await typeInTerminal(page, `mkdir -p /root/work && printf 'name: demo\\nsteps:\\n  - run: make\\n' > ${FILE} && echo made-$((2+3))`);

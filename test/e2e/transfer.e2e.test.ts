@@ -21,7 +21,7 @@ describe('workspace transfers and signals', () => {
     await page.setViewportSize({ width: 1280, height: 800 });
     const url = await startFirstExercise(page, rig.server.url);
     const attemptId = url.split('/').pop()!;
-    const attempt = rig.server.services.attempts.get(attemptId)!;
+    const attempt = (await rig.server.services.attempts.get(attemptId))!;
     const root = editorRoots(rig.server.services.catalog.forAttempt(attempt)!)[0]!;
 
     // The Keyboard panel says what is recorded.

@@ -131,7 +131,7 @@ export function useTestServer(opts: Parameters<typeof startTestServer>[0] = {}):
 
 /** Runs `sh -c cmd` in an attempt's sandbox through the engine (as the candidate's shell would); its stdout. Fails on a non-zero exit. */
 export async function sandboxSh(server: TestServer, attemptId: string, cmd: string): Promise<string> {
-  const sandboxId = server.services.attempts.get(attemptId)?.sandboxId;
+  const sandboxId = (await server.services.attempts.get(attemptId))?.sandboxId;
   if (!sandboxId) throw new Error(`attempt ${attemptId} has no sandbox`);
   const res = await server.services.driver.exec(sandboxId, ['sh', '-c', cmd]);
   if (res.exitCode !== 0) throw new Error(`sh -c ${JSON.stringify(cmd)} exited ${res.exitCode}: ${res.stderr}`);

@@ -120,16 +120,16 @@ describe('advisory checks: confirmations API', () => {
     // 50 %: inside 50..50; it was 71 % (5/7) before the override.
     const filtered = await manage(staff, 'GET', '/api/manage/attempts?mode=practice&minScore=50&maxScore=50');
     expect(filtered.body.attempts.map((a: { id: string }) => a.id)).toContain(id);
-    const grading = new GradingRepo(server.services.db);
-    expect(grading.final(id)).toMatchObject({ score: 5, maxScore: 10 });
+    const grading = new GradingRepo(server.services.sql);
+    expect((await grading.final(id))).toMatchObject({ score: 5, maxScore: 10 });
     const exported = await manage(staff, 'GET', `/api/manage/attempts/${id}/export.json`);
     expect(exported.body.bundle.grading).toMatchObject({ score: 5, maxScore: 10, pendingPoints: 0 });
     const html = await fetch(`${server.url}/api/manage/attempts/${id}/export.html`, { headers: staff.headers }).then((r) => r.text());
     expect(html).toContain('advisory: overridden to fail by Casey Colleague (the grader said pass)');
-    const run = grading.final(id)!;
+    const run = (await grading.final(id))!;
     const junit = toJUnitXml(
       { ...run, startedAt: '', finishedAt: '', durationMs: 0, phases: { graderStartMs: 0, copyMs: 0, cleanroomMs: 0, checksMs: 0 } },
-      { suiteName: 'advisory-demo', confirmations: grading.confirmations.verdicts(id) },
+      { suiteName: 'advisory-demo', confirmations: (await grading.confirmations.verdicts(id)) },
     );
     expect(junit).toContain('<property name="score" value="5"/>');
     expect(junit).toContain('<property name="maxScore" value="10"/>');
@@ -138,8 +138,8 @@ describe('advisory checks: confirmations API', () => {
     const regraded = await manage(staff, 'POST', `/api/manage/attempts/${id}/regrade`);
     expect(regraded.status, regraded.text).toBe(200);
     expect(regraded.body.gradings.map((g: { score: number; maxScore: number }) => `${g.score}/${g.maxScore}`)).toEqual(['5/10', '5/10']);
-    const latest = grading.final(id)!;
-    grading.insert({
+    const latest = (await grading.final(id))!;
+    await grading.insert({
       ...latest,
       results: latest.results.map((r) => (r.id === 'plan' ? { ...r, verdict: 'fail' as const, message: 'PLAN.md names no rollback.' } : r)),
       requestedBy: staff.user.id,
@@ -157,7 +157,7 @@ describe('advisory checks: confirmations API', () => {
     expect(withdrawn.status, withdrawn.text).toBe(200);
     expect(withdrawn.body.grading).toMatchObject({ score: 5, maxScore: 7, pendingPoints: 3 });
     expect(withdrawn.body.grading.checks.find((c: { id: string }) => c.id === 'plan').confirmation).toBeNull();
-    expect(grading.finals(id).map((r) => `${r.score}/${r.maxScore}`)).toEqual(['5/7', '5/7', '5/7']);
+    expect((await grading.finals(id)).map((r) => `${r.score}/${r.maxScore}`)).toEqual(['5/7', '5/7', '5/7']);
     expect((await manage(staff, 'DELETE', confirmation(id, 'plan'))).status).toBe(200);
 
     // The audit log: who did what, with the grader's verdict and the previous decision.

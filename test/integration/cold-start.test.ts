@@ -92,7 +92,7 @@ describe('cold start (real server, real engine)', () => {
       ]),
     );
     // The shell got the keystrokes in order, after the files were in place: the recording shows them as typed.
-    const recording = fs.readFileSync(server.services.attempts.recordingFile(server.services.attempts.get(attempt.id)!), 'utf8');
+    const recording = fs.readFileSync(server.services.attempts.recordingFile((await server.services.attempts.get(attempt.id))!), 'utf8');
     expect(recording).toContain('echo 42 > /root/work/answer.txt');
   }, 120_000);
 });

@@ -68,7 +68,7 @@ describe('command timeline of a real attempt (real Docker engine)', () => {
     term.close();
 
     expect((await api(server.url, 'POST', `/api/attempts/${attempt.id}/submit`, token)).status).toBe(200);
-    const file = server.services.attempts.recordingFile(server.services.attempts.get(attempt.id)!);
+    const file = server.services.attempts.recordingFile((await server.services.attempts.get(attempt.id))!);
     const text = fs.readFileSync(file, 'utf8');
     const { events } = parseAsciicast(text);
     const timeline = parseCommands(text);

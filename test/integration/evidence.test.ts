@@ -61,11 +61,11 @@ async function graderOf(attemptId: string, timeoutMs = 60_000): Promise<string> 
   }
 }
 
-const finalOf = (srv: TestServer, attemptId: string) => new GradingRepo(srv.services.db).final(attemptId);
+const finalOf = (srv: TestServer, attemptId: string) => new GradingRepo(srv.services.sql).final(attemptId);
 
-const until = async (test: () => boolean, timeoutMs: number, what: string) => {
+const until = async (test: () => boolean | Promise<boolean>, timeoutMs: number, what: string) => {
   const deadline = Date.now() + timeoutMs;
-  while (!test()) {
+  while (!(await test())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -105,7 +105,7 @@ describe('evidence first, and regrading (real server, real engine)', () => {
     const res = await api(server.url, 'POST', `/api/attempts/${attempt.id}/submit`, token);
     expect(res.status).toBe(200);
     expect(Date.now() - t0).toBeLessThan(60_000);
-    const final = finalOf(server, attempt.id)!;
+    const final = (await finalOf(server, attempt.id))!;
     expect(final.error).toBeNull();
     expect(final.source).toBe('snapshot');
     expect(final.results.find((r) => r.id === 'answer')?.verdict).toBe('pass');
@@ -122,20 +122,20 @@ describe('evidence first, and regrading (real server, real engine)', () => {
     await killer;
     expect(res.status).toBe(200);
     // Broken either as a whole or check by check (the checks whose exec the removal cut end in `error`).
-    const broken = finalOf(server, attempt.id)!;
+    const broken = (await finalOf(server, attempt.id))!;
     expect(broken.error !== null || broken.results.some((r) => r.verdict === 'error'), JSON.stringify(broken)).toBe(true);
     expect(server.services.attempts.snapshotDiff(attempt.id)?.changed).toContainEqual({ path: '/root/work/answer.txt', change: 'modified' });
     // The sandbox is gone; the regrade reads the stored snapshot.
-    expect(server.services.attempts.get(attempt.id)!.state).toBe('archived');
+    expect((await server.services.attempts.get(attempt.id))!.state).toBe('archived');
     const gradings = await regrade(server, attempt.id);
     expect(gradings).toHaveLength(2);
     const current = gradings.find((g) => g.current)!;
     expect(current).toMatchObject({ error: null, score: 6, maxScore: 6, source: 'snapshot' });
     expect(current.changes.length).toBeGreaterThan(0);
     expect(current.changes.every((c) => c.to === 'pass')).toBe(true);
-    const bundle = server.services.reviews.bundle(attempt.id, 'nobody');
+    const bundle = await server.services.reviews.bundle(attempt.id, 'nobody');
     expect(bundle.grading?.score).toBe(6);
-    expect(new AttemptsRepo(server.services.db).events(attempt.id).map((e) => e.kind)).toContain('regraded');
+    expect((await new AttemptsRepo(server.services.sql).events(attempt.id)).map((e) => e.kind)).toContain('regraded');
   }, 120_000);
 
   it('a server killed during the final grading: the snapshot was kept, the next server grades, a regrade works', async () => {
@@ -160,8 +160,8 @@ describe('evidence first, and regrading (real server, real engine)', () => {
 
       second = await startTestServer({ dataDir, env: { OPSLAB_EXERCISES_DIR: exercises } });
       const srv = second;
-      await until(() => finalOf(srv, attempt.id) !== undefined, 90_000, 'the final grading after the restart');
-      expect(finalOf(srv, attempt.id)).toMatchObject({ error: null, score: 6 });
+      await until(async () => (await finalOf(srv, attempt.id)) !== undefined, 90_000, 'the final grading after the restart');
+      expect(await finalOf(srv, attempt.id)).toMatchObject({ error: null, score: 6 });
       expect(srv.services.attempts.snapshotDiff(attempt.id)?.changed).toContainEqual({ path: '/root/work/answer.txt', change: 'modified' });
       const gradings = await regrade(srv, attempt.id);
       expect(gradings).toHaveLength(2);

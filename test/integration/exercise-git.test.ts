@@ -138,7 +138,7 @@ describe('exercises from a git repository (real git, engine and SQLite)', () => 
     expect((await invite('Nina New')).version).toBe(good!.version);
     const res = await api(server!.url, 'POST', '/api/invite/start', before.token);
     expect(res.status, res.text).toBe(201);
-    expect(server!.services.attempts.get(res.body.attempt.id)!.exerciseVersion).toBe(v1);
+    expect((await server!.services.attempts.get(res.body.attempt.id))!.exerciseVersion).toBe(v1);
     const attemptId: string = res.body.attempt.id;
     const shown = await api(server!.url, 'GET', `/api/attempts/${attemptId}/exercise`, attemptCookieToken(res.headers, attemptId));
     expect(shown.status, shown.text).toBe(200);

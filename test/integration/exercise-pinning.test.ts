@@ -59,7 +59,7 @@ describe('exercise version pinning (real server, engine and SQLite, restarts on 
   };
   /** Runs a command in the attempt's sandbox through the server's engine driver. */
   const inSandbox = async (attemptId: string, script: string) => {
-    const sandboxId = server!.services.attempts.get(attemptId)!.sandboxId!;
+    const sandboxId = (await server!.services.attempts.get(attemptId))!.sandboxId!;
     const r = await server!.services.driver.exec(sandboxId, ['sh', '-c', script], { timeoutMs: 30_000, maxOutputBytes: 64 * 1024 });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     return r.stdout;
@@ -114,11 +114,11 @@ describe('exercise version pinning (real server, engine and SQLite, restarts on 
 
     // The old invite's candidate: the old instructions and workspace file, graded by the old check.
     const a = await claim(old.token);
-    expect(server!.services.attempts.get(a.id)!.exerciseVersion).toBe(v1);
+    expect((await server!.services.attempts.get(a.id))!.exerciseVersion).toBe(v1);
     expect(await instructions(a)).toContain('`mode = production`');
     expect(await instructions(a)).not.toContain('second edition');
     expect(await inSandbox(a.id, 'cat /root/work/app.conf')).toBe('port = 8080\nmode = debug\n');
-    const color = server!.services.attempts.get(a.id)!.params.color!;
+    const color = (await server!.services.attempts.get(a.id))!.params.color!;
     await inSandbox(a.id, `cd /root/work && sed -i 's/^mode = .*/mode = production/' app.conf && sed -i 's/^color=.*/color=${color}/' settings.ini`);
     const submitted = await api(server!.url, 'POST', `/api/attempts/${a.id}/submit`, a.token);
     expect(submitted.status, submitted.text).toBe(200);

@@ -57,7 +57,7 @@ describe('workspace files API (real server, real engine)', () => {
     expect((await sh('stat -c "%a %u %g" /root/work/ci.yml')).trim()).toBe('600 1000 1000');
 
     // The save is an attempt event with a short diff.
-    const events = new AttemptsRepo(server.services.db).events(a.id).filter((e) => e.kind === 'file.saved');
+    const events = (await new AttemptsRepo(server.services.sql).events(a.id)).filter((e) => e.kind === 'file.saved');
     expect(events.length).toBe(1);
     const detail = events[0]!.detail;
     expect(detail).toMatchObject({ path: '/root/work/ci.yml', created: false, diffCut: false });
@@ -65,7 +65,7 @@ describe('workspace files API (real server, real engine)', () => {
     expect((detail as { diff: string }).diff).toContain('+a: 2');
     // ... and a marker in the recording, next to what the shell did.
     server.services.attempts.flushRecording(a.id);
-    const cast = fs.readFileSync(server.services.attempts.recordingFile(server.services.attempts.get(a.id)!), 'utf8');
+    const cast = fs.readFileSync(server.services.attempts.recordingFile((await server.services.attempts.get(a.id))!), 'utf8');
     expect(cast).toContain('"m","file saved /root/work/ci.yml"');
   });
 

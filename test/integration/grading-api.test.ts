@@ -39,7 +39,7 @@ describe('checks, hints and final grading through the API (real engine, real gra
     expect(hint.body.hints).toEqual({ revealed: ['First hint.'], total: 2 });
     const done = await api(server.url, 'POST', `/api/attempts/${attempt.id}/submit`, token);
     expect(done.body.attempt).toMatchObject({ state: 'archived', endReason: 'submitted' });
-    const final = server.services.attempts.finalRun(attempt.id)!;
+    const final = (await server.services.attempts.finalRun(attempt.id))!;
     expect(final).toMatchObject({ kind: 'final', score: 5, maxScore: 10, error: null });
     expect(final.results.find((r) => r.id === 'b')?.details).toContain('interviewer detail');
     const diff = server.services.attempts.snapshotDiff(attempt.id)!;

@@ -230,9 +230,9 @@ describe('invites, candidate access and review (real server, real engine)', () =
     expect((await start(ta)).status).toBe(410);
     expect((await api(server.url, 'GET', `/api/attempts/${sa.id}`, oa)).status).toBe(410);
     expect(await TestTerminal.refusedStatus(`${server.url}/api/attempts/${sa.id}/terminal`, { authorization: `Bearer ${oa}` })).toBe(410);
-    const ended = server.services.attempts.get(sa.id)!;
+    const ended = (await server.services.attempts.get(sa.id))!;
     expect(ended.endReason).toBe('revoked');
-    expect(server.services.reviews.bundle(sa.id, alice.user.id).grading).not.toBeNull();
+    expect((await server.services.reviews.bundle(sa.id, alice.user.id)).grading).not.toBeNull();
     expect((await call(server, 'POST', `/api/manage/invites/${a.id}/revoke`, { headers: alice.headers })).status).toBe(409);
 
     // An invite past its expiry without being started is refused.
@@ -288,7 +288,7 @@ describe('invites, candidate access and review (real server, real engine)', () =
       }
     }
     expect(count()).toBe(n);
-    expect(server.services.invites.get(inv.id)!.revokedAt).toBeNull();
+    expect((await server.services.invites.get(inv.id))!.revokedAt).toBeNull();
 
     const bad = async (method: string, url: string, body?: unknown) => {
       const res = await call(server, method, url, { headers: alice.headers, body });

@@ -76,7 +76,7 @@ describe('practice mode (real server, real engine)', () => {
     const reset = await call(server, 'POST', `/api/attempts/${attempt.id}/reset`, { cookie });
     expect(reset.status, reset.text).toBe(200);
     expect(reset.body.attempt.deadline).toBe(attempt.deadline);
-    const sandboxAfter = server.services.attempts.get(attempt.id)!.sandboxId;
+    const sandboxAfter = (await server.services.attempts.get(attempt.id))!.sandboxId;
     expect(sandboxAfter).not.toBeNull();
     term.type('\rls /root/left-behind; echo "after""-reset"\r');
     await term.waitFor('after-reset', 20_000);
@@ -134,13 +134,13 @@ describe('practice mode (real server, real engine)', () => {
       // The machine is full: the next interview takes the practice sandbox back.
       const second = await startInvite(await invite());
       expect(second.status, second.text).toBe(201);
-      const preempted = small.services.attempts.get(trainee.res.body.attempt.id)!;
+      const preempted = (await small.services.attempts.get(trainee.res.body.attempt.id))!;
       expect(preempted.endReason).toBe('preempted');
       // Full of interviews: a third is refused, and the running ones carry on.
       const third = await startInvite(await invite());
       expect(third.status).toBe(503);
-      expect(small.services.attempts.get(first.body.attempt.id)!.state).toBe('running');
-      expect(small.services.attempts.get(second.body.attempt.id)!.state).toBe('running');
+      expect((await small.services.attempts.get(first.body.attempt.id))!.state).toBe('running');
+      expect((await small.services.attempts.get(second.body.attempt.id))!.state).toBe('running');
     } finally {
       await small.destroy();
     }

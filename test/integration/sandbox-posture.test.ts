@@ -12,7 +12,7 @@ describe('sandbox posture (real engine)', () => {
 
   beforeAll(async () => {
     const { attempt } = await startAttempt(server.url);
-    sandboxId = server.services.attempts.get(attempt.id)!.sandboxId!;
+    sandboxId = (await server.services.attempts.get(attempt.id))!.sandboxId!;
   });
   const sh = (script: string) => server.services.driver.exec(sandboxId, ['bash', '-c', script], { timeoutMs: 20_000 });
 

@@ -143,13 +143,13 @@ describe('a second terminal in the same sandbox (real Docker engine)', () => {
     }
     expect((await api(server.url, 'GET', `/api/attempts/${attempt.id}/recording?terminal=3`, token)).status).toBe(400);
     // No second shell was started by any of these.
-    expect(await loginShells(server.services.attempts.get(attempt.id)!.sandboxId!)).toBe(1);
+    expect(await loginShells((await server.services.attempts.get(attempt.id))!.sandboxId!)).toBe(1);
     expect((await api(server.url, 'GET', `/api/attempts/${attempt.id}/recording?terminal=2`, token)).status).toBe(404);
   });
 
   it('starts a new shell after the second one exited or its server let go of it, hanging up the one left behind', async () => {
     const { attempt, token } = await startAttempt(server.url);
-    const sandboxId = server.services.attempts.get(attempt.id)!.sandboxId!;
+    const sandboxId = (await server.services.attempts.get(attempt.id))!.sandboxId!;
     const two = await open(server.url, attempt.id, token, 2);
     await two.waitFor(atPrompt(two));
     two.type('echo kept > /root/kept2.txt; exit\r');
@@ -190,7 +190,7 @@ describe('a second terminal in the same sandbox (real Docker engine)', () => {
     await two.waitFor(atPrompt(two));
     const watcher = await TestTerminal.open(`${server.url}/api/manage/attempts/${attempt.id}/live?terminal=2`, { ...staff.headers, origin: server.url });
     await watcher.waitFor(() => watcher.repaint !== null);
-    server.services.attempts.replaceToken(attempt.id, 'f'.repeat(64), { kind: 'link-reissued', detail: {} });
+    await server.services.attempts.replaceToken(attempt.id, 'f'.repeat(64), { kind: 'link-reissued', detail: {} });
     const [c1, c2] = await Promise.all([one.closed, two.closed]);
     expect([c1.code, c2.code]).toEqual([4001, 4001]);
     expect(watcher.ws.readyState).toBe(watcher.ws.OPEN);
@@ -204,7 +204,7 @@ describe('a second terminal in the same sandbox (real Docker engine)', () => {
     const live = (n: number) => `${server.url}/api/manage/attempts/${attempt.id}/live?terminal=${n}`;
     const before = await TestTerminal.open(live(2), { ...staff.headers, origin: server.url });
     await before.waitFor(() => before.controls.some((c) => c.type === 'shell-exited'));
-    expect(await loginShells(server.services.attempts.get(attempt.id)!.sandboxId!)).toBe(1);
+    expect(await loginShells((await server.services.attempts.get(attempt.id))!.sandboxId!)).toBe(1);
     before.close();
     const two = await open(server.url, attempt.id, token, 2);
     await two.waitFor(atPrompt(two));

@@ -81,7 +81,7 @@ describe('terminal over WebSocket (real Docker engine)', () => {
     const { attempt, token } = await startAttempt(server.url);
     const term = await TestTerminal.connect(server.url, attempt.id, token);
     await term.waitFor(endsWithPrompt(term));
-    const terminal = await server.services.attempts.terminalFor(server.services.attempts.get(attempt.id)!);
+    const terminal = await server.services.attempts.terminalFor((await server.services.attempts.get(attempt.id))!);
 
     // A browser that stops acknowledging: the shell is paused, nothing piles up on the server.
     term.autoAck = false;
@@ -186,7 +186,7 @@ describe('terminal over WebSocket (real Docker engine)', () => {
     expect(await TestTerminal.refusedStatus(`${server.url}/api/attempts/${attempt.id}/terminal`, {
       authorization: `Bearer ${token}`,
     })).toBe(410);
-    const cast = parseAsciicast(fs.readFileSync(server.services.attempts.recordingFile(server.services.attempts.get(attempt.id)!), 'utf8'));
+    const cast = parseAsciicast(fs.readFileSync(server.services.attempts.recordingFile((await server.services.attempts.get(attempt.id))!), 'utf8'));
     expect(cast.events.at(-1)?.slice(1)).toEqual(['m', 'expired']);
   });
 });

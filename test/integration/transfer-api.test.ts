@@ -51,7 +51,7 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
   const downloadFile = (p: string, token = a.token, id = a.id) =>
     fetchBytes(`${server.url}/api/attempts/${id}/download?path=${encodeURIComponent(p)}`, token);
   const downloadTar = (token = a.token, id = a.id) => fetchBytes(`${server.url}/api/attempts/${id}/workspace.tar.gz`, token);
-  const events = (id: string, kind: string) => new AttemptsRepo(server.services.db).events(id).filter((e) => e.kind === kind);
+  const events = async (id: string, kind: string) => (await new AttemptsRepo(server.services.sql).events(id)).filter((e) => e.kind === kind);
   const signal = (body: unknown, token = a.token, id = a.id) => api(server.url, 'POST', `/api/attempts/${id}/signals`, token, body);
 
   /** An interview attempt of shell-warmup from a new invite with `files` (left out: the default). */
@@ -91,10 +91,10 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
     expect(res.body).toEqual({ path: '/root/work/sub/data.bin', size: bytes.length, sha256: sha(bytes), created: true });
     expect((await sh('sha256sum /root/work/sub/data.bin')).split(' ')[0]).toBe(sha(bytes));
     expect((await sh('stat -c "%a %u" /root/work/sub/data.bin')).trim()).toBe('644 0');
-    const ev = events(a.id, 'file.uploaded');
+    const ev = await events(a.id, 'file.uploaded');
     expect(ev.at(-1)!.detail).toEqual({ path: '/root/work/sub/data.bin', bytes: bytes.length, sha256: sha(bytes), created: true });
     server.services.attempts.flushRecording(a.id);
-    const cast = fs.readFileSync(server.services.attempts.recordingFile(server.services.attempts.get(a.id)!), 'utf8');
+    const cast = fs.readFileSync(server.services.attempts.recordingFile((await server.services.attempts.get(a.id))!), 'utf8');
     expect(cast).toContain(`"m","file uploaded /root/work/sub/data.bin (${bytes.length} bytes)"`);
 
     // Replacing keeps the mode and owner.
@@ -140,7 +140,7 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
     expect(res.bytes.equals(bytes)).toBe(true);
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="data.bin"');
     expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(events(a.id, 'file.downloaded').at(-1)!.detail).toEqual({ path: '/root/work/sub/data.bin', bytes: bytes.length, sha256: sha(bytes) });
+    expect((await events(a.id, 'file.downloaded')).at(-1)!.detail).toEqual({ path: '/root/work/sub/data.bin', bytes: bytes.length, sha256: sha(bytes) });
     expect((await downloadFile('/root/work/nope.txt')).status).toBe(404);
     await sh(`truncate -s ${TRANSFER_LIMITS.maxFileDownloadBytes + 1} /root/work/sparse.bin`);
     const big = await downloadFile('/root/work/sparse.bin');
@@ -158,7 +158,7 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
     expect(entries.get('root/work/passwd-link')).toMatchObject({ type: 'symlink', linkname: '/etc/passwd' });
     expect(entries.get('root/work/passwd-link')!.body.length).toBe(0);
     expect([...entries.keys()].some((n) => n.startsWith('etc') || n.includes('..'))).toBe(false);
-    const ev = events(a.id, 'workspace.downloaded').at(-1)!.detail as { sha256: string; bytes: number; entries: number };
+    const ev = (await events(a.id, 'workspace.downloaded')).at(-1)!.detail as { sha256: string; bytes: number; entries: number };
     expect(ev).toMatchObject({ path: '/root/work', bytes: res.bytes.length, sha256: sha(res.bytes), entries: entries.size });
 
     await sh(`truncate -s ${TRANSFER_LIMITS.maxArchiveBytes + 1} /root/work/sparse.bin`);
@@ -232,7 +232,7 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
   it('records pastes and absences as events, measured on the server; the review reads them', async () => {
     const paste = await signal({ kind: 'paste', target: 'terminal', chars: 1240 });
     expect(paste.status, paste.text).toBe(200);
-    expect(events(a.id, 'signal.paste').at(-1)!.detail).toEqual({ target: 'terminal', chars: 1240 });
+    expect((await events(a.id, 'signal.paste')).at(-1)!.detail).toEqual({ target: 'terminal', chars: 1240 });
     expect((await signal({ kind: 'away', cause: 'hidden' })).body).toEqual({ recorded: true });
     expect((await signal({ kind: 'away', cause: 'blur' })).body).toEqual({ recorded: false });
     // While it lasts, the review (and the live view) see it as away now.
@@ -242,7 +242,7 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
     await new Promise((r) => setTimeout(r, 1200));
     expect((await signal({ kind: 'back' })).body).toEqual({ recorded: true });
     expect((await signal({ kind: 'back' })).body).toEqual({ recorded: false });
-    const away = events(a.id, 'signal.away').at(-1)!.detail as { ms: number; cause: string };
+    const away = (await events(a.id, 'signal.away')).at(-1)!.detail as { ms: number; cause: string };
     expect(away.cause).toBe('hidden');
     expect(away.ms).toBeGreaterThanOrEqual(1100);
     expect(away.ms).toBeLessThan(10_000);
@@ -262,7 +262,7 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
     expect((await signal({ kind: 'away', cause: 'blur' }, c.token, c.attempt.id)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
     expect((await api(server.url, 'POST', `/api/attempts/${c.attempt.id}/submit`, c.token)).status).toBe(200);
-    const away = events(c.attempt.id, 'signal.away');
+    const away = await events(c.attempt.id, 'signal.away');
     expect(away).toHaveLength(1);
     expect((away[0]!.detail as { ms: number; cause: string }).cause).toBe('blur');
     expect((away[0]!.detail as { ms: number }).ms).toBeGreaterThanOrEqual(250);
@@ -287,7 +287,7 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
     }
     const huge = await request(server.url, 'POST', `/api/attempts/${b.id}/signals`, { authorization: `Bearer ${b.token}` }, { kind: 'back', pad: 'x'.repeat(4000) });
     expect(huge.status).toBe(413);
-    expect(events(b.id, 'signal.paste')).toHaveLength(0);
+    expect(await events(b.id, 'signal.paste')).toHaveLength(0);
 
     let limited: Awaited<ReturnType<typeof signal>> | null = null;
     for (let i = 0; i <= SIGNAL_LIMITS.reportsPerMinute; i++) {
@@ -300,6 +300,6 @@ describe('workspace transfers and signals API (real server, real engine)', () =>
     }
     expect(limited?.body.error.code).toBe('OPSLAB_ERR_SIGNAL_RATE');
     expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(events(b.id, 'signal.paste')).toHaveLength(SIGNAL_LIMITS.reportsPerMinute);
+    expect(await events(b.id, 'signal.paste')).toHaveLength(SIGNAL_LIMITS.reportsPerMinute);
   });
 });

@@ -63,8 +63,8 @@ describe('warm pool (real server, real engine)', () => {
     expect(pooled).toHaveLength(2);
     const a = await startAttempt(server.url, EXERCISE);
     const b = await startAttempt(server.url, EXERCISE);
-    const attemptA = server.services.attempts.get(a.attempt.id)!;
-    const attemptB = server.services.attempts.get(b.attempt.id)!;
+    const attemptA = (await server.services.attempts.get(a.attempt.id))!;
+    const attemptB = (await server.services.attempts.get(b.attempt.id))!;
     expect(pooled).toContain(attemptA.sandboxId);
     expect(pooled).toContain(attemptB.sandboxId);
     expect(attemptA.sandboxId).not.toBe(attemptB.sandboxId);
@@ -129,7 +129,7 @@ describe('warm pool (real server, real engine)', () => {
       expect(pooled).toHaveLength(2);
       for (const id of pooled) expect(given.has(id)).toBe(false);
       const started = await startAttempt(server.url, EXERCISE);
-      const sandboxId = server.services.attempts.get(started.attempt.id)!.sandboxId!;
+      const sandboxId = (await server.services.attempts.get(started.attempt.id))!.sandboxId!;
       expect(pooled).toContain(sandboxId);
       expect(given.has(sandboxId)).toBe(false);
       given.add(sandboxId);
@@ -153,7 +153,7 @@ describe('warm pool (real server, real engine)', () => {
   it('after a restart the reconciler keeps the claimed sandbox, reaps unclaimed pool sandboxes and adopts none as an attempt', async () => {
     await server.services.attempts.warmPool.whenReady(120_000);
     const claimed = await startAttempt(server.url, EXERCISE);
-    const claimedSandbox = server.services.attempts.get(claimed.attempt.id)!.sandboxId!;
+    const claimedSandbox = (await server.services.attempts.get(claimed.attempt.id))!.sandboxId!;
     const term = await terminalAtPrompt(server, claimed);
     term.type('echo keep-me > /root/c.txt; echo ok-$((3*3))\r');
     await term.waitFor('ok-9');
@@ -190,7 +190,7 @@ describe('warm pool (real server, real engine)', () => {
     // The boot pass (startBackground) already ran: the dead pool's sandbox is gone, the claimed one adopted.
     expect(await exists(dead)).toBe(false);
     expect(await exists(claimedSandbox)).toBe(true);
-    const attempt = server.services.attempts.get(claimed.attempt.id)!;
+    const attempt = (await server.services.attempts.get(claimed.attempt.id))!;
     expect(attempt.state).toBe('running');
     expect(attempt.sandboxId).toBe(claimedSandbox);
     const attemptsAfter = (server.services.db.prepare('SELECT id FROM attempts ORDER BY id').all() as { id: string }[]).map(
@@ -209,6 +209,6 @@ describe('warm pool (real server, real engine)', () => {
     again.type('cat /root/c.txt\r');
     await again.waitFor(/keep-me\s*\n/);
     again.close();
-    expect(server.services.attempts.get(claimed.attempt.id)!.state).toBe('running');
+    expect((await server.services.attempts.get(claimed.attempt.id))!.state).toBe('running');
   });
 });

@@ -71,9 +71,9 @@ describe('access: refused before anything happens (real server, real engine)', (
   };
 
   /** 'reconnected' markers in an attempt's recording: one per candidate connection after the first. */
-  const connections = (id: string) => {
+  const connections = async (id: string) => {
     server.services.attempts.flushRecording(id);
-    const file = server.services.attempts.recordingFile(server.services.attempts.get(id)!);
+    const file = server.services.attempts.recordingFile((await server.services.attempts.get(id))!);
     const cast = parseAsciicast(fs.readFileSync(file, 'utf8'));
     return cast.events.filter((e) => e[1] === 'm' && (e[2] === 'reconnected' || e[2] === 'adopted')).length;
   };
@@ -102,7 +102,7 @@ describe('access: refused before anything happens (real server, real engine)', (
   });
 
   it('no credential but a staff session opens an interviewer route or the live view', async () => {
-    const before = [a, b, p].map((x) => connections(x.id));
+    const before = await Promise.all([a, b, p].map((x) => connections(x.id)));
     // Sessions that no longer count: expired, logged out, of a disabled user; and a forged one.
     const expired = await staffSession(server, 'interviewer');
     server.services.db.prepare('UPDATE sessions SET expires_at = ? WHERE user_id = ?').run(Date.now() - 1000, expired.user.id);
@@ -162,20 +162,20 @@ describe('access: refused before anything happens (real server, real engine)', (
 
     // Nothing happened: no invite, no user, nothing deleted, nobody watched.
     expect((server.services.db.prepare('SELECT COUNT(*) AS n FROM invites').get() as { n: number }).n).toBe(invitesBefore);
-    expect(server.services.attempts.get(p.id)?.state).toBe('running');
+    expect((await server.services.attempts.get(p.id))?.state).toBe('running');
     expect(server.services.auth.listUsers().find((u) => u.id === alice.user.id)?.disabled).toBe(false);
     for (const x of [a, p]) {
-      const terminal = await server.services.attempts.terminalFor(server.services.attempts.get(x.id)!);
+      const terminal = await server.services.attempts.terminalFor((await server.services.attempts.get(x.id))!);
       expect(terminal.viewerCount).toBe(0);
     }
-    expect([a, b, p].map((x) => connections(x.id))).toEqual(before);
+    expect(await Promise.all([a, b, p].map((x) => connections(x.id)))).toEqual(before);
     // The same session, in order, is let in: the refusals were about the credential, not the route.
     const ok = await TestTerminal.open(`${server.url}/api/manage/attempts/${a.id}/live`, alice.headers);
     ok.close();
   });
 
   it("attempt A's token never opens attempt B: every attempt route and the terminal, interview and practice", async () => {
-    const before = [a, b, p].map((x) => connections(x.id));
+    const before = await Promise.all([a, b, p].map((x) => connections(x.id)));
     const attemptRoutes: [string, string][] = [
       ['GET', ''],
       ['POST', '/submit'],
@@ -223,9 +223,9 @@ describe('access: refused before anything happens (real server, real engine)', (
     });
 
     // Nothing changed: every attempt runs, no terminal saw a connection.
-    for (const x of [a, b, p]) expect(server.services.attempts.get(x.id)?.state).toBe('running');
-    expect(server.services.attempts.get(a.id)?.hintsRevealed).toBe(0);
-    expect([a, b, p].map((x) => connections(x.id))).toEqual(before);
+    for (const x of [a, b, p]) expect((await server.services.attempts.get(x.id))?.state).toBe('running');
+    expect((await server.services.attempts.get(a.id))?.hintsRevealed).toBe(0);
+    expect(await Promise.all([a, b, p].map((x) => connections(x.id)))).toEqual(before);
   });
 
   it('an ended attempt and a withdrawn invite: their tokens open no terminal and change nothing', async () => {

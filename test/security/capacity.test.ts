@@ -126,7 +126,7 @@ describe('capacity (real server, real engine)', () => {
     // Only the admitted made a row and a container.
     expect(rows()).toBe(before + PRACTICE_MAX);
     expect(await sandboxes()).toBe(MAX);
-    expect(server.services.attempts.get(running.id)!.state).toBe('running');
+    expect((await server.services.attempts.get(running.id))!.state).toBe('running');
 
     figure(ITEM, 'practice burst: admitted / refused', `${admitted.length} / ${answers.length - admitted.length}`);
     figure(ITEM, 'running terminal round trip before the bursts (median of 3)', [...baseline].sort((x, y) => x - y)[1]!, 'ms');
@@ -144,10 +144,10 @@ describe('capacity (real server, real engine)', () => {
     const admitted = answers.filter((a) => a.status === 201);
     expect(admitted.length).toBe(PRACTICE_MAX);
     for (const a of answers.filter((x) => x.status !== 201)) expectFull(a);
-    for (const p of practice) expect(server.services.attempts.get(p.id)!.endReason).toBe('preempted');
+    for (const p of practice) expect((await server.services.attempts.get(p.id))!.endReason).toBe('preempted');
     expect(rows()).toBe(before + PRACTICE_MAX);
     expect(await sandboxes()).toBe(MAX);
-    expect(server.services.attempts.get(running.id)!.state).toBe('running');
+    expect((await server.services.attempts.get(running.id))!.state).toBe('running');
     figure(ITEM, 'interview burst on a full machine: admitted (preempting practice) / refused', `${admitted.length} / ${answers.length - admitted.length}`);
   });
 
@@ -170,7 +170,7 @@ describe('capacity (real server, real engine)', () => {
     // The running candidate's shell was never held up for good, and keeps its state.
     term.type('echo still-$((6*7))\r');
     await term.waitFor('still-42');
-    expect(server.services.attempts.get(running.id)!.state).toBe('running');
+    expect((await server.services.attempts.get(running.id))!.state).toBe('running');
 
     const sorted = [...refusedMs].sort((x, y) => x - y);
     figure(ITEM, 'refused starts in all', refusedMs.length);

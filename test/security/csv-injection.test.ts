@@ -12,6 +12,7 @@ import { GradingRepo } from '../../server/src/store/grading-repo.js';
 import { figure } from '../helpers/figures.js';
 import { useTestServer } from '../helpers/server.js';
 import { staffSession, type StaffSession } from '../helpers/staff.js';
+import { sqliteSql } from '../../server/src/store/sqlite-sql.js';
 
 const ITEM = '22 csv injection';
 const FIXTURES = path.join(repoRoot(), 'test', 'fixtures', 'exercises-advisory');
@@ -43,8 +44,8 @@ describe('item 22: formula injection in the attempts CSV export', () => {
   }, 60_000);
   it('writes every hostile text as inert text, whole, without breaking a row', async () => {
     const db = server.services.db;
-    const attempts = new AttemptsRepo(db);
-    const grading = new GradingRepo(db);
+    const attempts = new AttemptsRepo(sqliteSql(db));
+    const grading = new GradingRepo(sqliteSql(db));
     const ids: string[] = [];
     // Invites through the API (its validation is what a hostile interviewer or candidate data meets), attempts
     // stored directly: what is exported is the store's text, and no sandbox is needed for that.
@@ -58,14 +59,14 @@ describe('item 22: formula injection in the attempts CSV export', () => {
       const invite = ((await res.json()) as { invite: { id: string } }).invite;
       const id = `a_${String(i).padStart(20, '0')}`;
       const now = Date.now() - 60_000;
-      attempts.insert({
+      await attempts.insert({
         id, exerciseId: 'advisory-demo', state: 'archived', tokenHash: 'x', timeLimitSeconds: 900, createdAt: now, startedAt: now,
         deadline: now + 900_000, endedAt: now + 1000, endReason: 'submitted', sandboxId: null, sandboxStatus: 'removed',
         recordingPath: null, failure: null, seed: null, params: {}, hintsRevealed: 0, mode: 'interview', inviteId: invite.id,
         feedback: false, ownerHash: null,
       });
       db.prepare('UPDATE invites SET attempt_id = ?, claimed_at = ? WHERE id = ?').run(id, now, invite.id);
-      grading.insert({ attemptId: id, kind: 'final', startedAt: now, finishedAt: now + 500, score: 0, maxScore: 0, results: [], cleanroom: [], error: GRADING_ERROR });
+      await grading.insert({ attemptId: id, kind: 'final', startedAt: now, finishedAt: now + 500, score: 0, maxScore: 0, results: [], cleanroom: [], error: GRADING_ERROR });
       const review = await fetch(`${server.url}/api/manage/attempts/${id}/review`, {
         method: 'PUT',
         headers: { ...reviewer.headers, 'content-type': 'application/json' },

@@ -30,8 +30,8 @@ describe(`security 2: denials (${SANDBOX_RUNTIME})`, () => {
   beforeAll(async () => {
     const first = await startAttempt(server.url);
     const second = await startAttempt(server.url);
-    sandboxA = server.services.attempts.get(first.attempt.id)!.sandboxId!;
-    const sandboxB = server.services.attempts.get(second.attempt.id)!.sandboxId!;
+    sandboxA = (await server.services.attempts.get(first.attempt.id))!.sandboxId!;
+    const sandboxB = (await server.services.attempts.get(second.attempt.id))!.sandboxId!;
     await putProbe(server.services.driver, sandboxA);
     await putProbe(server.services.driver, sandboxB);
     a = await TestTerminal.connect(server.url, first.attempt.id, token(first));

@@ -41,9 +41,9 @@ describe(`security 5: disk fill (${SANDBOX_RUNTIME})`, () => {
     server = await startTestServer({
       env: { OPSLAB_SANDBOX_DISK_MB: String(QUOTA_MB), OPSLAB_SANDBOX_DISK_INTERVAL_SECONDS: String(INTERVAL_S) },
     });
-    repo = new AttemptsRepo(server.services.db);
+    repo = new AttemptsRepo(server.services.sql);
     attempt = await startAttempt(server.url);
-    sandboxId = server.services.attempts.get(attempt.attempt.id)!.sandboxId!;
+    sandboxId = (await server.services.attempts.get(attempt.attempt.id))!.sandboxId!;
     const graph = (await docker.getContainer(sandboxId).inspect()).GraphDriver as { Data?: { UpperDir?: string } };
     upperDir = graph.Data?.UpperDir;
     term = await TestTerminal.connect(server.url, attempt.attempt.id, attempt.token);
@@ -76,13 +76,13 @@ describe(`security 5: disk fill (${SANDBOX_RUNTIME})`, () => {
     expect(String(notice.message)).toContain(`quota of ${QUOTA_MB} MB`);
     // Under runc the reason is also printed into the terminal itself (kept on screen and in the recording).
     if (!isGvisor(SANDBOX_RUNTIME)) expect(stripAnsi(term.text)).toContain(`[opslab] The sandbox wrote`);
-    const event = repo.events(attempt.attempt.id).find((e) => e.kind === DISK_QUOTA_EVENT);
+    const event = (await repo.events(attempt.attempt.id)).find((e) => e.kind === DISK_QUOTA_EVENT);
     expect(event?.detail).toMatchObject({ quotaMb: QUOTA_MB });
     const written = (await server.services.driver.diskUsage!(sandboxId))!;
     expect(written.running).toBe(false);
     expect(written.bytes).toBeGreaterThan(QUOTA_MB * MiB);
     // Stopped, not ended: the attempt keeps running (and its clock), ready to be graded or go on.
-    const current = server.services.attempts.get(attempt.attempt.id)!;
+    const current = (await server.services.attempts.get(attempt.attempt.id))!;
     expect(current.state).toBe('running');
     figure(ITEM, 'notice after', round(noticeMs / 1000), 's');
     figure(ITEM, 'sandbox stopped after', round(stoppedMs / 1000), 's');
@@ -107,7 +107,7 @@ describe(`security 5: disk fill (${SANDBOX_RUNTIME})`, () => {
     await server.services.diskWatch.sweep();
     expect((await docker.getContainer(sandboxId).inspect()).State.Running).toBe(true);
     expect(await shellRun(term, 'echo "alive-$((2+2))"', 15_000)).toContain('alive-4');
-    expect(repo.events(attempt.attempt.id).filter((e) => e.kind === DISK_QUOTA_EVENT)).toHaveLength(1);
+    expect((await repo.events(attempt.attempt.id)).filter((e) => e.kind === DISK_QUOTA_EVENT)).toHaveLength(1);
   }, 150_000);
 
   it('grades the attempt at submit, and leaves the host disk as it was once the sandbox is gone', async () => {
@@ -116,7 +116,7 @@ describe(`security 5: disk fill (${SANDBOX_RUNTIME})`, () => {
     await term.waitFor(() => term.controls.filter((c) => c.type === 'shell-exited').length >= 2, 60_000);
     const res = await api(server.url, 'POST', `/api/attempts/${attempt.attempt.id}/submit`, attempt.token);
     expect(res.status).toBe(200);
-    expect(server.services.attempts.get(attempt.attempt.id)!.state).toBe('archived');
+    expect((await server.services.attempts.get(attempt.attempt.id))!.state).toBe('archived');
     expect(server.services.attempts.snapshotDiff(attempt.attempt.id)).not.toBeNull();
     await expect(docker.getContainer(sandboxId).inspect()).rejects.toMatchObject({ statusCode: 404 });
     if (upperDir) expect(fs.existsSync(upperDir)).toBe(false);

@@ -27,7 +27,7 @@ describe(`security 26: the editor's file access (${SANDBOX_RUNTIME})`, () => {
   beforeAll(async () => {
     const started = await startAttempt(server.url, 'shell-warmup');
     a = { id: started.attempt.id, token: started.token };
-    sandboxId = server.services.attempts.get(a.id)!.sandboxId!;
+    sandboxId = (await server.services.attempts.get(a.id))!.sandboxId!;
     await sh('mkdir -p /root/work && echo "ROOTSECRET:x:1:0:99999:7:::" >> /etc/shadow');
   });
 

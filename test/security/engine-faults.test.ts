@@ -36,7 +36,7 @@ describe('a sandbox removed or killed outside opslab (real server, real engine)'
     const { attempt, token } = await startAttempt(server.url, 'graded-demo');
     const term = await TestTerminal.connect(server.url, attempt.id, token);
     await term.waitFor(() => /# $/.test(stripAnsi(term.text)));
-    const sandboxId = server.services.attempts.get(attempt.id)!.sandboxId!;
+    const sandboxId = (await server.services.attempts.get(attempt.id))!.sandboxId!;
     const t0 = Date.now();
     await docker.getContainer(sandboxId).remove({ force: true });
     await term.waitFor(() => term.controls.some((c) => c.type === 'attempt' && sandboxOf(c) === 'missing'));
@@ -50,7 +50,7 @@ describe('a sandbox removed or killed outside opslab (real server, real engine)'
     const report = await server.services.attempts.reconcile();
     const reconcileMs = Date.now() - r0;
     expect(report.adopted).not.toContain(attempt.id);
-    expect(server.services.attempts.get(attempt.id)!.sandboxStatus).toBe('missing');
+    expect((await server.services.attempts.get(attempt.id))!.sandboxStatus).toBe('missing');
     expect(await TestTerminal.refusedStatus(`${server.url}/api/attempts/${attempt.id}/terminal`, { authorization: `Bearer ${token}` })).toBe(409);
     const restart = await api(server.url, 'POST', `/api/attempts/${attempt.id}/restart-shell`, token);
     expect(restart.status).toBe(409);
@@ -62,7 +62,7 @@ describe('a sandbox removed or killed outside opslab (real server, real engine)'
     expect(submitted.status, submitted.text).toBe(200);
     expect(submitted.body.attempt).toMatchObject({ state: 'archived', endReason: 'submitted' });
     // The final grading is stored as an error (never as a fail), with the reason.
-    const grading = server.services.attempts.finalRun(attempt.id)!;
+    const grading = (await server.services.attempts.finalRun(attempt.id))!;
     expect(grading.error).toMatch(/sandbox was gone/);
     expect(grading.results).toEqual([]);
     const staff = await staffSession(server, 'interviewer');
@@ -80,7 +80,7 @@ describe('a sandbox removed or killed outside opslab (real server, real engine)'
     await term.waitFor(() => /# $/.test(stripAnsi(term.text)));
     term.type('echo kept > /root/kept.txt\r');
     await sleep(300);
-    const sandboxId = server.services.attempts.get(attempt.id)!.sandboxId!;
+    const sandboxId = (await server.services.attempts.get(attempt.id))!.sandboxId!;
     const t0 = Date.now();
     await docker.getContainer(sandboxId).kill();
     await term.waitFor(() => term.controls.some((c) => c.type === 'attempt' && sandboxOf(c) === 'exited'));
@@ -94,14 +94,14 @@ describe('a sandbox removed or killed outside opslab (real server, real engine)'
     const again = await TestTerminal.connect(server.url, attempt.id, token);
     again.type('cat /root/kept.txt | tr a-z A-Z\r');
     await again.waitFor('KEPT');
-    expect(server.services.attempts.get(attempt.id)!.sandboxId).toBe(sandboxId);
+    expect((await server.services.attempts.get(attempt.id))!.sandboxId).toBe(sandboxId);
 
     // Killed again and submitted as it lies: the final grading starts the container and grades it.
     await docker.getContainer(sandboxId).kill();
     await again.waitFor(() => again.controls.some((c) => c.type === 'attempt' && sandboxOf(c) === 'exited'));
     const submitted = await api(server.url, 'POST', `/api/attempts/${attempt.id}/submit`, token);
     expect(submitted.status, submitted.text).toBe(200);
-    const grading = server.services.attempts.finalRun(attempt.id)!;
+    const grading = (await server.services.attempts.finalRun(attempt.id))!;
     expect(grading.error).toBeNull();
     expect(grading.results.map((r) => r.verdict).sort()).toEqual(['fail', 'pass']);
 
@@ -165,7 +165,7 @@ describe('the engine restarted under live attempts (a private dockerd with live-
       );
       const pids = await Promise.all(
         started.map(async ({ attempt }) => {
-          const id = services.attempts.get(attempt.id)!.sandboxId!;
+          const id = (await services.attempts.get(attempt.id))!.sandboxId!;
           return (await engine.docker.getContainer(id).inspect()).State.Pid;
         }),
       );
@@ -175,7 +175,7 @@ describe('the engine restarted under live attempts (a private dockerd with live-
       const downAt = Date.now();
       // While the engine is away, the attempts stay running (their sandboxes do too).
       await sleep(1500);
-      for (const { attempt } of started) expect(services.attempts.get(attempt.id)!.state).toBe('running');
+      for (const { attempt } of started) expect((await services.attempts.get(attempt.id))!.state).toBe('running');
       await engine.up();
       const upAt = Date.now();
 
@@ -197,7 +197,7 @@ describe('the engine restarted under live attempts (a private dockerd with live-
       );
       for (let i = 0; i < started.length; i++) {
         const { attempt, token } = started[i]!;
-        const id = services.attempts.get(attempt.id)!.sandboxId!;
+        const id = (await services.attempts.get(attempt.id))!.sandboxId!;
         expect((await engine.docker.getContainer(id).inspect()).State.Pid).toBe(pids[i]);
         const view = (await api(url, 'GET', `/api/attempts/${attempt.id}`, token)).body.attempt;
         expect(view).toMatchObject({ state: 'running', sandbox: 'running', deadline: attempt.deadline });

@@ -62,7 +62,7 @@ describe(`security 13: exec output (${SANDBOX_RUNTIME})`, () => {
   beforeAll(async () => {
     flooder = await startAttempt(server.url);
     other = await startAttempt(server.url);
-    sandboxId = server.services.attempts.get(flooder.attempt.id)!.sandboxId!;
+    sandboxId = (await server.services.attempts.get(flooder.attempt.id))!.sandboxId!;
     term = await TestTerminal.connect(server.url, flooder.attempt.id, flooder.token);
     otherTerm = await TestTerminal.connect(server.url, other.attempt.id, other.token);
     await shellRun(term, 'true');
@@ -139,7 +139,7 @@ describe(`security 13: exec output (${SANDBOX_RUNTIME})`, () => {
       const submitMs = performance.now() - t0;
       figure(ITEM, 'submit (final grading) answered after', round(submitMs / 1000), 's');
       expect(submit.status).toBe(200);
-      expect(server.services.attempts.get(flooder.attempt.id)!.state).toBe('archived');
+      expect((await server.services.attempts.get(flooder.attempt.id))!.state).toBe('archived');
       expect(restartMs).toBeLessThan(60_000);
       expect(submitMs).toBeLessThan(120_000);
     } finally {

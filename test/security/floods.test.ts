@@ -52,7 +52,7 @@ describe('terminal floods and bad frames (real server, real engine)', () => {
     // The test client keeps only the tail of what it received: the memory measured is the server's (it runs in
     // this process), not a copy of the flood held by the test.
     trimmers.push(setInterval(() => (term.text = term.text.slice(-64 * 1024)), 20));
-    const terminal = await server.services.attempts.terminalFor(server.services.attempts.get(attempt.id)!);
+    const terminal = await server.services.attempts.terminalFor((await server.services.attempts.get(attempt.id))!);
     return { attempt, token, term, terminal };
   }
 

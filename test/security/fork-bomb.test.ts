@@ -38,7 +38,7 @@ describe(`security 3: fork bomb (${SANDBOX_RUNTIME})`, () => {
   beforeAll(async () => {
     abuser = await startAttempt(server.url);
     victim = await startAttempt(server.url);
-    abuserSandbox = server.services.attempts.get(abuser.attempt.id)!.sandboxId!;
+    abuserSandbox = (await server.services.attempts.get(abuser.attempt.id))!.sandboxId!;
     const limits = effectiveLimits(server.config.sandbox, server.services.catalog.get('shell-warmup')!.limits);
     pidsLimit = processLimits(SANDBOX_RUNTIME, limits.pids).pidsLimit;
     abuserTerm = await TestTerminal.connect(server.url, abuser.attempt.id, abuser.token);
@@ -146,10 +146,10 @@ describe(`security 3: fork bomb (${SANDBOX_RUNTIME})`, () => {
     }
     figure(ITEM, 'submit answered after', round(submitMs / 1000), 's');
     figure(ITEM, 'abuser container gone after', goneMs < 0 ? `not within ${GONE_WAIT_MS / 1000} s` : round(goneMs / 1000), goneMs < 0 ? '' : 's');
-    const events = new AttemptsRepo(server.services.db).events(abuser.attempt.id).map((e) => e.kind);
+    const events = (await new AttemptsRepo(server.services.sql).events(abuser.attempt.id)).map((e) => e.kind);
     const what = `submit answered after ${Math.round(submitMs)} ms; container ${lastState || 'gone'}; events: ${events.join(', ')}`;
     expect(goneMs, what).toBeGreaterThan(0);
     expect(goneMs, what).toBeLessThan(30_000);
-    expect(server.services.attempts.get(abuser.attempt.id)!.state).toBe('archived');
+    expect((await server.services.attempts.get(abuser.attempt.id))!.state).toBe('archived');
   });
 });

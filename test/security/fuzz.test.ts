@@ -351,8 +351,8 @@ describe('fuzzing every route (real server, real engine)', () => {
     const after = state();
     expect(after.tables).toEqual(before.tables);
     expect(after.files).toEqual(before.files);
-    expect(server.services.attempts.get(candidate.attemptId)!.state).toBe('running');
-    expect(server.services.attempts.get(practice.attemptId)!.state).toBe('running');
+    expect((await server.services.attempts.get(candidate.attemptId))!.state).toBe('running');
+    expect((await server.services.attempts.get(practice.attemptId))!.state).toBe('running');
 
     figure(ITEM, 'fuzz requests', requests);
     figure(ITEM, 'answers by status class', Object.entries(statusClasses).sort().map(([k, v]) => `${k}:${v}`).join(' '));

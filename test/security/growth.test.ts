@@ -121,24 +121,24 @@ describe(`security 18: anonymous growth of disk and database (${SANDBOX_RUNTIME}
     expect(interview.status).toBe(201);
     const ids = [practice.body.attempt.id as string, interview.body.attempt.id as string];
     for (const id of ids) await server.services.attempts.submit(id);
-    const recording = server.services.attempts.recordingFile(server.services.attempts.get(ids[0]!)!);
+    const recording = server.services.attempts.recordingFile((await server.services.attempts.get(ids[0]!))!);
     expect(fs.existsSync(recording)).toBe(true);
     // (Read so that, without a budget, the test fails on the purge below rather than here.)
-    const before = server.services.attempts.dataUsage?.().usedBytes;
+    const before = (await server.services.attempts.dataUsage?.())?.usedBytes;
 
     // Both ended 20 days ago.
     const ago = Date.now() - 20 * 86_400_000;
     for (const id of ids) server.services.db.prepare('UPDATE attempts SET ended_at = ? WHERE id = ?').run(ago, id);
     const report = await server.services.attempts.reconcile();
     expect(report.purged).toEqual([ids[0]]);
-    expect(server.services.attempts.get(ids[0]!)).toBeUndefined();
+    expect((await server.services.attempts.get(ids[0]!))).toBeUndefined();
     expect(fs.existsSync(recording)).toBe(false);
     expect(fs.existsSync(path.join(server.dataDir, 'snapshots', ids[0]!))).toBe(false);
-    expect(server.services.attempts.get(ids[1]!)?.state).toBe('archived');
+    expect((await server.services.attempts.get(ids[1]!))?.state).toBe('archived');
     figure(ITEM, 'practice attempt 20 days after it ended', 'purged (retention 14 days)');
     figure(ITEM, 'interview 20 days after it ended', 'kept (retention 180 days)');
     // The budget's running total gave back what the purge deleted.
-    expect(server.services.attempts.dataUsage().usedBytes).toBeLessThan(before);
+    expect((await server.services.attempts.dataUsage()).usedBytes).toBeLessThan(before);
   });
 
   it("streams a large final snapshot to disk, cut at its size limit with a note, without holding it in the server's memory", async () => {
@@ -146,7 +146,7 @@ describe(`security 18: anonymous growth of disk and database (${SANDBOX_RUNTIME}
     const started = await anonymousStart(server);
     expect(started.status).toBe(201);
     const id = started.body.attempt.id as string;
-    const sandboxId = server.services.attempts.get(id)!.sandboxId!;
+    const sandboxId = (await server.services.attempts.get(id))!.sandboxId!;
     // 224 MiB of incompressible files in the workspace (112 files of 2 MiB, the most a snapshot keeps of one).
     const written = 224 * MiB;
     const fill = await server.services.driver.exec(sandboxId, [

@@ -24,7 +24,7 @@ describe(`security 16: lifecycle races (${SANDBOX_RUNTIME})`, () => {
   };
 
   const gone = async (attemptId: string) => {
-    const sandboxId = server.services.attempts.get(attemptId)!.sandboxId!;
+    const sandboxId = (await server.services.attempts.get(attemptId))!.sandboxId!;
     await expect(docker.getContainer(sandboxId).inspect()).rejects.toMatchObject({ statusCode: 404 });
   };
 
@@ -50,7 +50,7 @@ describe(`security 16: lifecycle races (${SANDBOX_RUNTIME})`, () => {
       statuses.push(restarted.status);
       expect(submitted.status).toBe(200);
       expect([200, 409, 410], restarted.text).toContain(restarted.status);
-      expect(server.services.attempts.get(attempt.id)!.state).toBe('archived');
+      expect((await server.services.attempts.get(attempt.id))!.state).toBe('archived');
       await gone(attempt.id);
       expect((await afterEnd(attempt.id, token)).filter((e) => e[1] === 'm' && e[2] === 'shell-restarted')).toEqual([]);
     }
@@ -71,7 +71,7 @@ describe(`security 16: lifecycle races (${SANDBOX_RUNTIME})`, () => {
       const submitted = await api(server.url, 'POST', `/api/attempts/${attempt.id}/submit`, token);
       expect(submitted.status).toBe(200);
       codes.push(await reconnect);
-      expect(server.services.attempts.get(attempt.id)!.state).toBe('archived');
+      expect((await server.services.attempts.get(attempt.id))!.state).toBe('archived');
       await gone(attempt.id);
       const late = (await afterEnd(attempt.id, token)).filter((e) => e[1] === 'm');
       expect(late.map((e) => e[2])).toEqual(expect.not.arrayContaining(['adopted', 'reconnected']));

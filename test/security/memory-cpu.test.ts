@@ -29,10 +29,10 @@ describe(`security 4: memory bomb and CPU burn (${SANDBOX_RUNTIME})`, () => {
   const server = useTestServer();
   let repo: AttemptsRepo;
   let limits: ResourceLimits;
-  const sandbox = (a: StartedAttempt) => server.services.attempts.get(a.attempt.id)!.sandboxId!;
+  const sandbox = async (a: StartedAttempt) => (await server.services.attempts.get(a.attempt.id))!.sandboxId!;
 
   beforeAll(async () => {
-    repo = new AttemptsRepo(server.services.db);
+    repo = new AttemptsRepo(server.services.sql);
     limits = effectiveLimits(server.config.sandbox, server.services.catalog.get('shell-warmup')!.limits);
   });
 
@@ -44,7 +44,7 @@ describe(`security 4: memory bomb and CPU burn (${SANDBOX_RUNTIME})`, () => {
     try {
       // The other sandbox holds some memory of its own through the bomb: it must keep it.
       await shellRun(otherTerm, `python3 -c 'import time; a=b"y"*(64<<20); time.sleep(600)' & sleep 1`);
-      const otherKillsBefore = await oomKills(sandbox(other));
+      const otherKillsBefore = await oomKills((await sandbox(other)));
       const t0 = performance.now();
       // 16 MiB at a time, every page written, until the kernel says no.
       bombTerm.type(`python3 -c 'import itertools; a=[b"x"*(16<<20) for _ in itertools.count()]'; echo "bomb-exit=$?"\r`);
@@ -62,20 +62,20 @@ describe(`security 4: memory bomb and CPU burn (${SANDBOX_RUNTIME})`, () => {
       const notice = bombTerm.controls.find((c) => c.type === 'notice' && c.code === OOM_NOTICE)!;
       const noticeMs = performance.now() - t0;
       expect(String(notice.message)).toContain(`${limits.memoryMb} MB`);
-      const events = repo.events(bomb.attempt.id).filter((e) => e.kind === OOM_EVENT);
+      const events = (await repo.events(bomb.attempt.id)).filter((e) => e.kind === OOM_EVENT);
       expect(events.length).toBeGreaterThanOrEqual(1);
       expect(events[0]!.detail).toMatchObject({ memoryMb: limits.memoryMb, sandboxStopped: gvisor });
       // Only the bomb's sandbox: its cgroup counted the kill (under runc; gVisor's cgroup is gone with it), the
       // other's did not, the other attempt got no event, and its process and its shell are alive.
-      if (!gvisor) expect(await oomKills(sandbox(bomb))).toBeGreaterThanOrEqual(1);
-      expect(await oomKills(sandbox(other))).toBe(otherKillsBefore);
-      expect(repo.events(other.attempt.id).filter((e) => e.kind === OOM_EVENT)).toEqual([]);
+      if (!gvisor) expect(await oomKills((await sandbox(bomb)))).toBeGreaterThanOrEqual(1);
+      expect(await oomKills((await sandbox(other)))).toBe(otherKillsBefore);
+      expect((await repo.events(other.attempt.id)).filter((e) => e.kind === OOM_EVENT)).toEqual([]);
       expect(await shellRun(otherTerm, 'jobs -r | wc -l; echo $((6*7))', 15_000)).toMatch(/1\s+42/);
-      const info = await docker.getContainer(sandbox(bomb)).inspect();
+      const info = await docker.getContainer((await sandbox(bomb))).inspect();
       figure(ITEM, 'memory limit', limits.memoryMb, 'MiB');
       figure(ITEM, 'bomb killed after', round(killedMs / 1000), 's');
       figure(ITEM, 'oom notice after', round(noticeMs / 1000), 's');
-      figure(ITEM, 'oom kills in the other sandbox', (await oomKills(sandbox(other))) - otherKillsBefore);
+      figure(ITEM, 'oom kills in the other sandbox', (await oomKills((await sandbox(other)))) - otherKillsBefore);
       if (!gvisor) {
         const exit = Number(/bomb-exit=(\d+)/.exec(bombTerm.text)![1]);
         figure(ITEM, 'what was killed', `the bomb (exit ${exit})`);
@@ -89,7 +89,7 @@ describe(`security 4: memory bomb and CPU burn (${SANDBOX_RUNTIME})`, () => {
         // also flags it OOMKilled depends on which of gVisor's host processes the kernel picked (the Sentry or a
         // helper whose death ends the Sentry): recorded, not asserted.
         expect(info.State.Running).toBe(false);
-        expect(repo.events(bomb.attempt.id).some((e) => e.kind === 'shell-exited')).toBe(true);
+        expect((await repo.events(bomb.attempt.id)).some((e) => e.kind === 'shell-exited')).toBe(true);
         figure(ITEM, 'engine flags the container OOMKilled', String(info.State.OOMKilled));
         // The attempt goes on: the shell restarts in the same container, its files kept.
         const restarted = await api(server.url, 'POST', `/api/attempts/${bomb.attempt.id}/restart-shell`, bomb.token);
@@ -108,7 +108,7 @@ describe(`security 4: memory bomb and CPU burn (${SANDBOX_RUNTIME})`, () => {
     const quota = effectiveLimits(cpuServer.config.sandbox, cpuServer.services.catalog.get('shell-warmup')!.limits).cpus;
     const burn = await startAttempt(cpuServer.url);
     const term = await TestTerminal.connect(cpuServer.url, burn.attempt.id, burn.token);
-    const id = cpuServer.services.attempts.get(burn.attempt.id)!.sandboxId!;
+    const id = (await cpuServer.services.attempts.get(burn.attempt.id))!.sandboxId!;
     try {
       // More busy loops than the machine has cores, each ending by itself.
       await shellRun(term, `for i in 1 2 3; do timeout 30 sh -c 'while :; do :; done' & done; sleep 1`);

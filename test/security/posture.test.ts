@@ -45,7 +45,7 @@ describe(`security 1: posture (${SANDBOX_RUNTIME})`, () => {
 
   beforeAll(async () => {
     const { attempt, token } = await startAttempt(server.url);
-    sandboxId = server.services.attempts.get(attempt.id)!.sandboxId!;
+    sandboxId = (await server.services.attempts.get(attempt.id))!.sandboxId!;
     limits = effectiveLimits(server.config.sandbox, server.services.catalog.get('shell-warmup')!.limits);
     await putProbe(server.services.driver, sandboxId);
     term = await TestTerminal.connect(server.url, attempt.id, token);
@@ -107,7 +107,7 @@ describe(`security 1: posture (${SANDBOX_RUNTIME})`, () => {
     const narrow = await startTestServer({ env: { OPSLAB_SANDBOX_CAPABILITIES: 'CHOWN,cap_kill' } });
     try {
       const { attempt, token } = await startAttempt(narrow.url);
-      const id = narrow.services.attempts.get(attempt.id)!.sandboxId!;
+      const id = (await narrow.services.attempts.get(attempt.id))!.sandboxId!;
       await putProbe(narrow.services.driver, id);
       const t = await TestTerminal.connect(narrow.url, attempt.id, token);
       const p = await runProbe<Posture>(t, ['posture']);

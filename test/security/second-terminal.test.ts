@@ -69,14 +69,14 @@ describe('the second terminal under hostile input (real server, real engine)', (
 
   async function ready() {
     const { attempt, token } = await startAttempt(server.url);
-    const sandboxId = server.services.attempts.get(attempt.id)!.sandboxId!;
+    const sandboxId = (await server.services.attempts.get(attempt.id))!.sandboxId!;
     return { id: attempt.id, token, sandboxId };
   }
 
   it('refuses every bad terminal id before the upgrade, on the candidate socket and the live view, starting nothing', async () => {
     const { id, token, sandboxId } = await ready();
     const staff = await staffSession(server, 'interviewer');
-    const main = server.services.attempts.recordingFile(server.services.attempts.get(id)!);
+    const main = server.services.attempts.recordingFile((await server.services.attempts.get(id))!);
     const statuses = new Map<number, number>();
     let upgraded = 0;
     for (const query of BAD_QUERIES) {
@@ -143,7 +143,7 @@ describe('the second terminal under hostile input (real server, real engine)', (
     const auth = { authorization: `Bearer ${token}` };
     const term = await TestTerminal.open(url, auth);
     await term.waitFor(() => PROMPT.test(stripAnsi(term.text)));
-    const terminal = await server.services.attempts.terminalFor(server.services.attempts.get(id)!, 2);
+    const terminal = await server.services.attempts.terminalFor((await server.services.attempts.get(id))!, 2);
 
     // Output nobody acknowledges: the shell is paused, nothing piles up.
     term.autoAck = false;

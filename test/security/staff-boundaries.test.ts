@@ -94,8 +94,8 @@ describe('security 20: staff boundaries (real server, real engine)', () => {
   });
 
   it("another interviewer cannot revoke, extend, reissue or delete someone else's invite; each refusal is audited", async () => {
-    const before = server.services.invites.get(inviteId)!;
-    const attemptBefore = server.services.attempts.get(attemptId)!;
+    const before = (await server.services.invites.get(inviteId))!;
+    const attemptBefore = (await server.services.attempts.get(attemptId))!;
     const attempts: [string, string, unknown?][] = [
       ['POST', `/api/manage/invites/${inviteId}/revoke`],
       ['POST', `/api/manage/invites/${inviteId}/extend`, { minutes: 30 }],
@@ -117,9 +117,9 @@ describe('security 20: staff boundaries (real server, real engine)', () => {
     expect(refused).toBe(attempts.length);
 
     // Nothing changed: the invite, its link, the attempt and its clock.
-    const after = server.services.invites.get(inviteId)!;
+    const after = (await server.services.invites.get(inviteId))!;
     expect(after).toEqual(before);
-    const attemptAfter = server.services.attempts.get(attemptId)!;
+    const attemptAfter = (await server.services.attempts.get(attemptId))!;
     expect([attemptAfter.state, attemptAfter.deadline, attemptAfter.tokenHash]).toEqual([
       'running',
       attemptBefore.deadline,
@@ -196,7 +196,7 @@ describe('security 20: staff boundaries (real server, real engine)', () => {
     expect(statuses[0]).toBe(409);
     expect(statuses.slice(1)).toEqual([404, 404, 404, 404, 404, 404, 404]);
     expect(opened).toBe(0);
-    const attempt = server.services.attempts.get(attemptId)!;
+    const attempt = (await server.services.attempts.get(attemptId))!;
     expect([attempt.state, attempt.hintsRevealed]).toEqual(['running', 0]);
   });
 
@@ -238,12 +238,12 @@ describe('security 20: staff boundaries (real server, real engine)', () => {
     await live.waitFor(`finished-${marker}`);
     expect(sizes().at(-1)).toBe(sizeBefore);
     expect(stripAnsi(term.text)).not.toContain(`${marker}-raw`);
-    const exec = await server.services.driver.exec(server.services.attempts.get(attemptId)!.sandboxId!, ['sh', '-c', `ls /tmp/${marker} 2>/dev/null | wc -l`]);
+    const exec = await server.services.driver.exec((await server.services.attempts.get(attemptId))!.sandboxId!, ['sh', '-c', `ls /tmp/${marker} 2>/dev/null | wc -l`]);
     const fileMade = Number(exec.stdout.trim());
     expect(fileMade).toBe(0);
     // The recording holds every byte the shell was sent ('i' events): none of the viewer's.
     server.services.attempts.flushRecording(attemptId);
-    const cast = parseAsciicast(fs.readFileSync(server.services.attempts.recordingFile(server.services.attempts.get(attemptId)!), 'utf8'));
+    const cast = parseAsciicast(fs.readFileSync(server.services.attempts.recordingFile((await server.services.attempts.get(attemptId))!), 'utf8'));
     const typed = cast.events.filter((e) => e[1] === 'i').map((e) => String(e[2])).join('');
     const reached = (typed.match(new RegExp(`touch /tmp/${marker}|${marker}-raw|${marker}-control`, 'g')) ?? []).length;
     const resizesReached = cast.events.filter((e) => e[1] === 'r' && /^3[3-7]x1[1-5]$/.test(String(e[2]))).length;
@@ -294,7 +294,7 @@ describe('security 20: staff boundaries (real server, real engine)', () => {
     expect(reissue?.detail.by).toEqual({ id: alice.user.id, name: 'Alice Owner' });
     expect(events.some((e) => e.kind === 'link-claimed')).toBe(true);
     server.services.attempts.flushRecording(attemptId);
-    const cast = parseAsciicast(fs.readFileSync(server.services.attempts.recordingFile(server.services.attempts.get(attemptId)!), 'utf8'));
+    const cast = parseAsciicast(fs.readFileSync(server.services.attempts.recordingFile((await server.services.attempts.get(attemptId))!), 'utf8'));
     expect(cast.events.some((e) => e[1] === 'm' && e[2] === 'link reissued by Alice Owner')).toBe(true);
 
     // An admin may change any invite; the creator revokes and deletes. Every action is in the audit log.

@@ -30,7 +30,7 @@ describe(`security 15: command timeline of a huge recording (${SANDBOX_RUNTIME})
   beforeAll(async () => {
     attempt = await startAttempt(server.url);
     expect((await api(server.url, 'POST', `/api/attempts/${attempt.attempt.id}/submit`, attempt.token)).status).toBe(200);
-    const file = server.services.attempts.recordingFile(server.services.attempts.get(attempt.attempt.id)!);
+    const file = server.services.attempts.recordingFile((await server.services.attempts.get(attempt.attempt.id))!);
     fs.writeFileSync(file, hugeCast());
     figure(ITEM, 'recording', `${Math.round(fs.statSync(file).size / 1e6)} MB, ${COMMANDS} commands`);
   });

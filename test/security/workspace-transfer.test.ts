@@ -50,9 +50,9 @@ describe(`security 27: files in and out of the workspace, and signals (${SANDBOX
     a = { id: started.attempt.id, token: started.token };
     const second = await startAttempt(server.url, 'shell-warmup');
     other = { id: second.attempt.id, token: second.token };
-    sandboxId = server.services.attempts.get(a.id)!.sandboxId!;
+    sandboxId = (await server.services.attempts.get(a.id))!.sandboxId!;
     await sh('mkdir -p /root/work && echo "ROOTSECRET:x:1:0:99999:7:::" >> /etc/shadow');
-    await sh('mkdir -p /root/work && echo OTHER-ATTEMPT-SECRET > /root/work/mine.txt', server.services.attempts.get(other.id)!.sandboxId!);
+    await sh('mkdir -p /root/work && echo OTHER-ATTEMPT-SECRET > /root/work/mine.txt', (await server.services.attempts.get(other.id))!.sandboxId!);
   });
 
   it('never uploads or downloads through a link, a linked parent, `..` or outside the roots; the tarball keeps links as links', async () => {
@@ -122,7 +122,7 @@ describe(`security 27: files in and out of the workspace, and signals (${SANDBOX
     figure(ITEM, "another attempt's files in answers", leaked);
     expect(refused).toBe(probes.length);
     expect(leaked).toBe(0);
-    expect(await sh('cat /root/work/mine.txt', server.services.attempts.get(other.id)!.sandboxId!)).toBe('OTHER-ATTEMPT-SECRET\n');
+    expect(await sh('cat /root/work/mine.txt', (await server.services.attempts.get(other.id))!.sandboxId!)).toBe('OTHER-ATTEMPT-SECRET\n');
   });
 
   it('caps sizes before reading large bodies: a sparse 1 TiB file and an oversized upload', async () => {

@@ -157,7 +157,7 @@ describe('deadline timers', () => {
     let stored = attempt(Date.now() + 1000);
     const expired: string[] = [];
     const timers = new DeadlineTimers({
-      load: () => stored,
+      load: async () => stored,
       expire: async (id) => void expired.push(id),
       log: silent,
     });
@@ -178,7 +178,7 @@ describe('deadline timers', () => {
     vi.useFakeTimers();
     const expire = vi.fn(async () => {});
     const stored = attempt(Date.now() + 10);
-    const timers = new DeadlineTimers({ load: () => ({ ...stored, state: 'submitted' }), expire, log: silent });
+    const timers = new DeadlineTimers({ load: async () => ({ ...stored, state: 'submitted' }), expire, log: silent });
     timers.arm(stored);
     await vi.advanceTimersByTimeAsync(50);
     expect(expire).not.toHaveBeenCalled();

@@ -12,6 +12,7 @@ import { repoRoot } from '../../server/src/paths.js';
 import { FakeDriver, FakeRunner } from '../helpers/fake-driver.js';
 import { GradingRepo } from '../../server/src/store/grading-repo.js';
 import { tempDataDir } from '../helpers/server.js';
+import { sqliteSql } from '../../server/src/store/sqlite-sql.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const EXERCISE = 'shell-warmup';
@@ -45,8 +46,8 @@ describe('attempt lifecycle (fake driver)', () => {
     config = loadConfig({ OPSLAB_DATA_DIR: dataDir });
     db = openDatabase(dataDir);
     driver = new FakeDriver();
-    repo = new AttemptsRepo(db);
-    grading = new GradingRepo(db);
+    repo = new AttemptsRepo(sqliteSql(db));
+    grading = new GradingRepo(sqliteSql(db));
     runner = new FakeRunner();
     service = makeService();
   });
@@ -64,7 +65,7 @@ describe('attempt lifecycle (fake driver)', () => {
     // Until its files are in place and the initial snapshot stored.
     expect(attempt.sandboxStatus).toBe('provisioning');
     await service.settled(attempt.id);
-    expect(repo.get(attempt.id)!.sandboxStatus).toBe('running');
+    expect((await repo.get(attempt.id))!.sandboxStatus).toBe('running');
     expect(attempt.startedAt).toBeGreaterThanOrEqual(before);
     // The clock starts once the sandbox is seeded, a moment after it started.
     expect(attempt.deadline! - attempt.startedAt!).toBeGreaterThanOrEqual(20 * 60 * 1000);
@@ -78,7 +79,7 @@ describe('attempt lifecycle (fake driver)', () => {
     expect(service.tokenMatches(attempt, token)).toBe(true);
     expect(service.tokenMatches(attempt, token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'))).toBe(false);
     expect(token.length).toBeGreaterThanOrEqual(43); // 256 bits, base64url
-    expect(repo.events(attempt.id).map((e) => e.kind)).toEqual(['started']);
+    expect((await repo.events(attempt.id)).map((e) => e.kind)).toEqual(['started']);
   });
 
   it('answers before the files are in place; the shell, the checks and an ending wait for the initial snapshot', async () => {
@@ -98,7 +99,7 @@ describe('attempt lifecycle (fake driver)', () => {
     // Nothing reached the sandbox, nothing was graded, and the attempt still runs.
     expect(session.written).toEqual([]);
     expect(runner.graded).toEqual([]);
-    expect(repo.get(attempt.id)!.state).toBe('running');
+    expect((await repo.get(attempt.id))!.state).toBe('running');
     const initial = path.join(dataDir, 'snapshots', attempt.id, 'initial.tar');
     expect(fs.existsSync(initial)).toBe(false);
     copied();
@@ -119,12 +120,12 @@ describe('attempt lifecycle (fake driver)', () => {
     const { attempt } = await service.start(EXERCISE);
     const terminal = await service.terminalFor(attempt);
     await service.settled(attempt.id);
-    const failed = repo.get(attempt.id)!;
+    const failed = (await repo.get(attempt.id))!;
     expect(failed).toMatchObject({ state: 'failed', sandboxStatus: 'removed' });
     expect(failed.failure).toContain('no space left on device');
     expect(terminal.isClosed).toBe(true);
     expect(driver.sandboxes.size).toBe(0);
-    expect(repo.events(attempt.id).map((e) => e.kind)).toEqual(['started', 'failed']);
+    expect((await repo.events(attempt.id)).map((e) => e.kind)).toEqual(['started', 'failed']);
     await expect(service.submit(attempt.id)).rejects.toMatchObject({ statusCode: 409 });
     // The snapshot failing does the same.
     runner.provision = FakeRunner.prototype.provision.bind(runner);
@@ -133,7 +134,7 @@ describe('attempt lifecycle (fake driver)', () => {
     };
     const second = (await service.start(EXERCISE)).attempt;
     await service.settled(second.id);
-    expect(repo.get(second.id)).toMatchObject({ state: 'failed', failure: 'archive read failed', sandboxStatus: 'removed' });
+    expect((await repo.get(second.id))).toMatchObject({ state: 'failed', failure: 'archive read failed', sandboxStatus: 'removed' });
     expect(driver.sandboxes.size).toBe(0);
   });
 
@@ -161,11 +162,11 @@ describe('attempt lifecycle (fake driver)', () => {
     const { attempt } = await service.start(EXERCISE);
     await service.shutdown();
     // What a server that died before its files were in place leaves: the attempt running, its sandbox provisioning.
-    repo.update(attempt.id, { sandboxStatus: 'provisioning' });
+    await repo.update(attempt.id, { sandboxStatus: 'provisioning' });
     service = makeService();
     const report = await service.reconcile();
     expect(report.failed).toEqual([attempt.id]);
-    expect(repo.get(attempt.id)).toMatchObject({ state: 'failed', failure: 'provisioning was interrupted', sandboxStatus: 'removed' });
+    expect((await repo.get(attempt.id))).toMatchObject({ state: 'failed', failure: 'provisioning was interrupted', sandboxStatus: 'removed' });
     expect(driver.sandboxes.has(attempt.sandboxId!)).toBe(false);
   });
 
@@ -214,8 +215,8 @@ describe('attempt lifecycle (fake driver)', () => {
 
   it('expires the attempt when its deadline passes, without any client', async () => {
     const { attempt } = await service.start(EXERCISE, { timeLimitSeconds: 1 });
-    await waitUntil(() => repo.get(attempt.id)!.state === 'archived', 5000);
-    const ended = repo.get(attempt.id)!;
+    await waitUntil(async () => (await repo.get(attempt.id))!.state === 'archived', 5000);
+    const ended = (await repo.get(attempt.id))!;
     expect(ended.endReason).toBe('expired');
     expect(ended.endedAt! - ended.deadline!).toBeLessThan(2000);
     expect(driver.sandboxes.size).toBe(0);
@@ -239,15 +240,15 @@ describe('attempt lifecycle (fake driver)', () => {
     );
     invite.run('i_old', 'h1', Date.now() - 40 * day);
     invite.run('i_new', 'h2', Date.now() + day);
-    const recording = service.recordingFile(repo.get(old.id)!);
+    const recording = service.recordingFile((await repo.get(old.id))!);
     expect(fs.existsSync(recording)).toBe(true);
 
     const report = await service.reconcile();
     expect(report.purged).toEqual([old.id]);
-    expect(repo.get(old.id)).toBeUndefined();
+    expect((await repo.get(old.id))).toBeUndefined();
     expect(fs.existsSync(recording)).toBe(false);
-    expect(repo.get(recent.id)?.state).toBe('archived');
-    expect(repo.get(running.id)?.state).toBe('running');
+    expect((await repo.get(recent.id))?.state).toBe('archived');
+    expect((await repo.get(running.id))?.state).toBe('running');
     const invites = db.prepare('SELECT id FROM invites').all() as { id: string }[];
     expect(invites.map((i) => i.id)).toEqual(['i_new']);
 
@@ -274,7 +275,7 @@ describe('attempt lifecycle (fake driver)', () => {
     const err = await service.start(EXERCISE).catch((e: unknown) => e);
     expect((err as OpslabError).statusCode).toBe(502);
     expect((err as OpslabError).message).toContain('image not found');
-    const [failed] = repo.listInStates(['failed']);
+    const [failed] = await repo.listInStates(['failed']);
     expect(failed?.failure).toContain('image not found');
     expect(driver.sandboxes.size).toBe(0);
   });
@@ -286,9 +287,9 @@ describe('attempt lifecycle (fake driver)', () => {
     await service.shutdown();
     // What a crash leaves: an overdue deadline, a container removed behind our back, provisioning cut short,
     // and a labelled container nobody owns.
-    repo.update(overdue.id, { deadline: Date.now() - 1000 });
+    await repo.update(overdue.id, { deadline: Date.now() - 1000 });
     driver.sandboxes.delete(vanished.sandboxId!);
-    repo.insert({
+    await repo.insert({
       ...running,
       id: 'a_00000000000000000000',
       state: 'created',
@@ -307,8 +308,8 @@ describe('attempt lifecycle (fake driver)', () => {
     expect(report.orphansRemoved).toEqual([orphan]);
     expect(report.jobsRemoved).toEqual(['grader-old']);
     expect(driver.jobs.map((j) => j.id)).toEqual(['grader-now']);
-    expect(repo.get(overdue.id)!.state).toBe('archived');
-    expect(repo.get(vanished.id)!.sandboxStatus).toBe('missing');
+    expect((await repo.get(overdue.id))!.state).toBe('archived');
+    expect((await repo.get(vanished.id))!.sandboxStatus).toBe('missing');
     expect(driver.sandboxes.has(running.sandboxId!)).toBe(true);
     // A second pass finds nothing left to do.
     const again = await service.reconcile();
@@ -327,11 +328,11 @@ describe('attempt lifecycle (fake driver)', () => {
   it('re-arms deadlines of adopted attempts', async () => {
     const { attempt } = await service.start(EXERCISE);
     await service.shutdown();
-    repo.update(attempt.id, { deadline: Date.now() + 800 });
+    await repo.update(attempt.id, { deadline: Date.now() + 800 });
     service = makeService();
     await service.reconcile();
-    await waitUntil(() => repo.get(attempt.id)!.state === 'archived', 5000);
-    expect(repo.get(attempt.id)!.endReason).toBe('expired');
+    await waitUntil(async () => (await repo.get(attempt.id))!.state === 'archived', 5000);
+    expect((await repo.get(attempt.id))!.endReason).toBe('expired');
   });
 
   it('restarts the shell in the same sandbox after it exited', async () => {
@@ -340,7 +341,7 @@ describe('attempt lifecycle (fake driver)', () => {
     await expect(service.restartShell(attempt.id)).rejects.toMatchObject({ statusCode: 409 });
     driver.sandboxes.get(attempt.sandboxId!)!.info.runState = 'exited';
     first.exit();
-    await waitUntil(() => repo.get(attempt.id)!.sandboxStatus === 'exited', 2000);
+    await waitUntil(async () => (await repo.get(attempt.id))!.sandboxStatus === 'exited', 2000);
     const restarted = await service.restartShell(attempt.id);
     expect(restarted.sandboxStatus).toBe('running');
     expect(restarted.sandboxId).toBe(attempt.sandboxId);
@@ -363,8 +364,8 @@ describe('grading in the attempt lifecycle (fake driver and runner)', () => {
     db = openDatabase(dataDir);
     driver = new FakeDriver();
     runner = new FakeRunner();
-    repo = new AttemptsRepo(db);
-    grading = new GradingRepo(db);
+    repo = new AttemptsRepo(sqliteSql(db));
+    grading = new GradingRepo(sqliteSql(db));
     service = new AttemptService({
       config: loadConfig({ OPSLAB_DATA_DIR: dataDir }),
       repo,
@@ -386,7 +387,7 @@ describe('grading in the attempt lifecycle (fake driver and runner)', () => {
   it('draws the variant from the stored seed', async () => {
     const { attempt } = await service.start('graded-demo');
     expect(['red', 'green', 'blue']).toContain(attempt.params.colour);
-    expect(repo.get(attempt.id)!.params).toEqual(attempt.params);
+    expect((await repo.get(attempt.id))!.params).toEqual(attempt.params);
   });
 
   it('runs checks on demand, rate-limited, and shows candidates only the visible messages', async () => {
@@ -407,7 +408,7 @@ describe('grading in the attempt lifecycle (fake driver and runner)', () => {
     const err = await service.runChecks(attempt.id).catch((e: unknown) => e);
     expect((err as OpslabError).statusCode).toBe(429);
     expect(Number((err as OpslabError).headers['retry-after'])).toBeGreaterThan(0);
-    expect(grading.firstPasses(attempt.id)).toEqual({ a: run.finishedAt });
+    expect((await grading.firstPasses(attempt.id))).toEqual({ a: run.finishedAt });
   });
 
   it('runs at most one check run at a time per attempt', async () => {
@@ -438,7 +439,7 @@ describe('grading in the attempt lifecycle (fake driver and runner)', () => {
     expect(done.state).toBe('archived');
     // Checks that only read files grade the stored final snapshot, not the live sandbox.
     expect(runner.graded).toEqual([expect.stringMatching(new RegExp(`^snapshot:.*/snapshots/${attempt.id}/final\\.tar$`))]);
-    const final = grading.final(attempt.id)!;
+    const final = (await grading.final(attempt.id))!;
     expect(final).toMatchObject({ kind: 'final', score: 5, maxScore: 10, error: null });
     expect(service.snapshotDiff(attempt.id)!.changed).toEqual([{ path: '/root/work/x', change: 'modified' }]);
   });
@@ -448,43 +449,43 @@ describe('grading in the attempt lifecycle (fake driver and runner)', () => {
     runner.failGrade = new Error('grader image missing');
     const done = await service.submit(attempt.id);
     expect(done.state).toBe('archived');
-    expect(grading.final(attempt.id)).toMatchObject({ error: 'grader image missing', results: [] });
+    expect((await grading.final(attempt.id))).toMatchObject({ error: 'grader image missing', results: [] });
     // The evidence was kept first: the snapshot and its diff survive the failed grading.
     expect(service.snapshotDiff(attempt.id)!.changed).toEqual([{ path: '/root/work/x', change: 'modified' }]);
-    expect(repo.events(attempt.id).map((e) => e.kind)).toContain('snapshot-kept');
+    expect((await repo.events(attempt.id)).map((e) => e.kind)).toContain('snapshot-kept');
   });
 
   it('grades an attempt that ended before a crash when the reconciler finds it', async () => {
     const { attempt } = await service.start('graded-demo');
     await service.shutdown();
-    repo.update(attempt.id, { state: 'expired', endedAt: Date.now(), endReason: 'expired' });
+    await repo.update(attempt.id, { state: 'expired', endedAt: Date.now(), endReason: 'expired' });
     const report = await service.reconcile();
     expect(report.archived).toEqual([attempt.id]);
-    expect(grading.final(attempt.id)?.score).toBe(5);
+    expect((await grading.final(attempt.id))?.score).toBe(5);
   });
 
   it('reveals hints one at a time and records each', async () => {
     const { attempt } = await service.start('graded-demo');
-    expect(service.hints(repo.get(attempt.id)!)).toEqual({ revealed: [], total: 2 });
-    expect(service.revealHint(attempt.id)).toEqual({ revealed: ['First hint.'], total: 2 });
-    expect(service.revealHint(attempt.id)).toEqual({ revealed: ['First hint.', 'Second hint.'], total: 2 });
-    expect(() => service.revealHint(attempt.id)).toThrow(/already revealed/);
-    expect(repo.events(attempt.id).filter((e) => e.kind === 'hint').map((e) => e.detail)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(service.hints((await repo.get(attempt.id))!)).toEqual({ revealed: [], total: 2 });
+    expect(await service.revealHint(attempt.id)).toEqual({ revealed: ['First hint.'], total: 2 });
+    expect(await service.revealHint(attempt.id)).toEqual({ revealed: ['First hint.', 'Second hint.'], total: 2 });
+    await expect(service.revealHint(attempt.id)).rejects.toThrow(/already revealed/);
+    expect((await repo.events(attempt.id)).filter((e) => e.kind === 'hint').map((e) => e.detail)).toEqual([{ n: 1 }, { n: 2 }]);
   });
 
   it('runs the exercise boot script when the shell is restarted in a stopped container', async () => {
     const { attempt } = await service.start('graded-demo');
     driver.sandboxes.get(attempt.sandboxId!)!.info.runState = 'exited';
     driver.sessions[0]!.exit();
-    await waitUntil(() => repo.get(attempt.id)!.sandboxStatus === 'exited', 2000);
+    await waitUntil(async () => (await repo.get(attempt.id))!.sandboxStatus === 'exited', 2000);
     await service.restartShell(attempt.id);
     expect(runner.booted).toEqual([attempt.sandboxId]);
   });
 });
 
-async function waitUntil(test: () => boolean, timeoutMs: number): Promise<void> {
+async function waitUntil(test: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!test()) {
+  while (!(await test())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -17,16 +17,16 @@ describe('data directory budget', () => {
     fs.mkdirSync(path.join(dataDir, 'snapshots', 'a_1'), { recursive: true });
     return dataDir;
   };
-  const refusal = (fn: () => void) => {
+  const refusal = async (fn: () => Promise<void>) => {
     try {
-      fn();
+      await fn();
       return null;
     } catch (err) {
       return err as OpslabError;
     }
   };
 
-  it('counts what is on disk at start-up, then keeps a running total of writes, growth and deletions', () => {
+  it('counts what is on disk at start-up, then keeps a running total of writes, growth and deletions', async () => {
     const dataDir = setup();
     fs.writeFileSync(path.join(dataDir, 'recordings', 'a_1.cast'), Buffer.alloc(3 * MiB));
     fs.writeFileSync(path.join(dataDir, 'snapshots', 'a_1', 'final.tar'), Buffer.alloc(2 * MiB));
@@ -38,47 +38,47 @@ describe('data directory budget', () => {
       liveRecordings: () => live,
       now: () => now,
     });
-    expect(budget.usage().usedBytes).toBe(5 * MiB);
+    expect((await budget.usage()).usedBytes).toBe(5 * MiB);
 
     const snap = path.join(dataDir, 'snapshots', 'a_2', 'initial.tar');
     fs.mkdirSync(path.dirname(snap));
     budget.track(snap, () => fs.writeFileSync(snap, Buffer.alloc(MiB)));
-    expect(budget.usage().usedBytes).toBe(6 * MiB);
+    expect((await budget.usage()).usedBytes).toBe(6 * MiB);
 
     // A running attempt's recording grows by itself: measured again after a while, not at every call.
     const cast = path.join(dataDir, 'recordings', 'a_2.cast');
     live.push(cast);
     fs.writeFileSync(cast, Buffer.alloc(MiB));
-    expect(budget.usage().usedBytes).toBe(6 * MiB);
+    expect((await budget.usage()).usedBytes).toBe(6 * MiB);
     now += 5000;
-    expect(budget.usage().usedBytes).toBe(7 * MiB);
+    expect((await budget.usage()).usedBytes).toBe(7 * MiB);
     // Past budget minus reserve: practice is refused, interviews are not.
-    expect(budget.usage()).toMatchObject({ practiceRefused: true, interviewsRefused: false });
-    expect(refusal(() => budget.assertRoom('practice'))?.statusCode).toBe(507);
-    expect(refusal(() => budget.assertRoom('interview'))).toBeNull();
+    expect((await budget.usage())).toMatchObject({ practiceRefused: true, interviewsRefused: false });
+    expect((await refusal(() => budget.assertRoom('practice')))?.statusCode).toBe(507);
+    expect(await refusal(() => budget.assertRoom('interview'))).toBeNull();
 
     // The attempt ends after its recording grew some more: settled at its last size.
     fs.appendFileSync(cast, Buffer.alloc(3 * MiB));
     live.pop();
     now += 5000;
-    expect(budget.usage()).toMatchObject({ usedBytes: 10 * MiB, interviewsRefused: true });
-    expect(refusal(() => budget.assertRoom('interview'))?.message).toMatch(/storage is full/);
+    expect((await budget.usage())).toMatchObject({ usedBytes: 10 * MiB, interviewsRefused: true });
+    expect((await refusal(() => budget.assertRoom('interview')))?.message).toMatch(/storage is full/);
 
     // Deleting an attempt gives its bytes back.
     budget.remove(cast);
     budget.remove(path.join(dataDir, 'snapshots', 'a_1'));
-    expect(budget.usage()).toMatchObject({ usedBytes: 4 * MiB, practiceRefused: false });
+    expect((await budget.usage())).toMatchObject({ usedBytes: 4 * MiB, practiceRefused: false });
 
     // A restart counts the same from the files.
     const again = new DataBudget({ dataDir, budget: { maxBytes: 10 * MiB, interviewReserveBytes: 4 * MiB }, liveRecordings: () => [] });
-    expect(again.usage().usedBytes).toBe(4 * MiB);
+    expect((await again.usage()).usedBytes).toBe(4 * MiB);
   });
 
-  it('refuses nothing without a budget', () => {
+  it('refuses nothing without a budget', async () => {
     const dataDir = setup();
     fs.writeFileSync(path.join(dataDir, 'recordings', 'a_1.cast'), Buffer.alloc(MiB));
     const budget = new DataBudget({ dataDir, budget: { maxBytes: 0, interviewReserveBytes: 0 }, liveRecordings: () => [] });
-    expect(refusal(() => budget.assertRoom('practice'))).toBeNull();
-    expect(budget.usage()).toMatchObject({ usedBytes: MiB, practiceRefused: false, interviewsRefused: false });
+    expect(await refusal(() => budget.assertRoom('practice'))).toBeNull();
+    expect((await budget.usage())).toMatchObject({ usedBytes: MiB, practiceRefused: false, interviewsRefused: false });
   });
 });

@@ -11,6 +11,7 @@ import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
 import { openDatabase } from '../../server/src/store/db.js';
 import { InvitesRepo } from '../../server/src/store/invites-repo.js';
 import { tempDataDir } from '../helpers/server.js';
+import { sqliteSql } from '../../server/src/store/sqlite-sql.js';
 
 const dirs: string[] = [];
 const temp = () => {
@@ -197,13 +198,13 @@ describe('exercise versions', () => {
     expect(third.at('demo-pin', 'f'.repeat(64))).toBeUndefined();
   });
 
-  it('retention removes the stored versions that are not current and that no invite or attempt names', () => {
+  it('retention removes the stored versions that are not current and that no invite or attempt names', async () => {
     const exercises = temp();
     const source = writeExercise(exercises);
     const store = new ExerciseVersionStore(path.join(temp(), 'exercise-versions'));
     const db = openDatabase(temp());
-    const attempts = new AttemptsRepo(db);
-    const invites = new InvitesRepo(db);
+    const attempts = new AttemptsRepo(sqliteSql(db));
+    const invites = new InvitesRepo(sqliteSql(db));
     db.prepare(`INSERT INTO users (id, email, name, role, created_at) VALUES ('u_1', 'a@example.test', 'A', 'admin', 0)`).run();
     // Four versions, one edit after another: the first pinned by an invite, the second by an attempt, the third by
     // nothing, the fourth current.
@@ -214,26 +215,26 @@ describe('exercise versions', () => {
     }
     const catalog = ExerciseCatalog.load(exercises, { versions: store });
     expect(catalog.get('demo-pin')!.version).toBe(versions[3]);
-    invites.insert({
+    await invites.insert({
       id: 'i_1', tokenHash: 'h1', exerciseId: 'demo-pin', candidateName: 'C', candidateEmail: 'c@example.test', timeLimitSeconds: 60,
       showFeedback: true, note: null, createdBy: 'u_1', createdAt: 0, expiresAt: 1, revokedAt: null, attemptId: null, claimedAt: null,
       exerciseVersion: versions[0],
     });
-    attempts.insert({
+    await attempts.insert({
       id: 'a_1', exerciseId: 'demo-pin', state: 'archived', tokenHash: 'h2', timeLimitSeconds: 60, createdAt: 0, startedAt: 0, deadline: 60,
       endedAt: 1, endReason: 'submitted', sandboxId: null, sandboxStatus: 'removed', recordingPath: null, failure: null, seed: null,
       params: {}, hintsRevealed: 0, mode: 'practice', inviteId: null, feedback: true, ownerHash: null, exerciseVersion: versions[1],
     });
     expect(store.list()).toHaveLength(4);
 
-    expect(pruneExerciseVersions({ catalog, repo: attempts })).toEqual([{ id: 'demo-pin', version: versions[2] }]);
+    expect(await pruneExerciseVersions({ catalog, repo: attempts })).toEqual([{ id: 'demo-pin', version: versions[2] }]);
     expect(store.list().map((v) => v.version).sort()).toEqual([versions[0], versions[1], versions[3]].sort());
     expect(catalog.at('demo-pin', versions[0]!)?.instructions).toContain('Edition 0.');
 
     // The attempt is purged: its version goes at the next pass; the invite's and the current one stay.
-    attempts.delete('a_1');
-    expect(pruneExerciseVersions({ catalog, repo: attempts })).toEqual([{ id: 'demo-pin', version: versions[1] }]);
-    expect(pruneExerciseVersions({ catalog, repo: attempts })).toEqual([]);
+    await attempts.delete('a_1');
+    expect(await pruneExerciseVersions({ catalog, repo: attempts })).toEqual([{ id: 'demo-pin', version: versions[1] }]);
+    expect(await pruneExerciseVersions({ catalog, repo: attempts })).toEqual([]);
     expect(store.list().map((v) => v.version).sort()).toEqual([versions[0], versions[3]].sort());
     db.close();
   });

@@ -14,6 +14,7 @@ import { parseAsciicast } from '../../server/src/terminal/recorder.js';
 import { repoRoot } from '../../server/src/paths.js';
 import { FakeDriver, FakeRunner } from '../helpers/fake-driver.js';
 import { tempDataDir } from '../helpers/server.js';
+import { sqliteSql } from '../../server/src/store/sqlite-sql.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const WARMUP = 'shell-warmup';
@@ -134,8 +135,8 @@ describe('warm pool (fake driver)', () => {
     db = openDatabase(dataDir);
     driver = new PoolFakeDriver();
     runner = new VariantRunner();
-    repo = new AttemptsRepo(db);
-    grading = new GradingRepo(db);
+    repo = new AttemptsRepo(sqliteSql(db));
+    grading = new GradingRepo(sqliteSql(db));
     warnings.length = 0;
   });
 
@@ -173,7 +174,7 @@ describe('warm pool (fake driver)', () => {
       expect(s.spec.pool).toMatch(/^[0-9a-f]{16}$/);
       expect(runner.provisioned).toContain(id);
     }
-    expect(repo.listInStates(['created', 'running'])).toHaveLength(0);
+    expect((await repo.listInStates(['created', 'running']))).toHaveLength(0);
 
     const { attempt } = await service.start(WARMUP);
     expect(prepared).toContain(attempt.sandboxId);
@@ -200,7 +201,7 @@ describe('warm pool (fake driver)', () => {
         ['o', 'root@sandbox:~# '],
       ]),
     );
-    expect(repo.events(attempt.id).map((e) => e.kind)).toEqual(['started']);
+    expect((await repo.events(attempt.id)).map((e) => e.kind)).toEqual(['started']);
     expect(attempt.deadline! - attempt.startedAt!).toBe(attempt.timeLimitSeconds * 1000);
 
     // The pool refills in the background.
@@ -275,7 +276,7 @@ describe('warm pool (fake driver)', () => {
 
     // An interview of an exercise with nothing ready: a pooled sandbox goes to make room, not the practice attempt.
     const b = (await service.start('latency-slo', { mode: 'interview' })).attempt;
-    expect(repo.get(a.id)!.state).toBe('running');
+    expect((await repo.get(a.id))!.state).toBe('running');
     expect(driver.sandboxes.size).toBe(4);
     expect(service.warmPool.size).toBe(2);
 
@@ -292,7 +293,7 @@ describe('warm pool (fake driver)', () => {
     // Interviews take the rest: the pool empties before any practice attempt is stopped.
     const d = (await service.start('latency-slo', { mode: 'interview' })).attempt;
     expect(service.warmPool.size).toBe(0);
-    expect([a, b, c, d].map((x) => repo.get(x.id)!.state)).toEqual(['running', 'running', 'running', 'running']);
+    expect(await Promise.all([a, b, c, d].map(async (x) => (await repo.get(x.id))!.state))).toEqual(['running', 'running', 'running', 'running']);
     expect(driver.sandboxes.size).toBe(4);
     // Full of attempts: the pool stays empty.
     await service.reconcile();
@@ -328,8 +329,8 @@ describe('warm pool (fake driver)', () => {
     expect(driver.sandboxes.has(claimed.sandboxId!)).toBe(true);
     expect(driver.sandboxes.has(dead)).toBe(false);
     // Never adopted as an attempt.
-    expect(repo.listInStates(['created', 'running', 'failed']).map((a) => a.id)).toEqual([claimed.id]);
-    expect(repo.get(claimed.id)!.state).toBe('running');
+    expect((await repo.listInStates(['created', 'running', 'failed'])).map((a) => a.id)).toEqual([claimed.id]);
+    expect((await repo.get(claimed.id))!.state).toBe('running');
   });
 
   it('removes a sandbox whose setup failed and tries again later', async () => {
@@ -343,7 +344,7 @@ describe('warm pool (fake driver)', () => {
     // has no setup script: after it answered, the attempt failed and its sandbox removed).
     const { attempt } = await service.start(WARMUP);
     await service.settled(attempt.id);
-    expect(service.get(attempt.id)).toMatchObject({ state: 'failed', failure: 'setup exited with 3' });
+    expect(await service.get(attempt.id)).toMatchObject({ state: 'failed', failure: 'setup exited with 3' });
     expect(driver.sandboxes.size).toBe(0);
   });
 

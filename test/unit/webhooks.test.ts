@@ -4,6 +4,7 @@ import { checkTarget, parseWebhookUrl, refusedAddressReason, WebhookAddressError
 import { signatureHeader, verifySignature, newWebhookSecret } from '../../server/src/webhooks/signature.js';
 import { MAX_TRIES, retryDelayMs } from '../../server/src/webhooks/worker.js';
 import { DomainEvents, type DomainEvent } from '../../server/src/webhooks/events.js';
+import type { Attempt } from '../../server/src/store/attempts-repo.js';
 import { sendWebhook } from '../../server/src/webhooks/sender.js';
 
 describe('webhook address rules', () => {
@@ -91,15 +92,15 @@ describe('webhook signatures and retries', () => {
     expect(() => loadConfig({ OPSLAB_WEBHOOK_CONCURRENCY: '0' })).toThrow(/OPSLAB_WEBHOOK_CONCURRENCY/);
   });
 
-  it('publishes to every subscriber; one that throws does not stop the others or the publisher', () => {
+  it('publishes to every subscriber; one that throws does not stop the others or the publisher', async () => {
     const failures: string[] = [];
     const events = new DomainEvents((err) => failures.push(err.message));
     const seen: DomainEvent['type'][] = [];
     events.subscribe(() => {
       throw new Error('broken subscriber');
     });
-    events.subscribe((e) => seen.push(e.type));
-    expect(() => events.publish({ type: 'review.saved', attemptId: 'a_1', reviewerId: 'u_1', review: { ratings: {}, recommendation: null, summary: '' } })).not.toThrow();
+    events.subscribe((e) => void seen.push(e.type));
+    await expect(events.publish({ type: 'review.saved', attemptId: 'a_1', attempt: {} as Attempt, reviewerId: 'u_1', review: { ratings: {}, recommendation: null, summary: '' } })).resolves.toBeUndefined();
     expect(seen).toEqual(['review.saved']);
     expect(failures).toEqual(['broken subscriber']);
   });

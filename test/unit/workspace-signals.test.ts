@@ -65,42 +65,42 @@ describe('signals service', () => {
     return {
       events,
       deps: {
-        addEvent: (_id: string, kind: string, detail: unknown) => events.push({ at: clock(), kind, detail }),
-        events: (_id: string, kinds: readonly string[]) => events.filter((e) => kinds.includes(e.kind)),
+        addEvent: async (_id: string, kind: string, detail: unknown) => void events.push({ at: clock(), kind, detail }),
+        events: async (_id: string, kinds: readonly string[]) => events.filter((e) => kinds.includes(e.kind)),
         mark: () => undefined,
         now: clock,
       },
     };
   };
-  it('measures an absence on its own clock, once, and refuses past the rate', () => {
+  it('measures an absence on its own clock, once, and refuses past the rate', async () => {
     let now = 1_000_000;
     const { events, deps } = log(() => now);
     const service = new SignalsService(deps);
-    service.report(attempt, { kind: 'away', cause: 'blur' });
+    await service.report(attempt, { kind: 'away', cause: 'blur' });
     now += 130_000;
-    service.report(attempt, { kind: 'away', cause: 'hidden' });
-    service.report(attempt, { kind: 'back' });
+    await service.report(attempt, { kind: 'away', cause: 'hidden' });
+    await service.report(attempt, { kind: 'back' });
     expect(events.map(({ kind, detail }) => ({ kind, detail }))).toEqual([
       { kind: 'signal.away.open', detail: { cause: 'blur' } },
       { kind: 'signal.away', detail: { cause: 'blur', from: new Date(1_000_000).toISOString(), ms: 130_000 } },
     ]);
     // The first report is past the window: two in it so far.
-    for (let i = 2; i < SIGNAL_LIMITS.reportsPerMinute; i++) service.report(attempt, { kind: 'back' });
-    expect(() => service.report(attempt, { kind: 'back' })).toThrow(/Too many reports/);
-    expect(() => service.report({ ...attempt, state: 'submitted' } as Attempt, { kind: 'back' })).toThrow();
+    for (let i = 2; i < SIGNAL_LIMITS.reportsPerMinute; i++) await service.report(attempt, { kind: 'back' });
+    await expect(service.report(attempt, { kind: 'back' })).rejects.toThrow(/Too many reports/);
+    await expect(service.report({ ...attempt, state: 'submitted' } as Attempt, { kind: 'back' })).rejects.toThrow();
   });
 
-  it('ends an absence opened before the server restarted, measured from when it began', () => {
+  it('ends an absence opened before the server restarted, measured from when it began', async () => {
     let now = 5_000_000;
     const { events, deps } = log(() => now);
-    new SignalsService(deps).report(attempt, { kind: 'away', cause: 'hidden' });
+    await new SignalsService(deps).report(attempt, { kind: 'away', cause: 'hidden' });
     now += 90_000;
     // A new service over the same events: nothing of the old one's memory.
     const restarted = new SignalsService(deps);
-    expect(restarted.report(attempt, { kind: 'away', cause: 'blur' })).toEqual({ recorded: false });
-    expect(restarted.close(attempt.id, 'page away at the end')).toBe(true);
+    expect(await restarted.report(attempt, { kind: 'away', cause: 'blur' })).toEqual({ recorded: false });
+    expect(await restarted.close(attempt.id, 'page away at the end')).toBe(true);
     expect(events.at(-1)).toMatchObject({ kind: 'signal.away', detail: { cause: 'hidden', from: new Date(5_000_000).toISOString(), ms: 90_000 } });
-    expect(restarted.close(attempt.id)).toBe(false);
+    expect(await restarted.close(attempt.id)).toBe(false);
   });
 
   it('reports an open absence as away now while the attempt runs, and not once it ended', () => {

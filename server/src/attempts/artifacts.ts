@@ -29,8 +29,8 @@ export class AttemptArtifacts {
     this.budget = new DataBudget({
       dataDir: deps.config.dataDir,
       budget: deps.config.dataBudget,
-      liveRecordings: () =>
-        deps.repo.listInStates(ACTIVE_STATES).flatMap((a) => TERMINAL_IDS.map((n) => terminalRecordingFile(this.recordingFile(a), n))),
+      liveRecordings: async () =>
+        (await deps.repo.listInStates(ACTIVE_STATES)).flatMap((a) => TERMINAL_IDS.map((n) => terminalRecordingFile(this.recordingFile(a), n))),
     });
   }
 

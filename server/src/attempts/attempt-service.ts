@@ -53,7 +53,7 @@ export class AttemptService implements AttemptNotices {
 
   constructor(private readonly deps: AttemptServiceDeps) {
     // The pool grows only into room that attempts and the gradings running leave free.
-    this.warmPool = new WarmPool({ ...deps, holding: () => deps.repo.countHoldingSandbox() + (this.gradingQueue?.containers ?? 0) });
+    this.warmPool = new WarmPool({ ...deps, holding: async () => (await deps.repo.countHoldingSandbox()) + (this.gradingQueue?.containers ?? 0) });
     const artifacts = new AttemptArtifacts(deps);
     // Grader and clean-room containers count against OPSLAB_MAX_SANDBOXES: a check run or a regrade waits while
     // sandboxes, the warm pool and the gradings running fill the machine (a final grading does not: it frees a
@@ -61,8 +61,8 @@ export class AttemptService implements AttemptNotices {
     const gradingQueue: GradingQueue = new GradingQueue({
       concurrency: deps.config.grading.concurrency,
       maxQueued: deps.config.grading.maxQueued,
-      hasRoom: (containers): boolean => {
-        const fits = deps.repo.countHoldingSandbox() + this.warmPool.size + gradingQueue.containers + containers <= deps.config.maxSandboxes;
+      hasRoom: async (containers): Promise<boolean> => {
+        const fits = (await deps.repo.countHoldingSandbox()) + this.warmPool.size + gradingQueue.containers + containers <= deps.config.maxSandboxes;
         if (!fits && this.warmPool.size > 0) void this.warmPool.evictOne().catch(() => undefined);
         return fits;
       },
@@ -77,7 +77,8 @@ export class AttemptService implements AttemptNotices {
         ...deps,
         recordingFile: (attempt) => artifacts.recordingFile(attempt),
         onShellExit: (id) => void onShellExit(this.ctx, id),
-        onRecovered: (id, detail) => deps.repo.addEvent(id, 'recovered', detail),
+        onRecovered: (id, detail) =>
+          void deps.repo.addEvent(id, 'recovered', detail).catch((err: Error) => deps.log.error({ attemptId: id, err: err.message }, 'could not record a recovery')),
         settled: (id) => this.settled(id),
       }),
       deadlines: new DeadlineTimers({ load: (id) => deps.repo.get(id), expire: (id) => this.expire(id), log: deps.log }),
@@ -97,7 +98,7 @@ export class AttemptService implements AttemptNotices {
     return { ...attemptView(attempt, this.deps.catalog), ...(grading ? { grading } : {}) };
   }
 
-  get(id: string): Attempt | undefined {
+  get(id: string): Promise<Attempt | undefined> {
     return this.deps.repo.get(id);
   }
 
@@ -107,7 +108,7 @@ export class AttemptService implements AttemptNotices {
   }
 
   /** What the data directory holds against its budget. */
-  dataUsage(): DataUsage {
+  dataUsage(): Promise<DataUsage> {
     return this.ctx.artifacts.budget.usage();
   }
 
@@ -158,7 +159,7 @@ export class AttemptService implements AttemptNotices {
   }
 
   /** The final grading of an attempt (for reviewers: with details). */
-  finalRun(attemptId: string): StoredRun | undefined {
+  finalRun(attemptId: string): Promise<StoredRun | undefined> {
     return this.deps.grading.final(attemptId);
   }
 
@@ -168,7 +169,7 @@ export class AttemptService implements AttemptNotices {
   }
 
   /** Reveals the next hint (recorded in the attempt) and returns every hint revealed so far. */
-  revealHint(id: string): { revealed: string[]; total: number } {
+  revealHint(id: string): Promise<{ revealed: string[]; total: number }> {
     return this.feedback.revealHint(id);
   }
 
@@ -181,20 +182,20 @@ export class AttemptService implements AttemptNotices {
   }
 
   /** Moves a running attempt's deadline by `seconds`; the candidate's countdown follows at once. */
-  extend(id: string, seconds: number): Attempt {
+  async extend(id: string, seconds: number): Promise<Attempt> {
     const { repo } = this.deps;
     const { terminals } = this.ctx;
-    const attempt = repo.get(id);
+    const attempt = await repo.get(id);
     if (!attempt) throw errors.attemptNotFound();
     if (attempt.state !== 'running' || attempt.deadline === null) throw errors.attemptNotRunning(attempt.state);
     const deadline = attempt.deadline + seconds * 1000;
-    const updated = repo.update(
+    const updated = await repo.update(
       id,
       { deadline, timeLimitSeconds: attempt.timeLimitSeconds + seconds },
       ['running'],
     );
-    if (!updated) throw errors.attemptNotRunning(repo.get(id)?.state ?? 'gone');
-    repo.addEvent(id, 'extended', { seconds, deadline: new Date(deadline).toISOString() });
+    if (!updated) throw errors.attemptNotRunning((await repo.get(id))?.state ?? 'gone');
+    await repo.addEvent(id, 'extended', { seconds, deadline: new Date(deadline).toISOString() });
     terminals.get(id)?.marker(`${MARKERS.extended} ${Math.round(seconds / 60)} min`);
     this.ctx.deadlines.arm(updated);
     terminals.get(id)?.broadcast({ type: 'attempt', attempt: this.view(updated) });
@@ -206,10 +207,10 @@ export class AttemptService implements AttemptNotices {
    * holding it loses its terminal. `event` goes to the attempt's events (the review shows it), `marker` to the
    * recording. Only while the attempt is created or running.
    */
-  replaceToken(id: string, tokenHash: string, event: { kind: string; detail: unknown }, marker?: string): Attempt {
-    const updated = this.deps.repo.update(id, { tokenHash }, ['created', 'running']);
-    if (!updated) throw errors.attemptNotRunning(this.deps.repo.get(id)?.state ?? 'gone');
-    this.deps.repo.addEvent(id, event.kind, event.detail);
+  async replaceToken(id: string, tokenHash: string, event: { kind: string; detail: unknown }, marker?: string): Promise<Attempt> {
+    const updated = await this.deps.repo.update(id, { tokenHash }, ['created', 'running']);
+    if (!updated) throw errors.attemptNotRunning((await this.deps.repo.get(id))?.state ?? 'gone');
+    await this.deps.repo.addEvent(id, event.kind, event.detail);
     const terminal = this.ctx.terminals.get(id);
     if (marker) terminal?.marker(marker);
     terminal?.closeCandidate(CLOSE_CODES.moved, 'This attempt was moved to another browser.');
@@ -254,7 +255,7 @@ export class AttemptService implements AttemptNotices {
    */
   async terminalFor(attempt: Attempt, n = 1, opts: { startShell?: boolean } = {}): Promise<AttemptTerminal> {
     const terminal = await this.ctx.terminals.terminalN(attempt, n, opts);
-    const now = this.deps.repo.get(attempt.id);
+    const now = await this.deps.repo.get(attempt.id);
     if (!now || now.state !== 'running' || this.ctx.ending.has(attempt.id) || terminal.isClosed) {
       if (n === 1 && this.ctx.terminals.get(attempt.id) === terminal && !this.ctx.ending.has(attempt.id)) {
         this.ctx.terminals.take(attempt.id)?.close({ code: CLOSE_CODES.ended, text: 'The attempt has ended.' });

@@ -16,19 +16,19 @@ export async function makeRoom(ctx: AttemptContext, mode: Attempt['mode']): Prom
   const { repo, config, log } = ctx.deps;
   const { warmPool } = ctx;
   // Grader and clean-room containers of the gradings running count too.
-  const full = () => repo.countHoldingSandbox() + warmPool.size + ctx.gradingQueue.containers >= config.maxSandboxes;
-  if (mode === 'practice' && repo.countHoldingSandbox('practice') >= config.practice.maxSandboxes) {
+  const full = async () => (await repo.countHoldingSandbox()) + warmPool.size + ctx.gradingQueue.containers >= config.maxSandboxes;
+  if (mode === 'practice' && (await repo.countHoldingSandbox('practice')) >= config.practice.maxSandboxes) {
     throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
   }
-  while (full() && (await warmPool.evictOne())) {
+  while ((await full()) && (await warmPool.evictOne())) {
     /* one pooled sandbox fewer per round */
   }
-  if (!full()) return;
+  if (!(await full())) return;
   if (mode === 'practice') throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
   // Not one another start is already ending: concurrent starts each take a place of their own back.
-  const victim = repo.oldestRunningPractice(new Set(ctx.ending.keys()));
+  const victim = await repo.oldestRunningPractice(new Set(ctx.ending.keys()));
   if (!victim) throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
   log.info({ attemptId: victim.id }, 'stopping a practice attempt to make room for an interview');
   await endAttempt(ctx, victim.id, 'preempted').catch(() => undefined);
-  if (full()) throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
+  if (await full()) throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
 }

@@ -22,7 +22,7 @@ export interface DataBudgetDeps {
   dataDir: string;
   budget: DataBudgetConfig;
   /** The recording files of attempts that may still grow (their attempt is active). */
-  liveRecordings: () => string[];
+  liveRecordings: () => string[] | Promise<string[]>;
   now?: () => number;
 }
 
@@ -42,17 +42,21 @@ export class DataBudget {
   private refreshedAt = -Infinity;
   private readonly now: () => number;
 
+  /** The count at start-up (every figure waits for it). */
+  private readonly ready: Promise<void>;
+
   constructor(private readonly deps: DataBudgetDeps) {
     this.now = deps.now ?? Date.now;
-    this.reconcile();
+    this.ready = this.reconcile();
   }
 
   /** Counts everything again from the files on disk (start-up). */
-  reconcile(): void {
+  async reconcile(): Promise<void> {
+    const liveRecordings = await this.deps.liveRecordings();
     const { dataDir } = this.deps;
     this.settled = treeBytes(path.join(dataDir, 'recordings')) + treeBytes(path.join(dataDir, 'snapshots'));
     this.live.clear();
-    for (const file of this.deps.liveRecordings()) this.live.set(file, fileBytes(file));
+    for (const file of liveRecordings) this.live.set(file, fileBytes(file));
     this.refreshedAt = -Infinity;
   }
 
@@ -80,8 +84,9 @@ export class DataBudget {
     this.settled = Math.max(0, this.settled - bytes);
   }
 
-  usage(): DataUsage {
-    this.refresh();
+  async usage(): Promise<DataUsage> {
+    await this.ready;
+    await this.refresh();
     const { maxBytes, interviewReserveBytes } = this.deps.budget;
     const usedBytes = this.settled + this.dbBytes;
     return {
@@ -94,18 +99,18 @@ export class DataBudget {
   }
 
   /** Refuses a new attempt of this kind when the data directory has no room left for it (507). */
-  assertRoom(mode: Attempt['mode']): void {
+  async assertRoom(mode: Attempt['mode']): Promise<void> {
     if (this.deps.budget.maxBytes === 0) return;
-    const usage = this.usage();
+    const usage = await this.usage();
     if (mode === 'practice' ? usage.practiceRefused : usage.interviewsRefused) throw errors.storageFull(mode);
   }
 
   /** Measures the growing files again when the last measure is older than REFRESH_MS. */
-  private refresh(): void {
+  private async refresh(): Promise<void> {
     const now = this.now();
     if (now - this.refreshedAt < REFRESH_MS) return;
     this.refreshedAt = now;
-    const current = new Set(this.deps.liveRecordings());
+    const current = new Set(await this.deps.liveRecordings());
     // Recordings whose attempt ended are measured one last time and settle at that size.
     for (const file of new Set([...current, ...this.live.keys()])) {
       const size = fileBytes(file);

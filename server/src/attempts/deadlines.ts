@@ -6,7 +6,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface DeadlineTimersDeps {
   /** The attempt as stored now. */
-  load(attemptId: string): Attempt | undefined;
+  load(attemptId: string): Promise<Attempt | undefined>;
   /** A running attempt's deadline has passed: it expires. */
   expire(attemptId: string): Promise<unknown>;
   log: Logger;
@@ -29,12 +29,13 @@ export class DeadlineTimers {
     const timer = setTimeout(
       () => {
         this.timers.delete(attempt.id);
-        const current = this.deps.load(attempt.id);
-        if (!current || current.state !== 'running' || current.deadline === null) return;
-        if (current.deadline > Date.now()) return this.arm(current);
-        this.deps.expire(attempt.id).catch((err: Error) =>
-          this.deps.log.error({ attemptId: attempt.id, err: err.message }, 'expiry failed'),
-        );
+        const fire = async () => {
+          const current = await this.deps.load(attempt.id);
+          if (!current || current.state !== 'running' || current.deadline === null || this.stopped) return;
+          if (current.deadline > Date.now()) return this.arm(current);
+          await this.deps.expire(attempt.id);
+        };
+        fire().catch((err: Error) => this.deps.log.error({ attemptId: attempt.id, err: err.message }, 'expiry failed'));
       },
       Math.min(delay, MAX_TIMER_MS),
     );

@@ -30,15 +30,15 @@ async function doEnd(ctx: AttemptContext, id: string, reason: EndReason): Promis
   // there a wait: otherwise the attempt leaves `running` at once, as concurrent starts making room rely on.)
   const settling = ctx.settling.get(id);
   if (settling) await settling;
-  const before = repo.get(id);
+  const before = await repo.get(id);
   if (!before) throw errors.attemptNotFound();
   // A withdrawn invite ends its attempt like the clock would: graded as it stands, the reason kept.
   const state = reason === 'revoked' || reason === 'preempted' ? 'expired' : reason;
-  const ended = repo.update(id, { state, endedAt: Date.now(), endReason: reason }, ['running']);
+  const ended = await repo.update(id, { state, endedAt: Date.now(), endReason: reason }, ['running']);
   if (!ended) throw errors.attemptNotRunning(before.state);
   ctx.deadlines.clear(id);
-  repo.addEvent(id, reason);
-  ctx.deps.events?.publish({ type: 'attempt.ended', attempt: ended });
+  await repo.addEvent(id, reason);
+  await ctx.deps.events?.publish({ type: 'attempt.ended', attempt: ended });
   log.info({ attemptId: id, reason }, 'attempt ended');
   const terminal = ctx.terminals.take(id);
   if (terminal) {
@@ -49,7 +49,7 @@ async function doEnd(ctx: AttemptContext, id: string, reason: EndReason): Promis
   }
   // A practice sandbox taken back for an interview frees its place at once, ungraded.
   if (reason !== 'preempted') await finalGrade(ctx, ended);
-  return (await archive(ctx, ended)) ?? repo.get(id)!;
+  return (await archive(ctx, ended)) ?? (await repo.get(id))!;
 }
 
 /**
@@ -76,7 +76,7 @@ export async function archive(ctx: AttemptContext, attempt: Attempt): Promise<At
       await new Promise((r) => setTimeout(r, REMOVAL_RETRY_MS[tryNo]));
     }
   }
-  const archived = repo.update(attempt.id, { state: 'archived', sandboxStatus: 'removed' }, ['submitted', 'expired']);
-  if (archived) repo.addEvent(attempt.id, 'archived');
+  const archived = await repo.update(attempt.id, { state: 'archived', sandboxStatus: 'removed' }, ['submitted', 'expired']);
+  if (archived) (await repo.addEvent(attempt.id, 'archived'));
   return archived;
 }

@@ -27,7 +27,7 @@ export class Feedback {
     const { repo, grading, catalog, runner, config } = this.ctx.deps;
     const { terminals, gradingQueue } = this.ctx;
     const interval = config.grading?.checkIntervalMs ?? CHECK_INTERVAL_MS;
-    const attempt = repo.get(id);
+    const attempt = await repo.get(id);
     if (!attempt) throw errors.attemptNotFound();
     if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
     if (!attempt.feedback) throw errors.noFeedback();
@@ -42,8 +42,8 @@ export class Feedback {
       throw errors.checksTooSoon(Math.ceil((interval - (now - last)) / 1000));
     }
     this.running.add(id);
-    const tell = (position: GradingPosition) => {
-      const current = repo.get(id);
+    const tell = async (position: GradingPosition) => {
+      const current = await repo.get(id);
       if (current) terminals.get(id)?.broadcast({ type: 'attempt', attempt: { ...this.ctx.view(current), grading: position } });
     };
     let outcome;
@@ -52,7 +52,7 @@ export class Feedback {
         { kind: 'checks', attemptId: id, containers: gradingContainers(exercise), onPosition: tell },
         async () => {
           // The attempt may have ended, or lost its sandbox, while the run waited.
-          const now = repo.get(id);
+          const now = await repo.get(id);
           if (!now || now.state !== 'running') throw errors.attemptNotRunning(now?.state ?? 'gone');
           if (!now.sandboxId || now.sandboxStatus === 'missing') throw errors.sandboxMissing();
           terminals.get(id)?.marker(MARKERS.checks);
@@ -66,27 +66,27 @@ export class Feedback {
       throw err;
     } finally {
       this.running.delete(id);
-      const current = repo.get(id);
+      const current = await repo.get(id);
       if (current && current.state === 'running') terminals.get(id)?.broadcast({ type: 'attempt', attempt: this.ctx.view(current) });
     }
-    const run = grading.insert({ attemptId: id, kind: 'progress', ...outcome, error: null, exerciseVersion: exercise.version });
+    const run = await grading.insert({ attemptId: id, kind: 'progress', ...outcome, error: null, exerciseVersion: exercise.version });
     terminals.get(id)?.marker(`${MARKERS.checks}: ${outcome.score}/${outcome.maxScore}`);
-    repo.addEvent(id, 'checks', { score: outcome.score, maxScore: outcome.maxScore });
+    await repo.addEvent(id, 'checks', { score: outcome.score, maxScore: outcome.maxScore });
     return run;
   }
 
   /** Reveals the next hint (recorded in the attempt) and returns every hint revealed so far. */
-  revealHint(id: string): { revealed: string[]; total: number } {
+  async revealHint(id: string): Promise<{ revealed: string[]; total: number }> {
     const { repo, catalog } = this.ctx.deps;
-    const attempt = repo.get(id);
+    const attempt = await repo.get(id);
     if (!attempt) throw errors.attemptNotFound();
     if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
     if (!attempt.feedback) throw errors.noFeedback();
     const hints = catalog.forAttempt(attempt)?.hints ?? [];
     if (attempt.hintsRevealed >= hints.length) throw errors.noMoreHints();
     const n = attempt.hintsRevealed + 1;
-    repo.update(id, { hintsRevealed: n }, ['running']);
-    repo.addEvent(id, 'hint', { n });
+    await repo.update(id, { hintsRevealed: n }, ['running']);
+    await repo.addEvent(id, 'hint', { n });
     this.ctx.terminals.get(id)?.marker(`${MARKERS.hint} ${n}`);
     return { revealed: hints.slice(0, n), total: hints.length };
   }

@@ -17,7 +17,7 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
   const { artifacts } = ctx;
   // The version the attempt was provisioned from (an invite's pinned one): its checks grade it.
   const exercise = catalog.forAttempt(attempt);
-  if (!exercise || grading.final(attempt.id)) return;
+  if (!exercise || (await grading.final(attempt.id))) return;
   const startedAt = Date.now();
   const info = attempt.sandboxId ? await driver.inspect(attempt.sandboxId).catch(() => null) : null;
 
@@ -31,7 +31,7 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
         runner.snapshotToFile(info.id, evidencePaths(exercise), file),
       );
       snapshotFile = artifacts.snapshotPath(attempt.id, 'final');
-      repo.addEvent(attempt.id, 'snapshot-kept', written.cut ? { bytes: written.bytes, cut: true } : { bytes: written.bytes });
+      await repo.addEvent(attempt.id, 'snapshot-kept', written.cut ? { bytes: written.bytes, cut: true } : { bytes: written.bytes });
       if (written.cut) log.warn({ attemptId: attempt.id, bytes: written.bytes }, 'final snapshot cut at its size limit');
     } catch (err) {
       log.error({ attemptId: attempt.id, err: firstLine((err as Error).message) }, 'final snapshot failed');
@@ -68,7 +68,7 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
       }
       outcome = await queued(() => runner.grade(info.id, exercise, variant, attempt.id));
     }
-    grading.insert({
+    await grading.insert({
       attemptId: attempt.id,
       kind: 'final',
       ...outcome,
@@ -77,13 +77,13 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
       source: fromSnapshot ? 'snapshot' : 'sandbox',
     });
     const ms = outcome.finishedAt - outcome.startedAt;
-    repo.addEvent(attempt.id, 'graded', { score: outcome.score, maxScore: outcome.maxScore, ms });
+    await repo.addEvent(attempt.id, 'graded', { score: outcome.score, maxScore: outcome.maxScore, ms });
     log.info({ attemptId: attempt.id, score: outcome.score, maxScore: outcome.maxScore, ms }, 'final grading done');
   } catch (err) {
     const message = firstLine((err as Error).message);
     log.error({ attemptId: attempt.id, err: message }, 'final grading failed');
-    if (!grading.final(attempt.id)) {
-      grading.insert({
+    if (!(await grading.final(attempt.id))) {
+      await grading.insert({
         attemptId: attempt.id,
         kind: 'final',
         startedAt,
@@ -97,5 +97,5 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
       });
     }
   }
-  ctx.deps.events?.publish({ type: 'attempt.graded', attempt, run: grading.final(attempt.id)! });
+  await ctx.deps.events?.publish({ type: 'attempt.graded', attempt, run: (await grading.final(attempt.id))! });
 }

@@ -11,20 +11,20 @@ import type { AttemptContext } from './context.js';
  */
 export async function deleteAttempt(ctx: AttemptContext, id: string, forget: (id: string) => void): Promise<void> {
   const { repo, driver, log } = ctx.deps;
-  const attempt = repo.get(id);
+  const attempt = await repo.get(id);
   if (!attempt) throw errors.attemptNotFound();
   if (ctx.provisioning.has(id)) throw errors.attemptBusy();
   await ctx.ending.get(id)?.catch(() => undefined);
   ctx.deadlines.clear(id);
   const terminal = ctx.terminals.take(id);
   terminal?.close({ code: CLOSE_CODES.ended, text: 'This attempt was deleted.' });
-  const current = repo.get(id) ?? attempt;
+  const current = (await repo.get(id)) ?? attempt;
   if (current.sandboxId && current.sandboxStatus !== 'removed') {
     await driver.remove(current.sandboxId).catch((err: Error) =>
       log.warn({ attemptId: id, err: err.message }, 'sandbox removal failed during delete; the reconciler retries'),
     );
   }
-  repo.delete(id);
+  await repo.delete(id);
   ctx.artifacts.remove(current);
   forget(id);
   log.info({ attemptId: id }, 'attempt deleted');
@@ -42,13 +42,13 @@ export async function purgeByRetention(ctx: AttemptContext, now: number, forget:
   const practiceDays = config.practice.retentionDays > 0 ? Math.min(config.practice.retentionDays, days || Infinity) : days;
   const ids: string[] = [];
   if (practiceDays > 0 && practiceDays !== days) {
-    for (const id of repo.endedBefore(now - practiceDays * DAY_MS, 'practice')) {
+    for (const id of await repo.endedBefore(now - practiceDays * DAY_MS, 'practice')) {
       await deleteAttempt(ctx, id, forget);
       ids.push(id);
     }
   }
   if (days > 0) ids.push(...(await purgeEndedBefore(ctx, now - days * DAY_MS, forget)));
-  if (days > 0 || practiceDays > 0) pruneExerciseVersions(ctx.deps);
+  if (days > 0 || practiceDays > 0) await pruneExerciseVersions(ctx.deps);
   return ids;
 }
 
@@ -57,14 +57,14 @@ export async function purgeByRetention(ctx: AttemptContext, now: number, forget:
  * names any more (their attempts purged or deleted). Nothing can name such a version again: new invites and
  * practice attempts pin the current one. Returns what was removed.
  */
-export function pruneExerciseVersions(deps: {
+export async function pruneExerciseVersions(deps: {
   catalog: Pick<ExerciseCatalog, 'list' | 'store'>;
   repo: Pick<AttemptsRepo, 'exerciseVersionsInUse'>;
-}): { id: string; version: string }[] {
+}): Promise<{ id: string; version: string }[]> {
   const store = deps.catalog.store;
   if (!store) return [];
   const key = (id: string, version: string) => `${id}@${version}`;
-  const keep = new Set(deps.repo.exerciseVersionsInUse().map((v) => key(v.exerciseId, v.version)));
+  const keep = new Set((await deps.repo.exerciseVersionsInUse()).map((v) => key(v.exerciseId, v.version)));
   for (const e of deps.catalog.list()) keep.add(key(e.id, e.version));
   const removed = store.list().filter((v) => !keep.has(key(v.id, v.version)));
   for (const v of removed) store.remove(v.id, v.version);
@@ -80,8 +80,8 @@ export async function purgeEndedBefore(
   cutoff: number,
   forget: (id: string) => void,
 ): Promise<string[]> {
-  const ids = ctx.deps.repo.endedBefore(cutoff);
+  const ids = await ctx.deps.repo.endedBefore(cutoff);
   for (const id of ids) await deleteAttempt(ctx, id, forget);
-  ctx.deps.repo.purgeUnusedInvites(cutoff);
+  await ctx.deps.repo.purgeUnusedInvites(cutoff);
   return ids;
 }

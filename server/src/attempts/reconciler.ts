@@ -83,7 +83,7 @@ export class Reconciler {
     const sandboxes = await driver.listManaged();
     const byId = new Map(sandboxes.map((s) => [s.id, s]));
     const owned = new Set<string>();
-    for (const attempt of repo.listInStates(ACTIVE_STATES)) {
+    for (const attempt of (await repo.listInStates(ACTIVE_STATES))) {
       if (this.busy(attempt.id)) {
         if (attempt.sandboxId) owned.add(attempt.sandboxId);
         continue;
@@ -118,18 +118,18 @@ export class Reconciler {
     switch (attempt.state) {
       case 'created': {
         // Provisioning was interrupted (the server died in the middle of it).
-        repo.update(attempt.id, { state: 'failed', failure: 'provisioning was interrupted', sandboxStatus: 'removed' }, ['created']);
-        repo.addEvent(attempt.id, 'failed', { error: 'provisioning was interrupted' });
+        await repo.update(attempt.id, { state: 'failed', failure: 'provisioning was interrupted', sandboxStatus: 'removed' }, ['created']);
+        await repo.addEvent(attempt.id, 'failed', { error: 'provisioning was interrupted' });
         report.failed.push(attempt.id);
         break;
       }
       case 'running':
         // (Read again: the pass may have waited since it listed the attempts, and a start finished meanwhile.)
-        if (repo.get(attempt.id)?.sandboxStatus === 'provisioning' && !this.busy(attempt.id)) {
+        if ((await repo.get(attempt.id))?.sandboxStatus === 'provisioning' && !this.busy(attempt.id)) {
           // The start had answered, but the server died before its files were in place and its initial snapshot
           // stored: an interrupted start like the above (its sandbox, owned by no one now, is removed as an orphan).
-          repo.update(attempt.id, { state: 'failed', failure: 'provisioning was interrupted', sandboxStatus: 'removed' }, ['running']);
-          repo.addEvent(attempt.id, 'failed', { error: 'provisioning was interrupted' });
+          await repo.update(attempt.id, { state: 'failed', failure: 'provisioning was interrupted', sandboxStatus: 'removed' }, ['running']);
+          await repo.addEvent(attempt.id, 'failed', { error: 'provisioning was interrupted' });
           report.failed.push(attempt.id);
           break;
         }
@@ -164,8 +164,8 @@ export class Reconciler {
     }
     if (!sandbox) {
       if (attempt.sandboxStatus !== 'missing') {
-        const updated = repo.update(attempt.id, { sandboxStatus: 'missing' }, ['running']);
-        repo.addEvent(attempt.id, 'sandbox-missing');
+        const updated = await repo.update(attempt.id, { sandboxStatus: 'missing' }, ['running']);
+        await repo.addEvent(attempt.id, 'sandbox-missing');
         log.warn({ attemptId: attempt.id }, 'the sandbox of a running attempt is gone');
         if (updated) terminals.get(attempt.id)?.broadcast({ type: 'attempt', attempt: this.ctx.view(updated) });
         report.missing.push(attempt.id);
@@ -178,25 +178,25 @@ export class Reconciler {
     if (sandbox.runState === 'running') {
       if (!live || live.isClosed) {
         await terminals.terminalFor(attempt);
-        repo.addEvent(attempt.id, 'adopted', { sandboxId: sandbox.id });
+        await repo.addEvent(attempt.id, 'adopted', { sandboxId: sandbox.id });
         report.adopted.push(attempt.id);
       } else if (!live.hasShell) {
         // The shell's connection ended while its container runs (the engine restarted with live-restore,
         // or the connection to it broke; a shell that exits stops its container): attach to it again.
         live.attachSession(await driver.attachTerminal(sandbox.id));
         live.marker(MARKERS.adopted);
-        repo.addEvent(attempt.id, 'adopted', { sandboxId: sandbox.id, reattached: true });
+        await repo.addEvent(attempt.id, 'adopted', { sandboxId: sandbox.id, reattached: true });
         report.adopted.push(attempt.id);
         // The browser was told the shell exited: tell it the shell is back.
-        const updated = repo.update(attempt.id, { sandboxStatus: 'running' }, ['running']);
+        const updated = await repo.update(attempt.id, { sandboxStatus: 'running' }, ['running']);
         if (updated) live.broadcast({ type: 'attempt', attempt: this.ctx.view(updated) });
       }
       const current = terminals.get(attempt.id);
       if (attempt.sandboxStatus !== 'running' && current?.hasShell) {
-        repo.update(attempt.id, { sandboxStatus: 'running' }, ['running']);
+        await repo.update(attempt.id, { sandboxStatus: 'running' }, ['running']);
       }
     } else if (attempt.sandboxStatus === 'running' && !live?.hasShell) {
-      repo.update(attempt.id, { sandboxStatus: 'exited' }, ['running']);
+      await repo.update(attempt.id, { sandboxStatus: 'exited' }, ['running']);
     }
   }
 
@@ -212,10 +212,10 @@ export class Reconciler {
       if (slot !== undefined && this.ctx.warmPool.owns(slot)) continue;
       const attemptId =
         sandbox.attemptId ||
-        (slot !== undefined ? repo.listInStates(ACTIVE_STATES).find((a) => a.sandboxId === sandbox.id)?.id : undefined) ||
+        (slot !== undefined ? (await repo.listInStates(ACTIVE_STATES)).find((a) => a.sandboxId === sandbox.id)?.id : undefined) ||
         null;
       if (attemptId && this.busy(attemptId)) continue;
-      const attempt = attemptId ? repo.get(attemptId) : undefined;
+      const attempt = attemptId ? (await repo.get(attemptId)) : undefined;
       if (attempt && attempt.state === 'running' && attempt.sandboxId === sandbox.id) continue;
       await driver.remove(sandbox.id).catch((err: Error) =>
         log.error({ sandboxId: sandbox.id, err: err.message }, 'orphan removal failed'),

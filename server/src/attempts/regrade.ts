@@ -32,8 +32,8 @@ export class Regrader {
   }
 
   /** Regrades one attempt and answers with the new current grading. */
-  regrade(attemptId: string, requestedBy: string): Promise<StoredRun> {
-    const attempt = this.ctx.deps.repo.get(attemptId);
+  async regrade(attemptId: string, requestedBy: string): Promise<StoredRun> {
+    const attempt = await this.ctx.deps.repo.get(attemptId);
     if (!attempt) throw errors.attemptNotFound();
     const why = this.refusal(attempt);
     if (why) throw errors.notRegradable(why);
@@ -41,11 +41,11 @@ export class Regrader {
   }
 
   /** Queues a regrade of every ended attempt of an exercise that can be; answers with what was queued and left. */
-  regradeExercise(exerciseId: string, requestedBy: string): { queued: string[]; skipped: { attemptId: string; reason: string }[] } {
+  async regradeExercise(exerciseId: string, requestedBy: string): Promise<{ queued: string[]; skipped: { attemptId: string; reason: string }[] }> {
     if (!this.ctx.deps.catalog.get(exerciseId)) throw errors.exerciseNotFound(exerciseId);
     const queued: string[] = [];
     const skipped: { attemptId: string; reason: string }[] = [];
-    for (const attempt of this.ctx.deps.repo.listByExercise(exerciseId, ENDED)) {
+    for (const attempt of await this.ctx.deps.repo.listByExercise(exerciseId, ENDED)) {
       const why = this.refusal(attempt);
       if (why) {
         skipped.push({ attemptId: attempt.id, reason: why });
@@ -82,14 +82,14 @@ export class Regrader {
         { kind: 'regrade', attemptId: attempt.id, containers: gradingContainers(exercise) },
         () => runner.grade(null, exercise, { params: attempt.params, seed: attempt.seed ?? '' }, attempt.id, file),
       );
-      stored = grading.insert({ ...base, ...outcome, error: null });
+      stored = await grading.insert({ ...base, ...outcome, error: null });
     } catch (err) {
       const message = firstLine((err as Error).message);
       log.error({ attemptId: attempt.id, err: message }, 'regrade failed');
-      stored = grading.insert({ ...base, startedAt, finishedAt: Date.now(), score: 0, maxScore: 0, results: [], cleanroom: [], error: message });
+      stored = await grading.insert({ ...base, startedAt, finishedAt: Date.now(), score: 0, maxScore: 0, results: [], cleanroom: [], error: message });
     }
-    this.ctx.deps.events?.publish({ type: 'attempt.graded', attempt, run: stored });
-    repo.addEvent(attempt.id, 'regraded', { score: stored.score, maxScore: stored.maxScore, exerciseVersion: exercise.version, by: requestedBy, error: stored.error });
+    await this.ctx.deps.events?.publish({ type: 'attempt.graded', attempt, run: stored });
+    await repo.addEvent(attempt.id, 'regraded', { score: stored.score, maxScore: stored.maxScore, exerciseVersion: exercise.version, by: requestedBy, error: stored.error });
     log.info({ attemptId: attempt.id, score: stored.score, maxScore: stored.maxScore, by: requestedBy }, 'regrade done');
     return stored;
   }

@@ -10,7 +10,7 @@ import type { AttemptContext } from './context.js';
  */
 export async function resetSandbox(ctx: AttemptContext, id: string): Promise<Attempt> {
   const { repo, driver, runner, config, catalog } = ctx.deps;
-  const attempt = repo.get(id);
+  const attempt = await repo.get(id);
   if (!attempt) throw errors.attemptNotFound();
   if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
   if (attempt.mode !== 'practice') throw errors.practiceOnly();
@@ -23,7 +23,7 @@ export async function resetSandbox(ctx: AttemptContext, id: string): Promise<Att
   let sandboxId = null as string | null;
   try {
     const terminal = await ctx.terminals.terminalFor(attempt);
-    const generation = repo.events(id).filter((e) => e.kind === 'reset').length + 1;
+    const generation = (await repo.events(id)).filter((e) => e.kind === 'reset').length + 1;
     const up = await bringUp(
       { driver, policy: config.sandbox, imageRef: ctx.deps.imageRef },
       {
@@ -39,15 +39,15 @@ export async function resetSandbox(ctx: AttemptContext, id: string): Promise<Att
       },
     );
     await up.setUp;
-    const updated = repo.update(id, { sandboxId, sandboxStatus: 'running' }, ['running']);
-    if (!updated) throw errors.attemptNotRunning(repo.get(id)?.state ?? 'gone');
-    repo.addEvent(id, 'reset', { sandboxId });
+    const updated = await repo.update(id, { sandboxId, sandboxStatus: 'running' }, ['running']);
+    if (!updated) throw errors.attemptNotRunning((await repo.get(id))?.state ?? 'gone');
+    await repo.addEvent(id, 'reset', { sandboxId });
     if (attempt.sandboxId) await driver.remove(attempt.sandboxId).catch(() => undefined);
     terminal.broadcast({ type: 'attempt', attempt: ctx.view(updated) });
     return updated;
   } catch (err) {
     // The attempt keeps its old sandbox (if any is left); the new one goes.
-    if (sandboxId && repo.get(id)?.sandboxId !== sandboxId) await driver.remove(sandboxId).catch(() => undefined);
+    if (sandboxId && (await repo.get(id))?.sandboxId !== sandboxId) await driver.remove(sandboxId).catch(() => undefined);
     throw err;
   } finally {
     ctx.provisioning.delete(id);
@@ -57,40 +57,40 @@ export async function resetSandbox(ctx: AttemptContext, id: string): Promise<Att
 /** Starts the shell again in the same container after it exited; files are kept. */
 export async function restartShell(ctx: AttemptContext, id: string): Promise<Attempt> {
   const { repo, driver, runner, log } = ctx.deps;
-  const attempt = repo.get(id);
+  const attempt = await repo.get(id);
   if (!attempt) throw errors.attemptNotFound();
   if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
   if (ctx.provisioning.has(id) || ctx.ending.has(id)) throw errors.attemptBusy();
   // The attempt can end (submit, expiry) during any of the waits below: check again after each, and leave nothing
   // open (no shell attached, no terminal kept) for an attempt that ended meanwhile.
-  const stillRunning = () => {
-    const now = repo.get(id);
+  const stillRunning = async () => {
+    const now = await repo.get(id);
     if (!now || now.state !== 'running' || ctx.ending.has(id)) throw errors.attemptNotRunning(now?.state ?? 'gone');
   };
   ctx.provisioning.add(id);
   try {
     const info = attempt.sandboxId ? await driver.inspect(attempt.sandboxId) : null;
-    stillRunning();
+    await stillRunning();
     if (!info) {
-      repo.update(id, { sandboxStatus: 'missing' }, ['running']);
+      await repo.update(id, { sandboxStatus: 'missing' }, ['running']);
       throw errors.sandboxMissing();
     }
     const terminal = await ctx.terminals.terminalFor(attempt);
-    stillRunning();
+    await stillRunning();
     if (info.runState === 'running' && terminal.hasShell) throw errors.shellRunning();
     if (info.runState !== 'running') {
       await driver.start(info.id);
-      stillRunning();
+      await stillRunning();
       // The container restarted: bring the exercise's services back.
       await runner.boot(info.id).catch((err: Error) =>
         log.warn({ attemptId: id, err: err.message }, 'boot script failed after restart'),
       );
-      stillRunning();
+      await stillRunning();
     }
     const session = await driver.attachTerminal(info.id);
     try {
-      stillRunning();
-      if (terminal.isClosed) throw errors.attemptNotRunning(repo.get(id)?.state ?? 'gone');
+      await stillRunning();
+      if (terminal.isClosed) throw errors.attemptNotRunning((await repo.get(id))?.state ?? 'gone');
     } catch (err) {
       session.close();
       throw err;
@@ -99,9 +99,9 @@ export async function restartShell(ctx: AttemptContext, id: string): Promise<Att
     // A fresh shell prints its prompt before we could attach; ask for a new one.
     terminal.input(Buffer.from('\n'));
     terminal.marker(MARKERS.shellRestarted);
-    repo.addEvent(id, 'shell-restarted');
-    const updated = repo.update(id, { sandboxStatus: 'running' }, ['running']);
-    if (!updated) throw errors.attemptNotRunning(repo.get(id)?.state ?? 'gone');
+    await repo.addEvent(id, 'shell-restarted');
+    const updated = await repo.update(id, { sandboxStatus: 'running' }, ['running']);
+    if (!updated) throw errors.attemptNotRunning((await repo.get(id))?.state ?? 'gone');
     terminal.broadcast({ type: 'attempt', attempt: ctx.view(updated) });
     return updated;
   } finally {
@@ -112,7 +112,7 @@ export async function restartShell(ctx: AttemptContext, id: string): Promise<Att
 /** The shell of a running attempt ended: record whether its sandbox still runs, and tell the browser. */
 export async function onShellExit(ctx: AttemptContext, id: string): Promise<void> {
   const { repo, driver, log } = ctx.deps;
-  const attempt = repo.get(id);
+  const attempt = await repo.get(id);
   if (!attempt || attempt.state !== 'running' || !attempt.sandboxId) return;
   let info;
   try {
@@ -124,8 +124,8 @@ export async function onShellExit(ctx: AttemptContext, id: string): Promise<void
     return;
   }
   const status = info ? (info.runState === 'running' ? 'running' : 'exited') : 'missing';
-  const updated = repo.update(id, { sandboxStatus: status }, ['running']);
-  repo.addEvent(id, 'shell-exited', { exitCode: info?.exitCode ?? null, oomKilled: info?.oomKilled ?? false });
+  const updated = await repo.update(id, { sandboxStatus: status }, ['running']);
+  await repo.addEvent(id, 'shell-exited', { exitCode: info?.exitCode ?? null, oomKilled: info?.oomKilled ?? false });
   log.info({ attemptId: id, status, exitCode: info?.exitCode, oomKilled: info?.oomKilled }, 'shell exited');
   if (updated) ctx.terminals.get(id)?.broadcast({ type: 'attempt', attempt: ctx.view(updated) });
 }

@@ -44,7 +44,7 @@ export async function startAttempt(
   }
   const mode = opts.mode ?? 'practice';
   // No room left in the data directory for what this attempt will keep: refused before anything is made.
-  artifacts.budget.assertRoom(mode);
+  await artifacts.budget.assertRoom(mode);
   // A sandbox from the warm pool, if one is ready: taken now, so no other start can have it. The pool prepares the
   // current version only.
   const pooled = exercise === current ? warmPool.take(exerciseId) : null;
@@ -62,7 +62,7 @@ export async function startAttempt(
   const id = newAttemptId();
   const token = opts.token ?? newAttemptToken();
   const now = Date.now();
-  repo.insert({
+  await repo.insert({
     id,
     exerciseId,
     state: 'created',
@@ -105,13 +105,13 @@ export async function startAttempt(
         exercise,
         owner: { attemptId: id },
         attach: 'before-start',
-        onCreated: (created) => {
+        onCreated: async (created) => {
           sandboxId = created;
-          repo.update(id, { sandboxId });
+          await repo.update(id, { sandboxId });
         },
         onAttached: async (session) => {
           startedAt = Date.now();
-          terminal = await terminals.open({ ...repo.get(id)!, startedAt });
+          terminal = await terminals.open({ ...(await repo.get(id))!, startedAt });
           // Attached before start, so the very first prompt byte is recorded.
           terminal.attachSession(session);
           terminal.marker(MARKERS.started);
@@ -125,7 +125,7 @@ export async function startAttempt(
     if (exercise.hasSetup) await up.setUp;
     // The clock starts once the sandbox is ready, not while it is being seeded.
     const readyAt = Date.now();
-    const running = repo.update(
+    const running = await repo.update(
       id,
       {
         state: 'running',
@@ -138,7 +138,7 @@ export async function startAttempt(
       ['created'],
     );
     if (!running) throw new Error('the attempt changed state while its sandbox was starting');
-    repo.addEvent(id, 'started', { sandboxId });
+    await repo.addEvent(id, 'started', { sandboxId });
     ctx.deadlines.arm(running);
     // The exercise's files are copied in (without a setup script) and the initial snapshot read while the start
     // answers and the shell prints its first prompt: the engine does one operation of a container at a time, each
@@ -172,7 +172,7 @@ async function settle(ctx: AttemptContext, id: string, up: BroughtUp, terminal: 
     ctx.artifacts.saveSnapshot(id, 'initial', await up.snapshot!);
     const { repo } = ctx.deps;
     // (Unless the shell exited meanwhile, which said so.)
-    const ready = repo.get(id)?.sandboxStatus === 'provisioning' ? repo.update(id, { sandboxStatus: 'running' }, ['running']) : undefined;
+    const ready = (await repo.get(id))?.sandboxStatus === 'provisioning' ? (await repo.update(id, { sandboxStatus: 'running' }, ['running'])) : undefined;
     if (ready) terminal.broadcast({ type: 'attempt', attempt: ctx.view(ready) });
     ctx.deps.log.info({ attemptId: id, steps: up.timings }, 'attempt provisioned');
   } catch (err) {
@@ -180,7 +180,7 @@ async function settle(ctx: AttemptContext, id: string, up: BroughtUp, terminal: 
     if (ctx.terminals.get(id) === terminal) ctx.terminals.take(id);
     await failStart(ctx, id, (err as Error).message, {
       terminal,
-      sandboxId: ctx.deps.repo.get(id)?.sandboxId ?? null,
+      sandboxId: (await ctx.deps.repo.get(id))?.sandboxId ?? null,
       from: 'running',
     });
   } finally {
@@ -197,11 +197,11 @@ async function failStart(
   made: { terminal: AttemptTerminal | null; sandboxId: string | null; from: 'created' | 'running' },
 ): Promise<void> {
   const { repo, driver, log } = ctx.deps;
-  const attempt = repo.get(id);
+  const attempt = await repo.get(id);
   log.error({ attemptId: id, exerciseId: attempt?.exerciseId, err: message }, 'sandbox could not be started');
   made.terminal?.close({ code: CLOSE_CODES.ended, text: 'The sandbox could not be started.' });
-  const failed = repo.update(id, { state: 'failed', failure: message, sandboxStatus: 'removed' }, [made.from]);
-  if (failed || made.from === 'created') repo.addEvent(id, 'failed', { error: message });
+  const failed = await repo.update(id, { state: 'failed', failure: message, sandboxStatus: 'removed' }, [made.from]);
+  if (failed || made.from === 'created') (await repo.addEvent(id, 'failed', { error: message }));
   if (made.sandboxId) await driver.remove(made.sandboxId).catch(() => undefined);
 }
 
@@ -212,20 +212,20 @@ async function failStart(
 async function claim(ctx: AttemptContext, id: string, pooled: PooledSandbox, timeLimitSeconds: number): Promise<Attempt> {
   const { repo } = ctx.deps;
   const startedAt = Date.now();
-  const terminal = await ctx.terminals.open({ ...repo.get(id)!, startedAt });
+  const terminal = await ctx.terminals.open({ ...(await repo.get(id))!, startedAt });
   terminal.marker(MARKERS.started);
   terminal.attachSession(ctx.warmPool.handOver(pooled));
   // The shell has waited at its prompt since the pool started it, and what it printed then was not this attempt's:
   // Ctrl-L makes it clear the screen and print the prompt again, into this attempt's screen and recording.
   terminal.input(Buffer.from('\x0c'));
   ctx.artifacts.saveSnapshot(id, 'initial', pooled.snapshot);
-  const running = repo.update(
+  const running = await repo.update(
     id,
     { state: 'running', startedAt, deadline: startedAt + timeLimitSeconds * 1000, sandboxStatus: 'running' },
     ['created'],
   );
   if (!running) throw new Error('the attempt changed state while its sandbox was being claimed');
-  repo.addEvent(id, 'started', { sandboxId: pooled.sandboxId, pooled: true });
+  await repo.addEvent(id, 'started', { sandboxId: pooled.sandboxId, pooled: true });
   ctx.deadlines.arm(running);
   return running;
 }

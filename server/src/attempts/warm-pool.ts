@@ -37,7 +37,7 @@ export interface WarmPoolDeps {
   log: WarmPoolLogger;
   imageRef: (image: string) => string;
   /** Sandboxes that attempts hold now: they and the pool share OPSLAB_MAX_SANDBOXES. */
-  holding: () => number;
+  holding: () => number | Promise<number>;
 }
 
 /**
@@ -192,11 +192,17 @@ export class WarmPool {
     return true;
   }
 
-  /** Tops the pools up to their targets, within the room attempts leave free. */
+  /** Tops the pools up to their targets, within the room attempts leave free (in the background). */
   fill(): void {
     if (!this.started || this.stopped) return;
+    void this.fillNow().catch((err: Error) => this.deps.log.warn({ err: err.message }, 'warm pool could not count the room left'));
+  }
+
+  private async fillNow(): Promise<void> {
+    const holding = await this.deps.holding();
+    if (!this.started || this.stopped) return;
     const now = Date.now();
-    const room = () => this.deps.holding() + this.size < this.deps.config.maxSandboxes;
+    const room = () => holding + this.size < this.deps.config.maxSandboxes;
     // Round-robin over the exercises, one sandbox each per round, so that one exercise cannot take all the room.
     let added = true;
     while (added) {

@@ -36,9 +36,9 @@ export interface GradingQueueOptions {
   /**
    * Whether `containers` more job containers fit on the machine now (sandboxes and gradings counted against
    * OPSLAB_MAX_SANDBOXES). Asked for regrades and check runs only: a final grading is never held back by it
-   * (it ends an attempt and so frees its sandbox). Default: always.
+   * (it ends an attempt and so frees its sandbox). Default: always. An answer that fails counts as no room.
    */
-  hasRoom?: (containers: number) => boolean;
+  hasRoom?: (containers: number) => boolean | Promise<boolean>;
   /** How soon a grading held back by hasRoom is tried again (ms). */
   retryMs?: number;
   now?: () => number;
@@ -81,6 +81,9 @@ export class GradingQueue {
   private seq = 0;
   private peak = 0;
   private retry: NodeJS.Timeout | null = null;
+  /** A pump waits for hasRoom's answer; another asked for meanwhile runs when it ends. */
+  private pumping = false;
+  private pumpAgain = false;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly now: () => number;
 
@@ -168,17 +171,53 @@ export class GradingQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Starts what may start; tells the waiting ones where they stand. */
+  /**
+   * Starts what may start; tells the waiting ones where they stand. A final grading at the head starts at once; so
+   * does one that hasRoom answers for at once. When hasRoom answers with a promise, the pump waits for it (one such
+   * wait at a time: a pump asked for meanwhile runs when it ends) and takes the head only if it is still there.
+   */
   private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
     while (this.active.size < this.opts.concurrency && this.waiting.length > 0) {
       const next = this.waiting[0]!;
-      if (next.ticket.kind !== 'final' && this.opts.hasRoom && !this.opts.hasRoom(next.ticket.containers)) {
-        this.retryLater();
-        break;
+      if (next.ticket.kind !== 'final' && this.opts.hasRoom) {
+        const room = this.opts.hasRoom(next.ticket.containers);
+        if (typeof room !== 'boolean') {
+          this.pumping = true;
+          this.pumpAgain = false;
+          void room
+            .catch(() => false)
+            .then((fits) => {
+              this.pumping = false;
+              if (fits && this.waiting[0] === next && this.active.size < this.opts.concurrency) {
+                this.waiting.shift();
+                next.start();
+              } else if (!fits && this.waiting[0] === next && !this.pumpAgain) {
+                this.retryLater();
+                this.tellPositions();
+                return;
+              }
+              this.pump();
+            });
+          this.tellPositions();
+          return;
+        }
+        if (!room) {
+          this.retryLater();
+          break;
+        }
       }
       this.waiting.shift();
       next.start();
     }
+    this.tellPositions();
+  }
+
+  /** Tells each waiting grading how many are ahead of it; wakes idle() once nothing waits or runs. */
+  private tellPositions(): void {
     this.waiting.forEach((e, i) => {
       const ahead = i + this.active.size;
       if (e.lastAhead === ahead) return;

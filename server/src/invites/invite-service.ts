@@ -83,16 +83,16 @@ export class InviteService {
     return `${this.deps.config.publicUrl}/invite#${token}`;
   }
 
-  get(id: string): Invite | undefined {
+  get(id: string): Promise<Invite | undefined> {
     return this.deps.repo.get(id);
   }
 
-  forAttempt(attemptId: string): Invite | undefined {
+  forAttempt(attemptId: string): Promise<Invite | undefined> {
     return this.deps.repo.byAttempt(attemptId);
   }
 
   /** Creates an invite; the answer holds its link, which is not kept anywhere and never shown again. */
-  create(input: CreateInviteBody, userId: string): { invite: Invite; link: string } {
+  async create(input: CreateInviteBody, userId: string): Promise<{ invite: Invite; link: string }> {
     const exercise = this.deps.catalog.get(input.exerciseId);
     if (!exercise) throw errors.exerciseNotFound(input.exerciseId);
     if (!exercise.modes.includes('interview')) {
@@ -123,7 +123,7 @@ export class InviteService {
     const token = newClaimToken();
     invite.tokenHash = hashToken(token);
     if (invite.candidateName === '') throw errors.badRequest('The candidate needs a name.');
-    this.deps.repo.insert(invite);
+    await this.deps.repo.insert(invite);
     this.deps.auth.audit({ userId, action: 'invite.create', inviteId: id, detail: { exerciseId: exercise.id, exerciseVersion: exercise.version } });
     return { invite, link: this.link(token) };
   }
@@ -152,8 +152,8 @@ export class InviteService {
   }
 
   /** Loads an invite for a change by `actor`: 404 when unknown, 403 when not theirs to change. */
-  private owned(id: string, actor: Actor, action: InviteAction): Invite {
-    const invite = this.deps.repo.get(id);
+  private async owned(id: string, actor: Actor, action: InviteAction): Promise<Invite> {
+    const invite = await this.deps.repo.get(id);
     if (!invite) throw errors.inviteNotFound();
     this.assertCanManage(invite, actor, action);
     return invite;
@@ -163,9 +163,9 @@ export class InviteService {
    * Deleting an attempt: an interview attempt only by its invite's creator or an admin (audited when refused);
    * practice attempts (no invite) by any staff member, as before.
    */
-  assertCanDeleteAttempt(attempt: Pick<Attempt, 'inviteId'>, actor: Actor): void {
+  async assertCanDeleteAttempt(attempt: Pick<Attempt, 'inviteId'>, actor: Actor): Promise<void> {
     if (!attempt.inviteId) return;
-    const invite = this.deps.repo.get(attempt.inviteId);
+    const invite = await this.deps.repo.get(attempt.inviteId);
     if (!invite) {
       if (actor.role === 'admin') return;
       throw new OpslabError(ERROR_CODES.forbidden, 403, 'Only an admin may delete this attempt.');
@@ -173,7 +173,12 @@ export class InviteService {
     this.assertCanManage(invite, actor, 'delete');
   }
 
-  status(invite: Invite, attempt = invite.attemptId ? this.deps.attempts.get(invite.attemptId) : undefined): InviteStatus {
+  /** The invite's attempt, if it has one. */
+  private async attemptOf(invite: Invite): Promise<Attempt | undefined> {
+    return invite.attemptId ? await this.deps.attempts.get(invite.attemptId) : undefined;
+  }
+
+  status(invite: Invite, attempt: Attempt | undefined): InviteStatus {
     if (invite.revokedAt !== null && (!attempt || attempt.endReason === 'revoked' || attempt.state === 'failed')) {
       return 'revoked';
     }
@@ -196,7 +201,8 @@ export class InviteService {
   }
 
   /** What staff see of an invite: never its link or any token (`canManage`: whether `viewer` may change it). */
-  view(invite: Invite, viewer: Actor): InviteView {
+  async view(invite: Invite, viewer: Actor): Promise<InviteView> {
+    const attempt = await this.attemptOf(invite);
     const exercise = this.deps.catalog.forAttempt(invite) ?? this.deps.catalog.get(invite.exerciseId);
     return {
       id: invite.id,
@@ -214,7 +220,7 @@ export class InviteService {
       createdAt: iso(invite.createdAt)!,
       expiresAt: iso(invite.expiresAt)!,
       revokedAt: iso(invite.revokedAt),
-      status: this.status(invite),
+      status: this.status(invite, attempt),
       attemptId: invite.attemptId,
       claimed: invite.claimedAt !== null,
       canManage: this.canManage(invite, viewer),
@@ -222,46 +228,46 @@ export class InviteService {
   }
 
   /** The answer to a creation or a reissue: the view and, this once, the link. */
-  created(invite: Invite, link: string, viewer: Actor): CreatedInvite {
-    return { ...this.view(invite, viewer), link };
+  async created(invite: Invite, link: string, viewer: Actor): Promise<CreatedInvite> {
+    return { ...(await this.view(invite, viewer)), link };
   }
 
-  list(viewer: Actor, filter: InviteListQuery = {}): InviteView[] {
-    const views = this.deps.repo.list({ exerciseId: filter.exerciseId }).map((i) => this.view(i, viewer));
+  async list(viewer: Actor, filter: InviteListQuery = {}): Promise<InviteView[]> {
+    const views = await Promise.all((await this.deps.repo.list({ exerciseId: filter.exerciseId })).map((i) => this.view(i, viewer)));
     return filter.status ? views.filter((v) => v.status === filter.status) : views;
   }
 
   /** Withdraws an invite: its token stops working at once, and a running attempt ends (graded as it stands). */
   async revoke(id: string, actor: Actor): Promise<Invite> {
-    const invite = this.owned(id, actor, 'revoke');
-    if (!this.deps.repo.revoke(id, Date.now())) throw errors.inviteState('This invite is already revoked.');
+    const invite = await this.owned(id, actor, 'revoke');
+    if (!(await this.deps.repo.revoke(id, Date.now()))) throw errors.inviteState('This invite is already revoked.');
     this.deps.auth.audit({ userId: actor.id, action: 'invite.revoke', inviteId: id, attemptId: invite.attemptId });
     await this.starting.get(id)?.catch(() => undefined);
-    const current = this.deps.repo.get(id)!;
-    const attempt = current.attemptId ? this.deps.attempts.get(current.attemptId) : undefined;
+    const current = (await this.deps.repo.get(id))!;
+    const attempt = await this.attemptOf(current);
     if (attempt?.state === 'running') {
       await this.deps.attempts.end(attempt.id, 'revoked').catch((err: Error) => {
         // Ended meanwhile (submitted or expired): the revocation still holds for the token.
         if (!/not running/.test(err.message)) throw err;
       });
     }
-    return this.deps.repo.get(id)!;
+    return (await this.deps.repo.get(id))!;
   }
 
   /** Gives a running attempt more time, or raises the time limit of an invite not started yet. */
-  extend(id: string, minutes: number, actor: Actor): Invite {
-    const invite = this.owned(id, actor, 'extend');
-    const status = this.status(invite);
+  async extend(id: string, minutes: number, actor: Actor): Promise<Invite> {
+    const invite = await this.owned(id, actor, 'extend');
+    const attempt = await this.attemptOf(invite);
+    const status = this.status(invite, attempt);
     if (status === 'running' && invite.attemptId) {
-      const attempt = this.deps.attempts.get(invite.attemptId);
       if (attempt?.state !== 'running') throw errors.inviteState('The attempt is still starting; try again in a moment.');
-      this.deps.attempts.extend(invite.attemptId, minutes * 60);
+      await this.deps.attempts.extend(invite.attemptId, minutes * 60);
     } else if (status !== 'pending') {
       throw errors.inviteState(`This invite is ${status}: there is no clock to extend.`);
     }
-    this.deps.repo.setTimeLimit(id, invite.timeLimitSeconds + minutes * 60);
+    await this.deps.repo.setTimeLimit(id, invite.timeLimitSeconds + minutes * 60);
     this.deps.auth.audit({ userId: actor.id, action: 'attempt.extend', inviteId: id, attemptId: invite.attemptId, detail: { minutes } });
-    return this.deps.repo.get(id)!;
+    return (await this.deps.repo.get(id))!;
   }
 
   /**
@@ -269,19 +275,19 @@ export class InviteService {
    * the credential of the browser that claimed it (its terminal closes). Whoever opens the new link and presses
    * Resume carries on in the same attempt; the attempt's events and recording say that it changed hands.
    */
-  reissue(id: string, actor: Actor): { invite: Invite; link: string } {
-    const invite = this.owned(id, actor, 'reissue');
-    const status = this.status(invite);
+  async reissue(id: string, actor: Actor): Promise<{ invite: Invite; link: string }> {
+    const invite = await this.owned(id, actor, 'reissue');
+    const status = this.status(invite, await this.attemptOf(invite));
     if (status !== 'pending' && status !== 'running' && status !== 'failed') {
       throw errors.inviteState(`This invite is ${status}: there is nothing left to open with a new link.`);
     }
     if (this.starting.has(id)) throw errors.inviteState('The attempt is starting right now; try again in a moment.');
     const token = newClaimToken();
-    if (!this.deps.repo.reissue(id, hashToken(token))) throw errors.inviteState('This invite is revoked.');
-    const attempt = invite.attemptId ? this.deps.attempts.get(invite.attemptId) : undefined;
+    if (!(await this.deps.repo.reissue(id, hashToken(token)))) throw errors.inviteState('This invite is revoked.');
+    const attempt = await this.attemptOf(invite);
     if (attempt && (attempt.state === 'running' || attempt.state === 'created')) {
       const by = { id: actor.id, name: this.deps.auth.userName(actor.id) ?? 'unknown' };
-      this.deps.attempts.replaceToken(attempt.id, unusableTokenHash(), { kind: 'link-reissued', detail: { by } }, `link reissued by ${by.name}`);
+      await this.deps.attempts.replaceToken(attempt.id, unusableTokenHash(), { kind: 'link-reissued', detail: { by } }, `link reissued by ${by.name}`);
     }
     this.deps.auth.audit({
       userId: actor.id,
@@ -290,12 +296,12 @@ export class InviteService {
       attemptId: invite.attemptId,
       detail: { status, wasClaimed: invite.claimedAt !== null },
     });
-    return { invite: this.deps.repo.get(id)!, link: this.link(token) };
+    return { invite: (await this.deps.repo.get(id))!, link: this.link(token) };
   }
 
   /** The invite a candidate's token opens; refused when unknown (404), revoked or expired unstarted (410). */
-  fromToken(token: string): Invite {
-    const invite = this.deps.repo.byTokenHash(hashToken(token));
+  async fromToken(token: string): Promise<Invite> {
+    const invite = await this.deps.repo.byTokenHash(hashToken(token));
     if (!invite) throw errors.inviteNotFound();
     if (invite.revokedAt !== null) throw errors.inviteRevoked();
     if (!invite.attemptId && invite.expiresAt <= Date.now()) throw errors.inviteExpired();
@@ -303,15 +309,15 @@ export class InviteService {
   }
 
   /** Whether a request holding an attempt's token may still use it: an invite's attempt dies with the invite. */
-  assertAttemptAccess(attempt: Attempt): void {
+  async assertAttemptAccess(attempt: Attempt): Promise<void> {
     if (!attempt.inviteId) return;
-    const invite = this.deps.repo.get(attempt.inviteId);
+    const invite = await this.deps.repo.get(attempt.inviteId);
     if (!invite || invite.revokedAt !== null) throw errors.inviteRevoked();
   }
 
-  candidateView(invite: Invite): CandidateInvite {
+  async candidateView(invite: Invite): Promise<CandidateInvite> {
     const exercise = this.deps.catalog.forAttempt(invite);
-    const attempt = invite.attemptId ? this.deps.attempts.get(invite.attemptId) : undefined;
+    const attempt = await this.attemptOf(invite);
     const status = this.status(invite, attempt);
     // Nothing to start: the version the invite pinned is gone. Said at once, not after the candidate reads the rules.
     if ((status === 'pending' || status === 'failed') && invite.exerciseVersion && !exercise) {
@@ -343,8 +349,8 @@ export class InviteService {
    * claimed it holds the credential. A start that failed (the sandbox could not be provisioned) may be tried again.
    * Concurrent starts of one invite share one.
    */
-  start(token: string): Promise<Claim> {
-    const invite = this.fromToken(token);
+  async start(token: string): Promise<Claim> {
+    const invite = await this.fromToken(token);
     const pending = this.starting.get(invite.id);
     if (pending) return pending;
     const promise = this.doStart(invite).finally(() => this.starting.delete(invite.id));
@@ -353,13 +359,13 @@ export class InviteService {
   }
 
   private async doStart(invite: Invite): Promise<Claim> {
-    const existing = invite.attemptId ? this.deps.attempts.get(invite.attemptId) : undefined;
+    const existing = await this.attemptOf(invite);
     if (existing && existing.state !== 'failed') {
       if (invite.claimedAt !== null || existing.state !== 'running') throw claimedError();
       // A reissued link takes over the running attempt: a new token, the old one already locked out.
-      if (!this.deps.repo.claim(invite.id, invite.tokenHash, Date.now())) throw claimedError();
+      if (!(await this.deps.repo.claim(invite.id, invite.tokenHash, Date.now()))) throw claimedError();
       const token = newAttemptToken();
-      const attempt = this.deps.attempts.replaceToken(existing.id, hashToken(token), { kind: 'link-claimed', detail: null }, 'link claimed');
+      const attempt = await this.deps.attempts.replaceToken(existing.id, hashToken(token), { kind: 'link-claimed', detail: null }, 'link claimed');
       return { attempt, created: false, token };
     }
     // The version the invite was made with, or a clear refusal when its stored copy is gone: never another one.
@@ -374,13 +380,13 @@ export class InviteService {
       inviteId: invite.id,
       feedback: invite.showFeedback,
       token,
-      onCreated: (attemptId) => {
-        this.deps.repo.setAttempt(invite.id, attemptId);
+      onCreated: async (attemptId) => {
+        await this.deps.repo.setAttempt(invite.id, attemptId);
         // A retry after a failed start uses the same link again, already claimed by the browser retrying.
-        this.deps.repo.claim(invite.id, invite.tokenHash, Date.now());
+        await this.deps.repo.claim(invite.id, invite.tokenHash, Date.now());
       },
     });
-    this.deps.events?.publish({ type: 'invite.started', attempt });
+    await this.deps.events?.publish({ type: 'invite.started', attempt });
     return { attempt, created: true, token };
   }
 }

@@ -88,16 +88,16 @@ export class PracticeService {
     return hash !== null && attempt.mode === 'practice' && attempt.ownerHash === hash;
   }
 
-  progress(token: string | undefined): PracticeProgress[] {
+  async progress(token: string | undefined): Promise<PracticeProgress[]> {
     const hash = this.ownerHash(token);
-    const mine = hash ? this.deps.repo.listByOwner(hash) : [];
-    return this.exercises().map((exercise) => {
+    const mine = hash ? await this.deps.repo.listByOwner(hash) : [];
+    return Promise.all(this.exercises().map(async (exercise) => {
       const attempts = mine.filter((a) => a.exerciseId === exercise.id);
       const active = attempts.find((a) => a.state === 'running' || a.state === 'created');
       let bestScore: number | null = null;
       let maxScore: number | null = null;
       for (const a of attempts) {
-        const run = this.deps.grading.final(a.id);
+        const run = await this.deps.grading.final(a.id);
         if (!run || run.error) continue;
         if (bestScore === null || run.score > bestScore) {
           bestScore = run.score;
@@ -114,7 +114,7 @@ export class PracticeService {
         activeAttemptId: active?.id ?? null,
         lastAttemptId: attempts[0]?.id ?? null,
       };
-    });
+    }));
   }
 
   /**
@@ -134,7 +134,7 @@ export class PracticeService {
     // An exercise practice does not offer answers exactly as one that does not exist: its name is not confirmed.
     if (!exercise || !this.offers(exerciseId)) throw errors.exerciseNotFound(exerciseId);
     if (trainee !== null) {
-      const running = repo.listByOwner(hashToken(trainee)).filter((a) => a.state === 'running' || a.state === 'created');
+      const running = (await repo.listByOwner(hashToken(trainee))).filter((a) => a.state === 'running' || a.state === 'created');
       if (running.length >= config.practice.perTrainee) {
         throw errors.practiceLimit(catalog.get(running[0]!.exerciseId)?.title ?? running[0]!.exerciseId);
       }

@@ -20,10 +20,10 @@ export class AdvisoryChecks {
   constructor(private readonly deps: AdvisoryDeps) {}
 
   /** The current final grading's advisory check `checkId`, or the reason there is none to decide on. */
-  private target(attemptId: string, checkId: string): { run: StoredRun; verdict: StoredRun['results'][number]['verdict']; inviteId: string | null } {
-    const attempt = this.deps.attemptsRepo.get(attemptId);
+  private async target(attemptId: string, checkId: string): Promise<{ run: StoredRun; verdict: StoredRun['results'][number]['verdict']; inviteId: string | null }> {
+    const attempt = await this.deps.attemptsRepo.get(attemptId);
     if (!attempt) throw errors.attemptNotFound();
-    const run = this.deps.grading.final(attemptId);
+    const run = await this.deps.grading.final(attemptId);
     if (!run) throw errors.notGraded(`it is ${attempt.state} and has no final grading yet.`);
     if (run.error && run.results.length === 0) throw errors.notGraded(`its current grading did not finish (${run.error}).`);
     const check = run.results.find((r) => r.id === checkId);
@@ -32,11 +32,11 @@ export class AdvisoryChecks {
     return { run, verdict: check.verdict, inviteId: attempt.inviteId };
   }
 
-  confirm(attemptId: string, checkId: string, input: ConfirmationInput, userId: string): void {
-    const { run, verdict: graderVerdict, inviteId } = this.target(attemptId, checkId);
-    const previous = this.deps.grading.confirmations.get(attemptId, checkId);
+  async confirm(attemptId: string, checkId: string, input: ConfirmationInput, userId: string): Promise<void> {
+    const { run, verdict: graderVerdict, inviteId } = await this.target(attemptId, checkId);
+    const previous = await this.deps.grading.confirmations.get(attemptId, checkId);
     const comment = (input.comment ?? '').trim();
-    this.deps.grading.confirm({
+    await this.deps.grading.confirm({
       attemptId,
       checkId,
       verdict: input.verdict,
@@ -63,9 +63,9 @@ export class AdvisoryChecks {
   }
 
   /** Withdraws the decision on a check: its points are pending again. Answers whether there was one. */
-  withdraw(attemptId: string, checkId: string, userId: string): boolean {
-    const { inviteId } = this.target(attemptId, checkId);
-    const was = this.deps.grading.withdraw(attemptId, checkId);
+  async withdraw(attemptId: string, checkId: string, userId: string): Promise<boolean> {
+    const { inviteId } = await this.target(attemptId, checkId);
+    const was = await this.deps.grading.withdraw(attemptId, checkId);
     if (!was) return false;
     this.deps.auth.audit({
       userId,
@@ -78,15 +78,15 @@ export class AdvisoryChecks {
   }
 
   /** The verdicts that count, by check id (for tallyGrade). */
-  verdicts(attemptId: string): Confirmations {
+  verdicts(attemptId: string): Promise<Confirmations> {
     return this.deps.grading.confirmations.verdicts(attemptId);
   }
 
   /** The decisions as the review shows them next to a grading's checks, by check id. */
-  views(attemptId: string, run: StoredRun): Record<string, CheckConfirmation> {
+  async views(attemptId: string, run: StoredRun): Promise<Record<string, CheckConfirmation>> {
     const now = new Map(run.results.map((r) => [r.id, r.verdict]));
     const out: Record<string, CheckConfirmation> = {};
-    for (const c of this.deps.grading.confirmations.list(attemptId)) out[c.checkId] = this.view(c, now.get(c.checkId));
+    for (const c of await this.deps.grading.confirmations.list(attemptId)) out[c.checkId] = this.view(c, now.get(c.checkId));
     return out;
   }
 

@@ -130,24 +130,24 @@ export class AttemptsCsv {
   private async collect(filter: AttemptExportFilter): Promise<ExportRow[]> {
     const { reviews } = this.deps;
     const max = CSV_EXPORT_LIMITS.rows;
-    const { rows, total } = reviews.listAttempts({ ...filter, page: 1, pageSize: max });
+    const { rows, total } = await reviews.listAttempts({ ...filter, page: 1, pageSize: max });
     if (total > max) {
       throw errors.badRequest(`The filter matches ${total} attempts; an export holds at most ${max}. Narrow the filter and export again.`);
     }
     const out: ExportRow[] = [];
     for (let start = 0; start < rows.length; start += BATCH) {
       if (start > 0) await new Promise((resolve) => setImmediate(resolve));
-      for (const r of rows.slice(start, start + BATCH)) out.push(this.row(r));
+      for (const r of rows.slice(start, start + BATCH)) out.push(await this.row(r));
     }
     return out;
   }
 
-  private row(r: AttemptListRow): ExportRow {
+  private async row(r: AttemptListRow): Promise<ExportRow> {
     const { attemptsRepo, grading, reviews, invites, catalog, auth, publicUrl } = this.deps;
-    const attempt = attemptsRepo.get(r.id);
-    const invite = attempt?.inviteId ? invites.get(attempt.inviteId) : undefined;
-    const final = grading.finalVerdicts(r.id);
-    const confirmed = grading.confirmations.verdicts(r.id);
+    const attempt = await attemptsRepo.get(r.id);
+    const invite = attempt?.inviteId ? await invites.get(attempt.inviteId) : undefined;
+    const final = await grading.finalVerdicts(r.id);
+    const confirmed = await grading.confirmations.verdicts(r.id);
     const tally = final ? tallyGrade(final.checks, confirmed) : null;
     const checks = new Map<string, CheckCell>();
     for (const c of final?.checks ?? []) {
@@ -155,7 +155,7 @@ export class AttemptsCsv {
       checks.set(checkKey(r.exerciseId, c.id), verdict === 'pending' ? 'advisory-pending' : verdict);
     }
     const byReviewer = new Map<string, ReviewerScore>();
-    for (const review of reviews.list(r.id)) {
+    for (const review of await reviews.list(r.id)) {
       byReviewer.set(review.reviewerId, { weightedScore: weightedScore(review.ratings), recommendation: review.recommendation });
     }
     return {

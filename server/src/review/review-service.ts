@@ -51,19 +51,19 @@ export class ReviewService {
     this.csv = new AttemptsCsv(deps);
   }
 
-  private attempt(id: string): Attempt {
-    const attempt = this.deps.attemptsRepo.get(id);
+  private async attempt(id: string): Promise<Attempt> {
+    const attempt = await this.deps.attemptsRepo.get(id);
     if (!attempt) throw errors.attemptNotFound();
     return attempt;
   }
 
-  list(q: AttemptQuery): AttemptPage {
-    const { rows, total } = this.deps.reviews.listAttempts(q);
+  async list(q: AttemptQuery): Promise<AttemptPage> {
+    const { rows, total } = await this.deps.reviews.listAttempts(q);
     return {
       total,
       page: q.page,
       pageSize: q.pageSize,
-      attempts: rows.map((r) => ({
+      attempts: await Promise.all(rows.map(async (r) => ({
         id: r.id,
         exerciseId: r.exerciseId,
         exerciseTitle: this.deps.catalog.get(r.exerciseId)?.title ?? r.exerciseId,
@@ -78,30 +78,30 @@ export class ReviewService {
         endedAt: iso(r.endedAt),
         score: r.score,
         maxScore: r.maxScore,
-        pendingPoints: r.score === null ? null : this.pendingPoints(r.id),
+        pendingPoints: r.score === null ? null : await this.pendingPoints(r.id),
         reviews: r.reviews,
-      })),
+      }))),
     };
   }
 
   /** Points of the current grading's advisory checks that no reviewer decided yet. */
-  private pendingPoints(attemptId: string): number {
-    const final = this.deps.grading.final(attemptId);
-    return final ? tallyGrade(final.results, this.advisory.verdicts(attemptId)).pendingPoints : 0;
+  private async pendingPoints(attemptId: string): Promise<number> {
+    const final = await this.deps.grading.final(attemptId);
+    return final ? tallyGrade(final.results, await this.advisory.verdicts(attemptId)).pendingPoints : 0;
   }
 
-  bundle(attemptId: string, viewerId: string): ReviewBundle {
+  async bundle(attemptId: string, viewerId: string): Promise<ReviewBundle> {
     const { attempts, grading, catalog, auth } = this.deps;
-    const attempt = this.attempt(attemptId);
-    const invite = attempt.inviteId ? this.deps.invites.get(attempt.inviteId) : undefined;
+    const attempt = await this.attempt(attemptId);
+    const invite = attempt.inviteId ? await this.deps.invites.get(attempt.inviteId) : undefined;
     const current = catalog.get(attempt.exerciseId);
     // Title and skills as the candidate had them (an exercise since removed from the catalog still has them).
     const exercise = catalog.forAttempt(attempt) ?? current;
-    const final = grading.final(attemptId);
-    const firstPasses = grading.firstPasses(attemptId);
-    const confirmed = this.advisory.verdicts(attemptId);
+    const final = await grading.final(attemptId);
+    const firstPasses = await grading.firstPasses(attemptId);
+    const confirmed = await this.advisory.verdicts(attemptId);
     const tally = final ? tallyGrade(final.results, confirmed) : null;
-    const decisions = final ? this.advisory.views(attemptId, final) : {};
+    const decisions = final ? await this.advisory.views(attemptId, final) : {};
     const skills = exercise?.skills ?? [];
     return {
       attempt: attempts.view(attempt),
@@ -151,20 +151,20 @@ export class ReviewService {
             })),
           }
         : null,
-      gradings: gradingHistory(grading.finals(attemptId), confirmed, (id) => auth.userName(id) ?? undefined),
+      gradings: gradingHistory(await grading.finals(attemptId), confirmed, (id) => auth.userName(id) ?? undefined),
       regradeRefusal: attempts.regrader.refusal(attempt),
-      checkRuns: grading
-        .list(attemptId)
+      checkRuns: (await grading
+        .list(attemptId))
         .filter((r) => r.kind === 'progress')
         .map((r) => ({ finishedAt: iso(r.finishedAt)!, score: r.score, maxScore: r.maxScore })),
-      events: this.deps.attemptsRepo.events(attemptId).map((e) => ({ at: iso(e.at)!, kind: e.kind, detail: e.detail })),
+      events: (await this.deps.attemptsRepo.events(attemptId)).map((e) => ({ at: iso(e.at)!, kind: e.kind, detail: e.detail })),
       scorecard: scorecardFor(skills),
-      reviews: this.reviews(attemptId, viewerId),
+      reviews: await this.reviews(attemptId, viewerId),
     };
   }
 
-  reviews(attemptId: string, viewerId: string): Review[] {
-    return this.deps.reviews.list(attemptId).map((r) => ({
+  async reviews(attemptId: string, viewerId: string): Promise<Review[]> {
+    return (await this.deps.reviews.list(attemptId)).map((r) => ({
       reviewer: { id: r.reviewerId, name: this.deps.auth.userName(r.reviewerId) ?? 'unknown' },
       ratings: r.ratings,
       recommendation: r.recommendation,
@@ -175,20 +175,20 @@ export class ReviewService {
     }));
   }
 
-  saveReview(
+  async saveReview(
     attemptId: string,
     reviewerId: string,
     body: { ratings: Record<string, Rating>; recommendation: Recommendation | null; summary: string },
-  ): Review {
-    this.attempt(attemptId);
-    this.deps.reviews.upsert({ attemptId, reviewerId, ...body });
+  ): Promise<Review> {
+    const attempt = await this.attempt(attemptId);
+    await this.deps.reviews.upsert({ attemptId, reviewerId, ...body });
     this.deps.auth.audit({ userId: reviewerId, action: 'review.save', attemptId, detail: { recommendation: body.recommendation } });
-    this.deps.events?.publish({ type: 'review.saved', attemptId, reviewerId, review: body });
-    return this.reviews(attemptId, reviewerId).find((r) => r.mine)!;
+    await this.deps.events?.publish({ type: 'review.saved', attemptId, attempt, reviewerId, review: body });
+    return (await this.reviews(attemptId, reviewerId)).find((r) => r.mine)!;
   }
 
-  diff(attemptId: string): SnapshotDiffView | null {
-    this.attempt(attemptId);
+  async diff(attemptId: string): Promise<SnapshotDiffView | null> {
+    await this.attempt(attemptId);
     return this.deps.attempts.snapshotDiff(attemptId);
   }
 
@@ -208,7 +208,7 @@ export class ReviewService {
    * commands in the order they started, those of a further terminal tagged with its number.
    */
   private async timeline(attemptId: string): Promise<CommandTimeline> {
-    const attempt = this.attempt(attemptId);
+    const attempt = await this.attempt(attemptId);
     this.deps.attempts.flushRecording(attemptId);
     const parts: { terminal: number; timeline: CommandTimeline }[] = [];
     for (const { terminal, file } of existingRecordings(this.deps.attempts.recordingFile(attempt))) {
@@ -220,11 +220,11 @@ export class ReviewService {
 
   /** Everything of the attempt for the export, as the given interviewer sees it. */
   async exportData(attemptId: string, viewerId: string): Promise<ExportData> {
-    const cast = this.castText(attemptId);
+    const cast = await this.castText(attemptId);
     return {
-      bundle: this.bundle(attemptId, viewerId),
+      bundle: await this.bundle(attemptId, viewerId),
       commands: await this.timeline(attemptId),
-      diff: this.diff(attemptId),
+      diff: await this.diff(attemptId),
       cast,
       signals: await this.signals(attemptId).catch(() => null),
       exportedAt: new Date().toISOString(),
@@ -236,9 +236,9 @@ export class ReviewService {
   }
 
   /** The current final grading as JUnit XML, advisory checks as their reviewers decided; null before one exists. */
-  exportJUnit(attemptId: string): string | null {
-    const attempt = this.attempt(attemptId);
-    const run = this.deps.grading.final(attemptId);
+  async exportJUnit(attemptId: string): Promise<string | null> {
+    const attempt = await this.attempt(attemptId);
+    const run = await this.deps.grading.final(attemptId);
     if (!run) return null;
     const grading = {
       startedAt: iso(run.startedAt)!,
@@ -250,16 +250,16 @@ export class ReviewService {
       cleanroom: run.cleanroom,
       phases: { graderStartMs: 0, copyMs: 0, cleanroomMs: 0, checksMs: 0 },
     };
-    return toJUnitXml(grading, { suiteName: `${attempt.exerciseId} (${attempt.id})`, confirmations: this.advisory.verdicts(attemptId) });
+    return toJUnitXml(grading, { suiteName: `${attempt.exerciseId} (${attempt.id})`, confirmations: await this.advisory.verdicts(attemptId) });
   }
 
   /** Pastes, absences and idle stretches (idle computed here from every terminal recording's input times and the events). */
   async signals(attemptId: string): Promise<SignalReport> {
-    const attempt = this.attempt(attemptId);
+    const attempt = await this.attempt(attemptId);
     this.deps.attempts.flushRecording(attemptId);
     const files = existingRecordings(this.deps.attempts.recordingFile(attempt)).map((r) => r.file);
     const times = await inputTimesOfFiles(files);
-    return signalReport(this.deps.attemptsRepo.events(attemptId), times, {
+    return signalReport(await this.deps.attemptsRepo.events(attemptId), times, {
       startedAt: attempt.startedAt,
       endedAt: attempt.endedAt,
       now: Date.now(),
@@ -267,8 +267,8 @@ export class ReviewService {
   }
 
   /** The recording as text (flushed first while the attempt runs); null when there is none. */
-  castText(attemptId: string): string | null {
-    const attempt = this.attempt(attemptId);
+  async castText(attemptId: string): Promise<string | null> {
+    const attempt = await this.attempt(attemptId);
     this.deps.attempts.flushRecording(attemptId);
     try {
       return fs.readFileSync(this.deps.attempts.recordingFile(attempt), 'utf8');

@@ -48,7 +48,7 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
    * trainee who owns it); the same check guards the WebSocket upgrade.
    */
   const authorise = async (request: IdRequest): Promise<Attempt> => {
-    const attempt = attempts.get(request.params.id);
+    const attempt = await attempts.get(request.params.id);
     const token = presentedToken(request, request.params.id);
     const trainee = practiceToken(request);
     const allowed =
@@ -56,7 +56,7 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
       ((token !== undefined && attempts.tokenMatches(attempt, token)) || practice.owns(trainee, attempt));
     // An unknown id and a wrong token look the same, so ids cannot be probed.
     if (!allowed) throw token || trainee ? errors.attemptNotFound() : errors.unauthorized();
-    opts.invites.assertAttemptAccess(attempt);
+    await opts.invites.assertAttemptAccess(attempt);
     request.attempt = attempt;
     return attempt;
   };
@@ -139,7 +139,7 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
   app.get('/api/attempts/:id/grading', { schema: { params: AttemptParams }, preHandler: reveals }, async (request: IdRequest) => {
     const attempt = request.attempt!;
     if (attempt.mode !== 'practice') throw errors.practiceOnly();
-    const run = attempts.finalRun(attempt.id);
+    const run = await attempts.finalRun(attempt.id);
     return { grading: run ? attempts.candidateResults(run, attempt) : null };
   });
 

@@ -24,7 +24,7 @@ export interface CatalogRoutesOptions {
   practice: Pick<PracticeService, 'exercises' | 'offers'>;
   auth: Pick<Auth, 'authenticate'>;
   /** What the data directory holds against its budget. */
-  dataUsage: () => DataUsage;
+  dataUsage: () => Promise<DataUsage>;
   driver: Pick<JobDriver, 'ping'>;
   version: string;
   /** The grading queue's figures, reported by /api/health. */
@@ -67,7 +67,7 @@ export async function catalogRoutes(app: FastifyInstance, opts: CatalogRoutesOpt
 
   app.get('/api/health', async (_request, reply) => {
     const docker = (await driver.ping()) ? 'ok' : 'unreachable';
-    const usage = opts.dataUsage();
+    const usage = await opts.dataUsage();
     const MB = 1024 * 1024;
     // The data directory against its budget: past budget minus reserve new practice is refused, past it all.
     const data = {

@@ -45,7 +45,7 @@ export function fileRoutes(app: FastifyInstance, opts: FileRoutesOptions): void 
     { schema: { params: AttemptParams }, preHandler: authorise },
     async (request: FastifyRequest<{ Params: AttemptParams }>): Promise<FileTreeWithTransfer> => ({
       ...(await files.tree(request.attempt!)),
-      transfer: transfer.policy(request.attempt!),
+      transfer: await transfer.policy(request.attempt!),
     }),
   );
 

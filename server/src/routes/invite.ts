@@ -36,7 +36,7 @@ export async function inviteRoutes(app: FastifyInstance, opts: InviteRoutesOptio
   });
 
   app.get('/api/invite', async (request: FastifyRequest) => ({
-    invite: landingView(invites.candidateView(invites.fromToken(inviteToken(request))), opts.landing),
+    invite: landingView(await invites.candidateView(await invites.fromToken(inviteToken(request))), opts.landing),
   }));
 
   app.post('/api/invite/start', async (request: FastifyRequest, reply: FastifyReply) => {

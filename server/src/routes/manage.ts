@@ -82,7 +82,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       schema: { body: CreateInviteBody },
     },
     async (request: FastifyRequest<{ Body: CreateInviteBody }>, reply: FastifyReply) => {
-      const { invite, link } = invites.create(request.body, userId(request));
+      const { invite, link } = await invites.create(request.body, userId(request));
       return reply.code(201).send({ invite: invites.created(invite, link, request.user!) });
     },
   );
@@ -101,7 +101,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
   app.post(
     '/api/manage/invites/:id/revoke',
     { preValidation: invitesWrite, schema: { params: InviteParams } },
-    async (request: FastifyRequest<Id>) => ({ invite: invites.view(await invites.revoke(request.params.id, request.user!), request.user!) }),
+    async (request: FastifyRequest<Id>) => ({ invite: await invites.view(await invites.revoke(request.params.id, request.user!), request.user!) }),
   );
 
   app.post(
@@ -111,7 +111,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       schema: { params: InviteParams, body: ExtendInviteBody },
     },
     async (request: FastifyRequest<Id & { Body: ExtendInviteBody }>) => ({
-      invite: invites.view(invites.extend(request.params.id, request.body.minutes, request.user!), request.user!),
+      invite: await invites.view(await invites.extend(request.params.id, request.body.minutes, request.user!), request.user!),
     }),
   );
 
@@ -119,7 +119,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     '/api/manage/invites/:id/reissue',
     { preValidation: invitesWrite, schema: { params: InviteParams } },
     async (request: FastifyRequest<Id>) => {
-      const { invite, link } = invites.reissue(request.params.id, request.user!);
+      const { invite, link } = await invites.reissue(request.params.id, request.user!);
       return { invite: invites.created(invite, link, request.user!) };
     },
   );
@@ -168,7 +168,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     '/api/manage/attempts/:id/grade',
     { preValidation: attemptsRead, schema: { params: ManageAttemptParams } },
     async (request: FastifyRequest<Id>) => {
-      const { attempt, candidate, exercise, grading } = reviews.bundle(request.params.id, userId(request));
+      const { attempt, candidate, exercise, grading } = await reviews.bundle(request.params.id, userId(request));
       return { attempt, candidate, exercise, grading };
     },
   );
@@ -177,7 +177,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     '/api/manage/attempts/:id/recording',
     { preValidation: attemptsRead, schema: { params: ManageAttemptParams } },
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
-      const attempt = attempts.get(request.params.id);
+      const attempt = await attempts.get(request.params.id);
       if (!attempt) throw errors.attemptNotFound();
       return sendRecording(reply, attempts, attempt, request.query);
     },
@@ -187,7 +187,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     '/api/manage/attempts/:id/diff',
     { preValidation: reviewsRead, schema: { params: ManageAttemptParams } },
     async (request: FastifyRequest<Id>) => {
-      const diff = reviews.diff(request.params.id);
+      const diff = await reviews.diff(request.params.id);
       if (!diff) throw errors.diffMissing();
       return diff;
     },
@@ -230,7 +230,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     '/api/manage/attempts/:id/export.junit.xml',
     { preValidation: reviewsRead, schema: { params: ManageAttemptParams } },
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
-      const xml = reviews.exportJUnit(request.params.id);
+      const xml = await reviews.exportJUnit(request.params.id);
       if (xml === null) throw new OpslabError(ERROR_CODES.notGraded, 409, 'This attempt has no final grading yet.');
       return download(reply, 'application/xml; charset=utf-8', `opslab-${request.params.id}.junit.xml`).send(xml);
     },
@@ -254,8 +254,8 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     { preValidation: staff, schema: { params: ConfirmationParams, body: ConfirmationInput } },
     async (request: FastifyRequest<Confirm & { Body: ConfirmationInput }>) => {
       const { id, checkId } = request.params;
-      reviews.advisory.confirm(id, checkId, request.body, userId(request));
-      const { grading, gradings } = reviews.bundle(id, userId(request));
+      await reviews.advisory.confirm(id, checkId, request.body, userId(request));
+      const { grading, gradings } = await reviews.bundle(id, userId(request));
       return { grading, gradings };
     },
   );
@@ -265,8 +265,8 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     { preValidation: staff, schema: { params: ConfirmationParams } },
     async (request: FastifyRequest<Confirm>) => {
       const { id, checkId } = request.params;
-      reviews.advisory.withdraw(id, checkId, userId(request));
-      const { grading, gradings } = reviews.bundle(id, userId(request));
+      await reviews.advisory.withdraw(id, checkId, userId(request));
+      const { grading, gradings } = await reviews.bundle(id, userId(request));
       return { grading, gradings };
     },
   );
@@ -276,12 +276,12 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     '/api/manage/attempts/:id/regrade',
     { preValidation: staff, schema: { params: ManageAttemptParams } },
     async (request: FastifyRequest<Id>) => {
-      const attempt = attempts.get(request.params.id);
+      const attempt = await attempts.get(request.params.id);
       if (!attempt) throw errors.attemptNotFound();
       const pending = attempts.regrader.regrade(attempt.id, userId(request));
       auth.audit({ userId: userId(request), action: 'attempt.regrade', attemptId: attempt.id, inviteId: attempt.inviteId, detail: { exerciseId: attempt.exerciseId } });
       await pending;
-      return { gradings: reviews.bundle(attempt.id, userId(request)).gradings };
+      return { gradings: (await reviews.bundle(attempt.id, userId(request))).gradings };
     },
   );
 
@@ -290,7 +290,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     // Every attempt of an exercise: admins only.
     { preValidation: admin, schema: { params: ExerciseParams } },
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
-      const result = attempts.regrader.regradeExercise(request.params.id, userId(request));
+      const result = await attempts.regrader.regradeExercise(request.params.id, userId(request));
       auth.audit({ userId: userId(request), action: 'exercise.regrade', detail: { exerciseId: request.params.id, queued: result.queued.length, skipped: result.skipped.length } });
       return reply.code(202).send(result);
     },
@@ -300,9 +300,9 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     '/api/manage/attempts/:id',
     { preValidation: staff, schema: { params: ManageAttemptParams } },
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
-      const attempt = attempts.get(request.params.id);
+      const attempt = await attempts.get(request.params.id);
       if (!attempt) throw errors.attemptNotFound();
-      invites.assertCanDeleteAttempt(attempt, request.user!);
+      await invites.assertCanDeleteAttempt(attempt, request.user!);
       await attempts.deleteAttempt(attempt.id);
       auth.audit({
         userId: userId(request),
@@ -320,8 +320,8 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     attempts,
     readOnly: true,
     guards: [staff],
-    access: (request) => {
-      const attempt = attempts.get(request.params.id);
+    access: async (request) => {
+      const attempt = await attempts.get(request.params.id);
       if (!attempt) throw errors.attemptNotFound();
       return attempt;
     },

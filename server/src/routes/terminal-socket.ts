@@ -71,7 +71,7 @@ export function terminalRoute(app: FastifyInstance, opts: TerminalRouteOptions):
         socket.close(CLOSE_CODES.serverError, 'The terminal could not be opened.');
         return;
       }
-      const current = attempts.get(attempt.id) ?? attempt;
+      const current = (await attempts.get(attempt.id)) ?? attempt;
       bridgeWebSocket(
         socket,
         terminal,

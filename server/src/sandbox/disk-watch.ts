@@ -102,7 +102,7 @@ export class DiskWatch {
     const started = performance.now();
     const result: DiskSweep = { sampled: 0, stopped: [], ms: 0, maxSampleMs: 0 };
     if (!this.enabled || !driver.diskUsage) return result;
-    const running = repo.listInStates(['running']).filter((a) => a.sandboxId && a.sandboxStatus !== 'missing');
+    const running = (await repo.listInStates(['running'])).filter((a) => a.sandboxId && a.sandboxStatus !== 'missing');
     const live = new Set<string>();
     for (const attempt of running) {
       if (this.stopped) break;
@@ -132,7 +132,7 @@ export class DiskWatch {
         if (usage.bytes <= prior.bytesAtStop && now - prior.runningAgainSince < grace) continue;
       }
       // The attempt may have ended while it was being sampled.
-      const current = repo.get(attempt.id);
+      const current = await repo.get(attempt.id);
       if (!current || current.state !== 'running' || current.sandboxId !== sandboxId) continue;
       await this.enforce(current, usage.bytes);
       result.stopped.push(attempt.id);
@@ -155,7 +155,7 @@ export class DiskWatch {
       `kept and you can still submit. Restart the shell and delete files within ${Math.round(
         (this.deps.graceMs ?? DISK_QUOTA_GRACE_MS) / 1000,
       )} s to get under the quota, or it is stopped again.`;
-    repo.addEvent(attempt.id, DISK_QUOTA_EVENT, { usedMb, quotaMb, sandboxId });
+    await repo.addEvent(attempt.id, DISK_QUOTA_EVENT, { usedMb, quotaMb, sandboxId });
     log.warn({ attemptId: attempt.id, usedMb, quotaMb }, 'sandbox over its disk quota: stopping it');
     try {
       await attempts.notify(attempt, `disk quota: ${usedMb} MB of ${quotaMb} MB, sandbox stopped`, {

@@ -17,7 +17,7 @@ export interface OomWatchDeps {
   /** Where the candidate is told (the attempt service). */
   attempts: AttemptNotices;
   /** The memory limit to name in the notice (MB). */
-  memoryMb: (attemptId: string) => number;
+  memoryMb: (attemptId: string) => Promise<number>;
   log: Logger;
 }
 
@@ -45,8 +45,8 @@ export class OomWatch {
     this.pending.clear();
   }
 
-  private onOom(sandboxId: string): void {
-    const attempt = this.deps.repo.listInStates(['running']).find((a) => a.sandboxId === sandboxId);
+  private async onOom(sandboxId: string): Promise<void> {
+    const attempt = (await this.deps.repo.listInStates(['running'])).find((a) => a.sandboxId === sandboxId);
     if (!attempt) return;
     let entry = this.pending.get(attempt.id);
     if (!entry) this.pending.set(attempt.id, (entry = { count: 0, timer: null, last: 0 }));
@@ -68,13 +68,13 @@ export class OomWatch {
 
   private async report(attemptId: string, kills: number): Promise<void> {
     const { repo, attempts, log } = this.deps;
-    const attempt = repo.get(attemptId);
+    const attempt = await repo.get(attemptId);
     if (!attempt || attempt.state !== 'running') return;
-    const memoryMb = this.deps.memoryMb(attemptId);
+    const memoryMb = await this.deps.memoryMb(attemptId);
     // Under gVisor the process the kernel kills is the Sentry, which runs the whole sandbox: say so.
     const info = attempt.sandboxId ? await this.deps.driver.inspect(attempt.sandboxId).catch(() => null) : null;
     const sandboxStopped = info !== null && info.runState !== 'running';
-    repo.addEvent(attemptId, OOM_EVENT, { kills, memoryMb, sandboxStopped });
+    await repo.addEvent(attemptId, OOM_EVENT, { kills, memoryMb, sandboxStopped });
     log.info({ attemptId, kills, memoryMb, sandboxStopped }, 'out of memory in a sandbox');
     const message = sandboxStopped
       ? `The sandbox ran out of memory (its limit is ${memoryMb} MB) and the kernel stopped it. Your files are kept: ` +

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Sql, SqlValue } from './sql.js';
 import type { AttemptMode, AttemptState, EndReason, SandboxStatus } from '../../../contract/attempts.js';
 
 // The attempt's lifecycle values are part of the API; the store keeps them as they are.
@@ -128,26 +128,33 @@ const COLUMNS: Record<keyof Omit<Attempt, 'id'>, string> = {
 
 export type AttemptPatch = Partial<Omit<Attempt, 'id' | 'updatedAt'>>;
 
-export class AttemptsRepo {
-  constructor(private readonly db: Db) {}
+/** A field's value as stored: parameters as JSON, flags as 0/1. */
+function stored(key: keyof typeof COLUMNS, value: unknown): SqlValue {
+  if (key === 'params') return JSON.stringify(value);
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value as SqlValue;
+}
 
-  insert(attempt: Omit<Attempt, 'updatedAt' | 'exerciseVersion'> & { exerciseVersion?: string | null }): Attempt {
+const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+type EventRow = { at: number; kind: string; detail: string | null };
+const fromEventRow = (r: EventRow) => ({ at: r.at, kind: r.kind, detail: r.detail === null ? null : (JSON.parse(r.detail) as unknown) });
+
+export class AttemptsRepo {
+  constructor(private readonly sql: Sql) {}
+
+  async insert(attempt: Omit<Attempt, 'updatedAt' | 'exerciseVersion'> & { exerciseVersion?: string | null }): Promise<Attempt> {
     const full: Attempt = { ...attempt, exerciseVersion: attempt.exerciseVersion ?? null, updatedAt: Date.now() };
-    this.db
-      .prepare(
-        `INSERT INTO attempts (id, exercise_id, state, token_hash, time_limit_seconds, created_at, started_at, deadline,
-           ended_at, end_reason, sandbox_id, sandbox_status, recording_path, failure, seed, params, hints_revealed,
-           mode, invite_id, feedback, owner_hash, exercise_version, updated_at)
-         VALUES (@id, @exerciseId, @state, @tokenHash, @timeLimitSeconds, @createdAt, @startedAt, @deadline,
-           @endedAt, @endReason, @sandboxId, @sandboxStatus, @recordingPath, @failure, @seed, @params, @hintsRevealed,
-           @mode, @inviteId, @feedback, @ownerHash, @exerciseVersion, @updatedAt)`,
-      )
-      .run({ ...full, params: JSON.stringify(full.params), feedback: full.feedback ? 1 : 0 });
+    const keys = Object.keys(COLUMNS) as (keyof typeof COLUMNS)[];
+    await this.sql.run(
+      `INSERT INTO attempts (id, ${keys.map((k) => COLUMNS[k]).join(', ')}) VALUES (?, ${marks(keys.length)})`,
+      [full.id, ...keys.map((k) => stored(k, full[k]))],
+    );
     return full;
   }
 
-  get(id: string): Attempt | undefined {
-    const row = this.db.prepare('SELECT * FROM attempts WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<Attempt | undefined> {
+    const row = await this.sql.one<Row>('SELECT * FROM attempts WHERE id = ?', [id]);
     return row ? fromRow(row) : undefined;
   }
 
@@ -156,125 +163,111 @@ export class AttemptsRepo {
    * states (a compare-and-set, so that two transitions racing each other cannot both win). Returns the updated
    * attempt, or undefined when the guard did not match.
    */
-  update(id: string, patch: AttemptPatch, expectState?: readonly AttemptState[]): Attempt | undefined {
+  async update(id: string, patch: AttemptPatch, expectState?: readonly AttemptState[]): Promise<Attempt | undefined> {
     const entries = Object.entries(patch).filter(([, v]) => v !== undefined) as [keyof typeof COLUMNS, unknown][];
-    const sets = entries.map(([key]) => `${COLUMNS[key]} = @${key}`);
-    sets.push('updated_at = @updatedAt');
-    const params: Record<string, unknown> = { id, updatedAt: Date.now() };
-    for (const [key, value] of entries) {
-      params[key] = key === 'params' ? JSON.stringify(value) : typeof value === 'boolean' ? (value ? 1 : 0) : value;
-    }
-    let guard = '';
-    if (expectState) {
-      guard = ` AND state IN (${expectState.map((_, i) => `@s${i}`).join(', ')})`;
-      expectState.forEach((s, i) => (params[`s${i}`] = s));
-    }
-    const result = this.db.prepare(`UPDATE attempts SET ${sets.join(', ')} WHERE id = @id${guard}`).run(params);
-    return result.changes === 1 ? this.get(id) : undefined;
+    const sets = [...entries.map(([key]) => `${COLUMNS[key]} = ?`), 'updated_at = ?'];
+    const params: SqlValue[] = [...entries.map(([key, value]) => stored(key, value)), Date.now(), id];
+    const guard = expectState ? ` AND state IN (${marks(expectState.length)})` : '';
+    const row = await this.sql.one<Row>(
+      `UPDATE attempts SET ${sets.join(', ')} WHERE id = ?${guard} RETURNING *`,
+      [...params, ...(expectState ?? [])],
+    );
+    return row ? fromRow(row) : undefined;
   }
 
-  listInStates(states: readonly AttemptState[]): Attempt[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM attempts WHERE state IN (${states.map(() => '?').join(', ')}) ORDER BY created_at`)
-      .all(...states) as Row[];
+  async listInStates(states: readonly AttemptState[]): Promise<Attempt[]> {
+    const rows = await this.sql.all<Row>(`SELECT * FROM attempts WHERE state IN (${marks(states.length)}) ORDER BY created_at`, states);
     return rows.map(fromRow);
   }
 
   /** Attempts that hold (or are about to hold) a sandbox: what counts against capacity (of one mode, if given). */
-  countHoldingSandbox(mode?: AttemptMode): number {
-    const row = this.db
-      .prepare(
-        `SELECT COUNT(*) AS n FROM attempts WHERE state IN ('created', 'running', 'submitted', 'expired')
-           AND sandbox_status IN ('provisioning', 'running', 'exited')${mode ? ' AND mode = ?' : ''}`,
-      )
-      .get(...(mode ? [mode] : [])) as { n: number };
-    return row.n;
+  async countHoldingSandbox(mode?: AttemptMode): Promise<number> {
+    const row = await this.sql.one<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM attempts WHERE state IN ('created', 'running', 'submitted', 'expired')
+         AND sandbox_status IN ('provisioning', 'running', 'exited')${mode ? ' AND mode = ?' : ''}`,
+      mode ? [mode] : [],
+    );
+    return row!.n;
   }
 
   /** The attempts of an exercise in the given states, oldest first. */
-  listByExercise(exerciseId: string, states: readonly AttemptState[]): Attempt[] {
-    const marks = states.map(() => '?').join(', ');
-    return (
-      this.db
-        .prepare(`SELECT * FROM attempts WHERE exercise_id = ? AND state IN (${marks}) ORDER BY created_at`)
-        .all(exerciseId, ...states) as Row[]
-    ).map(fromRow);
-  }
-
-  /** A trainee's practice attempts, newest first. */
-  listByOwner(ownerHash: string): Attempt[] {
-    const rows = this.db
-      .prepare('SELECT * FROM attempts WHERE owner_hash = ? ORDER BY created_at DESC')
-      .all(ownerHash) as Row[];
+  async listByExercise(exerciseId: string, states: readonly AttemptState[]): Promise<Attempt[]> {
+    const rows = await this.sql.all<Row>(
+      `SELECT * FROM attempts WHERE exercise_id = ? AND state IN (${marks(states.length)}) ORDER BY created_at`,
+      [exerciseId, ...states],
+    );
     return rows.map(fromRow);
   }
 
-  /** The running practice attempt that started first: the one an interview takes the place of when full. */
+  /** A trainee's practice attempts, newest first. */
+  async listByOwner(ownerHash: string): Promise<Attempt[]> {
+    const rows = await this.sql.all<Row>('SELECT * FROM attempts WHERE owner_hash = ? ORDER BY created_at DESC', [ownerHash]);
+    return rows.map(fromRow);
+  }
+
   /** The running practice attempt that started first, leaving out `except` (attempts already being ended). */
-  oldestRunningPractice(except: ReadonlySet<string> | readonly string[] = []): Attempt | undefined {
+  async oldestRunningPractice(except: ReadonlySet<string> | readonly string[] = []): Promise<Attempt | undefined> {
     const skip = [...except];
-    const row = this.db
-      .prepare(
-        `SELECT * FROM attempts WHERE mode = 'practice' AND state = 'running'
-           ${skip.length ? `AND id NOT IN (${skip.map(() => '?').join(', ')})` : ''} ORDER BY started_at, created_at LIMIT 1`,
-      )
-      .get(...skip) as Row | undefined;
+    const row = await this.sql.one<Row>(
+      `SELECT * FROM attempts WHERE mode = 'practice' AND state = 'running'
+         ${skip.length ? `AND id NOT IN (${marks(skip.length)})` : ''} ORDER BY started_at, created_at LIMIT 1`,
+      skip,
+    );
     return row ? fromRow(row) : undefined;
   }
 
   /** Removes the attempt with its events, gradings and reviews (cascade), and the invite that led to it. */
-  delete(id: string): void {
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM invites WHERE attempt_id = ?').run(id);
-      this.db.prepare('DELETE FROM attempts WHERE id = ?').run(id);
-    })();
+  async delete(id: string): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      await tx.run('DELETE FROM invites WHERE attempt_id = ?', [id]);
+      await tx.run('DELETE FROM attempts WHERE id = ?', [id]);
+    });
   }
 
   /** Attempts that are over (archived or failed) and ended before `cutoff` (of one mode, if given). */
-  endedBefore(cutoff: number, mode?: AttemptMode): string[] {
-    const rows = this.db
-      .prepare(
-        `SELECT id FROM attempts WHERE state IN ('archived', 'failed') AND COALESCE(ended_at, created_at) < ?
-           AND (? IS NULL OR mode = ?) ORDER BY created_at`,
-      )
-      .all(cutoff, mode ?? null, mode ?? null) as { id: string }[];
+  async endedBefore(cutoff: number, mode?: AttemptMode): Promise<string[]> {
+    const rows = await this.sql.all<{ id: string }>(
+      `SELECT id FROM attempts WHERE state IN ('archived', 'failed') AND COALESCE(ended_at, created_at) < ?
+         ${mode ? 'AND mode = ?' : ''} ORDER BY created_at`,
+      mode ? [cutoff, mode] : [cutoff],
+    );
     return rows.map((r) => r.id);
   }
 
   /** Deletes invites never started that expired before `cutoff` (the candidate's name and email go with them). */
-  purgeUnusedInvites(cutoff: number): number {
-    return this.db.prepare('DELETE FROM invites WHERE attempt_id IS NULL AND expires_at < ?').run(cutoff).changes;
+  purgeUnusedInvites(cutoff: number): Promise<number> {
+    return this.sql.run('DELETE FROM invites WHERE attempt_id IS NULL AND expires_at < ?', [cutoff]);
   }
 
   /** Every exercise version an attempt or an invite names (retention keeps their stored copies). */
-  exerciseVersionsInUse(): { exerciseId: string; version: string }[] {
-    return this.db
-      .prepare(
-        `SELECT exercise_id AS exerciseId, exercise_version AS version FROM attempts WHERE exercise_version IS NOT NULL
-         UNION SELECT exercise_id, exercise_version FROM invites WHERE exercise_version IS NOT NULL`,
-      )
-      .all() as { exerciseId: string; version: string }[];
+  exerciseVersionsInUse(): Promise<{ exerciseId: string; version: string }[]> {
+    return this.sql.all(
+      `SELECT exercise_id AS "exerciseId", exercise_version AS version FROM attempts WHERE exercise_version IS NOT NULL
+       UNION SELECT exercise_id, exercise_version FROM invites WHERE exercise_version IS NOT NULL`,
+    );
   }
 
-  addEvent(attemptId: string, kind: string, detail?: unknown): void {
-    this.db
-      .prepare('INSERT INTO attempt_events (attempt_id, at, kind, detail) VALUES (?, ?, ?, ?)')
-      .run(attemptId, Date.now(), kind, detail === undefined ? null : JSON.stringify(detail));
+  async addEvent(attemptId: string, kind: string, detail?: unknown): Promise<void> {
+    await this.sql.run('INSERT INTO attempt_events (attempt_id, at, kind, detail) VALUES (?, ?, ?, ?)', [
+      attemptId,
+      Date.now(),
+      kind,
+      detail === undefined ? null : JSON.stringify(detail),
+    ]);
   }
 
-  events(attemptId: string): { at: number; kind: string; detail: unknown }[] {
-    const rows = this.db
-      .prepare('SELECT at, kind, detail FROM attempt_events WHERE attempt_id = ? ORDER BY id')
-      .all(attemptId) as { at: number; kind: string; detail: string | null }[];
-    return rows.map((r) => ({ at: r.at, kind: r.kind, detail: r.detail === null ? null : JSON.parse(r.detail) }));
+  async events(attemptId: string): Promise<{ at: number; kind: string; detail: unknown }[]> {
+    const rows = await this.sql.all<EventRow>('SELECT at, kind, detail FROM attempt_events WHERE attempt_id = ? ORDER BY id', [attemptId]);
+    return rows.map(fromEventRow);
   }
 
   /** The attempt's events of these kinds only, oldest first. */
-  eventsOfKinds(attemptId: string, kinds: readonly string[]): { at: number; kind: string; detail: unknown }[] {
+  async eventsOfKinds(attemptId: string, kinds: readonly string[]): Promise<{ at: number; kind: string; detail: unknown }[]> {
     if (kinds.length === 0) return [];
-    const rows = this.db
-      .prepare(`SELECT at, kind, detail FROM attempt_events WHERE attempt_id = ? AND kind IN (${kinds.map(() => '?').join(', ')}) ORDER BY id`)
-      .all(attemptId, ...kinds) as { at: number; kind: string; detail: string | null }[];
-    return rows.map((r) => ({ at: r.at, kind: r.kind, detail: r.detail === null ? null : JSON.parse(r.detail) }));
+    const rows = await this.sql.all<EventRow>(
+      `SELECT at, kind, detail FROM attempt_events WHERE attempt_id = ? AND kind IN (${marks(kinds.length)}) ORDER BY id`,
+      [attemptId, ...kinds],
+    );
+    return rows.map(fromEventRow);
   }
 }

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Sql } from './sql.js';
 import type { CheckVerdict, ConfirmedVerdict, Confirmations } from '../../../contract/index.js';
 
 /** A reviewer's decision on an advisory check of an attempt; kept across regrades (per attempt and check). */
@@ -38,41 +38,36 @@ const fromRow = (r: Row): StoredConfirmation => ({
 
 /** Reviewers' confirmations of advisory checks (contract/grade.ts says how they count). */
 export class ConfirmationsRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly sql: Sql) {}
 
-  list(attemptId: string): StoredConfirmation[] {
-    return (
-      this.db.prepare('SELECT * FROM check_confirmations WHERE attempt_id = ? ORDER BY check_id').all(attemptId) as Row[]
-    ).map(fromRow);
+  async list(attemptId: string): Promise<StoredConfirmation[]> {
+    return (await this.sql.all<Row>('SELECT * FROM check_confirmations WHERE attempt_id = ? ORDER BY check_id', [attemptId])).map(fromRow);
   }
 
-  get(attemptId: string, checkId: string): StoredConfirmation | undefined {
-    const row = this.db
-      .prepare('SELECT * FROM check_confirmations WHERE attempt_id = ? AND check_id = ?')
-      .get(attemptId, checkId) as Row | undefined;
+  async get(attemptId: string, checkId: string): Promise<StoredConfirmation | undefined> {
+    const row = await this.sql.one<Row>('SELECT * FROM check_confirmations WHERE attempt_id = ? AND check_id = ?', [attemptId, checkId]);
     return row ? fromRow(row) : undefined;
   }
 
   /** The verdicts by check id, as tallyGrade takes them. */
-  verdicts(attemptId: string): Confirmations {
-    return Object.fromEntries(this.list(attemptId).map((c) => [c.checkId, c.verdict]));
+  async verdicts(attemptId: string): Promise<Confirmations> {
+    return Object.fromEntries((await this.list(attemptId)).map((c) => [c.checkId, c.verdict]));
   }
 
   /** Sets (or replaces) the confirmation of one check. */
-  put(c: StoredConfirmation): void {
-    this.db
-      .prepare(
-        `INSERT INTO check_confirmations (attempt_id, check_id, verdict, comment, grader_verdict, grading_run_id, confirmed_by, confirmed_at)
-         VALUES (@attemptId, @checkId, @verdict, @comment, @graderVerdict, @gradingRunId, @confirmedBy, @confirmedAt)
-         ON CONFLICT (attempt_id, check_id) DO UPDATE SET
-           verdict = excluded.verdict, comment = excluded.comment, grader_verdict = excluded.grader_verdict,
-           grading_run_id = excluded.grading_run_id, confirmed_by = excluded.confirmed_by, confirmed_at = excluded.confirmed_at`,
-      )
-      .run(c);
+  async put(c: StoredConfirmation): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO check_confirmations (attempt_id, check_id, verdict, comment, grader_verdict, grading_run_id, confirmed_by, confirmed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (attempt_id, check_id) DO UPDATE SET
+         verdict = excluded.verdict, comment = excluded.comment, grader_verdict = excluded.grader_verdict,
+         grading_run_id = excluded.grading_run_id, confirmed_by = excluded.confirmed_by, confirmed_at = excluded.confirmed_at`,
+      [c.attemptId, c.checkId, c.verdict, c.comment, c.graderVerdict, c.gradingRunId, c.confirmedBy, c.confirmedAt],
+    );
   }
 
   /** Withdraws the confirmation of one check; answers whether there was one. */
-  delete(attemptId: string, checkId: string): boolean {
-    return this.db.prepare('DELETE FROM check_confirmations WHERE attempt_id = ? AND check_id = ?').run(attemptId, checkId).changes > 0;
+  async delete(attemptId: string, checkId: string): Promise<boolean> {
+    return (await this.sql.run('DELETE FROM check_confirmations WHERE attempt_id = ? AND check_id = ?', [attemptId, checkId])) > 0;
   }
 }

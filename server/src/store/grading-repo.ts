@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Sql } from './sql.js';
 import { ConfirmationsRepo, type StoredConfirmation } from './confirmations-repo.js';
 import { tallyGrade, type GradedCheck } from '../../../contract/grade.js';
 import type { CheckResult } from '../../../contract/attempts.js';
@@ -70,125 +70,141 @@ const fromRow = (r: Row): StoredRun => ({
   requestedBy: r.requested_by,
 });
 
+type VerdictsRow = { exercise_version: string | null; error: string | null; checks: string | GradedCheckRow[] };
+type GradedCheckRow = { id: string; points: number; verdict: GradedCheck['verdict']; advisory: number | boolean | null };
+
+/**
+ * The current final grading's checks without messages or details, picked out by the database (a listing of many
+ * attempts reads no more than it shows). Each database says it in its own JSON functions.
+ */
+const FINAL_VERDICTS = {
+  sqlite: `SELECT g.exercise_version, g.error,
+      (SELECT json_group_array(json_object('id', json_extract(value, '$.id'), 'points', json_extract(value, '$.points'),
+                'verdict', json_extract(value, '$.verdict'), 'advisory', json_extract(value, '$.advisory')))
+         FROM (SELECT value FROM json_each(g.results) ORDER BY key)) AS checks
+    FROM grading_runs g WHERE g.attempt_id = ? AND g.kind = 'final' ORDER BY g.id DESC LIMIT 1`,
+  postgres: `SELECT g.exercise_version, g.error,
+      (SELECT COALESCE(json_agg(json_build_object('id', e->'id', 'points', e->'points', 'verdict', e->'verdict',
+                'advisory', e->'advisory') ORDER BY i), '[]'::json)
+         FROM json_array_elements(g.results::json) WITH ORDINALITY AS t(e, i)) AS checks
+    FROM grading_runs g WHERE g.attempt_id = ? AND g.kind = 'final' ORDER BY g.id DESC LIMIT 1`,
+};
+
 export class GradingRepo {
   /** The reviewers' confirmations of advisory checks, which final gradings are counted with. */
   readonly confirmations: ConfirmationsRepo;
 
-  constructor(private readonly db: Db) {
-    this.confirmations = new ConfirmationsRepo(db);
+  constructor(private readonly sql: Sql) {
+    this.confirmations = new ConfirmationsRepo(sql);
   }
 
   /** Stores a run; its score and maxScore are counted here (a final one with the attempt's confirmations). */
-  insert(given: Omit<StoredRun, 'id'>): StoredRun {
-    const { score, maxScore } = this.tally(given.attemptId, given.kind, given.results);
-    const run = { ...given, score, maxScore };
-    const info = this.db
-      .prepare(
+  insert(given: Omit<StoredRun, 'id'>): Promise<StoredRun> {
+    return this.sql.transaction(async (tx) => {
+      const { score, maxScore } = await tally(tx, given.attemptId, given.kind, given.results);
+      const run = { ...given, score, maxScore };
+      const row = await tx.one<{ id: number }>(
         `INSERT INTO grading_runs (attempt_id, kind, started_at, finished_at, score, max_score, results, cleanroom, error,
                                    exercise_version, source, requested_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        run.attemptId,
-        run.kind,
-        run.startedAt,
-        run.finishedAt,
-        run.score,
-        run.maxScore,
-        JSON.stringify(run.results),
-        JSON.stringify(run.cleanroom),
-        run.error,
-        run.exerciseVersion ?? null,
-        run.source ?? null,
-        run.requestedBy ?? null,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        [
+          run.attemptId,
+          run.kind,
+          run.startedAt,
+          run.finishedAt,
+          run.score,
+          run.maxScore,
+          JSON.stringify(run.results),
+          JSON.stringify(run.cleanroom),
+          run.error,
+          run.exerciseVersion ?? null,
+          run.source ?? null,
+          run.requestedBy ?? null,
+        ],
       );
-    return { ...run, id: Number(info.lastInsertRowid) };
+      return { ...run, id: row!.id };
+    });
   }
 
   /**
    * Counts every final grading of the attempt again with its current confirmations (after one was set or
    * withdrawn), so that the dashboard, the practice catalog and the history show the grade as it counts.
    */
-  recount(attemptId: string): void {
-    const update = this.db.prepare('UPDATE grading_runs SET score = ?, max_score = ? WHERE id = ?');
-    for (const run of this.finals(attemptId)) {
-      const { score, maxScore } = this.tally(attemptId, 'final', run.results);
-      if (score !== run.score || maxScore !== run.maxScore) update.run(score, maxScore, run.id);
-    }
+  recount(attemptId: string): Promise<void> {
+    return this.sql.transaction((tx) => recount(tx, attemptId));
   }
 
   /** Sets a confirmation and counts the attempt's final gradings again, in one transaction. */
-  confirm(c: StoredConfirmation): void {
-    this.db.transaction(() => {
-      this.confirmations.put(c);
-      this.recount(c.attemptId);
-    })();
+  confirm(c: StoredConfirmation): Promise<void> {
+    return this.sql.transaction(async (tx) => {
+      await new ConfirmationsRepo(tx).put(c);
+      await recount(tx, c.attemptId);
+    });
   }
 
   /** Withdraws a confirmation and counts the attempt's final gradings again; answers with what was withdrawn. */
-  withdraw(attemptId: string, checkId: string): StoredConfirmation | undefined {
-    return this.db.transaction(() => {
-      const was = this.confirmations.get(attemptId, checkId);
+  withdraw(attemptId: string, checkId: string): Promise<StoredConfirmation | undefined> {
+    return this.sql.transaction(async (tx) => {
+      const confirmations = new ConfirmationsRepo(tx);
+      const was = await confirmations.get(attemptId, checkId);
       if (was) {
-        this.confirmations.delete(attemptId, checkId);
-        this.recount(attemptId);
+        await confirmations.delete(attemptId, checkId);
+        await recount(tx, attemptId);
       }
       return was;
-    })();
+    });
   }
 
-  private tally(attemptId: string, kind: RunKind, results: StoredCheckResult[]) {
-    return tallyGrade(results, kind === 'final' ? this.confirmations.verdicts(attemptId) : {});
-  }
-
-  list(attemptId: string): StoredRun[] {
-    return (
-      this.db.prepare('SELECT * FROM grading_runs WHERE attempt_id = ? ORDER BY id').all(attemptId) as Row[]
-    ).map(fromRow);
+  async list(attemptId: string): Promise<StoredRun[]> {
+    return (await this.sql.all<Row>('SELECT * FROM grading_runs WHERE attempt_id = ? ORDER BY id', [attemptId])).map(fromRow);
   }
 
   /** Every final grading of the attempt, oldest first: the first at its end, then each regrade. */
-  finals(attemptId: string): StoredRun[] {
-    return (
-      this.db.prepare(`SELECT * FROM grading_runs WHERE attempt_id = ? AND kind = 'final' ORDER BY id`).all(attemptId) as Row[]
-    ).map(fromRow);
+  finals(attemptId: string): Promise<StoredRun[]> {
+    return finals(this.sql, attemptId);
   }
 
   /** The current final grading: the latest one. */
-  final(attemptId: string): StoredRun | undefined {
-    const row = this.db
-      .prepare(`SELECT * FROM grading_runs WHERE attempt_id = ? AND kind = 'final' ORDER BY id DESC LIMIT 1`)
-      .get(attemptId) as Row | undefined;
+  async final(attemptId: string): Promise<StoredRun | undefined> {
+    const row = await this.sql.one<Row>(`SELECT * FROM grading_runs WHERE attempt_id = ? AND kind = 'final' ORDER BY id DESC LIMIT 1`, [attemptId]);
     return row ? fromRow(row) : undefined;
   }
 
   /**
    * The current final grading as far as its points go: each check's id, points, verdict and advisory flag, in order,
-   * without messages or details (picked out by SQLite), for listings of many attempts at once.
+   * without messages or details, for listings of many attempts at once.
    */
-  finalVerdicts(attemptId: string): { exerciseVersion: string | null; error: string | null; checks: GradedCheck[] } | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT g.exercise_version, g.error,
-           (SELECT json_group_array(json_object('id', json_extract(value, '$.id'), 'points', json_extract(value, '$.points'),
-                     'verdict', json_extract(value, '$.verdict'), 'advisory', json_extract(value, '$.advisory')))
-              FROM (SELECT value FROM json_each(g.results) ORDER BY key)) AS checks
-         FROM grading_runs g WHERE g.attempt_id = ? AND g.kind = 'final' ORDER BY g.id DESC LIMIT 1`,
-      )
-      .get(attemptId) as { exercise_version: string | null; error: string | null; checks: string } | undefined;
+  async finalVerdicts(attemptId: string): Promise<{ exerciseVersion: string | null; error: string | null; checks: GradedCheck[] } | undefined> {
+    const row = await this.sql.one<VerdictsRow>(FINAL_VERDICTS[this.sql.dialect], [attemptId]);
     if (!row) return undefined;
-    const checks = (JSON.parse(row.checks) as { id: string; points: number; verdict: GradedCheck['verdict']; advisory: number | boolean | null }[]).map(
-      (c) => ({ id: c.id, points: c.points, verdict: c.verdict, advisory: Boolean(c.advisory) }),
-    );
+    const listed = typeof row.checks === 'string' ? (JSON.parse(row.checks) as GradedCheckRow[]) : row.checks;
+    const checks = listed.map((c) => ({ id: c.id, points: c.points, verdict: c.verdict, advisory: Boolean(c.advisory) }));
     return { exerciseVersion: row.exercise_version, error: row.error, checks };
   }
 
   /** When each check first passed, over every run of the attempt (epoch ms of the run's end). */
-  firstPasses(attemptId: string): Record<string, number> {
+  async firstPasses(attemptId: string): Promise<Record<string, number>> {
     const first: Record<string, number> = {};
-    for (const run of this.list(attemptId)) {
+    for (const run of await this.list(attemptId)) {
       for (const r of run.results) if (r.verdict === 'pass' && first[r.id] === undefined) first[r.id] = run.finishedAt;
     }
     return first;
+  }
+}
+
+async function finals(sql: Sql, attemptId: string): Promise<StoredRun[]> {
+  return (await sql.all<Row>(`SELECT * FROM grading_runs WHERE attempt_id = ? AND kind = 'final' ORDER BY id`, [attemptId])).map(fromRow);
+}
+
+async function tally(sql: Sql, attemptId: string, kind: RunKind, results: StoredCheckResult[]) {
+  return tallyGrade(results, kind === 'final' ? await new ConfirmationsRepo(sql).verdicts(attemptId) : {});
+}
+
+async function recount(tx: Sql, attemptId: string): Promise<void> {
+  for (const run of await finals(tx, attemptId)) {
+    const { score, maxScore } = await tally(tx, attemptId, 'final', run.results);
+    if (score !== run.score || maxScore !== run.maxScore) {
+      await tx.run('UPDATE grading_runs SET score = ?, max_score = ? WHERE id = ?', [score, maxScore, run.id]);
+    }
   }
 }

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Sql } from './sql.js';
 
 export interface Invite {
   id: string;
@@ -70,80 +70,87 @@ const fromRow = (r: Row): Invite => ({
 });
 
 export class InvitesRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly sql: Sql) {}
 
-  insert(invite: Omit<Invite, 'exerciseVersion'> & { exerciseVersion?: string | null }): Invite {
-    this.db
-      .prepare(
-        `INSERT INTO invites (id, token_hash, exercise_id, candidate_name, candidate_email, time_limit_seconds,
-           show_feedback, note, created_by, created_at, expires_at, revoked_at, attempt_id, claimed_at, exercise_version,
-           file_upload, file_download)
-         VALUES (@id, @tokenHash, @exerciseId, @candidateName, @candidateEmail, @timeLimitSeconds, @showFeedback,
-           @note, @createdBy, @createdAt, @expiresAt, @revokedAt, @attemptId, @claimedAt, @exerciseVersion,
-           @fileUpload, @fileDownload)`,
-      )
-      .run({
-        ...invite,
-        exerciseVersion: invite.exerciseVersion ?? null,
-        showFeedback: invite.showFeedback ? 1 : 0,
-        fileUpload: column(invite.fileUpload),
-        fileDownload: column(invite.fileDownload),
-      });
+  async insert(invite: Omit<Invite, 'exerciseVersion'> & { exerciseVersion?: string | null }): Promise<Invite> {
+    await this.sql.run(
+      `INSERT INTO invites (id, token_hash, exercise_id, candidate_name, candidate_email, time_limit_seconds,
+         show_feedback, note, created_by, created_at, expires_at, revoked_at, attempt_id, claimed_at, exercise_version,
+         file_upload, file_download)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        invite.id,
+        invite.tokenHash,
+        invite.exerciseId,
+        invite.candidateName,
+        invite.candidateEmail,
+        invite.timeLimitSeconds,
+        invite.showFeedback ? 1 : 0,
+        invite.note,
+        invite.createdBy,
+        invite.createdAt,
+        invite.expiresAt,
+        invite.revokedAt,
+        invite.attemptId,
+        invite.claimedAt,
+        invite.exerciseVersion ?? null,
+        column(invite.fileUpload),
+        column(invite.fileDownload),
+      ],
+    );
     return { ...invite, exerciseVersion: invite.exerciseVersion ?? null, fileUpload: invite.fileUpload ?? null, fileDownload: invite.fileDownload ?? null };
   }
 
-  get(id: string): Invite | undefined {
-    const row = this.db.prepare('SELECT * FROM invites WHERE id = ?').get(id) as Row | undefined;
+  get(id: string): Promise<Invite | undefined> {
+    return this.oneWhere('id = ?', id);
+  }
+
+  byTokenHash(hash: string): Promise<Invite | undefined> {
+    return this.oneWhere('token_hash = ?', hash);
+  }
+
+  byAttempt(attemptId: string): Promise<Invite | undefined> {
+    return this.oneWhere('attempt_id = ?', attemptId);
+  }
+
+  private async oneWhere(condition: string, value: string): Promise<Invite | undefined> {
+    const row = await this.sql.one<Row>(`SELECT * FROM invites WHERE ${condition}`, [value]);
     return row ? fromRow(row) : undefined;
   }
 
-  byTokenHash(hash: string): Invite | undefined {
-    const row = this.db.prepare('SELECT * FROM invites WHERE token_hash = ?').get(hash) as Row | undefined;
-    return row ? fromRow(row) : undefined;
-  }
-
-  byAttempt(attemptId: string): Invite | undefined {
-    const row = this.db.prepare('SELECT * FROM invites WHERE attempt_id = ?').get(attemptId) as Row | undefined;
-    return row ? fromRow(row) : undefined;
-  }
-
-  list(filter: { exerciseId?: string } = {}): Invite[] {
+  async list(filter: { exerciseId?: string } = {}): Promise<Invite[]> {
     const rows = filter.exerciseId
-      ? this.db.prepare('SELECT * FROM invites WHERE exercise_id = ? ORDER BY created_at DESC').all(filter.exerciseId)
-      : this.db.prepare('SELECT * FROM invites ORDER BY created_at DESC').all();
-    return (rows as Row[]).map(fromRow);
+      ? await this.sql.all<Row>('SELECT * FROM invites WHERE exercise_id = ? ORDER BY created_at DESC', [filter.exerciseId])
+      : await this.sql.all<Row>('SELECT * FROM invites ORDER BY created_at DESC');
+    return rows.map(fromRow);
   }
 
-  setAttempt(id: string, attemptId: string): void {
-    this.db.prepare('UPDATE invites SET attempt_id = ? WHERE id = ?').run(attemptId, id);
+  async setAttempt(id: string, attemptId: string): Promise<void> {
+    await this.sql.run('UPDATE invites SET attempt_id = ? WHERE id = ?', [attemptId, id]);
   }
 
   /**
    * Marks the claim token `tokenHash` as used, once: false when it was used already, replaced by a reissue, or the
    * invite was revoked meanwhile (a compare-and-set, so two browsers racing for one link cannot both win).
    */
-  claim(id: string, tokenHash: string, at: number): boolean {
-    return (
-      this.db
-        .prepare('UPDATE invites SET claimed_at = ? WHERE id = ? AND token_hash = ? AND claimed_at IS NULL AND revoked_at IS NULL')
-        .run(at, id, tokenHash).changes === 1
+  async claim(id: string, tokenHash: string, at: number): Promise<boolean> {
+    const changed = await this.sql.run(
+      'UPDATE invites SET claimed_at = ? WHERE id = ? AND token_hash = ? AND claimed_at IS NULL AND revoked_at IS NULL',
+      [at, id, tokenHash],
     );
+    return changed === 1;
   }
 
   /** A new claim token replaces the old one (which stops working), unclaimed; false when revoked meanwhile. */
-  reissue(id: string, tokenHash: string): boolean {
-    return (
-      this.db
-        .prepare('UPDATE invites SET token_hash = ?, claimed_at = NULL WHERE id = ? AND revoked_at IS NULL')
-        .run(tokenHash, id).changes === 1
-    );
+  async reissue(id: string, tokenHash: string): Promise<boolean> {
+    return (await this.sql.run('UPDATE invites SET token_hash = ?, claimed_at = NULL WHERE id = ? AND revoked_at IS NULL', [tokenHash, id])) === 1;
   }
 
-  revoke(id: string, at: number): boolean {
-    return this.db.prepare('UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes === 1;
+  async revoke(id: string, at: number): Promise<boolean> {
+    return (await this.sql.run('UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id])) === 1;
   }
 
-  setTimeLimit(id: string, seconds: number): void {
-    this.db.prepare('UPDATE invites SET time_limit_seconds = ? WHERE id = ?').run(seconds, id);
+  async setTimeLimit(id: string, seconds: number): Promise<void> {
+    await this.sql.run('UPDATE invites SET time_limit_seconds = ? WHERE id = ?', [seconds, id]);
   }
 }

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Sql, SqlValue } from './sql.js';
 import type { AttemptMode, AttemptSort, AttemptState, EndReason, Rating, Recommendation, SortOrder } from '../../../contract/index.js';
 
 export interface StoredReview {
@@ -27,7 +27,7 @@ const SORT_SQL: Record<AttemptSort, string> = {
   startedAt: 'a.started_at',
   endedAt: 'a.ended_at',
   score: 'percent',
-  candidate: 'i.candidate_name COLLATE NOCASE',
+  candidate: 'LOWER(i.candidate_name)',
   exercise: 'a.exercise_id',
 };
 
@@ -63,46 +63,41 @@ export interface AttemptListRow {
 }
 
 export class ReviewsRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly sql: Sql) {}
 
-  upsert(review: Omit<StoredReview, 'createdAt' | 'updatedAt'>): StoredReview {
+  upsert(review: Omit<StoredReview, 'createdAt' | 'updatedAt'>): Promise<StoredReview> {
     const now = Date.now();
-    this.db
-      .prepare(
+    return this.sql.transaction(async (tx) => {
+      await tx.run(
         `INSERT INTO reviews (attempt_id, reviewer_id, ratings, recommendation, summary, created_at, updated_at)
-         VALUES (@attemptId, @reviewerId, @ratings, @recommendation, @summary, @now, @now)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (attempt_id, reviewer_id) DO UPDATE SET ratings = excluded.ratings,
            recommendation = excluded.recommendation, summary = excluded.summary, updated_at = excluded.updated_at`,
-      )
-      .run({ ...review, ratings: JSON.stringify(review.ratings), now });
-    return this.list(review.attemptId).find((r) => r.reviewerId === review.reviewerId)!;
+        [review.attemptId, review.reviewerId, JSON.stringify(review.ratings), review.recommendation, review.summary, now, now],
+      );
+      return (await list(tx, review.attemptId)).find((r) => r.reviewerId === review.reviewerId)!;
+    });
   }
 
-  list(attemptId: string): StoredReview[] {
-    const rows = this.db
-      .prepare('SELECT * FROM reviews WHERE attempt_id = ? ORDER BY created_at')
-      .all(attemptId) as ReviewRow[];
-    return rows.map((r) => ({
-      attemptId: r.attempt_id,
-      reviewerId: r.reviewer_id,
-      ratings: JSON.parse(r.ratings) as Record<string, Rating>,
-      recommendation: r.recommendation,
-      summary: r.summary,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    }));
+  list(attemptId: string): Promise<StoredReview[]> {
+    return list(this.sql, attemptId);
   }
 
   /** The dashboard: attempts with their candidate, interviewer, final score and number of reviews. */
-  listAttempts(q: AttemptQuery): { rows: AttemptListRow[]; total: number } {
+  async listAttempts(q: AttemptQuery): Promise<{ rows: AttemptListRow[]; total: number }> {
     const where: string[] = [];
-    const params: Record<string, unknown> = {};
-    if (q.mode) (where.push('a.mode = @mode'), (params.mode = q.mode));
-    if (q.state) (where.push('a.state = @state'), (params.state = q.state));
-    if (q.exerciseId) (where.push('a.exercise_id = @exerciseId'), (params.exerciseId = q.exerciseId));
-    if (q.interviewer) (where.push('i.created_by = @interviewer'), (params.interviewer = q.interviewer));
-    if (q.minScore !== undefined) (where.push('percent >= @minScore'), (params.minScore = q.minScore));
-    if (q.maxScore !== undefined) (where.push('percent <= @maxScore'), (params.maxScore = q.maxScore));
+    const params: SqlValue[] = [];
+    const when = (condition: string, value: SqlValue | undefined) => {
+      if (value === undefined) return;
+      where.push(condition);
+      params.push(value);
+    };
+    when('a.mode = ?', q.mode || undefined);
+    when('a.state = ?', q.state || undefined);
+    when('a.exercise_id = ?', q.exerciseId || undefined);
+    when('i.created_by = ?', q.interviewer || undefined);
+    when('percent >= ?', q.minScore);
+    when('percent <= ?', q.maxScore);
     const from = `
       FROM (
         SELECT a.*, g.score AS score, g.max_score AS max_score,
@@ -113,18 +108,9 @@ export class ReviewsRepo {
       ) a
       LEFT JOIN invites i ON i.id = a.invite_id
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n ${from}`).get(params) as { n: number }).n;
+    const total = (await this.sql.one<{ n: number }>(`SELECT COUNT(*) AS n ${from}`, params))!.n;
     const dir = q.order === 'asc' ? 'ASC' : 'DESC';
-    const rows = this.db
-      .prepare(
-        `SELECT a.id, a.exercise_id, a.mode, a.state, a.end_reason, i.candidate_name, i.created_by, a.created_at,
-           a.started_at, a.deadline, a.ended_at, a.score, a.max_score,
-           (SELECT COUNT(*) FROM reviews r WHERE r.attempt_id = a.id) AS reviews
-         ${from}
-         ORDER BY ${SORT_SQL[q.sort]} IS NULL, ${SORT_SQL[q.sort]} ${dir}, a.id ${dir}
-         LIMIT @limit OFFSET @offset`,
-      )
-      .all({ ...params, limit: q.pageSize, offset: (q.page - 1) * q.pageSize }) as {
+    const rows = await this.sql.all<{
       id: string;
       exercise_id: string;
       mode: AttemptMode;
@@ -139,7 +125,15 @@ export class ReviewsRepo {
       score: number | null;
       max_score: number | null;
       reviews: number;
-    }[];
+    }>(
+      `SELECT a.id, a.exercise_id, a.mode, a.state, a.end_reason, i.candidate_name, i.created_by, a.created_at,
+         a.started_at, a.deadline, a.ended_at, a.score, a.max_score,
+         (SELECT COUNT(*) FROM reviews r WHERE r.attempt_id = a.id) AS reviews
+       ${from}
+       ORDER BY ${SORT_SQL[q.sort]} IS NULL, ${SORT_SQL[q.sort]} ${dir}, a.id ${dir}
+       LIMIT ? OFFSET ?`,
+      [...params, q.pageSize, (q.page - 1) * q.pageSize],
+    );
     return {
       total,
       rows: rows.map((r) => ({
@@ -160,4 +154,17 @@ export class ReviewsRepo {
       })),
     };
   }
+}
+
+async function list(sql: Sql, attemptId: string): Promise<StoredReview[]> {
+  const rows = await sql.all<ReviewRow>('SELECT * FROM reviews WHERE attempt_id = ? ORDER BY created_at', [attemptId]);
+  return rows.map((r) => ({
+    attemptId: r.attempt_id,
+    reviewerId: r.reviewer_id,
+    ratings: JSON.parse(r.ratings) as Record<string, Rating>,
+    recommendation: r.recommendation,
+    summary: r.summary,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  }));
 }

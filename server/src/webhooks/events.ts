@@ -14,15 +14,19 @@ export type DomainEvent =
   | {
       type: 'review.saved';
       attemptId: string;
+      /** The attempt reviewed, as it was when the review was saved. */
+      attempt: Attempt;
       reviewerId: string;
       review: { ratings: Record<string, Rating>; recommendation: Recommendation | null; summary: string };
     };
 
-export type DomainEventListener = (event: DomainEvent, at: number) => void;
+/** A listener may answer with a promise: the publisher waits for it (what it stores is stored when publish resolves). */
+export type DomainEventListener = (event: DomainEvent, at: number) => void | Promise<void>;
 
 /** The publishing side, as the domain services see it. */
 export interface EventPublisher {
-  publish(event: DomainEvent): void;
+  /** Resolves once every listener is done; never rejects (a listener's failure goes to the error handler). */
+  publish(event: DomainEvent): Promise<void>;
 }
 
 export class DomainEvents implements EventPublisher {
@@ -36,14 +40,16 @@ export class DomainEvents implements EventPublisher {
     return () => this.listeners.delete(listener);
   }
 
-  publish(event: DomainEvent): void {
+  async publish(event: DomainEvent): Promise<void> {
     const at = Date.now();
-    for (const listener of this.listeners) {
-      try {
-        listener(event, at);
-      } catch (err) {
-        this.onListenerError(err as Error, event);
-      }
-    }
+    await Promise.all(
+      [...this.listeners].map(async (listener) => {
+        try {
+          await listener(event, at);
+        } catch (err) {
+          this.onListenerError(err as Error, event);
+        }
+      }),
+    );
   }
 }

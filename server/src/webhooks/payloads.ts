@@ -17,7 +17,7 @@ const ref = (a: Pick<Attempt, 'id' | 'inviteId' | 'exerciseId'>) => ({ attemptId
  * attempts make none. Payloads carry ids and results only: never an attempt's token, an invite's link, a check's
  * messages or the candidate's name and email.
  */
-export function webhookEventOf(event: DomainEvent, attemptOf: (id: string) => Attempt | undefined): WebhookEvent | null {
+export function webhookEventOf(event: DomainEvent): WebhookEvent | null {
   switch (event.type) {
     case 'invite.started': {
       const a = event.attempt;
@@ -51,8 +51,8 @@ export function webhookEventOf(event: DomainEvent, attemptOf: (id: string) => At
       };
     }
     case 'review.saved': {
-      const a = attemptOf(event.attemptId);
-      if (!a || a.mode !== 'interview') return null;
+      const a = event.attempt;
+      if (a.mode !== 'interview') return null;
       return {
         type: 'review.completed',
         data: {

@@ -4,7 +4,6 @@ import type { WebhookConfig } from '../config.js';
 import { errors, OpslabError } from '../errors.js';
 import { ERROR_CODES } from '../../../contract/errors.js';
 import type { Logger } from '../sandbox/notices.js';
-import type { AttemptsRepo } from '../store/attempts-repo.js';
 import type { WebhookDelivery, WebhookEndpoint, WebhooksRepo } from '../store/webhooks-repo.js';
 import {
   WEBHOOK_LIMITS,
@@ -26,7 +25,6 @@ const newId = (prefix: string) => `${prefix}_${randomBytes(10).toString('hex')}`
 
 export interface WebhookServiceDeps {
   repo: WebhooksRepo;
-  attempts: Pick<AttemptsRepo, 'get'>;
   config: WebhookConfig;
   auth: Pick<Auth, 'audit' | 'userName'>;
   events: DomainEvents;
@@ -65,7 +63,7 @@ export class WebhookService {
 
   /** Stores the event's deliveries (one per enabled endpoint subscribed to it); the worker sends them. */
   private record(event: DomainEvent, at: number): void {
-    const hook = webhookEventOf(event, (id) => this.deps.attempts.get(id));
+    const hook = webhookEventOf(event);
     if (!hook) return;
     const endpoints = this.deps.repo.listEndpoints().filter((e) => e.enabled && e.events.includes(hook.type));
     if (endpoints.length === 0) return;

@@ -104,11 +104,11 @@ export class MinuteBudget {
 
 export interface FilesServiceDeps {
   driver: Pick<SandboxDriver, 'copyOut' | 'copyIn' | 'statPath'>;
-  attempts: { get(id: string): Attempt | undefined };
+  attempts: { get(id: string): Promise<Attempt | undefined> };
   /** The attempt's own exercise version (the one its invite pinned). */
   catalog: { forAttempt(attempt: { exerciseId: string; exerciseVersion?: string | null }): Exercise | undefined };
   /** Records an attempt event. */
-  addEvent(attemptId: string, kind: string, detail: unknown): void;
+  addEvent(attemptId: string, kind: string, detail: unknown): Promise<void>;
   /** Writes a marker into the attempt's live recording (when a terminal is open). */
   mark(attemptId: string, label: string): void;
 }
@@ -175,7 +175,7 @@ export class FilesService {
 
   private async doWrite(attemptId: string, p: string, content: string, baseVersion: string | null): Promise<FileSaved> {
     // The attempt as it is now: a save queued behind another may find it ended.
-    const attempt = this.deps.attempts.get(attemptId);
+    const attempt = await this.deps.attempts.get(attemptId);
     if (!attempt) throw errors.attemptNotFound();
     const { sandboxId, roots } = this.open(attempt);
     const bytes = Buffer.from(content, 'utf8');
@@ -189,11 +189,11 @@ export class FilesService {
     const version = versionOf(bytes);
     if (current && current.version === version) return { path: p, version, size: bytes.length, created: false };
     // Checked again just before writing: an attempt that ended meanwhile keeps its files as they were graded.
-    this.open(this.deps.attempts.get(attemptId) ?? attempt);
+    this.open((await this.deps.attempts.get(attemptId)) ?? attempt);
     const owner = existing ? { mode: existing.mode, uid: existing.uid, gid: existing.gid } : { mode: 0o644, uid: 0, gid: 0 };
     await this.deps.driver.copyIn(sandboxId, dir, packFile(posix.basename(p), bytes, owner));
     const event = savedEvent(p, current?.content ?? '', content, bytes.length, !current);
-    this.deps.addEvent(attemptId, FILE_SAVED_EVENT, event);
+    await this.deps.addEvent(attemptId, FILE_SAVED_EVENT, event);
     this.deps.mark(attemptId, `file saved ${p}`);
     return { path: p, version, size: bytes.length, created: !current };
   }

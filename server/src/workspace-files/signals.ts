@@ -23,9 +23,9 @@ export const signalErrors = {
 };
 
 export interface SignalsServiceDeps {
-  addEvent(attemptId: string, kind: string, detail: unknown): void;
+  addEvent(attemptId: string, kind: string, detail: unknown): Promise<void>;
   /** The attempt's events of these kinds, oldest first (`at` in epoch milliseconds). */
-  events(attemptId: string, kinds: readonly string[]): { at: number; kind: string; detail: unknown }[];
+  events(attemptId: string, kinds: readonly string[]): Promise<{ at: number; kind: string; detail: unknown }[]>;
   mark(attemptId: string, label: string): void;
   now?: () => number;
 }
@@ -60,36 +60,36 @@ export class SignalsService {
     return this.deps.now?.() ?? Date.now();
   }
 
-  report(attempt: Attempt, body: SignalBody): { recorded: boolean } {
+  async report(attempt: Attempt, body: SignalBody): Promise<{ recorded: boolean }> {
     if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
     this.budget.take(attempt.id, this.now());
     switch (body.kind) {
       case 'paste': {
         const detail: PasteSignalEvent = { target: body.target, chars: body.chars };
-        this.deps.addEvent(attempt.id, SIGNAL_EVENTS.paste, detail);
+        await this.deps.addEvent(attempt.id, SIGNAL_EVENTS.paste, detail);
         this.deps.mark(attempt.id, `paste ${body.chars} characters into the ${body.target}`);
         return { recorded: true };
       }
       case 'away': {
         // The first report of an absence counts (a blur then a hidden tab is one absence).
-        if (openAbsence(this.deps.events(attempt.id, ABSENCE_EVENTS))) return { recorded: false };
+        if (openAbsence(await this.deps.events(attempt.id, ABSENCE_EVENTS))) return { recorded: false };
         const detail: AwayOpenSignalEvent = { cause: body.cause };
-        this.deps.addEvent(attempt.id, SIGNAL_EVENTS.awayOpen, detail);
+        await this.deps.addEvent(attempt.id, SIGNAL_EVENTS.awayOpen, detail);
         this.deps.mark(attempt.id, `page ${body.cause === 'hidden' ? 'hidden' : 'out of focus'}`);
         return { recorded: true };
       }
       case 'back':
-        return { recorded: this.close(attempt.id, 'page back') };
+        return { recorded: await this.close(attempt.id, 'page back') };
     }
   }
 
   /** Ends an open absence (the page came back, or the attempt ended): one `signal.away` event. */
-  close(attemptId: string, label = 'page back'): boolean {
-    const open = openAbsence(this.deps.events(attemptId, ABSENCE_EVENTS));
+  async close(attemptId: string, label = 'page back'): Promise<boolean> {
+    const open = openAbsence(await this.deps.events(attemptId, ABSENCE_EVENTS));
     if (!open) return false;
     const now = Math.max(this.now(), open.since);
     const detail: AwaySignalEvent = { cause: open.cause, from: new Date(open.since).toISOString(), ms: now - open.since };
-    this.deps.addEvent(attemptId, SIGNAL_EVENTS.away, detail);
+    await this.deps.addEvent(attemptId, SIGNAL_EVENTS.away, detail);
     this.deps.mark(attemptId, label);
     return true;
   }

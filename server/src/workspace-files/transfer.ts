@@ -60,11 +60,11 @@ export function transferPolicy(
 
 export interface TransferServiceDeps {
   driver: Pick<SandboxDriver, 'copyOut' | 'copyIn' | 'statPath'>;
-  attempts: { get(id: string): Attempt | undefined };
+  attempts: { get(id: string): Promise<Attempt | undefined> };
   catalog: { forAttempt(attempt: { exerciseId: string; exerciseVersion?: string | null }): Exercise | undefined };
   /** The invite of an interview attempt. */
-  invite(attemptId: string): InviteTransfer | undefined;
-  addEvent(attemptId: string, kind: string, detail: unknown): void;
+  invite(attemptId: string): Promise<InviteTransfer | undefined>;
+  addEvent(attemptId: string, kind: string, detail: unknown): Promise<void>;
   mark(attemptId: string, label: string): void;
 }
 
@@ -94,14 +94,14 @@ export class TransferService {
   constructor(private readonly deps: TransferServiceDeps) {}
 
   /** What the attempt may transfer (the tree's answer carries it, so the editor shows only what works). */
-  policy(attempt: Attempt): TransferPolicy {
+  async policy(attempt: Attempt): Promise<TransferPolicy> {
     const exercise = this.deps.catalog.forAttempt(attempt);
     if (!exercise) return { upload: false, download: false };
-    return transferPolicy(exercise, attempt, attempt.mode === 'interview' ? this.deps.invite(attempt.id) : undefined);
+    return transferPolicy(exercise, attempt, attempt.mode === 'interview' ? await this.deps.invite(attempt.id) : undefined);
   }
 
   async upload(attempt: Attempt, p: string, bytes: Buffer): Promise<FileUploaded> {
-    this.open(attempt, 'upload');
+    await this.open(attempt, 'upload');
     this.uploads.take(attempt.id);
     if (bytes.length > TRANSFER_LIMITS.maxUploadBytes) {
       throw transferErrors.tooLarge(`The file is ${bytes.length} bytes; an upload holds at most ${TRANSFER_LIMITS.maxUploadBytes}.`);
@@ -117,9 +117,9 @@ export class TransferService {
   }
 
   private async doUpload(attemptId: string, p: string, bytes: Buffer): Promise<FileUploaded> {
-    const attempt = this.deps.attempts.get(attemptId);
+    const attempt = await this.deps.attempts.get(attemptId);
     if (!attempt) throw errors.attemptNotFound();
-    const { sandboxId, roots } = this.open(attempt, 'upload');
+    const { sandboxId, roots } = await this.open(attempt, 'upload');
     const root = rootOf(p, roots);
     await checkParents(this.deps.driver, sandboxId, p, root, true);
     // Only the header of what is there: a link or a folder is never replaced, a file keeps its mode and owner.
@@ -129,18 +129,18 @@ export class TransferService {
     }
     if (existing && existing.type !== 'file') throw fileErrors.path(`${p} exists and is not a regular file.`);
     // Checked again just before writing: an attempt that ended meanwhile keeps its files as they were graded.
-    this.open(this.deps.attempts.get(attemptId) ?? attempt, 'upload');
+    await this.open((await this.deps.attempts.get(attemptId)) ?? attempt, 'upload');
     const owner = existing ? { mode: existing.mode, uid: existing.uid, gid: existing.gid } : { mode: 0o644, uid: 0, gid: 0 };
     await this.deps.driver.copyIn(sandboxId, posix.dirname(p), packFile(posix.basename(p), bytes, owner));
     const sha256 = versionOf(bytes);
     const event: FileTransferEvent = { path: p, bytes: bytes.length, sha256, created: !existing };
-    this.deps.addEvent(attemptId, TRANSFER_EVENTS.uploaded, event);
+    await this.deps.addEvent(attemptId, TRANSFER_EVENTS.uploaded, event);
     this.deps.mark(attemptId, `file uploaded ${p} (${bytes.length} bytes)`);
     return { path: p, size: bytes.length, sha256, created: !existing };
   }
 
   async downloadFile(attempt: Attempt, p: string): Promise<DownloadedFile> {
-    const { sandboxId, roots } = this.open(attempt, 'download');
+    const { sandboxId, roots } = await this.open(attempt, 'download');
     this.downloads.take(attempt.id);
     const root = rootOf(p, roots);
     const [checked, read] = await Promise.allSettled([
@@ -157,7 +157,7 @@ export class TransferService {
       throw transferErrors.tooLarge(`${p} is ${file.size} bytes; a download holds at most ${TRANSFER_LIMITS.maxFileDownloadBytes}.`);
     }
     const event: FileTransferEvent = { path: p, bytes: file.bytes.length, sha256: versionOf(file.bytes) };
-    this.deps.addEvent(attempt.id, TRANSFER_EVENTS.downloaded, event);
+    await this.deps.addEvent(attempt.id, TRANSFER_EVENTS.downloaded, event);
     this.deps.mark(attempt.id, `file downloaded ${p} (${file.bytes.length} bytes)`);
     return { name: posix.basename(p), bytes: file.bytes };
   }
@@ -168,7 +168,7 @@ export class TransferService {
    * TRANSFER_LIMITS.maxArchiveBytes of files or maxArchiveEntries entries, before any large body is read.
    */
   async downloadWorkspace(attempt: Attempt): Promise<WorkspaceArchive> {
-    const { sandboxId, roots } = this.open(attempt, 'download');
+    const { sandboxId, roots } = await this.open(attempt, 'download');
     this.downloads.take(attempt.id);
     const pack = tarStream.pack();
     const chunks: Buffer[] = [];
@@ -240,18 +240,18 @@ export class TransferService {
       sha256: createHash('sha256').update(bytes).digest('hex'),
       entries,
     };
-    this.deps.addEvent(attempt.id, TRANSFER_EVENTS.workspaceDownloaded, event);
+    await this.deps.addEvent(attempt.id, TRANSFER_EVENTS.workspaceDownloaded, event);
     this.deps.mark(attempt.id, `workspace downloaded (${entries} entries, ${bytes.length} bytes)`);
     return { name: `${attempt.id}-workspace.tar.gz`, bytes, entries };
   }
 
   /** The editor's roots and the sandbox of a running attempt that may do `what`. */
-  private open(attempt: Attempt, what: 'upload' | 'download'): { sandboxId: string; roots: string[] } {
+  private async open(attempt: Attempt, what: 'upload' | 'download'): Promise<{ sandboxId: string; roots: string[] }> {
     if (attempt.state !== 'running') throw errors.attemptNotRunning(attempt.state);
     if (!attempt.sandboxId) throw errors.sandboxMissing();
     const exercise = this.deps.catalog.forAttempt(attempt);
     if (!exercise) throw errors.exerciseNotFound(attempt.exerciseId);
-    if (!this.policy(attempt)[what]) throw transferErrors.off(what);
+    if (!(await this.policy(attempt))[what]) throw transferErrors.off(what);
     return { sandboxId: attempt.sandboxId, roots: editorRoots(exercise) };
   }
 }
