@@ -46,6 +46,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
 
   const services = createServices(opts, app.log);
+  // The exercises published from git before a restart are served again before any request is.
+  await services.publisher?.restore();
   const { attempts, auth, catalog, db, diskWatch, driver, files, invites, oomWatch, practice, reviews } = services;
   app.addHook('onReady', async () => {
     diskWatch.start();

@@ -98,7 +98,7 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
   const catalog = ExerciseCatalog.load(config.exercisesDir, { imageExists, versions });
   for (const problem of catalog.problems) log.error({}, `exercise left out: ${formatProblem(problem)}`);
   const imageRef = opts.imageRef ?? sandboxImageRef;
-  const exerciseSources = new ExerciseSourcesRepo(db);
+  const exerciseSources = new ExerciseSourcesRepo(sql);
   const publisher = createPublisher(opts, { instance, catalog, versions, repo: exerciseSources, imageExists, imageRef, log });
   const repo = new AttemptsRepo(sql);
   const grading = new GradingRepo(sql);
@@ -151,7 +151,7 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
     memoryMb: async (id) => effectiveLimits(config.sandbox, catalog.forAttempt((await repo.get(id)) ?? { exerciseId: '' })?.limits).memoryMb,
     log,
   });
-  const webhooks = new WebhookService({ repo: new WebhooksRepo(db), config: config.webhooks, auth, events, log });
+  const webhooks = new WebhookService({ repo: new WebhooksRepo(sql), config: config.webhooks, auth, events, log });
   const files = new FilesService({
     driver,
     attempts,
@@ -183,7 +183,7 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
  * The publisher of exercises from git, with the catalog's published versions restored. Its self-tests run on a
  * driver of their own (instance `<instance>-publish`), so the reconciler never takes their sandboxes for orphans,
  * one exercise at a time with OPSLAB_EXERCISES_GIT_SELFTEST_PARALLEL sandboxes; they are not counted in
- * OPSLAB_MAX_SANDBOXES.
+ * OPSLAB_MAX_SANDBOXES. What was published before is served again once the app restores it (ExercisePublisher.restore).
  */
 function createPublisher(
   opts: ServiceOptions,
@@ -235,6 +235,5 @@ function createPublisher(
       for (const j of await driver.listJobs()) await driver.remove(j.id).catch(() => undefined);
     },
   });
-  publisher.restore();
   return publisher;
 }

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/src/config.js';
 import { repoRoot } from '../../server/src/paths.js';
 import { openDatabase } from '../../server/src/store/db.js';
+import { sqliteSql } from '../../server/src/store/sqlite-sql.js';
 import { WebhooksRepo } from '../../server/src/store/webhooks-repo.js';
 import { refusedAddressReason } from '../../server/src/webhooks/address.js';
 import { sendWebhook } from '../../server/src/webhooks/sender.js';
@@ -187,13 +188,13 @@ describe('item 24: webhooks cannot reach private addresses, read without bound, 
     const hang = await rawServer(() => undefined);
     const dataDir = tempDataDir();
     const db = openDatabase(dataDir);
-    const repo = new WebhooksRepo(db);
+    const repo = new WebhooksRepo(sqliteSql(db));
     const config = { ...loadConfig({ OPSLAB_WEBHOOK_ALLOW_PRIVATE: '1', OPSLAB_WEBHOOK_TIMEOUT_SECONDS: '2' }).webhooks, concurrency: 4 };
     const worker = new DeliveryWorker({ repo, config, log: quiet });
     try {
       const now = Date.now();
-      repo.insertEndpoint({ id: 'wh_00000000000000000001', url: hang.url, description: '', secret: 'whsec_test-secret-123456', events: ['attempt.graded'], enabled: true, createdBy: 'u_x', createdAt: now, updatedAt: now });
-      repo.insertDeliveries(
+      await repo.insertEndpoint({ id: 'wh_00000000000000000001', url: hang.url, description: '', secret: 'whsec_test-secret-123456', events: ['attempt.graded'], enabled: true, createdBy: 'u_x', createdAt: now, updatedAt: now });
+      await repo.insertDeliveries(
         Array.from({ length: 20 }, (_, i) => ({ id: `whd_${String(i).padStart(20, '0')}`, endpointId: 'wh_00000000000000000001', eventId: `evt_${i}`, type: 'attempt.graded' as const, body: '{}', createdAt: now })),
       );
       worker.start();

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/src/config.js';
 import { openDatabase, type Db } from '../../server/src/store/db.js';
 import type { Attempt } from '../../server/src/store/attempts-repo.js';
+import { sqliteSql } from '../../server/src/store/sqlite-sql.js';
 import { WebhooksRepo } from '../../server/src/store/webhooks-repo.js';
 import { webhookEventOf } from '../../server/src/webhooks/payloads.js';
 import { DeliveryWorker, MAX_TRIES } from '../../server/src/webhooks/worker.js';
@@ -16,9 +17,9 @@ const quiet = { info() {}, warn() {}, error() {} };
 const ENDPOINT = 'wh_00000000000000000001';
 const DAY = 86_400_000;
 
-async function until(what: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(what: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!what()) {
+  while (!(await what())) {
     if (Date.now() > end) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -34,10 +35,10 @@ describe('webhook delivery worker', () => {
   beforeEach(async () => {
     dir = tempDataDir();
     db = openDatabase(dir);
-    repo = new WebhooksRepo(db);
+    repo = new WebhooksRepo(sqliteSql(db));
     receiver = await startReceiver(() => 500);
     const now = Date.now();
-    repo.insertEndpoint({ id: ENDPOINT, url: receiver.url, description: '', secret: 'whsec_test-secret-123456', events: ['attempt.graded'], enabled: true, createdBy: 'u_x', createdAt: now, updatedAt: now });
+    await repo.insertEndpoint({ id: ENDPOINT, url: receiver.url, description: '', secret: 'whsec_test-secret-123456', events: ['attempt.graded'], enabled: true, createdBy: 'u_x', createdAt: now, updatedAt: now });
   });
   afterEach(async () => {
     await worker?.stop();
@@ -56,42 +57,42 @@ describe('webhook delivery worker', () => {
     repo.insertDeliveries([{ id, endpointId: ENDPOINT, eventId: `evt_${id}`, type: 'attempt.graded', body: '{}', createdAt }]);
 
   it('marks a delivery failed after the last try, with nothing more scheduled', async () => {
-    insert('whd_00000000000000000001');
+    await insert('whd_00000000000000000001');
     // Seven tries already made (the schedule's first 22 hours).
     for (let i = 0; i < MAX_TRIES - 1; i++) {
-      repo.recordTry('whd_00000000000000000001', { at: Date.now(), status: 'pending', lastStatus: 500, lastError: 'HTTP 500', nextTryAt: Date.now() });
+      await repo.recordTry('whd_00000000000000000001', { at: Date.now(), status: 'pending', lastStatus: 500, lastError: 'HTTP 500', nextTryAt: Date.now() });
     }
     start();
-    await until(() => repo.getDelivery('whd_00000000000000000001')!.status !== 'pending');
-    expect(repo.getDelivery('whd_00000000000000000001')).toMatchObject({ status: 'failed', tries: MAX_TRIES, lastStatus: 500, nextTryAt: null, deliveredAt: null });
+    await until(async () => (await repo.getDelivery('whd_00000000000000000001'))!.status !== 'pending');
+    expect(await repo.getDelivery('whd_00000000000000000001')).toMatchObject({ status: 'failed', tries: MAX_TRIES, lastStatus: 500, nextTryAt: null, deliveredAt: null });
     expect(receiver.received).toHaveLength(1);
-    expect(repo.counts().get(ENDPOINT)).toEqual({ pending: 0, failed: 1 });
+    expect((await repo.counts()).get(ENDPOINT)).toEqual({ pending: 0, failed: 1 });
   });
 
   it('leaves a disabled endpoint\'s deliveries waiting, and sends them once it is enabled again', async () => {
     receiver.respond = () => 204;
-    repo.updateEndpoint(ENDPOINT, { enabled: false });
-    insert('whd_00000000000000000002');
+    await repo.updateEndpoint(ENDPOINT, { enabled: false });
+    await insert('whd_00000000000000000002');
     start();
     await new Promise((r) => setTimeout(r, 300));
     expect(receiver.received).toHaveLength(0);
-    repo.updateEndpoint(ENDPOINT, { enabled: true });
+    await repo.updateEndpoint(ENDPOINT, { enabled: true });
     worker!.kick();
-    await until(() => repo.getDelivery('whd_00000000000000000002')!.status === 'delivered');
+    await until(async () => (await repo.getDelivery('whd_00000000000000000002'))!.status === 'delivered');
     expect(receiver.received).toHaveLength(1);
   });
 
-  it('purges delivered and failed deliveries past the retention, never pending ones', () => {
+  it('purges delivered and failed deliveries past the retention, never pending ones', async () => {
     const old = Date.now() - 31 * DAY;
-    insert('whd_00000000000000000003', old);
-    insert('whd_00000000000000000004', old);
-    insert('whd_00000000000000000005', old);
-    insert('whd_00000000000000000006');
-    repo.recordTry('whd_00000000000000000003', { at: old, status: 'delivered', lastStatus: 200, lastError: null, nextTryAt: null });
-    repo.recordTry('whd_00000000000000000004', { at: old, status: 'failed', lastStatus: 500, lastError: 'HTTP 500', nextTryAt: null });
-    repo.recordTry('whd_00000000000000000006', { at: Date.now(), status: 'delivered', lastStatus: 200, lastError: null, nextTryAt: null });
-    expect(repo.purgeDoneBefore(Date.now() - 30 * DAY)).toBe(2);
-    expect(repo.listDeliveries(ENDPOINT, 100).map((d) => d.id).sort()).toEqual(['whd_00000000000000000005', 'whd_00000000000000000006']);
+    await insert('whd_00000000000000000003', old);
+    await insert('whd_00000000000000000004', old);
+    await insert('whd_00000000000000000005', old);
+    await insert('whd_00000000000000000006');
+    await repo.recordTry('whd_00000000000000000003', { at: old, status: 'delivered', lastStatus: 200, lastError: null, nextTryAt: null });
+    await repo.recordTry('whd_00000000000000000004', { at: old, status: 'failed', lastStatus: 500, lastError: 'HTTP 500', nextTryAt: null });
+    await repo.recordTry('whd_00000000000000000006', { at: Date.now(), status: 'delivered', lastStatus: 200, lastError: null, nextTryAt: null });
+    expect(await repo.purgeDoneBefore(Date.now() - 30 * DAY)).toBe(2);
+    expect((await repo.listDeliveries(ENDPOINT, 100)).map((d) => d.id).sort()).toEqual(['whd_00000000000000000005', 'whd_00000000000000000006']);
   });
 });
 

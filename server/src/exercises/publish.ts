@@ -64,9 +64,9 @@ export class ExercisePublisher {
    * Serves again what was published before a restart, from the version store (before any fetch: the remote may be
    * down). A publication from a repository no longer configured, or whose id the local folder now holds, is not.
    */
-  restore(): void {
+  async restore(): Promise<void> {
     const labels = new Set(this.deps.sources.map((s) => s.label));
-    for (const p of this.deps.repo.publications()) {
+    for (const p of await this.deps.repo.publications()) {
       if (!labels.has(p.source)) continue;
       if (this.deps.localIds.has(p.exerciseId)) {
         this.deps.log.error({ exercise: p.exerciseId }, `exercise ${p.exerciseId} is in both ${this.deps.localDir} and ${p.source}: the repository's is not served`);
@@ -108,8 +108,8 @@ export class ExercisePublisher {
     return [...this.states.values()].map((s) => ({ ...s }));
   }
 
-  origin(exerciseId: string): ExerciseOrigin {
-    const p = this.deps.repo.publications().find((x) => x.exerciseId === exerciseId);
+  async origin(exerciseId: string): Promise<ExerciseOrigin> {
+    const p = (await this.deps.repo.publications()).find((x) => x.exerciseId === exerciseId);
     if (p && !this.deps.localIds.has(exerciseId) && this.deps.sources.some((s) => s.label === p.source)) {
       return { kind: 'git', location: p.source, commit: p.commit, publishedAt: p.publishedAt };
     }
@@ -117,9 +117,9 @@ export class ExercisePublisher {
   }
 
   /** The latest failure of each exercise that failed since its current version was published (or never was). */
-  failures(): PublishFailure[] {
-    const published = new Map(this.deps.repo.publications().map((p) => [p.exerciseId, p]));
-    return this.deps.repo.lastFailures().filter((f) => {
+  async failures(): Promise<PublishFailure[]> {
+    const published = new Map((await this.deps.repo.publications()).map((p) => [p.exerciseId, p]));
+    return (await this.deps.repo.lastFailures()).filter((f) => {
       const p = published.get(f.exerciseId);
       return !p || f.failedAt >= p.publishedAt;
     });
@@ -140,12 +140,12 @@ export class ExercisePublisher {
         Object.assign(state, { fetchedAt: Date.now(), error: (err as Error).message });
         this.deps.log.error({ source: source.label }, `exercises not fetched: ${(err as Error).message}`);
         // What this repository published stays live, and keeps its ids.
-        for (const p of this.deps.repo.publications()) if (p.source === source.label) claims.set(p.exerciseId, p.source);
+        for (const p of await this.deps.repo.publications()) if (p.source === source.label) claims.set(p.exerciseId, p.source);
         continue;
       }
       // A commit handled in full is not looked at again (its claims stand).
       if (this.processed.get(source) === fetched.commit) {
-        for (const p of this.deps.repo.publications()) if (p.source === source.label) claims.set(p.exerciseId, p.source);
+        for (const p of await this.deps.repo.publications()) if (p.source === source.label) claims.set(p.exerciseId, p.source);
         continue;
       }
       try {
@@ -164,9 +164,9 @@ export class ExercisePublisher {
     const dirs = exerciseDirs(exercisesDir);
     const ids = new Set(dirs.map((d) => path.basename(d)));
     // An exercise no longer in the repository is no longer offered (invites that pinned it keep their version).
-    for (const p of this.deps.repo.publications()) {
+    for (const p of await this.deps.repo.publications()) {
       if (p.source === source.label && !ids.has(p.exerciseId)) {
-        this.deps.repo.unpublish(p.exerciseId);
+        await this.deps.repo.unpublish(p.exerciseId);
         this.deps.catalog.withdraw(p.exerciseId);
         this.deps.log.info({ exercise: p.exerciseId }, `exercise ${p.exerciseId} withdrawn: not in ${source.label} at ${commit.slice(0, 12)}`);
       }
@@ -176,25 +176,25 @@ export class ExercisePublisher {
       if (this.abort.signal.aborted) return false;
       const id = path.basename(dir);
       const version = exerciseVersion(dir);
-      const fail = (stage: PublishFailure['stage'], problems: string[]) => {
-        this.deps.repo.recordFailure({ exerciseId: id, version, source: source.label, commit, stage, problems, failedAt: Date.now() });
+      const fail = async (stage: PublishFailure['stage'], problems: string[]) => {
+        await this.deps.repo.recordFailure({ exerciseId: id, version, source: source.label, commit, stage, problems, failedAt: Date.now() });
         this.deps.log.error({ exercise: id, commit }, `exercise ${id} of ${source.label} at ${commit.slice(0, 12)} not published (${stage}): ${problems.join('; ')}`);
       };
       // No silent shadowing: an id in two sources is refused from the later one, naming both.
-      const other = this.deps.localIds.has(id) ? this.deps.localDir : (claims.get(id) ?? this.publishedElsewhere(id, source.label));
+      const other = this.deps.localIds.has(id) ? this.deps.localDir : (claims.get(id) ?? (await this.publishedElsewhere(id, source.label)));
       if (other && other !== source.label) {
         // Said once per version, not at every fetch.
-        if (this.deps.repo.failure(id, version)?.stage !== 'conflict') fail('conflict', [`exercise id "${id}" is in both ${other} and ${source.label}: rename one of them`]);
+        if ((await this.deps.repo.failure(id, version))?.stage !== 'conflict') await fail('conflict', [`exercise id "${id}" is in both ${other} and ${source.label}: rename one of them`]);
         continue;
       }
       claims.set(id, source.label);
-      const current = this.deps.repo.publications().find((p) => p.exerciseId === id);
+      const current = (await this.deps.repo.publications()).find((p) => p.exerciseId === id);
       if (current?.version === version && this.deps.catalog.get(id)?.version === version) continue;
       // A version is tested once: the same content failing again is not run again.
-      if (this.deps.repo.failure(id, version)) continue;
+      if (await this.deps.repo.failure(id, version)) continue;
       const loaded = loadExercise(dir, { imageExists: this.deps.imageExists });
       if ('problems' in loaded) {
-        fail('validation', loaded.problems.map((p) => formatProblem(p).replace(`${exercisesDir}/`, '')));
+        await fail('validation', loaded.problems.map((p) => formatProblem(p).replace(`${exercisesDir}/`, '')));
         continue;
       }
       // What is tested is a private copy, checked against the version: exactly the content that is then stored and
@@ -210,7 +210,7 @@ export class ExercisePublisher {
         if ('problems' in fromCopy) throw new Error(fromCopy.problems.map(formatProblem).join('; '));
         exercise = fromCopy.exercise;
       } catch (err) {
-        fail('validation', [`cannot be copied: ${(err as Error).message}`]);
+        await fail('validation', [`cannot be copied: ${(err as Error).message}`]);
         continue;
       }
       if (this.deps.engineUp && !(await this.deps.engineUp())) {
@@ -225,7 +225,7 @@ export class ExercisePublisher {
       this.states.get(source)!.testing = null;
       if (this.abort.signal.aborted) return false;
       if (!report.ok) {
-        fail('self-test', report.problems.length ? report.problems : ['the self-test did not pass']);
+        await fail('self-test', report.problems.length ? report.problems : ['the self-test did not pass']);
         continue;
       }
       let published: Exercise;
@@ -235,21 +235,21 @@ export class ExercisePublisher {
         if ('problems' in fromStore) throw new Error(fromStore.problems.map(formatProblem).join('; '));
         published = fromStore.exercise;
       } catch (err) {
-        fail('validation', [`cannot be stored: ${(err as Error).message}`]);
+        await fail('validation', [`cannot be stored: ${(err as Error).message}`]);
         continue;
       } finally {
         fs.rmSync(candidate, { recursive: true, force: true });
       }
       const publication: Publication = { exerciseId: id, source: source.label, commit, version, publishedAt: Date.now() };
-      this.deps.repo.publish(publication);
+      await this.deps.repo.publish(publication);
       this.deps.catalog.setCurrent(published);
       this.deps.log.info({ exercise: id, commit, version }, `published ${id} ${version.slice(0, 12)} from ${source.label} at ${commit.slice(0, 12)}`);
     }
     return complete;
   }
 
-  private publishedElsewhere(id: string, label: string): string | undefined {
-    const p = this.deps.repo.publications().find((x) => x.exerciseId === id);
+  private async publishedElsewhere(id: string, label: string): Promise<string | undefined> {
+    const p = (await this.deps.repo.publications()).find((x) => x.exerciseId === id);
     return p && p.source !== label && this.deps.sources.some((s) => s.label === p.source) ? p.source : undefined;
   }
 }

@@ -108,20 +108,21 @@ export async function catalogRoutes(app: FastifyInstance, opts: CatalogRoutesOpt
     { preValidation: staffGuard(opts.auth, ['admin', 'interviewer'], 'invites:write') },
     async (): Promise<{ exercises: StaffExerciseSummary[]; repositories: ExerciseRepositoryState[]; unpublished: ExercisePublishFailure[] }> => {
       const publisher = opts.publisher ?? null;
-      const failures = new Map((publisher?.failures() ?? []).map((f) => [f.exerciseId, failureView(f)]));
-      const exercises = catalog.list().map((e): StaffExerciseSummary => {
-        const origin = publisher?.origin(e.id) ?? { kind: 'local' as const, location: opts.exercisesDir ?? '' };
+      const failures = new Map(((await publisher?.failures()) ?? []).map((f) => [f.exerciseId, failureView(f)]));
+      const exercises: StaffExerciseSummary[] = [];
+      for (const e of catalog.list()) {
+        const origin = (await publisher?.origin(e.id)) ?? { kind: 'local' as const, location: opts.exercisesDir ?? '' };
         const failure = failures.get(e.id);
         failures.delete(e.id);
-        return {
+        exercises.push({
           ...exerciseSummary(e),
           modes: [...e.modes],
           practice: practice.offers(e.id),
           version: e.version,
           source: origin.kind === 'git' ? { ...origin, publishedAt: iso(origin.publishedAt) } : origin,
           ...(failure ? { lastFailure: failure } : {}),
-        };
-      });
+        });
+      }
       const repositories = (publisher?.sourceStates() ?? []).map((s) => ({ ...s, fetchedAt: s.fetchedAt === null ? null : iso(s.fetchedAt) }));
       // Exercises of a repository that never passed: shown so that staff see why they are missing.
       return { exercises, repositories, unpublished: [...failures.values()] };

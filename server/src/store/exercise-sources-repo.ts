@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Sql } from './sql.js';
 
 /** An exercise from a git repository that passed its validation and self-test: the version new invites get. */
 export interface Publication {
@@ -42,10 +42,11 @@ interface FailureRow {
 
 /** What publish.ts decided: the published version of each exercise from git, and the versions that failed. */
 export class ExerciseSourcesRepo {
-  constructor(readonly db: Db) {}
+  constructor(private readonly sql: Sql) {}
 
-  publications(): Publication[] {
-    return (this.db.prepare('SELECT * FROM exercise_publications ORDER BY exercise_id').all() as PublicationRow[]).map((r) => ({
+  async publications(): Promise<Publication[]> {
+    const rows = await this.sql.all<PublicationRow>('SELECT * FROM exercise_publications ORDER BY exercise_id');
+    return rows.map((r) => ({
       exerciseId: r.exercise_id,
       source: r.source,
       commit: r.commit_sha,
@@ -54,47 +55,43 @@ export class ExerciseSourcesRepo {
     }));
   }
 
-  publish(p: Publication): void {
-    this.db
-      .prepare(
-        `INSERT INTO exercise_publications (exercise_id, source, commit_sha, version, published_at)
-         VALUES (@exerciseId, @source, @commit, @version, @publishedAt)
-         ON CONFLICT (exercise_id) DO UPDATE SET source = excluded.source, commit_sha = excluded.commit_sha,
-           version = excluded.version, published_at = excluded.published_at`,
-      )
-      .run(p);
+  async publish(p: Publication): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO exercise_publications (exercise_id, source, commit_sha, version, published_at)
+       VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (exercise_id) DO UPDATE SET source = excluded.source, commit_sha = excluded.commit_sha,
+         version = excluded.version, published_at = excluded.published_at`,
+      [p.exerciseId, p.source, p.commit, p.version, p.publishedAt],
+    );
   }
 
-  unpublish(exerciseId: string): void {
-    this.db.prepare('DELETE FROM exercise_publications WHERE exercise_id = ?').run(exerciseId);
+  async unpublish(exerciseId: string): Promise<void> {
+    await this.sql.run('DELETE FROM exercise_publications WHERE exercise_id = ?', [exerciseId]);
   }
 
-  recordFailure(f: PublishFailure): void {
-    this.db
-      .prepare(
-        `INSERT INTO exercise_publish_failures (exercise_id, version, source, commit_sha, stage, problems, failed_at)
-         VALUES (@exerciseId, @version, @source, @commit, @stage, @problems, @failedAt)
-         ON CONFLICT (exercise_id, version) DO UPDATE SET source = excluded.source, commit_sha = excluded.commit_sha,
-           stage = excluded.stage, problems = excluded.problems, failed_at = excluded.failed_at`,
-      )
-      .run({ ...f, problems: JSON.stringify(f.problems) });
+  async recordFailure(f: PublishFailure): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO exercise_publish_failures (exercise_id, version, source, commit_sha, stage, problems, failed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (exercise_id, version) DO UPDATE SET source = excluded.source, commit_sha = excluded.commit_sha,
+         stage = excluded.stage, problems = excluded.problems, failed_at = excluded.failed_at`,
+      [f.exerciseId, f.version, f.source, f.commit, f.stage, JSON.stringify(f.problems), f.failedAt],
+    );
   }
 
   /** The failure of this version, if it failed before (a version is self-tested once). */
-  failure(exerciseId: string, version: string): PublishFailure | undefined {
-    const row = this.db.prepare('SELECT * FROM exercise_publish_failures WHERE exercise_id = ? AND version = ?').get(exerciseId, version) as FailureRow | undefined;
+  async failure(exerciseId: string, version: string): Promise<PublishFailure | undefined> {
+    const row = await this.sql.one<FailureRow>('SELECT * FROM exercise_publish_failures WHERE exercise_id = ? AND version = ?', [exerciseId, version]);
     return row && toFailure(row);
   }
 
-  /** The latest failure of each exercise. */
-  lastFailures(): PublishFailure[] {
-    const rows = this.db
-      .prepare(
-        `SELECT f.* FROM exercise_publish_failures f
-         WHERE f.failed_at = (SELECT MAX(failed_at) FROM exercise_publish_failures g WHERE g.exercise_id = f.exercise_id)
-         ORDER BY f.exercise_id`,
-      )
-      .all() as FailureRow[];
+  /** The latest failure of each exercise (of two failed in the same millisecond, the first version by name). */
+  async lastFailures(): Promise<PublishFailure[]> {
+    const rows = await this.sql.all<FailureRow>(
+      `SELECT f.* FROM exercise_publish_failures f
+       WHERE f.failed_at = (SELECT MAX(failed_at) FROM exercise_publish_failures g WHERE g.exercise_id = f.exercise_id)
+       ORDER BY f.exercise_id, f.version`,
+    );
     const seen = new Set<string>();
     return rows.map(toFailure).filter((f) => !seen.has(f.exerciseId) && seen.add(f.exerciseId));
   }

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Sql } from './sql.js';
 import type { WebhookDeliveryStatus, WebhookEventType } from '../../../contract/webhooks.js';
 
 export interface WebhookEndpoint {
@@ -89,134 +89,189 @@ const deliveryFrom = (r: DeliveryRow): WebhookDelivery => ({
 
 /** Webhook endpoints and their deliveries (the outbox the delivery worker sends from). */
 export class WebhooksRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly sql: Sql) {}
+
+  /**
+   * The order deliveries were stored in, for deliveries of the same millisecond: SQLite's rowid; PostgreSQL keeps no
+   * such order, so its deliveries of one millisecond go by id there.
+   */
+  private get stored(): string {
+    return this.sql.dialect === 'sqlite' ? 'rowid' : 'id';
+  }
 
   // ---- endpoints ----------------------------------------------------------------------------------------------
 
-  insertEndpoint(e: WebhookEndpoint): void {
-    this.db
-      .prepare(
-        `INSERT INTO webhook_endpoints (id, url, description, secret, events, enabled, created_by, created_at, updated_at)
-         VALUES (@id, @url, @description, @secret, @events, @enabled, @createdBy, @createdAt, @updatedAt)`,
-      )
-      .run({ ...e, events: JSON.stringify(e.events), enabled: e.enabled ? 1 : 0 });
+  async insertEndpoint(e: WebhookEndpoint): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO webhook_endpoints (id, url, description, secret, events, enabled, created_by, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [e.id, e.url, e.description, e.secret, JSON.stringify(e.events), e.enabled ? 1 : 0, e.createdBy, e.createdAt, e.updatedAt],
+    );
   }
 
-  getEndpoint(id: string): WebhookEndpoint | undefined {
-    const row = this.db.prepare('SELECT * FROM webhook_endpoints WHERE id = ?').get(id) as EndpointRow | undefined;
+  async getEndpoint(id: string): Promise<WebhookEndpoint | undefined> {
+    const row = await this.sql.one<EndpointRow>('SELECT * FROM webhook_endpoints WHERE id = ?', [id]);
     return row && endpointFrom(row);
   }
 
-  listEndpoints(): WebhookEndpoint[] {
-    return (this.db.prepare('SELECT * FROM webhook_endpoints ORDER BY created_at, id').all() as EndpointRow[]).map(endpointFrom);
+  async listEndpoints(): Promise<WebhookEndpoint[]> {
+    return (await this.sql.all<EndpointRow>('SELECT * FROM webhook_endpoints ORDER BY created_at, id')).map(endpointFrom);
   }
 
-  updateEndpoint(id: string, patch: Partial<Pick<WebhookEndpoint, 'url' | 'description' | 'events' | 'enabled' | 'secret'>>): WebhookEndpoint | undefined {
-    const current = this.getEndpoint(id);
-    if (!current) return undefined;
-    const next = { ...current, ...patch, updatedAt: Date.now() };
-    this.db
-      .prepare(
-        `UPDATE webhook_endpoints SET url = @url, description = @description, secret = @secret, events = @events,
-         enabled = @enabled, updated_at = @updatedAt WHERE id = @id`,
-      )
-      .run({ ...next, events: JSON.stringify(next.events), enabled: next.enabled ? 1 : 0 });
-    return next;
+  /** Changes the fields given (one statement: a concurrent change of other fields is kept); undefined when gone. */
+  async updateEndpoint(
+    id: string,
+    patch: Partial<Pick<WebhookEndpoint, 'url' | 'description' | 'events' | 'enabled' | 'secret'>>,
+  ): Promise<WebhookEndpoint | undefined> {
+    const row = await this.sql.one<EndpointRow>(
+      `UPDATE webhook_endpoints SET url = COALESCE(?, url), description = COALESCE(?, description), secret = COALESCE(?, secret),
+         events = COALESCE(?, events), enabled = COALESCE(?, enabled), updated_at = ?
+       WHERE id = ? RETURNING *`,
+      [
+        patch.url ?? null,
+        patch.description ?? null,
+        patch.secret ?? null,
+        patch.events === undefined ? null : JSON.stringify(patch.events),
+        patch.enabled === undefined ? null : patch.enabled ? 1 : 0,
+        Date.now(),
+        id,
+      ],
+    );
+    return row && endpointFrom(row);
   }
 
   /** Deletes the endpoint with its deliveries. */
-  deleteEndpoint(id: string): boolean {
-    return this.db.prepare('DELETE FROM webhook_endpoints WHERE id = ?').run(id).changes > 0;
+  async deleteEndpoint(id: string): Promise<boolean> {
+    return (await this.sql.run('DELETE FROM webhook_endpoints WHERE id = ?', [id])) > 0;
   }
 
   /** Pending and failed deliveries per endpoint. */
-  counts(): Map<string, { pending: number; failed: number }> {
-    const rows = this.db
-      .prepare(
-        `SELECT endpoint_id, SUM(status = 'pending') AS pending, SUM(status = 'failed') AS failed
-         FROM webhook_deliveries WHERE status != 'delivered' GROUP BY endpoint_id`,
-      )
-      .all() as { endpoint_id: string; pending: number; failed: number }[];
+  async counts(): Promise<Map<string, { pending: number; failed: number }>> {
+    const rows = await this.sql.all<{ endpoint_id: string; pending: number; failed: number }>(
+      `SELECT endpoint_id, SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending,
+         SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed
+       FROM webhook_deliveries WHERE status != 'delivered' GROUP BY endpoint_id`,
+    );
     return new Map(rows.map((r) => [r.endpoint_id, { pending: r.pending, failed: r.failed }]));
   }
 
   // ---- deliveries ---------------------------------------------------------------------------------------------
 
-  /** Stores deliveries (one transaction: an event reaches all its endpoints' outboxes or none). */
-  insertDeliveries(rows: Pick<WebhookDelivery, 'id' | 'endpointId' | 'eventId' | 'type' | 'body' | 'createdAt'>[]): void {
-    const insert = this.db.prepare(
-      `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, type, body, status, tries, created_at, next_try_at)
-       VALUES (@id, @endpointId, @eventId, @type, @body, 'pending', 0, @createdAt, @createdAt)`,
-    );
-    this.db.transaction(() => {
-      for (const r of rows) insert.run(r);
-    })();
+  /**
+   * Stores deliveries (one transaction: an event reaches all its endpoints' outboxes or none). A delivery to an
+   * endpoint deleted meanwhile is left out (it would have gone with the endpoint); resolves with how many were stored.
+   */
+  async insertDeliveries(rows: Pick<WebhookDelivery, 'id' | 'endpointId' | 'eventId' | 'type' | 'body' | 'createdAt'>[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const endpointIds = [...new Set(rows.map((r) => r.endpointId))];
+    return this.sql.transaction(async (tx) => {
+      const present = new Set(
+        (
+          await tx.all<{ id: string }>(`SELECT id FROM webhook_endpoints WHERE id IN (${endpointIds.map(() => '?').join(', ')})`, endpointIds)
+        ).map((r) => r.id),
+      );
+      let stored = 0;
+      for (const r of rows) {
+        if (!present.has(r.endpointId)) continue;
+        stored += await tx.run(
+          `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, type, body, status, tries, created_at, next_try_at)
+           VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+          [r.id, r.endpointId, r.eventId, r.type, r.body, r.createdAt, r.createdAt],
+        );
+      }
+      return stored;
+    });
   }
 
-  getDelivery(id: string): WebhookDelivery | undefined {
-    const row = this.db.prepare('SELECT * FROM webhook_deliveries WHERE id = ?').get(id) as DeliveryRow | undefined;
+  async getDelivery(id: string): Promise<WebhookDelivery | undefined> {
+    const row = await this.sql.one<DeliveryRow>('SELECT * FROM webhook_deliveries WHERE id = ?', [id]);
     return row && deliveryFrom(row);
   }
 
   /** The endpoint's deliveries, newest first. */
-  listDeliveries(endpointId: string, limit: number): WebhookDelivery[] {
-    return (
-      this.db
-        .prepare('SELECT * FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?')
-        .all(endpointId, limit) as DeliveryRow[]
-    ).map(deliveryFrom);
+  async listDeliveries(endpointId: string, limit: number): Promise<WebhookDelivery[]> {
+    const rows = await this.sql.all<DeliveryRow>(
+      `SELECT * FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY created_at DESC, ${this.stored} DESC LIMIT ?`,
+      [endpointId, limit],
+    );
+    return rows.map(deliveryFrom);
   }
 
   /** Pending deliveries due at `now` of enabled endpoints, the longest-waiting first, leaving out `skip`. */
-  due(now: number, limit: number, skip: ReadonlySet<string>): WebhookDelivery[] {
+  async due(now: number, limit: number, skip: ReadonlySet<string>): Promise<WebhookDelivery[]> {
     if (limit <= 0) return [];
-    const rows = this.db
-      .prepare(
-        `SELECT d.* FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-         WHERE d.status = 'pending' AND e.enabled = 1 AND d.next_try_at <= ?
-         ORDER BY d.next_try_at, d.rowid LIMIT ?`,
-      )
-      .all(now, limit + skip.size) as DeliveryRow[];
+    const rows = await this.sql.all<DeliveryRow>(
+      `SELECT d.* FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+       WHERE d.status = 'pending' AND e.enabled = 1 AND d.next_try_at <= ?
+       ORDER BY d.next_try_at, d.${this.stored} LIMIT ?`,
+      [now, limit + skip.size],
+    );
     return rows.filter((r) => !skip.has(r.id)).slice(0, limit).map(deliveryFrom);
   }
 
+  /**
+   * Takes a delivery for one try, if it is still pending and due at `now` (a conditional update: of workers that
+   * found it due at once, one gets it). Its next try is set to `heldUntil` meanwhile, so that it is not due to anyone
+   * else while the try runs, and due again should the worker die in the middle. Resolves with the delivery as taken.
+   */
+  async claim(id: string, now: number, heldUntil: number): Promise<WebhookDelivery | undefined> {
+    const row = await this.sql.one<DeliveryRow>(
+      `UPDATE webhook_deliveries SET next_try_at = ? WHERE id = ? AND status = 'pending' AND next_try_at <= ? RETURNING *`,
+      [heldUntil, id, now],
+    );
+    return row && deliveryFrom(row);
+  }
+
+  /** Gives a claimed delivery back untried, due at `nextTryAt` again; false when it was no longer held that way. */
+  async release(id: string, heldUntil: number, nextTryAt: number | null): Promise<boolean> {
+    const changed = await this.sql.run(
+      `UPDATE webhook_deliveries SET next_try_at = ? WHERE id = ? AND status = 'pending' AND next_try_at = ?`,
+      [nextTryAt, id, heldUntil],
+    );
+    return changed > 0;
+  }
+
   /** When the next pending delivery of an enabled endpoint is due, leaving out `skip`; null when none is pending. */
-  nextDue(skip: ReadonlySet<string>): number | null {
-    const rows = this.db
-      .prepare(
-        `SELECT d.id, d.next_try_at AS at FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-         WHERE d.status = 'pending' AND e.enabled = 1 ORDER BY d.next_try_at LIMIT ?`,
-      )
-      .all(skip.size + 1) as { id: string; at: number }[];
+  async nextDue(skip: ReadonlySet<string>): Promise<number | null> {
+    const rows = await this.sql.all<{ id: string; at: number }>(
+      `SELECT d.id, d.next_try_at AS at FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+       WHERE d.status = 'pending' AND e.enabled = 1 ORDER BY d.next_try_at LIMIT ?`,
+      [skip.size + 1],
+    );
     return rows.find((r) => !skip.has(r.id))?.at ?? null;
   }
 
-  /** Records a try: delivered, or failed for good, or pending again at `nextTryAt`. */
-  recordTry(
+  /**
+   * Records a try: delivered, or failed for good, or pending again at `nextTryAt`. With `heldUntil` (a try of a
+   * claimed delivery), only while the claim still holds: not after a re-send or a claim by another worker since;
+   * resolves with whether it was recorded.
+   */
+  async recordTry(
     id: string,
     t: { at: number; status: WebhookDeliveryStatus; lastStatus: number | null; lastError: string | null; nextTryAt: number | null },
-  ): void {
-    this.db
-      .prepare(
-        `UPDATE webhook_deliveries SET tries = tries + 1, status = @status, last_status = @lastStatus, last_error = @lastError,
-         last_try_at = @at, next_try_at = @nextTryAt, delivered_at = CASE WHEN @status = 'delivered' THEN @at ELSE NULL END
-         WHERE id = @id`,
-      )
-      .run({ id, ...t });
+    heldUntil?: number,
+  ): Promise<boolean> {
+    const set = `UPDATE webhook_deliveries SET tries = tries + 1, status = ?, last_status = ?, last_error = ?, last_try_at = ?,
+         next_try_at = ?, delivered_at = ? WHERE id = ?`;
+    const params = [t.status, t.lastStatus, t.lastError, t.at, t.nextTryAt, t.status === 'delivered' ? t.at : null, id];
+    const changed =
+      heldUntil === undefined
+        ? await this.sql.run(set, params)
+        : await this.sql.run(`${set} AND status = 'pending' AND next_try_at = ?`, [...params, heldUntil]);
+    return changed > 0;
   }
 
   /** Makes a delivery pending again, due now (a re-send from the admin page); its tries start over. */
-  resend(id: string, now: number): WebhookDelivery | undefined {
-    this.db
-      .prepare(
-        `UPDATE webhook_deliveries SET status = 'pending', tries = 0, next_try_at = ?, delivered_at = NULL WHERE id = ?`,
-      )
-      .run(now, id);
-    return this.getDelivery(id);
+  async resend(id: string, now: number): Promise<WebhookDelivery | undefined> {
+    const row = await this.sql.one<DeliveryRow>(
+      `UPDATE webhook_deliveries SET status = 'pending', tries = 0, next_try_at = ?, delivered_at = NULL WHERE id = ? RETURNING *`,
+      [now, id],
+    );
+    return row && deliveryFrom(row);
   }
 
   /** Deletes deliveries that are done (delivered or failed) and were made before `cutoff`; returns how many. */
-  purgeDoneBefore(cutoff: number): number {
-    return this.db.prepare(`DELETE FROM webhook_deliveries WHERE status != 'pending' AND created_at < ?`).run(cutoff).changes;
+  async purgeDoneBefore(cutoff: number): Promise<number> {
+    return this.sql.run(`DELETE FROM webhook_deliveries WHERE status != 'pending' AND created_at < ?`, [cutoff]);
   }
 }

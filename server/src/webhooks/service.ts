@@ -16,7 +16,7 @@ import {
 } from '../../../contract/webhooks.js';
 import { checkTarget, WebhookAddressError, type Lookup } from './address.js';
 import type { DomainEvent, DomainEvents } from './events.js';
-import { webhookEventOf } from './payloads.js';
+import { webhookEventOf, type WebhookEvent } from './payloads.js';
 import { newWebhookSecret } from './signature.js';
 import { DeliveryWorker } from './worker.js';
 
@@ -61,21 +61,30 @@ export class WebhookService {
     await this.worker.stop();
   }
 
-  /** Stores the event's deliveries (one per enabled endpoint subscribed to it); the worker sends them. */
-  private record(event: DomainEvent, at: number): void {
+  /**
+   * Stores the event's deliveries (one per enabled endpoint subscribed to it); the worker sends them. The publisher
+   * waits for it, so the deliveries are stored when the request that caused the event answers; a failure is logged.
+   */
+  private async record(event: DomainEvent, at: number): Promise<void> {
     const hook = webhookEventOf(event);
     if (!hook) return;
-    const endpoints = this.deps.repo.listEndpoints().filter((e) => e.enabled && e.events.includes(hook.type));
+    await this.store(hook, at).catch((err: Error) =>
+      this.deps.log.error({ err: err.message, event: hook.type }, 'webhook event not stored'),
+    );
+  }
+
+  private async store(hook: WebhookEvent, at: number): Promise<void> {
+    const endpoints = (await this.deps.repo.listEndpoints()).filter((e) => e.enabled && e.events.includes(hook.type));
     if (endpoints.length === 0) return;
     const payload: WebhookPayload = { id: `evt_${randomUUID()}`, type: hook.type, createdAt: new Date(at).toISOString(), data: hook.data };
     const body = JSON.stringify(payload);
-    this.deps.repo.insertDeliveries(
+    await this.deps.repo.insertDeliveries(
       endpoints.map((e) => ({ id: newId('whd'), endpointId: e.id, eventId: payload.id, type: hook.type, body, createdAt: at })),
     );
     this.worker.kick();
   }
 
-  private view(e: WebhookEndpoint, counts = this.deps.repo.counts()): WebhookView {
+  private view(e: WebhookEndpoint, counts: Map<string, { pending: number; failed: number }>): WebhookView {
     const c = counts.get(e.id) ?? { pending: 0, failed: 0 };
     return {
       id: e.id,
@@ -91,8 +100,8 @@ export class WebhookService {
     };
   }
 
-  private endpoint(id: string): WebhookEndpoint {
-    const e = this.deps.repo.getEndpoint(id);
+  private async endpoint(id: string): Promise<WebhookEndpoint> {
+    const e = await this.deps.repo.getEndpoint(id);
     if (!e) throw notFound();
     return e;
   }
@@ -109,13 +118,14 @@ export class WebhookService {
     }
   }
 
-  list(): WebhookView[] {
-    const counts = this.deps.repo.counts();
-    return this.deps.repo.listEndpoints().map((e) => this.view(e, counts));
+  async list(): Promise<WebhookView[]> {
+    const counts = await this.deps.repo.counts();
+    return (await this.deps.repo.listEndpoints()).map((e) => this.view(e, counts));
   }
 
-  get(id: string): WebhookView {
-    return this.view(this.endpoint(id));
+  async get(id: string): Promise<WebhookView> {
+    const e = await this.endpoint(id);
+    return this.view(e, await this.deps.repo.counts());
   }
 
   async create(body: CreateWebhookBody, userId: string): Promise<CreatedWebhook> {
@@ -132,15 +142,15 @@ export class WebhookService {
       createdAt: now,
       updatedAt: now,
     };
-    this.deps.repo.insertEndpoint(endpoint);
+    await this.deps.repo.insertEndpoint(endpoint);
     this.deps.auth.audit({ userId, action: 'webhook.create', detail: { webhookId: endpoint.id, url, events: endpoint.events, secretGiven: body.secret !== undefined } });
-    return { ...this.view(endpoint), secret: endpoint.secret };
+    return { ...this.view(endpoint, await this.deps.repo.counts()), secret: endpoint.secret };
   }
 
   async update(id: string, body: UpdateWebhookBody, userId: string): Promise<WebhookView> {
-    this.endpoint(id);
+    await this.endpoint(id);
     const url = body.url === undefined ? undefined : await this.checkedUrl(body.url);
-    const updated = this.deps.repo.updateEndpoint(id, {
+    const updated = await this.deps.repo.updateEndpoint(id, {
       ...(url !== undefined ? { url } : {}),
       ...(body.events !== undefined ? { events: [...body.events] } : {}),
       ...(body.description !== undefined ? { description: body.description.trim() } : {}),
@@ -150,34 +160,38 @@ export class WebhookService {
     this.deps.auth.audit({ userId, action: 'webhook.update', detail: { webhookId: id, ...body } });
     // Enabled again: its pending deliveries are due.
     this.worker.kick();
-    return this.view(updated);
+    return this.view(updated, await this.deps.repo.counts());
   }
 
   /** A new generated secret, shown once; deliveries from now on are signed with it. */
-  rotateSecret(id: string, userId: string): CreatedWebhook {
-    this.endpoint(id);
-    const updated = this.deps.repo.updateEndpoint(id, { secret: newWebhookSecret() })!;
+  async rotateSecret(id: string, userId: string): Promise<CreatedWebhook> {
+    await this.endpoint(id);
+    const updated = await this.deps.repo.updateEndpoint(id, { secret: newWebhookSecret() });
+    if (!updated) throw notFound();
     this.deps.auth.audit({ userId, action: 'webhook.rotate-secret', detail: { webhookId: id } });
-    return { ...this.view(updated), secret: updated.secret };
+    return { ...this.view(updated, await this.deps.repo.counts()), secret: updated.secret };
   }
 
-  delete(id: string, userId: string): void {
-    const e = this.endpoint(id);
-    this.deps.repo.deleteEndpoint(id);
+  async delete(id: string, userId: string): Promise<void> {
+    const e = await this.endpoint(id);
+    // Deleted by another request meanwhile: that one is audited.
+    if (!(await this.deps.repo.deleteEndpoint(id))) throw notFound();
     this.deps.auth.audit({ userId, action: 'webhook.delete', detail: { webhookId: id, url: e.url } });
   }
 
-  deliveries(id: string): WebhookDeliveryView[] {
-    this.endpoint(id);
-    return this.deps.repo.listDeliveries(id, WEBHOOK_LIMITS.logPage).map(deliveryView);
+  async deliveries(id: string): Promise<WebhookDeliveryView[]> {
+    await this.endpoint(id);
+    return (await this.deps.repo.listDeliveries(id, WEBHOOK_LIMITS.logPage)).map(deliveryView);
   }
 
   /** Sends a delivery again (delivered or failed ones too), with the same event id, and its tries from zero. */
-  resend(id: string, deliveryId: string, userId: string): WebhookDeliveryView {
-    this.endpoint(id);
-    const d = this.deps.repo.getDelivery(deliveryId);
+  async resend(id: string, deliveryId: string, userId: string): Promise<WebhookDeliveryView> {
+    await this.endpoint(id);
+    const d = await this.deps.repo.getDelivery(deliveryId);
     if (!d || d.endpointId !== id) throw deliveryNotFound();
-    const again = this.deps.repo.resend(deliveryId, Date.now())!;
+    // Purged, or gone with its endpoint, meanwhile.
+    const again = await this.deps.repo.resend(deliveryId, Date.now());
+    if (!again) throw deliveryNotFound();
     this.deps.auth.audit({ userId, action: 'webhook.resend', detail: { webhookId: id, deliveryId, eventId: d.eventId } });
     this.worker.kick();
     return deliveryView(again);
