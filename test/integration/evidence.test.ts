@@ -133,7 +133,7 @@ describe('evidence first, and regrading (real server, real engine)', () => {
     expect(current).toMatchObject({ error: null, score: 6, maxScore: 6, source: 'snapshot' });
     expect(current.changes.length).toBeGreaterThan(0);
     expect(current.changes.every((c) => c.to === 'pass')).toBe(true);
-    const bundle = server.services.reviews.bundle(attempt.id, 'nobody');
+    const bundle = await server.services.reviews.bundle(attempt.id, 'nobody');
     expect(bundle.grading?.score).toBe(6);
     expect(new AttemptsRepo(server.services.db).events(attempt.id).map((e) => e.kind)).toContain('regraded');
   }, 120_000);

@@ -232,7 +232,7 @@ describe('invites, candidate access and review (real server, real engine)', () =
     expect(await TestTerminal.refusedStatus(`${server.url}/api/attempts/${sa.id}/terminal`, { authorization: `Bearer ${oa}` })).toBe(410);
     const ended = server.services.attempts.get(sa.id)!;
     expect(ended.endReason).toBe('revoked');
-    expect(server.services.reviews.bundle(sa.id, alice.user.id).grading).not.toBeNull();
+    expect((await server.services.reviews.bundle(sa.id, alice.user.id)).grading).not.toBeNull();
     expect((await call(server, 'POST', `/api/manage/invites/${a.id}/revoke`, { headers: alice.headers })).status).toBe(409);
 
     // An invite past its expiry without being started is refused.

@@ -92,7 +92,7 @@ export class InviteService {
   }
 
   /** Creates an invite; the answer holds its link, which is not kept anywhere and never shown again. */
-  create(input: CreateInviteBody, userId: string): { invite: Invite; link: string } {
+  async create(input: CreateInviteBody, userId: string): Promise<{ invite: Invite; link: string }> {
     const exercise = this.deps.catalog.get(input.exerciseId);
     if (!exercise) throw errors.exerciseNotFound(input.exerciseId);
     if (!exercise.modes.includes('interview')) {
@@ -124,7 +124,7 @@ export class InviteService {
     invite.tokenHash = hashToken(token);
     if (invite.candidateName === '') throw errors.badRequest('The candidate needs a name.');
     this.deps.repo.insert(invite);
-    this.deps.auth.audit({ userId, action: 'invite.create', inviteId: id, detail: { exerciseId: exercise.id, exerciseVersion: exercise.version } });
+    await this.deps.auth.audit({ userId, action: 'invite.create', inviteId: id, detail: { exerciseId: exercise.id, exerciseVersion: exercise.version } });
     return { invite, link: this.link(token) };
   }
 
@@ -134,16 +134,16 @@ export class InviteService {
   }
 
   /** Refuses (403, audited) anyone but the invite's creator or an admin. */
-  assertCanManage(invite: Invite, actor: Actor, action: InviteAction): void {
+  async assertCanManage(invite: Invite, actor: Actor, action: InviteAction): Promise<void> {
     if (this.canManage(invite, actor)) return;
-    this.deps.auth.audit({
+    await this.deps.auth.audit({
       userId: actor.id,
       action: 'invite.refused',
       inviteId: invite.id,
       attemptId: invite.attemptId,
       detail: { action, createdBy: invite.createdBy },
     });
-    const owner = this.deps.auth.userName(invite.createdBy) ?? 'its creator';
+    const owner = (await this.deps.auth.userName(invite.createdBy)) ?? 'its creator';
     throw new OpslabError(
       ERROR_CODES.forbidden,
       403,
@@ -152,10 +152,10 @@ export class InviteService {
   }
 
   /** Loads an invite for a change by `actor`: 404 when unknown, 403 when not theirs to change. */
-  private owned(id: string, actor: Actor, action: InviteAction): Invite {
+  private async owned(id: string, actor: Actor, action: InviteAction): Promise<Invite> {
     const invite = this.deps.repo.get(id);
     if (!invite) throw errors.inviteNotFound();
-    this.assertCanManage(invite, actor, action);
+    await this.assertCanManage(invite, actor, action);
     return invite;
   }
 
@@ -163,14 +163,14 @@ export class InviteService {
    * Deleting an attempt: an interview attempt only by its invite's creator or an admin (audited when refused);
    * practice attempts (no invite) by any staff member, as before.
    */
-  assertCanDeleteAttempt(attempt: Pick<Attempt, 'inviteId'>, actor: Actor): void {
+  async assertCanDeleteAttempt(attempt: Pick<Attempt, 'inviteId'>, actor: Actor): Promise<void> {
     if (!attempt.inviteId) return;
     const invite = this.deps.repo.get(attempt.inviteId);
     if (!invite) {
       if (actor.role === 'admin') return;
       throw new OpslabError(ERROR_CODES.forbidden, 403, 'Only an admin may delete this attempt.');
     }
-    this.assertCanManage(invite, actor, 'delete');
+    await this.assertCanManage(invite, actor, 'delete');
   }
 
   status(invite: Invite, attempt = invite.attemptId ? this.deps.attempts.get(invite.attemptId) : undefined): InviteStatus {
@@ -195,8 +195,12 @@ export class InviteService {
     return this.deps.catalog.at(invite.exerciseId, invite.exerciseVersion) ? 'older' : 'missing';
   }
 
-  /** What staff see of an invite: never its link or any token (`canManage`: whether `viewer` may change it). */
-  view(invite: Invite, viewer: Actor): InviteView {
+  /**
+   * What staff see of an invite: never its link or any token (`canManage`: whether `viewer` may change it).
+   * `names`: the creators' names, read beforehand for a list.
+   */
+  async view(invite: Invite, viewer: Actor, names?: ReadonlyMap<string, string>): Promise<InviteView> {
+    const creator = names ? names.get(invite.createdBy) : await this.deps.auth.userName(invite.createdBy);
     const exercise = this.deps.catalog.forAttempt(invite) ?? this.deps.catalog.get(invite.exerciseId);
     return {
       id: invite.id,
@@ -210,7 +214,7 @@ export class InviteService {
       showFeedback: invite.showFeedback,
       files: { upload: invite.fileUpload ?? null, download: invite.fileDownload ?? null },
       note: invite.note,
-      createdBy: { id: invite.createdBy, name: this.deps.auth.userName(invite.createdBy) ?? 'unknown' },
+      createdBy: { id: invite.createdBy, name: creator ?? 'unknown' },
       createdAt: iso(invite.createdAt)!,
       expiresAt: iso(invite.expiresAt)!,
       revokedAt: iso(invite.revokedAt),
@@ -222,20 +226,22 @@ export class InviteService {
   }
 
   /** The answer to a creation or a reissue: the view and, this once, the link. */
-  created(invite: Invite, link: string, viewer: Actor): CreatedInvite {
-    return { ...this.view(invite, viewer), link };
+  async created(invite: Invite, link: string, viewer: Actor): Promise<CreatedInvite> {
+    return { ...(await this.view(invite, viewer)), link };
   }
 
-  list(viewer: Actor, filter: InviteListQuery = {}): InviteView[] {
-    const views = this.deps.repo.list({ exerciseId: filter.exerciseId }).map((i) => this.view(i, viewer));
+  async list(viewer: Actor, filter: InviteListQuery = {}): Promise<InviteView[]> {
+    const invites = this.deps.repo.list({ exerciseId: filter.exerciseId });
+    const names = await this.deps.auth.userNames(invites.map((i) => i.createdBy));
+    const views = await Promise.all(invites.map((i) => this.view(i, viewer, names)));
     return filter.status ? views.filter((v) => v.status === filter.status) : views;
   }
 
   /** Withdraws an invite: its token stops working at once, and a running attempt ends (graded as it stands). */
   async revoke(id: string, actor: Actor): Promise<Invite> {
-    const invite = this.owned(id, actor, 'revoke');
+    const invite = await this.owned(id, actor, 'revoke');
     if (!this.deps.repo.revoke(id, Date.now())) throw errors.inviteState('This invite is already revoked.');
-    this.deps.auth.audit({ userId: actor.id, action: 'invite.revoke', inviteId: id, attemptId: invite.attemptId });
+    await this.deps.auth.audit({ userId: actor.id, action: 'invite.revoke', inviteId: id, attemptId: invite.attemptId });
     await this.starting.get(id)?.catch(() => undefined);
     const current = this.deps.repo.get(id)!;
     const attempt = current.attemptId ? this.deps.attempts.get(current.attemptId) : undefined;
@@ -249,8 +255,8 @@ export class InviteService {
   }
 
   /** Gives a running attempt more time, or raises the time limit of an invite not started yet. */
-  extend(id: string, minutes: number, actor: Actor): Invite {
-    const invite = this.owned(id, actor, 'extend');
+  async extend(id: string, minutes: number, actor: Actor): Promise<Invite> {
+    const invite = await this.owned(id, actor, 'extend');
     const status = this.status(invite);
     if (status === 'running' && invite.attemptId) {
       const attempt = this.deps.attempts.get(invite.attemptId);
@@ -260,7 +266,7 @@ export class InviteService {
       throw errors.inviteState(`This invite is ${status}: there is no clock to extend.`);
     }
     this.deps.repo.setTimeLimit(id, invite.timeLimitSeconds + minutes * 60);
-    this.deps.auth.audit({ userId: actor.id, action: 'attempt.extend', inviteId: id, attemptId: invite.attemptId, detail: { minutes } });
+    await this.deps.auth.audit({ userId: actor.id, action: 'attempt.extend', inviteId: id, attemptId: invite.attemptId, detail: { minutes } });
     return this.deps.repo.get(id)!;
   }
 
@@ -269,8 +275,10 @@ export class InviteService {
    * the credential of the browser that claimed it (its terminal closes). Whoever opens the new link and presses
    * Resume carries on in the same attempt; the attempt's events and recording say that it changed hands.
    */
-  reissue(id: string, actor: Actor): { invite: Invite; link: string } {
-    const invite = this.owned(id, actor, 'reissue');
+  async reissue(id: string, actor: Actor): Promise<{ invite: Invite; link: string }> {
+    const invite = await this.owned(id, actor, 'reissue');
+    // Read before the checks below, so that nothing else runs between them and the token's replacement.
+    const by = { id: actor.id, name: (await this.deps.auth.userName(actor.id)) ?? 'unknown' };
     const status = this.status(invite);
     if (status !== 'pending' && status !== 'running' && status !== 'failed') {
       throw errors.inviteState(`This invite is ${status}: there is nothing left to open with a new link.`);
@@ -280,10 +288,9 @@ export class InviteService {
     if (!this.deps.repo.reissue(id, hashToken(token))) throw errors.inviteState('This invite is revoked.');
     const attempt = invite.attemptId ? this.deps.attempts.get(invite.attemptId) : undefined;
     if (attempt && (attempt.state === 'running' || attempt.state === 'created')) {
-      const by = { id: actor.id, name: this.deps.auth.userName(actor.id) ?? 'unknown' };
       this.deps.attempts.replaceToken(attempt.id, unusableTokenHash(), { kind: 'link-reissued', detail: { by } }, `link reissued by ${by.name}`);
     }
-    this.deps.auth.audit({
+    await this.deps.auth.audit({
       userId: actor.id,
       action: 'invite.reissue',
       inviteId: id,

@@ -32,7 +32,7 @@ export class AdvisoryChecks {
     return { run, verdict: check.verdict, inviteId: attempt.inviteId };
   }
 
-  confirm(attemptId: string, checkId: string, input: ConfirmationInput, userId: string): void {
+  async confirm(attemptId: string, checkId: string, input: ConfirmationInput, userId: string): Promise<void> {
     const { run, verdict: graderVerdict, inviteId } = this.target(attemptId, checkId);
     const previous = this.deps.grading.confirmations.get(attemptId, checkId);
     const comment = (input.comment ?? '').trim();
@@ -46,7 +46,7 @@ export class AdvisoryChecks {
       confirmedBy: userId,
       confirmedAt: Date.now(),
     });
-    this.deps.auth.audit({
+    await this.deps.auth.audit({
       userId,
       action: previous ? 'check.confirmation.change' : 'check.confirm',
       attemptId,
@@ -63,11 +63,11 @@ export class AdvisoryChecks {
   }
 
   /** Withdraws the decision on a check: its points are pending again. Answers whether there was one. */
-  withdraw(attemptId: string, checkId: string, userId: string): boolean {
+  async withdraw(attemptId: string, checkId: string, userId: string): Promise<boolean> {
     const { inviteId } = this.target(attemptId, checkId);
     const was = this.deps.grading.withdraw(attemptId, checkId);
     if (!was) return false;
-    this.deps.auth.audit({
+    await this.deps.auth.audit({
       userId,
       action: 'check.confirmation.withdraw',
       attemptId,
@@ -83,18 +83,24 @@ export class AdvisoryChecks {
   }
 
   /** The decisions as the review shows them next to a grading's checks, by check id. */
-  views(attemptId: string, run: StoredRun): Record<string, CheckConfirmation> {
+  async views(attemptId: string, run: StoredRun): Promise<Record<string, CheckConfirmation>> {
     const now = new Map(run.results.map((r) => [r.id, r.verdict]));
     const out: Record<string, CheckConfirmation> = {};
-    for (const c of this.deps.grading.confirmations.list(attemptId)) out[c.checkId] = this.view(c, now.get(c.checkId));
+    const confirmations = this.deps.grading.confirmations.list(attemptId);
+    const names = await this.deps.auth.userNames(confirmations.map((c) => c.confirmedBy));
+    for (const c of confirmations) out[c.checkId] = this.view(c, now.get(c.checkId), names.get(c.confirmedBy));
     return out;
   }
 
-  private view(c: StoredConfirmation, current: StoredRun['results'][number]['verdict'] | undefined): CheckConfirmation {
+  private view(
+    c: StoredConfirmation,
+    current: StoredRun['results'][number]['verdict'] | undefined,
+    name: string | undefined,
+  ): CheckConfirmation {
     return {
       verdict: c.verdict,
       comment: c.comment,
-      by: { id: c.confirmedBy, name: this.deps.auth.userName(c.confirmedBy) ?? 'unknown' },
+      by: { id: c.confirmedBy, name: name ?? 'unknown' },
       at: new Date(c.confirmedAt).toISOString(),
       graderVerdict: c.graderVerdict,
       graderChanged: current !== undefined && current !== c.graderVerdict,

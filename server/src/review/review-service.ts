@@ -57,8 +57,9 @@ export class ReviewService {
     return attempt;
   }
 
-  list(q: AttemptQuery): AttemptPage {
+  async list(q: AttemptQuery): Promise<AttemptPage> {
     const { rows, total } = this.deps.reviews.listAttempts(q);
+    const names = await this.deps.auth.userNames(rows.flatMap((r) => (r.interviewerId ? [r.interviewerId] : [])));
     return {
       total,
       page: q.page,
@@ -71,7 +72,7 @@ export class ReviewService {
         state: r.state,
         endReason: r.endReason,
         candidateName: r.candidateName,
-        interviewer: r.interviewerId ? { id: r.interviewerId, name: this.deps.auth.userName(r.interviewerId) ?? 'unknown' } : null,
+        interviewer: r.interviewerId ? { id: r.interviewerId, name: names.get(r.interviewerId) ?? 'unknown' } : null,
         createdAt: iso(r.createdAt)!,
         startedAt: iso(r.startedAt),
         deadline: iso(r.deadline),
@@ -90,7 +91,7 @@ export class ReviewService {
     return final ? tallyGrade(final.results, this.advisory.verdicts(attemptId)).pendingPoints : 0;
   }
 
-  bundle(attemptId: string, viewerId: string): ReviewBundle {
+  async bundle(attemptId: string, viewerId: string): Promise<ReviewBundle> {
     const { attempts, grading, catalog, auth } = this.deps;
     const attempt = this.attempt(attemptId);
     const invite = attempt.inviteId ? this.deps.invites.get(attempt.inviteId) : undefined;
@@ -101,8 +102,10 @@ export class ReviewService {
     const firstPasses = grading.firstPasses(attemptId);
     const confirmed = this.advisory.verdicts(attemptId);
     const tally = final ? tallyGrade(final.results, confirmed) : null;
-    const decisions = final ? this.advisory.views(attemptId, final) : {};
+    const decisions = final ? await this.advisory.views(attemptId, final) : {};
     const skills = exercise?.skills ?? [];
+    const finals = grading.finals(attemptId);
+    const requesters = await auth.userNames(finals.flatMap((r) => (r.requestedBy ? [r.requestedBy] : [])));
     return {
       attempt: attempts.view(attempt),
       timeLimitSeconds: attempt.timeLimitSeconds,
@@ -113,7 +116,7 @@ export class ReviewService {
             id: invite.id,
             showFeedback: invite.showFeedback,
             note: invite.note,
-            createdBy: { id: invite.createdBy, name: auth.userName(invite.createdBy) ?? 'unknown' },
+            createdBy: { id: invite.createdBy, name: (await auth.userName(invite.createdBy)) ?? 'unknown' },
             createdAt: iso(invite.createdAt)!,
             expiresAt: iso(invite.expiresAt)!,
             revokedAt: iso(invite.revokedAt),
@@ -151,7 +154,7 @@ export class ReviewService {
             })),
           }
         : null,
-      gradings: gradingHistory(grading.finals(attemptId), confirmed, (id) => auth.userName(id) ?? undefined),
+      gradings: gradingHistory(finals, confirmed, (id) => requesters.get(id)),
       regradeRefusal: attempts.regrader.refusal(attempt),
       checkRuns: grading
         .list(attemptId)
@@ -159,13 +162,15 @@ export class ReviewService {
         .map((r) => ({ finishedAt: iso(r.finishedAt)!, score: r.score, maxScore: r.maxScore })),
       events: this.deps.attemptsRepo.events(attemptId).map((e) => ({ at: iso(e.at)!, kind: e.kind, detail: e.detail })),
       scorecard: scorecardFor(skills),
-      reviews: this.reviews(attemptId, viewerId),
+      reviews: await this.reviews(attemptId, viewerId),
     };
   }
 
-  reviews(attemptId: string, viewerId: string): Review[] {
-    return this.deps.reviews.list(attemptId).map((r) => ({
-      reviewer: { id: r.reviewerId, name: this.deps.auth.userName(r.reviewerId) ?? 'unknown' },
+  async reviews(attemptId: string, viewerId: string): Promise<Review[]> {
+    const reviews = this.deps.reviews.list(attemptId);
+    const names = await this.deps.auth.userNames(reviews.map((r) => r.reviewerId));
+    return reviews.map((r) => ({
+      reviewer: { id: r.reviewerId, name: names.get(r.reviewerId) ?? 'unknown' },
       ratings: r.ratings,
       recommendation: r.recommendation,
       summary: r.summary,
@@ -175,16 +180,16 @@ export class ReviewService {
     }));
   }
 
-  saveReview(
+  async saveReview(
     attemptId: string,
     reviewerId: string,
     body: { ratings: Record<string, Rating>; recommendation: Recommendation | null; summary: string },
-  ): Review {
+  ): Promise<Review> {
     this.attempt(attemptId);
     this.deps.reviews.upsert({ attemptId, reviewerId, ...body });
-    this.deps.auth.audit({ userId: reviewerId, action: 'review.save', attemptId, detail: { recommendation: body.recommendation } });
+    await this.deps.auth.audit({ userId: reviewerId, action: 'review.save', attemptId, detail: { recommendation: body.recommendation } });
     this.deps.events?.publish({ type: 'review.saved', attemptId, reviewerId, review: body });
-    return this.reviews(attemptId, reviewerId).find((r) => r.mine)!;
+    return (await this.reviews(attemptId, reviewerId)).find((r) => r.mine)!;
   }
 
   diff(attemptId: string): SnapshotDiffView | null {
@@ -222,7 +227,7 @@ export class ReviewService {
   async exportData(attemptId: string, viewerId: string): Promise<ExportData> {
     const cast = this.castText(attemptId);
     return {
-      bundle: this.bundle(attemptId, viewerId),
+      bundle: await this.bundle(attemptId, viewerId),
       commands: await this.timeline(attemptId),
       diff: this.diff(attemptId),
       cast,

@@ -82,8 +82,8 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       schema: { body: CreateInviteBody },
     },
     async (request: FastifyRequest<{ Body: CreateInviteBody }>, reply: FastifyReply) => {
-      const { invite, link } = invites.create(request.body, userId(request));
-      return reply.code(201).send({ invite: invites.created(invite, link, request.user!) });
+      const { invite, link } = await invites.create(request.body, userId(request));
+      return reply.code(201).send({ invite: await invites.created(invite, link, request.user!) });
     },
   );
 
@@ -94,14 +94,14 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       schema: { querystring: InviteListQuery },
     },
     async (request: FastifyRequest<{ Querystring: InviteListQuery }>) => ({
-      invites: invites.list(request.user!, request.query),
+      invites: await invites.list(request.user!, request.query),
     }),
   );
 
   app.post(
     '/api/manage/invites/:id/revoke',
     { preValidation: invitesWrite, schema: { params: InviteParams } },
-    async (request: FastifyRequest<Id>) => ({ invite: invites.view(await invites.revoke(request.params.id, request.user!), request.user!) }),
+    async (request: FastifyRequest<Id>) => ({ invite: await invites.view(await invites.revoke(request.params.id, request.user!), request.user!) }),
   );
 
   app.post(
@@ -111,7 +111,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       schema: { params: InviteParams, body: ExtendInviteBody },
     },
     async (request: FastifyRequest<Id & { Body: ExtendInviteBody }>) => ({
-      invite: invites.view(invites.extend(request.params.id, request.body.minutes, request.user!), request.user!),
+      invite: await invites.view(await invites.extend(request.params.id, request.body.minutes, request.user!), request.user!),
     }),
   );
 
@@ -119,8 +119,8 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     '/api/manage/invites/:id/reissue',
     { preValidation: invitesWrite, schema: { params: InviteParams } },
     async (request: FastifyRequest<Id>) => {
-      const { invite, link } = invites.reissue(request.params.id, request.user!);
-      return { invite: invites.created(invite, link, request.user!) };
+      const { invite, link } = await invites.reissue(request.params.id, request.user!);
+      return { invite: await invites.created(invite, link, request.user!) };
     },
   );
 
@@ -168,7 +168,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     '/api/manage/attempts/:id/grade',
     { preValidation: attemptsRead, schema: { params: ManageAttemptParams } },
     async (request: FastifyRequest<Id>) => {
-      const { attempt, candidate, exercise, grading } = reviews.bundle(request.params.id, userId(request));
+      const { attempt, candidate, exercise, grading } = await reviews.bundle(request.params.id, userId(request));
       return { attempt, candidate, exercise, grading };
     },
   );
@@ -243,7 +243,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       schema: { params: ManageAttemptParams, body: ReviewInput },
     },
     async (request: FastifyRequest<Id & { Body: ReviewInput }>) => ({
-      review: reviews.saveReview(request.params.id, userId(request), request.body),
+      review: await reviews.saveReview(request.params.id, userId(request), request.body),
     }),
   );
 
@@ -254,8 +254,8 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     { preValidation: staff, schema: { params: ConfirmationParams, body: ConfirmationInput } },
     async (request: FastifyRequest<Confirm & { Body: ConfirmationInput }>) => {
       const { id, checkId } = request.params;
-      reviews.advisory.confirm(id, checkId, request.body, userId(request));
-      const { grading, gradings } = reviews.bundle(id, userId(request));
+      await reviews.advisory.confirm(id, checkId, request.body, userId(request));
+      const { grading, gradings } = await reviews.bundle(id, userId(request));
       return { grading, gradings };
     },
   );
@@ -265,8 +265,8 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     { preValidation: staff, schema: { params: ConfirmationParams } },
     async (request: FastifyRequest<Confirm>) => {
       const { id, checkId } = request.params;
-      reviews.advisory.withdraw(id, checkId, userId(request));
-      const { grading, gradings } = reviews.bundle(id, userId(request));
+      await reviews.advisory.withdraw(id, checkId, userId(request));
+      const { grading, gradings } = await reviews.bundle(id, userId(request));
       return { grading, gradings };
     },
   );
@@ -279,9 +279,12 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       const attempt = attempts.get(request.params.id);
       if (!attempt) throw errors.attemptNotFound();
       const pending = attempts.regrader.regrade(attempt.id, userId(request));
-      auth.audit({ userId: userId(request), action: 'attempt.regrade', attemptId: attempt.id, inviteId: attempt.inviteId, detail: { exerciseId: attempt.exerciseId } });
-      await pending;
-      return { gradings: reviews.bundle(attempt.id, userId(request)).gradings };
+      // Together: a regrade that fails while the entry is written is still handled here.
+      await Promise.all([
+        pending,
+        auth.audit({ userId: userId(request), action: 'attempt.regrade', attemptId: attempt.id, inviteId: attempt.inviteId, detail: { exerciseId: attempt.exerciseId } }),
+      ]);
+      return { gradings: (await reviews.bundle(attempt.id, userId(request))).gradings };
     },
   );
 
@@ -291,7 +294,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     { preValidation: admin, schema: { params: ExerciseParams } },
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
       const result = attempts.regrader.regradeExercise(request.params.id, userId(request));
-      auth.audit({ userId: userId(request), action: 'exercise.regrade', detail: { exerciseId: request.params.id, queued: result.queued.length, skipped: result.skipped.length } });
+      await auth.audit({ userId: userId(request), action: 'exercise.regrade', detail: { exerciseId: request.params.id, queued: result.queued.length, skipped: result.skipped.length } });
       return reply.code(202).send(result);
     },
   );
@@ -302,9 +305,9 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
       const attempt = attempts.get(request.params.id);
       if (!attempt) throw errors.attemptNotFound();
-      invites.assertCanDeleteAttempt(attempt, request.user!);
+      await invites.assertCanDeleteAttempt(attempt, request.user!);
       await attempts.deleteAttempt(attempt.id);
-      auth.audit({
+      await auth.audit({
         userId: userId(request),
         action: 'attempt.delete',
         attemptId: attempt.id,

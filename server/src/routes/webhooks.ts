@@ -23,7 +23,7 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookRoutesOpt
   const admin = staffGuard(auth, ['admin']);
   const userId = (request: FastifyRequest) => request.user!.id;
 
-  app.get('/api/manage/webhooks', { preValidation: admin }, async () => ({ webhooks: webhooks.list() }));
+  app.get('/api/manage/webhooks', { preValidation: admin }, async () => ({ webhooks: await webhooks.list() }));
 
   // The secret is in this answer (and a rotation's) only.
   app.post(
@@ -36,7 +36,7 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookRoutesOpt
   app.get(
     '/api/manage/webhooks/:id',
     { preValidation: admin, schema: { params: WebhookParams } },
-    async (request: FastifyRequest<Id>) => ({ webhook: webhooks.get(request.params.id) }),
+    async (request: FastifyRequest<Id>) => ({ webhook: await webhooks.get(request.params.id) }),
   );
 
   app.patch(
@@ -50,14 +50,14 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookRoutesOpt
   app.post(
     '/api/manage/webhooks/:id/secret',
     { preValidation: admin, schema: { params: WebhookParams } },
-    async (request: FastifyRequest<Id>) => ({ webhook: webhooks.rotateSecret(request.params.id, userId(request)) }),
+    async (request: FastifyRequest<Id>) => ({ webhook: await webhooks.rotateSecret(request.params.id, userId(request)) }),
   );
 
   app.delete(
     '/api/manage/webhooks/:id',
     { preValidation: admin, schema: { params: WebhookParams } },
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
-      webhooks.delete(request.params.id, userId(request));
+      await webhooks.delete(request.params.id, userId(request));
       return reply.code(204).send();
     },
   );
@@ -72,7 +72,7 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookRoutesOpt
     '/api/manage/webhooks/:id/deliveries/:deliveryId/resend',
     { preValidation: admin, schema: { params: WebhookDeliveryParams } },
     async (request: FastifyRequest<{ Params: WebhookDeliveryParams }>) => ({
-      delivery: webhooks.resend(request.params.id, request.params.deliveryId, userId(request)),
+      delivery: await webhooks.resend(request.params.id, request.params.deliveryId, userId(request)),
     }),
   );
 }

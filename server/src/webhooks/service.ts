@@ -77,7 +77,7 @@ export class WebhookService {
     this.worker.kick();
   }
 
-  private view(e: WebhookEndpoint, counts = this.deps.repo.counts()): WebhookView {
+  private async view(e: WebhookEndpoint, counts = this.deps.repo.counts()): Promise<WebhookView> {
     const c = counts.get(e.id) ?? { pending: 0, failed: 0 };
     return {
       id: e.id,
@@ -85,7 +85,7 @@ export class WebhookService {
       description: e.description,
       events: e.events,
       enabled: e.enabled,
-      createdBy: { id: e.createdBy, name: this.deps.auth.userName(e.createdBy) ?? 'unknown' },
+      createdBy: { id: e.createdBy, name: (await this.deps.auth.userName(e.createdBy)) ?? 'unknown' },
       createdAt: iso(e.createdAt)!,
       updatedAt: iso(e.updatedAt)!,
       pending: c.pending,
@@ -111,12 +111,12 @@ export class WebhookService {
     }
   }
 
-  list(): WebhookView[] {
+  async list(): Promise<WebhookView[]> {
     const counts = this.deps.repo.counts();
-    return this.deps.repo.listEndpoints().map((e) => this.view(e, counts));
+    return Promise.all(this.deps.repo.listEndpoints().map((e) => this.view(e, counts)));
   }
 
-  get(id: string): WebhookView {
+  async get(id: string): Promise<WebhookView> {
     return this.view(this.endpoint(id));
   }
 
@@ -135,8 +135,8 @@ export class WebhookService {
       updatedAt: now,
     };
     this.deps.repo.insertEndpoint(endpoint);
-    this.deps.auth.audit({ userId, action: 'webhook.create', detail: { webhookId: endpoint.id, url, events: endpoint.events, secretGiven: body.secret !== undefined } });
-    return { ...this.view(endpoint), secret: endpoint.secret };
+    await this.deps.auth.audit({ userId, action: 'webhook.create', detail: { webhookId: endpoint.id, url, events: endpoint.events, secretGiven: body.secret !== undefined } });
+    return { ...(await this.view(endpoint)), secret: endpoint.secret };
   }
 
   async update(id: string, body: UpdateWebhookBody, userId: string): Promise<WebhookView> {
@@ -149,24 +149,24 @@ export class WebhookService {
       ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
     });
     if (!updated) throw notFound();
-    this.deps.auth.audit({ userId, action: 'webhook.update', detail: { webhookId: id, ...body } });
+    await this.deps.auth.audit({ userId, action: 'webhook.update', detail: { webhookId: id, ...body } });
     // Enabled again: its pending deliveries are due.
     this.worker.kick();
     return this.view(updated);
   }
 
   /** A new generated secret, shown once; deliveries from now on are signed with it. */
-  rotateSecret(id: string, userId: string): CreatedWebhook {
+  async rotateSecret(id: string, userId: string): Promise<CreatedWebhook> {
     this.endpoint(id);
     const updated = this.deps.repo.updateEndpoint(id, { secret: newWebhookSecret() })!;
-    this.deps.auth.audit({ userId, action: 'webhook.rotate-secret', detail: { webhookId: id } });
-    return { ...this.view(updated), secret: updated.secret };
+    await this.deps.auth.audit({ userId, action: 'webhook.rotate-secret', detail: { webhookId: id } });
+    return { ...(await this.view(updated)), secret: updated.secret };
   }
 
-  delete(id: string, userId: string): void {
+  async delete(id: string, userId: string): Promise<void> {
     const e = this.endpoint(id);
     this.deps.repo.deleteEndpoint(id);
-    this.deps.auth.audit({ userId, action: 'webhook.delete', detail: { webhookId: id, url: e.url } });
+    await this.deps.auth.audit({ userId, action: 'webhook.delete', detail: { webhookId: id, url: e.url } });
   }
 
   deliveries(id: string): WebhookDeliveryView[] {
@@ -175,12 +175,12 @@ export class WebhookService {
   }
 
   /** Sends a delivery again (delivered or failed ones too), with the same event id, and its tries from zero. */
-  resend(id: string, deliveryId: string, userId: string): WebhookDeliveryView {
+  async resend(id: string, deliveryId: string, userId: string): Promise<WebhookDeliveryView> {
     this.endpoint(id);
     const d = this.deps.repo.getDelivery(deliveryId);
     if (!d || d.endpointId !== id) throw deliveryNotFound();
     const again = this.deps.repo.resend(deliveryId, Date.now())!;
-    this.deps.auth.audit({ userId, action: 'webhook.resend', detail: { webhookId: id, deliveryId, eventId: d.eventId } });
+    await this.deps.auth.audit({ userId, action: 'webhook.resend', detail: { webhookId: id, deliveryId, eventId: d.eventId } });
     this.worker.kick();
     return deliveryView(again);
   }
