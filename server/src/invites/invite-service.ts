@@ -276,9 +276,9 @@ export class InviteService {
    * Resume carries on in the same attempt; the attempt's events and recording say that it changed hands.
    */
   async reissue(id: string, actor: Actor): Promise<{ invite: Invite; link: string }> {
-    const invite = await this.owned(id, actor, 'reissue');
-    // Read before the checks below, so that nothing else runs between them and the token's replacement.
+    // Read first, so that nothing waits between the invite's checks below and the token's replacement.
     const by = { id: actor.id, name: (await this.deps.auth.userName(actor.id)) ?? 'unknown' };
+    const invite = await this.owned(id, actor, 'reissue');
     const status = this.status(invite);
     if (status !== 'pending' && status !== 'running' && status !== 'failed') {
       throw errors.inviteState(`This invite is ${status}: there is nothing left to open with a new link.`);
