@@ -2,7 +2,8 @@
 // promise and neither awaits it, returns it, hands it on, marks it `void` (started on purpose, its errors handled
 // inside) nor ends it with `.catch(handler)` loses the result's order and its errors: a database write that lands
 // after the code that depends on it, a rejection that takes the process down. Also a filter/some/find callback that
-// answers with a promise (always truthy), and expect(promise) without .resolves/.rejects. TypeScript reports none.
+// answers with a promise (always truthy), a promise compared or tested, a promise as a property value nobody asked a
+// promise for (a JSON answer would carry {}), and expect(promise) without .resolves/.rejects. TypeScript reports none.
 import path from 'node:path';
 import ts from 'typescript';
 
@@ -82,6 +83,18 @@ export function floatingPromises(configPath) {
       if (types.filter((t) => isThenable(checker, t)).length === 1 && types.some((t) => isAlwaysPromise(checker, t))) {
         const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
         found.push(`${path.relative(root, file.fileName)}:${line + 1}: a promise tested or compared: ${node.getText(file).split('\n')[0].slice(0, 100)}`);
+      }
+      // { invite: created(…) } where nothing asked for a promise: a JSON answer would carry {} in its place.
+      if (ts.isSpreadAssignment(node) && isThenable(checker, checker.getTypeAtLocation(node.expression))) {
+        const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
+        found.push(`${path.relative(root, file.fileName)}:${line + 1}: a promise spread: ${node.getText(file).split('\n')[0].slice(0, 100)}`);
+      }
+      if (ts.isPropertyAssignment(node) && ts.isCallExpression(node.initializer) && isAlwaysPromise(checker, checker.getTypeAtLocation(node.initializer))) {
+        const expected = checker.getContextualType(node.initializer);
+        if (!expected || !isThenable(checker, expected)) {
+          const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
+          found.push(`${path.relative(root, file.fileName)}:${line + 1}: a promise as a plain value: ${node.getText(file).split('\n')[0].slice(0, 100)}`);
+        }
       }
       if (ts.isExpressionStatement(node)) {
         let expr = node.expression;

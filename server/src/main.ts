@@ -26,7 +26,7 @@ async function serve(): Promise<void> {
   app.log.info({ reconcile: report }, 'reconciled attempts with the engine');
   await app.listen({ host: config.host, port: config.port });
   console.log(`\nopslab is running: ${config.publicUrl}\n`);
-  const setup = services.auth.setupLink();
+  const setup = await services.auth.setupLink();
   if (setup) console.log(`No account exists yet. Create the first admin (this link works once):\n  ${setup}\n`);
   let closing = false;
   const close = async (signal: string) => {

@@ -114,8 +114,8 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
   // The lifecycle's events: the services publish, the webhooks subscribe.
   const events = new DomainEvents((err, event) => log.error({ err: err.message, event: event.type }, 'event listener failed'));
   const attempts = new AttemptService({ config, repo, grading, runner, driver, catalog, log, imageRef, events });
-  const auth = new AuthService(db, config);
-  const oidc = config.oidc ? new OidcService({ config: config.oidc, db, auth, publicUrl: () => config.publicUrl }) : null;
+  const auth = new AuthService(sql, config);
+  const oidc = config.oidc ? new OidcService({ config: config.oidc, sql, auth, publicUrl: () => config.publicUrl }) : null;
   const invites = new InviteService({
     repo: new InvitesRepo(sql),
     attempts,

@@ -75,7 +75,7 @@ describe('single sign-on in the browser', () => {
     await ssoSignIn(other, 'ian');
     await other.waitForURL(`${server.url}/manage`);
     await expect(other.getByTestId('staff-user').textContent()).resolves.toBe('Ian Interviewer (interviewer)');
-    expect(server.services.auth.listUsers().map((u) => [u.email, u.role])).toEqual([
+    expect((await server.services.auth.listUsers()).map((u) => [u.email, u.role])).toEqual([
       ['ada@example.test', 'admin'],
       ['ian@example.test', 'interviewer'],
     ]);
@@ -99,7 +99,7 @@ describe('single sign-on in the browser', () => {
     expect(new URL(page.url()).search).toBe('?sso=domain');
     await expect(ssoError(page)).resolves.toContain('not in a domain allowed');
     await screenshot(page, 'oidc-refused-domain');
-    expect(server.services.auth.listUsers().some((u) => u.email === 'eve@elsewhere.test')).toBe(false);
+    expect((await server.services.auth.listUsers()).some((u) => u.email === 'eve@elsewhere.test')).toBe(false);
   });
 
   test('an ID token for another audience is refused', async () => {
@@ -131,8 +131,8 @@ describe('single sign-on in the browser', () => {
   });
 
   test('a disabled user is refused', async () => {
-    const ian = server.services.auth.listUsers().find((u) => u.email === 'ian@example.test')!;
-    server.services.auth.disableUser(null, ian.id);
+    const ian = (await server.services.auth.listUsers()).find((u) => u.email === 'ian@example.test')!;
+    await server.services.auth.disableUser(null, ian.id);
     const page = await freshLoginPage();
     await ssoSignIn(page, 'ian');
     await expect(ssoError(page)).resolves.toContain('disabled');

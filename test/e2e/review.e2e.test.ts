@@ -265,8 +265,7 @@ describe('review page: advisory checks', () => {
     expect(await page.getByTestId('review-pending').textContent()).toBe('+3 awaiting review');
     expect(await page.getByTestId('review-check-plan').getByTestId('advisory-withdraw').count()).toBe(0);
     expect(await page.getByTestId('grading-entry').locator('strong').textContent()).toBe('5/7 (+3 awaiting review)');
-    const actions = rig.server.services.auth
-      .auditEntries(100)
+    const actions = (await rig.server.services.auth.auditEntries(100))
       .filter((e) => e.attemptId === id)
       .map((e) => e.action)
       .reverse();

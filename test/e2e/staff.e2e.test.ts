@@ -445,7 +445,7 @@ describe('interviewer pages', () => {
     const csv = fs.readFileSync(file, 'utf8');
     expect(csv.startsWith('\uFEFFattempt id,candidate name,candidate email,')).toBe(true);
     expect(csv.endsWith(',review link\r\n')).toBe(true);
-    expect(rig.server.services.auth.auditEntries(1)[0]).toMatchObject({
+    expect((await rig.server.services.auth.auditEntries(1))[0]).toMatchObject({
       action: 'attempts.export',
       user: { id: paula.user.id },
       detail: { rows: 0, filter: { mode: 'interview', minScore: 50, maxScore: 90, sort: 'score', order: 'asc' } },

@@ -32,9 +32,8 @@ describe('advisory checks: confirmations API', () => {
     return { status: res.status, text, body: text ? JSON.parse(text) : null };
   };
   const confirmation = (id: string, check: string) => `/api/manage/attempts/${id}/checks/${check}/confirmation`;
-  const auditOf = (id: string) =>
-    server.services.auth
-      .auditEntries(1000)
+  const auditOf = async (id: string) =>
+    (await server.services.auth.auditEntries(1000))
       .filter((e) => e.attemptId === id && e.action.startsWith('check.'))
       .reverse();
 
@@ -85,7 +84,7 @@ describe('advisory checks: confirmations API', () => {
       expect(res.body.error.code).toBe(code);
       expect(res.body.error.message).toMatch(/\S{3}/);
     }
-    expect(auditOf(id)).toEqual([]);
+    expect(await auditOf(id)).toEqual([]);
     expect((await manage(staff, 'GET', `/api/manage/attempts/${id}`)).body.grading).toMatchObject({ score: 5, maxScore: 7, pendingPoints: 3 });
 
     // Confirm the grader's pass: the 3 points count, earned.
@@ -161,7 +160,7 @@ describe('advisory checks: confirmations API', () => {
     expect((await manage(staff, 'DELETE', confirmation(id, 'plan'))).status).toBe(200);
 
     // The audit log: who did what, with the grader's verdict and the previous decision.
-    const audit = auditOf(id);
+    const audit = await auditOf(id);
     expect(audit.map((e) => [e.action, e.user?.id])).toEqual([
       ['check.confirm', staff.user.id],
       ['check.confirmation.change', other.user.id],

@@ -87,7 +87,7 @@ describe('attempts export as CSV (real server, engine and SQLite)', () => {
     expect((await call(robin, 'PUT', `/api/manage/attempts/${first.id}/review`, review('strong-yes', { scripting: 4 }))).status).toBe(200);
     expect((await call(robin, 'PUT', `/api/manage/attempts/${second.id}/review`, review('no', { scripting: 2, communication: 1 }))).status).toBe(200);
 
-    const before = server.services.auth.auditEntries(1000).filter((e) => e.action === 'attempts.export').length;
+    const before = (await server.services.auth.auditEntries(1000)).filter((e) => e.action === 'attempts.export').length;
     const { res, header, rows, records } = await exported(alice, '?sort=candidate&order=asc');
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="opslab-attempts-\d{8}-\d{6}Z\.csv"$/);
@@ -168,7 +168,7 @@ describe('attempts export as CSV (real server, engine and SQLite)', () => {
     for (const row of rows) for (const cell of row) expect(cell, cell).not.toMatch(/^\s*[=+\-@\t\r]/);
 
     // The audit log: who, which filter, how many rows.
-    const audits = server.services.auth.auditEntries(1000).filter((e) => e.action === 'attempts.export');
+    const audits = (await server.services.auth.auditEntries(1000)).filter((e) => e.action === 'attempts.export');
     expect(audits.length).toBe(before + 1);
     expect(audits[0]).toMatchObject({
       user: { id: alice.user.id },
@@ -186,12 +186,12 @@ describe('attempts export as CSV (real server, engine and SQLite)', () => {
     const none = await exported(alice, '?exerciseId=no-such-exercise');
     expect(none.rows).toEqual([]);
     expect(none.header[0]).toBe('attempt id');
-    expect(server.services.auth.auditEntries(1).at(0)).toMatchObject({ action: 'attempts.export', detail: { rows: 0 } });
+    expect((await server.services.auth.auditEntries(1)).at(0)).toMatchObject({ action: 'attempts.export', detail: { rows: 0 } });
   }, 180_000);
 
   it('refuses without a session, with a bad filter, and past the row limit, with clear errors', async () => {
-    const audited = () => server.services.auth.auditEntries(1000).filter((e) => e.action === 'attempts.export').length;
-    const before = audited();
+    const audited = async () => (await server.services.auth.auditEntries(1000)).filter((e) => e.action === 'attempts.export').length;
+    const before = await audited();
     const refusals: [StaffSession | null, string, number, string][] = [
       [null, '', 401, 'OPSLAB_ERR_UNAUTHORIZED'],
       [null, '?state=bogus', 401, 'OPSLAB_ERR_UNAUTHORIZED'],
@@ -222,13 +222,13 @@ describe('attempts export as CSV (real server, engine and SQLite)', () => {
     expect(tooMany.status, tooMany.text).toBe(400);
     expect(tooMany.body.error.message).toContain(`matches ${over} attempts`);
     expect(tooMany.body.error.message).toContain(`at most ${CSV_EXPORT_LIMITS.rows}`);
-    expect(audited()).toBe(before);
+    expect(await audited()).toBe(before);
 
     // At the limit it exports them all.
     server.services.db.prepare(`DELETE FROM attempts WHERE id = printf('a_bulk%016d', 1)`).run();
     const full = await exported(alice, '?mode=practice&exerciseId=bulk-demo');
     expect(full.rows).toHaveLength(CSV_EXPORT_LIMITS.rows);
     expect(full.records[0]).toMatchObject({ 'exercise title': 'bulk-demo', state: 'archived', score: '' });
-    expect(audited()).toBe(before + 1);
+    expect(await audited()).toBe(before + 1);
   }, 120_000);
 });

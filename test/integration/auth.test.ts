@@ -72,7 +72,7 @@ describe('accounts, sessions and CSRF', () => {
     await server.destroy();
   });
 
-  const auditActions = () => server.services.auth.auditEntries(1000).map((e) => e.action).reverse();
+  const auditActions = async () => (await server.services.auth.auditEntries(1000)).map((e) => e.action).reverse();
 
   describe('setup', () => {
     it('creates the first admin once; the link dies after use and no new one is made', async () => {
@@ -82,7 +82,7 @@ describe('accounts, sessions and CSRF', () => {
         csrfToken: null,
         signIn: { password: true, sso: null },
       });
-      const link = server.services.auth.setupLink()!;
+      const link = (await server.services.auth.setupLink())!;
       expect(link).toMatch(/^http:\/\/opslab\.test:8080\/setup#[A-Za-z0-9_-]{43}$/);
       // Only the hash is stored.
       const stored = server.services.db.prepare('SELECT token_hash, purpose, expires_at - created_at AS life FROM account_tokens').all();
@@ -110,14 +110,14 @@ describe('accounts, sessions and CSRF', () => {
       const again = await call(server, 'POST', '/api/auth/setup', { body: { ...body, email: 'other@example.test' } });
       expect(again.status).toBe(403);
       expect(again.body.error.code).toBe('OPSLAB_ERR_SETUP_LINK');
-      expect(server.services.auth.listUsers()).toHaveLength(1);
-      expect(server.services.auth.setupLink()).toBeNull();
-      expect(auditActions()).toEqual(['setup']);
+      expect(await server.services.auth.listUsers()).toHaveLength(1);
+      expect(await server.services.auth.setupLink()).toBeNull();
+      expect(await auditActions()).toEqual(['setup']);
     });
 
     it('refuses a wrong or replaced link, and a short password without using the link up', async () => {
-      const first = server.services.auth.setupLink()!;
-      const second = server.services.auth.setupLink()!;
+      const first = (await server.services.auth.setupLink())!;
+      const second = (await server.services.auth.setupLink())!;
       const body = { email: 'root@example.test', name: 'Root', password: PASSWORD };
       expect((await call(server, 'POST', '/api/auth/setup', { body: { ...body, token: tokenOf(first) } })).status).toBe(403);
       expect((await call(server, 'POST', '/api/auth/setup', { body: { ...body, token: 'x'.repeat(43) } })).status).toBe(403);
@@ -132,17 +132,17 @@ describe('accounts, sessions and CSRF', () => {
     });
 
     it('an expired link is refused', async () => {
-      const link = server.services.auth.setupLink()!;
+      const link = (await server.services.auth.setupLink())!;
       server.clock.now += 24 * 3600_000;
       const res = await call(server, 'POST', '/api/auth/setup', {
         body: { token: tokenOf(link), email: 'root@example.test', name: 'Root', password: PASSWORD },
       });
       expect(res.status).toBe(403);
-      expect(server.services.auth.setupRequired()).toBe(true);
+      expect(await server.services.auth.setupRequired()).toBe(true);
     });
 
     it('two racing requests with the same link make exactly one admin', async () => {
-      const token = tokenOf(server.services.auth.setupLink()!);
+      const token = tokenOf((await server.services.auth.setupLink())!);
       const answers = await Promise.all(
         ['a', 'b', 'c', 'd'].map((who) =>
           call(server, 'POST', '/api/auth/setup', {
@@ -151,7 +151,7 @@ describe('accounts, sessions and CSRF', () => {
         ),
       );
       expect(answers.map((a) => a.status).sort()).toEqual([201, 403, 403, 403]);
-      expect(server.services.auth.listUsers()).toHaveLength(1);
+      expect(await server.services.auth.listUsers()).toHaveLength(1);
     });
   });
 
@@ -186,7 +186,7 @@ describe('accounts, sessions and CSRF', () => {
       expect(row.password_hash).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{88}$/);
       expect(await verifyPassword(PASSWORD, row.password_hash)).toBe(true);
       expect(await verifyPassword(`${PASSWORD}!`, row.password_hash)).toBe(false);
-      const entries = server.services.auth.auditEntries(100);
+      const entries = await server.services.auth.auditEntries(100);
       expect(entries.map((e) => e.action).reverse()).toEqual(['login', 'login-failed', 'login-failed']);
       expect(JSON.stringify(entries)).not.toContain('not the password');
       expect(JSON.stringify(entries)).not.toContain(PASSWORD);
@@ -218,7 +218,7 @@ describe('accounts, sessions and CSRF', () => {
       expect(created.status).toBe(201);
       const pending = await call(server, 'POST', '/api/auth/login', { body: { email: 'new@example.test', password: PASSWORD } });
       expect(pending.status).toBe(401);
-      const ivy = server.services.auth.listUsers().find((u) => u.email === 'ivy@example.test')!;
+      const ivy = (await server.services.auth.listUsers()).find((u) => u.email === 'ivy@example.test')!;
       expect((await call(server, 'POST', `/api/manage/users/${ivy.id}/disable`, { headers: admin.headers })).status).toBe(200);
       const disabled = await call(server, 'POST', '/api/auth/login', { body: { email: 'ivy@example.test', password: PASSWORD } });
       expect(disabled.status).toBe(401);
@@ -292,7 +292,7 @@ describe('accounts, sessions and CSRF', () => {
       const logout = await call(server, 'POST', '/api/auth/logout', { headers: { cookie: admin.cookie } });
       expect(logout.status).toBe(403);
 
-      expect(server.services.auth.listUsers().map((u) => [u.email, u.disabled])).toEqual([
+      expect((await server.services.auth.listUsers()).map((u) => [u.email, u.disabled])).toEqual([
         [admin.user.email, false],
         [interviewer.user.email, false],
       ]);
@@ -317,7 +317,7 @@ describe('accounts, sessions and CSRF', () => {
         expect(anonymous.body.error.code).toBe('OPSLAB_ERR_UNAUTHORIZED');
         expect(anonymous.body.error.message).toMatch(/Sign in/);
       }
-      expect(server.services.auth.listUsers()).toHaveLength(2);
+      expect(await server.services.auth.listUsers()).toHaveLength(2);
 
       // An attempt token (a real one) is not a session.
       const started = await call(server, 'POST', '/api/attempts', { body: { exerciseId: 'shell-warmup' } });
@@ -441,10 +441,10 @@ describe('accounts, sessions and CSRF', () => {
       expect(logout.status).toBe(401);
 
       // From the command line (no actor) the last admin who can sign in is kept.
-      expect(() => server.services.auth.disableUser(null, admin.user.id)).toThrow(/last active admin/);
+      await expect(server.services.auth.disableUser(null, admin.user.id)).rejects.toThrow(/last active admin/);
       const second = await staffSession(server, 'admin', 'Bea');
-      expect(server.services.auth.disableUser(null, admin.user.id).disabled).toBe(true);
-      expect(() => server.services.auth.disableUser(null, second.user.id)).toThrow(/last active admin/);
+      expect((await server.services.auth.disableUser(null, admin.user.id)).disabled).toBe(true);
+      await expect(server.services.auth.disableUser(null, second.user.id)).rejects.toThrow(/last active admin/);
     });
 
     it('a disabled user whose session row survived is still refused', async () => {
@@ -512,7 +512,7 @@ describe('accounts, sessions and CSRF', () => {
   });
 
   it('writes the audit log, newest first, readable by admins', async () => {
-    const link = server.services.auth.setupLink()!;
+    const link = (await server.services.auth.setupLink())!;
     const setup = await call(server, 'POST', '/api/auth/setup', {
       body: { token: tokenOf(link), email: 'root@example.test', name: 'Root', password: PASSWORD },
     });
@@ -527,7 +527,7 @@ describe('accounts, sessions and CSRF', () => {
     await call(server, 'POST', `/api/manage/users/${created.body.user.id}/disable`, { headers });
     expect((await call(server, 'POST', '/api/auth/logout', { headers })).status).toBe(204);
     const again = await call(server, 'POST', '/api/auth/login', { body: { email: 'root@example.test', password: PASSWORD } });
-    server.services.auth.audit({ userId: null, action: 'invite.create', inviteId: 'i_1', attemptId: 'a_1', detail: { n: 1 } });
+    await server.services.auth.audit({ userId: null, action: 'invite.create', inviteId: 'i_1', attemptId: 'a_1', detail: { n: 1 } });
 
     const res = await call(server, 'GET', '/api/manage/audit?limit=100', { headers: { cookie: again.cookie! } });
     expect(res.status).toBe(200);
@@ -551,7 +551,7 @@ describe('accounts, sessions and CSRF', () => {
     const limited = await call(server, 'GET', '/api/manage/audit?limit=2', { headers: { cookie: again.cookie! } });
     expect(limited.body.entries).toHaveLength(2);
     expect((await call(server, 'GET', '/api/manage/audit?limit=0', { headers: { cookie: again.cookie! } })).status).toBe(400);
-    expect(server.services.auth.userName(setup.body.user.id)).toBe('Root');
-    expect(server.services.auth.userName('u_missing')).toBeNull();
+    expect(await server.services.auth.userName(setup.body.user.id)).toBe('Root');
+    expect(await server.services.auth.userName('u_missing')).toBeNull();
   });
 });

@@ -163,7 +163,7 @@ describe('access: refused before anything happens (real server, real engine)', (
     // Nothing happened: no invite, no user, nothing deleted, nobody watched.
     expect((server.services.db.prepare('SELECT COUNT(*) AS n FROM invites').get() as { n: number }).n).toBe(invitesBefore);
     expect((await server.services.attempts.get(p.id))?.state).toBe('running');
-    expect(server.services.auth.listUsers().find((u) => u.id === alice.user.id)?.disabled).toBe(false);
+    expect((await server.services.auth.listUsers()).find((u) => u.id === alice.user.id)?.disabled).toBe(false);
     for (const x of [a, p]) {
       const terminal = await server.services.attempts.terminalFor((await server.services.attempts.get(x.id))!);
       expect(terminal.viewerCount).toBe(0);

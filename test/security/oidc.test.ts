@@ -155,15 +155,15 @@ describe(`security 25: single sign-on (${SANDBOX_RUNTIME})`, () => {
     figure(ITEM, 'sessions created by refused sign-ins', count('sessions') - sessionsBefore);
     figure(ITEM, 'accounts created by refused sign-ins', count('users') - usersBefore);
     // mallory never signed in: every one of her sign-ins was refused.
-    expect(server.services.auth.listUsers().map((u) => u.email)).toEqual(['ada@example.test']);
+    expect((await server.services.auth.listUsers()).map((u) => u.email)).toEqual(['ada@example.test']);
 
     // Nothing the provider issued (codes, tokens) is kept or shown: the audit log and the redirects hold no JWT.
-    const auditText = JSON.stringify(server.services.auth.auditEntries(1000));
+    const auditText = JSON.stringify(await server.services.auth.auditEntries(1000));
     const leaks = [auditText, ...locations].filter((text) => /eyJ[\w-]+\.eyJ/.test(text)).length;
     expect(leaks).toBe(0);
     figure(ITEM, 'ID tokens in the audit log or redirects', leaks);
     // Refusals of a begun sign-in are audited; callbacks with no known state (anyone can send them) are not.
-    const failures = server.services.auth.auditEntries(1000).filter((e) => e.action === 'login-failed');
+    const failures = (await server.services.auth.auditEntries(1000)).filter((e) => e.action === 'login-failed');
     expect(failures).toHaveLength(8);
     figure(ITEM, 'refusals of begun sign-ins in the audit log', `${failures.length} (unknown states: server log)`);
   });

@@ -9,7 +9,7 @@ import {
 } from '../../../contract/api-tokens.js';
 import { ERROR_CODES } from '../../../contract/errors.js';
 import { OpslabError } from '../errors.js';
-import type { Db } from '../store/db.js';
+import type { Sql } from '../store/sql.js';
 import { ApiTokensRepo, type ApiTokenRecord } from '../store/api-tokens-repo.js';
 import type { UsersRepo } from '../store/users-repo.js';
 import { setActor } from './actor.js';
@@ -57,9 +57,9 @@ export const apiTokenErrors = {
 };
 
 export interface ApiTokenDeps {
-  db: Db;
+  sql: Sql;
   users: UsersRepo;
-  audit: (entry: AuditEntry) => void;
+  audit: (entry: AuditEntry) => Promise<void>;
   now: () => number;
 }
 
@@ -74,10 +74,10 @@ export class ApiTokenService {
   readonly repo: ApiTokensRepo;
 
   constructor(private readonly deps: ApiTokenDeps) {
-    this.repo = new ApiTokensRepo(deps.db);
+    this.repo = new ApiTokensRepo(deps.sql);
   }
 
-  create(actor: StaffUser, input: CreateApiTokenBody): CreatedApiToken {
+  async create(actor: StaffUser, input: CreateApiTokenBody): Promise<CreatedApiToken> {
     const secret = `${API_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     const now = this.deps.now();
     const record: ApiTokenRecord = {
@@ -93,29 +93,30 @@ export class ApiTokenService {
       revokedAt: null,
       revokedBy: null,
     };
-    this.repo.transaction(() => {
-      if (this.repo.liveNameTaken(record.name)) throw apiTokenErrors.nameTaken();
-      if (this.repo.countLive(now) >= API_TOKEN_LIMITS.live) throw apiTokenErrors.tooMany();
-      this.repo.insert(record);
-    });
-    this.deps.audit({
+    // The name and count checks and the insert in one transaction: tokens created at once cannot pass the limit.
+    const stored = await this.repo.insertLive(record, now, API_TOKEN_LIMITS.live);
+    if (stored === 'name-taken') throw apiTokenErrors.nameTaken();
+    if (stored === 'too-many') throw apiTokenErrors.tooMany();
+    await this.deps.audit({
       userId: actor.id,
       action: 'api-token.create',
       detail: { id: record.id, name: record.name, scopes: record.scopes, expiresAt: iso(record.expiresAt) },
     });
-    return { token: this.view(record), secret };
+    return { token: await this.view(record), secret };
   }
 
-  list(): ApiTokenView[] {
-    return this.repo.list().map((t) => this.view(t));
+  async list(): Promise<ApiTokenView[]> {
+    const tokens = await this.repo.list();
+    const names = await this.deps.users.names(tokens.map((t) => t.createdBy));
+    return tokens.map((t) => this.viewWith(t, names.get(t.createdBy)));
   }
 
-  revoke(actor: StaffUser, id: string): ApiTokenView {
-    const token = this.repo.get(id);
+  async revoke(actor: StaffUser, id: string): Promise<ApiTokenView> {
+    const token = await this.repo.get(id);
     if (!token) throw apiTokenErrors.notFound();
-    if (!this.repo.revoke(id, this.deps.now(), actor.id)) throw apiTokenErrors.revokedAlready();
-    this.deps.audit({ userId: actor.id, action: 'api-token.revoke', detail: { id, name: token.name } });
-    return this.view(this.repo.get(id)!);
+    if (!(await this.repo.revoke(id, this.deps.now(), actor.id))) throw apiTokenErrors.revokedAlready();
+    await this.deps.audit({ userId: actor.id, action: 'api-token.revoke', detail: { id, name: token.name } });
+    return this.view((await this.repo.get(id))!);
   }
 
   /**
@@ -123,34 +124,39 @@ export class ApiTokenService {
    * 400 with a session cookie too; 401 for an unknown, revoked or expired token (or a disabled creator); 403 outside
    * its scopes (audited). Names the token as the request's actor.
    */
-  authenticate(credentials: Credentials & { bearer: string }, scope: ApiScope | undefined): StaffUser {
+  async authenticate(credentials: Credentials & { bearer: string }, scope: ApiScope | undefined): Promise<StaffUser> {
     if (credentials.sessionId !== undefined) throw apiTokenErrors.ambiguous();
     const secret = credentials.bearer;
-    const token = SECRET_PATTERN.test(secret) ? this.repo.bySecretHash(sha256(secret)) : null;
+    const token = SECRET_PATTERN.test(secret) ? await this.repo.bySecretHash(sha256(secret)) : null;
     if (!token) throw apiTokenErrors.unknown();
     const now = this.deps.now();
     if (token.revokedAt !== null) throw apiTokenErrors.revoked();
     if (token.expiresAt !== null && token.expiresAt <= now) throw apiTokenErrors.expired();
-    const user = this.deps.users.get(token.createdBy);
+    const user = await this.deps.users.get(token.createdBy);
     if (!user || user.disabledAt !== null) throw apiTokenErrors.creatorDisabled();
     setActor(`token:${token.name}`);
-    if (token.lastUsedAt === null || now - token.lastUsedAt >= TOUCH_EVERY_MS) this.repo.touch(token.id, now);
+    if (token.lastUsedAt === null || now - token.lastUsedAt >= TOUCH_EVERY_MS) await this.repo.touch(token.id, now);
     if (scope === undefined || !token.scopes.includes(scope)) {
-      this.deps.audit({ userId: user.id, action: 'api-token.refused', detail: { id: token.id, scope: scope ?? null } });
+      await this.deps.audit({ userId: user.id, action: 'api-token.refused', detail: { id: token.id, scope: scope ?? null } });
       throw apiTokenErrors.outOfScope(scope, token.name);
     }
     // The creator's id (so that invites it makes are theirs), an interviewer's rights (never an admin's).
     return { id: user.id, email: user.email, name: user.name, role: 'interviewer' };
   }
 
-  view(token: ApiTokenRecord): ApiTokenView {
+  async view(token: ApiTokenRecord): Promise<ApiTokenView> {
+    return this.viewWith(token, (await this.deps.users.get(token.createdBy))?.name);
+  }
+
+  /** The view, given the creator's name (undefined: no such account). */
+  private viewWith(token: ApiTokenRecord, creatorName: string | undefined): ApiTokenView {
     const now = this.deps.now();
     return {
       id: token.id,
       name: token.name,
       scopes: token.scopes,
       prefix: token.prefix,
-      createdBy: { id: token.createdBy, name: this.deps.users.get(token.createdBy)?.name ?? 'unknown' },
+      createdBy: { id: token.createdBy, name: creatorName ?? 'unknown' },
       createdAt: iso(token.createdAt)!,
       expiresAt: iso(token.expiresAt),
       lastUsedAt: iso(token.lastUsedAt),

@@ -42,7 +42,9 @@ export interface Auth {
    * The staff member behind the credentials; 401 without a valid session, 403 for a role not in `roles` or a bad CSRF
    * token. With a bearer token: the route must allow an API token `scope` it holds (403 otherwise).
    */
-  authenticate(credentials: Credentials, roles: readonly Role[], scope?: ApiScope): StaffUser;
-  audit(entry: AuditEntry): void;
-  userName(id: string): string | null;
+  authenticate(credentials: Credentials, roles: readonly Role[], scope?: ApiScope): Promise<StaffUser>;
+  audit(entry: AuditEntry): Promise<void>;
+  userName(id: string): Promise<string | null>;
+  /** The names of the accounts with these ids, in one read (ids without an account are left out). */
+  userNames(ids: readonly string[]): Promise<Map<string, string>>;
 }

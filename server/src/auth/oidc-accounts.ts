@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { OidcConfig } from '../config.js';
-import type { UserRecord } from '../store/users-repo.js';
+import { isUniqueViolation, type UserRecord } from '../store/users-repo.js';
 import type { Role, SsoFailure } from '../../../contract/auth.js';
 import type { AuthService } from './service.js';
 
@@ -76,26 +76,38 @@ export function ssoIdentity(config: OidcConfig, claims: Record<string, unknown>)
  * their (verified) email, which is linked now unless it is linked to someone else; else a new account (no
  * password). The role follows the provider's groups at every sign-in; a user in no mapped group gets the default
  * role for a new account and keeps their role otherwise. A disabled account stays refused. Every creation, link
- * and role change is audited. Runs in one transaction.
+ * and role change is audited. Runs in one transaction; when two first sign-ins of one person race and the other
+ * made the account first (the database refuses the second), it runs once more and finds that account.
  */
-export function resolveSsoAccount(
+export async function resolveSsoAccount(
   auth: AuthService,
   identity: SsoIdentity & { issuer: string },
-): UserRecord | SsoFailure {
-  const { users } = auth;
-  return users.transaction(() => {
-    let user = users.bySubject(identity.issuer, identity.subject);
+): Promise<UserRecord | SsoFailure> {
+  try {
+    return await resolveOnce(auth, identity);
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    return resolveOnce(auth, identity);
+  }
+}
+
+function resolveOnce(auth: AuthService, identity: SsoIdentity & { issuer: string }): Promise<UserRecord | SsoFailure> {
+  return auth.users.transaction(async (users, tx) => {
+    let user = await users.bySubject(identity.issuer, identity.subject);
     if (!user) {
-      const byEmail = users.byEmail(identity.email);
+      const byEmail = await users.byEmail(identity.email);
       if (byEmail) {
-        if (users.subjectOf(byEmail.id)) return 'conflict';
+        if (await users.subjectOf(byEmail.id)) return 'conflict';
         if (byEmail.disabledAt !== null) return 'disabled';
-        users.setSubject(byEmail.id, identity.issuer, identity.subject);
-        auth.audit({
-          userId: byEmail.id,
-          action: 'user.link',
-          detail: { id: byEmail.id, email: byEmail.email, via: 'sso', issuer: identity.issuer },
-        });
+        await users.setSubject(byEmail.id, identity.issuer, identity.subject);
+        await auth.audit(
+          {
+            userId: byEmail.id,
+            action: 'user.link',
+            detail: { id: byEmail.id, email: byEmail.email, via: 'sso', issuer: identity.issuer },
+          },
+          tx,
+        );
         user = byEmail;
       } else {
         const record: UserRecord = {
@@ -108,25 +120,31 @@ export function resolveSsoAccount(
           createdBy: null,
           disabledAt: null,
         };
-        users.insert(record);
-        users.setSubject(record.id, identity.issuer, identity.subject);
-        auth.audit({
-          userId: null,
-          action: 'user.create',
-          detail: { id: record.id, email: record.email, role: record.role, via: 'sso', issuer: identity.issuer },
-        });
+        await users.insert(record);
+        await users.setSubject(record.id, identity.issuer, identity.subject);
+        await auth.audit(
+          {
+            userId: null,
+            action: 'user.create',
+            detail: { id: record.id, email: record.email, role: record.role, via: 'sso', issuer: identity.issuer },
+          },
+          tx,
+        );
         return record;
       }
     }
     if (user.disabledAt !== null) return 'disabled';
     // In no mapped group, with a default role: an existing account keeps the role it has.
     if (identity.fromGroups && user.role !== identity.role) {
-      users.setRole(user.id, identity.role);
-      auth.audit({
-        userId: null,
-        action: 'user.role',
-        detail: { id: user.id, email: user.email, from: user.role, to: identity.role, via: 'sso' },
-      });
+      await users.setRole(user.id, identity.role);
+      await auth.audit(
+        {
+          userId: null,
+          action: 'user.role',
+          detail: { id: user.id, email: user.email, from: user.role, to: identity.role, via: 'sso' },
+        },
+        tx,
+      );
       user = { ...user, role: identity.role };
     }
     return user;

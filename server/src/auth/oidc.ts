@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as client from 'openid-client';
 import type { OidcConfig } from '../config.js';
-import type { Db } from '../store/db.js';
+import type { Sql } from '../store/sql.js';
 import { OidcLoginsRepo } from '../store/oidc-logins-repo.js';
 import { LoginLimiter } from './login-limiter.js';
 import type { SsoFailure } from '../../../contract/auth.js';
@@ -30,7 +30,7 @@ const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEq
 
 export interface OidcServiceOptions {
   config: OidcConfig;
-  db: Db;
+  sql: Sql;
   auth: AuthService;
   /** The address users open (read at each sign-in: tests learn their port after the service is made). */
   publicUrl: () => string;
@@ -67,7 +67,7 @@ export class OidcService {
   private jwksCache: client.ExportedJWKSCache | undefined;
 
   constructor(private readonly opts: OidcServiceOptions) {
-    this.logins = new OidcLoginsRepo(opts.db);
+    this.logins = new OidcLoginsRepo(opts.sql);
     this.now = opts.now ?? Date.now;
   }
 
@@ -92,17 +92,20 @@ export class OidcService {
     const codeVerifier = client.randomPKCECodeVerifier();
     const browserKey = randomBytes(32).toString('base64url');
     const now = this.now();
-    this.logins.deleteExpired(now);
-    if (this.logins.count() >= this.maxPending) throw new SsoRefusal('rate');
-    this.logins.insert({
-      stateHash: sha256(state),
-      browserHash: sha256(browserKey),
-      nonce,
-      codeVerifier,
-      next,
-      createdAt: now,
-      expiresAt: now + OIDC_LOGIN_MS,
-    });
+    const stored = await this.logins.insertBounded(
+      {
+        stateHash: sha256(state),
+        browserHash: sha256(browserKey),
+        nonce,
+        codeVerifier,
+        next,
+        createdAt: now,
+        expiresAt: now + OIDC_LOGIN_MS,
+      },
+      now,
+      this.maxPending,
+    );
+    if (!stored) throw new SsoRefusal('rate');
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: this.redirectUri(),
       scope: this.opts.config.scopes.join(' '),
@@ -122,23 +125,23 @@ export class OidcService {
    */
   async finish(query: string, browserKey: string | undefined, ip: string): Promise<OidcSignedIn> {
     const params = new URLSearchParams(query);
-    const fail = (reason: SsoFailure, detail: Record<string, unknown> = {}) => {
-      this.opts.auth.audit({ userId: null, action: 'login-failed', detail: { method: 'sso', reason, ip, ...detail } });
+    const fail = async (reason: SsoFailure, detail: Record<string, unknown> = {}) => {
+      await this.opts.auth.audit({ userId: null, action: 'login-failed', detail: { method: 'sso', reason, ip, ...detail } });
       return new SsoRefusal(reason);
     };
     const state = params.get('state');
-    const login = state ? this.logins.take(sha256(state)) : null;
+    const login = state ? await this.logins.take(sha256(state)) : null;
     // Not audited: anyone can send these, as often as they like (the route logs them).
     if (!login) throw new SsoRefusal('state');
-    if (!browserKey || !sameHash(sha256(browserKey), login.browserHash)) throw fail('state', { check: 'another browser' });
-    if (login.expiresAt <= this.now()) throw fail('state', { check: 'expired' });
+    if (!browserKey || !sameHash(sha256(browserKey), login.browserHash)) throw await fail('state', { check: 'another browser' });
+    if (login.expiresAt <= this.now()) throw await fail('state', { check: 'expired' });
 
     let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     let config: client.Configuration;
     try {
       config = await this.configuration();
     } catch {
-      throw fail('unavailable');
+      throw await fail('unavailable');
     }
     config = this.atCurrentTime(config);
     const callback = new URL(this.redirectUri());
@@ -151,12 +154,12 @@ export class OidcService {
         { redirect_uri: this.redirectUri() },
       );
     } catch (err) {
-      throw fail(...classify(err));
+      throw await fail(...classify(err));
     } finally {
       this.jwksCache = client.getJwksCache(config) ?? this.jwksCache;
     }
     const idClaims = tokens.claims();
-    if (!idClaims) throw fail('token', { check: 'no ID token' });
+    if (!idClaims) throw await fail('token', { check: 'no ID token' });
     let claims: Record<string, unknown> = { ...idClaims };
     // Providers that follow the core spec strictly put profile claims in the userinfo answer, not the ID token.
     const role = this.opts.config.roleClaim;
@@ -165,16 +168,16 @@ export class OidcService {
         const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
         claims = { ...userinfo, ...claims };
       } catch (err) {
-        throw fail(...classify(err));
+        throw await fail(...classify(err));
       }
     }
     const identity = ssoIdentity(this.opts.config, claims);
     if (typeof identity === 'string') {
-      throw fail(identity, { subject: idClaims.sub, email: typeof claims.email === 'string' ? claims.email : null });
+      throw await fail(identity, { subject: idClaims.sub, email: typeof claims.email === 'string' ? claims.email : null });
     }
-    const account = resolveSsoAccount(this.opts.auth, { ...identity, issuer: this.opts.config.issuer });
-    if (typeof account === 'string') throw fail(account, { subject: identity.subject, email: identity.email });
-    const signedIn = this.opts.auth.signInAs(account, { method: 'sso', ip });
+    const account = await resolveSsoAccount(this.opts.auth, { ...identity, issuer: this.opts.config.issuer });
+    if (typeof account === 'string') throw await fail(account, { subject: identity.subject, email: identity.email });
+    const signedIn = await this.opts.auth.signInAs(account, { method: 'sso', ip });
     return { ...signedIn, next: login.next };
   }
 

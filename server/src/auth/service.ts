@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.js';
-import type { Db } from '../store/db.js';
-import { UsersRepo, type SessionRecord, type UserRecord } from '../store/users-repo.js';
+import type { Sql } from '../store/sql.js';
+import { isUniqueViolation, UsersRepo, type SessionRecord, type UserRecord } from '../store/users-repo.js';
 import { AuditRepo } from '../store/audit-repo.js';
 import type { ApiScope } from '../../../contract/api-tokens.js';
 import { currentActor } from './actor.js';
@@ -67,24 +67,24 @@ export class AuthService implements Auth {
   private readonly limiter: LoginLimiter;
 
   constructor(
-    db: Db,
+    sql: Sql,
     private readonly config: Config,
     options: AuthServiceOptions = {},
   ) {
-    this.users = new UsersRepo(db);
-    this.auditLog = new AuditRepo(db);
+    this.users = new UsersRepo(sql);
+    this.auditLog = new AuditRepo(sql);
     this.now = options.now ?? Date.now;
     this.limiter = new LoginLimiter(LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS, () => this.now());
-    this.apiTokens = new ApiTokenService({ db, users: this.users, audit: (e) => this.audit(e), now: () => this.now() });
+    this.apiTokens = new ApiTokenService({ sql, users: this.users, audit: (e) => this.audit(e), now: () => this.now() });
     prepareDummyHash();
   }
 
   // The Auth interface.
 
-  authenticate(credentials: Credentials, roles: readonly Role[], scope?: ApiScope): StaffUser {
+  async authenticate(credentials: Credentials, roles: readonly Role[], scope?: ApiScope): Promise<StaffUser> {
     const { bearer } = credentials;
     if (bearer !== undefined) return this.apiTokens.authenticate({ ...credentials, bearer }, scope);
-    const found = this.resolveSession(credentials.sessionId);
+    const found = await this.resolveSession(credentials.sessionId);
     if (found === 'none') throw authErrors.signIn();
     if (found === 'ended') throw authErrors.sessionExpired();
     const { session, user } = found;
@@ -96,8 +96,9 @@ export class AuthService implements Auth {
     return { id: user.id, email: user.email, name: user.name, role: user.role };
   }
 
-  audit(entry: AuditEntry): void {
-    this.auditLog.insert({
+  /** Writes an audit entry; `tx` joins it to an open transaction (the entry is kept only if that commits). */
+  async audit(entry: AuditEntry, tx?: Sql): Promise<void> {
+    await (tx ? new AuditRepo(tx) : this.auditLog).insert({
       at: this.now(),
       userId: entry.userId,
       action: entry.action,
@@ -108,25 +109,29 @@ export class AuthService implements Auth {
     });
   }
 
-  userName(id: string): string | null {
-    return this.users.get(id)?.name ?? null;
+  async userName(id: string): Promise<string | null> {
+    return (await this.users.get(id))?.name ?? null;
+  }
+
+  async userNames(ids: readonly string[]): Promise<Map<string, string>> {
+    return this.users.names(ids);
   }
 
   // Setup of the first admin.
 
-  setupRequired(): boolean {
-    return this.users.count() === 0;
+  async setupRequired(): Promise<boolean> {
+    return (await this.users.count()) === 0;
   }
 
   /** The one-time link that creates the first admin, when there is no account yet (printed by `serve`). */
-  setupLink(): string | null {
+  async setupLink(): Promise<string | null> {
     const token = newSecret();
-    const created = this.users.transaction(() => {
-      if (this.users.count() > 0) return false;
+    const created = await this.users.transaction(async (users) => {
+      if ((await users.count()) > 0) return false;
       // Only the newest link works.
-      this.users.deleteTokens('setup');
+      await users.deleteTokens('setup');
       const now = this.now();
-      this.users.insertToken({
+      await users.insertToken({
         tokenHash: sha256(token),
         purpose: 'setup',
         userId: null,
@@ -142,14 +147,16 @@ export class AuthService implements Auth {
   async setup(input: SetupBody): Promise<SignedIn> {
     checkPassword(input.password);
     const passwordHash = await hashPassword(input.password);
-    const user = this.users.transaction(() => {
+    // One transaction from the link's check to the new admin: of setups racing with the link, one makes the first
+    // admin and the others find the link used.
+    const user = await this.users.transaction(async (users) => {
       const tokenHash = sha256(input.token);
-      const token = this.users.token(tokenHash);
+      const token = await users.token(tokenHash);
       const now = this.now();
       if (!token || token.purpose !== 'setup' || token.usedAt !== null || token.expiresAt <= now) {
         throw authErrors.setupLink();
       }
-      if (this.users.count() > 0 || !this.users.useToken(tokenHash, now)) throw authErrors.setupLink();
+      if ((await users.count()) > 0 || !(await users.useToken(tokenHash, now))) throw authErrors.setupLink();
       const record: UserRecord = {
         id: newUserId(),
         email: normaliseEmail(input.email),
@@ -160,11 +167,11 @@ export class AuthService implements Auth {
         createdBy: null,
         disabledAt: null,
       };
-      this.users.insert(record);
+      await users.insert(record);
       return record;
     });
-    this.audit({ userId: user.id, action: 'setup', detail: { email: user.email } });
-    return { user: this.view(user), session: this.startSession(user) };
+    await this.audit({ userId: user.id, action: 'setup', detail: { email: user.email } });
+    return { user: this.view(user), session: await this.startSession(user) };
   }
 
   // Sign-in.
@@ -175,44 +182,45 @@ export class AuthService implements Auth {
     const keys = [`email:${email}`, `ip:${input.ip}`];
     const wait = this.limiter.retryAfterSeconds(keys);
     if (wait > 0) throw authErrors.loginRate(wait);
-    // Counted before the (slow) password check, so that concurrent guesses cannot all slip under the limit.
+    // Counted before the (slow) password check and in the same turn as the check above, so that concurrent guesses
+    // cannot all slip under the limit.
     const release = this.limiter.reserve(keys);
-    const user = this.users.byEmail(email);
+    const user = await this.users.byEmail(email);
     // Unknown emails and accounts without a password still pay for a key derivation.
     const matches = await verifyPassword(input.password, user?.passwordHash ?? null);
     if (!user || !matches || user.disabledAt !== null) {
       const reason = !user ? 'unknown-email' : !matches ? 'wrong-password' : 'disabled';
-      this.audit({ userId: user?.id ?? null, action: 'login-failed', detail: { email, reason, ip: input.ip } });
+      await this.audit({ userId: user?.id ?? null, action: 'login-failed', detail: { email, reason, ip: input.ip } });
       throw authErrors.login();
     }
     release();
     this.limiter.clear(keys[0]!);
-    this.audit({ userId: user.id, action: 'login', detail: { ip: input.ip } });
-    return { user: this.view(user), session: this.startSession(user) };
+    await this.audit({ userId: user.id, action: 'login', detail: { ip: input.ip } });
+    return { user: this.view(user), session: await this.startSession(user) };
   }
 
   /**
    * Signs in an account someone else proved (the OpenID Connect provider, server/src/auth/oidc.ts): the same
    * session, cookie and CSRF token as a password sign-in. The caller has checked that the account is not disabled.
    */
-  signInAs(user: UserRecord, detail: Record<string, unknown>): SignedIn {
-    this.audit({ userId: user.id, action: 'login', detail });
-    return { user: this.view(user), session: this.startSession(user) };
+  async signInAs(user: UserRecord, detail: Record<string, unknown>): Promise<SignedIn> {
+    await this.audit({ userId: user.id, action: 'login', detail });
+    return { user: this.view(user), session: await this.startSession(user) };
   }
 
   /** Ends the session the cookie names (nothing when there is none). */
-  logout(sessionId: string | undefined): void {
+  async logout(sessionId: string | undefined): Promise<void> {
     if (!sessionId) return;
     const idHash = sha256(sessionId);
-    const session = this.users.session(idHash);
-    if (!session) return;
-    this.users.deleteSession(idHash);
-    this.audit({ userId: session.userId, action: 'logout' });
+    const session = await this.users.session(idHash);
+    // Of two logouts at once, the one that deleted the session audits it.
+    if (!session || !(await this.users.deleteSession(idHash))) return;
+    await this.audit({ userId: session.userId, action: 'logout' });
   }
 
   /** The signed-in user and their CSRF token, or nulls (GET /api/auth/state). */
-  state(sessionId: string | undefined): { user: UserView | null; csrfToken: string | null } {
-    const found = this.resolveSession(sessionId);
+  async state(sessionId: string | undefined): Promise<{ user: UserView | null; csrfToken: string | null }> {
+    const found = await this.resolveSession(sessionId);
     if (typeof found === 'string') return { user: null, csrfToken: null };
     return { user: this.view(found.user), csrfToken: found.session.csrfToken };
   }
@@ -242,10 +250,15 @@ export class AuthService implements Auth {
       createdBy: input.createdBy ?? null,
       disabledAt: null,
     };
-    this.users.transaction(() => {
-      if (this.users.byEmail(record.email)) throw authErrors.emailTaken();
-      this.users.insert(record);
-    });
+    await this.users
+      .transaction(async (users) => {
+        if (await users.byEmail(record.email)) throw authErrors.emailTaken();
+        await users.insert(record);
+      })
+      .catch((err: unknown) => {
+        // The same email added at the same time (PostgreSQL can report it so rather than as a conflict).
+        throw isUniqueViolation(err) ? authErrors.emailTaken() : err;
+      });
     return this.view(record);
   }
 
@@ -257,7 +270,7 @@ export class AuthService implements Auth {
     const user = await this.createUser({ ...input, createdBy: actor.id });
     const token = newSecret();
     const now = this.now();
-    this.users.insertToken({
+    await this.users.insertToken({
       tokenHash: sha256(token),
       purpose: 'activate',
       userId: user.id,
@@ -265,7 +278,7 @@ export class AuthService implements Auth {
       expiresAt: now + ACTIVATION_LINK_MS,
       usedAt: null,
     });
-    this.audit({ userId: actor.id, action: 'user.create', detail: { id: user.id, email: user.email, role: user.role } });
+    await this.audit({ userId: actor.id, action: 'user.create', detail: { id: user.id, email: user.email, role: user.role } });
     return { user, activationUrl: `${this.config.publicUrl}/activate#${token}` };
   }
 
@@ -273,48 +286,49 @@ export class AuthService implements Auth {
     if (!this.config.passwordLogin) throw authErrors.passwordLoginOff();
     checkPassword(input.password);
     const passwordHash = await hashPassword(input.password);
-    const user = this.users.transaction(() => {
+    const user = await this.users.transaction(async (users) => {
       const tokenHash = sha256(input.token);
-      const token = this.users.token(tokenHash);
+      const token = await users.token(tokenHash);
       const now = this.now();
       if (!token || token.purpose !== 'activate' || token.usedAt !== null || token.expiresAt <= now || !token.userId) {
         throw authErrors.activationLink();
       }
-      const user = this.users.get(token.userId);
-      if (!user || user.disabledAt !== null || !this.users.useToken(tokenHash, now)) throw authErrors.activationLink();
-      this.users.setPassword(user.id, passwordHash);
+      const user = await users.get(token.userId);
+      if (!user || user.disabledAt !== null || !(await users.useToken(tokenHash, now))) throw authErrors.activationLink();
+      await users.setPassword(user.id, passwordHash);
       return { ...user, passwordHash };
     });
-    this.audit({ userId: user.id, action: 'user.activate' });
-    return { user: this.view(user), session: this.startSession(user) };
+    await this.audit({ userId: user.id, action: 'user.activate' });
+    return { user: this.view(user), session: await this.startSession(user) };
   }
 
-  listUsers(): UserView[] {
-    return this.users.list().map((u) => this.view(u));
+  async listUsers(): Promise<UserView[]> {
+    return (await this.users.list()).map((u) => this.view(u));
   }
 
   /**
    * Disables an account and ends its sessions. `actor` is null from the command line. An admin cannot disable
    * themself, and the last admin who can sign in is never disabled.
    */
-  disableUser(actor: StaffUser | null, id: string): UserView {
-    const user = this.users.transaction(() => {
-      const user = this.users.get(id);
+  async disableUser(actor: StaffUser | null, id: string): Promise<UserView> {
+    // One transaction from the admins read to the write: two admins disabled at once cannot leave none.
+    const user = await this.users.transaction(async (users, tx) => {
+      const user = await users.get(id);
       if (!user) throw authErrors.userNotFound();
       if (actor && actor.id === id) throw authErrors.disableSelf();
       if (user.disabledAt !== null) return user;
-      if (user.role === 'admin' && !this.users.activeAdmins().some((a) => a.id !== id)) throw authErrors.lastAdmin();
+      if (user.role === 'admin' && !(await users.activeAdmins()).some((a) => a.id !== id)) throw authErrors.lastAdmin();
       const now = this.now();
-      this.users.disable(id, now);
-      this.users.deleteSessionsOf(id);
-      this.audit({ userId: actor?.id ?? null, action: 'user.disable', detail: { id, email: user.email } });
+      await users.disable(id, now);
+      await users.deleteSessionsOf(id);
+      await this.audit({ userId: actor?.id ?? null, action: 'user.disable', detail: { id, email: user.email } }, tx);
       return { ...user, disabledAt: now };
     });
     return this.view(user);
   }
 
-  auditEntries(limit: number): AuditView[] {
-    return this.auditLog.list(limit).map((e) => ({
+  async auditEntries(limit: number): Promise<AuditView[]> {
+    return (await this.auditLog.list(limit)).map((e) => ({
       at: new Date(e.at).toISOString(),
       user: e.userId === null ? null : { id: e.userId, name: e.userName ?? '(deleted)' },
       action: e.action,
@@ -338,12 +352,12 @@ export class AuthService implements Auth {
 
   // Sessions.
 
-  private startSession(user: UserRecord): NewSession {
+  private async startSession(user: UserRecord): Promise<NewSession> {
     const id = newSecret();
     const csrfToken = newSecret();
     const now = this.now();
-    this.users.deleteExpiredSessions(now);
-    this.users.insertSession({
+    await this.users.deleteExpiredSessions(now);
+    await this.users.insertSession({
       idHash: sha256(id),
       userId: user.id,
       csrfToken,
@@ -358,20 +372,22 @@ export class AuthService implements Auth {
    * The live session a cookie value names and its user, sliding its expiry forward; 'none' without a cookie or
    * for an unknown one, 'ended' for an expired session or a disabled user.
    */
-  private resolveSession(sessionId: string | undefined): { session: SessionRecord; user: UserRecord } | 'none' | 'ended' {
+  private async resolveSession(
+    sessionId: string | undefined,
+  ): Promise<{ session: SessionRecord; user: UserRecord } | 'none' | 'ended'> {
     if (!sessionId || sessionId.length > 100) return 'none';
     const idHash = sha256(sessionId);
-    const session = this.users.session(idHash);
+    const session = await this.users.session(idHash);
     if (!session) return 'none';
     const now = this.now();
-    const user = this.users.get(session.userId);
+    const user = await this.users.get(session.userId);
     if (!user || user.disabledAt !== null || now >= session.expiresAt || now >= session.createdAt + SESSION_MAX_MS) {
-      this.users.deleteSession(idHash);
+      await this.users.deleteSession(idHash);
       return 'ended';
     }
     if (now - session.lastSeenAt >= TOUCH_EVERY_MS) {
       const expiresAt = Math.min(now + SESSION_IDLE_MS, session.createdAt + SESSION_MAX_MS);
-      this.users.touchSession(idHash, now, expiresAt);
+      await this.users.touchSession(idHash, now, expiresAt);
       return { session: { ...session, lastSeenAt: now, expiresAt }, user };
     }
     return { session, user };

@@ -124,7 +124,7 @@ export class InviteService {
     invite.tokenHash = hashToken(token);
     if (invite.candidateName === '') throw errors.badRequest('The candidate needs a name.');
     await this.deps.repo.insert(invite);
-    this.deps.auth.audit({ userId, action: 'invite.create', inviteId: id, detail: { exerciseId: exercise.id, exerciseVersion: exercise.version } });
+    await this.deps.auth.audit({ userId, action: 'invite.create', inviteId: id, detail: { exerciseId: exercise.id, exerciseVersion: exercise.version } });
     return { invite, link: this.link(token) };
   }
 
@@ -134,16 +134,16 @@ export class InviteService {
   }
 
   /** Refuses (403, audited) anyone but the invite's creator or an admin. */
-  assertCanManage(invite: Invite, actor: Actor, action: InviteAction): void {
+  async assertCanManage(invite: Invite, actor: Actor, action: InviteAction): Promise<void> {
     if (this.canManage(invite, actor)) return;
-    this.deps.auth.audit({
+    await this.deps.auth.audit({
       userId: actor.id,
       action: 'invite.refused',
       inviteId: invite.id,
       attemptId: invite.attemptId,
       detail: { action, createdBy: invite.createdBy },
     });
-    const owner = this.deps.auth.userName(invite.createdBy) ?? 'its creator';
+    const owner = (await this.deps.auth.userName(invite.createdBy)) ?? 'its creator';
     throw new OpslabError(
       ERROR_CODES.forbidden,
       403,
@@ -155,7 +155,7 @@ export class InviteService {
   private async owned(id: string, actor: Actor, action: InviteAction): Promise<Invite> {
     const invite = await this.deps.repo.get(id);
     if (!invite) throw errors.inviteNotFound();
-    this.assertCanManage(invite, actor, action);
+    await this.assertCanManage(invite, actor, action);
     return invite;
   }
 
@@ -170,7 +170,7 @@ export class InviteService {
       if (actor.role === 'admin') return;
       throw new OpslabError(ERROR_CODES.forbidden, 403, 'Only an admin may delete this attempt.');
     }
-    this.assertCanManage(invite, actor, 'delete');
+    await this.assertCanManage(invite, actor, 'delete');
   }
 
   /** The invite's attempt, if it has one. */
@@ -200,8 +200,12 @@ export class InviteService {
     return this.deps.catalog.at(invite.exerciseId, invite.exerciseVersion) ? 'older' : 'missing';
   }
 
-  /** What staff see of an invite: never its link or any token (`canManage`: whether `viewer` may change it). */
-  async view(invite: Invite, viewer: Actor): Promise<InviteView> {
+  /**
+   * What staff see of an invite: never its link or any token (`canManage`: whether `viewer` may change it).
+   * `names`: the creators' names, read beforehand for a list.
+   */
+  async view(invite: Invite, viewer: Actor, names?: ReadonlyMap<string, string>): Promise<InviteView> {
+    const creator = names ? names.get(invite.createdBy) : await this.deps.auth.userName(invite.createdBy);
     const attempt = await this.attemptOf(invite);
     const exercise = this.deps.catalog.forAttempt(invite) ?? this.deps.catalog.get(invite.exerciseId);
     return {
@@ -216,7 +220,7 @@ export class InviteService {
       showFeedback: invite.showFeedback,
       files: { upload: invite.fileUpload ?? null, download: invite.fileDownload ?? null },
       note: invite.note,
-      createdBy: { id: invite.createdBy, name: this.deps.auth.userName(invite.createdBy) ?? 'unknown' },
+      createdBy: { id: invite.createdBy, name: creator ?? 'unknown' },
       createdAt: iso(invite.createdAt)!,
       expiresAt: iso(invite.expiresAt)!,
       revokedAt: iso(invite.revokedAt),
@@ -233,7 +237,9 @@ export class InviteService {
   }
 
   async list(viewer: Actor, filter: InviteListQuery = {}): Promise<InviteView[]> {
-    const views = await Promise.all((await this.deps.repo.list({ exerciseId: filter.exerciseId })).map((i) => this.view(i, viewer)));
+    const invites = await this.deps.repo.list({ exerciseId: filter.exerciseId });
+    const names = await this.deps.auth.userNames(invites.map((i) => i.createdBy));
+    const views = await Promise.all(invites.map((i) => this.view(i, viewer, names)));
     return filter.status ? views.filter((v) => v.status === filter.status) : views;
   }
 
@@ -241,7 +247,7 @@ export class InviteService {
   async revoke(id: string, actor: Actor): Promise<Invite> {
     const invite = await this.owned(id, actor, 'revoke');
     if (!(await this.deps.repo.revoke(id, Date.now()))) throw errors.inviteState('This invite is already revoked.');
-    this.deps.auth.audit({ userId: actor.id, action: 'invite.revoke', inviteId: id, attemptId: invite.attemptId });
+    await this.deps.auth.audit({ userId: actor.id, action: 'invite.revoke', inviteId: id, attemptId: invite.attemptId });
     await this.starting.get(id)?.catch(() => undefined);
     const current = (await this.deps.repo.get(id))!;
     const attempt = await this.attemptOf(current);
@@ -265,8 +271,8 @@ export class InviteService {
     } else if (status !== 'pending') {
       throw errors.inviteState(`This invite is ${status}: there is no clock to extend.`);
     }
-    await this.deps.repo.setTimeLimit(id, invite.timeLimitSeconds + minutes * 60);
-    this.deps.auth.audit({ userId: actor.id, action: 'attempt.extend', inviteId: id, attemptId: invite.attemptId, detail: { minutes } });
+    await this.deps.repo.addTime(id, minutes * 60);
+    await this.deps.auth.audit({ userId: actor.id, action: 'attempt.extend', inviteId: id, attemptId: invite.attemptId, detail: { minutes } });
     return (await this.deps.repo.get(id))!;
   }
 
@@ -276,6 +282,7 @@ export class InviteService {
    * Resume carries on in the same attempt; the attempt's events and recording say that it changed hands.
    */
   async reissue(id: string, actor: Actor): Promise<{ invite: Invite; link: string }> {
+    const by = { id: actor.id, name: (await this.deps.auth.userName(actor.id)) ?? 'unknown' };
     const invite = await this.owned(id, actor, 'reissue');
     const status = this.status(invite, await this.attemptOf(invite));
     if (status !== 'pending' && status !== 'running' && status !== 'failed') {
@@ -286,10 +293,9 @@ export class InviteService {
     if (!(await this.deps.repo.reissue(id, hashToken(token)))) throw errors.inviteState('This invite is revoked.');
     const attempt = await this.attemptOf(invite);
     if (attempt && (attempt.state === 'running' || attempt.state === 'created')) {
-      const by = { id: actor.id, name: this.deps.auth.userName(actor.id) ?? 'unknown' };
       await this.deps.attempts.replaceToken(attempt.id, unusableTokenHash(), { kind: 'link-reissued', detail: { by } }, `link reissued by ${by.name}`);
     }
-    this.deps.auth.audit({
+    await this.deps.auth.audit({
       userId: actor.id,
       action: 'invite.reissue',
       inviteId: id,

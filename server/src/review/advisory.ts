@@ -46,7 +46,7 @@ export class AdvisoryChecks {
       confirmedBy: userId,
       confirmedAt: Date.now(),
     });
-    this.deps.auth.audit({
+    await this.deps.auth.audit({
       userId,
       action: previous ? 'check.confirmation.change' : 'check.confirm',
       attemptId,
@@ -67,7 +67,7 @@ export class AdvisoryChecks {
     const { inviteId } = await this.target(attemptId, checkId);
     const was = await this.deps.grading.withdraw(attemptId, checkId);
     if (!was) return false;
-    this.deps.auth.audit({
+    await this.deps.auth.audit({
       userId,
       action: 'check.confirmation.withdraw',
       attemptId,
@@ -86,15 +86,21 @@ export class AdvisoryChecks {
   async views(attemptId: string, run: StoredRun): Promise<Record<string, CheckConfirmation>> {
     const now = new Map(run.results.map((r) => [r.id, r.verdict]));
     const out: Record<string, CheckConfirmation> = {};
-    for (const c of await this.deps.grading.confirmations.list(attemptId)) out[c.checkId] = this.view(c, now.get(c.checkId));
+    const confirmations = await this.deps.grading.confirmations.list(attemptId);
+    const names = await this.deps.auth.userNames(confirmations.map((c) => c.confirmedBy));
+    for (const c of confirmations) out[c.checkId] = this.view(c, now.get(c.checkId), names.get(c.confirmedBy));
     return out;
   }
 
-  private view(c: StoredConfirmation, current: StoredRun['results'][number]['verdict'] | undefined): CheckConfirmation {
+  private view(
+    c: StoredConfirmation,
+    current: StoredRun['results'][number]['verdict'] | undefined,
+    name: string | undefined,
+  ): CheckConfirmation {
     return {
       verdict: c.verdict,
       comment: c.comment,
-      by: { id: c.confirmedBy, name: this.deps.auth.userName(c.confirmedBy) ?? 'unknown' },
+      by: { id: c.confirmedBy, name: name ?? 'unknown' },
       at: new Date(c.confirmedAt).toISOString(),
       graderVerdict: c.graderVerdict,
       graderChanged: current !== undefined && current !== c.graderVerdict,

@@ -94,14 +94,14 @@ export class AttemptsCsv {
   async export(filter: AttemptExportFilter, userId: string): Promise<AttemptsCsvFile> {
     const rows = await this.collect(filter);
     const checkColumns = this.checkColumns(rows);
-    const reviewerColumns = this.reviewerColumns(rows);
+    const reviewerColumns = await this.reviewerColumns(rows);
     const header = [
       ...FIXED_HEADER,
       ...checkColumns.map((key) => `check ${key}`),
       ...reviewerColumns.flatMap((r) => [`reviewer ${r.label}: weighted score`, `reviewer ${r.label}: recommendation`]),
       'review link',
     ];
-    this.deps.auth.audit({
+    await this.deps.auth.audit({
       userId,
       action: 'attempts.export',
       detail: { format: 'csv', filter: definedOnly(filter), rows: rows.length },
@@ -134,16 +134,17 @@ export class AttemptsCsv {
     if (total > max) {
       throw errors.badRequest(`The filter matches ${total} attempts; an export holds at most ${max}. Narrow the filter and export again.`);
     }
+    const interviewers = await this.deps.auth.userNames(rows.flatMap((r) => (r.interviewerId ? [r.interviewerId] : [])));
     const out: ExportRow[] = [];
     for (let start = 0; start < rows.length; start += BATCH) {
       if (start > 0) await new Promise((resolve) => setImmediate(resolve));
-      for (const r of rows.slice(start, start + BATCH)) out.push(await this.row(r));
+      for (const r of rows.slice(start, start + BATCH)) out.push(await this.row(r, interviewers));
     }
     return out;
   }
 
-  private async row(r: AttemptListRow): Promise<ExportRow> {
-    const { attemptsRepo, grading, reviews, invites, catalog, auth, publicUrl } = this.deps;
+  private async row(r: AttemptListRow, interviewers: ReadonlyMap<string, string>): Promise<ExportRow> {
+    const { attemptsRepo, grading, reviews, invites, catalog, publicUrl } = this.deps;
     const attempt = await attemptsRepo.get(r.id);
     const invite = attempt?.inviteId ? await invites.get(attempt.inviteId) : undefined;
     const final = await grading.finalVerdicts(r.id);
@@ -163,7 +164,7 @@ export class AttemptsCsv {
         r.id,
         invite?.candidateName ?? null,
         invite?.candidateEmail ?? null,
-        r.interviewerId ? (auth.userName(r.interviewerId) ?? 'unknown') : null,
+        r.interviewerId ? (interviewers.get(r.interviewerId) ?? 'unknown') : null,
         r.mode,
         r.exerciseId,
         catalog.get(r.exerciseId)?.title ?? r.exerciseId,
@@ -204,9 +205,10 @@ export class AttemptsCsv {
   }
 
   /** Two columns per reviewer of any exported attempt, by name; a name two reviewers share gets their id. */
-  private reviewerColumns(rows: readonly ExportRow[]): { id: string; label: string }[] {
+  private async reviewerColumns(rows: readonly ExportRow[]): Promise<{ id: string; label: string }[]> {
     const ids = [...new Set(rows.flatMap((r) => [...r.reviewers.keys()]))];
-    const named = ids.map((id) => ({ id, name: this.deps.auth.userName(id) ?? 'unknown' }));
+    const names = await this.deps.auth.userNames(ids);
+    const named = ids.map((id) => ({ id, name: names.get(id) ?? 'unknown' }));
     const count = new Map<string, number>();
     for (const r of named) count.set(r.name, (count.get(r.name) ?? 0) + 1);
     return named

@@ -59,6 +59,7 @@ export class ReviewService {
 
   async list(q: AttemptQuery): Promise<AttemptPage> {
     const { rows, total } = await this.deps.reviews.listAttempts(q);
+    const names = await this.deps.auth.userNames(rows.flatMap((r) => (r.interviewerId ? [r.interviewerId] : [])));
     return {
       total,
       page: q.page,
@@ -71,7 +72,7 @@ export class ReviewService {
         state: r.state,
         endReason: r.endReason,
         candidateName: r.candidateName,
-        interviewer: r.interviewerId ? { id: r.interviewerId, name: this.deps.auth.userName(r.interviewerId) ?? 'unknown' } : null,
+        interviewer: r.interviewerId ? { id: r.interviewerId, name: names.get(r.interviewerId) ?? 'unknown' } : null,
         createdAt: iso(r.createdAt)!,
         startedAt: iso(r.startedAt),
         deadline: iso(r.deadline),
@@ -103,6 +104,8 @@ export class ReviewService {
     const tally = final ? tallyGrade(final.results, confirmed) : null;
     const decisions = final ? await this.advisory.views(attemptId, final) : {};
     const skills = exercise?.skills ?? [];
+    const finals = await grading.finals(attemptId);
+    const requesters = await auth.userNames(finals.flatMap((r) => (r.requestedBy ? [r.requestedBy] : [])));
     return {
       attempt: attempts.view(attempt),
       timeLimitSeconds: attempt.timeLimitSeconds,
@@ -113,7 +116,7 @@ export class ReviewService {
             id: invite.id,
             showFeedback: invite.showFeedback,
             note: invite.note,
-            createdBy: { id: invite.createdBy, name: auth.userName(invite.createdBy) ?? 'unknown' },
+            createdBy: { id: invite.createdBy, name: (await auth.userName(invite.createdBy)) ?? 'unknown' },
             createdAt: iso(invite.createdAt)!,
             expiresAt: iso(invite.expiresAt)!,
             revokedAt: iso(invite.revokedAt),
@@ -151,7 +154,7 @@ export class ReviewService {
             })),
           }
         : null,
-      gradings: gradingHistory(await grading.finals(attemptId), confirmed, (id) => auth.userName(id) ?? undefined),
+      gradings: gradingHistory(finals, confirmed, (id) => requesters.get(id)),
       regradeRefusal: attempts.regrader.refusal(attempt),
       checkRuns: (await grading
         .list(attemptId))
@@ -164,8 +167,10 @@ export class ReviewService {
   }
 
   async reviews(attemptId: string, viewerId: string): Promise<Review[]> {
-    return (await this.deps.reviews.list(attemptId)).map((r) => ({
-      reviewer: { id: r.reviewerId, name: this.deps.auth.userName(r.reviewerId) ?? 'unknown' },
+    const reviews = await this.deps.reviews.list(attemptId);
+    const names = await this.deps.auth.userNames(reviews.map((r) => r.reviewerId));
+    return reviews.map((r) => ({
+      reviewer: { id: r.reviewerId, name: names.get(r.reviewerId) ?? 'unknown' },
       ratings: r.ratings,
       recommendation: r.recommendation,
       summary: r.summary,
@@ -182,7 +187,7 @@ export class ReviewService {
   ): Promise<Review> {
     const attempt = await this.attempt(attemptId);
     await this.deps.reviews.upsert({ attemptId, reviewerId, ...body });
-    this.deps.auth.audit({ userId: reviewerId, action: 'review.save', attemptId, detail: { recommendation: body.recommendation } });
+    await this.deps.auth.audit({ userId: reviewerId, action: 'review.save', attemptId, detail: { recommendation: body.recommendation } });
     await this.deps.events?.publish({ type: 'review.saved', attemptId, attempt, reviewerId, review: body });
     return (await this.reviews(attemptId, reviewerId)).find((r) => r.mine)!;
   }

@@ -18,19 +18,19 @@ export async function apiTokenRoutes(app: FastifyInstance, opts: ApiTokenRoutesO
   const admin = staffGuard(opts.auth, ['admin']);
 
   app.get('/api/manage/tokens', { preValidation: admin }, async (_request, reply) =>
-    reply.header('cache-control', 'no-store').send({ tokens: tokens.list() }),
+    reply.header('cache-control', 'no-store').send({ tokens: await tokens.list() }),
   );
 
   app.post(
     '/api/manage/tokens',
     { preValidation: admin, schema: { body: CreateApiTokenBody } },
     async (request: FastifyRequest<{ Body: CreateApiTokenBody }>, reply: FastifyReply) =>
-      reply.code(201).header('cache-control', 'no-store').send(tokens.create(request.user!, request.body)),
+      reply.code(201).header('cache-control', 'no-store').send(await tokens.create(request.user!, request.body)),
   );
 
   app.post(
     '/api/manage/tokens/:id/revoke',
     { preValidation: admin, schema: { params: ApiTokenParams } },
-    async (request: FastifyRequest<{ Params: { id: string } }>) => ({ token: tokens.revoke(request.user!, request.params.id) }),
+    async (request: FastifyRequest<{ Params: { id: string } }>) => ({ token: await tokens.revoke(request.user!, request.params.id) }),
   );
 }

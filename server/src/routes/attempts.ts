@@ -38,7 +38,7 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
   app.get('/api/practice', async (request: FastifyRequest) => ({
     enabled: opts.practice.enabled,
     timeLimitMinutes: opts.practice.timeLimitMinutes,
-    exercises: opts.practice.progress(practiceToken(request)),
+    exercises: await opts.practice.progress(practiceToken(request)),
   }));
 
   const { attempts, practice } = opts;
@@ -148,7 +148,7 @@ export async function attemptRoutes(app: FastifyInstance, opts: AttemptRoutesOpt
   }));
 
   app.post('/api/attempts/:id/hints', { schema: { params: AttemptParams }, preHandler: reveals }, async (request: IdRequest) => ({
-    hints: attempts.revealHint(request.params.id),
+    hints: await attempts.revealHint(request.params.id),
   }));
 
   app.get(

@@ -38,9 +38,9 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
   };
 
   app.get('/api/auth/state', async (request, reply): Promise<AuthState> => {
-    const state = auth.state(sessionId(request));
+    const state = await auth.state(sessionId(request));
     reply.header('cache-control', 'no-store');
-    return { setupRequired: auth.setupRequired(), ...state, signIn: opts.signIn };
+    return { setupRequired: await auth.setupRequired(), ...state, signIn: opts.signIn };
   });
 
   app.post(
@@ -58,7 +58,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
   );
 
   app.post('/api/auth/logout', { preValidation: staff }, async (request, reply) => {
-    auth.logout(sessionId(request));
+    await auth.logout(sessionId(request));
     clearSessionCookie(reply, opts.secureCookies);
     return reply.code(204).send();
   });
@@ -70,7 +70,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
       signedIn(reply, await auth.activate(request.body), 200),
   );
 
-  app.get('/api/manage/users', { preValidation: admin }, async () => ({ users: auth.listUsers() }));
+  app.get('/api/manage/users', { preValidation: admin }, async () => ({ users: await auth.listUsers() }));
 
   app.post(
     '/api/manage/users',
@@ -85,7 +85,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     '/api/manage/users/:id/disable',
     { preValidation: admin, schema: { params: UserParams } },
     async (request) => ({
-      user: auth.disableUser(request.user!, request.params.id),
+      user: await auth.disableUser(request.user!, request.params.id),
     }),
   );
 
@@ -93,7 +93,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     '/api/manage/audit',
     { preValidation: admin, schema: { querystring: AuditQuery } },
     async (request) => ({
-      entries: auth.auditEntries(request.query.limit === undefined ? 100 : Number(request.query.limit)),
+      entries: await auth.auditEntries(request.query.limit === undefined ? 100 : Number(request.query.limit)),
     }),
   );
 }

@@ -83,7 +83,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     },
     async (request: FastifyRequest<{ Body: CreateInviteBody }>, reply: FastifyReply) => {
       const { invite, link } = await invites.create(request.body, userId(request));
-      return reply.code(201).send({ invite: invites.created(invite, link, request.user!) });
+      return reply.code(201).send({ invite: await invites.created(invite, link, request.user!) });
     },
   );
 
@@ -94,7 +94,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       schema: { querystring: InviteListQuery },
     },
     async (request: FastifyRequest<{ Querystring: InviteListQuery }>) => ({
-      invites: invites.list(request.user!, request.query),
+      invites: await invites.list(request.user!, request.query),
     }),
   );
 
@@ -120,7 +120,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     { preValidation: invitesWrite, schema: { params: InviteParams } },
     async (request: FastifyRequest<Id>) => {
       const { invite, link } = await invites.reissue(request.params.id, request.user!);
-      return { invite: invites.created(invite, link, request.user!) };
+      return { invite: await invites.created(invite, link, request.user!) };
     },
   );
 
@@ -243,7 +243,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       schema: { params: ManageAttemptParams, body: ReviewInput },
     },
     async (request: FastifyRequest<Id & { Body: ReviewInput }>) => ({
-      review: reviews.saveReview(request.params.id, userId(request), request.body),
+      review: await reviews.saveReview(request.params.id, userId(request), request.body),
     }),
   );
 
@@ -279,8 +279,11 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       const attempt = await attempts.get(request.params.id);
       if (!attempt) throw errors.attemptNotFound();
       const pending = attempts.regrader.regrade(attempt.id, userId(request));
-      auth.audit({ userId: userId(request), action: 'attempt.regrade', attemptId: attempt.id, inviteId: attempt.inviteId, detail: { exerciseId: attempt.exerciseId } });
-      await pending;
+      // Together: a regrade that fails while the entry is written is still handled here.
+      await Promise.all([
+        pending,
+        auth.audit({ userId: userId(request), action: 'attempt.regrade', attemptId: attempt.id, inviteId: attempt.inviteId, detail: { exerciseId: attempt.exerciseId } }),
+      ]);
       return { gradings: (await reviews.bundle(attempt.id, userId(request))).gradings };
     },
   );
@@ -291,7 +294,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
     { preValidation: admin, schema: { params: ExerciseParams } },
     async (request: FastifyRequest<Id>, reply: FastifyReply) => {
       const result = await attempts.regrader.regradeExercise(request.params.id, userId(request));
-      auth.audit({ userId: userId(request), action: 'exercise.regrade', detail: { exerciseId: request.params.id, queued: result.queued.length, skipped: result.skipped.length } });
+      await auth.audit({ userId: userId(request), action: 'exercise.regrade', detail: { exerciseId: request.params.id, queued: result.queued.length, skipped: result.skipped.length } });
       return reply.code(202).send(result);
     },
   );
@@ -304,7 +307,7 @@ export async function manageRoutes(app: FastifyInstance, opts: ManageRoutesOptio
       if (!attempt) throw errors.attemptNotFound();
       await invites.assertCanDeleteAttempt(attempt, request.user!);
       await attempts.deleteAttempt(attempt.id);
-      auth.audit({
+      await auth.audit({
         userId: userId(request),
         action: 'attempt.delete',
         attemptId: attempt.id,

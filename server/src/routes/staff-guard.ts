@@ -18,7 +18,7 @@ export type StaffHook = (request: FastifyRequest<any>) => Promise<void>;
 export function staffGuard(auth: Pick<Auth, 'authenticate'>, roles: readonly Role[], scope?: ApiScope): StaffHook {
   return async (request: FastifyRequest): Promise<void> => {
     const csrf = request.headers['x-csrf-token'];
-    request.user = auth.authenticate(
+    request.user = await auth.authenticate(
       {
         sessionId: sessionId(request),
         csrfToken: typeof csrf === 'string' ? csrf : undefined,

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Sql } from './sql.js';
 
 export interface AuditRecord {
   id: number;
@@ -28,9 +28,9 @@ interface Row {
 
 /** The append-only audit log: who did what and when. */
 export class AuditRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly sql: Sql) {}
 
-  insert(entry: {
+  async insert(entry: {
     at: number;
     userId: string | null;
     action: string;
@@ -38,12 +38,10 @@ export class AuditRepo {
     inviteId: string | null;
     detail: unknown;
     actor?: string | null;
-  }): void {
-    this.db
-      .prepare(
-        'INSERT INTO audit_log (at, user_id, action, attempt_id, invite_id, detail, actor) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
+  }): Promise<void> {
+    await this.sql.run(
+      'INSERT INTO audit_log (at, user_id, action, attempt_id, invite_id, detail, actor) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [
         entry.at,
         entry.userId,
         entry.action,
@@ -51,17 +49,17 @@ export class AuditRepo {
         entry.inviteId,
         entry.detail === undefined || entry.detail === null ? null : JSON.stringify(entry.detail),
         entry.actor ?? null,
-      );
+      ],
+    );
   }
 
-  /** The newest entries first. */
-  list(limit: number): AuditRecord[] {
-    const rows = this.db
-      .prepare(
-        `SELECT a.*, u.name AS user_name FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
-         ORDER BY a.id DESC LIMIT ?`,
-      )
-      .all(limit) as Row[];
+  /** The newest entries first (in the order they were written). */
+  async list(limit: number): Promise<AuditRecord[]> {
+    const rows = await this.sql.all<Row>(
+      `SELECT a.*, u.name AS user_name FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
+       ORDER BY a.id DESC LIMIT ?`,
+      [limit],
+    );
     return rows.map((row) => ({
       id: row.id,
       at: row.at,

@@ -150,7 +150,8 @@ export class InvitesRepo {
     return (await this.sql.run('UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id])) === 1;
   }
 
-  async setTimeLimit(id: string, seconds: number): Promise<void> {
-    await this.sql.run('UPDATE invites SET time_limit_seconds = ? WHERE id = ?', [seconds, id]);
+  /** Raises the time limit by `seconds` (an increment: two extensions at once both count). */
+  async addTime(id: string, seconds: number): Promise<void> {
+    await this.sql.run('UPDATE invites SET time_limit_seconds = time_limit_seconds + ? WHERE id = ?', [seconds, id]);
   }
 }

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Sql } from './sql.js';
 
 export type UserRole = 'admin' | 'interviewer';
 export type TokenPurpose = 'setup' | 'activate';
@@ -90,148 +90,179 @@ const sessionFromRow = (row: SessionRow): SessionRecord => ({
   expiresAt: row.expires_at,
 });
 
+/**
+ * Whether `err` is a UNIQUE index refusing a row (an email taken, an identity linked twice). Transactions rule out
+ * most such clashes; on PostgreSQL one made at the same time by another transaction can still surface as this.
+ */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
 /** Users, their one-time account tokens (setup, activation) and their sessions. Only hashes of secrets are stored. */
 export class UsersRepo {
-  constructor(readonly db: Db) {}
+  constructor(readonly sql: Sql) {}
 
-  /** Runs fn in one SQLite transaction (synchronous: nothing else touches the database meanwhile). */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+  /**
+   * Runs fn in one transaction, with the users on it (and its Sql, for other repositories that must join it). On
+   * PostgreSQL it may run more than once: fn does nothing but SQL through what it is given.
+   */
+  transaction<T>(fn: (users: UsersRepo, tx: Sql) => Promise<T>): Promise<T> {
+    return this.sql.transaction((tx) => fn(new UsersRepo(tx), tx));
   }
 
-  count(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n;
+  async count(): Promise<number> {
+    return (await this.sql.one<{ n: number }>('SELECT COUNT(*) AS n FROM users'))!.n;
   }
 
-  insert(user: UserRecord): void {
-    this.db
-      .prepare(
-        `INSERT INTO users (id, email, name, role, password_hash, created_at, created_by, disabled_at)
-         VALUES (@id, @email, @name, @role, @passwordHash, @createdAt, @createdBy, @disabledAt)`,
-      )
-      .run(user);
+  async insert(user: UserRecord): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO users (id, email, name, role, password_hash, created_at, created_by, disabled_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [user.id, user.email, user.name, user.role, user.passwordHash, user.createdAt, user.createdBy, user.disabledAt],
+    );
   }
 
-  get(id: string): UserRecord | null {
-    const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+  async get(id: string): Promise<UserRecord | null> {
+    const row = await this.sql.one<UserRow>('SELECT * FROM users WHERE id = ?', [id]);
     return row ? userFromRow(row) : null;
   }
 
-  /** Emails compare without regard to case. */
-  byEmail(email: string): UserRecord | null {
-    const row = this.db.prepare('SELECT * FROM users WHERE email = ?').get(email) as UserRow | undefined;
+  /** Emails compare without regard to case (the column's collation, on both databases). */
+  async byEmail(email: string): Promise<UserRecord | null> {
+    const row = await this.sql.one<UserRow>('SELECT * FROM users WHERE email = ?', [email]);
     return row ? userFromRow(row) : null;
   }
 
-  list(): UserRecord[] {
-    return (this.db.prepare('SELECT * FROM users ORDER BY created_at, rowid').all() as UserRow[]).map(userFromRow);
+  /**
+   * Oldest first. Accounts made in the same millisecond come in the order they were made on SQLite; PostgreSQL keeps
+   * no such order, and orders them by id.
+   */
+  async list(): Promise<UserRecord[]> {
+    const tie = this.sql.dialect === 'sqlite' ? 'rowid' : 'id';
+    return (await this.sql.all<UserRow>(`SELECT * FROM users ORDER BY created_at, ${tie}`)).map(userFromRow);
   }
 
-  setPassword(id: string, passwordHash: string): void {
-    this.db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, id);
+  /** The names of the accounts with these ids (ids without an account are left out). */
+  async names(ids: readonly string[]): Promise<Map<string, string>> {
+    const unique = [...new Set(ids)];
+    const names = new Map<string, string>();
+    // In slices, well under both databases' limits on bound values.
+    for (let i = 0; i < unique.length; i += 500) {
+      const slice = unique.slice(i, i + 500);
+      const rows = await this.sql.all<{ id: string; name: string }>(
+        `SELECT id, name FROM users WHERE id IN (${slice.map(() => '?').join(', ')})`,
+        slice,
+      );
+      for (const row of rows) names.set(row.id, row.name);
+    }
+    return names;
   }
 
-  disable(id: string, at: number): void {
-    this.db.prepare('UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL').run(at, id);
+  async setPassword(id: string, passwordHash: string): Promise<void> {
+    await this.sql.run('UPDATE users SET password_hash = ? WHERE id = ?', [passwordHash, id]);
+  }
+
+  /** False when the account was disabled already (or does not exist). */
+  async disable(id: string, at: number): Promise<boolean> {
+    return (await this.sql.run('UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL', [at, id])) === 1;
   }
 
   /** Admins that are not disabled and can sign in (they have a password, or are linked to a single sign-on identity). */
-  activeAdmins(): UserRecord[] {
+  async activeAdmins(): Promise<UserRecord[]> {
     return (
-      this.db
-        .prepare(
-          "SELECT * FROM users WHERE role = 'admin' AND disabled_at IS NULL AND (password_hash IS NOT NULL OR oidc_subject IS NOT NULL)",
-        )
-        .all() as UserRow[]
+      await this.sql.all<UserRow>(
+        "SELECT * FROM users WHERE role = 'admin' AND disabled_at IS NULL AND (password_hash IS NOT NULL OR oidc_subject IS NOT NULL)",
+      )
     ).map(userFromRow);
   }
 
   // Accounts signed in through an OpenID Connect provider: the provider's issuer and subject name the person.
 
-  bySubject(issuer: string, subject: string): UserRecord | null {
-    const row = this.db.prepare('SELECT * FROM users WHERE oidc_issuer = ? AND oidc_subject = ?').get(issuer, subject) as
-      | UserRow
-      | undefined;
+  async bySubject(issuer: string, subject: string): Promise<UserRecord | null> {
+    const row = await this.sql.one<UserRow>('SELECT * FROM users WHERE oidc_issuer = ? AND oidc_subject = ?', [issuer, subject]);
     return row ? userFromRow(row) : null;
   }
 
   /** The provider's issuer and subject this account is linked to, or null. */
-  subjectOf(id: string): { issuer: string; subject: string } | null {
-    const row = this.db.prepare('SELECT oidc_issuer, oidc_subject FROM users WHERE id = ?').get(id) as
-      | { oidc_issuer: string | null; oidc_subject: string | null }
-      | undefined;
+  async subjectOf(id: string): Promise<{ issuer: string; subject: string } | null> {
+    const row = await this.sql.one<{ oidc_issuer: string | null; oidc_subject: string | null }>(
+      'SELECT oidc_issuer, oidc_subject FROM users WHERE id = ?',
+      [id],
+    );
     return row?.oidc_issuer && row.oidc_subject ? { issuer: row.oidc_issuer, subject: row.oidc_subject } : null;
   }
 
-  setSubject(id: string, issuer: string, subject: string): void {
-    this.db.prepare('UPDATE users SET oidc_issuer = ?, oidc_subject = ? WHERE id = ?').run(issuer, subject, id);
+  async setSubject(id: string, issuer: string, subject: string): Promise<void> {
+    await this.sql.run('UPDATE users SET oidc_issuer = ?, oidc_subject = ? WHERE id = ?', [issuer, subject, id]);
   }
 
-  setRole(id: string, role: UserRole): void {
-    this.db.prepare('UPDATE users SET role = ? WHERE id = ?').run(role, id);
+  async setRole(id: string, role: UserRole): Promise<void> {
+    await this.sql.run('UPDATE users SET role = ? WHERE id = ?', [role, id]);
   }
 
   // One-time account tokens.
 
-  insertToken(token: AccountToken): void {
-    this.db
-      .prepare(
-        `INSERT INTO account_tokens (token_hash, purpose, user_id, created_at, expires_at, used_at)
-         VALUES (@tokenHash, @purpose, @userId, @createdAt, @expiresAt, @usedAt)`,
-      )
-      .run(token);
+  async insertToken(token: AccountToken): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO account_tokens (token_hash, purpose, user_id, created_at, expires_at, used_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+      [token.tokenHash, token.purpose, token.userId, token.createdAt, token.expiresAt, token.usedAt],
+    );
   }
 
-  token(tokenHash: string): AccountToken | null {
-    const row = this.db.prepare('SELECT * FROM account_tokens WHERE token_hash = ?').get(tokenHash) as
-      | TokenRow
-      | undefined;
+  async token(tokenHash: string): Promise<AccountToken | null> {
+    const row = await this.sql.one<TokenRow>('SELECT * FROM account_tokens WHERE token_hash = ?', [tokenHash]);
     return row ? tokenFromRow(row) : null;
   }
 
-  deleteTokens(purpose: TokenPurpose): void {
-    this.db.prepare('DELETE FROM account_tokens WHERE purpose = ?').run(purpose);
+  async deleteTokens(purpose: TokenPurpose): Promise<void> {
+    await this.sql.run('DELETE FROM account_tokens WHERE purpose = ?', [purpose]);
   }
 
-  /** Marks a token used; false when it was used already (the caller lost a race). */
-  useToken(tokenHash: string, at: number): boolean {
-    return (
-      this.db.prepare('UPDATE account_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL').run(at, tokenHash)
-        .changes === 1
-    );
+  /** Marks a token used, in one conditional statement; false when it was used already (the caller lost a race). */
+  async useToken(tokenHash: string, at: number): Promise<boolean> {
+    return (await this.sql.run('UPDATE account_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL', [at, tokenHash])) === 1;
   }
 
   // Sessions.
 
-  insertSession(session: SessionRecord): void {
-    this.db
-      .prepare(
-        `INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at)
-         VALUES (@idHash, @userId, @csrfToken, @createdAt, @lastSeenAt, @expiresAt)`,
-      )
-      .run(session);
+  async insertSession(session: SessionRecord): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+      [session.idHash, session.userId, session.csrfToken, session.createdAt, session.lastSeenAt, session.expiresAt],
+    );
   }
 
-  session(idHash: string): SessionRecord | null {
-    const row = this.db.prepare('SELECT * FROM sessions WHERE id_hash = ?').get(idHash) as SessionRow | undefined;
+  async session(idHash: string): Promise<SessionRecord | null> {
+    const row = await this.sql.one<SessionRow>('SELECT * FROM sessions WHERE id_hash = ?', [idHash]);
     return row ? sessionFromRow(row) : null;
   }
 
-  touchSession(idHash: string, lastSeenAt: number, expiresAt: number): void {
-    this.db
-      .prepare('UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?')
-      .run(lastSeenAt, expiresAt, idHash);
+  /**
+   * Slides a session's expiry forward. Only ever forward: a request that read the session before another one touched
+   * it changes nothing (and a session ended meanwhile stays ended).
+   */
+  async touchSession(idHash: string, lastSeenAt: number, expiresAt: number): Promise<void> {
+    await this.sql.run('UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ? AND last_seen_at < ?', [
+      lastSeenAt,
+      expiresAt,
+      idHash,
+      lastSeenAt,
+    ]);
   }
 
-  deleteSession(idHash: string): void {
-    this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash);
+  /** False when there was no such session (ended already). */
+  async deleteSession(idHash: string): Promise<boolean> {
+    return (await this.sql.run('DELETE FROM sessions WHERE id_hash = ?', [idHash])) === 1;
   }
 
-  deleteSessionsOf(userId: string): number {
-    return this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId).changes;
+  async deleteSessionsOf(userId: string): Promise<number> {
+    return this.sql.run('DELETE FROM sessions WHERE user_id = ?', [userId]);
   }
 
-  deleteExpiredSessions(now: number): number {
-    return this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes;
+  async deleteExpiredSessions(now: number): Promise<number> {
+    return this.sql.run('DELETE FROM sessions WHERE expires_at <= ?', [now]);
   }
 }

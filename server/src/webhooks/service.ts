@@ -84,7 +84,7 @@ export class WebhookService {
     this.worker.kick();
   }
 
-  private view(e: WebhookEndpoint, counts: Map<string, { pending: number; failed: number }>): WebhookView {
+  private async view(e: WebhookEndpoint, counts: Map<string, { pending: number; failed: number }>): Promise<WebhookView> {
     const c = counts.get(e.id) ?? { pending: 0, failed: 0 };
     return {
       id: e.id,
@@ -92,7 +92,7 @@ export class WebhookService {
       description: e.description,
       events: e.events,
       enabled: e.enabled,
-      createdBy: { id: e.createdBy, name: this.deps.auth.userName(e.createdBy) ?? 'unknown' },
+      createdBy: { id: e.createdBy, name: (await this.deps.auth.userName(e.createdBy)) ?? 'unknown' },
       createdAt: iso(e.createdAt)!,
       updatedAt: iso(e.updatedAt)!,
       pending: c.pending,
@@ -120,7 +120,7 @@ export class WebhookService {
 
   async list(): Promise<WebhookView[]> {
     const counts = await this.deps.repo.counts();
-    return (await this.deps.repo.listEndpoints()).map((e) => this.view(e, counts));
+    return Promise.all((await this.deps.repo.listEndpoints()).map((e) => this.view(e, counts)));
   }
 
   async get(id: string): Promise<WebhookView> {
@@ -143,8 +143,8 @@ export class WebhookService {
       updatedAt: now,
     };
     await this.deps.repo.insertEndpoint(endpoint);
-    this.deps.auth.audit({ userId, action: 'webhook.create', detail: { webhookId: endpoint.id, url, events: endpoint.events, secretGiven: body.secret !== undefined } });
-    return { ...this.view(endpoint, await this.deps.repo.counts()), secret: endpoint.secret };
+    await this.deps.auth.audit({ userId, action: 'webhook.create', detail: { webhookId: endpoint.id, url, events: endpoint.events, secretGiven: body.secret !== undefined } });
+    return { ...(await this.view(endpoint, await this.deps.repo.counts())), secret: endpoint.secret };
   }
 
   async update(id: string, body: UpdateWebhookBody, userId: string): Promise<WebhookView> {
@@ -157,7 +157,7 @@ export class WebhookService {
       ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
     });
     if (!updated) throw notFound();
-    this.deps.auth.audit({ userId, action: 'webhook.update', detail: { webhookId: id, ...body } });
+    await this.deps.auth.audit({ userId, action: 'webhook.update', detail: { webhookId: id, ...body } });
     // Enabled again: its pending deliveries are due.
     this.worker.kick();
     return this.view(updated, await this.deps.repo.counts());
@@ -168,15 +168,15 @@ export class WebhookService {
     await this.endpoint(id);
     const updated = await this.deps.repo.updateEndpoint(id, { secret: newWebhookSecret() });
     if (!updated) throw notFound();
-    this.deps.auth.audit({ userId, action: 'webhook.rotate-secret', detail: { webhookId: id } });
-    return { ...this.view(updated, await this.deps.repo.counts()), secret: updated.secret };
+    await this.deps.auth.audit({ userId, action: 'webhook.rotate-secret', detail: { webhookId: id } });
+    return { ...(await this.view(updated, await this.deps.repo.counts())), secret: updated.secret };
   }
 
   async delete(id: string, userId: string): Promise<void> {
     const e = await this.endpoint(id);
     // Deleted by another request meanwhile: that one is audited.
     if (!(await this.deps.repo.deleteEndpoint(id))) throw notFound();
-    this.deps.auth.audit({ userId, action: 'webhook.delete', detail: { webhookId: id, url: e.url } });
+    await this.deps.auth.audit({ userId, action: 'webhook.delete', detail: { webhookId: id, url: e.url } });
   }
 
   async deliveries(id: string): Promise<WebhookDeliveryView[]> {
@@ -192,7 +192,7 @@ export class WebhookService {
     // Purged, or gone with its endpoint, meanwhile.
     const again = await this.deps.repo.resend(deliveryId, Date.now());
     if (!again) throw deliveryNotFound();
-    this.deps.auth.audit({ userId, action: 'webhook.resend', detail: { webhookId: id, deliveryId, eventId: d.eventId } });
+    await this.deps.auth.audit({ userId, action: 'webhook.resend', detail: { webhookId: id, deliveryId, eventId: d.eventId } });
     this.worker.kick();
     return deliveryView(again);
   }
