@@ -13,6 +13,8 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // LOWER() as PostgreSQL has it: every letter, not only A to Z (a sort by name is the same on both databases).
+  db.function('lower', { deterministic: true }, (s: unknown) => (s === null ? null : String(s).toLowerCase()));
   migrate(db);
   return db;
 }

@@ -22,6 +22,10 @@ interface ReviewRow {
 }
 
 
+/**
+ * What each sort orders by. Text is compared by code point on both databases: SQLite does so anyway, and on
+ * PostgreSQL the database's own locale would otherwise decide (where spaces and punctuation count differs).
+ */
 const SORT_SQL: Record<AttemptSort, string> = {
   createdAt: 'a.created_at',
   startedAt: 'a.started_at',
@@ -83,6 +87,10 @@ export class ReviewsRepo {
     return list(this.sql, attemptId);
   }
 
+  private byCodePoint(sort: AttemptSort): string {
+    return this.sql.dialect === 'postgres' && (sort === 'candidate' || sort === 'exercise') ? ' COLLATE "C"' : '';
+  }
+
   /** The dashboard: attempts with their candidate, interviewer, final score and number of reviews. */
   async listAttempts(q: AttemptQuery): Promise<{ rows: AttemptListRow[]; total: number }> {
     const where: string[] = [];
@@ -130,7 +138,7 @@ export class ReviewsRepo {
          a.started_at, a.deadline, a.ended_at, a.score, a.max_score,
          (SELECT COUNT(*) FROM reviews r WHERE r.attempt_id = a.id) AS reviews
        ${from}
-       ORDER BY ${SORT_SQL[q.sort]} IS NULL, ${SORT_SQL[q.sort]} ${dir}, a.id ${dir}
+       ORDER BY ${SORT_SQL[q.sort]} IS NULL, ${SORT_SQL[q.sort]}${this.byCodePoint(q.sort)} ${dir}, a.id ${dir}
        LIMIT ? OFFSET ?`,
       [...params, q.pageSize, (q.page - 1) * q.pageSize],
     );
