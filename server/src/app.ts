@@ -45,10 +45,10 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     frameworkErrors,
   });
 
-  const services = createServices(opts, app.log);
+  const services = await createServices(opts, app.log);
   // The exercises published from git before a restart are served again before any request is.
   await services.publisher?.restore();
-  const { attempts, auth, catalog, db, diskWatch, driver, files, invites, oomWatch, practice, reviews } = services;
+  const { attempts, auth, catalog, sql, diskWatch, driver, files, invites, oomWatch, practice, reviews } = services;
   app.addHook('onReady', async () => {
     diskWatch.start();
     oomWatch.start();
@@ -88,7 +88,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   // Shells were detached in the WebSocket plugin's preClose; only the database is left.
   app.addHook('onClose', async () => {
-    db.close();
+    await sql.close();
   });
 
   return { app, services };

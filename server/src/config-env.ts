@@ -42,3 +42,23 @@ export const list = (env: Env, name: string): string[] =>
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+
+/**
+ * A PostgreSQL connection URL (postgres:// or postgresql://, with a host and a database), or null when unset. A bad
+ * value is named without its password.
+ */
+export function databaseUrl(env: Env, name: string): string | null {
+  const raw = str(env, name, '');
+  if (raw === '') return null;
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = null;
+  }
+  const shown = url?.password ? raw.replace(`:${url.password}@`, ':***@') : raw.replace(/:[^:@/]*@/, ':***@');
+  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || !url.hostname || url.pathname.length < 2) {
+    throw new ConfigError(name, shown, 'a PostgreSQL URL such as postgres://opslab:secret@db.internal:5432/opslab');
+  }
+  return raw;
+}

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CAPABILITY_ALLOWLIST, type SandboxPolicyConfig } from './hardening.js';
 import { displayGitUrl, parseGitSources, type GitSourceSpec } from './git-url.js';
-import { ConfigError, int, num, str, type Env } from './config-env.js';
+import { ConfigError, databaseUrl, int, num, str, type Env } from './config-env.js';
 import { signIn, type OidcConfig } from './config-sign-in.js';
 
 export type { SandboxPolicyConfig } from './hardening.js';
@@ -15,6 +15,8 @@ export interface Config {
   port: number;
   publicUrl: string;
   dataDir: string;
+  /** OPSLAB_DATABASE_URL: PostgreSQL (replicas share it); null for the SQLite file in dataDir. */
+  databaseUrl: string | null;
   exercisesDir: string;
   webDir: string;
   allowedOrigins: string[];
@@ -266,6 +268,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port,
     publicUrl: publicUrl.replace(/\/+$/, ''),
     dataDir: path.resolve(cwd, str(env, 'OPSLAB_DATA_DIR', 'data')),
+    databaseUrl: databaseUrl(env, 'OPSLAB_DATABASE_URL'),
     exercisesDir: path.resolve(cwd, str(env, 'OPSLAB_EXERCISES_DIR', 'exercises')),
     webDir: path.resolve(cwd, str(env, 'OPSLAB_WEB_DIR', 'dist/web')),
     allowedOrigins: [...new Set([new URL(publicUrl).origin, ...origins(env, 'OPSLAB_ALLOWED_ORIGINS')])],

@@ -53,18 +53,17 @@ async function images(): Promise<void> {
 }
 
 async function report(args: string[]): Promise<void> {
-  const { openDatabase } = await import('./store/db.js');
+  const { openStore } = await import('./store/open.js');
   const { GradingRepo } = await import('./store/grading-repo.js');
   const { AttemptsRepo } = await import('./store/attempts-repo.js');
-  const { sqliteSql } = await import('./store/sqlite-sql.js');
   const { toJsonReport, toJUnitXml } = await import('./grading/index.js');
   const id = args.find((a) => !a.startsWith('--'));
   if (!id || !/^a_[0-9a-f]{20}$/.test(id)) {
     process.stderr.write('usage: opslab report <attempt-id> [--junit]\n');
     process.exit(2);
   }
-  const db = openDatabase(loadConfig().dataDir);
-  const sql = sqliteSql(db);
+  const config = loadConfig();
+  const { sql } = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   try {
     const attempt = await new AttemptsRepo(sql).get(id);
     const run = await new GradingRepo(sql).final(id);
@@ -100,7 +99,7 @@ async function report(args: string[]): Promise<void> {
         );
     process.stdout.write(out + '\n');
   } finally {
-    db.close();
+    await sql.close();
   }
 }
 

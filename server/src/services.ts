@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.js';
-import { openDatabase, instanceId, type Db } from './store/db.js';
+import type { Db } from './store/db.js';
+import { instanceId, openStore } from './store/open.js';
 import type { Database } from './store/sql.js';
-import { sqliteSql } from './store/sqlite-sql.js';
 import { AttemptsRepo } from './store/attempts-repo.js';
 import { GradingRepo } from './store/grading-repo.js';
 import { InvitesRepo } from './store/invites-repo.js';
@@ -48,9 +48,10 @@ export interface ServiceOptions {
 
 export interface Services {
   config: Config;
-  db: Db;
-  /** The same database through the asynchronous calls every repository is moving to (store/sql.ts). */
+  /** The database every repository talks to (store/sql.ts): SQLite, or PostgreSQL with OPSLAB_DATABASE_URL. */
   sql: Database;
+  /** The SQLite connection itself (tests and maintenance read the file); null on PostgreSQL. */
+  sqlite: Db | null;
   driver: JobDriver;
   catalog: ExerciseCatalog;
   attempts: AttemptService;
@@ -82,11 +83,14 @@ export interface Services {
 export const sandboxImageRef = (image: string) => `opslab/sandbox-${image}:latest`;
 
 /** Opens the database and wires the domain services together; nothing runs until the app starts them. */
-export function createServices(opts: ServiceOptions, log: Logger): Services {
+export async function createServices(opts: ServiceOptions, log: Logger): Promise<Services> {
   const { config } = opts;
-  const db = openDatabase(config.dataDir);
-  const sql = sqliteSql(db);
-  const instance = instanceId(db);
+  const { sql, sqlite } = await openStore({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    onIdleError: (err) => log.warn({ err: err.message }, 'a database connection failed while idle'),
+  });
+  const instance = await instanceId(sql);
   const driver = opts.driver
     ? opts.driver(instance)
     : new DockerDriver({ instance, policy: config.sandbox, extraLabels: opts.sandboxLabels ?? {} });
@@ -176,7 +180,7 @@ export function createServices(opts: ServiceOptions, log: Logger): Services {
   events.subscribe(async (event) => {
     if (event.type === 'attempt.ended') await signals.close(event.attempt.id, 'page away at the end');
   });
-  return { config, db, sql, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks, files, publisher, exerciseSources, transfer, signals };
+  return { config, sql, sqlite, driver, catalog, attempts, auth, oidc, invites, reviews, practice, diskWatch, oomWatch, instance, webhooks, files, publisher, exerciseSources, transfer, signals };
 }
 
 /**

@@ -91,7 +91,7 @@ describe('workspace transfers and signals', () => {
     await page.locator('[data-testid="terminal"] .xterm').click();
     await other.close();
     const deadline = Date.now() + 10_000;
-    const repo = () => rig.server.services.db.prepare("SELECT kind FROM attempt_events WHERE attempt_id = ? AND kind IN ('signal.paste', 'signal.away')").all(attemptId);
+    const repo = () => rig.server.services.sqlite!.prepare("SELECT kind FROM attempt_events WHERE attempt_id = ? AND kind IN ('signal.paste', 'signal.away')").all(attemptId);
     while (Date.now() < deadline && repo().length < 2) await page.waitForTimeout(100);
     await rig.server.services.attempts.submit(attemptId);
 

@@ -69,7 +69,7 @@ describe('docs/api.md: the Automation examples, run with curl against a real ser
     expect(create).toContain('"exerciseId": "ci-triage"');
     const link = (await shell(create.replace('"exerciseId": "ci-triage"', '"exerciseId": "graded-demo"'))).trim();
     expect(link).toMatch(new RegExp(`^${server.url}/invite#[A-Za-z0-9_-]{43}$`));
-    const audit = server.services.db.prepare("SELECT user_id AS userId, actor FROM audit_log WHERE action = 'invite.create'").all();
+    const audit = server.services.sqlite!.prepare("SELECT user_id AS userId, actor FROM audit_log WHERE action = 'invite.create'").all();
     expect(audit).toEqual([{ userId: admin.user.id, actor: 'token:docs-examples' }]);
 
     // The candidate starts and submits; an interviewer reviews.
@@ -118,7 +118,7 @@ describe('docs/api.md: the Automation examples, run with curl against a real ser
     const csv = fs.readFileSync(path.join(cwd, 'attempts.csv'), 'utf8');
     expect(csv.split('\r\n')[0]).toContain('attempt id');
     expect(csv).toContain(attemptId);
-    const exported = server.services.db.prepare("SELECT actor FROM audit_log WHERE action = 'attempts.export'").all();
+    const exported = server.services.sqlite!.prepare("SELECT actor FROM audit_log WHERE action = 'attempts.export'").all();
     expect(exported).toEqual([{ actor: 'token:docs-examples' }]);
   });
 });

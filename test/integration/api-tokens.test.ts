@@ -27,7 +27,7 @@ describe('API tokens (real server, real SQLite file)', () => {
   };
   const inviteBody = { exerciseId: 'graded-demo', candidateName: 'Casey Candidate', candidateEmail: 'casey@example.test', showFeedback: true };
   const auditRows = (action: string) =>
-    server.services.db.prepare('SELECT user_id AS userId, actor, detail FROM audit_log WHERE action = ? ORDER BY id').all(action) as {
+    server.services.sqlite!.prepare('SELECT user_id AS userId, actor, detail FROM audit_log WHERE action = ? ORDER BY id').all(action) as {
       userId: string | null;
       actor: string | null;
       detail: string | null;
@@ -58,10 +58,10 @@ describe('API tokens (real server, real SQLite file)', () => {
     });
 
     // The SQLite file (and its write-ahead log) hold the hash, never the secret.
-    const row = server.services.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(token.id) as Record<string, unknown>;
+    const row = server.services.sqlite!.prepare('SELECT * FROM api_tokens WHERE id = ?').get(token.id) as Record<string, unknown>;
     expect(row.secret_hash).toBe(sha256(secret));
     for (const value of Object.values(row)) expect(String(value)).not.toContain(secret.slice(15));
-    server.services.db.pragma('wal_checkpoint(TRUNCATE)');
+    server.services.sqlite!.pragma('wal_checkpoint(TRUNCATE)');
     for (const file of ['opslab.db', 'opslab.db-wal']) {
       const p = path.join(server.dataDir, file);
       if (!fs.existsSync(p)) continue;
@@ -81,7 +81,7 @@ describe('API tokens (real server, real SQLite file)', () => {
     expect(res.body.invite.link).toMatch(/\/invite#[A-Za-z0-9_-]{43}$/);
     expect(res.body.invite.createdBy).toEqual({ id: admin.user.id, name: 'Ada Admin' });
     const inviteId = res.body.invite.id as string;
-    const created = server.services.db
+    const created = server.services.sqlite!
       .prepare("SELECT user_id AS userId, actor FROM audit_log WHERE action = 'invite.create' AND invite_id = ?")
       .get(inviteId);
     expect(created).toEqual({ userId: admin.user.id, actor: 'token:ats-invites' });
@@ -90,7 +90,7 @@ describe('API tokens (real server, real SQLite file)', () => {
     const revoked = await call('POST', `/api/manage/invites/${inviteId}/revoke`, bearer(secret));
     expect(revoked.status, revoked.text).toBe(200);
     expect(revoked.body.invite.status).toBe('revoked');
-    const row = server.services.db
+    const row = server.services.sqlite!
       .prepare("SELECT user_id AS userId, actor FROM audit_log WHERE action = 'invite.revoke' AND invite_id = ?")
       .get(inviteId);
     expect(row).toEqual({ userId: admin.user.id, actor: 'token:ats-invites' });
@@ -117,7 +117,7 @@ describe('API tokens (real server, real SQLite file)', () => {
     const viaSession = Array.from({ length: 8 }, () => call('POST', '/api/manage/invites', admin.headers, inviteBody));
     const [byToken, bySession] = await Promise.all([Promise.all(viaToken), Promise.all(viaSession)]);
     const actorOf = (res: { body: { invite: { id: string } } }) =>
-      (server.services.db.prepare("SELECT actor FROM audit_log WHERE action = 'invite.create' AND invite_id = ?").get(res.body.invite.id) as {
+      (server.services.sqlite!.prepare("SELECT actor FROM audit_log WHERE action = 'invite.create' AND invite_id = ?").get(res.body.invite.id) as {
         actor: string | null;
       }).actor;
     expect(byToken.map(actorOf)).toEqual(Array(8).fill('token:concurrent'));

@@ -211,7 +211,7 @@ describe('attempts export as CSV (real server, engine and SQLite)', () => {
 
     // More attempts than an export holds: refused, saying how many matched and what to do; nothing audited.
     const over = CSV_EXPORT_LIMITS.rows + 1;
-    server.services.db
+    server.services.sqlite!
       .prepare(
         `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
          INSERT INTO attempts (id, exercise_id, state, token_hash, time_limit_seconds, created_at, sandbox_status, mode, updated_at)
@@ -225,7 +225,7 @@ describe('attempts export as CSV (real server, engine and SQLite)', () => {
     expect(await audited()).toBe(before);
 
     // At the limit it exports them all.
-    server.services.db.prepare(`DELETE FROM attempts WHERE id = printf('a_bulk%016d', 1)`).run();
+    server.services.sqlite!.prepare(`DELETE FROM attempts WHERE id = printf('a_bulk%016d', 1)`).run();
     const full = await exported(alice, '?mode=practice&exerciseId=bulk-demo');
     expect(full.rows).toHaveLength(CSV_EXPORT_LIMITS.rows);
     expect(full.records[0]).toMatchObject({ 'exercise title': 'bulk-demo', state: 'archived', score: '' });

@@ -85,7 +85,7 @@ describe('accounts, sessions and CSRF', () => {
       const link = (await server.services.auth.setupLink())!;
       expect(link).toMatch(/^http:\/\/opslab\.test:8080\/setup#[A-Za-z0-9_-]{43}$/);
       // Only the hash is stored.
-      const stored = server.services.db.prepare('SELECT token_hash, purpose, expires_at - created_at AS life FROM account_tokens').all();
+      const stored = server.services.sqlite!.prepare('SELECT token_hash, purpose, expires_at - created_at AS life FROM account_tokens').all();
       expect(stored).toEqual([{ token_hash: expect.stringMatching(/^[0-9a-f]{64}$/), purpose: 'setup', life: 24 * 3600_000 }]);
       expect(JSON.stringify(stored)).not.toContain(tokenOf(link));
 
@@ -180,7 +180,7 @@ describe('accounts, sessions and CSRF', () => {
       expect(wrong.cookie).toBeNull();
 
       // The password is stored as a self-describing scrypt hash, never in the audit log.
-      const row = server.services.db.prepare('SELECT password_hash FROM users WHERE email = ?').get('ivy@example.test') as {
+      const row = server.services.sqlite!.prepare('SELECT password_hash FROM users WHERE email = ?').get('ivy@example.test') as {
         password_hash: string;
       };
       expect(row.password_hash).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{88}$/);
@@ -434,7 +434,7 @@ describe('accounts, sessions and CSRF', () => {
       const disabled = await call(server, 'POST', `/api/manage/users/${ivo.user.id}/disable`, { headers: admin.headers });
       expect(disabled.status).toBe(200);
       expect(disabled.body.user).toMatchObject({ id: ivo.user.id, disabled: true });
-      expect(server.services.db.prepare('SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?').get(ivo.user.id)).toEqual({ n: 0 });
+      expect(server.services.sqlite!.prepare('SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?').get(ivo.user.id)).toEqual({ n: 0 });
       const refused = await call(server, 'GET', '/api/auth/state', { headers: { cookie: ivo.cookie } });
       expect(refused.body.user).toBeNull();
       const logout = await call(server, 'POST', '/api/auth/logout', { headers: ivo.headers });
@@ -450,7 +450,7 @@ describe('accounts, sessions and CSRF', () => {
     it('a disabled user whose session row survived is still refused', async () => {
       const ivo = await staffSession(server, 'interviewer');
       // As if the account were disabled without going through the service.
-      server.services.db.prepare('UPDATE users SET disabled_at = ? WHERE id = ?').run(server.clock.now, ivo.user.id);
+      server.services.sqlite!.prepare('UPDATE users SET disabled_at = ? WHERE id = ?').run(server.clock.now, ivo.user.id);
       const res = await call(server, 'POST', '/api/auth/logout', { headers: ivo.headers });
       expect(res.status).toBe(401);
       expect(res.body.error.message).toMatch(/Sign in/);
@@ -488,7 +488,7 @@ describe('accounts, sessions and CSRF', () => {
     it('writes last_seen_at at most once a minute', async () => {
       const admin = await staffSession(server, 'admin');
       const lastSeen = () =>
-        (server.services.db.prepare('SELECT last_seen_at FROM sessions WHERE user_id = ?').get(admin.user.id) as { last_seen_at: number })
+        (server.services.sqlite!.prepare('SELECT last_seen_at FROM sessions WHERE user_id = ?').get(admin.user.id) as { last_seen_at: number })
           .last_seen_at;
       const start = lastSeen();
       server.clock.now += 59_000;

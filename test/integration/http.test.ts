@@ -30,12 +30,12 @@ describe('HTTP API (real engine)', () => {
     ['missing field', {}],
     ['extra field', { exerciseId: 'shell-warmup', timeLimitSeconds: 99999 }],
   ])('refuses a start with %s (400, clear message, nothing created)', async (_label, body) => {
-    const before = server.services.db.prepare('SELECT COUNT(*) AS n FROM attempts').get() as { n: number };
+    const before = server.services.sqlite!.prepare('SELECT COUNT(*) AS n FROM attempts').get() as { n: number };
     const res = await api(server.url, 'POST', '/api/attempts', undefined, body);
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('OPSLAB_ERR_BAD_REQUEST');
     expect(res.body.error.message).toMatch(/\S/);
-    const after = server.services.db.prepare('SELECT COUNT(*) AS n FROM attempts').get() as { n: number };
+    const after = server.services.sqlite!.prepare('SELECT COUNT(*) AS n FROM attempts').get() as { n: number };
     expect(after.n).toBe(before.n);
   });
 

@@ -237,7 +237,7 @@ describe('invites, candidate access and review (real server, real engine)', () =
 
     // An invite past its expiry without being started is refused.
     const c = await invite(alice);
-    server.services.db.prepare('UPDATE invites SET expires_at = ? WHERE id = ?').run(Date.now() - 1000, c.id);
+    server.services.sqlite!.prepare('UPDATE invites SET expires_at = ? WHERE id = ?').run(Date.now() - 1000, c.id);
     expect((await call(server, 'GET', '/api/invite', { headers: { authorization: `Bearer ${tokenOf(c.link)}` } })).status).toBe(410);
     expect((await start(tokenOf(c.link))).status).toBe(410);
     const listed = await call(server, 'GET', '/api/manage/invites?status=expired', { headers: alice.headers });
@@ -279,7 +279,7 @@ describe('invites, candidate access and review (real server, real engine)', () =
       ['POST', '/api/manage/attempts/a_00000000000000000000/regrade'],
       ['POST', '/api/manage/exercises/graded-demo/regrade'],
     ];
-    const count = () => (server.services.db.prepare('SELECT COUNT(*) AS n FROM invites').get() as { n: number }).n;
+    const count = () => (server.services.sqlite!.prepare('SELECT COUNT(*) AS n FROM invites').get() as { n: number }).n;
     const n = count();
     for (const [method, url, body] of routes) {
       expect((await call(server, method, url, { body })).status, `${method} ${url}`).toBe(401);
@@ -341,7 +341,7 @@ describe('invites, candidate access and review (real server, real engine)', () =
     expect((await call(server, 'GET', `/api/manage/attempts/${victim}`, { headers: alice.headers })).status).toBe(404);
     expect(fs.existsSync(recording)).toBe(false);
     expect(fs.existsSync(path.join(server.dataDir, 'snapshots', victim))).toBe(false);
-    const audit = server.services.db
+    const audit = server.services.sqlite!
       .prepare('SELECT action FROM audit_log WHERE attempt_id = ?')
       .all(victim) as { action: string }[];
     expect(audit.map((a) => a.action)).toContain('attempt.delete');

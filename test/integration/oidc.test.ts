@@ -29,7 +29,7 @@ describe('single sign-on with OpenID Connect', () => {
   });
 
   const users = () => server.services.auth.listUsers();
-  const sessions = () => (server.services.db.prepare('SELECT COUNT(*) AS n FROM sessions').get() as { n: number }).n;
+  const sessions = () => (server.services.sqlite!.prepare('SELECT COUNT(*) AS n FROM sessions').get() as { n: number }).n;
   const audit = async () => (await server.services.auth.auditEntries(1000)).reverse();
   const signIn = async (account: string, next?: string) => {
     const jar = new CookieJar();
@@ -60,7 +60,7 @@ describe('single sign-on with OpenID Connect', () => {
     expect(created?.detail).toMatchObject({ email: 'ada@example.test', role: 'admin', via: 'sso' });
     expect((await audit()).some((e) => e.action === 'login' && (e.detail as { method?: string }).method === 'sso')).toBe(true);
     // The subject is kept; no password.
-    const row = server.services.db.prepare('SELECT password_hash, oidc_issuer, oidc_subject FROM users').get();
+    const row = server.services.sqlite!.prepare('SELECT password_hash, oidc_issuer, oidc_subject FROM users').get();
     expect(row).toEqual({ password_hash: null, oidc_issuer: idp.issuer, oidc_subject: 'ada' });
   });
 

@@ -82,7 +82,7 @@ describe('practice mode (real server, real engine)', () => {
     await term.waitFor('after-reset', 20_000);
     expect(stripAnsi(term.text)).toMatch(/No such file or directory/);
     expect(term.controls.some((c) => c.type === 'replaced')).toBe(false);
-    const events = server.services.db.prepare('SELECT kind FROM attempt_events WHERE attempt_id = ?').all(attempt.id) as { kind: string }[];
+    const events = server.services.sqlite!.prepare('SELECT kind FROM attempt_events WHERE attempt_id = ?').all(attempt.id) as { kind: string }[];
     expect(events.map((e) => e.kind)).toContain('reset');
     term.close();
 

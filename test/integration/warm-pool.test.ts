@@ -22,7 +22,7 @@ async function poolContainers(server: TestServer): Promise<string[]> {
     all: true,
     filters: { label: [LABELS.pool, `${LABELS.instance}=${server.services.instance}`] },
   });
-  const rows = server.services.db.prepare('SELECT sandbox_id FROM attempts WHERE sandbox_id IS NOT NULL').all();
+  const rows = server.services.sqlite!.prepare('SELECT sandbox_id FROM attempts WHERE sandbox_id IS NOT NULL').all();
   const claimed = new Set((rows as { sandbox_id: string }[]).map((r) => r.sandbox_id));
   return list.map((c) => c.Id).filter((id) => !claimed.has(id));
 }
@@ -173,7 +173,7 @@ describe('warm pool (real server, real engine)', () => {
       limits: effectiveLimits(config.sandbox, exercise.limits),
     });
     await driver.start(dead);
-    const attemptsBefore = (server.services.db.prepare('SELECT id FROM attempts ORDER BY id').all() as { id: string }[]).map(
+    const attemptsBefore = (server.services.sqlite!.prepare('SELECT id FROM attempts ORDER BY id').all() as { id: string }[]).map(
       (r) => r.id,
     );
 
@@ -193,7 +193,7 @@ describe('warm pool (real server, real engine)', () => {
     const attempt = (await server.services.attempts.get(claimed.attempt.id))!;
     expect(attempt.state).toBe('running');
     expect(attempt.sandboxId).toBe(claimedSandbox);
-    const attemptsAfter = (server.services.db.prepare('SELECT id FROM attempts ORDER BY id').all() as { id: string }[]).map(
+    const attemptsAfter = (server.services.sqlite!.prepare('SELECT id FROM attempts ORDER BY id').all() as { id: string }[]).map(
       (r) => r.id,
     );
     expect(attemptsAfter).toEqual(attemptsBefore);

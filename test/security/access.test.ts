@@ -105,7 +105,7 @@ describe('access: refused before anything happens (real server, real engine)', (
     const before = await Promise.all([a, b, p].map((x) => connections(x.id)));
     // Sessions that no longer count: expired, logged out, of a disabled user; and a forged one.
     const expired = await staffSession(server, 'interviewer');
-    server.services.db.prepare('UPDATE sessions SET expires_at = ? WHERE user_id = ?').run(Date.now() - 1000, expired.user.id);
+    server.services.sqlite!.prepare('UPDATE sessions SET expires_at = ? WHERE user_id = ?').run(Date.now() - 1000, expired.user.id);
     const loggedOut = await staffSession(server, 'interviewer');
     expect((await call(server, 'POST', '/api/auth/logout', loggedOut.headers)).status).toBe(204);
     const disabled = await staffSession(server, 'interviewer');
@@ -147,7 +147,7 @@ describe('access: refused before anything happens (real server, real engine)', (
     const pattern = (url: string) => url.replace(/\/(a|i|u)_[0-9a-f]{20}(?=\/|$)/g, '/:id');
     const routes = allRoutes.filter(([method, url]) => server.app.hasRoute({ method: method as 'GET', url: pattern(url) }));
     expect(routes.length).toBeGreaterThanOrEqual(14);
-    const invitesBefore = (server.services.db.prepare('SELECT COUNT(*) AS n FROM invites').get() as { n: number }).n;
+    const invitesBefore = (server.services.sqlite!.prepare('SELECT COUNT(*) AS n FROM invites').get() as { n: number }).n;
     for (const [label, headers] of credentials) {
       for (const [method, url, body] of routes) await refused(label, 401, method, url, headers, body);
       for (const x of [a, p]) await refusedWs(`${label} (live view)`, 401, `/api/manage/attempts/${x.id}/live`, headers);
@@ -161,7 +161,7 @@ describe('access: refused before anything happens (real server, real engine)', (
     }
 
     // Nothing happened: no invite, no user, nothing deleted, nobody watched.
-    expect((server.services.db.prepare('SELECT COUNT(*) AS n FROM invites').get() as { n: number }).n).toBe(invitesBefore);
+    expect((server.services.sqlite!.prepare('SELECT COUNT(*) AS n FROM invites').get() as { n: number }).n).toBe(invitesBefore);
     expect((await server.services.attempts.get(p.id))?.state).toBe('running');
     expect((await server.services.auth.listUsers()).find((u) => u.id === alice.user.id)?.disabled).toBe(false);
     for (const x of [a, p]) {
@@ -240,7 +240,7 @@ describe('access: refused before anything happens (real server, real engine)', (
     await refusedWs('ended practice attempt', 410, `/api/attempts/${p.id}/terminal`, { cookie: p.cookie });
     await refused('ended practice attempt', 409, 'POST', `/api/attempts/${p.id}/reset`, { cookie: p.cookie });
 
-    const inviteA = server.services.db.prepare('SELECT id FROM invites WHERE attempt_id = ?').get(a.id) as { id: string };
+    const inviteA = server.services.sqlite!.prepare('SELECT id FROM invites WHERE attempt_id = ?').get(a.id) as { id: string };
     expect((await call(server, 'POST', `/api/manage/invites/${inviteA.id}/revoke`, alice.headers)).status).toBe(200);
     await refusedWs('withdrawn invite', 410, `/api/attempts/${a.id}/terminal`, { authorization: `Bearer ${a.token}` });
     await refused('withdrawn invite', 410, 'GET', `/api/attempts/${a.id}/recording`, { authorization: `Bearer ${a.token}` });

@@ -143,9 +143,9 @@ describe('security 23: API tokens (real server, real SQLite file)', () => {
     figure(ITEM, 'out-of-scope probes refused 403', `${refusedOutside} of ${outside}`);
     figure(ITEM, 'sessions-only routes refused to an all-scopes token', `${sessionOnlyRefused} of ${sessionOnly}`);
     // The admin's tokens and accounts are untouched by all of that.
-    expect(server.services.db.prepare("SELECT COUNT(*) AS n FROM api_tokens WHERE name = 'escalated'").get()).toEqual({ n: 0 });
-    expect(server.services.db.prepare("SELECT COUNT(*) AS n FROM users WHERE email = 'new@example.test'").get()).toEqual({ n: 0 });
-    const refusals = server.services.db.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'api-token.refused'").get() as { n: number };
+    expect(server.services.sqlite!.prepare("SELECT COUNT(*) AS n FROM api_tokens WHERE name = 'escalated'").get()).toEqual({ n: 0 });
+    expect(server.services.sqlite!.prepare("SELECT COUNT(*) AS n FROM users WHERE email = 'new@example.test'").get()).toEqual({ n: 0 });
+    const refusals = server.services.sqlite!.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'api-token.refused'").get() as { n: number };
     expect(refusals.n).toBe(refusedOutside);
     figure(ITEM, 'refusals in the audit log', `${refusals.n} of ${refusedOutside}`);
   });
@@ -218,7 +218,7 @@ describe('security 23: API tokens (real server, real SQLite file)', () => {
   });
 
   it('stores only hashes, and audits what a token does under its name', async () => {
-    server.services.db.pragma('wal_checkpoint(TRUNCATE)');
+    server.services.sqlite!.pragma('wal_checkpoint(TRUNCATE)');
     const files = ['opslab.db', 'opslab.db-wal'].map((f) => path.join(server.dataDir, f)).filter((f) => fs.existsSync(f));
     let found = 0;
     for (const file of files) {
@@ -228,14 +228,14 @@ describe('security 23: API tokens (real server, real SQLite file)', () => {
     expect(found).toBe(0);
     figure(ITEM, 'secrets found in the database files', `${found} of ${secrets.size}`);
 
-    const byToken = server.services.db
+    const byToken = server.services.sqlite!
       .prepare("SELECT action, user_id AS userId, actor FROM audit_log WHERE actor LIKE 'token:%' AND action != 'api-token.refused'")
       .all() as { action: string; userId: string; actor: string }[];
     expect(byToken.length).toBeGreaterThan(0);
     for (const row of byToken) expect(row.userId).toBe(admin.user.id);
     expect(new Set(byToken.map((r) => r.action))).toEqual(new Set(['invite.create', 'invite.revoke', 'attempt.extend', 'invite.reissue', 'attempts.export']));
     figure(ITEM, 'audited actions by tokens (token:<name> + admin)', byToken.length);
-    const lastUsed = server.services.db.prepare('SELECT COUNT(*) AS n FROM api_tokens WHERE last_used_at IS NOT NULL').get() as { n: number };
+    const lastUsed = server.services.sqlite!.prepare('SELECT COUNT(*) AS n FROM api_tokens WHERE last_used_at IS NOT NULL').get() as { n: number };
     figure(ITEM, 'tokens with lastUsedAt recorded', `${lastUsed.n} of ${secrets.size}`);
   });
 });

@@ -93,7 +93,7 @@ describe('capacity (real server, real engine)', () => {
         filters: { label: [`opslab.instance=${server.services.instance}`, 'opslab.role=sandbox'], status: ['running'] },
       })
     ).length;
-  const rows = () => (server.services.db.prepare('SELECT COUNT(*) AS n FROM attempts').get() as { n: number }).n;
+  const rows = () => (server.services.sqlite!.prepare('SELECT COUNT(*) AS n FROM attempts').get() as { n: number }).n;
 
   beforeAll(async () => {
     staff = await staffSession(server, 'interviewer');
@@ -134,7 +134,7 @@ describe('capacity (real server, real engine)', () => {
   });
 
   it('a burst of 6 interview starts on a full machine: two take the practice sandboxes back, four are refused', async () => {
-    const practice = server.services.db
+    const practice = server.services.sqlite!
       .prepare("SELECT id FROM attempts WHERE mode = 'practice' AND state = 'running'")
       .all() as { id: string }[];
     expect(practice.length).toBe(PRACTICE_MAX);

@@ -43,7 +43,7 @@ describe('item 22: formula injection in the attempts CSV export', () => {
     reviewer = await staffSession(server, 'interviewer', STAFF.reviewer);
   }, 60_000);
   it('writes every hostile text as inert text, whole, without breaking a row', async () => {
-    const db = server.services.db;
+    const db = server.services.sqlite!;
     const attempts = new AttemptsRepo(sqliteSql(db));
     const grading = new GradingRepo(sqliteSql(db));
     const ids: string[] = [];

@@ -138,7 +138,7 @@ describe('fuzzing every route (real server, real engine)', () => {
   /** Everything persistent: each table's rows (digest) and every file of the data directory (name and size). */
   function state(): { tables: Record<string, string>; files: Record<string, number> } {
     for (const id of [candidate.attemptId, practice.attemptId]) server.services.attempts.flushRecording(id);
-    const db = server.services.db;
+    const db = server.services.sqlite!;
     const tables: Record<string, string> = {};
     for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]) {
       const rows = db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all() as Record<string, unknown>[];

@@ -79,7 +79,7 @@ describe(`security 18: anonymous growth of disk and database (${SANDBOX_RUNTIME}
       // A refused start made no trainee and no attempt.
       expect(a.cookies.some((c) => c.startsWith('opslab_practice='))).toBe(false);
     }
-    const attempts = server.services.db.prepare(`SELECT COUNT(*) AS n FROM attempts WHERE mode = 'practice'`).get() as { n: number };
+    const attempts = server.services.sqlite!.prepare(`SELECT COUNT(*) AS n FROM attempts WHERE mode = 'practice'`).get() as { n: number };
     expect(attempts.n).toBe(3);
     figure(ITEM, 'attempts stored after the burst', attempts.n);
 
@@ -105,7 +105,7 @@ describe(`security 18: anonymous growth of disk and database (${SANDBOX_RUNTIME}
     expect(practice.body.error.code).toBe('OPSLAB_ERR_STORAGE_FULL');
     expect(practice.body.error.message).toMatch(/no room left for new practice attempts/);
     figure(ITEM, 'practice start past budget - reserve', practice.status);
-    const count = server.services.db.prepare('SELECT COUNT(*) AS n FROM attempts').get() as { n: number };
+    const count = server.services.sqlite!.prepare('SELECT COUNT(*) AS n FROM attempts').get() as { n: number };
     expect(count.n).toBe(0);
 
     const interview = await interviewStart(server);
@@ -128,7 +128,7 @@ describe(`security 18: anonymous growth of disk and database (${SANDBOX_RUNTIME}
 
     // Both ended 20 days ago.
     const ago = Date.now() - 20 * 86_400_000;
-    for (const id of ids) server.services.db.prepare('UPDATE attempts SET ended_at = ? WHERE id = ?').run(ago, id);
+    for (const id of ids) server.services.sqlite!.prepare('UPDATE attempts SET ended_at = ? WHERE id = ?').run(ago, id);
     const report = await server.services.attempts.reconcile();
     expect(report.purged).toEqual([ids[0]]);
     expect((await server.services.attempts.get(ids[0]!))).toBeUndefined();
@@ -184,7 +184,7 @@ describe(`security 18: anonymous growth of disk and database (${SANDBOX_RUNTIME}
     const diff = server.services.attempts.snapshotDiff(id)!;
     expect(diff.diff.split('\n')[0]).toMatch(/^Snapshot cut at its size limit \(192 MiB\)/);
     expect(diff.diff).toMatch(/File \/root\/work\/big\/f\d+ added: not compared, the snapshot had reached its size limit/);
-    const kept = server.services.db.prepare(`SELECT detail FROM attempt_events WHERE attempt_id = ? AND kind = 'snapshot-kept'`).get(id) as { detail: string };
+    const kept = server.services.sqlite!.prepare(`SELECT detail FROM attempt_events WHERE attempt_id = ? AND kind = 'snapshot-kept'`).get(id) as { detail: string };
     expect(JSON.parse(kept.detail)).toMatchObject({ cut: true });
     // Far below what was stored: the snapshot never sat whole in memory (held whole, it would be several times it).
     expect(growth).toBeLessThan(stored / 2);

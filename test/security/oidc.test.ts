@@ -29,7 +29,7 @@ describe(`security 25: single sign-on (${SANDBOX_RUNTIME})`, () => {
     await idp?.close();
   });
 
-  const count = (table: string) => (server.services.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  const count = (table: string) => (server.services.sqlite!.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
   const callbackUrl = (params: Record<string, string>) =>
     `${server.url}/api/auth/oidc/callback?${new URLSearchParams({ iss: idp.issuer, ...params })}`;
   /** A sign-in begun in a fresh browser: its jar and the state it carries to the provider. */
@@ -215,7 +215,7 @@ describe(`security 25: single sign-on (${SANDBOX_RUNTIME})`, () => {
       const begun = answers.filter((l) => l.startsWith(idp.issuer)).length;
       expect(begun).toBe(OIDC_STARTS_PER_CLIENT);
       expect(answers.slice(OIDC_STARTS_PER_CLIENT)).toEqual(Array(3).fill(`${fresh.url}/login?sso=rate`));
-      expect((fresh.services.db.prepare('SELECT COUNT(*) AS n FROM oidc_logins').get() as { n: number }).n).toBe(OIDC_STARTS_PER_CLIENT);
+      expect((fresh.services.sqlite!.prepare('SELECT COUNT(*) AS n FROM oidc_logins').get() as { n: number }).n).toBe(OIDC_STARTS_PER_CLIENT);
       figure(ITEM, `starts from one address in 10 min (${OIDC_STARTS_PER_CLIENT + 3} tried)`, `${begun} begun, ${answers.length - begun} refused`);
     } finally {
       await fresh.destroy();

@@ -98,7 +98,7 @@ describe('practice modes: interview exercises stay out of practice (real server,
     const unknownStart = await call(server, 'POST', '/api/attempts', {}, { exerciseId: UNKNOWN });
     const unknownPage = await call(server, 'GET', `/api/exercises/${UNKNOWN}`);
     expect([unknownStart.status, unknownPage.status]).toEqual([404, 404]);
-    const attemptsBefore = server.services.db.prepare('SELECT count(*) AS n FROM attempts').get() as { n: number };
+    const attemptsBefore = server.services.sqlite!.prepare('SELECT count(*) AS n FROM attempts').get() as { n: number };
     for (const id of HIRING) {
       // Word for word what an exercise that does not exist gets: the name is not confirmed.
       const start = await absent(server, 'POST', '/api/attempts', {}, { exerciseId: id });
@@ -106,7 +106,7 @@ describe('practice modes: interview exercises stay out of practice (real server,
       const page = await absent(server, 'GET', `/api/exercises/${id}`);
       expect(page.body.error.message).toBe(unknownPage.body.error.message.replace(UNKNOWN, id));
     }
-    expect((server.services.db.prepare('SELECT count(*) AS n FROM attempts').get() as { n: number }).n).toBe(attemptsBefore.n);
+    expect((server.services.sqlite!.prepare('SELECT count(*) AS n FROM attempts').get() as { n: number }).n).toBe(attemptsBefore.n);
 
     // The operator allows every exercise in practice: a trainee starts the hiring exercise and reads its material.
     await server.close();

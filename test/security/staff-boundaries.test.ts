@@ -68,7 +68,7 @@ describe('security 20: staff boundaries (real server, real engine)', () => {
     return res.body.invite as { id: string; link: string };
   };
   const auditRows = (action: string, invite: string) =>
-    server.services.db
+    server.services.sqlite!
       .prepare('SELECT user_id AS userId, action, invite_id AS inviteId, detail FROM audit_log WHERE action = ? AND invite_id = ?')
       .all(action, invite) as { userId: string; action: string; inviteId: string; detail: string | null }[];
 
@@ -308,7 +308,7 @@ describe('security 20: staff boundaries (real server, real engine)', () => {
       revoke: auditRows('invite.revoke', inviteId).length,
     };
     expect((await call('DELETE', `/api/manage/attempts/${attemptId}`, alice.headers)).status).toBe(204);
-    const deleted = server.services.db
+    const deleted = server.services.sqlite!
       .prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'attempt.delete' AND attempt_id = ? AND user_id = ?")
       .get(attemptId, alice.user.id) as { n: number };
     figure(ITEM, 'audit rows (create / extend / reissue / revoke / delete)', `${rows.create} / ${rows.extend} / ${rows.reissue} / ${rows.revoke} / ${deleted.n}`);

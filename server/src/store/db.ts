@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
 
@@ -32,16 +31,4 @@ function migrate(db: Db): void {
       db.pragma(`user_version = ${version + 1}`);
     })();
   }
-}
-
-/**
- * A random id for this installation, stored in the database. Sandboxes carry it as a label, so that two
- * opslab installations (or test runs) on one Docker engine never adopt or reap each other's containers.
- */
-export function instanceId(db: Db): string {
-  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('instance_id') as { value: string } | undefined;
-  if (row) return row.value;
-  const id = randomBytes(6).toString('hex');
-  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('instance_id', id);
-  return id;
 }
