@@ -24,6 +24,11 @@ function isThenable(checker, type) {
   return name === 'Promise' || name === 'PromiseLike';
 }
 
+function returnsPromise(checker, fn) {
+  const signature = checker.getSignatureFromDeclaration(fn);
+  return signature !== undefined && isThenable(checker, checker.getReturnTypeOfSignature(signature));
+}
+
 /** A promise, never undefined or null beside it. */
 function isAlwaysPromise(checker, type) {
   if (type.isUnion() && type.types.some((t) => t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null))) return false;
@@ -94,6 +99,20 @@ export function floatingPromises(configPath) {
         if (!expected || !isThenable(checker, expected)) {
           const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
           found.push(`${path.relative(root, file.fileName)}:${line + 1}: a promise as a plain value: ${node.getText(file).split('\n')[0].slice(0, 100)}`);
+        }
+      }
+      // An async callback where a function returning nothing is expected: whoever calls it drops its promise.
+      if ((ts.isArrowFunction(node) || ts.isFunctionExpression(node)) && returnsPromise(checker, node)) {
+        const expected = checker.getContextualType(node)?.getNonNullableType();
+        const members = expected ? (expected.isUnion() ? expected.types : [expected]) : [];
+        const signatures = members.flatMap((t) => t.getCallSignatures());
+        // Promise#finally waits for what its callback returns, whatever its declared type says.
+        const inFinally = ts.isCallExpression(node.parent) && ts.isPropertyAccessExpression(node.parent.expression) && node.parent.expression.name.text === 'finally';
+        // An overloaded callee (Fastify's register) may take either kind: the contextual type is one overload's.
+        const overloaded = ts.isCallExpression(node.parent) && checker.getTypeAtLocation(node.parent.expression).getCallSignatures().length > 1;
+        if (!inFinally && !overloaded && signatures.length > 0 && signatures.every((sig) => checker.getReturnTypeOfSignature(sig).flags & ts.TypeFlags.Void)) {
+          const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
+          found.push(`${path.relative(root, file.fileName)}:${line + 1}: an async callback where nothing waits for it: ${node.getText(file).split('\n')[0].slice(0, 100)}`);
         }
       }
       if (ts.isExpressionStatement(node)) {

@@ -120,7 +120,7 @@ describe('advisory checks: confirmations API', () => {
     const filtered = await manage(staff, 'GET', '/api/manage/attempts?mode=practice&minScore=50&maxScore=50');
     expect(filtered.body.attempts.map((a: { id: string }) => a.id)).toContain(id);
     const grading = new GradingRepo(server.services.sql);
-    expect((await grading.final(id))).toMatchObject({ score: 5, maxScore: 10 });
+    expect(await grading.final(id)).toMatchObject({ score: 5, maxScore: 10 });
     const exported = await manage(staff, 'GET', `/api/manage/attempts/${id}/export.json`);
     expect(exported.body.bundle.grading).toMatchObject({ score: 5, maxScore: 10, pendingPoints: 0 });
     const html = await fetch(`${server.url}/api/manage/attempts/${id}/export.html`, { headers: staff.headers }).then((r) => r.text());

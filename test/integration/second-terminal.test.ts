@@ -93,7 +93,7 @@ describe('a second terminal in the same sandbox (real Docker engine)', () => {
     expect(c2.reason).toMatch(/submitted/i);
     const after = await api(server.url, 'GET', `/api/attempts/${attempt.id}/recording?terminal=2`, token);
     expect(parseAsciicast(after.text).events.at(-1)?.slice(1)).toEqual(['m', 'submitted']);
-    expect((await TestTerminal.refusedStatus(socketUrl(server.url, attempt.id, 2), { authorization: `Bearer ${token}` }))).toBe(410);
+    expect(await TestTerminal.refusedStatus(socketUrl(server.url, attempt.id, 2), { authorization: `Bearer ${token}` })).toBe(410);
   });
 
   it('repaints the second terminal on reconnect, with the same shell', async () => {

@@ -131,7 +131,7 @@ describe(`security 18: anonymous growth of disk and database (${SANDBOX_RUNTIME}
     for (const id of ids) server.services.sqlite!.prepare('UPDATE attempts SET ended_at = ? WHERE id = ?').run(ago, id);
     const report = await server.services.attempts.reconcile();
     expect(report.purged).toEqual([ids[0]]);
-    expect((await server.services.attempts.get(ids[0]!))).toBeUndefined();
+    expect(await server.services.attempts.get(ids[0]!)).toBeUndefined();
     expect(fs.existsSync(recording)).toBe(false);
     expect(fs.existsSync(path.join(server.dataDir, 'snapshots', ids[0]!))).toBe(false);
     expect((await server.services.attempts.get(ids[1]!))?.state).toBe('archived');

@@ -44,7 +44,7 @@ describe(`security 4: memory bomb and CPU burn (${SANDBOX_RUNTIME})`, () => {
     try {
       // The other sandbox holds some memory of its own through the bomb: it must keep it.
       await shellRun(otherTerm, `python3 -c 'import time; a=b"y"*(64<<20); time.sleep(600)' & sleep 1`);
-      const otherKillsBefore = await oomKills((await sandbox(other)));
+      const otherKillsBefore = await oomKills(await sandbox(other));
       const t0 = performance.now();
       // 16 MiB at a time, every page written, until the kernel says no.
       bombTerm.type(`python3 -c 'import itertools; a=[b"x"*(16<<20) for _ in itertools.count()]'; echo "bomb-exit=$?"\r`);
@@ -67,15 +67,15 @@ describe(`security 4: memory bomb and CPU burn (${SANDBOX_RUNTIME})`, () => {
       expect(events[0]!.detail).toMatchObject({ memoryMb: limits.memoryMb, sandboxStopped: gvisor });
       // Only the bomb's sandbox: its cgroup counted the kill (under runc; gVisor's cgroup is gone with it), the
       // other's did not, the other attempt got no event, and its process and its shell are alive.
-      if (!gvisor) expect(await oomKills((await sandbox(bomb)))).toBeGreaterThanOrEqual(1);
-      expect(await oomKills((await sandbox(other)))).toBe(otherKillsBefore);
+      if (!gvisor) expect(await oomKills(await sandbox(bomb))).toBeGreaterThanOrEqual(1);
+      expect(await oomKills(await sandbox(other))).toBe(otherKillsBefore);
       expect((await repo.events(other.attempt.id)).filter((e) => e.kind === OOM_EVENT)).toEqual([]);
       expect(await shellRun(otherTerm, 'jobs -r | wc -l; echo $((6*7))', 15_000)).toMatch(/1\s+42/);
-      const info = await docker.getContainer((await sandbox(bomb))).inspect();
+      const info = await docker.getContainer(await sandbox(bomb)).inspect();
       figure(ITEM, 'memory limit', limits.memoryMb, 'MiB');
       figure(ITEM, 'bomb killed after', round(killedMs / 1000), 's');
       figure(ITEM, 'oom notice after', round(noticeMs / 1000), 's');
-      figure(ITEM, 'oom kills in the other sandbox', (await oomKills((await sandbox(other)))) - otherKillsBefore);
+      figure(ITEM, 'oom kills in the other sandbox', (await oomKills(await sandbox(other))) - otherKillsBefore);
       if (!gvisor) {
         const exit = Number(/bomb-exit=(\d+)/.exec(bombTerm.text)![1]);
         figure(ITEM, 'what was killed', `the bomb (exit ${exit})`);

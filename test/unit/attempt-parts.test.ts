@@ -41,7 +41,7 @@ describe('sandbox bring-up', () => {
       exercise,
       owner: { attemptId: 'a_1', generation: 2 },
       attach: 'before-start',
-      onCreated: (id) => driver.steps.push(`created ${id}`),
+      onCreated: (id) => void driver.steps.push(`created ${id}`),
       onAttached: () => void driver.steps.push('attached'),
       setup: async () => void driver.steps.push('setup'),
       snapshot: async () => (driver.steps.push('snapshot'), Buffer.from('tar')),

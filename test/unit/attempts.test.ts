@@ -134,7 +134,7 @@ describe('attempt lifecycle (fake driver)', () => {
     };
     const second = (await service.start(EXERCISE)).attempt;
     await service.settled(second.id);
-    expect((await repo.get(second.id))).toMatchObject({ state: 'failed', failure: 'archive read failed', sandboxStatus: 'removed' });
+    expect(await repo.get(second.id)).toMatchObject({ state: 'failed', failure: 'archive read failed', sandboxStatus: 'removed' });
     expect(driver.sandboxes.size).toBe(0);
   });
 
@@ -166,7 +166,7 @@ describe('attempt lifecycle (fake driver)', () => {
     service = makeService();
     const report = await service.reconcile();
     expect(report.failed).toEqual([attempt.id]);
-    expect((await repo.get(attempt.id))).toMatchObject({ state: 'failed', failure: 'provisioning was interrupted', sandboxStatus: 'removed' });
+    expect(await repo.get(attempt.id)).toMatchObject({ state: 'failed', failure: 'provisioning was interrupted', sandboxStatus: 'removed' });
     expect(driver.sandboxes.has(attempt.sandboxId!)).toBe(false);
   });
 
@@ -245,7 +245,7 @@ describe('attempt lifecycle (fake driver)', () => {
 
     const report = await service.reconcile();
     expect(report.purged).toEqual([old.id]);
-    expect((await repo.get(old.id))).toBeUndefined();
+    expect(await repo.get(old.id)).toBeUndefined();
     expect(fs.existsSync(recording)).toBe(false);
     expect((await repo.get(recent.id))?.state).toBe('archived');
     expect((await repo.get(running.id))?.state).toBe('running');
@@ -408,7 +408,7 @@ describe('grading in the attempt lifecycle (fake driver and runner)', () => {
     const err = await service.runChecks(attempt.id).catch((e: unknown) => e);
     expect((err as OpslabError).statusCode).toBe(429);
     expect(Number((err as OpslabError).headers['retry-after'])).toBeGreaterThan(0);
-    expect((await grading.firstPasses(attempt.id))).toEqual({ a: run.finishedAt });
+    expect(await grading.firstPasses(attempt.id)).toEqual({ a: run.finishedAt });
   });
 
   it('runs at most one check run at a time per attempt', async () => {
@@ -449,7 +449,7 @@ describe('grading in the attempt lifecycle (fake driver and runner)', () => {
     runner.failGrade = new Error('grader image missing');
     const done = await service.submit(attempt.id);
     expect(done.state).toBe('archived');
-    expect((await grading.final(attempt.id))).toMatchObject({ error: 'grader image missing', results: [] });
+    expect(await grading.final(attempt.id)).toMatchObject({ error: 'grader image missing', results: [] });
     // The evidence was kept first: the snapshot and its diff survive the failed grading.
     expect(service.snapshotDiff(attempt.id)!.changed).toEqual([{ path: '/root/work/x', change: 'modified' }]);
     expect((await repo.events(attempt.id)).map((e) => e.kind)).toContain('snapshot-kept');

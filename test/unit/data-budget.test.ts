@@ -53,7 +53,7 @@ describe('data directory budget', () => {
     now += 5000;
     expect((await budget.usage()).usedBytes).toBe(7 * MiB);
     // Past budget minus reserve: practice is refused, interviews are not.
-    expect((await budget.usage())).toMatchObject({ practiceRefused: true, interviewsRefused: false });
+    expect(await budget.usage()).toMatchObject({ practiceRefused: true, interviewsRefused: false });
     expect((await refusal(() => budget.assertRoom('practice')))?.statusCode).toBe(507);
     expect(await refusal(() => budget.assertRoom('interview'))).toBeNull();
 
@@ -61,13 +61,13 @@ describe('data directory budget', () => {
     fs.appendFileSync(cast, Buffer.alloc(3 * MiB));
     live.pop();
     now += 5000;
-    expect((await budget.usage())).toMatchObject({ usedBytes: 10 * MiB, interviewsRefused: true });
+    expect(await budget.usage()).toMatchObject({ usedBytes: 10 * MiB, interviewsRefused: true });
     expect((await refusal(() => budget.assertRoom('interview')))?.message).toMatch(/storage is full/);
 
     // Deleting an attempt gives its bytes back.
     budget.remove(cast);
     budget.remove(path.join(dataDir, 'snapshots', 'a_1'));
-    expect((await budget.usage())).toMatchObject({ usedBytes: 4 * MiB, practiceRefused: false });
+    expect(await budget.usage()).toMatchObject({ usedBytes: 4 * MiB, practiceRefused: false });
 
     // A restart counts the same from the files.
     const again = new DataBudget({ dataDir, budget: { maxBytes: 10 * MiB, interviewReserveBytes: 4 * MiB }, liveRecordings: () => [] });
@@ -79,6 +79,6 @@ describe('data directory budget', () => {
     fs.writeFileSync(path.join(dataDir, 'recordings', 'a_1.cast'), Buffer.alloc(MiB));
     const budget = new DataBudget({ dataDir, budget: { maxBytes: 0, interviewReserveBytes: 0 }, liveRecordings: () => [] });
     expect(await refusal(() => budget.assertRoom('practice'))).toBeNull();
-    expect((await budget.usage())).toMatchObject({ usedBytes: MiB, practiceRefused: false, interviewsRefused: false });
+    expect(await budget.usage()).toMatchObject({ usedBytes: MiB, practiceRefused: false, interviewsRefused: false });
   });
 });

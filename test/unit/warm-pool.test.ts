@@ -174,7 +174,7 @@ describe('warm pool (fake driver)', () => {
       expect(s.spec.pool).toMatch(/^[0-9a-f]{16}$/);
       expect(runner.provisioned).toContain(id);
     }
-    expect((await repo.listInStates(['created', 'running']))).toHaveLength(0);
+    expect(await repo.listInStates(['created', 'running'])).toHaveLength(0);
 
     const { attempt } = await service.start(WARMUP);
     expect(prepared).toContain(attempt.sandboxId);

@@ -83,7 +83,7 @@ export class Reconciler {
     const sandboxes = await driver.listManaged();
     const byId = new Map(sandboxes.map((s) => [s.id, s]));
     const owned = new Set<string>();
-    for (const attempt of (await repo.listInStates(ACTIVE_STATES))) {
+    for (const attempt of await repo.listInStates(ACTIVE_STATES)) {
       if (this.busy(attempt.id)) {
         if (attempt.sandboxId) owned.add(attempt.sandboxId);
         continue;

@@ -30,7 +30,9 @@ export async function resetSandbox(ctx: AttemptContext, id: string): Promise<Att
         exercise,
         owner: { attemptId: id, generation },
         attach: 'before-start',
-        onCreated: (created) => (sandboxId = created),
+        onCreated: (created) => {
+          sandboxId = created;
+        },
         onAttached: (session) => {
           terminal.marker(MARKERS.reset);
           terminal.attachSession(session);

@@ -22,7 +22,7 @@ export interface StartOptions {
   /** Practice: the hash of the trainee's practice token. */
   ownerHash?: string;
   /** Called once the attempt row exists, before provisioning (an invite links to it at once). */
-  onCreated?: (attemptId: string) => void;
+  onCreated?: (attemptId: string) => void | Promise<void>;
   /** The exercise version to provision (an invite's, pinned when it was made); the current one by default. */
   exerciseVersion?: string | null;
 }
@@ -87,12 +87,12 @@ export async function startAttempt(
     exerciseVersion: exercise.version,
   });
   ctx.provisioning.add(id);
-  opts.onCreated?.(id);
   let sandboxId = (pooled?.sandboxId ?? null) as string | null;
   let terminal = null as AttemptTerminal | null;
   /** The start answered with its snapshot still being taken: `settle` ends the provisioning. */
   let answered = false;
   try {
+    await opts.onCreated?.(id);
     if (pooled) {
       const running = await claim(ctx, id, pooled, timeLimitSeconds);
       log.info({ attemptId: id, exerciseId, sandboxId, ms: Date.now() - now, pooled: true }, 'attempt started');

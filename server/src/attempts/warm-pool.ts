@@ -319,7 +319,9 @@ export class WarmPool {
           exercise,
           owner: { attemptId: '', pool: e.slot },
           attach: 'after-start',
-          onCreated: (sandboxId) => (e.sandboxId = sandboxId),
+          onCreated: (sandboxId) => {
+            e.sandboxId = sandboxId;
+          },
           onAttached: (session) => {
             e.session = session;
             // Nobody watches the shell until an attempt claims it: what it prints meanwhile is dropped.

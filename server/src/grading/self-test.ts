@@ -131,7 +131,9 @@ async function runState(
         exercise,
         owner: { attemptId: `selftest-${randomBytes(6).toString('hex')}` },
         attach: 'no',
-        onCreated: (id) => (sandboxId = id),
+        onCreated: (id) => {
+          sandboxId = id;
+        },
         setup: async (id) => {
           run.provisionMs = (await provisionExercise(driver, id, exercise, { params, seed })).totalMs;
         },

@@ -24,7 +24,7 @@ export interface BringUpPlan {
   /** Takes the snapshot of the exercise's files once set up; none is taken without it. */
   snapshot?(sandboxId: string): Promise<Buffer>;
   /** Called as soon as the sandbox exists (whoever owns it removes it if a later step fails). */
-  onCreated?(sandboxId: string): void;
+  onCreated?(sandboxId: string): void | Promise<void>;
   /** Called with the attached shell, before the next step. */
   onAttached?(session: TerminalSession): void | Promise<void>;
   /** Asked after each step: false gives the bring-up up (it throws BringUpAbandoned). */
@@ -101,7 +101,7 @@ export async function bringUp(steps: BringUpSteps, plan: BringUpPlan): Promise<B
     limits: effectiveLimits(steps.policy, exercise.limits),
   });
   lap('create');
-  plan.onCreated?.(sandboxId);
+  await plan.onCreated?.(sandboxId);
   checkpoint();
   let session: TerminalSession | null = null;
   const attach = async () => {

@@ -35,7 +35,9 @@ export class OomWatch {
 
   start(): void {
     if (this.unwatch || !this.deps.driver.watchOom) return;
-    this.unwatch = this.deps.driver.watchOom((sandboxId) => this.onOom(sandboxId));
+    this.unwatch = this.deps.driver.watchOom(
+      (sandboxId) => void this.onOom(sandboxId).catch((err: Error) => this.deps.log.error({ sandboxId, err: err.message }, 'out-of-memory notice failed')),
+    );
   }
 
   stop(): void {
