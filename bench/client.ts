@@ -132,8 +132,17 @@ export async function submit(url: string, attemptId: string, token: string): Pro
   if (res.status !== 200) throw new Error(`submit failed: HTTP ${res.status} ${await res.text()}`);
 }
 
+/** A practice attempt's final grading as its candidate reads it (null before there is one). */
+export async function finalGrading(url: string, attemptId: string, token: string): Promise<{ score: number; maxScore: number; error: string | null } | null> {
+  const res = await fetch(`${url}/api/attempts/${attemptId}/grading`, { headers: { authorization: `Bearer ${token}` } });
+  if (res.status !== 200) throw new Error(`grading failed: HTTP ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { grading: { score: number; maxScore: number; error: string | null } | null }).grading;
+}
+
 export interface OpslabAttempt {
   id: string;
+  /** The attempt's bearer token (for submit). */
+  token: string;
   shell: Shell;
   end(): Promise<void>;
   /** From the POST to the prompt, split at the POST's answer and the WebSocket's upgrade. */
@@ -152,6 +161,7 @@ export async function openAttempt(url: string, exerciseId: string): Promise<Opsl
   const promptAt = await prompt;
   return {
     id,
+    token,
     shell,
     ms: { post: posted - t0, open: opened - t0, first: out.firstAt! - t0, prompt: promptAt - t0 },
     async end() {

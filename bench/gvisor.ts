@@ -3,9 +3,9 @@
 // affects both alike. Operators choose OPSLAB_SANDBOX_RUNTIME=runsc for stronger isolation; these ratios say what it
 // costs where candidates notice it.
 import type Docker from 'dockerode';
-import { echo, openAttempt } from './client.js';
 import type { ServerProcess } from './machine.js';
 import { summarize, type Summary } from './stats.js';
+import { echoTurns, pairTable, sideBySide, startTurns } from './turns.js';
 
 export interface GvisorResult {
   /** Why it was not measured (the engine has no runsc runtime), or null. */
@@ -32,60 +32,30 @@ export async function gvisorSection(docker: Docker, opts: GvisorOptions): Promis
   if (!Object.keys(info.Runtimes ?? {}).includes('runsc')) {
     return { ...base, skipped: 'the engine has no runsc runtime (see SECURITY.md, gVisor, to register it)' };
   }
-  const servers = {
-    runc: await opts.server({ OPSLAB_SANDBOX_RUNTIME: 'runc' }),
-    runsc: await opts.server({ OPSLAB_SANDBOX_RUNTIME: 'runsc' }),
-  };
+  const envs = { runc: { OPSLAB_SANDBOX_RUNTIME: 'runc' }, runsc: { OPSLAB_SANDBOX_RUNTIME: 'runsc' } };
   const runtimes = ['runc', 'runsc'] as const;
-  try {
-    const starts = { runc: [] as number[], runsc: [] as number[] };
-    // One unmeasured round first.
-    for (let i = -1; i < opts.startRounds; i++) {
-      for (const rt of runtimes) {
-        const a = await openAttempt(servers[rt].url, opts.exerciseId);
-        await a.end();
-        if (i >= 0) starts[rt].push(a.ms.prompt);
-      }
-      if (i >= 0) opts.log(`gvisor start ${i + 1}/${opts.startRounds}: runc ${starts.runc.at(-1)!.toFixed(0)} ms, runsc ${starts.runsc.at(-1)!.toFixed(0)} ms`);
-    }
-    const attempts = { runc: await openAttempt(servers.runc.url, opts.exerciseId), runsc: await openAttempt(servers.runsc.url, opts.exerciseId) };
-    const echoes = { runc: [] as number[], runsc: [] as number[] };
-    try {
-      const keys = 'abcdefghijklmnopqrstuvwxyz';
-      for (let i = -opts.echoWarmup; i < opts.echoRounds; i++) {
-        const key = keys[(i + opts.echoWarmup) % keys.length]!;
-        for (const rt of runtimes) {
-          const ms = await echo(attempts[rt].shell, key);
-          if (i >= 0) echoes[rt].push(ms);
-        }
-      }
-      opts.log(`gvisor echo: ${opts.echoRounds} rounds done`);
-    } finally {
-      await Promise.all(runtimes.map((rt) => attempts[rt].end().catch(() => undefined)));
-    }
+  return sideBySide(envs, opts.server, async (servers) => {
+    const starts = await startTurns(servers, runtimes, opts.exerciseId, opts.startRounds, (i, s) =>
+      opts.log(`gvisor start ${i + 1}/${opts.startRounds}: runc ${s.runc.at(-1)!.toFixed(0)} ms, runsc ${s.runsc.at(-1)!.toFixed(0)} ms`),
+    );
+    const echoes = await echoTurns(servers, runtimes, opts.exerciseId, opts.echoWarmup, opts.echoRounds);
+    opts.log(`gvisor echo: ${opts.echoRounds} rounds done`);
     return {
       ...base,
       skipped: null,
       runc: { start: summarize(starts.runc), echo: summarize(echoes.runc) },
       runsc: { start: summarize(starts.runsc), echo: summarize(echoes.runsc) },
     };
-  } finally {
-    await Promise.all(runtimes.map((rt) => servers[rt].stop()));
-  }
+  });
 }
-
-const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 /** The gVisor subsection of bench/RESULTS.md. */
 export function gvisorText(g: GvisorResult): string {
   if (g.skipped || !g.runc || !g.runsc) return `Not measured: ${g.skipped ?? 'no result'}.`;
-  const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-  return [
-    '| measurement | runc p50 | runc p99 | runsc p50 | runsc p99 | runsc / runc p50 | runsc / runc p99 |',
-    '| --- | --: | --: | --: | --: | --: | --: |',
-    `| cold start → first prompt (ms), N=${g.startRounds} | ${ms(g.runc.start.p50)} | ${ms(g.runc.start.p99)} | ${ms(g.runsc.start.p50)} | ${ms(g.runsc.start.p99)} | ${x(g.runsc.start.p50, g.runc.start.p50)} | ${x(g.runsc.start.p99, g.runc.start.p99)} |`,
-    `| keystroke echo (ms), N=${g.echoRounds} | ${ms(g.runc.echo.p50)} | ${ms(g.runc.echo.p99)} | ${ms(g.runsc.echo.p50)} | ${ms(g.runsc.echo.p99)} | ${x(g.runsc.echo.p50, g.runc.echo.p50)} | ${x(g.runsc.echo.p99, g.runc.echo.p99)} |`,
-  ].join('\n');
+  return pairTable('runc', 'runsc', [
+    { what: `cold start → first prompt (ms), N=${g.startRounds}`, a: g.runc.start, b: g.runsc.start },
+    { what: `keystroke echo (ms), N=${g.echoRounds}`, a: g.runc.echo, b: g.runsc.echo },
+  ]);
 }
 
 /** How the gVisor figures are measured (a bullet of the method section). */

@@ -4,6 +4,7 @@ import { PARTS } from './saturation.js';
 import type { GradingExerciseResult } from './grading.js';
 import { burstMethod, burstText, type BurstResult } from './burst.js';
 import { gvisorMethod, gvisorText, type GvisorResult } from './gvisor.js';
+import { databaseMethod, databaseText, type DatabaseResult } from './database.js';
 import { sloMethod, sloRates, sloText, type SloProbeResult } from './slo-probe.js';
 import type { MachineInfo } from './machine.js';
 import { fmt, MiB, ratio, type Summary } from './stats.js';
@@ -33,6 +34,10 @@ export interface Results {
     gradingExercises: string[];
     gvisorStartRounds?: number;
     gvisorEchoRounds?: number;
+    dbStartRounds?: number;
+    dbEchoRounds?: number;
+    dbGradingRuns?: number;
+    dbGradingExercise?: string;
     burstAttempts?: number;
     burstTypists?: number;
     burstConcurrency?: number[];
@@ -62,6 +67,7 @@ export interface Results {
     rssAfter: number;
   };
   gvisor?: GvisorResult;
+  database?: DatabaseResult;
   burst?: BurstResult;
   slo?: SloProbeResult & { baselineRef: string | null };
 }
@@ -193,6 +199,12 @@ export function mainTable(r: Results): string {
   if (r.gvisor?.runc && r.gvisor.runsc) {
     add('Start → first prompt, cold, gVisor (ms)', r.gvisor.runsc.start, 'the same under runc', r.gvisor.runc.start);
     add('Keystroke echo, gVisor (ms)', r.gvisor.runsc.echo, 'the same under runc', r.gvisor.runc.echo);
+  }
+  if (r.database) {
+    const d = r.database;
+    add('Start → first prompt, cold, PostgreSQL (ms)', d.postgres.start, 'the same on SQLite', d.sqlite.start);
+    add('Keystroke echo, PostgreSQL (ms)', d.postgres.echo, 'the same on SQLite', d.sqlite.echo);
+    add(`Submit → grading read, ${d.gradingExercise}, PostgreSQL (ms)`, d.postgres.grading, 'the same on SQLite', d.sqlite.grading);
   }
   if (r.flood) {
     add(`Throughput, \`yes\` for ${r.settings.floodSeconds} s (MB/s)`, r.flood.yes.opslab, 'raw attach to the TTY', r.flood.yes.baseline);
@@ -440,6 +452,7 @@ export function renderMarkdown(r: Results): string {
     );
   }
   if (r.gvisor) out.push('### gVisor', '', gvisorText(r.gvisor), '');
+  if (r.database) out.push('### PostgreSQL', '', databaseText(r.database), '');
   if (r.burst) out.push('### Grading burst', '', burstText(r.burst), '');
   if (r.slo) out.push("### latency-slo's SLO measurement", '', sloText(r.slo), '');
   out.push(
@@ -447,6 +460,7 @@ export function renderMarkdown(r: Results): string {
     '',
     method(r),
     ...(r.gvisor ? [gvisorMethod(r.gvisor)] : []),
+    ...(r.database ? [databaseMethod(r.database)] : []),
     ...(r.burst ? [burstMethod(r.burst)] : []),
     ...(r.slo ? [sloMethod(r.slo)] : []),
     '',

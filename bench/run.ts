@@ -4,8 +4,8 @@
 // reading, next to the targets.
 //
 //   npm run bench                          every section
-//   npm run bench -- --only start,echo     some sections (start, echo, density, grading, flood, gvisor, burst, slo); RESULTS.md is
-//                                          only rewritten by a full run
+//   npm run bench -- --only start,echo     some sections (start, echo, density, grading, flood, gvisor, database, burst, slo);
+//                                          RESULTS.md is only rewritten by a full run
 //   npm run bench -- --report <json>       rewrite RESULTS.md from a results file, measuring nothing
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,13 +25,15 @@ import { density } from './density.js';
 import { gradingBench } from './grading.js';
 import { burstSection } from './burst.js';
 import { gvisorSection } from './gvisor.js';
+import { databaseSection } from './database.js';
+import { POSTGRES_IMAGE_TARGET } from '../test/helpers/postgres.js';
 import { sloSection } from './slo-probe.js';
 import { busyPercent, describeMachine, loadAverage, machineCpu, ServerProcess } from './machine.js';
 import { renderMarkdown, type Results } from './report.js';
 import { BENCH_LABEL } from './protocol.js';
 import { median, summarize, type Summary } from './stats.js';
 
-const SECTIONS = ['start', 'echo', 'density', 'grading', 'flood', 'gvisor', 'burst', 'slo'] as const;
+const SECTIONS = ['start', 'echo', 'density', 'grading', 'flood', 'gvisor', 'database', 'burst', 'slo'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const count = (name: string, fallback: number) => {
@@ -63,6 +65,11 @@ export const SETTINGS = {
   gradingExercises: (process.env.BENCH_GRADING_EXERCISES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   gvisorStartRounds: count('BENCH_N_GVISOR_START', 20),
   gvisorEchoRounds: count('BENCH_N_GVISOR_ECHO', 200),
+  dbStartRounds: count('BENCH_N_DB_START', 20),
+  dbEchoRounds: count('BENCH_N_DB_ECHO', 200),
+  dbGradingRuns: count('BENCH_N_DB_GRADING', 10),
+  /** The exercise whose grading is timed on SQLite and PostgreSQL: a practice one on the base image, with checks. */
+  dbGradingExercise: 'artifact-retention',
   burstAttempts: count('BENCH_BURST_ATTEMPTS', 30),
   burstTypists: count('BENCH_BURST_TYPISTS', 20),
   burstConcurrency: list('BENCH_BURST_CONCURRENCY', '1,2,4'),
@@ -97,7 +104,7 @@ function parseArgs(argv: string[]): { only: Section[]; report: string | null } {
       report = argv[++i] ?? null;
       if (!report) throw new Error('--report needs a results file');
     } else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench [-- --only start,echo,density,grading,flood,gvisor,burst,slo | --report <results.json>]\n');
+      process.stdout.write(`usage: npm run bench [-- --only ${SECTIONS.join(',')} | --report <results.json>]\n`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);
   }
@@ -293,7 +300,7 @@ async function floodSection(baseline: Baseline): Promise<NonNullable<Results['fl
 
 // ---------------------------------------------------------------------------------------------------------------
 
-async function ensureReady(docker: Docker): Promise<void> {
+async function ensureReady(docker: Docker, only: Section[]): Promise<void> {
   try {
     await docker.ping();
   } catch (err) {
@@ -304,7 +311,13 @@ async function ensureReady(docker: Docker): Promise<void> {
   }
   const t0 = Date.now();
   // Built by `npm start` already; this only checks them (and builds what is missing or out of date).
-  await ensureImages({ engine: new DockerImageEngine(docker), repoRoot: repoRoot(), log: (line) => log(line) });
+  await ensureImages({
+    engine: new DockerImageEngine(docker),
+    repoRoot: repoRoot(),
+    log: (line) => log(line),
+    // The database section's PostgreSQL server, built as the tests' global setup builds it.
+    ...(only.includes('database') ? { extra: [POSTGRES_IMAGE_TARGET] } : {}),
+  });
   log(`images ready in ${Date.now() - t0} ms`);
   // Containers of an earlier benchmark that was killed.
   const old = await docker.listContainers({ all: true, filters: { label: [BENCH_LABEL] } });
@@ -324,7 +337,7 @@ async function main(): Promise<void> {
     return;
   }
   const docker = new Docker();
-  await ensureReady(docker);
+  await ensureReady(docker, only);
   const config = loadConfig({}, repoRoot());
   const catalog = ExerciseCatalog.load(path.join(repoRoot(), 'exercises'));
   const limits = effectiveLimits(config.sandbox, catalog.get(SETTINGS.exercise)?.limits);
@@ -374,6 +387,18 @@ async function main(): Promise<void> {
             startRounds: SETTINGS.gvisorStartRounds,
             echoRounds: SETTINGS.gvisorEchoRounds,
             echoWarmup: SETTINGS.echoWarmup,
+            server: (env) => ServerProcess.start({ ...SERVER_ENV, ...env }),
+            log,
+          });
+          break;
+        case 'database':
+          results.database = await databaseSection({
+            exerciseId: SETTINGS.exercise,
+            gradingExercise: SETTINGS.dbGradingExercise,
+            startRounds: SETTINGS.dbStartRounds,
+            echoRounds: SETTINGS.dbEchoRounds,
+            echoWarmup: SETTINGS.echoWarmup,
+            gradingRuns: SETTINGS.dbGradingRuns,
             server: (env) => ServerProcess.start({ ...SERVER_ENV, ...env }),
             log,
           });

@@ -1,11 +1,10 @@
-import path from 'node:path';
 import Docker from 'dockerode';
 import { requireDocker, removeTestContainers } from './helpers/docker.js';
 import { ensureImages } from '../server/src/images/index.js';
 import { DockerImageEngine } from '../server/src/sandbox/drivers/docker/image-engine.js';
 import { repoRoot } from '../server/src/paths.js';
 import { ensureWebBuilt } from './helpers/web-build.js';
-import { POSTGRES_IMAGE } from './helpers/postgres.js';
+import { POSTGRES_IMAGE_TARGET } from './helpers/postgres.js';
 
 /** Once per test run: the engine must answer, the sandbox images, the tests' PostgreSQL and the web UI must be built. */
 export async function setup(): Promise<void> {
@@ -16,7 +15,7 @@ export async function setup(): Promise<void> {
     engine: new DockerImageEngine(new Docker()),
     repoRoot: repoRoot(),
     log: () => undefined,
-    extra: [{ name: 'test/postgres', tag: POSTGRES_IMAGE, contextDir: path.join(repoRoot(), 'test/images/postgres') }],
+    extra: [POSTGRES_IMAGE_TARGET],
   });
   process.stdout.write(`[setup] images ready in ${Date.now() - started} ms\n`);
   ensureWebBuilt();
