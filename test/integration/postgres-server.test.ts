@@ -62,6 +62,8 @@ describe('a server on PostgreSQL (real PostgreSQL, real engine)', () => {
     const token = attemptCookieToken(claim.headers, attempt.id);
 
     const term = await TestTerminal.connect(server.url, attempt.id, token);
+    // Typed once the shell prompts: bash discards what arrives while it sets its terminal up.
+    await term.waitFor(/[#$] /);
     term.type('echo "on""-postgres"\r');
     await term.waitFor('on-postgres');
     term.close();
