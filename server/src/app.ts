@@ -56,6 +56,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     services.publisher?.start();
   });
   app.addHook('preClose', async () => {
+    // First: a pass while the server winds down would take what it is closing for strays.
+    await attempts.stopReconciling();
     await services.publisher?.stop();
     oomWatch.stop();
     await diskWatch.stop();

@@ -295,6 +295,11 @@ export class AttemptService implements AttemptNotices {
     return this.reconciler.startBackground();
   }
 
+  /** No reconcile pass from now on (the first thing a shutdown does); resolves when the pass in flight is over. */
+  stopReconciling(): Promise<void> {
+    return this.reconciler.stop();
+  }
+
   /**
    * Stops timers and detaches from every shell without stopping it: after a restart, the next server adopts
    * the same containers with their shells.
