@@ -18,7 +18,8 @@ export interface Sql {
   /**
    * Runs `fn` in one transaction that sees and writes as if it were alone (SQLite: BEGIN IMMEDIATE, other calls wait
    * for it; PostgreSQL: SERIALIZABLE, retried when the server aborts it for a conflict, so `fn` may run more than
-   * once and must do nothing but SQL through `tx`). Commits when `fn` resolves, rolls back when it throws.
+   * once and must do nothing but SQL through `tx`; a call on the outer handle from inside `fn` would wait for `fn`
+   * to end, for ever on SQLite). Commits when `fn` resolves, rolls back when it throws.
    */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
 }
