@@ -51,8 +51,8 @@ export function jobResult(
 ): { exitCode: number; output: Buffer } {
   const output = Buffer.from(r.stdout + r.stderr, 'utf8');
   if (stop.diskStoppedAt !== null) {
-    const mb = (n: number) => Math.round(n / MiB);
-    const line = `\n[opslab] stopped: the job wrote ${mb(stop.diskStoppedAt)} MB to its disk, over the quota of ${mb(stop.quotaBytes)} MB\n`;
+    // What was written rounds up, so that a job stopped just past the quota never reads as written up to it.
+    const line = `\n[opslab] stopped: the job wrote ${Math.ceil(stop.diskStoppedAt / MiB)} MB to its disk, over the quota of ${Math.round(stop.quotaBytes / MiB)} MB\n`;
     return { exitCode: DISK_QUOTA_EXIT_CODE, output: Buffer.concat([output, Buffer.from(line)]) };
   }
   if (stop.timedOut) {

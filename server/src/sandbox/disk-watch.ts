@@ -147,7 +147,8 @@ export class DiskWatch {
   private async enforce(attempt: Attempt, bytes: number): Promise<void> {
     const { driver, repo, attempts, quotaBytes, log } = this.deps;
     const sandboxId = attempt.sandboxId!;
-    const usedMb = Math.round(bytes / MiB);
+    // Rounded up: stopped just past the quota never reads as written up to it.
+    const usedMb = Math.ceil(bytes / MiB);
     const quotaMb = Math.round(quotaBytes / MiB);
     this.over.set(sandboxId, { bytesAtStop: bytes, runningAgainSince: null });
     const message =
