@@ -58,24 +58,24 @@ export function floatingPromises(configPath) {
   const found = [];
   for (const file of prog.getSourceFiles()) {
     if (file.isDeclarationFile || !path.resolve(file.fileName).startsWith(root) || file.fileName.includes('node_modules')) continue;
+    /** One finding: where, what kind, and the first line of the code. */
+    const report = (node, what, width = 100) => {
+      const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
+      found.push(`${path.relative(root, file.fileName)}:${line + 1}: ${what}${node.getText(file).split('\n')[0].slice(0, width)}`);
+    };
     const visit = (node) => {
       // A predicate that answers with a promise: every element passes (a promise is truthy).
       if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && PREDICATES.has(node.expression.name.text)) {
         const fn = node.arguments[0];
-        if (fn && (ts.isArrowFunction(fn) || ts.isFunctionExpression(fn))) {
-          const signature = checker.getSignatureFromDeclaration(fn);
-          if (signature && isThenable(checker, checker.getReturnTypeOfSignature(signature))) {
-            const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
-            found.push(`${path.relative(root, file.fileName)}:${line + 1}: a promise as the answer of ${node.expression.name.text}(): ${node.getText(file).split('\n')[0].slice(0, 100)}`);
-          }
+        if (fn && (ts.isArrowFunction(fn) || ts.isFunctionExpression(fn)) && returnsPromise(checker, fn)) {
+          report(node, `a promise as the answer of ${node.expression.name.text}(): `);
         }
       }
       // expect(promise).toEqual(…): compares the promise object, not what it resolves to.
       if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'expect' && node.arguments[0]) {
         const matcher = ts.isPropertyAccessExpression(node.parent) ? node.parent.name.text : '';
         if (matcher !== 'resolves' && matcher !== 'rejects' && isThenable(checker, checker.getTypeAtLocation(node.arguments[0]))) {
-          const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
-          found.push(`${path.relative(root, file.fileName)}:${line + 1}: expect() of a promise: ${node.getText(file).split('\n')[0].slice(0, 100)}`);
+          report(node, 'expect() of a promise: ');
         }
       }
       // promise === x, promise ?? x, !promise: always the same answer. Only a promise that is always there counts:
@@ -86,19 +86,17 @@ export function floatingPromises(configPath) {
       else if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.ExclamationToken) operands = [node.operand];
       const types = operands.map((o) => checker.getTypeAtLocation(o));
       if (types.filter((t) => isThenable(checker, t)).length === 1 && types.some((t) => isAlwaysPromise(checker, t))) {
-        const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
-        found.push(`${path.relative(root, file.fileName)}:${line + 1}: a promise tested or compared: ${node.getText(file).split('\n')[0].slice(0, 100)}`);
+        report(node, 'a promise tested or compared: ');
+      }
+      // { ...view(…) }: the promise's own (no) fields, not the value's.
+      if (ts.isSpreadAssignment(node) && isThenable(checker, checker.getTypeAtLocation(node.expression))) {
+        report(node, 'a promise spread: ');
       }
       // { invite: created(…) } where nothing asked for a promise: a JSON answer would carry {} in its place.
-      if (ts.isSpreadAssignment(node) && isThenable(checker, checker.getTypeAtLocation(node.expression))) {
-        const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
-        found.push(`${path.relative(root, file.fileName)}:${line + 1}: a promise spread: ${node.getText(file).split('\n')[0].slice(0, 100)}`);
-      }
       if (ts.isPropertyAssignment(node) && ts.isCallExpression(node.initializer) && isAlwaysPromise(checker, checker.getTypeAtLocation(node.initializer))) {
         const expected = checker.getContextualType(node.initializer);
         if (!expected || !isThenable(checker, expected)) {
-          const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
-          found.push(`${path.relative(root, file.fileName)}:${line + 1}: a promise as a plain value: ${node.getText(file).split('\n')[0].slice(0, 100)}`);
+          report(node, 'a promise as a plain value: ');
         }
       }
       // An async callback where a function returning nothing is expected: whoever calls it drops its promise.
@@ -111,8 +109,7 @@ export function floatingPromises(configPath) {
         // An overloaded callee (Fastify's register) may take either kind: the contextual type is one overload's.
         const overloaded = ts.isCallExpression(node.parent) && checker.getTypeAtLocation(node.parent.expression).getCallSignatures().length > 1;
         if (!inFinally && !overloaded && signatures.length > 0 && signatures.every((sig) => checker.getReturnTypeOfSignature(sig).flags & ts.TypeFlags.Void)) {
-          const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
-          found.push(`${path.relative(root, file.fileName)}:${line + 1}: an async callback where nothing waits for it: ${node.getText(file).split('\n')[0].slice(0, 100)}`);
+          report(node, 'an async callback where nothing waits for it: ');
         }
       }
       if (ts.isExpressionStatement(node)) {
@@ -120,8 +117,7 @@ export function floatingPromises(configPath) {
         while (ts.isParenthesizedExpression(expr)) expr = expr.expression;
         if (ts.isCallExpression(expr) || ts.isNewExpression(expr)) {
           if (!handlesRejection(expr) && isThenable(checker, checker.getTypeAtLocation(expr))) {
-            const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
-            found.push(`${path.relative(root, file.fileName)}:${line + 1}: ${node.getText(file).split('\n')[0].slice(0, 120)}`);
+            report(node, '', 120);
           }
         }
       }
