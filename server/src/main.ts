@@ -65,8 +65,9 @@ async function report(args: string[]): Promise<void> {
   const config = loadConfig();
   const { sql } = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   try {
+    const gradings = new GradingRepo(sql);
     const attempt = await new AttemptsRepo(sql).get(id);
-    const run = await new GradingRepo(sql).final(id);
+    const run = await gradings.final(id);
     if (!attempt || !run) {
       process.stderr.write(`attempt ${id} has no final grading${attempt ? ` (it is ${attempt.state})` : ' (unknown attempt)'}\n`);
       process.exit(1);
@@ -82,7 +83,7 @@ async function report(args: string[]): Promise<void> {
       // Not stored: where the time went is in the server log of the run.
       phases: { graderStartMs: 0, copyMs: 0, cleanroomMs: 0, checksMs: 0 },
     };
-    const confirmations = await new GradingRepo(sql).confirmations.verdicts(id);
+    const confirmations = await gradings.confirmations.verdicts(id);
     const out = args.includes('--junit')
       ? toJUnitXml(grading, { suiteName: `${attempt.exerciseId} (${id})`, confirmations })
       : JSON.stringify(
@@ -91,7 +92,7 @@ async function report(args: string[]): Promise<void> {
             error: run.error,
             // When each check first passed over every run of the attempt (the candidate's own checks included).
             firstPassed: Object.fromEntries(
-              Object.entries(await new GradingRepo(sql).firstPasses(id)).map(([check, at]) => [check, new Date(at).toISOString()]),
+              Object.entries(await gradings.firstPasses(id)).map(([check, at]) => [check, new Date(at).toISOString()]),
             ),
           },
           null,

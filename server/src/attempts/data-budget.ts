@@ -48,6 +48,8 @@ export class DataBudget {
   constructor(private readonly deps: DataBudgetDeps) {
     this.now = deps.now ?? Date.now;
     this.ready = this.reconcile();
+    // Its failure surfaces where a figure is asked for (which awaits it), not as an unhandled rejection meanwhile.
+    this.ready.catch(() => undefined);
   }
 
   /** Counts everything again from the files on disk (start-up). */
