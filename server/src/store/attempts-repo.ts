@@ -1,4 +1,4 @@
-import type { Sql, SqlValue } from './sql.js';
+import { placeholders, type Sql, type SqlValue } from './sql.js';
 import type { AttemptMode, AttemptState, EndReason, SandboxStatus } from '../../../contract/attempts.js';
 
 // The attempt's lifecycle values are part of the API; the store keeps them as they are.
@@ -135,8 +135,6 @@ function stored(key: keyof typeof COLUMNS, value: unknown): SqlValue {
   return value as SqlValue;
 }
 
-const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-
 type EventRow = { at: number; kind: string; detail: string | null };
 const fromEventRow = (r: EventRow) => ({ at: r.at, kind: r.kind, detail: r.detail === null ? null : (JSON.parse(r.detail) as unknown) });
 
@@ -147,7 +145,7 @@ export class AttemptsRepo {
     const full: Attempt = { ...attempt, exerciseVersion: attempt.exerciseVersion ?? null, updatedAt: Date.now() };
     const keys = Object.keys(COLUMNS) as (keyof typeof COLUMNS)[];
     await this.sql.run(
-      `INSERT INTO attempts (id, ${keys.map((k) => COLUMNS[k]).join(', ')}) VALUES (?, ${marks(keys.length)})`,
+      `INSERT INTO attempts (id, ${keys.map((k) => COLUMNS[k]).join(', ')}) VALUES (?, ${placeholders(keys.length)})`,
       [full.id, ...keys.map((k) => stored(k, full[k]))],
     );
     return full;
@@ -167,7 +165,7 @@ export class AttemptsRepo {
     const entries = Object.entries(patch).filter(([, v]) => v !== undefined) as [keyof typeof COLUMNS, unknown][];
     const sets = [...entries.map(([key]) => `${COLUMNS[key]} = ?`), 'updated_at = ?'];
     const params: SqlValue[] = [...entries.map(([key, value]) => stored(key, value)), Date.now(), id];
-    const guard = expectState ? ` AND state IN (${marks(expectState.length)})` : '';
+    const guard = expectState ? ` AND state IN (${placeholders(expectState.length)})` : '';
     const row = await this.sql.one<Row>(
       `UPDATE attempts SET ${sets.join(', ')} WHERE id = ?${guard} RETURNING *`,
       [...params, ...(expectState ?? [])],
@@ -176,7 +174,7 @@ export class AttemptsRepo {
   }
 
   async listInStates(states: readonly AttemptState[]): Promise<Attempt[]> {
-    const rows = await this.sql.all<Row>(`SELECT * FROM attempts WHERE state IN (${marks(states.length)}) ORDER BY created_at`, states);
+    const rows = await this.sql.all<Row>(`SELECT * FROM attempts WHERE state IN (${placeholders(states.length)}) ORDER BY created_at`, states);
     return rows.map(fromRow);
   }
 
@@ -193,7 +191,7 @@ export class AttemptsRepo {
   /** The attempts of an exercise in the given states, oldest first. */
   async listByExercise(exerciseId: string, states: readonly AttemptState[]): Promise<Attempt[]> {
     const rows = await this.sql.all<Row>(
-      `SELECT * FROM attempts WHERE exercise_id = ? AND state IN (${marks(states.length)}) ORDER BY created_at`,
+      `SELECT * FROM attempts WHERE exercise_id = ? AND state IN (${placeholders(states.length)}) ORDER BY created_at`,
       [exerciseId, ...states],
     );
     return rows.map(fromRow);
@@ -210,7 +208,7 @@ export class AttemptsRepo {
     const skip = [...except];
     const row = await this.sql.one<Row>(
       `SELECT * FROM attempts WHERE mode = 'practice' AND state = 'running'
-         ${skip.length ? `AND id NOT IN (${marks(skip.length)})` : ''} ORDER BY started_at, created_at LIMIT 1`,
+         ${skip.length ? `AND id NOT IN (${placeholders(skip.length)})` : ''} ORDER BY started_at, created_at LIMIT 1`,
       skip,
     );
     return row ? fromRow(row) : undefined;
@@ -265,7 +263,7 @@ export class AttemptsRepo {
   async eventsOfKinds(attemptId: string, kinds: readonly string[]): Promise<{ at: number; kind: string; detail: unknown }[]> {
     if (kinds.length === 0) return [];
     const rows = await this.sql.all<EventRow>(
-      `SELECT at, kind, detail FROM attempt_events WHERE attempt_id = ? AND kind IN (${marks(kinds.length)}) ORDER BY id`,
+      `SELECT at, kind, detail FROM attempt_events WHERE attempt_id = ? AND kind IN (${placeholders(kinds.length)}) ORDER BY id`,
       [attemptId, ...kinds],
     );
     return rows.map(fromEventRow);

@@ -37,3 +37,6 @@ export function numberPlaceholders(text: string): string {
   let n = 0;
   return text.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\?/g, (m) => (m === '?' ? `$${++n}` : m));
 }
+
+/** `?, ?, ?`: the placeholders of an `IN (…)` list of `n` values. */
+export const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');

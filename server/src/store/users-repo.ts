@@ -1,4 +1,4 @@
-import type { Sql } from './sql.js';
+import { placeholders, type Sql } from './sql.js';
 
 export type UserRole = 'admin' | 'interviewer';
 export type TokenPurpose = 'setup' | 'activate';
@@ -151,7 +151,7 @@ export class UsersRepo {
     for (let i = 0; i < unique.length; i += 500) {
       const slice = unique.slice(i, i + 500);
       const rows = await this.sql.all<{ id: string; name: string }>(
-        `SELECT id, name FROM users WHERE id IN (${slice.map(() => '?').join(', ')})`,
+        `SELECT id, name FROM users WHERE id IN (${placeholders(slice.length)})`,
         slice,
       );
       for (const row of rows) names.set(row.id, row.name);

@@ -1,4 +1,4 @@
-import type { Sql } from './sql.js';
+import { placeholders, type Sql } from './sql.js';
 import type { WebhookDeliveryStatus, WebhookEventType } from '../../../contract/webhooks.js';
 
 export interface WebhookEndpoint {
@@ -167,7 +167,7 @@ export class WebhooksRepo {
     return this.sql.transaction(async (tx) => {
       const present = new Set(
         (
-          await tx.all<{ id: string }>(`SELECT id FROM webhook_endpoints WHERE id IN (${endpointIds.map(() => '?').join(', ')})`, endpointIds)
+          await tx.all<{ id: string }>(`SELECT id FROM webhook_endpoints WHERE id IN (${placeholders(endpointIds.length)})`, endpointIds)
         ).map((r) => r.id),
       );
       let stored = 0;
