@@ -28,6 +28,8 @@ export interface Config {
   logLevel: string;
   maxSandboxes: number;
   reconcileIntervalMs: number;
+  /** This server among the replicas that share a PostgreSQL database (one process on SQLite). */
+  replica: ReplicaConfig;
   recordingMaxBytes: number;
   /** Finished attempts (with recordings, snapshots and the candidate's details) are deleted this long after they end; 0 keeps them. */
   retentionDays: number;
@@ -243,6 +245,35 @@ export function parsePracticeExercises(raw: string | undefined): PracticeExercis
   return ids;
 }
 
+export interface ReplicaConfig {
+  /** OPSLAB_REPLICA_ID; null: the id kept in the data directory (made at the first start). */
+  id: string | null;
+  /** OPSLAB_INTERNAL_URL: where the other replicas reach this one (terminal connections are passed to an attempt's owner). */
+  internalUrl: string;
+  /** OPSLAB_LEASE_SECONDS: how long an attempt stays its owner's without a renewal; another replica takes it over after. */
+  leaseMs: number;
+}
+
+function replicaConfig(env: Env, host: string, port: number): ReplicaConfig {
+  const id = str(env, 'OPSLAB_REPLICA_ID', '');
+  if (id !== '' && !/^[a-z0-9][a-z0-9-]{0,39}$/.test(id)) {
+    throw new ConfigError('OPSLAB_REPLICA_ID', id, 'up to 40 lowercase letters, digits and dashes, starting with a letter or digit');
+  }
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+  const fallback = `http://${wildcard ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`;
+  const internalUrl = str(env, 'OPSLAB_INTERNAL_URL', fallback).replace(/\/+$/, '');
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(internalUrl);
+  } catch {
+    parsed = null;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.pathname !== '/' || parsed.search !== '') {
+    throw new ConfigError('OPSLAB_INTERNAL_URL', internalUrl, 'an http(s) origin the other replicas reach, such as http://10.0.0.5:8080');
+  }
+  return { id: id === '' ? null : id, internalUrl, leaseMs: int(env, 'OPSLAB_LEASE_SECONDS', 10, 3, 600) * 1000 };
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const host = str(env, 'OPSLAB_HOST', '127.0.0.1');
   const port = int(env, 'OPSLAB_PORT', 8080, 0, 65535);
@@ -276,6 +307,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: str(env, 'OPSLAB_LOG_LEVEL', 'info'),
     maxSandboxes,
     reconcileIntervalMs: int(env, 'OPSLAB_RECONCILE_INTERVAL_SECONDS', 15, 1, 3600) * 1000,
+    replica: replicaConfig(env, host, port),
     recordingMaxBytes: int(env, 'OPSLAB_RECORDING_MAX_MB', 64, 1, 4096) * 1024 * 1024,
     retentionDays: int(env, 'OPSLAB_RETENTION_DAYS', 180, 0, 36500),
     practice: {

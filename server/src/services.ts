@@ -6,6 +6,7 @@ import { instanceId, openStore } from './store/open.js';
 import type { Database } from './store/sql.js';
 import { AttemptsRepo } from './store/attempts-repo.js';
 import { GradingRepo } from './store/grading-repo.js';
+import { LeasesRepo } from './store/leases-repo.js';
 import { InvitesRepo } from './store/invites-repo.js';
 import { ReviewsRepo } from './store/reviews-repo.js';
 import type { ExerciseRunner } from './attempts/exercise-runner.js';
@@ -117,7 +118,7 @@ export async function createServices(opts: ServiceOptions, log: Logger): Promise
     });
   // The lifecycle's events: the services publish, the webhooks subscribe.
   const events = new DomainEvents((err, event) => log.error({ err: err.message, event: event.type }, 'event listener failed'));
-  const attempts = new AttemptService({ config, repo, grading, runner, driver, catalog, log, imageRef, events });
+  const attempts = new AttemptService({ config, repo, grading, leases: new LeasesRepo(sql), runner, driver, catalog, log, imageRef, events });
   const auth = new AuthService(sql, config);
   const oidc = config.oidc ? new OidcService({ config: config.oidc, sql, auth, publicUrl: () => config.publicUrl }) : null;
   const invites = new InviteService({

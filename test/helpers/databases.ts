@@ -11,6 +11,11 @@ import { tempDataDir } from './server.js';
 export interface TestDatabase {
   name: 'sqlite' | 'postgres';
   open(): Promise<Database>;
+  /**
+   * Another handle on the database `open` opened last, as a second server would hold (PostgreSQL: a pool of its own;
+   * SQLite: the same handle, one process being the only way to share its file).
+   */
+  another(): Promise<Database>;
   /** Closes what `open` opened (and stops the server when there is one). */
   closeAll(): Promise<void>;
 }
@@ -24,6 +29,11 @@ function sqlite(): TestDatabase {
       opened.push(db);
       return db;
     },
+    async another() {
+      const last = opened.at(-1);
+      if (!last) throw new Error('open() first');
+      return last;
+    },
     async closeAll() {
       await Promise.all(opened.splice(0).map((db) => db.close()));
     },
@@ -34,12 +44,19 @@ function postgres(): TestDatabase {
   let server: Promise<TestPostgres> | null = null;
   const opened: Database[] = [];
   let n = 0;
+  let lastUrl: string | null = null;
   return {
     name: 'postgres',
     async open() {
       server ??= startPostgres();
-      const url = await (await server).database(`t${process.pid}_${++n}`);
-      const db = await openPostgres(url, { max: 4 });
+      lastUrl = await (await server).database(`t${process.pid}_${++n}`);
+      const db = await openPostgres(lastUrl, { max: 4 });
+      opened.push(db);
+      return db;
+    },
+    async another() {
+      if (!lastUrl) throw new Error('open() first');
+      const db = await openPostgres(lastUrl, { max: 4 });
       opened.push(db);
       return db;
     },

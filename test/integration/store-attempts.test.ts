@@ -427,7 +427,8 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       const results = [check('a', 3, 'pass'), check('adv', 4, 'fail', true)];
       const progress = await grading.insert(run('g_recount', 'progress', T0 + 5, results));
       const final1 = await grading.insert(run('g_recount', 'final', T0 + 10, results));
-      const final2 = await grading.insert(run('g_recount', 'final', T0 + 20, [check('a', 3, 'fail'), check('adv', 4, 'pass', true)]));
+      // (A second final run is a regrade.)
+      const final2 = await grading.insert(run('g_recount', 'final', T0 + 20, [check('a', 3, 'fail'), check('adv', 4, 'pass', true)], { requestedBy: 'u_alice' }));
       const other = await grading.insert(run('g_other', 'final', T0 + 10, results));
       const scores = async () => (await grading.list('g_recount')).map((r) => [r.kind, r.score, r.maxScore]);
       expect(await scores()).toEqual([
@@ -507,7 +508,7 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       const twelve = Array.from({ length: 12 }, (_, i) =>
         check(`check-${String.fromCharCode(108 - i)}`, i + 1, (['pass', 'fail', 'error'] as const)[i % 3]!, i % 4 === 1),
       );
-      await grading.insert(run('g_verdicts', 'final', T0 + 2, twelve, { exerciseVersion: 'v2' }));
+      await grading.insert(run('g_verdicts', 'final', T0 + 2, twelve, { exerciseVersion: 'v2', requestedBy: 'u_alice' }));
       // A progress run after it changes nothing.
       await grading.insert(run('g_verdicts', 'progress', T0 + 3, [check('later', 9, 'pass')]));
       expect(await grading.finalVerdicts('g_verdicts')).toEqual({
@@ -764,7 +765,7 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       await grading.insert(run('i2', 'final', T0 + 50, [check('a', 1, 'pass'), check('b', 2, 'fail')]));
       await grading.insert(run('i3', 'progress', T0 + 30, [check('a', 4, 'pass')]));
       await grading.insert(run('p1', 'final', T0 + 200, [check('a', 2, 'fail')]));
-      await grading.insert(run('p1', 'final', T0 + 210, [check('a', 2, 'pass')]));
+      await grading.insert(run('p1', 'final', T0 + 210, [check('a', 2, 'pass')], { requestedBy: 'u_alice' }));
       await grading.insert(run('p2', 'final', T0 + 150, [check('a', 2, 'error')]));
       await reviews.upsert({ attemptId: 'i1', reviewerId: 'u_alice', ratings: {}, recommendation: 'yes', summary: '' });
       await reviews.upsert({ attemptId: 'i1', reviewerId: 'u_bob', ratings: {}, recommendation: 'no', summary: '' });

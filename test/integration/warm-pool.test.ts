@@ -79,7 +79,8 @@ describe('warm pool (real server, real engine)', () => {
     // The container has no attempt label (it was made before the attempt); the attempt names its sandbox.
     const labels = (await docker.getContainer(attemptA.sandboxId!).inspect()).Config.Labels;
     expect(labels[LABELS.attempt]).toBeUndefined();
-    expect(labels[LABELS.pool]).toMatch(/^[0-9a-f]{16}$/);
+    // The pool slot, named after the replica whose pool it is.
+    expect(labels[LABELS.pool]).toMatch(new RegExp(`^${server.services.attempts.ownership.id}\\.[0-9a-f]{16}$`));
 
     // A fresh prompt on connecting, then A leaves traces in its shell and files.
     const termA = await terminalAtPrompt(server, a);

@@ -13,6 +13,7 @@ import { FakeDriver, FakeRunner } from '../helpers/fake-driver.js';
 import { GradingRepo } from '../../server/src/store/grading-repo.js';
 import { tempDataDir } from '../helpers/server.js';
 import { sqliteSql } from '../../server/src/store/sqlite-sql.js';
+import { LeasesRepo } from '../../server/src/store/leases-repo.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const EXERCISE = 'shell-warmup';
@@ -32,6 +33,7 @@ describe('attempt lifecycle (fake driver)', () => {
       config: { ...config, ...overrides },
       repo,
       grading,
+      leases: new LeasesRepo(repo.sql),
       runner,
       driver,
       catalog,
@@ -47,7 +49,7 @@ describe('attempt lifecycle (fake driver)', () => {
     db = openDatabase(dataDir);
     driver = new FakeDriver();
     repo = new AttemptsRepo(sqliteSql(db));
-    grading = new GradingRepo(sqliteSql(db));
+    grading = new GradingRepo(repo.sql);
     runner = new FakeRunner();
     service = makeService();
   });
@@ -365,11 +367,12 @@ describe('grading in the attempt lifecycle (fake driver and runner)', () => {
     driver = new FakeDriver();
     runner = new FakeRunner();
     repo = new AttemptsRepo(sqliteSql(db));
-    grading = new GradingRepo(sqliteSql(db));
+    grading = new GradingRepo(repo.sql);
     service = new AttemptService({
       config: loadConfig({ OPSLAB_DATA_DIR: dataDir }),
       repo,
       grading,
+      leases: new LeasesRepo(repo.sql),
       runner,
       driver,
       catalog,

@@ -15,6 +15,7 @@ import { repoRoot } from '../../server/src/paths.js';
 import { FakeDriver, FakeRunner } from '../helpers/fake-driver.js';
 import { tempDataDir } from '../helpers/server.js';
 import { sqliteSql } from '../../server/src/store/sqlite-sql.js';
+import { LeasesRepo } from '../../server/src/store/leases-repo.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const WARMUP = 'shell-warmup';
@@ -117,6 +118,7 @@ describe('warm pool (fake driver)', () => {
       config,
       repo,
       grading,
+      leases: new LeasesRepo(repo.sql),
       runner,
       driver,
       catalog,
@@ -136,7 +138,7 @@ describe('warm pool (fake driver)', () => {
     driver = new PoolFakeDriver();
     runner = new VariantRunner();
     repo = new AttemptsRepo(sqliteSql(db));
-    grading = new GradingRepo(sqliteSql(db));
+    grading = new GradingRepo(repo.sql);
     warnings.length = 0;
   });
 
@@ -171,7 +173,9 @@ describe('warm pool (fake driver)', () => {
     for (const id of prepared) {
       const s = driver.sandboxes.get(id)!;
       expect(s.info.runState).toBe('running');
-      expect(s.spec.pool).toMatch(/^[0-9a-f]{16}$/);
+      // Named after the replica whose pool it is, so that other replicas leave it alone.
+      expect(s.spec.pool).toBe(`${service.ownership.id}.${s.spec.pool!.split('.')[1]}`);
+      expect(s.spec.pool!.split('.')[1]).toMatch(/^[0-9a-f]{16}$/);
       expect(runner.provisioned).toContain(id);
     }
     expect(await repo.listInStates(['created', 'running'])).toHaveLength(0);

@@ -16,6 +16,7 @@ import { GradingQueue, type GradingPosition, type GradingQueueStats } from '../g
 import { Regrader } from './regrade.js';
 import { deleteAttempt, purgeEndedBefore } from './purge.js';
 import { Reconciler, type ReconcileReport } from './reconciler.js';
+import { Ownership } from './ownership.js';
 import { onShellExit, resetSandbox, restartShell } from './running-sandbox.js';
 import { startAttempt, type StartOptions } from './starting.js';
 import { TerminalRegistry } from './terminals.js';
@@ -50,10 +51,26 @@ export class AttemptService implements AttemptNotices {
   private readonly reconciler: Reconciler;
   /** Every grading of this server waits its turn here (OPSLAB_GRADING_CONCURRENCY, OPSLAB_GRADING_QUEUE_MAX). */
   private readonly gradingQueue: GradingQueue;
+  /** This server among the replicas: which attempts it owns. */
+  readonly ownership: Ownership;
+  /** When a pass to take over attempts without a live owner last began. */
+  private takeOverAt = 0;
 
   constructor(private readonly deps: AttemptServiceDeps) {
+    this.ownership = new Ownership({
+      leases: deps.leases,
+      config: deps.config,
+      log: deps.log,
+      reserved: () => this.warmPool.size + this.gradingQueue.containers,
+      lost: (ids) => this.lost(ids),
+      orphaned: () => this.takeOver(),
+    });
     // The pool grows only into room that attempts and the gradings running leave free.
-    this.warmPool = new WarmPool({ ...deps, holding: async () => (await deps.repo.countHoldingSandbox()) + (this.gradingQueue?.containers ?? 0) });
+    this.warmPool = new WarmPool({
+      ...deps,
+      replica: this.ownership.id,
+      holding: async () => (await deps.repo.countHoldingSandbox()) + (this.gradingQueue?.containers ?? 0),
+    });
     const artifacts = new AttemptArtifacts(deps);
     // Grader and clean-room containers count against OPSLAB_MAX_SANDBOXES: a check run or a regrade waits while
     // sandboxes, the warm pool and the gradings running fill the machine (a final grading does not: it frees a
@@ -71,6 +88,7 @@ export class AttemptService implements AttemptNotices {
     this.ctx = {
       deps,
       warmPool: this.warmPool,
+      ownership: this.ownership,
       gradingQueue,
       artifacts,
       terminals: new TerminalRegistry({
@@ -81,7 +99,12 @@ export class AttemptService implements AttemptNotices {
           void deps.repo.addEvent(id, 'recovered', detail).catch((err: Error) => deps.log.error({ attemptId: id, err: err.message }, 'could not record a recovery')),
         settled: (id) => this.settled(id),
       }),
-      deadlines: new DeadlineTimers({ load: (id) => deps.repo.get(id), expire: (id) => this.expire(id), log: deps.log }),
+      // (Only the owner's timer expires an attempt; a replica that takes it over arms its own.)
+      deadlines: new DeadlineTimers({
+        load: (id) => deps.repo.get(id),
+        expire: async (id) => (this.ownership.owns(id) ? this.expire(id) : undefined),
+        log: deps.log,
+      }),
       provisioning: new Set(),
       settling: new Map(),
       ending: new Map(),
@@ -290,9 +313,48 @@ export class AttemptService implements AttemptNotices {
     return this.reconciler.reconcile();
   }
 
-  /** Reconciles now and then every `reconcileIntervalMs`. */
-  startBackground(): Promise<ReconcileReport> {
+  /** Registers this replica, then reconciles now and every `reconcileIntervalMs`. */
+  async startBackground(): Promise<ReconcileReport> {
+    await this.ownership.start();
     return this.reconciler.startBackground();
+  }
+
+  /**
+   * Where the attempt's terminal is served: here, or at the replica that owns it (its address). An attempt nobody
+   * owns now (its owner died) is taken over here.
+   */
+  async terminalHome(attemptId: string): Promise<{ here: true } | { here: false; address: string }> {
+    const where = await this.ownership.whereabouts(attemptId);
+    if (where.here || where.address !== null) return where;
+    if (await this.ownership.take(attemptId)) {
+      await this.deps.repo.addEvent(attemptId, 'taken-over', { replica: this.ownership.id });
+      return { here: true };
+    }
+    // Taken by another replica in the meantime.
+    const again = await this.ownership.whereabouts(attemptId);
+    if (again.here || again.address !== null) return again;
+    throw errors.attemptBusy();
+  }
+
+  /**
+   * Attempts another replica took from this one (this one was silent past the lease: paused, cut off) or that ended
+   * elsewhere: their terminals here close (a browser reconnects to the new owner), their timers stop.
+   */
+  private lost(ids: string[]): void {
+    for (const id of ids) {
+      this.ctx.deadlines.clear(id);
+      const terminal = this.ctx.terminals.take(id);
+      terminal?.close({ code: CLOSE_CODES.restarting, text: 'This attempt moved to another server; reconnecting…' });
+      this.deps.log.warn({ attemptId: id }, 'another replica owns this attempt now');
+    }
+  }
+
+  /** An attempt has no live owner: a reconcile pass takes it over (at most one such pass per lease time). */
+  private takeOver(): void {
+    const now = Date.now();
+    if (now - this.takeOverAt < this.ownership.leaseMs) return;
+    this.takeOverAt = now;
+    this.reconciler.reconcile().catch((err: Error) => this.deps.log.error({ err: err.message }, 'take-over pass failed'));
   }
 
   /** No reconcile pass from now on (the first thing a shutdown does); resolves when the pass in flight is over. */
@@ -312,5 +374,7 @@ export class AttemptService implements AttemptNotices {
     await Promise.allSettled([...this.ctx.ending.values()]);
     await this.warmPool.shutdown();
     this.ctx.terminals.closeAll({ code: 1012, text: 'The server is restarting; reconnecting…' });
+    // Detached from every shell: another replica may take the attempts over at once.
+    await this.ownership.stop({ release: true });
   }
 }

@@ -3,7 +3,7 @@ import type { Attempt } from '../store/attempts-repo.js';
 import type { AttemptContext } from './context.js';
 import { endAttempt } from './ending.js';
 
-const CAPACITY_RETRY_AFTER_SECONDS = 30;
+export const CAPACITY_RETRY_AFTER_SECONDS = 30;
 
 /**
  * Capacity: practice may hold at most its share of the sandboxes. An interview may use every one, and when the

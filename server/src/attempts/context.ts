@@ -5,9 +5,11 @@ import type { Logger } from '../sandbox/notices.js';
 import type { JobDriver } from '../sandbox/sandbox-driver.js';
 import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
 import type { GradingRepo } from '../store/grading-repo.js';
+import type { LeasesRepo } from '../store/leases-repo.js';
 import type { AttemptArtifacts } from './artifacts.js';
 import type { DeadlineTimers } from './deadlines.js';
 import type { ExerciseRunner } from './exercise-runner.js';
+import type { Ownership } from './ownership.js';
 import type { TerminalRegistry } from './terminals.js';
 import type { AttemptView } from './view.js';
 import type { WarmPool } from './warm-pool.js';
@@ -19,6 +21,8 @@ export interface AttemptServiceDeps {
   config: Config;
   repo: AttemptsRepo;
   grading: GradingRepo;
+  /** Replicas and the owner of each attempt (a lease), when several servers share the database. */
+  leases: LeasesRepo;
   runner: ExerciseRunner;
   driver: JobDriver;
   catalog: ExerciseCatalog;
@@ -36,6 +40,8 @@ export interface AttemptContext {
   readonly deadlines: DeadlineTimers;
   readonly artifacts: AttemptArtifacts;
   readonly warmPool: WarmPool;
+  /** Which attempts this replica owns (their shell, deadline and final grading are its own). */
+  readonly ownership: Ownership;
   /** Every grading (final, regrade, check run) runs through it (OPSLAB_GRADING_CONCURRENCY). */
   readonly gradingQueue: GradingQueue;
   /** Attempts whose sandbox is being made or replaced (a start, a practice reset): the reconciler leaves them be. */

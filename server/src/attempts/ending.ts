@@ -37,6 +37,9 @@ async function doEnd(ctx: AttemptContext, id: string, reason: EndReason): Promis
   const ended = await repo.update(id, { state, endedAt: Date.now(), endReason: reason }, ['running']);
   if (!ended) throw errors.attemptNotRunning(before.state);
   ctx.deadlines.clear(id);
+  // The replica that ended the attempt grades and archives it: it takes the attempt from its owner, whose terminal
+  // closes when its next renewal finds the attempt gone.
+  await ctx.ownership.take(id, { force: true });
   await repo.addEvent(id, reason);
   await ctx.deps.events?.publish({ type: 'attempt.ended', attempt: ended });
   log.info({ attemptId: id, reason }, 'attempt ended');
@@ -78,5 +81,6 @@ export async function archive(ctx: AttemptContext, attempt: Attempt): Promise<At
   }
   const archived = await repo.update(attempt.id, { state: 'archived', sandboxStatus: 'removed' }, ['submitted', 'expired']);
   if (archived) (await repo.addEvent(attempt.id, 'archived'));
+  ctx.ownership.forget(attempt.id);
   return archived;
 }

@@ -1,6 +1,7 @@
 import { evidencePaths } from '../exercises/catalog.js';
 import { gradingContainers } from '../grading/queue.js';
 import type { Attempt } from '../store/attempts-repo.js';
+import { FinalGradingExistsError } from '../store/grading-repo.js';
 import { firstLine, type AttemptContext } from './context.js';
 
 /**
@@ -18,6 +19,11 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
   // The version the attempt was provisioned from (an invite's pinned one): its checks grade it.
   const exercise = catalog.forAttempt(attempt);
   if (!exercise || (await grading.final(attempt.id))) return;
+  // Only the attempt's owner grades it (fenced: another replica that took it over meanwhile grades it instead).
+  if (!(await ctx.ownership.confirm(attempt.id))) {
+    log.warn({ attemptId: attempt.id }, 'final grading left to the replica that owns the attempt now');
+    return;
+  }
   const startedAt = Date.now();
   const info = attempt.sandboxId ? await driver.inspect(attempt.sandboxId).catch(() => null) : null;
 
@@ -80,10 +86,15 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
     await repo.addEvent(attempt.id, 'graded', { score: outcome.score, maxScore: outcome.maxScore, ms });
     log.info({ attemptId: attempt.id, score: outcome.score, maxScore: outcome.maxScore, ms }, 'final grading done');
   } catch (err) {
+    if (err instanceof FinalGradingExistsError) {
+      // Another replica, which took the attempt over while this one graded, stored its grading first.
+      log.warn({ attemptId: attempt.id }, 'final grading already stored by another replica');
+      return;
+    }
     const message = firstLine((err as Error).message);
     log.error({ attemptId: attempt.id, err: message }, 'final grading failed');
     if (!(await grading.final(attempt.id))) {
-      await grading.insert({
+      const stored = await grading.insert({
         attemptId: attempt.id,
         kind: 'final',
         startedAt,
@@ -94,7 +105,11 @@ export async function finalGrade(ctx: AttemptContext, attempt: Attempt): Promise
         cleanroom: [],
         error: message,
         exerciseVersion: exercise.version,
+      }).catch((insertErr: Error) => {
+        if (insertErr instanceof FinalGradingExistsError) return null;
+        throw insertErr;
       });
+      if (!stored) return;
     }
   }
   await ctx.deps.events?.publish({ type: 'attempt.graded', attempt, run: (await grading.final(attempt.id))! });

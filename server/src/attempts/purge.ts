@@ -26,6 +26,7 @@ export async function deleteAttempt(ctx: AttemptContext, id: string, forget: (id
   }
   await repo.delete(id);
   ctx.artifacts.remove(current);
+  ctx.ownership.forget(id);
   forget(id);
   log.info({ attemptId: id }, 'attempt deleted');
 }

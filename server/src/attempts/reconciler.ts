@@ -7,6 +7,7 @@ import type { AttemptContext } from './context.js';
 import { archive, endAttempt } from './ending.js';
 import { finalGrade } from './final-grading.js';
 import { purgeByRetention } from './purge.js';
+import { slotReplica } from './warm-pool-entries.js';
 
 export interface ReconcileReport {
   adopted: string[];
@@ -80,12 +81,22 @@ export class Reconciler {
       jobsRemoved: [],
       purged: [],
     };
+    const { ownership } = this.ctx;
+    const survey = await ownership.survey();
     const sandboxes = await driver.listManaged();
     const byId = new Map(sandboxes.map((s) => [s.id, s]));
     const owned = new Set<string>();
+    /** Attempts another live replica owns: their sandboxes are its to look after. */
+    const elsewhere = new Set<string>();
     for (const attempt of await repo.listInStates(ACTIVE_STATES)) {
       if (this.busy(attempt.id)) {
         if (attempt.sandboxId) owned.add(attempt.sandboxId);
+        continue;
+      }
+      const lease = survey.leases.get(attempt.id);
+      if (ownership.heldElsewhere(lease) || !(await ownership.take(attempt.id, lease ? { lease } : {}))) {
+        if (attempt.sandboxId) owned.add(attempt.sandboxId);
+        elsewhere.add(attempt.id);
         continue;
       }
       const sandbox = attempt.sandboxId ? byId.get(attempt.sandboxId) : undefined;
@@ -95,12 +106,16 @@ export class Reconciler {
         log.error({ attemptId: attempt.id, err: (err as Error).message }, 'reconcile failed for attempt');
       }
     }
-    await this.removeOrphans(sandboxes, owned, report);
+    await this.removeOrphans(sandboxes, { owned, elsewhere, live: survey.live }, report);
     report.jobsRemoved = await removeStaleJobs(driver, STALE_JOB_SECONDS);
-    report.purged = await purgeByRetention(this.ctx, Date.now(), this.forget).catch((err: Error) => {
-      log.error({ err: err.message }, 'retention purge failed');
-      return [];
-    });
+    // One replica at a time purges (the lease outlasts a pass, so the same one keeps it while it is up).
+    const purging = await ownership.acquire('retention-purge', 2 * this.ctx.deps.config.reconcileIntervalMs + ownership.leaseMs);
+    report.purged = purging
+      ? await purgeByRetention(this.ctx, Date.now(), this.forget).catch((err: Error) => {
+          log.error({ err: err.message }, 'retention purge failed');
+          return [];
+        })
+      : [];
     if (report.purged.length > 0) log.info({ attempts: report.purged }, 'deleted attempts past the retention period');
     if (report.jobsRemoved.length > 0) log.info({ jobs: report.jobsRemoved }, 'removed stale grading containers');
     // Room may have come free since the last pass.
@@ -178,7 +193,7 @@ export class Reconciler {
     if (sandbox.runState === 'running') {
       if (!live || live.isClosed) {
         await terminals.terminalFor(attempt);
-        await repo.addEvent(attempt.id, 'adopted', { sandboxId: sandbox.id });
+        await repo.addEvent(attempt.id, 'adopted', { sandboxId: sandbox.id, replica: this.ctx.ownership.id });
         report.adopted.push(attempt.id);
       } else if (!live.hasShell) {
         // The shell's connection ended while its container runs (the engine restarted with live-restore,
@@ -200,16 +215,29 @@ export class Reconciler {
     }
   }
 
-  /** Removes the managed containers that no attempt (and not this server's warm pool) owns. */
-  private async removeOrphans(sandboxes: SandboxInfo[], owned: Set<string>, report: ReconcileReport): Promise<void> {
+  /**
+   * Removes the managed containers that no attempt (and no live replica's warm pool) owns. `elsewhere`: attempts that
+   * another live replica owns (a sandbox of theirs being made has no attempt row naming it yet); `live`: the replicas
+   * up now.
+   */
+  private async removeOrphans(
+    sandboxes: SandboxInfo[],
+    seen: { owned: Set<string>; elsewhere: Set<string>; live: Set<string> },
+    report: ReconcileReport,
+  ): Promise<void> {
     const { repo, driver, log } = this.ctx.deps;
+    const { owned, elsewhere, live } = seen;
     for (const sandbox of sandboxes) {
       if (owned.has(sandbox.id)) continue;
+      if (sandbox.attemptId && elsewhere.has(sandbox.attemptId)) continue;
       // A warm-pool sandbox: this server's pool looks after its own. One an attempt claimed has no attempt label; its
       // attempt names it (read now: the claim may be newer than the list above). Any other (a pool of a server
       // that died) is an orphan, never adopted as an attempt.
       const slot = sandbox.labels[LABELS.pool];
       if (slot !== undefined && this.ctx.warmPool.owns(slot)) continue;
+      // Another live replica's pool looks after its own.
+      const poolOwner = slot !== undefined ? slotReplica(slot) : null;
+      if (poolOwner !== null && poolOwner !== this.ctx.ownership.id && live.has(poolOwner)) continue;
       const attemptId =
         sandbox.attemptId ||
         (slot !== undefined ? (await repo.listInStates(ACTIVE_STATES)).find((a) => a.sandboxId === sandbox.id)?.id : undefined) ||

@@ -5,7 +5,7 @@ import { bringUp, type BroughtUp } from '../sandbox/bring-up.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import { CLOSE_CODES, type AttemptTerminal } from '../terminal/attempt-terminal.js';
 import { MARKERS } from '../terminal/recorder.js';
-import { makeRoom } from './capacity.js';
+import { CAPACITY_RETRY_AFTER_SECONDS, makeRoom } from './capacity.js';
 import { firstLine, type AttemptContext } from './context.js';
 import { hashToken, newAttemptId, newAttemptToken } from './tokens.js';
 import type { PooledSandbox } from './warm-pool.js';
@@ -62,7 +62,9 @@ export async function startAttempt(
   const id = newAttemptId();
   const token = opts.token ?? newAttemptToken();
   const now = Date.now();
-  await repo.insert({
+  const { ownership, gradingQueue } = ctx;
+  // The admission itself: counted and written in one exclusive transaction, whatever the number of replicas.
+  const admitted = await repo.insertAdmitted({
     id,
     exerciseId,
     state: 'created',
@@ -85,7 +87,19 @@ export async function startAttempt(
     feedback: opts.feedback ?? true,
     ownerHash: opts.ownerHash ?? null,
     exerciseVersion: exercise.version,
+  }, {
+    owner: ownership.id,
+    leaseUntil: ownership.leaseUntil(now),
+    limit: config.maxSandboxes,
+    modeLimit: mode === 'practice' ? config.practice.maxSandboxes : null,
+    reserved: warmPool.size + gradingQueue.containers,
+    liveSince: ownership.liveSince(now),
   });
+  if (!admitted) {
+    if (pooled) warmPool.putBack(pooled);
+    throw errors.capacity(CAPACITY_RETRY_AFTER_SECONDS);
+  }
+  ownership.hold(id, 1);
   ctx.provisioning.add(id);
   let sandboxId = (pooled?.sandboxId ?? null) as string | null;
   let terminal = null as AttemptTerminal | null;
@@ -203,6 +217,7 @@ async function failStart(
   const failed = await repo.update(id, { state: 'failed', failure: message, sandboxStatus: 'removed' }, [made.from]);
   if (failed || made.from === 'created') (await repo.addEvent(id, 'failed', { error: message }));
   if (made.sandboxId) await driver.remove(made.sandboxId).catch(() => undefined);
+  ctx.ownership.forget(id);
 }
 
 /**

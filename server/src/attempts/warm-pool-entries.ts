@@ -77,3 +77,12 @@ export function evictionVictim(entries: Iterable<Entry>): Entry | null {
   }
   return victim ?? candidates[0]!;
 }
+
+/** A pool slot's name: the replica whose pool it is, a dot, then random hex (the container's name carries it). */
+export const newSlot = (replica: string, random: string): string => `${replica}.${random}`;
+
+/** The replica whose pool made the slot; null for a slot named before pools had owners. */
+export function slotReplica(slot: string): string | null {
+  const dot = slot.indexOf('.');
+  return dot > 0 ? slot.slice(0, dot) : null;
+}

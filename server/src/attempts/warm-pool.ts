@@ -10,6 +10,7 @@ import { RetryBackoff } from './retry-backoff.js';
 import {
   counted,
   evictionVictim,
+  newSlot,
   toPooled,
   type Entry,
   type PooledSandbox,
@@ -38,6 +39,8 @@ export interface WarmPoolDeps {
   imageRef: (image: string) => string;
   /** Sandboxes that attempts hold now: they and the pool share OPSLAB_MAX_SANDBOXES. */
   holding: () => number | Promise<number>;
+  /** The replica whose pool this is: its slots are named after it, so that other replicas leave them alone. */
+  replica: string;
 }
 
 /**
@@ -265,7 +268,7 @@ export class WarmPool {
   private enqueue(exerciseId: string): void {
     const exercise = this.deps.catalog.get(exerciseId)!;
     const seed = newSeed();
-    const slot = randomBytes(8).toString('hex');
+    const slot = newSlot(this.deps.replica, randomBytes(8).toString('hex'));
     this.entries.set(slot, {
       slot,
       exerciseId,

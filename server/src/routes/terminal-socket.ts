@@ -4,6 +4,7 @@ import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors, OpslabError } from '../errors.js';
 import type { Attempt } from '../store/attempts-repo.js';
 import { bridgeWebSocket } from '../terminal/ws-bridge.js';
+import { passToOwner, REPLICA_HOP_HEADER } from './terminal-proxy.js';
 
 type IdRequest = FastifyRequest<{ Params: AttemptParams }>;
 
@@ -55,9 +56,24 @@ export function terminalRoute(app: FastifyInstance, opts: TerminalRouteOptions):
       const attempt = request.attempt!;
       let terminal;
       try {
+        // Several replicas: the attempt's shell is at its owner; a connection that reached another one goes on there.
+        const home = await attempts.terminalHome(attempt.id);
+        if (!home.here) {
+          if (request.headers[REPLICA_HOP_HEADER] !== undefined) {
+            // Passed on by a replica that thought this one the owner: the owner changed meanwhile.
+            socket.close(CLOSE_CODES.restarting, 'The attempt is moving between servers; reconnecting…');
+          } else {
+            passToOwner(socket, home.address, request, attempts.ownership.id);
+          }
+          return;
+        }
         terminal = await attempts.terminalFor(attempt, request.terminalId ?? 1, { startShell: !readOnly });
       } catch (err) {
         // Ended while the terminal was being opened (a submit, the deadline): closed like any ended attempt's.
+        if ((err as { statusCode?: number }).statusCode === 409) {
+          socket.close(CLOSE_CODES.restarting, 'The attempt is moving between servers; reconnecting…');
+          return;
+        }
         if ((err as { statusCode?: number }).statusCode === 410) {
           socket.close(CLOSE_CODES.ended, 'The attempt has ended.');
           return;

@@ -139,7 +139,7 @@ type EventRow = { at: number; kind: string; detail: string | null };
 const fromEventRow = (r: EventRow) => ({ at: r.at, kind: r.kind, detail: r.detail === null ? null : (JSON.parse(r.detail) as unknown) });
 
 export class AttemptsRepo {
-  constructor(private readonly sql: Sql) {}
+  constructor(readonly sql: Sql) {}
 
   async insert(attempt: Omit<Attempt, 'updatedAt' | 'exerciseVersion'> & { exerciseVersion?: string | null }): Promise<Attempt> {
     const full: Attempt = { ...attempt, exerciseVersion: attempt.exerciseVersion ?? null, updatedAt: Date.now() };
@@ -149,6 +149,34 @@ export class AttemptsRepo {
       [full.id, ...keys.map((k) => stored(k, full[k]))],
     );
     return full;
+  }
+
+  /**
+   * Admission: inserts the attempt, owned by `owner` until `leaseUntil`, only if it fits. Counted in one exclusive
+   * transaction with every other start on this database (whatever the number of servers): the attempts holding a
+   * sandbox, this replica's `reserved` sandboxes and the other live replicas' as they last reported them (seen at or
+   * after `liveSince`). False when it does not fit (nothing is written).
+   */
+  async insertAdmitted(
+    attempt: Omit<Attempt, 'updatedAt' | 'exerciseVersion'> & { exerciseVersion?: string | null },
+    admission: { owner: string; leaseUntil: number; limit: number; modeLimit: number | null; reserved: number; liveSince: number },
+  ): Promise<boolean> {
+    return this.sql.transaction(
+      async (tx) => {
+        const repo = new AttemptsRepo(tx);
+        const others = await tx.one<{ n: number | null }>('SELECT SUM(reserved) AS n FROM replicas WHERE id <> ? AND seen_at >= ?', [
+          admission.owner,
+          admission.liveSince,
+        ]);
+        const held = (await repo.countHoldingSandbox()) + admission.reserved + (others?.n ?? 0);
+        if (held + 1 > admission.limit) return false;
+        if (admission.modeLimit !== null && (await repo.countHoldingSandbox(attempt.mode)) + 1 > admission.modeLimit) return false;
+        await repo.insert(attempt);
+        await tx.run('UPDATE attempts SET owner = ?, owner_epoch = 1, lease_until = ? WHERE id = ?', [admission.owner, admission.leaseUntil, attempt.id]);
+        return true;
+      },
+      { exclusive: 'opslab.admission' },
+    );
   }
 
   async get(id: string): Promise<Attempt | undefined> {

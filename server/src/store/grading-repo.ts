@@ -90,6 +90,14 @@ const FINAL_VERDICTS = {
     FROM grading_runs g WHERE g.attempt_id = ? AND g.kind = 'final' ORDER BY g.id DESC LIMIT 1`,
 };
 
+/** An attempt has one final grading (regrades aside): a second one is refused, whichever server runs it. */
+export class FinalGradingExistsError extends Error {
+  constructor(readonly attemptId: string) {
+    super(`attempt ${attemptId} already has its final grading`);
+    this.name = 'FinalGradingExistsError';
+  }
+}
+
 export class GradingRepo {
   /** The reviewers' confirmations of advisory checks, which final gradings are counted with. */
   readonly confirmations: ConfirmationsRepo;
@@ -106,7 +114,7 @@ export class GradingRepo {
       const row = await tx.one<{ id: number }>(
         `INSERT INTO grading_runs (attempt_id, kind, started_at, finished_at, score, max_score, results, cleanroom, error,
                                    exercise_version, source, requested_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
         [
           run.attemptId,
           run.kind,
@@ -122,7 +130,8 @@ export class GradingRepo {
           run.requestedBy ?? null,
         ],
       );
-      return { ...run, id: row!.id };
+      if (!row) throw new FinalGradingExistsError(run.attemptId);
+      return { ...run, id: row.id };
     });
   }
 

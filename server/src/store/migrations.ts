@@ -236,4 +236,23 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE invites ADD COLUMN file_upload INTEGER;
   ALTER TABLE invites ADD COLUMN file_download INTEGER;
   `,
+  `
+  ALTER TABLE attempts ADD COLUMN owner TEXT;
+  ALTER TABLE attempts ADD COLUMN owner_epoch INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE attempts ADD COLUMN lease_until INTEGER;
+  CREATE TABLE replicas (
+    id         TEXT PRIMARY KEY,
+    address    TEXT NOT NULL,
+    boot       TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    seen_at    INTEGER NOT NULL,
+    reserved   INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE named_leases (
+    name  TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX grading_runs_one_final ON grading_runs(attempt_id) WHERE kind = 'final' AND requested_by IS NULL;
+  `,
 ];

@@ -3,7 +3,7 @@
 // back as numbers, as from SQLite: BIGINT and NUMERIC (COUNT and SUM) are parsed, and refused past 2^53.
 import pg from 'pg';
 import { migratePostgres } from './postgres-schema.js';
-import { numberPlaceholders, type Database, type Sql, type SqlValue } from './sql.js';
+import { numberPlaceholders, type Database, type Sql, type SqlValue, type TransactionOptions } from './sql.js';
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -56,14 +56,21 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
     throw err;
   }
 
-  const transaction = async <T>(fn: (tx: Sql) => Promise<T>): Promise<T> => {
+  const transaction = async <T>(fn: (tx: Sql) => Promise<T>, opts: TransactionOptions = {}): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       const client = await pool.connect();
       let inside: Sql;
       const joined: Sql['transaction'] = (inner) => inner(inside);
       inside = calls(client, joined);
       try {
-        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        if (opts.exclusive !== undefined) {
+          // The lock is taken before anything is read, and each later statement sees what the previous holder
+          // committed (a serializable snapshot would be older than the lock).
+          await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+          await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [opts.exclusive]);
+        } else {
+          await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        }
         const result = await fn(inside);
         await client.query('COMMIT');
         return result;

@@ -21,7 +21,16 @@ export interface Sql {
    * once and must do nothing but SQL through `tx`; a call on the outer handle from inside `fn` would wait for `fn`
    * to end, for ever on SQLite). Commits when `fn` resolves, rolls back when it throws.
    */
-  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Sql) => Promise<T>, opts?: TransactionOptions): Promise<T>;
+}
+
+export interface TransactionOptions {
+  /**
+   * Transactions of the same name run one at a time, each seeing what the one before it committed (PostgreSQL: READ
+   * COMMITTED under a transaction-scoped advisory lock on the name, never retried; SQLite: every transaction already
+   * runs alone). For a check-then-insert that many servers race, such as admitting a start against the capacity.
+   */
+  exclusive?: string;
 }
 
 /** A database opened by the server: the Sql calls, and closing it. */
