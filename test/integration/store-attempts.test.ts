@@ -5,101 +5,17 @@
 // exactly once and extended by increments; reviews kept per reviewer, and the dashboard's attempt list with its
 // filters, sorts and paging.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CheckResult, CheckVerdict } from '../../contract/attempts.js';
+import type { CheckResult } from '../../contract/attempts.js';
 import type { AttemptQuery } from '../../server/src/store/reviews-repo.js';
 import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
-import { GradingRepo, type StoredRun } from '../../server/src/store/grading-repo.js';
+import { GradingRepo } from '../../server/src/store/grading-repo.js';
 import { InvitesRepo, type Invite } from '../../server/src/store/invites-repo.js';
 import { ReviewsRepo } from '../../server/src/store/reviews-repo.js';
 import type { Database, Sql } from '../../server/src/store/sql.js';
 import { testDatabases } from '../helpers/databases.js';
+import { addUsers, attempt, check, DAY, invite, run, T0 } from '../helpers/store-fixtures.js';
 
-const T0 = Date.UTC(2026, 2, 2, 9, 0, 0);
-const DAY = 24 * 3600 * 1000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-type NewAttempt = Parameters<AttemptsRepo['insert']>[0];
-
-/** A practice attempt that has just been created; `over` sets what a case is about. */
-const attempt = (id: string, over: Partial<NewAttempt> = {}): NewAttempt => ({
-  id,
-  exerciseId: 'ex-linux',
-  state: 'created',
-  tokenHash: `th_${id}`,
-  timeLimitSeconds: 3600,
-  createdAt: T0,
-  startedAt: null,
-  deadline: null,
-  endedAt: null,
-  endReason: null,
-  sandboxId: null,
-  sandboxStatus: 'provisioning',
-  recordingPath: null,
-  failure: null,
-  seed: null,
-  params: {},
-  hintsRevealed: 0,
-  mode: 'practice',
-  inviteId: null,
-  feedback: true,
-  ownerHash: null,
-  ...over,
-});
-
-type NewInvite = Parameters<InvitesRepo['insert']>[0];
-
-const invite = (id: string, over: Partial<NewInvite> = {}): NewInvite => ({
-  id,
-  tokenHash: `ih_${id}`,
-  exerciseId: 'ex-linux',
-  candidateName: 'Ada Lovelace',
-  candidateEmail: 'ada@example.test',
-  timeLimitSeconds: 3600,
-  showFeedback: true,
-  note: null,
-  createdBy: 'u_alice',
-  createdAt: T0,
-  expiresAt: T0 + 7 * DAY,
-  revokedAt: null,
-  attemptId: null,
-  claimedAt: null,
-  ...over,
-});
-
-const check = (id: string, points: number, verdict: CheckVerdict, advisory = false): CheckResult => ({
-  id,
-  title: `Check ${id}`,
-  points,
-  advisory,
-  visible: true,
-  verdict,
-  message: `message of ${id}`,
-  details: `details of ${id}`,
-  durationMs: 40,
-});
-
-const run = (attemptId: string, kind: StoredRun['kind'], finishedAt: number, results: CheckResult[], over: Partial<StoredRun> = {}): Omit<StoredRun, 'id'> => ({
-  attemptId,
-  kind,
-  startedAt: finishedAt - 1000,
-  finishedAt,
-  score: 0,
-  maxScore: 0,
-  results,
-  cleanroom: [],
-  error: null,
-  exerciseVersion: 'v1',
-  source: 'sandbox',
-  requestedBy: null,
-  ...over,
-});
-
-/** Staff accounts that invites (created_by) and reviews (reviewer_id) refer to. */
-async function addUsers(sql: Sql, ...ids: string[]): Promise<void> {
-  for (const id of ids) {
-    await sql.run("INSERT INTO users (id, email, name, role, created_at) VALUES (?, ?, ?, 'interviewer', ?)", [id, `${id}@example.test`, id, T0]);
-  }
-}
 
 const count = async (sql: Sql, table: string, where = '', params: string[] = []) =>
   (await sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} ${where}`, params))!.n;
