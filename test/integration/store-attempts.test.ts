@@ -1,9 +1,9 @@
 // AttemptsRepo, GradingRepo (with its ConfirmationsRepo), InvitesRepo and ReviewsRepo on SQLite and on a real
 // PostgreSQL server: attempts stored and read back field for field, guarded updates, the lists and counts the
 // lifecycle, capacity and retention work from, events; gradings counted with reviewers' confirmations (and counted
-// again when one changes), the final grading's verdicts picked out by each database's own SQL; invites claimed
-// exactly once and extended by increments; reviews kept per reviewer, and the dashboard's attempt list with its
-// filters, sorts and paging.
+// again when one changes), the final gradings' verdicts picked out by each database's own SQL and, like the
+// confirmations, read for many attempts at once; invites claimed exactly once and extended by increments; reviews
+// kept per reviewer, and the dashboard's attempt list with its filters, sorts and paging.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../contract/attempts.js';
 import type { AttemptQuery } from '../../server/src/store/reviews-repo.js';
@@ -289,7 +289,8 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       db = await kind.open();
       attempts = new AttemptsRepo(db);
       grading = new GradingRepo(db);
-      for (const id of ['g_insert', 'g_final', 'g_recount', 'g_other', 'g_order', 'g_empty', 'g_verdicts', 'g_legacy', 'g_broken', 'g_first']) {
+      const named = ['g_insert', 'g_final', 'g_recount', 'g_other', 'g_order', 'g_empty', 'g_verdicts', 'g_legacy', 'g_broken', 'g_first'];
+      for (const id of [...named, 'g_none', 'g_once', 'g_twice']) {
         await attempts.insert(attempt(id, { state: 'submitted' }));
       }
     }, 120_000);
@@ -416,8 +417,10 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       expect(await grading.list('g_missing')).toEqual([]);
     });
 
+    const verdictsOf = async (attemptId: string) => (await grading.finalVerdictsFor([attemptId])).get(attemptId);
+
     it("gives the current final grading's checks (id, points, verdict, advisory) in order", async () => {
-      expect(await grading.finalVerdicts('g_verdicts')).toBeUndefined();
+      expect(await verdictsOf('g_verdicts')).toBeUndefined();
       await grading.insert(run('g_verdicts', 'final', T0 + 1, [check('old', 1, 'pass')], { exerciseVersion: 'v0' }));
       // Twelve checks, so that an order by text ("10" before "2") would show.
       const twelve = Array.from({ length: 12 }, (_, i) =>
@@ -426,7 +429,7 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       await grading.insert(run('g_verdicts', 'final', T0 + 2, twelve, { exerciseVersion: 'v2' }));
       // A progress run after it changes nothing.
       await grading.insert(run('g_verdicts', 'progress', T0 + 3, [check('later', 9, 'pass')]));
-      expect(await grading.finalVerdicts('g_verdicts')).toEqual({
+      expect(await verdictsOf('g_verdicts')).toEqual({
         exerciseVersion: 'v2',
         error: null,
         checks: twelve.map(({ id, points, verdict, advisory }) => ({ id, points, verdict, advisory })),
@@ -438,7 +441,7 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
         { ...check('second', 3, 'fail'), advisory: undefined },
       ] as unknown as CheckResult[];
       await grading.insert(run('g_legacy', 'final', T0, legacy, { exerciseVersion: null }));
-      expect(await grading.finalVerdicts('g_legacy')).toEqual({
+      expect(await verdictsOf('g_legacy')).toEqual({
         exerciseVersion: null,
         error: null,
         checks: [
@@ -449,7 +452,57 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       expect((await grading.final('g_legacy'))!.results.map((r) => r.advisory)).toEqual([false, false]);
 
       await grading.insert(run('g_broken', 'final', T0, [], { error: 'grader crashed' }));
-      expect(await grading.finalVerdicts('g_broken')).toEqual({ exerciseVersion: 'v1', error: 'grader crashed', checks: [] });
+      expect(await verdictsOf('g_broken')).toEqual({ exerciseVersion: 'v1', error: 'grader crashed', checks: [] });
+    });
+
+    it('gives the current final grading of many attempts in one read: the latest of each, none for those without', async () => {
+      const none = 'g_none';
+      const once = 'g_once';
+      const twice = 'g_twice';
+      await grading.insert(run(none, 'progress', T0 + 1, [check('a', 1, 'pass')]));
+      await grading.insert(run(twice, 'final', T0 + 2, [check('a', 1, 'fail')], { exerciseVersion: 'v1' }));
+      await grading.insert(run(once, 'final', T0 + 3, [check('b', 2, 'pass'), check('adv', 3, 'fail', true)], { exerciseVersion: 'v7' }));
+      // A regrade: a second final grading, asked for by a staff member, and a progress run after it that changes nothing.
+      await grading.insert(
+        run(twice, 'final', T0 + 4, [check('a', 1, 'pass')], { exerciseVersion: 'v2', requestedBy: 'u_alice', source: 'snapshot' }),
+      );
+      await grading.insert(run(twice, 'progress', T0 + 5, [check('later', 9, 'error')]));
+
+      const finals = await grading.finalVerdictsFor([none, once, twice, 'g_missing']);
+      expect(finals).toEqual(
+        new Map([
+          [
+            once,
+            {
+              exerciseVersion: 'v7',
+              error: null,
+              checks: [
+                { id: 'b', points: 2, verdict: 'pass', advisory: false },
+                { id: 'adv', points: 3, verdict: 'fail', advisory: true },
+              ],
+            },
+          ],
+          [twice, { exerciseVersion: 'v2', error: null, checks: [{ id: 'a', points: 1, verdict: 'pass', advisory: false }] }],
+        ]),
+      );
+      // The same as each attempt read on its own, and nothing asked, nothing read.
+      for (const id of [none, once, twice]) expect(await verdictsOf(id)).toEqual(finals.get(id));
+      expect((await grading.final(twice))!.requestedBy).toBe('u_alice');
+      expect(await grading.finalVerdictsFor([])).toEqual(new Map());
+    });
+
+    it("gives many attempts' confirmations in one read, by attempt and check; none for attempts without", async () => {
+      await grading.confirmations.put(confirmation('g_twice', 'adv', 'pass', 1));
+      await grading.confirmations.put(confirmation('g_twice', 'other', 'fail', 1));
+      await grading.confirmations.put(confirmation('g_once', 'adv', 'fail', 1));
+      expect(await grading.confirmations.verdictsFor(['g_none', 'g_once', 'g_twice'])).toEqual(
+        new Map([
+          ['g_once', { adv: 'fail' }],
+          ['g_twice', { adv: 'pass', other: 'fail' }],
+        ]),
+      );
+      expect(await grading.confirmations.verdicts('g_none')).toEqual({});
+      expect(await grading.confirmations.verdictsFor([])).toEqual(new Map());
     });
 
     it('says when each check first passed, over every run', async () => {
