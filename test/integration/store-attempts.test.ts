@@ -2,8 +2,9 @@
 // PostgreSQL server: attempts stored and read back field for field, guarded updates, the lists and counts the
 // lifecycle, capacity and retention work from, events; gradings counted with reviewers' confirmations (and counted
 // again when one changes), the final gradings' verdicts picked out by each database's own SQL and, like the
-// confirmations, read for many attempts at once; invites claimed exactly once and extended by increments; reviews
-// kept per reviewer, and the dashboard's attempt list with its filters, sorts and paging.
+// confirmations, read for many attempts at once; invites claimed exactly once, extended by increments and listed
+// with their attempts' states; reviews kept per reviewer, and the dashboard's attempt list with its filters, sorts
+// and paging.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../contract/attempts.js';
 import type { AttemptQuery } from '../../server/src/store/reviews-repo.js';
@@ -570,6 +571,23 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       expect(ids(await invites.list({}))).toEqual(['l4', 'l2', 'l3', 'l1']);
       expect(ids(await invites.list({ exerciseId: 'ex-a' }))).toEqual(['l4', 'l3', 'l1']);
       expect(await invites.list({ exerciseId: 'ex-none' })).toEqual([]);
+    });
+
+    it("lists each invite with its attempt's state and end reason, read with it; none before the attempt exists", async () => {
+      await db.run('DELETE FROM invites');
+      await attempts.insert(attempt('att_l_run', { mode: 'interview', state: 'running', inviteId: 'l_run' }));
+      await attempts.insert(attempt('att_l_end', { mode: 'interview', state: 'archived', endReason: 'revoked', inviteId: 'l_end' }));
+      await invites.insert(invite('l_run', { attemptId: 'att_l_run', createdAt: T0 + 2 }));
+      await invites.insert(invite('l_end', { attemptId: 'att_l_end', createdAt: T0 + 1, revokedAt: T0 + 5 }));
+      await invites.insert(invite('l_new', { createdAt: T0 }));
+      const listed = await invites.list();
+      expect(listed.map((i) => [i.id, i.attempt])).toEqual([
+        ['l_run', { state: 'running', endReason: null }],
+        ['l_end', { state: 'archived', endReason: 'revoked' }],
+        ['l_new', null],
+      ]);
+      // Otherwise each is the invite as read on its own.
+      for (const each of listed) expect({ ...each, attempt: undefined }).toEqual(await invites.get(each.id));
     });
 
     it('claims a token exactly once, also when two claims arrive at the same time', async () => {
