@@ -3,8 +3,8 @@
 // lifecycle, capacity and retention work from, events; gradings counted with reviewers' confirmations (and counted
 // again when one changes), the final gradings' verdicts picked out by each database's own SQL and, like the
 // confirmations, read for many attempts at once; invites claimed exactly once, extended by increments and listed
-// with their attempts' states; reviews kept per reviewer, and the dashboard's attempt list with its filters, sorts
-// and paging.
+// with their attempts' states; reviews kept per reviewer and read for many attempts at once, and the dashboard's
+// attempt list with its filters, sorts and paging (with the candidate's email and the exercise version taken).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../contract/attempts.js';
 import type { AttemptQuery } from '../../server/src/store/reviews-repo.js';
@@ -652,6 +652,8 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       reviews = new ReviewsRepo(db);
       await addUsers(db, 'u_alice', 'u_bob');
       await new AttemptsRepo(db).insert(attempt('r1', { mode: 'interview', state: 'submitted' }));
+      await new AttemptsRepo(db).insert(attempt('r2', { mode: 'interview', state: 'submitted' }));
+      await new AttemptsRepo(db).insert(attempt('r3', { mode: 'interview', state: 'submitted' }));
     }, 120_000);
 
     it("inserts a reviewer's review, then updates it: createdAt kept, updatedAt moves", async () => {
@@ -703,6 +705,17 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       expect(listed[1]).toEqual(bob);
       expect(await reviews.list('r_none')).toEqual([]);
     });
+
+    it("lists many attempts' reviews in one read, by attempt, each attempt's oldest first; none for attempts without", async () => {
+      const ratings = { linux: { rating: 3 as const, notes: 'Fine.' } };
+      const other = await reviews.upsert({ attemptId: 'r2', reviewerId: 'u_bob', ratings, recommendation: 'yes', summary: '' });
+      const byAttempt = await reviews.listFor(['r1', 'r2', 'r3']);
+      expect([...byAttempt.keys()].sort()).toEqual(['r1', 'r2']);
+      expect(byAttempt.get('r1')).toEqual(await reviews.list('r1'));
+      expect(byAttempt.get('r1')!.map((r) => r.reviewerId)).toEqual(['u_alice', 'u_bob']);
+      expect(byAttempt.get('r2')).toEqual([other]);
+      expect(await reviews.listFor([])).toEqual(new Map());
+    });
   });
 
   describe('ReviewsRepo.listAttempts', () => {
@@ -741,6 +754,7 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
             endedAt: at(s.endedAt),
             endReason: s.endedAt === null ? null : 'submitted',
             inviteId: s.candidate === null ? null : `inv_${s.id}`,
+            exerciseVersion: `v_${s.id}`,
           }),
         );
         if (s.candidate !== null) {
@@ -764,7 +778,7 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       return { ids: ids(rows), total };
     };
 
-    it('gives each attempt with its candidate, interviewer, latest final score and number of reviews', async () => {
+    it('gives each attempt with its candidate, interviewer, exercise version, latest final score and number of reviews', async () => {
       const { rows, total } = await reviews.listAttempts(query());
       expect(total).toBe(7);
       expect(ids(rows)).toEqual(['i1', 'i2', 'i3', 'i4', 'p1', 'p2', 'p3']);
@@ -776,11 +790,13 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
         state: 'archived',
         endReason: 'submitted',
         candidateName: 'alice Smith',
+        candidateEmail: 'ada@example.test',
         interviewerId: 'u_alice',
         createdAt: T0 + 1,
         startedAt: T0 + 10,
         deadline: T0 + 3610,
         endedAt: T0 + 100,
+        exerciseVersion: 'v_i1',
         score: 3,
         maxScore: 4,
         reviews: 2,
@@ -788,7 +804,7 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       expect(byId['i2']).toMatchObject({ score: 1, maxScore: 3, reviews: 1, interviewerId: 'u_bob' });
       expect(byId['i3']).toMatchObject({ score: null, maxScore: null, reviews: 0, endReason: null, endedAt: null });
       expect(byId['i4']).toMatchObject({ startedAt: null, deadline: null, candidateName: 'ADAM Ng' });
-      expect(byId['p1']).toMatchObject({ candidateName: null, interviewerId: null, score: 2, maxScore: 2, reviews: 0 });
+      expect(byId['p1']).toMatchObject({ candidateName: null, candidateEmail: null, interviewerId: null, score: 2, maxScore: 2, reviews: 0 });
       expect(byId['p2']).toMatchObject({ score: 0, maxScore: 0 });
       expect(byId['p3']).toMatchObject({ score: null, maxScore: null });
     });

@@ -3,7 +3,8 @@ import { existingRecordings } from '../terminal/terminal-files.js';
 import { mergeTimelines } from './merge-timelines.js';
 import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors } from '../errors.js';
-import type { Attempt } from '../store/attempts-repo.js';
+import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
+import type { InviteService } from '../invites/invite-service.js';
 import type { AttemptQuery } from '../store/reviews-repo.js';
 import type { EventPublisher } from '../webhooks/events.js';
 import { AdvisoryChecks } from './advisory.js';
@@ -31,9 +32,11 @@ import {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** What the CSV export needs (the stores, the catalog, the public address), and the attempt service. */
+/** What the CSV export needs (the stores, the catalog, the public address), the attempts and the invites. */
 export interface ReviewServiceDeps extends AttemptsCsvDeps {
   attempts: AttemptService;
+  attemptsRepo: AttemptsRepo;
+  invites: InviteService;
   /** Where a saved review goes (the webhooks subscribe). */
   events?: EventPublisher;
 }

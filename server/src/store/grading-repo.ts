@@ -196,11 +196,6 @@ export class GradingRepo {
     return out;
   }
 
-  /** The current final grading of one attempt as far as its points go (finalVerdictsFor). */
-  async finalVerdicts(attemptId: string): Promise<FinalVerdicts | undefined> {
-    return (await this.finalVerdictsFor([attemptId])).get(attemptId);
-  }
-
   /** When each check first passed, over every run of the attempt (epoch ms of the run's end). */
   async firstPasses(attemptId: string): Promise<Record<string, number>> {
     const first: Record<string, number> = {};
