@@ -1,105 +1,22 @@
 // AttemptsRepo, GradingRepo (with its ConfirmationsRepo), InvitesRepo and ReviewsRepo on SQLite and on a real
 // PostgreSQL server: attempts stored and read back field for field, guarded updates, the lists and counts the
 // lifecycle, capacity and retention work from, events; gradings counted with reviewers' confirmations (and counted
-// again when one changes), the final grading's verdicts picked out by each database's own SQL; invites claimed
-// exactly once and extended by increments; reviews kept per reviewer, and the dashboard's attempt list with its
-// filters, sorts and paging.
+// again when one changes), the final gradings' verdicts picked out by each database's own SQL and, like the
+// confirmations, read for many attempts at once; invites claimed exactly once, extended by increments and listed
+// with their attempts' states; reviews kept per reviewer and read for many attempts at once, and the dashboard's
+// attempt list with its filters, sorts and paging (with the candidate's email and the exercise version taken).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CheckResult, CheckVerdict } from '../../contract/attempts.js';
+import type { CheckResult } from '../../contract/attempts.js';
 import type { AttemptQuery } from '../../server/src/store/reviews-repo.js';
 import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
-import { GradingRepo, type StoredRun } from '../../server/src/store/grading-repo.js';
+import { GradingRepo } from '../../server/src/store/grading-repo.js';
 import { InvitesRepo, type Invite } from '../../server/src/store/invites-repo.js';
 import { ReviewsRepo } from '../../server/src/store/reviews-repo.js';
 import type { Database, Sql } from '../../server/src/store/sql.js';
 import { testDatabases } from '../helpers/databases.js';
+import { addUsers, attempt, check, DAY, invite, run, T0 } from '../helpers/store-fixtures.js';
 
-const T0 = Date.UTC(2026, 2, 2, 9, 0, 0);
-const DAY = 24 * 3600 * 1000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-type NewAttempt = Parameters<AttemptsRepo['insert']>[0];
-
-/** A practice attempt that has just been created; `over` sets what a case is about. */
-const attempt = (id: string, over: Partial<NewAttempt> = {}): NewAttempt => ({
-  id,
-  exerciseId: 'ex-linux',
-  state: 'created',
-  tokenHash: `th_${id}`,
-  timeLimitSeconds: 3600,
-  createdAt: T0,
-  startedAt: null,
-  deadline: null,
-  endedAt: null,
-  endReason: null,
-  sandboxId: null,
-  sandboxStatus: 'provisioning',
-  recordingPath: null,
-  failure: null,
-  seed: null,
-  params: {},
-  hintsRevealed: 0,
-  mode: 'practice',
-  inviteId: null,
-  feedback: true,
-  ownerHash: null,
-  ...over,
-});
-
-type NewInvite = Parameters<InvitesRepo['insert']>[0];
-
-const invite = (id: string, over: Partial<NewInvite> = {}): NewInvite => ({
-  id,
-  tokenHash: `ih_${id}`,
-  exerciseId: 'ex-linux',
-  candidateName: 'Ada Lovelace',
-  candidateEmail: 'ada@example.test',
-  timeLimitSeconds: 3600,
-  showFeedback: true,
-  note: null,
-  createdBy: 'u_alice',
-  createdAt: T0,
-  expiresAt: T0 + 7 * DAY,
-  revokedAt: null,
-  attemptId: null,
-  claimedAt: null,
-  ...over,
-});
-
-const check = (id: string, points: number, verdict: CheckVerdict, advisory = false): CheckResult => ({
-  id,
-  title: `Check ${id}`,
-  points,
-  advisory,
-  visible: true,
-  verdict,
-  message: `message of ${id}`,
-  details: `details of ${id}`,
-  durationMs: 40,
-});
-
-const run = (attemptId: string, kind: StoredRun['kind'], finishedAt: number, results: CheckResult[], over: Partial<StoredRun> = {}): Omit<StoredRun, 'id'> => ({
-  attemptId,
-  kind,
-  startedAt: finishedAt - 1000,
-  finishedAt,
-  score: 0,
-  maxScore: 0,
-  results,
-  cleanroom: [],
-  error: null,
-  exerciseVersion: 'v1',
-  source: 'sandbox',
-  requestedBy: null,
-  ...over,
-});
-
-/** Staff accounts that invites (created_by) and reviews (reviewer_id) refer to. */
-async function addUsers(sql: Sql, ...ids: string[]): Promise<void> {
-  for (const id of ids) {
-    await sql.run("INSERT INTO users (id, email, name, role, created_at) VALUES (?, ?, ?, 'interviewer', ?)", [id, `${id}@example.test`, id, T0]);
-  }
-}
 
 const count = async (sql: Sql, table: string, where = '', params: string[] = []) =>
   (await sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} ${where}`, params))!.n;
@@ -373,7 +290,8 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       db = await kind.open();
       attempts = new AttemptsRepo(db);
       grading = new GradingRepo(db);
-      for (const id of ['g_insert', 'g_final', 'g_recount', 'g_other', 'g_order', 'g_empty', 'g_verdicts', 'g_legacy', 'g_broken', 'g_first']) {
+      const named = ['g_insert', 'g_final', 'g_recount', 'g_other', 'g_order', 'g_empty', 'g_verdicts', 'g_legacy', 'g_broken', 'g_first'];
+      for (const id of [...named, 'g_none', 'g_once', 'g_twice']) {
         await attempts.insert(attempt(id, { state: 'submitted' }));
       }
     }, 120_000);
@@ -501,8 +419,10 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       expect(await grading.list('g_missing')).toEqual([]);
     });
 
+    const verdictsOf = async (attemptId: string) => (await grading.finalVerdictsFor([attemptId])).get(attemptId);
+
     it("gives the current final grading's checks (id, points, verdict, advisory) in order", async () => {
-      expect(await grading.finalVerdicts('g_verdicts')).toBeUndefined();
+      expect(await verdictsOf('g_verdicts')).toBeUndefined();
       await grading.insert(run('g_verdicts', 'final', T0 + 1, [check('old', 1, 'pass')], { exerciseVersion: 'v0' }));
       // Twelve checks, so that an order by text ("10" before "2") would show.
       const twelve = Array.from({ length: 12 }, (_, i) =>
@@ -511,7 +431,7 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       await grading.insert(run('g_verdicts', 'final', T0 + 2, twelve, { exerciseVersion: 'v2', requestedBy: 'u_alice' }));
       // A progress run after it changes nothing.
       await grading.insert(run('g_verdicts', 'progress', T0 + 3, [check('later', 9, 'pass')]));
-      expect(await grading.finalVerdicts('g_verdicts')).toEqual({
+      expect(await verdictsOf('g_verdicts')).toEqual({
         exerciseVersion: 'v2',
         error: null,
         checks: twelve.map(({ id, points, verdict, advisory }) => ({ id, points, verdict, advisory })),
@@ -523,7 +443,7 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
         { ...check('second', 3, 'fail'), advisory: undefined },
       ] as unknown as CheckResult[];
       await grading.insert(run('g_legacy', 'final', T0, legacy, { exerciseVersion: null }));
-      expect(await grading.finalVerdicts('g_legacy')).toEqual({
+      expect(await verdictsOf('g_legacy')).toEqual({
         exerciseVersion: null,
         error: null,
         checks: [
@@ -534,7 +454,57 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       expect((await grading.final('g_legacy'))!.results.map((r) => r.advisory)).toEqual([false, false]);
 
       await grading.insert(run('g_broken', 'final', T0, [], { error: 'grader crashed' }));
-      expect(await grading.finalVerdicts('g_broken')).toEqual({ exerciseVersion: 'v1', error: 'grader crashed', checks: [] });
+      expect(await verdictsOf('g_broken')).toEqual({ exerciseVersion: 'v1', error: 'grader crashed', checks: [] });
+    });
+
+    it('gives the current final grading of many attempts in one read: the latest of each, none for those without', async () => {
+      const none = 'g_none';
+      const once = 'g_once';
+      const twice = 'g_twice';
+      await grading.insert(run(none, 'progress', T0 + 1, [check('a', 1, 'pass')]));
+      await grading.insert(run(twice, 'final', T0 + 2, [check('a', 1, 'fail')], { exerciseVersion: 'v1' }));
+      await grading.insert(run(once, 'final', T0 + 3, [check('b', 2, 'pass'), check('adv', 3, 'fail', true)], { exerciseVersion: 'v7' }));
+      // A regrade: a second final grading, asked for by a staff member, and a progress run after it that changes nothing.
+      await grading.insert(
+        run(twice, 'final', T0 + 4, [check('a', 1, 'pass')], { exerciseVersion: 'v2', requestedBy: 'u_alice', source: 'snapshot' }),
+      );
+      await grading.insert(run(twice, 'progress', T0 + 5, [check('later', 9, 'error')]));
+
+      const finals = await grading.finalVerdictsFor([none, once, twice, 'g_missing']);
+      expect(finals).toEqual(
+        new Map([
+          [
+            once,
+            {
+              exerciseVersion: 'v7',
+              error: null,
+              checks: [
+                { id: 'b', points: 2, verdict: 'pass', advisory: false },
+                { id: 'adv', points: 3, verdict: 'fail', advisory: true },
+              ],
+            },
+          ],
+          [twice, { exerciseVersion: 'v2', error: null, checks: [{ id: 'a', points: 1, verdict: 'pass', advisory: false }] }],
+        ]),
+      );
+      // The same as each attempt read on its own, and nothing asked, nothing read.
+      for (const id of [none, once, twice]) expect(await verdictsOf(id)).toEqual(finals.get(id));
+      expect((await grading.final(twice))!.requestedBy).toBe('u_alice');
+      expect(await grading.finalVerdictsFor([])).toEqual(new Map());
+    });
+
+    it("gives many attempts' confirmations in one read, by attempt and check; none for attempts without", async () => {
+      await grading.confirmations.put(confirmation('g_twice', 'adv', 'pass', 1));
+      await grading.confirmations.put(confirmation('g_twice', 'other', 'fail', 1));
+      await grading.confirmations.put(confirmation('g_once', 'adv', 'fail', 1));
+      expect(await grading.confirmations.verdictsFor(['g_none', 'g_once', 'g_twice'])).toEqual(
+        new Map([
+          ['g_once', { adv: 'fail' }],
+          ['g_twice', { adv: 'pass', other: 'fail' }],
+        ]),
+      );
+      expect(await grading.confirmations.verdicts('g_none')).toEqual({});
+      expect(await grading.confirmations.verdictsFor([])).toEqual(new Map());
     });
 
     it('says when each check first passed, over every run', async () => {
@@ -604,6 +574,23 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       expect(await invites.list({ exerciseId: 'ex-none' })).toEqual([]);
     });
 
+    it("lists each invite with its attempt's state and end reason, read with it; none before the attempt exists", async () => {
+      await db.run('DELETE FROM invites');
+      await attempts.insert(attempt('att_l_run', { mode: 'interview', state: 'running', inviteId: 'l_run' }));
+      await attempts.insert(attempt('att_l_end', { mode: 'interview', state: 'archived', endReason: 'revoked', inviteId: 'l_end' }));
+      await invites.insert(invite('l_run', { attemptId: 'att_l_run', createdAt: T0 + 2 }));
+      await invites.insert(invite('l_end', { attemptId: 'att_l_end', createdAt: T0 + 1, revokedAt: T0 + 5 }));
+      await invites.insert(invite('l_new', { createdAt: T0 }));
+      const listed = await invites.list();
+      expect(listed.map((i) => [i.id, i.attempt])).toEqual([
+        ['l_run', { state: 'running', endReason: null }],
+        ['l_end', { state: 'archived', endReason: 'revoked' }],
+        ['l_new', null],
+      ]);
+      // Otherwise each is the invite as read on its own.
+      for (const each of listed) expect({ ...each, attempt: undefined }).toEqual(await invites.get(each.id));
+    });
+
     it('claims a token exactly once, also when two claims arrive at the same time', async () => {
       for (let i = 0; i < 5; i++) {
         const id = `race${i}`;
@@ -666,6 +653,8 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       reviews = new ReviewsRepo(db);
       await addUsers(db, 'u_alice', 'u_bob');
       await new AttemptsRepo(db).insert(attempt('r1', { mode: 'interview', state: 'submitted' }));
+      await new AttemptsRepo(db).insert(attempt('r2', { mode: 'interview', state: 'submitted' }));
+      await new AttemptsRepo(db).insert(attempt('r3', { mode: 'interview', state: 'submitted' }));
     }, 120_000);
 
     it("inserts a reviewer's review, then updates it: createdAt kept, updatedAt moves", async () => {
@@ -717,6 +706,17 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       expect(listed[1]).toEqual(bob);
       expect(await reviews.list('r_none')).toEqual([]);
     });
+
+    it("lists many attempts' reviews in one read, by attempt, each attempt's oldest first; none for attempts without", async () => {
+      const ratings = { linux: { rating: 3 as const, notes: 'Fine.' } };
+      const other = await reviews.upsert({ attemptId: 'r2', reviewerId: 'u_bob', ratings, recommendation: 'yes', summary: '' });
+      const byAttempt = await reviews.listFor(['r1', 'r2', 'r3']);
+      expect([...byAttempt.keys()].sort()).toEqual(['r1', 'r2']);
+      expect(byAttempt.get('r1')).toEqual(await reviews.list('r1'));
+      expect(byAttempt.get('r1')!.map((r) => r.reviewerId)).toEqual(['u_alice', 'u_bob']);
+      expect(byAttempt.get('r2')).toEqual([other]);
+      expect(await reviews.listFor([])).toEqual(new Map());
+    });
   });
 
   describe('ReviewsRepo.listAttempts', () => {
@@ -755,6 +755,7 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
             endedAt: at(s.endedAt),
             endReason: s.endedAt === null ? null : 'submitted',
             inviteId: s.candidate === null ? null : `inv_${s.id}`,
+            exerciseVersion: `v_${s.id}`,
           }),
         );
         if (s.candidate !== null) {
@@ -778,7 +779,7 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       return { ids: ids(rows), total };
     };
 
-    it('gives each attempt with its candidate, interviewer, latest final score and number of reviews', async () => {
+    it('gives each attempt with its candidate, interviewer, exercise version, latest final score and number of reviews', async () => {
       const { rows, total } = await reviews.listAttempts(query());
       expect(total).toBe(7);
       expect(ids(rows)).toEqual(['i1', 'i2', 'i3', 'i4', 'p1', 'p2', 'p3']);
@@ -790,11 +791,13 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
         state: 'archived',
         endReason: 'submitted',
         candidateName: 'alice Smith',
+        candidateEmail: 'ada@example.test',
         interviewerId: 'u_alice',
         createdAt: T0 + 1,
         startedAt: T0 + 10,
         deadline: T0 + 3610,
         endedAt: T0 + 100,
+        exerciseVersion: 'v_i1',
         score: 3,
         maxScore: 4,
         reviews: 2,
@@ -802,7 +805,7 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       expect(byId['i2']).toMatchObject({ score: 1, maxScore: 3, reviews: 1, interviewerId: 'u_bob' });
       expect(byId['i3']).toMatchObject({ score: null, maxScore: null, reviews: 0, endReason: null, endedAt: null });
       expect(byId['i4']).toMatchObject({ startedAt: null, deadline: null, candidateName: 'ADAM Ng' });
-      expect(byId['p1']).toMatchObject({ candidateName: null, interviewerId: null, score: 2, maxScore: 2, reviews: 0 });
+      expect(byId['p1']).toMatchObject({ candidateName: null, candidateEmail: null, interviewerId: null, score: 2, maxScore: 2, reviews: 0 });
       expect(byId['p2']).toMatchObject({ score: 0, maxScore: 0 });
       expect(byId['p3']).toMatchObject({ score: null, maxScore: null });
     });

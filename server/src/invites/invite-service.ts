@@ -7,7 +7,7 @@ import { errors, OpslabError } from '../errors.js';
 import { ERROR_CODES } from '../../../contract/errors.js';
 import type { ExerciseCatalog } from '../exercises/catalog.js';
 import type { Attempt } from '../store/attempts-repo.js';
-import type { Invite, InvitesRepo } from '../store/invites-repo.js';
+import type { Invite, InviteAttemptState, InvitesRepo } from '../store/invites-repo.js';
 import type { EventPublisher } from '../webhooks/events.js';
 import type {
   CandidateInvite,
@@ -178,7 +178,7 @@ export class InviteService {
     return invite.attemptId ? await this.deps.attempts.get(invite.attemptId) : undefined;
   }
 
-  status(invite: Invite, attempt: Attempt | undefined): InviteStatus {
+  status(invite: Invite, attempt: InviteAttemptState | undefined): InviteStatus {
     if (invite.revokedAt !== null && (!attempt || attempt.endReason === 'revoked' || attempt.state === 'failed')) {
       return 'revoked';
     }
@@ -200,13 +200,13 @@ export class InviteService {
     return this.deps.catalog.at(invite.exerciseId, invite.exerciseVersion) ? 'older' : 'missing';
   }
 
-  /**
-   * What staff see of an invite: never its link or any token (`canManage`: whether `viewer` may change it).
-   * `names`: the creators' names, read beforehand for a list.
-   */
-  async view(invite: Invite, viewer: Actor, names?: ReadonlyMap<string, string>): Promise<InviteView> {
-    const creator = names ? names.get(invite.createdBy) : await this.deps.auth.userName(invite.createdBy);
-    const attempt = await this.attemptOf(invite);
+  /** What staff see of an invite: never its link or any token (`canManage`: whether `viewer` may change it). */
+  async view(invite: Invite, viewer: Actor): Promise<InviteView> {
+    return this.viewOf(invite, viewer, await this.deps.auth.userName(invite.createdBy), await this.attemptOf(invite));
+  }
+
+  /** The view from what was read beforehand: the creator's name and the attempt's state. */
+  private viewOf(invite: Invite, viewer: Actor, creator: string | null | undefined, attempt: InviteAttemptState | undefined): InviteView {
     const exercise = this.deps.catalog.forAttempt(invite) ?? this.deps.catalog.get(invite.exerciseId);
     return {
       id: invite.id,
@@ -236,10 +236,11 @@ export class InviteService {
     return { ...(await this.view(invite, viewer)), link };
   }
 
+  /** The invites staff see, in two reads however many: the invites with their attempts' states, and the creators' names. */
   async list(viewer: Actor, filter: InviteListQuery = {}): Promise<InviteView[]> {
     const invites = await this.deps.repo.list({ exerciseId: filter.exerciseId });
     const names = await this.deps.auth.userNames(invites.map((i) => i.createdBy));
-    const views = await Promise.all(invites.map((i) => this.view(i, viewer, names)));
+    const views = invites.map(({ attempt, ...invite }) => this.viewOf(invite, viewer, names.get(invite.createdBy), attempt ?? undefined));
     return filter.status ? views.filter((v) => v.status === filter.status) : views;
   }
 

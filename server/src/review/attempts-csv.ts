@@ -4,28 +4,24 @@
 import type { Auth } from '../auth/index.js';
 import { errors } from '../errors.js';
 import type { ExerciseCatalog } from '../exercises/catalog.js';
-import type { InviteService } from '../invites/invite-service.js';
-import type { AttemptsRepo } from '../store/attempts-repo.js';
-import type { GradingRepo } from '../store/grading-repo.js';
-import type { AttemptListRow, AttemptQuery, ReviewsRepo } from '../store/reviews-repo.js';
-import { countedVerdict, gradePercent, tallyGrade, weightedScore } from '../../../contract/index.js';
+import type { FinalVerdicts, GradingRepo } from '../store/grading-repo.js';
+import type { AttemptListRow, AttemptQuery, ReviewsRepo, StoredReview } from '../store/reviews-repo.js';
+import { countedVerdict, gradePercent, tallyGrade, weightedScore, type Confirmations } from '../../../contract/index.js';
 import { shortVersion } from '../../../contract/invites.js';
 import { CSV_BOM, csvRow, type CsvCell } from './csv.js';
 
 /** Most attempts one export holds; a filter matching more is refused with a clear error (narrow it). */
 export const CSV_EXPORT_LIMITS = { rows: 5000 } as const;
 
-/** Attempts read between two turns of the event loop. */
+/** Attempts read at once (their gradings, confirmations and reviews: a read each), between two turns of the event loop. */
 const BATCH = 100;
 
 /** The list's filter and sort; an export has no pages. */
 export type AttemptExportFilter = Omit<AttemptQuery, 'page' | 'pageSize'>;
 
 export interface AttemptsCsvDeps {
-  attemptsRepo: AttemptsRepo;
   grading: GradingRepo;
   reviews: ReviewsRepo;
-  invites: InviteService;
   catalog: ExerciseCatalog;
   auth: Auth;
   /** The server's public address: the review links point there. */
@@ -46,6 +42,13 @@ type CheckCell = 'pass' | 'fail' | 'error' | 'advisory-pending';
 interface ReviewerScore {
   weightedScore: number | null;
   recommendation: string | null;
+}
+
+/** What a row shows besides the list's row: read for a batch of rows at once. */
+interface RowReads {
+  final: FinalVerdicts | undefined;
+  confirmed: Confirmations;
+  reviews: readonly StoredReview[];
 }
 
 /** One attempt's row, reduced to what the file shows. */
@@ -128,7 +131,7 @@ export class AttemptsCsv {
    * reading takes over a second, which terminals and other requests must not wait for in one piece.
    */
   private async collect(filter: AttemptExportFilter): Promise<ExportRow[]> {
-    const { reviews } = this.deps;
+    const { reviews, grading } = this.deps;
     const max = CSV_EXPORT_LIMITS.rows;
     const { rows, total } = await reviews.listAttempts({ ...filter, page: 1, pageSize: max });
     if (total > max) {
@@ -138,17 +141,20 @@ export class AttemptsCsv {
     const out: ExportRow[] = [];
     for (let start = 0; start < rows.length; start += BATCH) {
       if (start > 0) await new Promise((resolve) => setImmediate(resolve));
-      for (const r of rows.slice(start, start + BATCH)) out.push(await this.row(r, interviewers));
+      const batch = rows.slice(start, start + BATCH);
+      const ids = batch.map((r) => r.id);
+      const finals = await grading.finalVerdictsFor(ids);
+      const confirmations = await grading.confirmations.verdictsFor(ids);
+      const reviewed = await reviews.listFor(ids);
+      for (const r of batch) {
+        out.push(this.row(r, interviewers, { final: finals.get(r.id), confirmed: confirmations.get(r.id) ?? {}, reviews: reviewed.get(r.id) ?? [] }));
+      }
     }
     return out;
   }
 
-  private async row(r: AttemptListRow, interviewers: ReadonlyMap<string, string>): Promise<ExportRow> {
-    const { attemptsRepo, grading, reviews, invites, catalog, publicUrl } = this.deps;
-    const attempt = await attemptsRepo.get(r.id);
-    const invite = attempt?.inviteId ? await invites.get(attempt.inviteId) : undefined;
-    const final = await grading.finalVerdicts(r.id);
-    const confirmed = await grading.confirmations.verdicts(r.id);
+  private row(r: AttemptListRow, interviewers: ReadonlyMap<string, string>, { final, confirmed, reviews }: RowReads): ExportRow {
+    const { catalog, publicUrl } = this.deps;
     const tally = final ? tallyGrade(final.checks, confirmed) : null;
     const checks = new Map<string, CheckCell>();
     for (const c of final?.checks ?? []) {
@@ -156,20 +162,20 @@ export class AttemptsCsv {
       checks.set(checkKey(r.exerciseId, c.id), verdict === 'pending' ? 'advisory-pending' : verdict);
     }
     const byReviewer = new Map<string, ReviewerScore>();
-    for (const review of await reviews.list(r.id)) {
+    for (const review of reviews) {
       byReviewer.set(review.reviewerId, { weightedScore: weightedScore(review.ratings), recommendation: review.recommendation });
     }
     return {
       fixed: [
         r.id,
-        invite?.candidateName ?? null,
-        invite?.candidateEmail ?? null,
+        r.candidateName,
+        r.candidateEmail,
         r.interviewerId ? (interviewers.get(r.interviewerId) ?? 'unknown') : null,
         r.mode,
         r.exerciseId,
         catalog.get(r.exerciseId)?.title ?? r.exerciseId,
         final?.exerciseVersion ? shortVersion(final.exerciseVersion) : null,
-        attempt?.exerciseVersion ? shortVersion(attempt.exerciseVersion) : null,
+        r.exerciseVersion ? shortVersion(r.exerciseVersion) : null,
         r.state,
         r.endReason,
         iso(r.createdAt),

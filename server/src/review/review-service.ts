@@ -3,7 +3,8 @@ import { existingRecordings } from '../terminal/terminal-files.js';
 import { mergeTimelines } from './merge-timelines.js';
 import type { AttemptService } from '../attempts/attempt-service.js';
 import { errors } from '../errors.js';
-import type { Attempt } from '../store/attempts-repo.js';
+import type { Attempt, AttemptsRepo } from '../store/attempts-repo.js';
+import type { InviteService } from '../invites/invite-service.js';
 import type { AttemptQuery } from '../store/reviews-repo.js';
 import type { EventPublisher } from '../webhooks/events.js';
 import { AdvisoryChecks } from './advisory.js';
@@ -31,9 +32,11 @@ import {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** What the CSV export needs (the stores, the catalog, the public address), and the attempt service. */
+/** What the CSV export needs (the stores, the catalog, the public address), the attempts and the invites. */
 export interface ReviewServiceDeps extends AttemptsCsvDeps {
   attempts: AttemptService;
+  attemptsRepo: AttemptsRepo;
+  invites: InviteService;
   /** Where a saved review goes (the webhooks subscribe). */
   events?: EventPublisher;
 }
@@ -57,14 +60,26 @@ export class ReviewService {
     return attempt;
   }
 
+  /**
+   * A page of the dashboard, in a fixed number of reads whatever the page's length: the page with its total, the
+   * interviewers' names, and the graded attempts' current final gradings and confirmations (for the points pending).
+   */
   async list(q: AttemptQuery): Promise<AttemptPage> {
     const { rows, total } = await this.deps.reviews.listAttempts(q);
     const names = await this.deps.auth.userNames(rows.flatMap((r) => (r.interviewerId ? [r.interviewerId] : [])));
+    const graded = rows.flatMap((r) => (r.score === null ? [] : [r.id]));
+    const finals = await this.deps.grading.finalVerdictsFor(graded);
+    const confirmations = await this.deps.grading.confirmations.verdictsFor(graded);
+    // Points of the current grading's advisory checks that no reviewer decided yet.
+    const pendingPoints = (attemptId: string) => {
+      const final = finals.get(attemptId);
+      return final ? tallyGrade(final.checks, confirmations.get(attemptId)).pendingPoints : 0;
+    };
     return {
       total,
       page: q.page,
       pageSize: q.pageSize,
-      attempts: await Promise.all(rows.map(async (r) => ({
+      attempts: rows.map((r) => ({
         id: r.id,
         exerciseId: r.exerciseId,
         exerciseTitle: this.deps.catalog.get(r.exerciseId)?.title ?? r.exerciseId,
@@ -79,16 +94,10 @@ export class ReviewService {
         endedAt: iso(r.endedAt),
         score: r.score,
         maxScore: r.maxScore,
-        pendingPoints: r.score === null ? null : await this.pendingPoints(r.id),
+        pendingPoints: r.score === null ? null : pendingPoints(r.id),
         reviews: r.reviews,
-      }))),
+      })),
     };
-  }
-
-  /** Points of the current grading's advisory checks that no reviewer decided yet. */
-  private async pendingPoints(attemptId: string): Promise<number> {
-    const final = await this.deps.grading.final(attemptId);
-    return final ? tallyGrade(final.results, await this.advisory.verdicts(attemptId)).pendingPoints : 0;
   }
 
   async bundle(attemptId: string, viewerId: string): Promise<ReviewBundle> {

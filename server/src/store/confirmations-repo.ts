@@ -1,4 +1,4 @@
-import type { Sql } from './sql.js';
+import { placeholders, type Sql } from './sql.js';
 import type { CheckVerdict, ConfirmedVerdict, Confirmations } from '../../../contract/index.js';
 
 /** A reviewer's decision on an advisory check of an attempt; kept across regrades (per attempt and check). */
@@ -51,7 +51,26 @@ export class ConfirmationsRepo {
 
   /** The verdicts by check id, as tallyGrade takes them. */
   async verdicts(attemptId: string): Promise<Confirmations> {
-    return Object.fromEntries((await this.list(attemptId)).map((c) => [c.checkId, c.verdict]));
+    return (await this.verdictsFor([attemptId])).get(attemptId) ?? {};
+  }
+
+  /**
+   * The verdicts of each attempt given that has any, by attempt id and then by check id: one read for a page of a
+   * listing, whatever its length.
+   */
+  async verdictsFor(attemptIds: readonly string[]): Promise<Map<string, Confirmations>> {
+    const out = new Map<string, Record<string, ConfirmedVerdict>>();
+    if (attemptIds.length === 0) return out;
+    const rows = await this.sql.all<Pick<Row, 'attempt_id' | 'check_id' | 'verdict'>>(
+      `SELECT attempt_id, check_id, verdict FROM check_confirmations WHERE attempt_id IN (${placeholders(attemptIds.length)}) ORDER BY check_id`,
+      attemptIds,
+    );
+    for (const r of rows) {
+      const verdicts = out.get(r.attempt_id) ?? {};
+      verdicts[r.check_id] = r.verdict;
+      out.set(r.attempt_id, verdicts);
+    }
+    return out;
   }
 
   /** Sets (or replaces) the confirmation of one check. */

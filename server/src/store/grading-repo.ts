@@ -1,4 +1,4 @@
-import type { Sql } from './sql.js';
+import { placeholders, type Sql } from './sql.js';
 import { ConfirmationsRepo, type StoredConfirmation } from './confirmations-repo.js';
 import { tallyGrade, type GradedCheck } from '../../../contract/grade.js';
 import type { CheckResult } from '../../../contract/attempts.js';
@@ -70,24 +70,35 @@ const fromRow = (r: Row): StoredRun => ({
   requestedBy: r.requested_by,
 });
 
-type VerdictsRow = { exercise_version: string | null; error: string | null; checks: string | GradedCheckRow[] };
+/** The current final grading as far as its points go: each check's id, points, verdict and advisory flag, in order. */
+export interface FinalVerdicts {
+  exerciseVersion: string | null;
+  error: string | null;
+  checks: GradedCheck[];
+}
+
+type VerdictsRow = { attempt_id: string; exercise_version: string | null; error: string | null; checks: string | GradedCheckRow[] };
 type GradedCheckRow = { id: string; points: number; verdict: GradedCheck['verdict']; advisory: number | boolean | null };
 
+/** The ids of the current final gradings (the latest of each attempt) of `n` attempts given as `?` placeholders. */
+const latestFinalIds = (n: number) =>
+  `SELECT MAX(id) FROM grading_runs WHERE kind = 'final' AND attempt_id IN (${placeholders(n)}) GROUP BY attempt_id`;
+
 /**
- * The current final grading's checks without messages or details, picked out by the database (a listing of many
- * attempts reads no more than it shows). Each database says it in its own JSON functions.
+ * The current final gradings' checks of `n` attempts without messages or details, picked out by the database (a
+ * listing of many attempts reads no more than it shows). Each database says it in its own JSON functions.
  */
 const FINAL_VERDICTS = {
-  sqlite: `SELECT g.exercise_version, g.error,
+  sqlite: (n: number) => `SELECT g.attempt_id, g.exercise_version, g.error,
       (SELECT json_group_array(json_object('id', json_extract(value, '$.id'), 'points', json_extract(value, '$.points'),
                 'verdict', json_extract(value, '$.verdict'), 'advisory', json_extract(value, '$.advisory')))
          FROM (SELECT value FROM json_each(g.results) ORDER BY key)) AS checks
-    FROM grading_runs g WHERE g.attempt_id = ? AND g.kind = 'final' ORDER BY g.id DESC LIMIT 1`,
-  postgres: `SELECT g.exercise_version, g.error,
+    FROM grading_runs g WHERE g.id IN (${latestFinalIds(n)})`,
+  postgres: (n: number) => `SELECT g.attempt_id, g.exercise_version, g.error,
       (SELECT COALESCE(json_agg(json_build_object('id', e->'id', 'points', e->'points', 'verdict', e->'verdict',
                 'advisory', e->'advisory') ORDER BY i), '[]'::json)
          FROM json_array_elements(g.results::json) WITH ORDINALITY AS t(e, i)) AS checks
-    FROM grading_runs g WHERE g.attempt_id = ? AND g.kind = 'final' ORDER BY g.id DESC LIMIT 1`,
+    FROM grading_runs g WHERE g.id IN (${latestFinalIds(n)})`,
 };
 
 /** An attempt has one final grading (regrades aside): a second one is refused, whichever server runs it. */
@@ -180,15 +191,18 @@ export class GradingRepo {
   }
 
   /**
-   * The current final grading as far as its points go: each check's id, points, verdict and advisory flag, in order,
-   * without messages or details, for listings of many attempts at once.
+   * The current final grading of each attempt given that has one, as far as its points go (FinalVerdicts), by
+   * attempt id: one read for a page of a listing, whatever its length. Attempts without a final grading have no entry.
    */
-  async finalVerdicts(attemptId: string): Promise<{ exerciseVersion: string | null; error: string | null; checks: GradedCheck[] } | undefined> {
-    const row = await this.sql.one<VerdictsRow>(FINAL_VERDICTS[this.sql.dialect], [attemptId]);
-    if (!row) return undefined;
-    const listed = typeof row.checks === 'string' ? (JSON.parse(row.checks) as GradedCheckRow[]) : row.checks;
-    const checks = listed.map((c) => ({ id: c.id, points: c.points, verdict: c.verdict, advisory: Boolean(c.advisory) }));
-    return { exerciseVersion: row.exercise_version, error: row.error, checks };
+  async finalVerdictsFor(attemptIds: readonly string[]): Promise<Map<string, FinalVerdicts>> {
+    const out = new Map<string, FinalVerdicts>();
+    if (attemptIds.length === 0) return out;
+    for (const row of await this.sql.all<VerdictsRow>(FINAL_VERDICTS[this.sql.dialect](attemptIds.length), attemptIds)) {
+      const listed = typeof row.checks === 'string' ? (JSON.parse(row.checks) as GradedCheckRow[]) : row.checks;
+      const checks = listed.map((c) => ({ id: c.id, points: c.points, verdict: c.verdict, advisory: Boolean(c.advisory) }));
+      out.set(row.attempt_id, { exerciseVersion: row.exercise_version, error: row.error, checks });
+    }
+    return out;
   }
 
   /** When each check first passed, over every run of the attempt (epoch ms of the run's end). */

@@ -1,4 +1,5 @@
 import type { Sql } from './sql.js';
+import type { AttemptState, EndReason } from '../../../contract/attempts.js';
 
 export interface Invite {
   id: string;
@@ -24,6 +25,17 @@ export interface Invite {
   /** Uploads and downloads in the workspace (null: the exercise's default). */
   fileUpload?: boolean | null;
   fileDownload?: boolean | null;
+}
+
+/** What an invite's status needs of its attempt. */
+export interface InviteAttemptState {
+  state: AttemptState;
+  endReason: EndReason | null;
+}
+
+/** An invite as listed: with its attempt's state, read with it (null: no attempt, or one that is gone). */
+export interface ListedInvite extends Invite {
+  attempt: InviteAttemptState | null;
 }
 
 interface Row {
@@ -118,11 +130,18 @@ export class InvitesRepo {
     return row ? fromRow(row) : undefined;
   }
 
-  async list(filter: { exerciseId?: string } = {}): Promise<Invite[]> {
-    const rows = filter.exerciseId
-      ? await this.sql.all<Row>('SELECT * FROM invites WHERE exercise_id = ? ORDER BY created_at DESC', [filter.exerciseId])
-      : await this.sql.all<Row>('SELECT * FROM invites ORDER BY created_at DESC');
-    return rows.map(fromRow);
+  /** The invites newest first (of one exercise, if given), each with its attempt's state: one read, however many. */
+  async list(filter: { exerciseId?: string } = {}): Promise<ListedInvite[]> {
+    const rows = await this.sql.all<Row & { attempt_state: AttemptState | null; attempt_end_reason: EndReason | null }>(
+      `SELECT i.*, a.state AS attempt_state, a.end_reason AS attempt_end_reason
+       FROM invites i LEFT JOIN attempts a ON a.id = i.attempt_id
+       ${filter.exerciseId ? 'WHERE i.exercise_id = ?' : ''} ORDER BY i.created_at DESC`,
+      filter.exerciseId ? [filter.exerciseId] : [],
+    );
+    return rows.map((r) => ({
+      ...fromRow(r),
+      attempt: r.attempt_state === null ? null : { state: r.attempt_state, endReason: r.attempt_end_reason },
+    }));
   }
 
   async setAttempt(id: string, attemptId: string): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Sql, SqlValue } from './sql.js';
+import { placeholders, type Sql, type SqlValue } from './sql.js';
 import type { AttemptMode, AttemptSort, AttemptState, EndReason, Rating, Recommendation, SortOrder } from '../../../contract/index.js';
 
 export interface StoredReview {
@@ -56,11 +56,14 @@ export interface AttemptListRow {
   state: AttemptState;
   endReason: EndReason | null;
   candidateName: string | null;
+  candidateEmail: string | null;
   interviewerId: string | null;
   createdAt: number;
   startedAt: number | null;
   deadline: number | null;
   endedAt: number | null;
+  /** The exercise version the attempt was provisioned from (null: started before versions were kept). */
+  exerciseVersion: string | null;
   score: number | null;
   maxScore: number | null;
   reviews: number;
@@ -85,6 +88,14 @@ export class ReviewsRepo {
 
   list(attemptId: string): Promise<StoredReview[]> {
     return list(this.sql, attemptId);
+  }
+
+  /**
+   * The reviews of each attempt given that has any, by attempt id (each attempt's oldest first): one read for a
+   * batch of a listing, whatever its length.
+   */
+  listFor(attemptIds: readonly string[]): Promise<Map<string, StoredReview[]>> {
+    return listFor(this.sql, attemptIds);
   }
 
   private byCodePoint(sort: AttemptSort): string {
@@ -125,17 +136,19 @@ export class ReviewsRepo {
       state: AttemptState;
       end_reason: EndReason | null;
       candidate_name: string | null;
+      candidate_email: string | null;
       created_by: string | null;
       created_at: number;
       started_at: number | null;
       deadline: number | null;
       ended_at: number | null;
+      exercise_version: string | null;
       score: number | null;
       max_score: number | null;
       reviews: number;
     }>(
-      `SELECT a.id, a.exercise_id, a.mode, a.state, a.end_reason, i.candidate_name, i.created_by, a.created_at,
-         a.started_at, a.deadline, a.ended_at, a.score, a.max_score,
+      `SELECT a.id, a.exercise_id, a.mode, a.state, a.end_reason, i.candidate_name, i.candidate_email, i.created_by,
+         a.created_at, a.started_at, a.deadline, a.ended_at, a.exercise_version, a.score, a.max_score,
          (SELECT COUNT(*) FROM reviews r WHERE r.attempt_id = a.id) AS reviews
        ${from}
        ORDER BY ${SORT_SQL[q.sort]} IS NULL, ${SORT_SQL[q.sort]}${this.byCodePoint(q.sort)} ${dir}, a.id ${dir}
@@ -151,11 +164,13 @@ export class ReviewsRepo {
         state: r.state,
         endReason: r.end_reason,
         candidateName: r.candidate_name,
+        candidateEmail: r.candidate_email,
         interviewerId: r.created_by,
         createdAt: r.created_at,
         startedAt: r.started_at,
         deadline: r.deadline,
         endedAt: r.ended_at,
+        exerciseVersion: r.exercise_version,
         score: r.score,
         maxScore: r.max_score,
         reviews: r.reviews,
@@ -165,14 +180,29 @@ export class ReviewsRepo {
 }
 
 async function list(sql: Sql, attemptId: string): Promise<StoredReview[]> {
-  const rows = await sql.all<ReviewRow>('SELECT * FROM reviews WHERE attempt_id = ? ORDER BY created_at', [attemptId]);
-  return rows.map((r) => ({
-    attemptId: r.attempt_id,
-    reviewerId: r.reviewer_id,
-    ratings: JSON.parse(r.ratings) as Record<string, Rating>,
-    recommendation: r.recommendation,
-    summary: r.summary,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  }));
+  return (await listFor(sql, [attemptId])).get(attemptId) ?? [];
+}
+
+async function listFor(sql: Sql, attemptIds: readonly string[]): Promise<Map<string, StoredReview[]>> {
+  const out = new Map<string, StoredReview[]>();
+  if (attemptIds.length === 0) return out;
+  const rows = await sql.all<ReviewRow>(
+    `SELECT * FROM reviews WHERE attempt_id IN (${placeholders(attemptIds.length)}) ORDER BY created_at`,
+    attemptIds,
+  );
+  for (const r of rows) {
+    const review: StoredReview = {
+      attemptId: r.attempt_id,
+      reviewerId: r.reviewer_id,
+      ratings: JSON.parse(r.ratings) as Record<string, Rating>,
+      recommendation: r.recommendation,
+      summary: r.summary,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    };
+    const ofAttempt = out.get(r.attempt_id);
+    if (ofAttempt) ofAttempt.push(review);
+    else out.set(r.attempt_id, [review]);
+  }
+  return out;
 }
