@@ -256,8 +256,8 @@ export interface ReplicaConfig {
 
 function replicaConfig(env: Env, host: string, port: number): ReplicaConfig {
   const id = str(env, 'OPSLAB_REPLICA_ID', '');
-  if (id !== '' && !/^[a-z0-9][a-z0-9-]{0,39}$/.test(id)) {
-    throw new ConfigError('OPSLAB_REPLICA_ID', id, 'up to 40 lowercase letters, digits and dashes, starting with a letter or digit');
+  if (id !== '' && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) {
+    throw new ConfigError('OPSLAB_REPLICA_ID', id, 'up to 63 lowercase letters, digits and dashes, starting with a letter or digit');
   }
   const wildcard = host === '0.0.0.0' || host === '::' || host === '';
   const fallback = `http://${wildcard ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -205,7 +205,7 @@ function storedReplicaId(dataDir: string): string {
   const file = path.join(dataDir, REPLICA_ID_FILE);
   try {
     const id = fs.readFileSync(file, 'utf8').trim();
-    if (/^[a-z0-9][a-z0-9-]{0,39}$/.test(id)) return id;
+    if (/^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) return id;
   } catch {
     /* first start */
   }

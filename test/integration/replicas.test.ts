@@ -1,0 +1,198 @@
+// Three real server processes on one real PostgreSQL server and one real engine, sharing a data directory (the
+// recordings' volume), as replicas behind a load balancer would: starts spread over the three respect the capacity
+// exactly; an attempt started through one is typed into through another (the connection is passed to the owner);
+// the owner is killed mid-output and a survivor takes the attempt over with the same shell, a recording without a
+// gap, and one expiry and one final grading; no sandbox is left behind or removed wrongly.
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgres } from '../../server/src/store/postgres-sql.js';
+import type { Database } from '../../server/src/store/sql.js';
+import { parseAsciicast } from '../../server/src/terminal/recorder.js';
+import { api, startAttempt } from '../helpers/api.js';
+import { docker, requireDocker } from '../helpers/docker.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { freePort, ServerProcess } from '../helpers/server-process.js';
+import { tempDataDir } from '../helpers/server.js';
+import { stripAnsi, TestTerminal } from '../helpers/terminal-client.js';
+
+const CAPACITY = 5;
+const LEASE_SECONDS = 3;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Tries to open the attempt's terminal through each of `servers` in turn until one takes it (the owner changing). */
+async function reconnect(servers: ServerProcess[], attemptId: string, token: string, timeoutMs: number): Promise<{ terminal: TestTerminal; via: ServerProcess }> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; ; i++) {
+    const via = servers[i % servers.length]!;
+    try {
+      const terminal = await TestTerminal.connect(via.url, attemptId, token);
+      const first = await Promise.race([
+        terminal.closed.then(() => 'closed' as const),
+        (async () => {
+          await terminal.waitFor(() => terminal.controls.some((c) => c.type === 'hello'));
+          return 'open' as const;
+        })(),
+      ]);
+      if (first === 'open') return { terminal, via };
+    } catch {
+      /* refused while the owner changes */
+    }
+    if (Date.now() > deadline) throw new Error(`no replica served the terminal within ${timeoutMs} ms`);
+    await sleep(250);
+  }
+}
+
+describe('replicas (three server processes, real PostgreSQL, real engine)', () => {
+  let pg: TestPostgres;
+  let db: Database;
+  let dataDir: string;
+  let servers: ServerProcess[] = [];
+  let instance = '';
+
+  beforeAll(async () => {
+    await requireDocker();
+    pg = await startPostgres();
+    db = await openPostgres(pg.url, { max: 2 });
+    dataDir = tempDataDir();
+    const ports = [await freePort(), await freePort(), await freePort()];
+    servers = ['ra', 'rb', 'rc'].map(
+      (id, i) =>
+        new ServerProcess(ports[i]!, dataDir, {
+          OPSLAB_DATABASE_URL: pg.url,
+          OPSLAB_REPLICA_ID: id,
+          OPSLAB_INTERNAL_URL: `http://127.0.0.1:${ports[i]}`,
+          OPSLAB_LEASE_SECONDS: String(LEASE_SECONDS),
+          OPSLAB_RECONCILE_INTERVAL_SECONDS: '2',
+          OPSLAB_MAX_SANDBOXES: String(CAPACITY),
+          OPSLAB_PRACTICE_MAX_SANDBOXES: String(CAPACITY),
+        }),
+    );
+    // One after the other: the first migrates the database.
+    for (const s of servers) await s.start();
+    instance = (await db.one<{ value: string }>("SELECT value FROM meta WHERE key = 'instance_id'"))!.value;
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const s of servers) await s.stop('SIGKILL').catch(() => undefined);
+    if (instance) {
+      const list = await docker.listContainers({ all: true, filters: { label: [`opslab.instance=${instance}`] } });
+      await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+    }
+    await db?.close();
+    await pg?.stop();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const managedSandboxes = async () =>
+    (await docker.listContainers({ all: true, filters: { label: [`opslab.instance=${instance}`, 'opslab.role=sandbox'] } })).map((c) => c.Id);
+
+  it('50 starts spread over the three replicas admit exactly OPSLAB_MAX_SANDBOXES', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        fetch(`${servers[i % 3]!.url}/api/attempts`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ exerciseId: 'shell-warmup' }),
+        }).then(async (res) => ({ status: res.status, body: (await res.json()) as { attempt?: { id: string }; token?: string } })),
+      ),
+    );
+    const started = answers.filter((a) => a.status === 201);
+    const refused = answers.filter((a) => a.status === 503);
+    expect(started, JSON.stringify(answers.filter((a) => a.status !== 201 && a.status !== 503))).toHaveLength(CAPACITY);
+    expect(refused).toHaveLength(50 - CAPACITY);
+    // The database and the engine agree: exactly that many attempts hold a sandbox, exactly that many sandboxes exist.
+    const holding = await db.one<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM attempts WHERE state IN ('created', 'running') AND sandbox_status IN ('provisioning', 'running', 'exited')",
+    );
+    expect(holding!.n).toBe(CAPACITY);
+    expect(await managedSandboxes()).toHaveLength(CAPACITY);
+    // Each is owned by the replica that admitted it; between them the three admitted all of them.
+    const owners = await db.all<{ owner: string }>("SELECT owner FROM attempts WHERE state = 'running'");
+    expect(owners.every((o) => ['ra', 'rb', 'rc'].includes(o.owner))).toBe(true);
+    // Ended through any replica (not necessarily the owner): each once, and the room is free again.
+    for (const [i, a] of started.entries()) {
+      const ended = await api(servers[(i + 1) % 3]!.url, 'POST', `/api/attempts/${a.body.attempt!.id}/submit`, a.body.token);
+      expect(ended.status, ended.text).toBe(200);
+    }
+    const ends = await db.all<{ attempt_id: string; n: number; state: string }>(
+      `SELECT e.attempt_id, COUNT(*) AS n, MIN(a.state) AS state FROM attempt_events e JOIN attempts a ON a.id = e.attempt_id
+        WHERE e.kind = 'submitted' GROUP BY e.attempt_id`,
+    );
+    expect(ends.map((e) => [e.n, e.state])).toEqual(started.map(() => [1, 'archived']));
+    expect(await managedSandboxes()).toHaveLength(0);
+  }, 240_000);
+
+  it('an attempt typed into through another replica survives its owner being killed mid-output, graded and expired once', async () => {
+    const [a, b, c] = servers as [ServerProcess, ServerProcess, ServerProcess];
+    // An exercise with checks, so that there is a final grading to count.
+    const { attempt, token } = await startAttempt(a.url, 'artifact-retention');
+    expect((await db.one<{ owner: string }>('SELECT owner FROM attempts WHERE id = ?', [attempt.id]))!.owner).toBe('ra');
+
+    // Typed through B: the connection is passed on to A, which holds the shell.
+    const viaB = await TestTerminal.connect(b.url, attempt.id, token);
+    await viaB.waitFor(/[#$] /);
+    viaB.type('export OPSLAB_MARK=kept-$((40+2)); echo "pid=$$"\r');
+    await viaB.waitFor(/pid=\d+/);
+    const pid = /pid=(\d+)/.exec(stripAnsi(viaB.text))![1];
+    // 40 lines over about 8 s: the owner dies while they are printed.
+    viaB.type('for i in $(seq 1 40); do echo "tick-$i"; sleep 0.2; done; echo ticks-$((6*7))-done\r');
+    await viaB.waitFor('tick-5\r\n');
+    const sandboxId = (await db.one<{ sandbox_id: string }>('SELECT sandbox_id FROM attempts WHERE id = ?', [attempt.id]))!.sandbox_id;
+    const killedAt = Date.now();
+    await a.stop('SIGKILL');
+    // B's passed-on connection ends with "reconnect".
+    expect((await viaB.closed).code).toBe(1012);
+
+    // The browser reconnects, to whichever replica answers: a survivor takes the attempt over once A's lease runs out.
+    const { terminal: after, via } = await reconnect([c, b], attempt.id, token, 30_000);
+    const lease = (await db.one<{ owner: string }>('SELECT owner FROM attempts WHERE id = ?', [attempt.id]))!;
+    expect(['rb', 'rc']).toContain(lease.owner);
+    const takenOver = await db.one<{ at: number }>(
+      "SELECT MIN(at) AS at FROM attempt_events WHERE attempt_id = ? AND kind IN ('adopted', 'taken-over') AND at >= ?",
+      [attempt.id, killedAt],
+    );
+    const takeOverMs = takenOver!.at - killedAt;
+    expect(takeOverMs).toBeGreaterThan(0);
+    // A generous bound: the lease (3 s) plus a renewal period and a reconcile pass.
+    expect(takeOverMs).toBeLessThan(LEASE_SECONDS * 1000 + 8_000);
+
+    // The same shell: its variable and its process id.
+    await after.waitFor(() => after.repaint !== null);
+    after.type('echo "mark=$OPSLAB_MARK pid=$$"\r');
+    await after.waitFor(`mark=kept-42 pid=${pid}`);
+    await after.waitFor('ticks-42-done');
+
+    // The recording has every line once, those printed while no replica held the shell recovered from the engine log.
+    const cast = parseAsciicast((await api(via.url, 'GET', `/api/attempts/${attempt.id}/recording`, token)).text);
+    const output = cast.events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
+    const missing = Array.from({ length: 40 }, (_, i) => `tick-${i + 1}`).filter((t) => output.split(`${t}\r\n`).length - 1 !== 1);
+    expect(missing).toEqual([]);
+    const times = cast.events.map((e) => e[0]);
+    expect(times).toEqual([...times].sort((x, y) => x - y));
+    const markers = cast.events.filter((e) => e[1] === 'm').map((e) => String(e[2]));
+    const recovered = markers.find((m) => m.startsWith('recovered ('));
+    expect(markers).toContain('adopted');
+    expect(recovered).toBeDefined();
+
+    // The deadline passes (moved into the past here rather than waiting the exercise's minutes): it expires once.
+    await db.run('UPDATE attempts SET deadline = ? WHERE id = ?', [Date.now() - 1000, attempt.id]);
+    const endedClose = await Promise.race([after.closed, sleep(30_000).then(() => null)]);
+    expect(endedClose?.code).toBe(4410);
+    for (let i = 0; i < 120; i++) {
+      const row = await db.one<{ state: string }>('SELECT state FROM attempts WHERE id = ?', [attempt.id]);
+      if (row!.state === 'archived') break;
+      await sleep(250);
+    }
+    const counts = await db.one<{ expired: number; finals: number }>(
+      `SELECT (SELECT COUNT(*) FROM attempt_events WHERE attempt_id = ? AND kind = 'expired') AS expired,
+              (SELECT COUNT(*) FROM grading_runs WHERE attempt_id = ? AND kind = 'final') AS finals`,
+      [attempt.id, attempt.id],
+    );
+    expect(counts).toEqual({ expired: 1, finals: 1 });
+    expect((await db.one<{ state: string }>('SELECT state FROM attempts WHERE id = ?', [attempt.id]))!.state).toBe('archived');
+    // Its sandbox is gone, and nothing else of this installation is left.
+    expect(await managedSandboxes()).not.toContain(sandboxId);
+    expect(await managedSandboxes()).toHaveLength(0);
+    console.log(`[figures] take-over after kill -9: ${takeOverMs} ms (lease ${LEASE_SECONDS} s); every line of 40 recorded once, marker "${recovered}"; expired 1, final gradings 1`);
+  }, 180_000);
+});
