@@ -253,6 +253,11 @@ export const MIGRATIONS: readonly string[] = [
     owner TEXT NOT NULL,
     expires_at INTEGER NOT NULL
   );
+  -- One final grading per attempt from now on (regrades, which name who asked, aside). A second one stored before
+  -- (none should exist) is kept, as a regrade asked for by nobody in particular.
+  UPDATE grading_runs SET requested_by = '(second final grading)'
+   WHERE kind = 'final' AND requested_by IS NULL
+     AND id NOT IN (SELECT MIN(id) FROM grading_runs WHERE kind = 'final' AND requested_by IS NULL GROUP BY attempt_id);
   CREATE UNIQUE INDEX grading_runs_one_final ON grading_runs(attempt_id) WHERE kind = 'final' AND requested_by IS NULL;
   `,
 ];
