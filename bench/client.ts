@@ -149,14 +149,17 @@ export interface OpslabAttempt {
   ms: { post: number; open: number; first: number; prompt: number };
 }
 
-/** POST /api/attempts, then the terminal WebSocket, until the whole prompt arrived. */
-export async function openAttempt(url: string, exerciseId: string): Promise<OpslabAttempt> {
+/**
+ * POST /api/attempts, then the terminal WebSocket, until the whole prompt arrived. `terminalUrl`: open the terminal
+ * (and submit) through another server than the one that started the attempt (a replica behind a load balancer).
+ */
+export async function openAttempt(url: string, exerciseId: string, terminalUrl = url): Promise<OpslabAttempt> {
   const out = new Output();
   const prompt = out.next(atPrompt, 'opslab prompt', 60_000);
   const t0 = performance.now();
   const { id, token } = await startAttempt(url, exerciseId);
   const posted = performance.now();
-  const shell = await connectTerminal(url, id, token, out);
+  const shell = await connectTerminal(terminalUrl, id, token, out);
   const opened = performance.now();
   const promptAt = await prompt;
   return {
@@ -165,7 +168,7 @@ export async function openAttempt(url: string, exerciseId: string): Promise<Opsl
     shell,
     ms: { post: posted - t0, open: opened - t0, first: out.firstAt! - t0, prompt: promptAt - t0 },
     async end() {
-      await submit(url, id, token);
+      await submit(terminalUrl, id, token);
       shell.close();
     },
   };

@@ -1,8 +1,14 @@
-// The price of PostgreSQL: cold start to first prompt, keystroke echo and a full grading as the candidate sees it
-// (submit → the grading read back), on a server whose database is a PostgreSQL server (OPSLAB_DATABASE_URL),
-// against the same on its SQLite file: two servers side by side, measured in turns (SQLite, PostgreSQL, SQLite, ...)
-// so that drift on the machine affects both alike. The PostgreSQL server is opslab/test-postgres (test/images/postgres,
-// Debian's postgresql-15) in a container on the same engine, started as the tests start it.
+// The price of PostgreSQL and of replicas: cold start to first prompt, keystroke echo and a full grading as the
+// candidate sees it (submit → the grading read back), on a server whose database is a PostgreSQL server
+// (OPSLAB_DATABASE_URL), and on two replicas sharing a second database and a data directory (the attempt started
+// through one, its terminal and its submit through the other, as a load balancer without sticky sessions would
+// spread them), against the same on one server's SQLite file. Measured in turns (SQLite, PostgreSQL, replicas,
+// SQLite, ...) so that drift on the machine affects each alike. The PostgreSQL server is opslab/test-postgres
+// (test/images/postgres, Debian's postgresql-15) in a container on the same engine, started as the tests start it.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { startPostgres } from '../test/helpers/postgres.js';
@@ -10,7 +16,7 @@ import { echo, finalGrading, openAttempt, submit } from './client.js';
 import type { ServerProcess } from './machine.js';
 import { BENCH_LABEL } from './protocol.js';
 import { summarize, type Summary } from './stats.js';
-import { echoTurns, inTurns, pairTable, sideBySide, startTurns } from './turns.js';
+import { echoTurns, inTurns, pairTable, sideBySide, startTurns, type Target } from './turns.js';
 
 type Figures = { start: Summary; echo: Summary; grading: Summary };
 
@@ -24,6 +30,8 @@ export interface DatabaseResult {
   postgresVersion: string;
   sqlite: Figures;
   postgres: Figures;
+  /** Two replicas on PostgreSQL: started through one, typed into and submitted through the other (absent from results measured before). */
+  replicas?: Figures;
 }
 
 export interface DatabaseOptions {
@@ -44,13 +52,14 @@ export interface DatabaseOptions {
  * comes once the grading is stored and the sandbox removed). A keystroke's echo first: typed input is held until the
  * start's provisioning (the initial snapshot) is done, so the submit finds the attempt settled, as a candidate's does.
  */
-async function grading(url: string, exerciseId: string): Promise<number> {
-  const a = await openAttempt(url, exerciseId);
+async function grading(target: Target, exerciseId: string): Promise<number> {
+  const other = target.terminalUrl ?? target.url;
+  const a = await openAttempt(target.url, exerciseId, other);
   try {
     await echo(a.shell, 'x');
     const t0 = performance.now();
-    await submit(url, a.id, a.token);
-    const run = await finalGrading(url, a.id, a.token);
+    await submit(other, a.id, a.token);
+    const run = await finalGrading(other, a.id, a.token);
     const ms = performance.now() - t0;
     if (!run || run.error) {
       throw new Error(`${exerciseId}: no final grading after the submit${run?.error ? ` (${run.error})` : ''}`);
@@ -77,12 +86,31 @@ export async function databaseSection(opts: DatabaseOptions): Promise<DatabaseRe
   const postgres = await startPostgres({ [BENCH_LABEL]: 'true' });
   try {
     const url = await postgres.database('bench_opslab');
+    const replicasUrl = await postgres.database('bench_replicas');
     const postgresVersion = await serverVersion(url);
-    const envs = { sqlite: {}, postgres: { OPSLAB_DATABASE_URL: url } };
-    const names = ['sqlite', 'postgres'] as const;
+    const shared = fs.mkdtempSync(path.join(os.tmpdir(), 'opslab-bench-replicas-'));
+    const replica = (id: string, port: number) => ({
+      OPSLAB_DATABASE_URL: replicasUrl,
+      OPSLAB_DATA_DIR: shared,
+      OPSLAB_REPLICA_ID: id,
+      OPSLAB_PORT: String(port),
+      OPSLAB_INTERNAL_URL: `http://127.0.0.1:${port}`,
+    });
+    const envs = {
+      sqlite: {},
+      postgres: { OPSLAB_DATABASE_URL: url },
+      r1: replica('bench-r1', await freePort()),
+      r2: replica('bench-r2', await freePort()),
+    };
+    const names = ['sqlite', 'postgres', 'replicas'] as const;
     const last = (s: Record<(typeof names)[number], number[]>) =>
-      `SQLite ${s.sqlite.at(-1)!.toFixed(0)} ms, PostgreSQL ${s.postgres.at(-1)!.toFixed(0)} ms`;
-    return await sideBySide(envs, opts.server, async (servers) => {
+      `SQLite ${s.sqlite.at(-1)!.toFixed(0)} ms, PostgreSQL ${s.postgres.at(-1)!.toFixed(0)} ms, replicas ${s.replicas.at(-1)!.toFixed(0)} ms`;
+    return await sideBySide(envs, opts.server, async (started) => {
+      const servers: Record<(typeof names)[number], Target> = {
+        sqlite: started.sqlite,
+        postgres: started.postgres,
+        replicas: { url: started.r1.url, terminalUrl: started.r2.url },
+      };
       const starts = await startTurns(servers, names, opts.exerciseId, opts.startRounds, (i, s) =>
         opts.log(`database start ${i + 1}/${opts.startRounds}: ${last(s)}`),
       );
@@ -92,7 +120,7 @@ export async function databaseSection(opts: DatabaseOptions): Promise<DatabaseRe
         names,
         1,
         opts.gradingRuns,
-        (name) => grading(servers[name].url, opts.gradingExercise),
+        (name) => grading(servers[name], opts.gradingExercise),
         (i, s) => opts.log(`database grading ${i + 1}/${opts.gradingRuns}: ${last(s)}`),
       );
       const figures = (name: (typeof names)[number]) => ({
@@ -108,20 +136,37 @@ export async function databaseSection(opts: DatabaseOptions): Promise<DatabaseRe
         postgresVersion,
         sqlite: figures('sqlite'),
         postgres: figures('postgres'),
+        replicas: figures('replicas'),
       };
-    });
+    }).finally(() => fs.rmSync(shared, { recursive: true, force: true }));
   } finally {
     await postgres.stop();
   }
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
 /** The PostgreSQL subsection of bench/RESULTS.md. */
 export function databaseText(d: DatabaseResult): string {
-  return pairTable('SQLite', 'PostgreSQL', [
-    { what: `cold start → first prompt (ms), N=${d.startRounds}`, a: d.sqlite.start, b: d.postgres.start },
-    { what: `keystroke echo (ms), N=${d.echoRounds}`, a: d.sqlite.echo, b: d.postgres.echo },
-    { what: `submit → grading read, ${d.gradingExercise} (ms), N=${d.gradingRuns}`, a: d.sqlite.grading, b: d.postgres.grading },
-  ]);
+  const rows = (b: Figures) => [
+    { what: `cold start → first prompt (ms), N=${d.startRounds}`, a: d.sqlite.start, b: b.start },
+    { what: `keystroke echo (ms), N=${d.echoRounds}`, a: d.sqlite.echo, b: b.echo },
+    { what: `submit → grading read, ${d.gradingExercise} (ms), N=${d.gradingRuns}`, a: d.sqlite.grading, b: b.grading },
+  ];
+  // (Results written before the replicas were measured have no such figures.)
+  const replicas = d.replicas
+    ? ['', 'Two replicas on PostgreSQL (started through one, terminal and submit through the other):', '', pairTable('SQLite', 'replicas', rows(d.replicas))]
+    : [];
+  return [pairTable('SQLite', 'PostgreSQL', rows(d.postgres)), ...replicas].join('\n');
 }
 
 /** How the database figures are measured (a bullet of the method section). */
@@ -139,6 +184,11 @@ export function databaseMethod(d: DatabaseResult): string {
     'read back (`GET /api/attempts/:id/grading`, as the practice result page reads it once the submit answers, which it does ' +
     'when the final snapshot is taken, the grading run and stored and the sandbox removed). One on each server in ' +
     `turn after an unmeasured pair, N=${d.gradingRuns} each. The ratios are what PostgreSQL costs (or saves) where ` +
-    'candidates notice it; with PostgreSQL on another machine the network adds its round trips.'
+    'candidates notice it; with PostgreSQL on another machine the network adds its round trips. **Replicas**: two ' +
+    'servers on another database of the same PostgreSQL, sharing one data directory, each with its own ' +
+    '`OPSLAB_REPLICA_ID` and `OPSLAB_INTERNAL_URL`; every attempt is started through the first and its terminal opened ' +
+    'and its submit sent through the second, so each keystroke crosses the second replica on its way to the owner ' +
+    '(the worst case of a load balancer without sticky sessions) and the submit makes the second replica take the ' +
+    'attempt over and grade it. Measured in the same turns as the other two.'
   );
 }

@@ -26,7 +26,8 @@ async function main(): Promise<void> {
   );
   const { app, services } = await buildApp({ config, sandboxLabels: { [BENCH_LABEL]: 'true' } });
   await services.attempts.startBackground();
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  // (OPSLAB_PORT 0 unless a section sets one: replicas reach each other at a port known before they start.)
+  await app.listen({ host: '127.0.0.1', port: config.port });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('server has no TCP address');
 

@@ -4,6 +4,13 @@ import { echo, openAttempt, type OpslabAttempt } from './client.js';
 import type { ServerProcess } from './machine.js';
 import type { Summary } from './stats.js';
 
+/** What a measurement talks to: a server, or (replicas) one that starts attempts and another that serves their terminals. */
+export interface Target {
+  url: string;
+  /** Terminals (and submits) go here; `url` when absent. */
+  terminalUrl?: string;
+}
+
 /** Starts one server per entry of `envs` (in order), runs `body`, and stops every server started, also on failure. */
 export async function sideBySide<K extends string, T>(
   envs: Record<K, Record<string, string>>,
@@ -47,7 +54,7 @@ export async function inTurns<K extends string>(
 
 /** Cold start (no warm pool) to first prompt on each server in turn, after one unmeasured round; each attempt submitted. */
 export function startTurns<K extends string>(
-  servers: Record<K, ServerProcess>,
+  servers: Record<K, Target>,
   names: readonly K[],
   exerciseId: string,
   rounds: number,
@@ -58,7 +65,7 @@ export function startTurns<K extends string>(
     1,
     rounds,
     async (name) => {
-      const a = await openAttempt(servers[name].url, exerciseId);
+      const a = await openAttempt(servers[name].url, exerciseId, servers[name].terminalUrl);
       await a.end();
       return a.ms.prompt;
     },
@@ -68,7 +75,7 @@ export function startTurns<K extends string>(
 
 /** Keystroke echo on one attempt per server, in turn, after `warmup` unmeasured rounds. */
 export async function echoTurns<K extends string>(
-  servers: Record<K, ServerProcess>,
+  servers: Record<K, Target>,
   names: readonly K[],
   exerciseId: string,
   warmup: number,
@@ -78,7 +85,7 @@ export async function echoTurns<K extends string>(
   try {
     const byName = {} as Record<K, OpslabAttempt>;
     for (const name of names) {
-      byName[name] = await openAttempt(servers[name].url, exerciseId);
+      byName[name] = await openAttempt(servers[name].url, exerciseId, servers[name].terminalUrl);
       attempts.push(byName[name]);
     }
     const keys = 'abcdefghijklmnopqrstuvwxyz';

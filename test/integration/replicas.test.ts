@@ -122,6 +122,13 @@ describe('replicas (three server processes, real PostgreSQL, real engine)', () =
     expect(await managedSandboxes()).toHaveLength(0);
   }, 240_000);
 
+  it('refuses a second live process under a replica id already in use', async () => {
+    const twin = new ServerProcess(await freePort(), dataDir, { ...servers[1]!.env, OPSLAB_INTERNAL_URL: 'http://127.0.0.1:1' });
+    await expect(twin.start()).rejects.toThrow('Another server is running as replica "rb"');
+    // The live one goes on.
+    expect((await fetch(`${servers[1]!.url}/api/health`)).status).toBe(200);
+  }, 60_000);
+
   it('an attempt typed into through another replica survives its owner being killed mid-output, graded and expired once', async () => {
     const [a, b, c] = servers as [ServerProcess, ServerProcess, ServerProcess];
     // An exercise with checks, so that there is a final grading to count.

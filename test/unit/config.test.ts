@@ -94,3 +94,25 @@ describe('OPSLAB_EXERCISES_GIT settings', () => {
     expect(message).not.toContain('s3cret');
   });
 });
+
+describe('replica settings', () => {
+  it('defaults to an id kept in the data directory, this host and port as the internal address, and a 10 s lease', () => {
+    expect(loadConfig({}).replica).toEqual({ id: null, internalUrl: 'http://127.0.0.1:8080', leaseMs: 10_000 });
+    expect(loadConfig({ OPSLAB_HOST: '0.0.0.0', OPSLAB_PORT: '9000' }).replica.internalUrl).toBe('http://127.0.0.1:9000');
+    expect(loadConfig({ OPSLAB_HOST: '10.1.2.3' }).replica.internalUrl).toBe('http://10.1.2.3:8080');
+    expect(loadConfig({ OPSLAB_HOST: 'fd00::5' }).replica.internalUrl).toBe('http://[fd00::5]:8080');
+    expect(
+      loadConfig({ OPSLAB_REPLICA_ID: 'opslab-server-7d9f8-x2x9z', OPSLAB_INTERNAL_URL: 'https://10.0.0.5:8443/', OPSLAB_LEASE_SECONDS: '30' }).replica,
+    ).toEqual({ id: 'opslab-server-7d9f8-x2x9z', internalUrl: 'https://10.0.0.5:8443', leaseMs: 30_000 });
+  });
+
+  it('stops on a bad id, address or lease, naming the variable', () => {
+    for (const id of ['Replica-A', '-a', 'a_b', 'x'.repeat(64), 'a.b']) {
+      expect(() => loadConfig({ OPSLAB_REPLICA_ID: id }), id).toThrow('OPSLAB_REPLICA_ID');
+    }
+    for (const url of ['10.0.0.5:8080', 'ftp://10.0.0.5', 'http://10.0.0.5:8080/opslab', 'http://10.0.0.5/?x=1']) {
+      expect(() => loadConfig({ OPSLAB_INTERNAL_URL: url }), url).toThrow('OPSLAB_INTERNAL_URL');
+    }
+    expect(() => loadConfig({ OPSLAB_LEASE_SECONDS: '2' })).toThrow('OPSLAB_LEASE_SECONDS');
+  });
+});

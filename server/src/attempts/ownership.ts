@@ -86,6 +86,8 @@ export class Ownership {
     const now = Date.now();
     await leases.register({ id: this.id, address: config.replica.internalUrl, boot: this.boot, startedAt: now, seenAt: now });
     this.renewedAt = now;
+    // One process on SQLite owns everything for as long as it runs: nothing to renew or to watch for.
+    if (this.single) return;
     this.timer = setInterval(() => void this.tick(), Math.max(250, Math.floor(this.leaseMs / 3)));
     this.timer.unref();
   }
@@ -164,7 +166,8 @@ export class Ownership {
   }
 
   /** Takes the named lease (a job one replica runs at a time) for `ms`; true when this replica holds it. */
-  acquire(name: string, ms: number): Promise<boolean> {
+  async acquire(name: string, ms: number): Promise<boolean> {
+    if (this.single) return true;
     const now = Date.now();
     return this.deps.leases.acquire(name, this.id, now, now + ms);
   }
