@@ -288,6 +288,11 @@ export class AttemptService implements AttemptNotices {
     return terminal;
   }
 
+  /** Whether this server owns the attempt (among replicas: holds its lease). */
+  owns(attemptId: string): boolean {
+    return this.ownership.owns(attemptId);
+  }
+
   /** Tells the attempt's candidate what happened to the sandbox: a marker in the recording, a notice on screen. */
   async notify(attempt: Attempt, marker: string, notice: SandboxNotice): Promise<void> {
     const terminal = await this.terminalFor(attempt);
@@ -344,8 +349,20 @@ export class AttemptService implements AttemptNotices {
     for (const id of ids) {
       this.ctx.deadlines.clear(id);
       const terminal = this.ctx.terminals.take(id);
-      terminal?.close({ code: CLOSE_CODES.restarting, text: 'This attempt moved to another server; reconnecting…' });
-      this.deps.log.warn({ attemptId: id }, 'another replica owns this attempt now');
+      if (!terminal) continue;
+      // Ended through another replica: the browser hears that it ended; otherwise it reconnects to the new owner.
+      void this.deps.repo
+        .get(id)
+        .catch(() => undefined)
+        .then((now) => {
+          if (now && now.state !== 'running') {
+            terminal.close({ code: CLOSE_CODES.ended, text: 'The attempt has ended.' });
+            this.deps.log.info({ attemptId: id }, 'the attempt was ended through another replica');
+          } else {
+            terminal.close({ code: CLOSE_CODES.restarting, text: 'This attempt moved to another server; reconnecting…' });
+            this.deps.log.warn({ attemptId: id }, 'another replica owns this attempt now');
+          }
+        });
     }
   }
 

@@ -102,7 +102,9 @@ export class DiskWatch {
     const started = performance.now();
     const result: DiskSweep = { sampled: 0, stopped: [], ms: 0, maxSampleMs: 0 };
     if (!this.enabled || !driver.diskUsage) return result;
-    const running = (await repo.listInStates(['running'])).filter((a) => a.sandboxId && a.sandboxStatus !== 'missing');
+    const running = (await repo.listInStates(['running'])).filter(
+      (a) => a.sandboxId && a.sandboxStatus !== 'missing' && this.deps.attempts.owns(a.id),
+    );
     const live = new Set<string>();
     for (const attempt of running) {
       if (this.stopped) break;

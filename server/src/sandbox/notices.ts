@@ -19,6 +19,11 @@ export interface SandboxNotice {
  * the sandbox. The attempts layer implements it; the watches know nothing of terminals or recordings.
  */
 export interface AttemptNotices {
+  /**
+   * Whether this server looks after the attempt (with several replicas, its owner does): the watches leave the others
+   * to their owners, so that a sandbox is stopped and its candidate told once.
+   */
+  owns(attemptId: string): boolean;
   /** Writes `marker` into the attempt's recording and shows `notice` in its terminal (opening it if needed). */
   notify(attempt: Attempt, marker: string, notice: SandboxNotice): Promise<void>;
 }

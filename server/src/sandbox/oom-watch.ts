@@ -49,7 +49,8 @@ export class OomWatch {
 
   private async onOom(sandboxId: string): Promise<void> {
     const attempt = (await this.deps.repo.listInStates(['running'])).find((a) => a.sandboxId === sandboxId);
-    if (!attempt) return;
+    // Every replica hears the engine's events; the attempt's owner reports it.
+    if (!attempt || !this.deps.attempts.owns(attempt.id)) return;
     let entry = this.pending.get(attempt.id);
     if (!entry) this.pending.set(attempt.id, (entry = { count: 0, timer: null, last: 0 }));
     entry.count++;
