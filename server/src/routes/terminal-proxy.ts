@@ -14,6 +14,12 @@ export const REPLICA_HOP_HEADER = 'x-opslab-replica-hop';
 
 /** What the browser sends before the owner answers is held, up to this many frames. */
 const MAX_PENDING_FRAMES = 64;
+/**
+ * Input not yet written to the owner's socket, past which the connection is closed: a browser that sends faster than
+ * the owner takes does not grow this replica's memory. (Output needs no bound here: the owner sends only as far as
+ * the browser has acknowledged, and the acknowledgements pass through.)
+ */
+const MAX_BUFFERED_INPUT = 4 * 1024 * 1024;
 /** Request headers the owner needs to check the browser as it would: its credentials and where it came from. */
 const PASSED_HEADERS = ['cookie', 'origin', 'user-agent', 'authorization'] as const;
 
@@ -31,7 +37,9 @@ export function passToOwner(client: WebSocket, origin: string, request: FastifyR
     const value = request.headers[name];
     if (typeof value === 'string') headers[name] = value;
   }
-  const target = new URL(request.url, origin);
+  // The route's own path and query on the owner's origin (never a host the request line may have named).
+  const asked = new URL(request.url, 'http://replica.invalid');
+  const target = new URL(`${origin}${asked.pathname}${asked.search}`);
   target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
   const upstream = new WebSocket(target, { headers, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, handshakeTimeout: 10_000 });
   const pending: { data: WebSocket.RawData; binary: boolean }[] = [];
@@ -46,6 +54,7 @@ export function passToOwner(client: WebSocket, origin: string, request: FastifyR
 
   client.on('message', (data, binary) => {
     if (upstream.readyState === WebSocket.OPEN) {
+      if (upstream.bufferedAmount > MAX_BUFFERED_INPUT) return closeBoth(CLOSE_CODES.policy, 'Input arrives faster than the terminal takes it.');
       upstream.send(data, { binary });
       return;
     }
