@@ -180,6 +180,10 @@ export class DiskWatch {
       .catch(() => undefined);
     // No grace period: the writer is killed at once (the shell ignores SIGTERM anyway).
     await driver.stop(sandboxId, 0);
+    // What it holds now that it is stopped: the writer went on between the sample and the stop (for seconds under a
+    // slow engine), and the grace after a restart measures the deleting against this, not against the sample.
+    const stoppedAt = await driver.diskUsage!(sandboxId).catch(() => null);
+    if (stoppedAt && stoppedAt.bytes > bytes) this.over.set(sandboxId, { bytesAtStop: stoppedAt.bytes, runningAgainSince: null });
   }
 }
 
