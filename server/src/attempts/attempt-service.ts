@@ -55,6 +55,8 @@ export class AttemptService implements AttemptNotices {
   readonly ownership: Ownership;
   /** When a pass to take over attempts without a live owner last began. */
   private takeOverAt = 0;
+  /** Set once the server winds down: no pass to take attempts over from then on. */
+  private windingDown = false;
 
   constructor(private readonly deps: AttemptServiceDeps) {
     this.ownership = new Ownership({
@@ -369,13 +371,14 @@ export class AttemptService implements AttemptNotices {
   /** An attempt has no live owner: a reconcile pass takes it over (at most one such pass per lease time). */
   private takeOver(): void {
     const now = Date.now();
-    if (now - this.takeOverAt < this.ownership.leaseMs) return;
+    if (this.windingDown || now - this.takeOverAt < this.ownership.leaseMs) return;
     this.takeOverAt = now;
     this.reconciler.reconcile().catch((err: Error) => this.deps.log.error({ err: err.message }, 'take-over pass failed'));
   }
 
   /** No reconcile pass from now on (the first thing a shutdown does); resolves when the pass in flight is over. */
   stopReconciling(): Promise<void> {
+    this.windingDown = true;
     return this.reconciler.stop();
   }
 
@@ -384,6 +387,7 @@ export class AttemptService implements AttemptNotices {
    * the same containers with their shells.
    */
   async shutdown(): Promise<void> {
+    this.windingDown = true;
     this.ctx.deadlines.stop();
     await this.reconciler.stop();
     // Starts that answered finish putting their files in place first (their attempts would be failed otherwise).
