@@ -105,14 +105,10 @@ export class LeasesRepo {
   async renew(owner: string, held: ReadonlyMap<string, number>, until: number): Promise<string[]> {
     if (held.size === 0) return [];
     const ids = [...held.keys()];
-    await this.sql.run(`UPDATE attempts SET lease_until = ? WHERE owner = ? AND ${ACTIVE_SQL} AND id IN (${placeholders(ids.length)})`, [
-      until,
-      owner,
-      ...ids,
-    ]);
-    const rows = await this.sql.all<LeaseRow>(
-      `SELECT id, owner, owner_epoch, lease_until FROM attempts WHERE owner = ? AND ${ACTIVE_SQL} AND id IN (${placeholders(ids.length)})`,
-      [owner, ...ids],
+    const rows = await this.sql.all<{ id: string; owner_epoch: number }>(
+      `UPDATE attempts SET lease_until = ? WHERE owner = ? AND ${ACTIVE_SQL} AND id IN (${placeholders(ids.length)})
+       RETURNING id, owner_epoch`,
+      [until, owner, ...ids],
     );
     return rows.filter((r) => held.get(r.id) === r.owner_epoch).map((r) => r.id);
   }
