@@ -6,12 +6,12 @@
 // SQLite, ...) so that drift on the machine affects each alike. The PostgreSQL server is opslab/test-postgres
 // (test/images/postgres, Debian's postgresql-15) in a container on the same engine, started as the tests start it.
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { startPostgres } from '../test/helpers/postgres.js';
+import { freePort } from '../test/helpers/server-process.js';
 import { echo, finalGrading, openAttempt, submit } from './client.js';
 import type { ServerProcess } from './machine.js';
 import { BENCH_LABEL } from './protocol.js';
@@ -142,17 +142,6 @@ export async function databaseSection(opts: DatabaseOptions): Promise<DatabaseRe
   } finally {
     await postgres.stop();
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 /** The PostgreSQL subsection of bench/RESULTS.md. */

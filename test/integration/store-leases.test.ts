@@ -7,34 +7,19 @@ import { FinalGradingExistsError, GradingRepo } from '../../server/src/store/gra
 import { LeasesRepo } from '../../server/src/store/leases-repo.js';
 import type { Database } from '../../server/src/store/sql.js';
 import { testDatabases } from '../helpers/databases.js';
+import { attempt as created, T0, type NewAttempt } from '../helpers/store-fixtures.js';
 
-const T0 = Date.UTC(2026, 2, 2, 9, 0, 0);
-
-type NewAttempt = Parameters<AttemptsRepo['insert']>[0];
-const attempt = (id: string, over: Partial<NewAttempt> = {}): NewAttempt => ({
-  id,
-  exerciseId: 'ex-linux',
-  state: 'running',
-  tokenHash: `th_${id}`,
-  timeLimitSeconds: 3600,
-  createdAt: T0,
-  startedAt: T0,
-  deadline: T0 + 3600_000,
-  endedAt: null,
-  endReason: null,
-  sandboxId: `sb_${id}`,
-  sandboxStatus: 'running',
-  recordingPath: null,
-  failure: null,
-  seed: null,
-  params: {},
-  hintsRevealed: 0,
-  mode: 'interview',
-  inviteId: null,
-  feedback: true,
-  ownerHash: null,
-  ...over,
-});
+/** An interview attempt running in its sandbox. */
+const attempt = (id: string, over: Partial<NewAttempt> = {}): NewAttempt =>
+  created(id, {
+    state: 'running',
+    startedAt: T0,
+    deadline: T0 + 3600_000,
+    sandboxId: `sb_${id}`,
+    sandboxStatus: 'running',
+    mode: 'interview',
+    ...over,
+  });
 
 describe.each(testDatabases())('leases and admission on $name', (database) => {
   let sql: Database;

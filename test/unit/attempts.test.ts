@@ -27,13 +27,14 @@ describe('attempt lifecycle (fake driver)', () => {
   let service: AttemptService;
   let runner: FakeRunner;
   let grading: GradingRepo;
+  let leases: LeasesRepo;
 
   const makeService = (overrides: Partial<Config> = {}) =>
     new AttemptService({
       config: { ...config, ...overrides },
       repo,
       grading,
-      leases: new LeasesRepo(repo.sql),
+      leases,
       runner,
       driver,
       catalog,
@@ -48,8 +49,10 @@ describe('attempt lifecycle (fake driver)', () => {
     config = loadConfig({ OPSLAB_DATA_DIR: dataDir });
     db = openDatabase(dataDir);
     driver = new FakeDriver();
-    repo = new AttemptsRepo(sqliteSql(db));
-    grading = new GradingRepo(repo.sql);
+    const sql = sqliteSql(db);
+    repo = new AttemptsRepo(sql);
+    grading = new GradingRepo(sql);
+    leases = new LeasesRepo(sql);
     runner = new FakeRunner();
     service = makeService();
   });
@@ -366,13 +369,14 @@ describe('grading in the attempt lifecycle (fake driver and runner)', () => {
     db = openDatabase(dataDir);
     driver = new FakeDriver();
     runner = new FakeRunner();
-    repo = new AttemptsRepo(sqliteSql(db));
-    grading = new GradingRepo(repo.sql);
+    const sql = sqliteSql(db);
+    repo = new AttemptsRepo(sql);
+    grading = new GradingRepo(sql);
     service = new AttemptService({
       config: loadConfig({ OPSLAB_DATA_DIR: dataDir }),
       repo,
       grading,
-      leases: new LeasesRepo(repo.sql),
+      leases: new LeasesRepo(sql),
       runner,
       driver,
       catalog,

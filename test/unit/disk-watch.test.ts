@@ -8,6 +8,7 @@ import { AttemptsRepo } from '../../server/src/store/attempts-repo.js';
 import { openDatabase, type Db } from '../../server/src/store/db.js';
 import { sqliteSql } from '../../server/src/store/sqlite-sql.js';
 import { tempDataDir } from '../helpers/server.js';
+import { attempt } from '../helpers/store-fixtures.js';
 
 const MiB = 1024 * 1024;
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -38,29 +39,9 @@ describe('disk quota watch', () => {
     dataDir = tempDataDir();
     db = openDatabase(dataDir);
     repo = new AttemptsRepo(sqliteSql(db));
-    await repo.insert({
-      id: 'a_1',
-      exerciseId: 'x',
-      state: 'running',
-      tokenHash: 't',
-      timeLimitSeconds: 600,
-      createdAt: 1,
-      startedAt: 1,
-      deadline: Date.now() + 600_000,
-      endedAt: null,
-      endReason: null,
-      sandboxId: 'sb_1',
-      sandboxStatus: 'running',
-      recordingPath: null,
-      failure: null,
-      seed: null,
-      params: {},
-      hintsRevealed: 0,
-      mode: 'practice',
-      inviteId: null,
-      feedback: true,
-      ownerHash: null,
-    });
+    await repo.insert(
+      attempt('a_1', { state: 'running', startedAt: 1, deadline: Date.now() + 600_000, sandboxId: 'sb_1', sandboxStatus: 'running' }),
+    );
   });
   afterEach(() => {
     db.close();

@@ -108,6 +108,7 @@ describe('warm pool (fake driver)', () => {
   let runner: VariantRunner;
   let repo: AttemptsRepo;
   let grading: GradingRepo;
+  let leases: LeasesRepo;
   let service: AttemptService;
   const services: AttemptService[] = [];
   const warnings: string[] = [];
@@ -118,7 +119,7 @@ describe('warm pool (fake driver)', () => {
       config,
       repo,
       grading,
-      leases: new LeasesRepo(repo.sql),
+      leases,
       runner,
       driver,
       catalog,
@@ -137,8 +138,10 @@ describe('warm pool (fake driver)', () => {
     db = openDatabase(dataDir);
     driver = new PoolFakeDriver();
     runner = new VariantRunner();
-    repo = new AttemptsRepo(sqliteSql(db));
-    grading = new GradingRepo(repo.sql);
+    const sql = sqliteSql(db);
+    repo = new AttemptsRepo(sql);
+    grading = new GradingRepo(sql);
+    leases = new LeasesRepo(sql);
     warnings.length = 0;
   });
 

@@ -139,7 +139,7 @@ type EventRow = { at: number; kind: string; detail: string | null };
 const fromEventRow = (r: EventRow) => ({ at: r.at, kind: r.kind, detail: r.detail === null ? null : (JSON.parse(r.detail) as unknown) });
 
 export class AttemptsRepo {
-  constructor(readonly sql: Sql) {}
+  constructor(private readonly sql: Sql) {}
 
   async insert(attempt: Omit<Attempt, 'updatedAt' | 'exerciseVersion'> & { exerciseVersion?: string | null }): Promise<Attempt> {
     const full: Attempt = { ...attempt, exerciseVersion: attempt.exerciseVersion ?? null, updatedAt: Date.now() };
