@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   GRADER_USER,
+  JOB_CPU_SHARES,
   jobContainerSpec,
   jobLabels,
   sandboxContainerSpec,
@@ -58,6 +59,8 @@ describe('sandbox container spec (no engine)', () => {
     expect(host.PidsLimit).toBe(256);
     expect(host.Ulimits).toEqual([{ Name: 'nofile', Soft: 4096, Hard: 4096 }]);
     expect(host).not.toHaveProperty('Runtime');
+    // The engine's default CPU weight: below every grading job's.
+    expect(host).not.toHaveProperty('CpuShares');
   });
 
   it('under gVisor: the runtime, RLIMIT_NPROC for the processes and a pids cgroup sized for the Sentry', () => {
@@ -141,6 +144,13 @@ describe('job container spec (no engine)', () => {
     expect(grader).toMatchObject({ PidsLimit: 256 });
     expect(grader).not.toHaveProperty('CapAdd');
     expect(grader.Ulimits).toEqual([{ Name: 'nofile', Soft: 4096, Hard: 4096 }]);
+  });
+
+  it('outweighs sandboxes for CPU, grader and clean room alike, within the same CPU limit', () => {
+    expect(JOB_CPU_SHARES).toBeGreaterThan(1024);
+    for (const s of [job, { ...job, role: 'cleanroom', hardening: 'sandbox' } as JobSpec]) {
+      expect(build(s).HostConfig).toMatchObject({ CpuShares: JOB_CPU_SHARES, NanoCpus: 1.5e9 });
+    }
   });
 
   it('a probe joins the sandbox network namespace only', () => {

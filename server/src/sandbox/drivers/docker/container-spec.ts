@@ -14,6 +14,13 @@ const NOFILE = { Name: 'nofile', Soft: 4096, Hard: 4096 };
 /** The engine's own log of a container (the TTY's copy) is capped, so a flood cannot fill the host disk. */
 const LOG_CONFIG = { Type: 'json-file', Config: { 'max-size': LOG_MAX_SIZE, 'max-file': '1' } };
 
+/**
+ * A job's CPU weight against a sandbox's (the engine's default, 1024). Under contention the grading's work (checks,
+ * and the clean rooms whose latency they measure) runs before the sandboxes' own load, the candidate's included: a
+ * busy box cannot slow the measurement of its own answer. Each job stays bounded by its CPU limit.
+ */
+export const JOB_CPU_SHARES = 4096;
+
 /** Memory (and no swap beyond it), CPU time and the pids cgroup. */
 function limitOptions(limits: ResourceLimits, pidsLimit: number) {
   return {
@@ -162,11 +169,14 @@ export function jobContainerSpec(spec: JobSpec, settings: JobContainerSettings):
     // A probe joins the sandbox's network namespace only. Never its process namespace: the candidate is root there
     // (with CAP_KILL) and could signal every grader process; checks get the sandbox's process list from the engine
     // instead (processes()). The grader's only long-lived process is its idle `sleep`; it needs no init.
-    HostConfig: hardenedHostConfig({
-      networkMode: spec.joinSandbox ? `container:${spec.joinSandbox}` : 'none',
-      limits: spec.limits,
-      hardening: sandboxHardening ? { capabilities: settings.capabilities, runtime: settings.runtime } : 'grader',
-      init: sandboxHardening,
-    }),
+    HostConfig: {
+      ...hardenedHostConfig({
+        networkMode: spec.joinSandbox ? `container:${spec.joinSandbox}` : 'none',
+        limits: spec.limits,
+        hardening: sandboxHardening ? { capabilities: settings.capabilities, runtime: settings.runtime } : 'grader',
+        init: sandboxHardening,
+      }),
+      CpuShares: JOB_CPU_SHARES,
+    },
   };
 }

@@ -218,8 +218,10 @@ class ImageBuild {
         capabilities: this.deps.capabilities,
       },
     );
-    // No init: the engine's init binary would be mounted into the image's filesystem and end up in the commit.
-    const hostConfig = { ...base.HostConfig, Init: false, Ulimits: [...(base.HostConfig?.Ulimits ?? []), ...ulimits] };
+    // No init: the engine's init binary would be mounted into the image's filesystem and end up in the commit. A
+    // build step is the candidate's code, not a measurement: a sandbox's CPU weight, not a job's.
+    const { CpuShares: _jobWeight, ...jobHost } = base.HostConfig ?? {};
+    const hostConfig = { ...jobHost, Init: false, Ulimits: [...(base.HostConfig?.Ulimits ?? []), ...ulimits] };
     return this.deps.docker.createContainer({ ...base, Hostname: 'build', ...overrides, HostConfig: hostConfig });
   }
 
