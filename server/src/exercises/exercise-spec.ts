@@ -79,6 +79,11 @@ export interface CleanroomSpec {
   bring: { from: string; to: string }[];
   run: string;
   timeoutSeconds: number;
+  /**
+   * A measurement that wants the CPU to itself as far as the grading goes: it starts once the candidate's files are
+   * copied and the grading's other jobs have ended, instead of beside them.
+   */
+  alone?: boolean;
 }
 
 export interface WrongAnswer {

@@ -172,7 +172,7 @@ function crossCheck(
     checks?: { id: string; needs?: string[] }[];
     variants?: { name: string }[];
     wrong?: WrongAnswer[];
-    cleanroom?: { id: string; image?: string; copy?: string; gitHead?: boolean; hidden?: string; bring?: { from: string; to: string }[]; build?: { context: string; dockerfile?: string; from: string[]; inspect?: string[] } }[];
+    cleanroom?: { id: string; image?: string; copy?: string; gitHead?: boolean; alone?: boolean; hidden?: string; bring?: { from: string; to: string }[]; build?: { context: string; dockerfile?: string; from: string[]; inspect?: string[] } }[];
   },
   opts: { imageExists?: (image: string) => boolean },
 ): ExerciseProblem[] {

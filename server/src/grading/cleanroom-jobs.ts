@@ -92,6 +92,11 @@ export class JobSet {
     if (waiting.length) await Promise.race(waiting);
   }
 
+  /** Until each of `ids` has ended, whatever happened to it. */
+  async until(ids: string[]): Promise<void> {
+    await Promise.all(ids.map((id) => this.done.get(id)));
+  }
+
   /** Until every job has ended, whatever happened to each. */
   async all(): Promise<void> {
     await Promise.all(this.done.values());

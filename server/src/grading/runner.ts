@@ -179,16 +179,25 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     const copyStarted = Date.now();
     let copyMs = 0;
     const cleanroom: CleanroomResult[] = [];
-    // The clean-room jobs run side by side from the start; each one's files go into the grader as it ends.
+    const copying = copySandbox(files, driver, graderId, exercise.collect).then(() => (copyMs = Date.now() - copyStarted));
+    // A job marked `alone` (a measurement) starts once the copy and the other jobs have ended; the rest run side by
+    // side from the start. Each one's files go into the grader as it ends.
+    let othersDone: () => void = () => undefined;
+    const aloneGate = new Promise<void>((resolve) => (othersDone = resolve));
     const jobs = new JobSet(
       exercise.cleanroom.map((job, i) => ({
         id: job.id,
-        run: async () => void (cleanroom[i] = await runJob(opts, files, job, env, jobCommon, graderId)),
+        run: async () => {
+          if (job.alone) await aloneGate;
+          cleanroom[i] = await runJob(opts, files, job, env, jobCommon, graderId);
+        },
       })),
     );
+    const together = exercise.cleanroom.filter((j) => !j.alone).map((j) => j.id);
+    void Promise.allSettled([copying, jobs.until(together)]).then(() => othersDone());
     const settled = await Promise.allSettled([
       driver.start(graderId).then(() => (graderStartMs = Date.now() - started)),
-      copySandbox(files, driver, graderId, exercise.collect).then(() => (copyMs = Date.now() - copyStarted)),
+      copying,
       driver.copyIn(
         graderId,
         '/',
