@@ -7,8 +7,12 @@ import type { Attempt } from '../store/attempts-repo.js';
 import { AttemptTerminal } from '../terminal/attempt-terminal.js';
 import { MARKERS } from '../terminal/recorder.js';
 import { recoverIntoRecording } from '../terminal/recovery.js';
+import { holdOutput, type HeldOutput } from '../terminal/terminal-session.js';
 import { terminalRecordingFile } from '../terminal/terminal-files.js';
 import { errors } from '../errors.js';
+
+/** What a shell may print between its attach and its terminal taking it over before it is paused. */
+const HELD_OUTPUT_BYTES = 1024 * 1024;
 
 export interface TerminalRegistryDeps {
   config: Pick<Config, 'recordingMaxBytes'>;
@@ -79,14 +83,23 @@ export class TerminalRegistry {
     const opening = this.opening.get(attempt.id);
     if (opening) return opening;
     const promise = (async () => {
-      await this.recover(attempt);
-      const terminal = await this.open(attempt);
-      terminal.marker(MARKERS.adopted);
-      if (attempt.sandboxId) {
-        const info = await this.deps.driver.inspect(attempt.sandboxId);
-        if (info?.runState === 'running') terminal.attachSession(await this.deps.driver.attachTerminal(info.id));
+      // Attach first and hold what the shell prints, then read the engine's log: the recording gets the log up to
+      // where the attach's output begins, then the attach's, with nothing lost or doubled between the two.
+      const { driver } = this.deps;
+      const info = attempt.sandboxId ? await driver.inspect(attempt.sandboxId) : null;
+      const session = info?.runState === 'running' ? await driver.attachTerminal(info.id) : null;
+      const held = session ? holdOutput(session, HELD_OUTPUT_BYTES) : undefined;
+      try {
+        await this.recover(attempt, held);
+        const terminal = await this.open(attempt);
+        terminal.marker(MARKERS.adopted);
+        if (session) terminal.attachSession(session, held);
+        return terminal;
+      } catch (err) {
+        held?.release();
+        session?.close();
+        throw err;
       }
-      return terminal;
     })().finally(() => this.opening.delete(attempt.id));
     this.opening.set(attempt.id, promise);
     return promise;
@@ -157,13 +170,17 @@ export class TerminalRegistry {
    * Before a shell is adopted again (after a crash or a restart), what it printed meanwhile is taken from the
    * engine's log of it into the recording, so the replay and the repainted screen miss nothing. Never fatal.
    */
-  private async recover(attempt: Attempt): Promise<void> {
+  private async recover(attempt: Attempt, held?: HeldOutput): Promise<void> {
     const { driver, log } = this.deps;
     if (!driver.shellLog || !attempt.sandboxId) return;
     const startedAt = attempt.startedAt ?? attempt.createdAt;
     try {
       const entries = await driver.shellLog(attempt.sandboxId, startedAt);
-      const r = recoverIntoRecording(this.deps.recordingFile(attempt), startedAt, entries, { maxBytes: this.deps.config.recordingMaxBytes });
+      const r = recoverIntoRecording(this.deps.recordingFile(attempt), startedAt, entries, {
+        maxBytes: this.deps.config.recordingMaxBytes,
+        // Read after the log: everything the log holds past the attach is in it.
+        ...(held ? { attached: held.text() } : {}),
+      });
       if (r.chars > 0) {
         log.info({ attemptId: attempt.id, chars: r.chars, joinedBy: r.joinedBy }, 'recovered shell output from the engine log');
         this.deps.onRecovered?.(attempt.id, { chars: r.chars, joinedBy: r.joinedBy });

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { TerminalSession } from './terminal-session.js';
+import type { HeldOutput, TerminalSession } from './terminal-session.js';
 import { ScreenMirror } from './mirror.js';
 import { AsciicastRecorder, MARKERS } from './recorder.js';
 import { CLOSE_CODES } from '../../../contract/terminal.js';
@@ -126,15 +126,20 @@ export class AttemptTerminal {
   }
 
   /** Connects the shell. Output starts flowing into mirror, recorder and clients. */
-  attachSession(session: TerminalSession): void {
+  attachSession(session: TerminalSession, held?: HeldOutput): void {
     if (this.closed) {
+      held?.release();
       session.close();
       return;
     }
     this.detachSession();
     this.session = session;
     this.paused = false;
+    // What the session printed before this terminal took it over, then the rest, with nothing between the two.
+    const early = held?.release() ?? [];
+    for (const chunk of early) this.onOutput(chunk);
     this.unsubscribe = session.onData((chunk) => this.onOutput(chunk));
+    if (held?.paused && !this.paused) session.resume();
     void session.resize(this.mirror.cols, this.mirror.rows).catch(() => undefined);
     void session.ended.then(() => {
       if (this.session !== session) return;

@@ -20,3 +20,41 @@ export interface ShellLogEntry {
   at: number;
   data: Buffer;
 }
+
+/** A session's output held until a terminal takes the session over (attachSession). */
+export interface HeldOutput {
+  /** What was received so far, as text. */
+  text(): string;
+  /** Stops holding: the chunks received, in order. The session stays paused if holding paused it. */
+  release(): Buffer[];
+  /** Whether holding paused the session (its output exceeded the bound). */
+  readonly paused: boolean;
+}
+
+/**
+ * Holds what an attached session prints until it is taken over, up to `maxBytes`: past that the session is paused
+ * (the program in the sandbox blocks) rather than the server's memory growing.
+ */
+export function holdOutput(session: TerminalSession, maxBytes: number): HeldOutput {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let paused = false;
+  const unsubscribe = session.onData((chunk) => {
+    chunks.push(chunk);
+    bytes += chunk.length;
+    if (!paused && bytes >= maxBytes) {
+      paused = true;
+      session.pause();
+    }
+  });
+  return {
+    text: () => Buffer.concat(chunks).toString('utf8'),
+    release() {
+      unsubscribe();
+      return chunks;
+    },
+    get paused() {
+      return paused;
+    },
+  };
+}
