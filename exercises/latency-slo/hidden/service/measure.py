@@ -6,11 +6,21 @@ shipped/pricing.py) and checkout (shipped/checkout.py: the exercise's files/, br
 /opt/opslab-hidden/shipped) as `nobody` with an isolated interpreter (env -i, python3 -I -B), then sends
 its own load: RATE requests/s for DURATION seconds (open loop, RATE * DURATION arrivals spread as a Poisson
 process's, a fresh cart each), about the sandbox's normal load plus a probe. So that a few seconds show what
-minutes would, it asks pricing for a brownout BROWNOUT_AT seconds in (and sends two requests into it at once),
-and marks 1 cart in STALL_EVERY to meet a stalled first call (upstream.py): retries, backoff and timeouts are
-always exercised, and pricing has no rare event of its own, so a sound configuration meets the same few hurdles
-in every measurement and a fault fails by the path it always fails by. A request is good when it answers 200 with the right total and receipt for its cart
-within CLIENT_TIMEOUT. Result lines start with "::cleanroom::"; slo-met reads the last `slo` line.
+minutes would, BROWNOUT_AT seconds in it sends two carts marked to start a brownout of pricing with their first
+call, and it marks 1 cart in STALL_EVERY to meet a stalled first call (upstream.py): retries, backoff and timeouts
+are always exercised, and pricing has no rare event of its own, so a sound configuration meets the same few
+hurdles in every measurement and a fault fails by the path it always fails by. A request is good when it answers
+200 with the right total and receipt for its cart within CLIENT_TIMEOUT.
+
+A clean room starved of CPU can decide wrongly both ways, so the grader measures its own delays alongside: its
+calls to pricing's /healthz (which does no work) over the whole measurement and every 10 ms around the brownout,
+and how late it sent each request. A pass stands unless the clean room stalled around the brownout (a retry storm
+slowed down outlasts it before pricing's abuse guard trips) or the load fell behind (a lighter load than asked
+for spares a small pool). A narrow fail stands unless either of those, or a slow /healthz over the measurement,
+could have made it (a sound answer slowed down). A clear fail always stands: a busy machine does not make a
+fault's path that much worse. What does not stand is measured again, up to MEASUREMENTS times; if none stands,
+the last line says it decides nothing (slo-met then ends in error, never in a verdict). Result lines start with
+"::cleanroom::"; slo-met reads the last `slo` line.
 """
 import hashlib
 import http.client
@@ -24,13 +34,22 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 
 HIDDEN = os.path.dirname(os.path.abspath(__file__))
 SHIPPED = os.path.join(HIDDEN, "shipped")   # the exercise's files/ (exercise.yaml: bring)
 WORK = "/tmp/opslab-slo"
+CALLS = WORK + "/log/brownout-calls.jsonl"   # written by the clean room's pricing (upstream.py)
 RATE, DURATION, CLIENT_TIMEOUT, BROWNOUT_AT, STALL_EVERY = 45.0, 5.0, 3.0, 1.0, 20
-P99_LIMIT_MS, ERROR_LIMIT, STARVED_S = 1000, 0.01, 0.02   # the SLO (as slo-met judges it); a starved clean room
+P99_LIMIT_MS, ERROR_LIMIT = 1000, 0.01   # the SLO (as slo-met judges it)
+# Starved: the p90 of the probe's latency over the measurement above STARVED_S. Stalled around the brownout: the
+# probe's delays there (each past PROBE_BASE_S) adding up to BROWNOUT_STALL_S or more; a storm's six calls take
+# ~10 ms, so to outlast a 100 ms brownout it needs ~90 ms of stalls. Load behind: a request sent more than
+# SEND_LATE_S after its moment.
+STARVED_S, PROBE_BASE_S, BROWNOUT_STALL_S, SEND_LATE_S = 0.02, 0.005, 0.06, 0.25
+BROWNOUT_WINDOW = (BROWNOUT_AT - 0.05, BROWNOUT_AT + 0.3)   # seconds into the measurement, probed every 10 ms
 NARROW_ERRORS = 0.04   # a fail by less than this (and no request near the client's timeout) may be CPU starvation
+MEASUREMENTS = 3
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
@@ -107,17 +126,20 @@ def measure():
     results, threads = {}, []
     rng = random.Random()
     seed = os.urandom(4).hex()
-    health, stop = [], threading.Event()
+    health, around_brownout, stop = [], [], threading.Event()
+    start_t = time.monotonic()
 
     def side_probe():   # pricing's /healthz does no work: its latency is the clean room's own scheduling delay
         while not stop.is_set():
             t = time.monotonic()
             try:
                 get(8081, "/healthz", 2)
-                health.append(time.monotonic() - t)
+                latency = time.monotonic() - t
             except (OSError, http.client.HTTPException):
-                health.append(2.0)
-            stop.wait(0.1)
+                latency = 2.0
+            near = BROWNOUT_WINDOW[0] <= t - start_t <= BROWNOUT_WINDOW[1]
+            (around_brownout if near else health).append(latency)
+            stop.wait(0.01 if BROWNOUT_WINDOW[0] - 0.1 <= t - start_t <= BROWNOUT_WINDOW[1] else 0.1)
 
     prober = threading.Thread(target=side_probe, daemon=True)
     prober.start()
@@ -125,25 +147,22 @@ def measure():
     # bursts of a real load, without measuring a lighter or heavier one by chance (a pool too small for 45/s may
     # cope with the 39/s a short window can draw).
     offsets = sorted(rng.uniform(0, DURATION) for _ in range(round(RATE * DURATION)))
-    start_t = time.monotonic()
     brownout_sent = False
+    late = 0.0
     for offset in offsets:
         send_at = start_t + offset
         if not brownout_sent and offset >= BROWNOUT_AT:
-            # A brownout, and two requests sent into it at once: every measurement meets one.
-            try:
-                get(8081, "/opslab/brownout", 2)
-            except (OSError, http.client.HTTPException):
-                pass
+            # Two requests at once whose first call to pricing starts a brownout: every measurement meets one whole.
             brownout_sent = True
             for _ in range(2):
-                t = threading.Thread(target=one, args=(f"cr-{seed}-{n}", results, n), daemon=True)
+                t = threading.Thread(target=one, args=(f"cr-{seed}-{n}-brownout", results, n), daemon=True)
                 t.start()
                 threads.append(t)
                 n += 1
         delay = send_at - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+        late = max(late, time.monotonic() - send_at)
         cart = f"cr-{seed}-{n}" + ("-stall" if n % STALL_EVERY == STALL_EVERY // 2 else "")
         t = threading.Thread(target=one, args=(cart, results, n), daemon=True)
         t.start()
@@ -167,15 +186,35 @@ def measure():
                 up[line.split('outcome="')[1].split('"')[0]] = int(float(line.split()[-1]))
     except (OSError, http.client.HTTPException, IndexError, ValueError):
         pass
+    brownout_calls = {}
+    try:
+        with open(CALLS) as f:
+            for line in f:
+                call = json.loads(line)
+                if call["cart"].startswith(f"cr-{seed}-"):
+                    brownout_calls.setdefault(call["cart"], []).append([call["ms"], call["code"]])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     health.sort()
     health_p90 = health[int(0.9 * (len(health) - 1))] if health else 2.0
+    stall = sum(max(0.0, x - PROBE_BASE_S) for x in around_brownout) if around_brownout else 2.0
     return dict(n=n, rate=RATE, seconds=round(time.monotonic() - start_t, 1), p50_ms=round(lat[n // 2] * 1000),
                 p99_ms=round(lat[math.ceil(0.99 * n) - 1] * 1000), max_ms=round(lat[-1] * 1000), errors=sum(bad.values()),
                 bad=bad, upstream_attempts=up, healthz_p90_ms=round(health_p90 * 1000, 1),
-                starved=health_p90 > STARVED_S)
+                brownout_stall_ms=round(stall * 1000, 1), brownout_calls=brownout_calls,
+                send_late_ms=round(late * 1000, 1), starved=health_p90 > STARVED_S,
+                unsteady=stall >= BROWNOUT_STALL_S or late > SEND_LATE_S)
 
 
 def main():
+    try:
+        return measure_config()
+    except Exception:   # noqa: BLE001  (the grader's own failure, reported as such: slo-met ends in error)
+        result(kind="error", detail=traceback.format_exc()[-2000:])
+        return 3
+
+
+def measure_config():
     # The programs are the shipped ones: the same digests service-genuine holds the sandbox's copies to.
     for line in open(os.path.join(HIDDEN, "code.sha256")):
         digest, name = line.split()
@@ -205,7 +244,7 @@ def main():
     log = open(WORK + "/services.log", "w+b")
     # Both at once: checkout calls pricing only when a request comes.
     t_start = time.monotonic()
-    pricing = start(os.path.join(HIDDEN, "upstream.py"), [], log)
+    pricing = start(os.path.join(HIDDEN, "upstream.py"), [f"OPSLAB_CALLS={CALLS}"], log)
     checkout = start(os.path.join(SHIPPED, "checkout.py"), [f"CHECKOUT_CONFIG={WORK}/checkout.ini", f"CHECKOUT_LOG_DIR={WORK}/log"], log)
     try:
         if not wait_healthy(8081, pricing, 10):
@@ -219,17 +258,20 @@ def main():
             return 0
         startup_ms = round((time.monotonic() - t_start) * 1000)
 
-        for attempt in (1, 2, 3):
+        for attempt in range(1, MEASUREMENTS + 1):
             r = measure()
-            r.update(kind="slo", started=True, startup_ms=startup_ms, attempt=attempt)
-            result(**r)
-            # A pass stands. A narrow fail (a few errors, no request near the client's timeout) is measured again,
-            # up to twice, only when the clean room itself was starved of CPU (the grader's own calls to pricing's
-            # /healthz were slow): a busy machine must not fail a good answer. The faults fail by far more, and
-            # nothing the candidate does can turn a fail into anything but a fail.
+            # See the module's docstring: what a busy clean room could have decided is measured again.
             passed = r["errors"] / r["n"] < ERROR_LIMIT and r["p99_ms"] < P99_LIMIT_MS
             narrow = r["errors"] / r["n"] < NARROW_ERRORS and r["max_ms"] < CLIENT_TIMEOUT * 1000 * 0.9
-            if passed or not (r["starved"] and narrow):
+            if passed:
+                decides = not r["unsteady"]
+            elif narrow:
+                decides = not (r["unsteady"] or r["starved"])
+            else:
+                decides = True
+            r.update(kind="slo", started=True, startup_ms=startup_ms, attempt=attempt, decides=decides)
+            result(**r)
+            if decides:
                 break
         return 0
     finally:

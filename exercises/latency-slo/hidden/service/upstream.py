@@ -5,8 +5,13 @@ what the real one meets over minutes, and nothing more:
   * a stalled call (pricing answers after STALL_SECONDS, like the ~4% of real calls stuck behind a cache refill)
     happens on the first call for a cart whose id ends in "-stall", and never at random. The grader marks 1 cart
     in 20, a little more than the real share.
-  * a brownout (503 for BROWNOUT_SECONDS, like a replica restarting every 6-10 s) starts when the grader asks with
-    GET /opslab/brownout, and never on its own. checkout only ever asks for /price.
+  * a brownout (503 for BROWNOUT_SECONDS, like a replica restarting every 6-10 s) starts with the first call for a
+    cart whose id ends in "-brownout", and never on its own. The grader sends two such carts at once, so both meet
+    the whole brownout from their first call on, whatever the clean room's scheduling between the grader's send
+    and checkout's call; the next measurement's carts (another "cr-<seed>-" prefix) start the next. Their calls
+    (milliseconds after the brownout began, and pricing's answer) are appended to the file $OPSLAB_CALLS as JSON
+    lines, the evidence of how checkout retried into it (a file: a retry storm can flood pricing past answering).
+    checkout only ever asks for /price.
 
 Why not at random as in the sandbox: a random stall or brownout meeting a retry (the last attempt of a request
 stalled too) failed requests of a sound configuration: 11 in 60 quiet measurements of the reference fixes, at
@@ -14,8 +19,10 @@ most 1 in each, where 3 fail the SLO; a busy test run once failed a sound fix th
 path of its own that does not need chance (the marked stalls, the brownout, the load), so the dice only added
 noise.
 """
+import json
 import os
 import sys
+import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,27 +32,45 @@ import pricing  # noqa: E402  (the exercise's files/pricing.py, verified by meas
 pricing.STALL_RATE = 0.0   # stalls come only from the marked carts (the shipped handler draws against this)
 
 
-def brownout(*_):
-    with pricing.lock:
-        pricing.state["brownout_until"] = time.monotonic() + pricing.BROWNOUT_SECONDS
-    pricing.log(f"WARN replica restart: answering 503 for {int(pricing.BROWNOUT_SECONDS * 1000)} ms")
-
-
 stalled = set()
+started = {}   # "cr-<seed>" (one measurement) -> monotonic time its brownout started
+calls_log = open(os.environ["OPSLAB_CALLS"], "a", buffering=1) if os.environ.get("OPSLAB_CALLS") else None
+# Its own lock: the shipped handler answers some requests while it holds pricing.lock (not reentrant).
+calls_lock = threading.Lock()
 shipped_get = pricing.Handler.do_GET
+
+
+def record(handler, cart, ms):
+    shipped_reply = handler.reply
+
+    def reply(code, obj):
+        if calls_log:
+            with calls_lock:
+                calls_log.write(json.dumps({"cart": cart, "ms": ms, "code": code}) + "\n")
+        return shipped_reply(code, obj)
+
+    handler.reply = reply
 
 
 def do_get(self):
     url = urlsplit(self.path)
-    if url.path == "/opslab/brownout":
-        brownout()
-        return self.reply(200, {"brownout_ms": int(pricing.BROWNOUT_SECONDS * 1000)})
     cart = (parse_qs(url.query).get("cart") or [""])[0]
+    if url.path == "/price" and cart.endswith("-brownout"):
+        now = time.monotonic()
+        measurement = "-".join(cart.split("-")[:2])
+        with pricing.lock:
+            first = measurement not in started
+            if first:
+                started[measurement] = now
+                pricing.state["brownout_until"] = now + pricing.BROWNOUT_SECONDS
+        record(self, cart, round((now - started[measurement]) * 1000, 1))
+        if first:
+            pricing.log(f"WARN replica restart: answering 503 for {int(pricing.BROWNOUT_SECONDS * 1000)} ms")
     if cart.endswith("-stall"):
         with pricing.lock:
-            first = cart not in stalled
+            first_call = cart not in stalled
             stalled.add(cart)
-        if first:
+        if first_call:
             time.sleep(pricing.STALL_SECONDS)
     return shipped_get(self)
 
