@@ -2,6 +2,7 @@
 // schema (postgres-schema.ts: the one migration history, applied once whatever the number of servers). Numbers come
 // back as numbers, as from SQLite: BIGINT and NUMERIC (COUNT and SUM) are parsed, and refused past 2^53.
 import pg from 'pg';
+import { postgresPushBus } from './postgres-push.js';
 import { migratePostgres } from './postgres-schema.js';
 import { numberPlaceholders, type Database, type Sql, type SqlValue, type TransactionOptions } from './sql.js';
 
@@ -28,7 +29,10 @@ const TRANSACTION_TRIES = 8;
 export interface PostgresOptions {
   /** Connections in the pool; default 10. */
   max?: number;
-  /** Called when an idle connection fails (the server restarted, the network dropped): the pool replaces it. */
+  /**
+   * Called when an idle connection fails (the server restarted, the network dropped): the pool replaces it; and when
+   * the push bus's listening connection breaks (it is opened again).
+   */
   onIdleError?: (err: Error) => void;
 }
 
@@ -85,8 +89,13 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
     }
   };
 
+  const push = postgresPushBus(url, pool, (err) => opts.onIdleError?.(err));
   return {
     ...calls(pool, transaction),
-    close: () => pool.end(),
+    push,
+    close: async () => {
+      await push.close();
+      await pool.end();
+    },
   };
 }

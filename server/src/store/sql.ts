@@ -3,6 +3,8 @@
 // write the SQL both databases share (the rules are in postgres-schema.ts) and branch on `dialect` only where the
 // two cannot say the same thing.
 
+import type { PushBus } from './push-bus.js';
+
 /** A value bound to a placeholder: times are epoch milliseconds, flags 0/1, documents JSON text. */
 export type SqlValue = string | number | null;
 
@@ -33,8 +35,9 @@ export interface TransactionOptions {
   exclusive?: string;
 }
 
-/** A database opened by the server: the Sql calls, and closing it. */
+/** A database opened by the server: the Sql calls, messages to the other servers on it, and closing it. */
 export interface Database extends Sql {
+  readonly push: PushBus;
   close(): Promise<void>;
 }
 

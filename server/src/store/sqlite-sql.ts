@@ -3,6 +3,7 @@
 // call from outside it waits for it to end: nothing else can land inside it or read its uncommitted rows.
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
+import { localPushBus } from './push-bus.js';
 import type { Database, Sql, SqlValue } from './sql.js';
 
 /** Prepared statements kept per connection (repositories' SQL is fixed text, so this stays small). */
@@ -80,6 +81,7 @@ export function sqliteSql(db: Db): Database {
         end();
       }
     },
+    push: localPushBus(),
     async close() {
       while (open) await open;
       db.close();
