@@ -118,7 +118,7 @@ export async function createServices(opts: ServiceOptions, log: Logger): Promise
     });
   // The lifecycle's events: the services publish, the webhooks subscribe.
   const events = new DomainEvents((err, event) => log.error({ err: err.message, event: event.type }, 'event listener failed'));
-  const attempts = new AttemptService({ config, repo, grading, leases: new LeasesRepo(sql), runner, driver, catalog, log, imageRef, events });
+  const attempts = new AttemptService({ config, repo, grading, leases: new LeasesRepo(sql), push: sql.push, runner, driver, catalog, log, imageRef, events });
   const auth = new AuthService(sql, config);
   const oidc = config.oidc ? new OidcService({ config: config.oidc, sql, auth, publicUrl: () => config.publicUrl }) : null;
   const invites = new InviteService({

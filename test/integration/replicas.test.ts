@@ -3,12 +3,15 @@
 // exactly; an attempt started through one is typed into through another (the connection is passed to the owner);
 // the owner is killed mid-output and a survivor takes the attempt over with the same shell, a recording without a
 // gap, and one expiry and one final grading; no sandbox is left behind or removed wrongly.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthService } from '../../server/src/auth/service.js';
+import { loadConfig } from '../../server/src/config.js';
 import { openPostgres } from '../../server/src/store/postgres-sql.js';
 import type { Database } from '../../server/src/store/sql.js';
 import { parseAsciicast } from '../../server/src/terminal/recorder.js';
-import { api, startAttempt } from '../helpers/api.js';
+import { api, attemptCookieToken, startAttempt } from '../helpers/api.js';
 import { docker, requireDocker } from '../helpers/docker.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { freePort, ServerProcess } from '../helpers/server-process.js';
@@ -128,6 +131,71 @@ describe('replicas (three server processes, real PostgreSQL, real engine)', () =
     // The live one goes on.
     expect((await fetch(`${servers[1]!.url}/api/health`)).status).toBe(200);
   }, 60_000);
+
+  it("an extension and a reissued link made through another replica reach the terminal its owner holds", async () => {
+    const [a, b] = servers as [ServerProcess, ServerProcess, ServerProcess];
+    // An admin signed in on B.
+    const auth = new AuthService(db, loadConfig({ OPSLAB_DATA_DIR: dataDir }));
+    const password = `pw-${randomBytes(12).toString('hex')}`;
+    const email = `admin-${randomBytes(4).toString('hex')}@example.test`;
+    await auth.createUser({ email, name: 'Rhea Admin', role: 'admin', password });
+    const login = await fetch(`${b.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    expect(login.status).toBe(200);
+    const staff = {
+      cookie: login.headers.getSetCookie().find((l) => l.startsWith('opslab_session='))!.split(';')[0]!,
+      'x-csrf-token': ((await login.json()) as { csrfToken: string }).csrfToken,
+      'content-type': 'application/json',
+    };
+    const manage = async (path: string, body: unknown = {}) => {
+      const res = await fetch(`${b.url}/api/manage/invites${path}`, { method: 'POST', headers: staff, body: JSON.stringify(body) });
+      expect(res.status, await res.clone().text()).toBeLessThan(300);
+      return (await res.json()) as { invite: { id: string; link: string } };
+    };
+    const { invite } = await manage('', { exerciseId: 'shell-warmup', candidateName: 'Casey Replica', candidateEmail: 'casey@example.test', showFeedback: false });
+
+    // The candidate opens the link through A, which owns the attempt and holds its shell.
+    const started = await fetch(`${a.url}/api/invite/start`, { method: 'POST', headers: { authorization: `Bearer ${new URL(invite.link).hash.slice(1)}` } });
+    expect(started.status).toBe(201);
+    const { attempt } = (await started.json()) as { attempt: { id: string; deadline: string } };
+    const token = attemptCookieToken(started.headers, attempt.id);
+    expect((await db.one<{ owner: string }>('SELECT owner FROM attempts WHERE id = ?', [attempt.id]))!.owner).toBe('ra');
+    const candidate = await TestTerminal.connect(a.url, attempt.id, token);
+    await candidate.waitFor(/[#$] /);
+    // The start's own updates are over (the sandbox runs): what comes next is the push.
+    await candidate.waitFor(() => candidate.controls.some((c) => c.type === 'attempt' && (c.attempt as { sandbox: string }).sandbox === 'running'));
+    const updatesBefore = candidate.controls.length;
+
+    // Ten more minutes, given through B: the candidate's countdown on A follows at once.
+    const extendedAt = Date.now();
+    await manage(`/${invite.id}/extend`, { minutes: 10 });
+    const later = Date.parse(attempt.deadline) + 10 * 60_000;
+    await candidate.waitFor(() =>
+      candidate.controls.slice(updatesBefore).some((c) => c.type === 'attempt' && Date.parse((c.attempt as { deadline: string }).deadline) === later),
+    );
+    const pushMs = Date.now() - extendedAt;
+
+    // A new link, issued through B: the candidate's window on A is closed as moved.
+    await manage(`/${invite.id}/reissue`);
+    const closed = await Promise.race([candidate.closed, sleep(10_000).then(() => null)]);
+    expect(closed?.code).toBe(4001);
+
+    // A's recording holds both markers (read through B: once A's recorder has flushed them, within a quarter second).
+    const markers = async () => {
+      const recording = await fetch(`${b.url}/api/manage/attempts/${attempt.id}/recording`, { headers: staff });
+      return parseAsciicast(await recording.text()).events.filter((e) => e[1] === 'm').map((e) => String(e[2]));
+    };
+    await expect.poll(markers, { timeout: 5_000 }).toEqual(expect.arrayContaining(['time extended 10 min', 'link reissued by Rhea Admin']));
+
+    // Revoked (through B): ended once, nothing left behind for the tests after this one.
+    await manage(`/${invite.id}/revoke`);
+    for (let i = 0; i < 120 && (await managedSandboxes()).length > 0; i++) await sleep(250);
+    expect(await managedSandboxes()).toHaveLength(0);
+    console.log(`[figures] extension through another replica reached the owner's terminal in ${pushMs} ms`);
+  }, 120_000);
 
   it('an attempt typed into through another replica survives its owner being killed mid-output, graded and expired once', async () => {
     const [a, b, c] = servers as [ServerProcess, ServerProcess, ServerProcess];

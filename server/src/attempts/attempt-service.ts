@@ -20,6 +20,8 @@ import { Ownership } from './ownership.js';
 import { onShellExit, resetSandbox, restartShell } from './running-sandbox.js';
 import { startAttempt, type StartOptions } from './starting.js';
 import { TerminalRegistry } from './terminals.js';
+import { AttemptPushes } from './attempt-pushes.js';
+import { localPushBus } from '../store/push-bus.js';
 import { tokenMatches } from './tokens.js';
 import { attemptView, candidateResults, type AttemptView, type CandidateResults } from './view.js';
 import { WarmPool } from './warm-pool.js';
@@ -87,19 +89,27 @@ export class AttemptService implements AttemptNotices {
       },
     });
     this.gradingQueue = gradingQueue;
+    const terminals = new TerminalRegistry({
+      ...deps,
+      recordingFile: (attempt) => artifacts.recordingFile(attempt),
+      onShellExit: (id) => void onShellExit(this.ctx, id),
+      onRecovered: (id, detail) =>
+        void deps.repo.addEvent(id, 'recovered', detail).catch((err: Error) => deps.log.error({ attemptId: id, err: err.message }, 'could not record a recovery')),
+      settled: (id) => this.settled(id),
+    });
     this.ctx = {
       deps,
       warmPool: this.warmPool,
       ownership: this.ownership,
       gradingQueue,
       artifacts,
-      terminals: new TerminalRegistry({
-        ...deps,
-        recordingFile: (attempt) => artifacts.recordingFile(attempt),
-        onShellExit: (id) => void onShellExit(this.ctx, id),
-        onRecovered: (id, detail) =>
-          void deps.repo.addEvent(id, 'recovered', detail).catch((err: Error) => deps.log.error({ attemptId: id, err: err.message }, 'could not record a recovery')),
-        settled: (id) => this.settled(id),
+      terminals,
+      pushes: new AttemptPushes({
+        bus: deps.push ?? localPushBus(),
+        terminals,
+        load: (id) => deps.repo.get(id),
+        view: (attempt) => this.view(attempt),
+        log: deps.log,
       }),
       // (Only the owner's timer expires an attempt; a replica that takes it over arms its own.)
       deadlines: new DeadlineTimers({
@@ -209,7 +219,6 @@ export class AttemptService implements AttemptNotices {
   /** Moves a running attempt's deadline by `seconds`; the candidate's countdown follows at once. */
   async extend(id: string, seconds: number): Promise<Attempt> {
     const { repo } = this.deps;
-    const { terminals } = this.ctx;
     const attempt = await repo.get(id);
     if (!attempt) throw errors.attemptNotFound();
     if (attempt.state !== 'running' || attempt.deadline === null) throw errors.attemptNotRunning(attempt.state);
@@ -221,9 +230,9 @@ export class AttemptService implements AttemptNotices {
     );
     if (!updated) throw errors.attemptNotRunning((await repo.get(id))?.state ?? 'gone');
     await repo.addEvent(id, 'extended', { seconds, deadline: new Date(deadline).toISOString() });
-    terminals.get(id)?.marker(`${MARKERS.extended} ${Math.round(seconds / 60)} min`);
     this.ctx.deadlines.arm(updated);
-    terminals.get(id)?.broadcast({ type: 'attempt', attempt: this.view(updated) });
+    // Wherever the terminal is held: the marker in its recording, the new deadline to its browsers.
+    await this.ctx.pushes.send({ attemptId: id, marker: `${MARKERS.extended} ${Math.round(seconds / 60)} min`, refresh: true });
     return updated;
   }
 
@@ -236,9 +245,11 @@ export class AttemptService implements AttemptNotices {
     const updated = await this.deps.repo.update(id, { tokenHash }, ['created', 'running']);
     if (!updated) throw errors.attemptNotRunning((await this.deps.repo.get(id))?.state ?? 'gone');
     await this.deps.repo.addEvent(id, event.kind, event.detail);
-    const terminal = this.ctx.terminals.get(id);
-    if (marker) terminal?.marker(marker);
-    terminal?.closeCandidate(CLOSE_CODES.moved, 'This attempt was moved to another browser.');
+    await this.ctx.pushes.send({
+      attemptId: id,
+      ...(marker ? { marker } : {}),
+      closeCandidate: { code: CLOSE_CODES.moved, text: 'This attempt was moved to another browser.' },
+    });
     return updated;
   }
 
@@ -304,7 +315,7 @@ export class AttemptService implements AttemptNotices {
 
   /** Writes a marker into the recording of the attempt's live terminal (none open: nothing is written). */
   markRecording(id: string, label: string): void {
-    this.ctx.terminals.get(id)?.marker(label);
+    void this.ctx.pushes.send({ attemptId: id, marker: label });
   }
 
   /** Makes sure the recording on disk holds everything buffered so far (before a download). */
@@ -323,6 +334,7 @@ export class AttemptService implements AttemptNotices {
   /** Registers this replica, then reconciles now and every `reconcileIntervalMs`. */
   async startBackground(): Promise<ReconcileReport> {
     await this.ownership.start();
+    await this.ctx.pushes.start();
     return this.reconciler.startBackground();
   }
 
@@ -394,6 +406,7 @@ export class AttemptService implements AttemptNotices {
     await Promise.allSettled([...this.ctx.settling.values()]);
     await Promise.allSettled([...this.ctx.ending.values()]);
     await this.warmPool.shutdown();
+    this.ctx.pushes.stop();
     this.ctx.terminals.closeAll({ code: 1012, text: 'The server is restarting; reconnecting…' });
     // Detached from every shell: another replica may take the attempts over at once.
     await this.ownership.stop({ release: true });

@@ -10,6 +10,8 @@ import type { AttemptArtifacts } from './artifacts.js';
 import type { DeadlineTimers } from './deadlines.js';
 import type { ExerciseRunner } from './exercise-runner.js';
 import type { Ownership } from './ownership.js';
+import type { PushBus } from '../store/push-bus.js';
+import type { AttemptPushes } from './attempt-pushes.js';
 import type { TerminalRegistry } from './terminals.js';
 import type { AttemptView } from './view.js';
 import type { WarmPool } from './warm-pool.js';
@@ -31,12 +33,16 @@ export interface AttemptServiceDeps {
   imageRef: (image: string) => string;
   /** Where the lifecycle's events go (attempt ended, graded): the webhooks subscribe. */
   events?: EventPublisher;
+  /** Messages to the replica holding an attempt's terminal (the database's push bus); within this process when left out. */
+  push?: PushBus;
 }
 
 /** What the parts of the attempt lifecycle share; the attempt service makes it and hands it to each part. */
 export interface AttemptContext {
   readonly deps: AttemptServiceDeps;
   readonly terminals: TerminalRegistry;
+  /** Markers, countdown updates and closings for an attempt's terminal, wherever it is held. */
+  readonly pushes: AttemptPushes;
   readonly deadlines: DeadlineTimers;
   readonly artifacts: AttemptArtifacts;
   readonly warmPool: WarmPool;

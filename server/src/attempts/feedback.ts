@@ -25,7 +25,7 @@ export class Feedback {
    */
   async runChecks(id: string): Promise<StoredRun> {
     const { repo, grading, catalog, runner, config } = this.ctx.deps;
-    const { terminals, gradingQueue } = this.ctx;
+    const { pushes, gradingQueue } = this.ctx;
     const interval = config.grading?.checkIntervalMs ?? CHECK_INTERVAL_MS;
     const attempt = await repo.get(id);
     if (!attempt) throw errors.attemptNotFound();
@@ -42,10 +42,8 @@ export class Feedback {
       throw errors.checksTooSoon(Math.ceil((interval - (now - last)) / 1000));
     }
     this.running.add(id);
-    const tell = async (position: GradingPosition) => {
-      const current = await repo.get(id);
-      if (current) terminals.get(id)?.broadcast({ type: 'attempt', attempt: { ...this.ctx.view(current), grading: position } });
-    };
+    // The candidate's browsers hear where the run stands, wherever the attempt's terminal is held.
+    const tell = (position: GradingPosition) => pushes.send({ attemptId: id, refresh: true, grading: position });
     let outcome;
     try {
       outcome = await gradingQueue.run(
@@ -55,7 +53,7 @@ export class Feedback {
           const now = await repo.get(id);
           if (!now || now.state !== 'running') throw errors.attemptNotRunning(now?.state ?? 'gone');
           if (!now.sandboxId || now.sandboxStatus === 'missing') throw errors.sandboxMissing();
-          terminals.get(id)?.marker(MARKERS.checks);
+          await pushes.send({ attemptId: id, marker: MARKERS.checks });
           return runner.grade(now.sandboxId, exercise, { params: now.params, seed: now.seed ?? '' }, id);
         },
       );
@@ -66,11 +64,10 @@ export class Feedback {
       throw err;
     } finally {
       this.running.delete(id);
-      const current = await repo.get(id);
-      if (current && current.state === 'running') terminals.get(id)?.broadcast({ type: 'attempt', attempt: this.ctx.view(current) });
+      await pushes.send({ attemptId: id, refresh: true });
     }
     const run = await grading.insert({ attemptId: id, kind: 'progress', ...outcome, error: null, exerciseVersion: exercise.version });
-    terminals.get(id)?.marker(`${MARKERS.checks}: ${outcome.score}/${outcome.maxScore}`);
+    await pushes.send({ attemptId: id, marker: `${MARKERS.checks}: ${outcome.score}/${outcome.maxScore}` });
     await repo.addEvent(id, 'checks', { score: outcome.score, maxScore: outcome.maxScore });
     return run;
   }
@@ -87,7 +84,7 @@ export class Feedback {
     const n = attempt.hintsRevealed + 1;
     await repo.update(id, { hintsRevealed: n }, ['running']);
     await repo.addEvent(id, 'hint', { n });
-    this.ctx.terminals.get(id)?.marker(`${MARKERS.hint} ${n}`);
+    await this.ctx.pushes.send({ attemptId: id, marker: `${MARKERS.hint} ${n}` });
     return { revealed: hints.slice(0, n), total: hints.length };
   }
 
