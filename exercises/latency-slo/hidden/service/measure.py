@@ -49,7 +49,7 @@ P99_LIMIT_MS, ERROR_LIMIT = 1000, 0.01   # the SLO (as slo-met judges it)
 STARVED_S, PROBE_BASE_S, BROWNOUT_STALL_S, SEND_LATE_S = 0.02, 0.005, 0.06, 0.25
 BROWNOUT_WINDOW = (BROWNOUT_AT - 0.05, BROWNOUT_AT + 0.3)   # seconds into the measurement, probed every 10 ms
 NARROW_ERRORS = 0.04   # a fail by less than this (and no request near the client's timeout) may be CPU starvation
-MEASUREMENTS = 3
+MEASUREMENTS = 4
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
