@@ -10,6 +10,7 @@ import type { AttemptContext, AttemptServiceDeps } from './context.js';
 import type { DataUsage } from './data-budget.js';
 import { DeadlineTimers } from './deadlines.js';
 import { endAttempt } from './ending.js';
+import { letGo, terminalHome } from './handover.js';
 import type { SnapshotDiff } from './exercise-runner.js';
 import { Feedback } from './feedback.js';
 import { GradingQueue, type GradingPosition, type GradingQueueStats } from '../grading/queue.js';
@@ -66,7 +67,7 @@ export class AttemptService implements AttemptNotices {
       config: deps.config,
       log: deps.log,
       reserved: () => this.warmPool.size + this.gradingQueue.containers,
-      lost: (ids) => this.lost(ids),
+      lost: (ids) => letGo(this.ctx, ids),
       orphaned: () => this.takeOver(),
     });
     // The pool grows only into room that attempts and the gradings running leave free.
@@ -338,46 +339,9 @@ export class AttemptService implements AttemptNotices {
     return this.reconciler.startBackground();
   }
 
-  /**
-   * Where the attempt's terminal is served: here, or at the replica that owns it (its address). An attempt nobody
-   * owns now (its owner died) is taken over here.
-   */
-  async terminalHome(attemptId: string): Promise<{ here: true } | { here: false; address: string }> {
-    const where = await this.ownership.whereabouts(attemptId);
-    if (where.here || where.address !== null) return where;
-    if (await this.ownership.take(attemptId)) {
-      await this.deps.repo.addEvent(attemptId, 'taken-over', { replica: this.ownership.id });
-      return { here: true };
-    }
-    // Taken by another replica in the meantime.
-    const again = await this.ownership.whereabouts(attemptId);
-    if (again.here || again.address !== null) return again;
-    throw errors.attemptBusy();
-  }
-
-  /**
-   * Attempts another replica took from this one (this one was silent past the lease: paused, cut off) or that ended
-   * elsewhere: their terminals here close (a browser reconnects to the new owner), their timers stop.
-   */
-  private lost(ids: string[]): void {
-    for (const id of ids) {
-      this.ctx.deadlines.clear(id);
-      const terminal = this.ctx.terminals.take(id);
-      if (!terminal) continue;
-      // Ended through another replica: the browser hears that it ended; otherwise it reconnects to the new owner.
-      void this.deps.repo
-        .get(id)
-        .catch(() => undefined)
-        .then((now) => {
-          if (now && now.state !== 'running') {
-            terminal.close({ code: CLOSE_CODES.ended, text: 'The attempt has ended.' });
-            this.deps.log.info({ attemptId: id }, 'the attempt was ended through another replica');
-          } else {
-            terminal.close({ code: CLOSE_CODES.restarting, text: 'This attempt moved to another server; reconnecting…' });
-            this.deps.log.warn({ attemptId: id }, 'another replica owns this attempt now');
-          }
-        });
-    }
+  /** Where the attempt's terminal is served: here (taking over an attempt whose owner died), or at its owner. */
+  terminalHome(attemptId: string): Promise<{ here: true } | { here: false; address: string }> {
+    return terminalHome(this.ctx, attemptId);
   }
 
   /** An attempt has no live owner: a reconcile pass takes it over (at most one such pass per lease time). */
