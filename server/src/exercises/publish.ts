@@ -65,16 +65,40 @@ export class ExercisePublisher {
    * down). A publication from a repository no longer configured, or whose id the local folder now holds, is not.
    */
   async restore(): Promise<void> {
+    await this.serve({ restoring: true });
+  }
+
+  /**
+   * Serves the versions the database says are published (by this server or by another replica of the same database,
+   * whose version store is shared), and withdraws what a repository dropped. At a restart (`restoring`) every one, and
+   * what cannot be served is logged; in each round only what changed (what another replica published meanwhile).
+   */
+  private async serve(opts: { restoring: boolean }): Promise<void> {
+    const { catalog, log, localIds, localDir } = this.deps;
     const labels = new Set(this.deps.sources.map((s) => s.label));
-    for (const p of await this.deps.repo.publications()) {
-      if (!labels.has(p.source)) continue;
-      if (this.deps.localIds.has(p.exerciseId)) {
-        this.deps.log.error({ exercise: p.exerciseId }, `exercise ${p.exerciseId} is in both ${this.deps.localDir} and ${p.source}: the repository's is not served`);
+    const publications = (await this.deps.repo.publications()).filter((p) => labels.has(p.source));
+    for (const p of publications) {
+      if (localIds.has(p.exerciseId)) {
+        if (opts.restoring) log.error({ exercise: p.exerciseId }, `exercise ${p.exerciseId} is in both ${localDir} and ${p.source}: the repository's is not served`);
         continue;
       }
-      const exercise = this.deps.catalog.at(p.exerciseId, p.version);
-      if (exercise) this.deps.catalog.setCurrent(exercise);
-      else this.deps.log.error({ exercise: p.exerciseId }, `the published version ${p.version.slice(0, 12)} of ${p.exerciseId} is not in the version store`);
+      if (catalog.get(p.exerciseId)?.version === p.version) continue;
+      const exercise = catalog.at(p.exerciseId, p.version);
+      if (exercise) {
+        catalog.setCurrent(exercise);
+        if (!opts.restoring) log.info({ exercise: p.exerciseId, version: p.version }, `serving ${p.exerciseId} ${p.version.slice(0, 12)}, published by another replica`);
+      } else if (opts.restoring) {
+        log.error({ exercise: p.exerciseId }, `the published version ${p.version.slice(0, 12)} of ${p.exerciseId} is not in the version store`);
+      }
+    }
+    if (opts.restoring) return;
+    // Dropped from its repository by another replica: no longer offered here either.
+    const published = new Set(publications.map((p) => p.exerciseId));
+    for (const e of catalog.list()) {
+      if (!localIds.has(e.id) && !published.has(e.id)) {
+        catalog.withdraw(e.id);
+        log.info({ exercise: e.id }, `${e.id} is no longer offered: another replica found it gone from its repository`);
+      }
     }
   }
 
@@ -126,6 +150,8 @@ export class ExercisePublisher {
   }
 
   private async syncAll(): Promise<void> {
+    // What other replicas published since the last round is served before anything is fetched or tested.
+    await this.serve({ restoring: false }).catch((err: Error) => this.deps.log.error({ err: err.message }, 'published versions not read'));
     // Ids seen this round, in the order of OPSLAB_EXERCISES_GIT: the first repository holding an id has it.
     const claims = new Map<string, string>();
     for (const source of this.deps.sources) {
@@ -189,7 +215,15 @@ export class ExercisePublisher {
       }
       claims.set(id, source.label);
       const current = (await this.deps.repo.publications()).find((p) => p.exerciseId === id);
-      if (current?.version === version && this.deps.catalog.get(id)?.version === version) continue;
+      if (current?.version === version) {
+        if (this.deps.catalog.get(id)?.version === version) continue;
+        // Published by another replica: served from the shared version store, not tested again.
+        const stored = this.deps.catalog.at(id, version);
+        if (stored) {
+          this.deps.catalog.setCurrent(stored);
+          continue;
+        }
+      }
       // A version is tested once: the same content failing again is not run again.
       if (await this.deps.repo.failure(id, version)) continue;
       const loaded = loadExercise(dir, { imageExists: this.deps.imageExists });
