@@ -104,7 +104,6 @@ export async function createServices(opts: ServiceOptions, log: Logger): Promise
   for (const problem of catalog.problems) log.error({}, `exercise left out: ${formatProblem(problem)}`);
   const imageRef = opts.imageRef ?? sandboxImageRef;
   const exerciseSources = new ExerciseSourcesRepo(sql);
-  const publisher = createPublisher(opts, { instance, catalog, versions, repo: exerciseSources, imageExists, imageRef, log });
   const repo = new AttemptsRepo(sql);
   const grading = new GradingRepo(sql);
   const runner: ExerciseRunner =
@@ -119,6 +118,9 @@ export async function createServices(opts: ServiceOptions, log: Logger): Promise
   // The lifecycle's events: the services publish, the webhooks subscribe.
   const events = new DomainEvents((err, event) => log.error({ err: err.message, event: event.type }, 'event listener failed'));
   const attempts = new AttemptService({ config, repo, grading, leases: new LeasesRepo(sql), push: sql.push, runner, driver, catalog, log, imageRef, events });
+  // A version one replica is self-testing is not tested by another at the same time (a named lease per version).
+  const claim = (key: string, ms: number) => attempts.ownership.acquire(key, ms);
+  const publisher = createPublisher(opts, { instance, catalog, versions, repo: exerciseSources, imageExists, imageRef, log, claim });
   const auth = new AuthService(sql, config);
   const oidc = config.oidc ? new OidcService({ config: config.oidc, sql, auth, publicUrl: () => config.publicUrl }) : null;
   const invites = new InviteService({
@@ -200,16 +202,20 @@ function createPublisher(
     imageExists: (image: string) => boolean;
     imageRef: (image: string) => string;
     log: Logger;
+    claim: (key: string, ms: number) => Promise<boolean>;
   },
 ): ExercisePublisher | null {
   const { config } = opts;
   const git = config.exercisesGit;
   if (git.sources.length === 0) return null;
-  const instance = `${deps.instance}-publish`;
+  // Replicas sharing a data directory and an engine keep their clones and their self-tests' sandboxes apart: one's
+  // start-up sweep must not remove another's self-test under way.
+  const replica = config.replica.id;
+  const instance = `${deps.instance}-publish${replica ? `-${replica}` : ''}`;
   const driver = opts.driver
     ? opts.driver(instance)
     : new DockerDriver({ instance, policy: config.sandbox, extraLabels: opts.sandboxLabels ?? {} });
-  const root = path.join(config.dataDir, EXERCISE_SOURCES_DIR);
+  const root = path.join(config.dataDir, EXERCISE_SOURCES_DIR, ...(replica ? [replica] : []));
   const publisher = new ExercisePublisher({
     sources: git.sources.map((s) => new GitSource(s, root, { timeoutMs: git.timeoutMs, maxBytes: git.maxBytes })),
     catalog: deps.catalog,
@@ -220,6 +226,7 @@ function createPublisher(
     imageExists: deps.imageExists,
     intervalMs: git.intervalMs,
     log: deps.log,
+    claim: deps.claim,
     selfTest: async (exercise, signal) => {
       // As `npm run exercise -- test`: an exercise without checks has nothing to test.
       if (exercise.checks.length === 0) return { ok: true, problems: [] };

@@ -1,7 +1,8 @@
 // Two replicas publishing from one git repository into one database and one shared version store (real git over
 // file://, a real SQLite file, real directories): a version one replica self-tested and published is served by the
-// other without being tested again, whether the other fetches the same commit or cannot fetch at all; an exercise one
-// replica found gone from its repository is withdrawn by the other. The self-test itself is counted here, not run:
+// other without being tested again, whether the other fetches the same commit or cannot fetch at all; two that fetch
+// a new commit at once test it once (a named lease per version); an exercise one replica found gone from its
+// repository is withdrawn by the other. The self-test itself is counted here, not run:
 // exercise-git.test.ts runs the real one on the engine.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,6 +15,7 @@ import { ExercisePublisher } from '../../server/src/exercises/publish.js';
 import { ExerciseVersionStore } from '../../server/src/exercises/versions.js';
 import { openDatabase } from '../../server/src/store/db.js';
 import { ExerciseSourcesRepo } from '../../server/src/store/exercise-sources-repo.js';
+import { LeasesRepo } from '../../server/src/store/leases-repo.js';
 import { sqliteSql } from '../../server/src/store/sqlite-sql.js';
 import { repoRoot } from '../../server/src/paths.js';
 
@@ -41,6 +43,7 @@ describe('exercises from git with two replicas on one database and one version s
   const sql = sqliteSql(openDatabase(path.join(tmp, 'db')));
   afterAll(() => sql.close());
   const repo = new ExerciseSourcesRepo(sql);
+  const leases = new LeasesRepo(sql);
   const versions = new ExerciseVersionStore(path.join(tmp, 'exercise-versions'));
   const emptyLocal = path.join(tmp, 'local');
   fs.mkdirSync(emptyLocal);
@@ -58,10 +61,13 @@ describe('exercises from git with two replicas on one database and one version s
       imageExists: () => true,
       selfTest: async (exercise) => {
         tested.push(`${name}:${exercise.version.slice(0, 12)}`);
+        // Long enough for the other replica to reach the same version meanwhile.
+        await new Promise((r) => setTimeout(r, 300));
         return { ok: true, problems: [] };
       },
       intervalMs: 0,
       log: silent,
+      claim: (key, ms) => leases.acquire(key, name, Date.now(), Date.now() + ms),
     });
     return { catalog, publisher };
   };
@@ -93,6 +99,19 @@ describe('exercises from git with two replicas on one database and one version s
       fs.renameSync(hidden, bare);
     }
     expect(tested).toHaveLength(2);
+  });
+
+  it('tests a new version once when both replicas fetch it in the same round, and both serve it', async () => {
+    fs.appendFileSync(path.join(work, 'exercises', ID, 'README.md'), '\nAnother sentence.\n');
+    push('third');
+    const before = tested.length;
+    await Promise.all([a.publisher.sync(), b.publisher.sync()]);
+    expect(tested).toHaveLength(before + 1);
+    // The one that left it to the other serves it at its next round.
+    await Promise.all([a.publisher.sync(), b.publisher.sync()]);
+    expect(tested).toHaveLength(before + 1);
+    expect(b.catalog.get(ID)?.version).toBe(a.catalog.get(ID)?.version);
+    expect(a.catalog.get(ID)!.version.startsWith(tested.at(-1)!.split(':')[1]!)).toBe(true);
   });
 
   it('withdraws an exercise the other replica found gone from the repository', async () => {

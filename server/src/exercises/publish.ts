@@ -31,7 +31,15 @@ export interface PublisherDeps {
   engineUp?: () => Promise<boolean>;
   /** Removes what self-tests of a server that stopped mid-test left behind (run once, before the first fetch). */
   sweep?: () => Promise<void>;
+  /**
+   * Takes a named lease for `ms` (replicas on one database): true when this server may self-test the version the key
+   * names, false while another replica does. Without it, every version found is tested here.
+   */
+  claim?: (key: string, ms: number) => Promise<boolean>;
 }
+
+/** How long a replica's claim on testing a version holds: past it (the replica died mid-test) another tests it. */
+const TEST_CLAIM_MS = 60 * 60_000;
 
 /** A repository as staff see it: its last fetch. */
 export interface SourceState {
@@ -229,6 +237,12 @@ export class ExercisePublisher {
       const loaded = loadExercise(dir, { imageExists: this.deps.imageExists });
       if ('problems' in loaded) {
         await fail('validation', loaded.problems.map((p) => formatProblem(p).replace(`${exercisesDir}/`, '')));
+        continue;
+      }
+      if (this.deps.claim && !(await this.deps.claim(`exercise-test:${id}:${version}`, TEST_CLAIM_MS))) {
+        // Another replica tests it: a later round serves what it publishes.
+        this.deps.log.info({ exercise: id, version }, `${id} ${version.slice(0, 12)} is being self-tested by another replica`);
+        complete = false;
         continue;
       }
       // What is tested is a private copy, checked against the version: exactly the content that is then stored and
