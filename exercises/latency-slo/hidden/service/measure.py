@@ -14,9 +14,10 @@ hurdles in every measurement and a fault fails by the path it always fails by. A
 
 A clean room starved of CPU can decide wrongly both ways, so the grader measures its own delays alongside: its
 calls to pricing's /healthz (which does no work) over the whole measurement and every 10 ms around the brownout,
-and how late it sent each request. A pass stands unless the clean room stalled around the brownout (a retry storm
-slowed down outlasts it before pricing's abuse guard trips) or the load fell behind (a lighter load than asked
-for spares a small pool). A narrow fail stands unless either of those, or a slow /healthz over the measurement,
+and the rate at which it really sent its requests. A pass stands unless the clean room stalled around the brownout
+(a retry storm slowed down outlasts it before pricing's abuse guard trips; a machine merely slower throughout does
+not slow six back-to-back calls past 100 ms, so only stalls count) or sent a lighter load than asked (which spares
+a small pool). A narrow fail stands unless either of those, or a slow /healthz over the measurement,
 could have made it (a sound answer slowed down). A clear fail always stands: a busy machine does not make a
 fault's path that much worse. What does not stand is measured again, up to MEASUREMENTS times; if none stands,
 the last line says it decides nothing (slo-met then ends in error, never in a verdict). Result lines start with
@@ -43,10 +44,10 @@ CALLS = WORK + "/log/brownout-calls.jsonl"   # written by the clean room's prici
 RATE, DURATION, CLIENT_TIMEOUT, BROWNOUT_AT, STALL_EVERY = 45.0, 5.0, 3.0, 1.0, 20
 P99_LIMIT_MS, ERROR_LIMIT = 1000, 0.01   # the SLO (as slo-met judges it)
 # Starved: the p90 of the probe's latency over the measurement above STARVED_S. Stalled around the brownout: the
-# probe's delays there (each past PROBE_BASE_S) adding up to BROWNOUT_STALL_S or more; a storm's six calls take
-# ~10 ms, so to outlast a 100 ms brownout it needs ~90 ms of stalls. Load behind: a request sent more than
-# SEND_LATE_S after its moment.
-STARVED_S, PROBE_BASE_S, BROWNOUT_STALL_S, SEND_LATE_S = 0.02, 0.005, 0.06, 0.25
+# probes there that took PROBE_STALL_S or more adding up to BROWNOUT_STALL_S or more; a storm's six calls take
+# ~10 ms, so to outlast a 100 ms brownout it needs ~90 ms of stalls. Load behind: the requests went out over a
+# span so much longer than their schedule's that the rate sent was under LOAD_MIN_RATIO of RATE.
+STARVED_S, PROBE_STALL_S, BROWNOUT_STALL_S, LOAD_MIN_RATIO = 0.02, 0.02, 0.06, 0.9
 BROWNOUT_WINDOW = (BROWNOUT_AT - 0.05, BROWNOUT_AT + 0.3)   # seconds into the measurement, probed every 10 ms
 NARROW_ERRORS = 0.04   # a fail by less than this (and no request near the client's timeout) may be CPU starvation
 MEASUREMENTS = 4
@@ -149,6 +150,7 @@ def measure():
     offsets = sorted(rng.uniform(0, DURATION) for _ in range(round(RATE * DURATION)))
     brownout_sent = False
     late = 0.0
+    sent = []   # when each request of the schedule went out
     for offset in offsets:
         send_at = start_t + offset
         if not brownout_sent and offset >= BROWNOUT_AT:
@@ -162,7 +164,8 @@ def measure():
         delay = send_at - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        late = max(late, time.monotonic() - send_at)
+        sent.append(time.monotonic())
+        late = max(late, sent[-1] - send_at)
         cart = f"cr-{seed}-{n}" + ("-stall" if n % STALL_EVERY == STALL_EVERY // 2 else "")
         t = threading.Thread(target=one, args=(cart, results, n), daemon=True)
         t.start()
@@ -197,13 +200,14 @@ def measure():
         pass
     health.sort()
     health_p90 = health[int(0.9 * (len(health) - 1))] if health else 2.0
-    stall = sum(max(0.0, x - PROBE_BASE_S) for x in around_brownout) if around_brownout else 2.0
+    stall = sum(x for x in around_brownout if x >= PROBE_STALL_S) if around_brownout else 2.0
+    load_ratio = (offsets[-1] - offsets[0]) / max(1e-6, sent[-1] - sent[0])
     return dict(n=n, rate=RATE, seconds=round(time.monotonic() - start_t, 1), p50_ms=round(lat[n // 2] * 1000),
                 p99_ms=round(lat[math.ceil(0.99 * n) - 1] * 1000), max_ms=round(lat[-1] * 1000), errors=sum(bad.values()),
                 bad=bad, upstream_attempts=up, healthz_p90_ms=round(health_p90 * 1000, 1),
                 brownout_stall_ms=round(stall * 1000, 1), brownout_calls=brownout_calls,
-                send_late_ms=round(late * 1000, 1), starved=health_p90 > STARVED_S,
-                unsteady=stall >= BROWNOUT_STALL_S or late > SEND_LATE_S)
+                send_late_ms=round(late * 1000, 1), load_ratio=round(min(load_ratio, 9.99), 3), starved=health_p90 > STARVED_S,
+                unsteady=stall >= BROWNOUT_STALL_S or load_ratio < LOAD_MIN_RATIO)
 
 
 def main():
