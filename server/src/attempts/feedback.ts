@@ -64,7 +64,8 @@ export class Feedback {
       throw err;
     } finally {
       this.running.delete(id);
-      await pushes.send({ attemptId: id, refresh: true });
+      // As before the run's place was pushed: an attempt that ended meanwhile is not shown as running again.
+      if ((await repo.get(id))?.state === 'running') await pushes.send({ attemptId: id, refresh: true });
     }
     const run = await grading.insert({ attemptId: id, kind: 'progress', ...outcome, error: null, exerciseVersion: exercise.version });
     await pushes.send({ attemptId: id, marker: `${MARKERS.checks}: ${outcome.score}/${outcome.maxScore}` });
