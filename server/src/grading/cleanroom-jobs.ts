@@ -98,8 +98,8 @@ export class JobSet {
   }
 
   /** Until every job has ended, whatever happened to each. */
-  async all(): Promise<void> {
-    await Promise.all(this.done.values());
+  all(): Promise<void> {
+    return this.until(this.ids);
   }
 
   /** Until every job has ended; then the first failure, if any, is thrown. */
