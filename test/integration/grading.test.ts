@@ -316,6 +316,40 @@ describe('grading on the real engine', () => {
     expect(await jobContainers()).toEqual([]);
   }, 60_000);
 
+  it('runs a job marked alone after its grading\'s other jobs, and never beside another grading\'s alone job', async () => {
+    const s = await sandboxFor(fixture('fixture-basic'));
+    const timed = 'date +%s.%N; sleep 2; date +%s.%N';
+    const exercise = adhocExercise({
+      id: 'alone-jobs',
+      checks: { times: { script: '#!/bin/bash\ncat /cleanroom/m/output.log /cleanroom/o/output.log | tr "\\n" " "\n' } },
+    });
+    try {
+      const measured: Exercise = {
+        ...exercise,
+        cleanroom: [
+          { id: 'm', image: 'base', copy: '/root/work', gitHead: false, alone: true, bring: [], run: timed, timeoutSeconds: 20 },
+          { id: 'o', image: 'base', copy: '/root/work', gitHead: false, bring: [], run: timed, timeoutSeconds: 20 },
+        ],
+      };
+      // Two gradings at once, as two attempts' final gradings would be.
+      const runs = await Promise.all([grade(measured, s), grade(measured, s)]);
+      const spans = runs.map((r) => {
+        expect(r.results[0]!.verdict, r.results[0]!.details).toBe('pass');
+        const [m0, m1, o0, o1] = r.results[0]!.message.split(' ').map(Number);
+        return { m: [m0!, m1!], o: [o0!, o1!] };
+      });
+      const overlap = (a: number[], b: number[]) => a[0]! < b[1]! && b[0]! < a[1]!;
+      for (const [i, own] of spans.entries()) {
+        expect(own.m[0], 'the measurement starts once its own grading\'s other job has ended').toBeGreaterThanOrEqual(own.o[1]!);
+        const other = spans[1 - i]!;
+        expect(overlap(own.m, other.m), JSON.stringify(spans)).toBe(false);
+      }
+    } finally {
+      exercise.remove();
+    }
+    expect(await jobContainers()).toEqual([]);
+  }, 90_000);
+
   it('removes the grader and clean-room containers when a grading fails half-way', async () => {
     const base = fixture('fixture-basic');
     const s = await sandboxFor(base);

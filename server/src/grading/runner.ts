@@ -8,6 +8,7 @@ import { JobSet, runJob, type CleanroomResult } from './cleanroom-jobs.js';
 import { BACKSTOP_SLACK_MS, KILL_AFTER_SECONDS } from './limits.js';
 import { sandboxFiles, type FileSource } from './file-source.js';
 import { copySandbox, putChanges, putProcessList } from './grader-inputs.js';
+import { measurementTurns, type Turns } from './measurement-turns.js';
 import { packDir } from '../local-tar.js';
 import type { CheckResult, CheckVerdict } from '../../../contract/attempts.js';
 import { tallyGrade } from '../../../contract/grade.js';
@@ -58,6 +59,8 @@ export interface GradeOptions {
   /** Sandbox image name -> image reference (default opslab/sandbox-<name>:latest). */
   imageRef?: (name: string) => string;
   log?: (message: string, data?: Record<string, unknown>) => void;
+  /** The turns its measurements take (default: the process's, measurement-turns.ts). */
+  turns?: Turns;
 }
 
 export const GRADER_LIMITS: ResourceLimits = { memoryMb: 1024, cpus: 1, pids: 256 };
@@ -163,6 +166,7 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
       throw new Error(`exercise ${exercise.id} has probe: true and its checks need the sandbox running (it is ${info?.runState ?? 'gone'})`);
     }
   }
+  const turns = opts.turns ?? measurementTurns;
   const graderId = await driver.createJob({
     role: 'grader',
     image: opts.graderImage ?? GRADER_IMAGE_TAG,
@@ -180,8 +184,9 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
     let copyMs = 0;
     const cleanroom: CleanroomResult[] = [];
     const copying = copySandbox(files, driver, graderId, exercise.collect).then(() => (copyMs = Date.now() - copyStarted));
-    // A job marked `alone` (a measurement) starts once the copy and the other jobs have ended; the rest run side by
-    // side from the start. Each one's files go into the grader as it ends.
+    // A job marked `alone` (a measurement) starts once the copy and the other jobs have ended, and in its turn
+    // among the process's measurements (measurement-turns.ts); the rest run side by side from the start. Each
+    // one's files go into the grader as it ends.
     let othersDone: () => void = () => undefined;
     const aloneGate = new Promise<void>((resolve) => (othersDone = resolve));
     const jobs = new JobSet(
@@ -189,7 +194,8 @@ export async function gradeSandbox(opts: GradeOptions): Promise<GradingRun> {
         id: job.id,
         run: async () => {
           if (job.alone) await aloneGate;
-          cleanroom[i] = await runJob(opts, files, job, env, jobCommon, graderId);
+          const run = () => runJob(opts, files, job, env, jobCommon, graderId);
+          cleanroom[i] = await (job.alone ? turns.run(run) : run());
         },
       })),
     );

@@ -14,9 +14,10 @@ hurdles in every measurement and a fault fails by the path it always fails by. A
 
 A clean room starved of CPU can decide wrongly both ways, so the grader measures its own delays alongside: its
 calls to pricing's /healthz (which does no work) over the whole measurement and every 10 ms around the brownout,
-and the rate at which it really sent its requests. A pass stands unless the clean room stalled around the brownout
-(a retry storm slowed down outlasts it before pricing's abuse guard trips; a machine merely slower throughout does
-not slow six back-to-back calls past 100 ms, so only stalls count) or sent a lighter load than asked (which spares
+and the rate at which it really sent its requests. A pass stands unless the clean room stalled during the brownout
+itself (a retry storm slowed down outlasts it before pricing's abuse guard trips; a machine merely slower
+throughout does not slow six back-to-back calls past 100 ms, and a stall before or after the brownout does not
+change what a retry meets, so only stalls inside its span count) or sent a lighter load than asked (which spares
 a small pool). A narrow fail stands unless either of those, or a slow /healthz over the measurement,
 could have made it (a sound answer slowed down). A clear fail always stands: a busy machine does not make a
 fault's path that much worse. What does not stand is measured again, up to MEASUREMENTS times; if none stands,
@@ -43,12 +44,17 @@ WORK = "/tmp/opslab-slo"
 CALLS = WORK + "/log/brownout-calls.jsonl"   # written by the clean room's pricing (upstream.py)
 RATE, DURATION, CLIENT_TIMEOUT, BROWNOUT_AT, STALL_EVERY = 45.0, 5.0, 3.0, 1.0, 20
 P99_LIMIT_MS, ERROR_LIMIT = 1000, 0.01   # the SLO (as slo-met judges it)
-# Starved: the p90 of the probe's latency over the measurement above STARVED_S. Stalled around the brownout: the
-# probes there that took PROBE_STALL_S or more adding up to BROWNOUT_STALL_S or more; a storm's six calls take
-# ~10 ms, so to outlast a 100 ms brownout it needs ~90 ms of stalls. Load behind: the requests went out over a
-# span so much longer than their schedule's that the rate sent was under LOAD_MIN_RATIO of RATE.
+# Starved: the p90 of the probe's latency over the measurement above STARVED_S. Stalled during the brownout: the
+# stalls seen by the probe (a probe that took PROBE_STALL_S or more, or a pause of PROBE_STALL_S or more past its
+# 10 ms between two probes) overlapping the brownout's span (pricing logs it) by BROWNOUT_STALL_S or more; a
+# storm's six calls take ~10 ms, so to outlast a 100 ms brownout it needs ~90 ms of stalls. Load behind: the
+# requests went out over a span so much longer than their schedule's that the rate sent was under LOAD_MIN_RATIO
+# of RATE.
 STARVED_S, PROBE_STALL_S, BROWNOUT_STALL_S, LOAD_MIN_RATIO = 0.02, 0.02, 0.06, 0.9
-BROWNOUT_WINDOW = (BROWNOUT_AT - 0.05, BROWNOUT_AT + 0.3)   # seconds into the measurement, probed every 10 ms
+# Seconds into the measurement probed every 10 ms: the brownout starts with the marked carts' first call, about
+# BROWNOUT_AT in, later when the sending fell behind; one that starts past the window counts as stalled.
+BROWNOUT_WINDOW = (BROWNOUT_AT - 0.05, BROWNOUT_AT + 1.0)
+PROBE_GAP_S = 0.01
 NARROW_ERRORS = 0.04   # a fail by less than this (and no request near the client's timeout) may be CPU starvation
 MEASUREMENTS = 4
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
@@ -127,10 +133,11 @@ def measure():
     results, threads = {}, []
     rng = random.Random()
     seed = os.urandom(4).hex()
-    health, around_brownout, stop = [], [], threading.Event()
+    health, stalls, stop = [], [], threading.Event()   # stalls: (from, to) on the monotonic clock, near the brownout
     start_t = time.monotonic()
 
     def side_probe():   # pricing's /healthz does no work: its latency is the clean room's own scheduling delay
+        last_end = None
         while not stop.is_set():
             t = time.monotonic()
             try:
@@ -138,9 +145,16 @@ def measure():
                 latency = time.monotonic() - t
             except (OSError, http.client.HTTPException):
                 latency = 2.0
-            near = BROWNOUT_WINDOW[0] <= t - start_t <= BROWNOUT_WINDOW[1]
-            (around_brownout if near else health).append(latency)
-            stop.wait(0.01 if BROWNOUT_WINDOW[0] - 0.1 <= t - start_t <= BROWNOUT_WINDOW[1] else 0.1)
+            dense = BROWNOUT_WINDOW[0] <= t - start_t <= BROWNOUT_WINDOW[1]
+            if dense:
+                if latency >= PROBE_STALL_S:
+                    stalls.append((t, t + latency))
+                if last_end is not None and t - last_end >= PROBE_GAP_S + PROBE_STALL_S:
+                    stalls.append((last_end + PROBE_GAP_S, t))   # the probe itself was held up between two calls
+            else:
+                health.append(latency)
+            last_end = t + latency if BROWNOUT_WINDOW[0] - 0.1 <= t - start_t <= BROWNOUT_WINDOW[1] else None
+            stop.wait(PROBE_GAP_S if last_end is not None else 0.1)
 
     prober = threading.Thread(target=side_probe, daemon=True)
     prober.start()
@@ -189,18 +203,22 @@ def measure():
                 up[line.split('outcome="')[1].split('"')[0]] = int(float(line.split()[-1]))
     except (OSError, http.client.HTTPException, IndexError, ValueError):
         pass
-    brownout_calls = {}
+    brownout_calls, span = {}, None
     try:
         with open(CALLS) as f:
             for line in f:
                 call = json.loads(line)
                 if call["cart"].startswith(f"cr-{seed}-"):
                     brownout_calls.setdefault(call["cart"], []).append([call["ms"], call["code"]])
-    except (OSError, ValueError, KeyError, TypeError):
+                    span = (float(call["brownout"][0]), float(call["brownout"][1]))
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
         pass
     health.sort()
     health_p90 = health[int(0.9 * (len(health) - 1))] if health else 2.0
-    stall = sum(x for x in around_brownout if x >= PROBE_STALL_S) if around_brownout else 2.0
+    if span is None or span[1] > start_t + BROWNOUT_WINDOW[1]:
+        stall = 2.0   # no brownout met, or one the probe did not watch: nothing says the clean room kept up
+    else:
+        stall = sum(max(0.0, min(b, span[1]) - max(a, span[0])) for a, b in stalls)
     load_ratio = (offsets[-1] - offsets[0]) / max(1e-6, sent[-1] - sent[0])
     return dict(n=n, rate=RATE, seconds=round(time.monotonic() - start_t, 1), p50_ms=round(lat[n // 2] * 1000),
                 p99_ms=round(lat[math.ceil(0.99 * n) - 1] * 1000), max_ms=round(lat[-1] * 1000), errors=sum(bad.values()),

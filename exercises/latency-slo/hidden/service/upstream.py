@@ -40,13 +40,13 @@ calls_lock = threading.Lock()
 shipped_get = pricing.Handler.do_GET
 
 
-def record(handler, cart, ms):
+def record(handler, cart, ms, brownout):
     shipped_reply = handler.reply
 
     def reply(code, obj):
         if calls_log:
             with calls_lock:
-                calls_log.write(json.dumps({"cart": cart, "ms": ms, "code": code}) + "\n")
+                calls_log.write(json.dumps({"cart": cart, "ms": ms, "code": code, "brownout": brownout}) + "\n")
         return shipped_reply(code, obj)
 
     handler.reply = reply
@@ -63,7 +63,9 @@ def do_get(self):
             if first:
                 started[measurement] = now
                 pricing.state["brownout_until"] = now + pricing.BROWNOUT_SECONDS
-        record(self, cart, round((now - started[measurement]) * 1000, 1))
+        began = started[measurement]
+        # The brownout's span on the clock every process of the clean room shares (CLOCK_MONOTONIC), for measure.py.
+        record(self, cart, round((now - began) * 1000, 1), [round(began, 4), round(began + pricing.BROWNOUT_SECONDS, 4)])
         if first:
             pricing.log(f"WARN replica restart: answering 503 for {int(pricing.BROWNOUT_SECONDS * 1000)} ms")
     if cart.endswith("-stall"):
