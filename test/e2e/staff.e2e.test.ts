@@ -265,8 +265,9 @@ describe('interviewer pages', () => {
       expect(await attemptRow.getByTestId('attempt-link').getAttribute('href')).toBe(`/manage/attempts/${attemptId}/live`);
       await dash.getByTestId('filter-state').selectOption('running');
       await expect.poll(() => new URL(dash.url()).searchParams.get('state')).toBe('running');
+      // The old rows stay on screen while the filtered list loads: wait for the summary, not the row.
+      await expect.poll(() => dash.getByTestId('attempts-summary').textContent(), { timeout: 10_000 }).toContain('1 attempt matching');
       await attemptRow.waitFor();
-      expect(await dash.getByTestId('attempts-summary').textContent()).toContain('1 attempt matching');
       await dash.getByTestId('sort-candidate').click();
       expect(await dash.locator('th:has([data-testid="sort-candidate"])').getAttribute('aria-sort')).toBe('ascending');
       expect(await dash.locator('th:has([data-testid="sort-createdAt"])').getAttribute('aria-sort')).toBe('none');

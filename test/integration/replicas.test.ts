@@ -239,7 +239,13 @@ describe('replicas (three server processes, real PostgreSQL, real engine)', () =
     await after.waitFor('ticks-42-done');
 
     // The recording has every line once, those printed while no replica held the shell recovered from the engine log.
-    const cast = parseAsciicast((await api(via.url, 'GET', `/api/attempts/${attempt.id}/recording`, token)).text);
+    // Read through the replica the browser reached, which need not hold the terminal: the holder's recorder writes its
+    // buffer (here the "adopted" marker) to the file within a quarter second.
+    const recording = async () => parseAsciicast((await api(via.url, 'GET', `/api/attempts/${attempt.id}/recording`, token)).text);
+    await expect
+      .poll(async () => (await recording()).events.filter((e) => e[1] === 'm').map((e) => String(e[2])), { timeout: 5_000 })
+      .toContain('adopted');
+    const cast = await recording();
     const output = cast.events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
     const missing = Array.from({ length: 20 }, (_, i) => `tick-${i + 1}`).filter((t) => output.split(`${t}\r\n`).length - 1 !== 1);
     expect(missing).toEqual([]);
