@@ -72,7 +72,7 @@ def tf_files(directory=None):
 
 
 def hcl2json(files):
-    """(parsed dict, None) or (None, error message). Each run of the parser costs seconds (it is
+    """(parsed dict, None) or (None, error message). Each run of the parser costs about half a second (it is
     WebAssembly), so results are cached in the grader's own /tmp for the checks that follow."""
     h = hashlib.sha256()
     for f in files:
