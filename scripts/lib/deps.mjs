@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { keepNativeBuild } from './native-cache.mjs';
 import { npmCommand, readStamp, runOrThrow, say, timed, writeStamp } from './util.mjs';
 
 export const MIN_NODE = [20, 11];
@@ -25,7 +26,8 @@ function depsKey(root) {
 
 /**
  * `npm ci` (or `npm install` without a lock file) when node_modules is missing or was installed from another
- * lock file or Node ABI (a stamp in node_modules/.opslab-deps-stamp). Throws when npm fails.
+ * lock file or Node ABI (a stamp in node_modules/.opslab-deps-stamp), then keeps a compiled native addon for the
+ * next install (native-cache.mjs). Throws when npm fails.
  */
 export async function ensureDeps(root) {
   const lock = path.join(root, 'package-lock.json');
@@ -54,5 +56,6 @@ export async function ensureDeps(root) {
   say(`dependencies: npm ${npmArgs[0]} (${why})`);
   const [cmd, cmdArgs] = npmCommand(npmArgs);
   await timed(`npm ${npmArgs[0]}`, () => runOrThrow(cmd, cmdArgs, { cwd: root }));
+  keepNativeBuild(root);
   writeStamp(stampFile, depsKey(root)); // npm install may have written the lock file just now
 }
