@@ -291,7 +291,7 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       attempts = new AttemptsRepo(db);
       grading = new GradingRepo(db);
       const named = ['g_insert', 'g_final', 'g_recount', 'g_other', 'g_order', 'g_empty', 'g_verdicts', 'g_legacy', 'g_broken', 'g_first'];
-      for (const id of [...named, 'g_none', 'g_once', 'g_twice']) {
+      for (const id of [...named, 'g_none', 'g_once', 'g_twice', 'g_failed_run']) {
         await attempts.insert(attempt(id, { state: 'submitted' }));
       }
     }, 120_000);
@@ -491,6 +491,21 @@ describe.each(testDatabases())('attempt repositories on $name', (kind) => {
       for (const id of [none, once, twice]) expect(await verdictsOf(id)).toEqual(finals.get(id));
       expect((await grading.final(twice))!.requestedBy).toBe('u_alice');
       expect(await grading.finalVerdictsFor([])).toEqual(new Map());
+
+      // The grade of each (as it counts, with its maximum and error), the same as each attempt read on its own, read
+      // in batches: attempts past the first batches are found too.
+      await grading.insert(run('g_failed_run', 'final', T0 + 6, [], { error: 'engine gone' }));
+      const many = [...Array.from({ length: 1200 }, (_, i) => `g_nothing_${i}`), none, once, twice, 'g_failed_run'];
+      many.splice(600, 0, many.splice(many.indexOf(once), 1)[0]!);
+      const scores = await grading.finalScoresFor(many);
+      expect([...scores.keys()].sort()).toEqual(['g_failed_run', once, twice].sort());
+      for (const id of [once, twice, 'g_failed_run']) {
+        const final = (await grading.final(id))!;
+        expect(scores.get(id)).toEqual({ score: final.score, maxScore: final.maxScore, error: final.error });
+      }
+      expect(scores.get(twice)).toEqual({ score: 1, maxScore: 1, error: null });
+      expect(scores.get('g_failed_run')!.error).toBe('engine gone');
+      expect(await grading.finalScoresFor([])).toEqual(new Map());
     });
 
     it("gives many attempts' confirmations in one read, by attempt and check; none for attempts without", async () => {

@@ -91,13 +91,14 @@ export class PracticeService {
   async progress(token: string | undefined): Promise<PracticeProgress[]> {
     const hash = this.ownerHash(token);
     const mine = hash ? await this.deps.repo.listByOwner(hash) : [];
-    return Promise.all(this.exercises().map(async (exercise) => {
+    const finals = await this.deps.grading.finalScoresFor(mine.map((a) => a.id));
+    return this.exercises().map((exercise) => {
       const attempts = mine.filter((a) => a.exerciseId === exercise.id);
       const active = attempts.find((a) => a.state === 'running' || a.state === 'created');
       let bestScore: number | null = null;
       let maxScore: number | null = null;
       for (const a of attempts) {
-        const run = await this.deps.grading.final(a.id);
+        const run = finals.get(a.id);
         if (!run || run.error) continue;
         if (bestScore === null || run.score > bestScore) {
           bestScore = run.score;
@@ -114,7 +115,7 @@ export class PracticeService {
         activeAttemptId: active?.id ?? null,
         lastAttemptId: attempts[0]?.id ?? null,
       };
-    }));
+    });
   }
 
   /**

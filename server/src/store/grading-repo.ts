@@ -77,6 +77,16 @@ export interface FinalVerdicts {
   checks: GradedCheck[];
 }
 
+/** The current final grading's grade: what a listing of many attempts shows of it. */
+export interface FinalScore {
+  score: number;
+  maxScore: number;
+  error: string | null;
+}
+
+/** Attempts read per query by finalScoresFor (well under either database's limit on placeholders). */
+const FINAL_SCORES_BATCH = 500;
+
 type VerdictsRow = { attempt_id: string; exercise_version: string | null; error: string | null; checks: string | GradedCheckRow[] };
 type GradedCheckRow = { id: string; points: number; verdict: GradedCheck['verdict']; advisory: number | boolean | null };
 
@@ -201,6 +211,24 @@ export class GradingRepo {
       const listed = typeof row.checks === 'string' ? (JSON.parse(row.checks) as GradedCheckRow[]) : row.checks;
       const checks = listed.map((c) => ({ id: c.id, points: c.points, verdict: c.verdict, advisory: Boolean(c.advisory) }));
       out.set(row.attempt_id, { exerciseVersion: row.exercise_version, error: row.error, checks });
+    }
+    return out;
+  }
+
+  /**
+   * The current final grading's grade of each attempt given that has one (its score as it counts, its maximum, and
+   * its error), by attempt id: one read per FINAL_SCORES_BATCH attempts, whatever the number. Attempts without a final
+   * grading have no entry.
+   */
+  async finalScoresFor(attemptIds: readonly string[]): Promise<Map<string, FinalScore>> {
+    const out = new Map<string, FinalScore>();
+    for (let i = 0; i < attemptIds.length; i += FINAL_SCORES_BATCH) {
+      const batch = attemptIds.slice(i, i + FINAL_SCORES_BATCH);
+      const rows = await this.sql.all<{ attempt_id: string; score: number; max_score: number; error: string | null }>(
+        `SELECT attempt_id, score, max_score, error FROM grading_runs WHERE id IN (${latestFinalIds(batch.length)})`,
+        batch,
+      );
+      for (const r of rows) out.set(r.attempt_id, { score: r.score, maxScore: r.max_score, error: r.error });
     }
     return out;
   }
