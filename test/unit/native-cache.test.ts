@@ -52,6 +52,12 @@ describe('the compiled native addon kept in npm cache', () => {
     expect(kept[0]).toMatch(new RegExp(`^[0-9a-f]{6}-${name.replace(/\./g, '\\.')}$`));
     const listing = execFileSync('tar', ['-tzf', path.join(cache, '_prebuilds', kept[0]!)], { encoding: 'utf8' });
     expect(listing.trim().split('\n')).toEqual([ADDON]);
+    // prebuild-install itself, as better-sqlite3's install runs it, finds the entry and puts this very addon back (it
+    // looks in the cache before it would download; a downloaded one would differ from the one compiled here).
+    const pkg = path.join(root, 'node_modules', 'better-sqlite3');
+    fs.rmSync(path.join(pkg, 'build'), { recursive: true });
+    execFileSync(process.execPath, [path.resolve('node_modules/prebuild-install/bin.js')], { cwd: pkg, stdio: 'ignore', timeout: 30_000 });
+    expect(fs.readFileSync(path.join(pkg, ADDON))).toEqual(fs.readFileSync(path.join(real, ADDON)));
   });
 
   it('after an install that unpacked a prebuilt addon: writes nothing', () => {
